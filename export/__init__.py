@@ -1,0 +1,1 @@
+"""nhkit export: ONNX -> Core ML and TFLite device bundles (needs the `export` extra)."""

@@ -1,0 +1,1 @@
+"""nhkit reference runtime: the hash spec nh-spec-v1 in Python, light dependencies only."""

@@ -1,0 +1,1 @@
+"""Embedding backends: one small interface, one module per inference engine."""

@@ -1,0 +1,1 @@
+"""Core ML ML-program executor: run an exported .mlpackage without a Mac."""
