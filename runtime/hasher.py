@@ -1,0 +1,259 @@
+"""Hasher = spec + backend + seed: the whole pipeline, one image or many.
+
+Data flows one way: file -> decode/orient (decode.py) -> resize (resize.py) -> normalise
+(tensor.py) -> backend.embed -> project/sign/hex (hashing.py). This module only wires the steps
+together and adds batching and parallel decoding."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .backends.base import EmbeddingBackend
+from .decode import DecodedImage, ImageSource, decode_image
+from .errors import InputFileError, NhkitError
+from .floathex import f32_to_hex, f64_to_hex
+from .hashing import bits_from_projections, bits_to_hex, fragile_mask, project
+from .resize import resize_rgb
+from .seed import load_seed
+from .spec import DEFAULT_MAX_PIXELS, INPUT_SIZE, Spec
+from .tensor import normalise
+
+
+@dataclass(frozen=True)
+class StageDigests:
+    """sha256 of each pre-model stage (spec §9): where two platforms diverge, these say where."""
+
+    decoded: str
+    resized: str
+    tensor: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"decoded": self.decoded, "resized": self.resized, "tensor": self.tensor}
+
+
+def stage_digests(decoded_rgb: np.ndarray, rgb360: np.ndarray) -> StageDigests:
+    tensor = normalise(rgb360, "NCHW")
+    return StageDigests(
+        decoded=hashlib.sha256(np.ascontiguousarray(decoded_rgb).tobytes()).hexdigest(),
+        resized=hashlib.sha256(np.ascontiguousarray(rgb360).tobytes()).hexdigest(),
+        tensor=hashlib.sha256(tensor.astype("<f4").tobytes()).hexdigest())
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An image after spec steps 1-3, ready to normalise and batch."""
+
+    rgb360: np.ndarray
+    decoded: DecodedImage | None = None
+    digests: StageDigests | None = None
+
+
+@dataclass(frozen=True)
+class HashResult:
+    """One image's hash with everything needed to judge it: projections, not only bits."""
+
+    hex: str
+    bits: np.ndarray          # uint8 [96]
+    projections: np.ndarray   # float64 [96]
+    fragile: np.ndarray       # bool [96]
+    embedding: np.ndarray     # float32 [128]
+    source: str | None = None
+    orientation: int = 1
+    digests: StageDigests | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fragile_count(self) -> int:
+        return int(self.fragile.sum())
+
+    @property
+    def min_margin(self) -> float:
+        return float(np.abs(self.projections).min())
+
+    def to_json(self, *, full: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.source, "hash": self.hex,
+                               "fragile_bits": [int(i) for i in np.flatnonzero(self.fragile)],
+                               "min_margin": self.min_margin}
+        if full:
+            out["projections"] = f64_to_hex(self.projections)
+            out["embedding"] = f32_to_hex(self.embedding)
+            out["orientation"] = self.orientation
+            if self.digests:
+                out["digests"] = self.digests.to_json()
+        return out
+
+
+Outcome = tuple[str, "HashResult | NhkitError"]
+
+
+class Hasher:
+    """Hash images under one spec with one model and seed.
+
+    Decoding and resizing run on a thread pool (Pillow releases the GIL there) while the
+    backend embeds the previous batch, so 2 cores stay busy."""
+
+    def __init__(self, backend: EmbeddingBackend, seed: np.ndarray, spec: Spec | None = None, *,
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS, with_digests: bool = False) -> None:
+        self.backend = backend
+        self.seed = np.asarray(seed, dtype=np.float32)
+        self.spec = spec or Spec()
+        self.max_pixels = max_pixels
+        self.with_digests = with_digests
+
+    # ----- construction ---------------------------------------------------------------------
+    @classmethod
+    def from_onnx(cls, model: str | os.PathLike[str] | None = None,
+                  seed: str | os.PathLike[str] | None = None, *, orientation: str = "apply",
+                  fragile_margin: float | None = None, threads: int | None = None,
+                  **kwargs: Any) -> "Hasher":
+        """A Hasher on onnxruntime. With no model, the default model shipped with nhkit."""
+        from .backends.onnx import OnnxBackend
+        from .models import shipped_model
+
+        margin = fragile_margin
+        if model is None:
+            shipped = shipped_model()
+            model = shipped.onnx
+            seed = seed or shipped.seed
+            margin = shipped.fragile_margin if margin is None else margin
+        elif seed is None:
+            raise NhkitError(f"{model}: a custom model needs its seed file (--seed S.dat)")
+        spec = Spec(orientation=orientation, fragile_margin=float(margin or 0.0))  # type: ignore[arg-type]
+        return cls(OnnxBackend(model, threads=threads), load_seed(seed), spec, **kwargs)
+
+    # ----- single steps ---------------------------------------------------------------------
+    def prepare(self, source: ImageSource, *, name: str | None = None) -> Prepared:
+        """Spec steps 1-3 for one file or bytes."""
+        decoded = decode_image(source, orientation=self.spec.orientation,
+                               max_pixels=self.max_pixels, name=name)
+        return self.prepare_rgb(decoded.rgb, decoded=decoded)
+
+    def prepare_rgb(self, rgb: np.ndarray, *, decoded: DecodedImage | None = None) -> Prepared:
+        """Spec step 3 for pixels the caller already decoded and oriented."""
+        rgb360 = resize_rgb(rgb, INPUT_SIZE)
+        digests = stage_digests(rgb, rgb360) if self.with_digests else None
+        return Prepared(rgb360=rgb360, decoded=decoded, digests=digests)
+
+    def finish(self, embeddings: np.ndarray, prepared: list[Prepared | None] | None = None,
+               sources: list[str | None] | None = None) -> list[HashResult]:
+        """Spec steps 6-7 for a batch of embeddings."""
+        emb = np.asarray(embeddings, dtype=np.float32).reshape(-1, self.spec.embedding_dim)
+        proj = project(self.seed, emb)
+        out = []
+        for i in range(emb.shape[0]):
+            bits = bits_from_projections(proj[i])
+            p = prepared[i] if prepared else None
+            out.append(HashResult(
+                hex=bits_to_hex(bits), bits=bits, projections=proj[i],
+                fragile=fragile_mask(proj[i], self.spec.fragile_margin), embedding=emb[i],
+                source=sources[i] if sources else None,
+                orientation=p.decoded.orientation if p and p.decoded else 1,
+                digests=p.digests if p else None))
+        return out
+
+    def embed_prepared(self, prepared: list[Prepared]) -> np.ndarray:
+        batch = normalise(np.stack([p.rgb360 for p in prepared]), "NCHW")
+        return self.backend.embed(batch)
+
+    # ----- whole pipeline -------------------------------------------------------------------
+    def hash_rgb(self, rgb: np.ndarray) -> HashResult:
+        """Hash decoded, upright RGB8 pixels (e.g. from your own decoder)."""
+        p = self.prepare_rgb(np.ascontiguousarray(rgb, dtype=np.uint8))
+        return self.finish(self.embed_prepared([p]), [p])[0]
+
+    def hash_file(self, source: ImageSource) -> HashResult:
+        name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
+        p = self.prepare(source)
+        return self.finish(self.embed_prepared([p]), [p], [name])[0]
+
+    def hash_files(self, paths: Iterable[str | os.PathLike[str]], *, batch_size: int = 16,
+                   workers: int = 2, progress: Callable[[int], None] | None = None
+                   ) -> Iterator[Outcome]:
+        """Yield (path, HashResult or the error) for every input, in input order.
+
+        A bad file never stops the batch: its error is yielded in its place."""
+        batch_size = max(1, int(batch_size))
+        path_list = [os.fspath(p) for p in paths]
+        window = max(batch_size * 2, workers * 2)
+
+        def work(path: str) -> Prepared:
+            return self.prepare(path)
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            pending: deque[tuple[str, Future[Prepared]]] = deque()
+            it = iter(path_list)
+
+            def top_up() -> None:
+                while len(pending) < window:
+                    try:
+                        path = next(it)
+                    except StopIteration:
+                        return
+                    pending.append((path, pool.submit(work, path)))
+
+            top_up()
+            while pending:
+                chunk: list[tuple[str, Prepared | NhkitError]] = []
+                while pending and len(chunk) < batch_size:
+                    path, fut = pending.popleft()
+                    try:
+                        chunk.append((path, fut.result()))
+                    except InputFileError as exc:
+                        chunk.append((path, exc))
+                    except NhkitError as exc:
+                        chunk.append((path, exc))
+                    top_up()
+                good = [(i, p) for i, (_, p) in enumerate(chunk) if isinstance(p, Prepared)]
+                results: dict[int, HashResult | NhkitError] = {}
+                if good:
+                    try:
+                        emb = self.embed_prepared([p for _, p in good])
+                        done = self.finish(emb, [p for _, p in good],
+                                           [chunk[i][0] for i, _ in good])
+                        results = {i: r for (i, _), r in zip(good, done)}
+                    except (ValueError, NhkitError) as exc:
+                        err = exc if isinstance(exc, NhkitError) else NhkitError(str(exc))
+                        results = {i: err for i, _ in good}
+                for i, (path, p) in enumerate(chunk):
+                    yield path, (results[i] if i in results else p)  # type: ignore[misc]
+                if progress:
+                    progress(len(chunk))
+
+
+def collect_images(inputs: Iterable[str | os.PathLike[str]], *, recursive: bool = False
+                   ) -> tuple[list[str], list[tuple[str, str]]]:
+    """Expand CLI inputs into image paths; problems (missing path, directory without -r,
+    unreadable directory) are returned as (path, reason) so the batch can go on."""
+    from .decode import SUPPORTED_SUFFIXES
+
+    files: list[str] = []
+    problems: list[tuple[str, str]] = []
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            if not recursive:
+                problems.append((str(p), "is a directory (use -r to hash the images in it)"))
+                continue
+            def onerror(exc: OSError) -> None:
+                problems.append((exc.filename or str(p), f"cannot list directory: {exc.strerror}"))
+            found = []
+            for root, dirs, names in os.walk(p, onerror=onerror):
+                dirs.sort()
+                for n in sorted(names):
+                    if Path(n).suffix.lower() in SUPPORTED_SUFFIXES:
+                        found.append(os.path.join(root, n))
+            files.extend(found)
+        elif p.exists():
+            files.append(str(p))
+        else:
+            problems.append((str(p), "no such file or directory"))
+    return files, problems
