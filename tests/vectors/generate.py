@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+"""Generate the nh-spec-v1 conformance vectors from the Python reference runtime.
+
+    python tests/vectors/generate.py           # (re)write tests/vectors/*.json
+    python tests/vectors/generate.py --check   # exit 1 if any committed file differs
+
+The output is byte-identical on every run (fixed seeds, fixed key order, no timestamps), so the
+check is a plain byte comparison. Format: tests/vectors/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nhkit.runtime.floathex import f32_to_hex, f64_to_hex
+from nhkit.runtime.hashing import (bits_from_projections, bits_to_hex, fragile_mask, hamming,
+                                   hex_to_bits, project)
+from nhkit.runtime.orientation import apply_orientation
+from nhkit.runtime.resize import bicubic_coefficients, resize_rgb
+from nhkit.runtime.seed import SEED_BYTES, DAT_BYTES, parse_seed
+from nhkit.runtime.errors import SeedFileError
+from nhkit.runtime.tensor import NORMALISE_TABLE, normalise
+
+GENERATOR_VERSION = "1"
+HERE = Path(__file__).resolve().parent
+GOLDEN = 0x9E3779B97F4A7C15
+MASK64 = (1 << 64) - 1
+
+
+# ----- deterministic inputs -------------------------------------------------------------------
+def splitmix64(seed: int, count: int) -> np.ndarray:
+    """The first `count` outputs of SplitMix64 (closed form: state_i = seed + (i+1)*gamma)."""
+    with np.errstate(over="ignore"):
+        i = np.arange(1, count + 1, dtype=np.uint64)
+        z = np.uint64(seed) + i * np.uint64(GOLDEN)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def prng_bytes(seed: int, n: int) -> np.ndarray:
+    words = splitmix64(seed, (n + 7) // 8)
+    return words.astype("<u8").view(np.uint8)[:n]
+
+
+def prng_image(seed: int, width: int, height: int, levels: int | None = None) -> np.ndarray:
+    b = prng_bytes(seed, width * height * 3).astype(np.int32)
+    if levels:
+        b = (b % levels) * (255 // (levels - 1))
+    return b.astype(np.uint8).reshape(height, width, 3)
+
+
+def prng_spec(seed: int, levels: int | None = None) -> dict[str, Any]:
+    d: dict[str, Any] = {"algorithm": "splitmix64", "seed": f"{seed:016x}"}
+    if levels:
+        d["levels"] = levels
+    return d
+
+
+def sha(a: np.ndarray | bytes) -> str:
+    return hashlib.sha256(a if isinstance(a, bytes) else np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def doc(algorithm: str, header: list[str], groups: list[dict[str, Any]]) -> dict[str, Any]:
+    n = 0
+    for g in groups:
+        for t in g["tests"]:
+            n += 1
+            t["tcId"] = n
+    return {"schema": "nhkit-vectors-v1", "algorithm": f"nh-spec-v1/{algorithm}",
+            "generatorVersion": GENERATOR_VERSION, "header": header, "numberOfTests": n,
+            "testGroups": groups}
+
+
+def case(comment: str, inp: dict[str, Any], expected: dict[str, Any], *, flags: list[str] | None = None,
+         result: str = "valid") -> dict[str, Any]:
+    return {"tcId": 0, "comment": comment, "flags": flags or [], "result": result,
+            "input": inp, "expected": expected}
+
+
+# ----- step 3: resize -------------------------------------------------------------------------
+RESIZE_SIZES: list[tuple[int, int, str]] = [
+    (1, 1, "Tiny"), (1, 2, "Tiny"), (2, 1, "Tiny"), (3, 3, "Tiny"), (7, 5, "Upscale"),
+    (360, 360, "Identity"), (360, 500, "VerticalOnly"), (500, 360, "HorizontalOnly"),
+    (361, 359, "NearIdentity"), (720, 720, "Exact2x"), (1000, 37, "Wide"), (37, 1000, "Tall"),
+    (640, 480, "Landscape"), (480, 640, "Portrait"), (1279, 853, "Landscape"),
+    (853, 1279, "Portrait"), (100, 100, "Upscale"), (359, 1, "Wide"), (1, 359, "Tall"),
+    (2017, 61, "Wide"), (61, 2017, "Tall"), (1081, 1081, "Downscale3x"),
+]
+SAMPLES = [(0, 0), (0, 359), (359, 0), (359, 359), (180, 180), (17, 301), (301, 17), (123, 234)]
+
+
+def resize_vectors() -> dict[str, Any]:
+    tests = []
+    for k, (w, h, flag) in enumerate(RESIZE_SIZES):
+        for levels in (None, 2):
+            if levels and w * h < 4:
+                continue
+            seed = 0x5EED0000 + 16 * k + (1 if levels else 0)
+            out = resize_rgb(prng_image(seed, w, h, levels))
+            flags = [flag] + (["HardEdges"] if levels else [])
+            tests.append(case(f"{w}x{h} random{' two-level' if levels else ''} pixels",
+                              {"width": w, "height": h, "prng": prng_spec(seed, levels)},
+                              {"width": 360, "height": 360, "sha256": sha(out),
+                               "samples": [[y, x, *map(int, out[y, x])] for y, x in SAMPLES]},
+                              flags=flags))
+    return doc("resize", ["Spec step 3: Pillow-compatible 8-bit BICUBIC, horizontal then vertical.",
+                          "Inputs are splitmix64 images (see README); expected is the sha256 of "
+                          "the 360x360x3 RGB8 output plus sample pixels [y, x, r, g, b]."],
+               [{"type": "ResizeTest", "comment": "random sizes and shapes", "params": {"size": 360},
+                 "tests": tests}])
+
+
+def coefficient_vectors() -> dict[str, Any]:
+    pairs = [(1, 360), (2, 360), (7, 360), (100, 360), (359, 360), (361, 360), (480, 360),
+             (720, 360), (1000, 360), (1279, 360), (4032, 360), (3024, 360), (37, 360)]
+    tests = []
+    for n_in, n_out in pairs:
+        bounds, coeffs = bicubic_coefficients(n_in, n_out)
+        rows = [[int(c) for c in coeffs[i, : int(bounds[i, 1])]] for i in range(n_out)]
+        tests.append(case(f"{n_in} -> {n_out}", {"n_in": n_in, "n_out": n_out},
+                          {"bounds": [[int(a), int(b)] for a, b in bounds], "coefficients": rows},
+                          flags=["Upscale" if n_in < n_out else "Downscale" if n_in > n_out
+                                 else "Identity"]))
+    return doc("resize-coefficients",
+               ["Spec step 3: the fixed-point (22-bit) coefficient table of one axis.",
+                "bounds[o] = [xmin, count]; coefficients[o] has `count` int32 values."],
+               [{"type": "CoefficientTest", "comment": "", "params": {"precision_bits": 22},
+                 "tests": tests}])
+
+
+# ----- step 2: orientation --------------------------------------------------------------------
+def orientation_vectors() -> dict[str, Any]:
+    small = np.arange(18, dtype=np.uint8).reshape(2, 3, 3) * 10 + 5  # H=2, W=3, distinct pixels
+    small_tests, prng_tests = [], []
+    for o in range(1, 9):
+        out = np.ascontiguousarray(apply_orientation(small, o))
+        small_tests.append(case(f"orientation {o} on a 3x2 image",
+                                {"width": 3, "height": 2, "orientation": o,
+                                 "pixels": small.reshape(-1).tolist()},
+                                {"width": out.shape[1], "height": out.shape[0], "sha256": sha(out),
+                                 "pixels": out.reshape(-1).tolist()}))
+        img = prng_image(0x0E1F0000 + o, 37, 23)
+        out = np.ascontiguousarray(apply_orientation(img, o))
+        prng_tests.append(case(f"orientation {o} on a 37x23 random image",
+                               {"width": 37, "height": 23, "orientation": o,
+                                "prng": prng_spec(0x0E1F0000 + o)},
+                               {"width": out.shape[1], "height": out.shape[0], "sha256": sha(out)}))
+    for bad in (0, 9, 65535):
+        img = prng_image(0x0E1F0100 + bad, 5, 4)
+        prng_tests.append(case(f"out-of-range tag {bad} means 1 (unchanged)",
+                               {"width": 5, "height": 4, "orientation": bad,
+                                "prng": prng_spec(0x0E1F0100 + bad)},
+                               {"width": 5, "height": 4, "sha256": sha(img)}, flags=["OutOfRange"]))
+    return doc("orientation", ["Spec step 2: EXIF orientation 1..8 as pixel permutations; "
+                               "pixels are row-major RGB8."],
+               [{"type": "OrientationTest", "comment": "explicit pixels", "params": {},
+                 "tests": small_tests},
+                {"type": "OrientationTest", "comment": "random pixels", "params": {},
+                 "tests": prng_tests}])
+
+
+# ----- step 4: normalise ----------------------------------------------------------------------
+def normalise_vectors() -> dict[str, Any]:
+    tests = [case(f"v = {v}", {"value": v}, {"float32": f32_to_hex([NORMALISE_TABLE[v]])[0]})
+             for v in range(256)]
+    return doc("normalise", ["Spec step 4: t = ((float32(v) / 255) * 2) - 1 in binary32."],
+               [{"type": "NormaliseTest", "comment": "all 256 values", "params": {},
+                 "tests": tests}])
+
+
+def tensor_vectors() -> dict[str, Any]:
+    tests = []
+    for k, levels in enumerate((None, 3)):
+        seed = 0x7E550000 + k
+        img = prng_image(seed, 360, 360, levels)
+        nchw = normalise(img, "NCHW").astype("<f4")
+        nhwc = normalise(img, "NHWC").astype("<f4")
+        tests.append(case("360x360 random image" + (" (3 levels)" if levels else ""),
+                          {"width": 360, "height": 360, "prng": prng_spec(seed, levels)},
+                          {"sha256_nchw": sha(nchw.tobytes()), "sha256_nhwc": sha(nhwc.tobytes()),
+                           "samples_nchw": [[c, y, x, f32_to_hex([nchw[0, c, y, x]])[0]]
+                                            for c, y, x in [(0, 0, 0), (1, 17, 301), (2, 359, 359)]]}))
+    return doc("tensor", ["Spec step 4: the whole input tensor, float32 little-endian bytes, in "
+                          "NCHW [1,3,360,360] and NHWC [1,360,360,3]."],
+               [{"type": "TensorTest", "comment": "", "params": {}, "tests": tests}])
+
+
+# ----- steps 6-7: projections, bits, hex ------------------------------------------------------
+def _seed_matrix() -> np.ndarray:
+    rng = np.random.default_rng(20261121)
+    q, _ = np.linalg.qr(rng.standard_normal((128, 96)))
+    return q.T.astype(np.float32)
+
+
+def projection_vectors() -> dict[str, Any]:
+    seed = _seed_matrix()
+    margin = 0.1
+    rng = np.random.default_rng(42)
+    embeddings: list[tuple[str, np.ndarray, list[str]]] = []
+    for i in range(8):
+        embeddings.append((f"gaussian embedding {i}", rng.standard_normal(128).astype(np.float32),
+                           []))
+    embeddings.append(("all zeros: every projection is +0.0, every bit 1",
+                       np.zeros(128, np.float32), ["ZeroProjection"]))
+    embeddings.append(("all negative zeros: 0.0 + (-0.0) is +0.0, every bit 1",
+                       np.full(128, -0.0, np.float32), ["ZeroProjection", "NegativeZero"]))
+    embeddings.append(("subnormal values", (rng.standard_normal(128) * 1e-40).astype(np.float32),
+                       ["Subnormal"]))
+    embeddings.append(("large values near float32 max",
+                       (rng.standard_normal(128) * 1e37).astype(np.float32), ["Large"]))
+    # Order sensitivity: huge values that cancel, plus small ones; a reordered sum differs.
+    e = (rng.standard_normal(128) * 1e-3).astype(np.float32)
+    e[0], e[1], e[64], e[127] = 3e7, -3e7, 1.5e7, -1.5e7
+    embeddings.append(("cancelling large values: left-to-right order matters", e,
+                       ["OrderSensitive"]))
+    e2 = (rng.standard_normal(128) * 0.02).astype(np.float32)
+    embeddings.append(("small embedding: many fragile bits", e2, ["Fragile"]))
+
+    valid = []
+    s64 = seed.astype(np.float64)
+    for comment, emb, flags in embeddings:
+        p = project(seed, emb)
+        if "OrderSensitive" in flags:
+            reordered = np.array([sum(reversed([float(s64[i, j]) * float(emb[j])
+                                                for j in range(128)])) for i in range(96)])
+            assert np.any(reordered != p), "order-sensitive vector is not order sensitive"
+        bits = bits_from_projections(p)
+        valid.append(case(comment, {"embedding": f32_to_hex(emb)},
+                          {"projections": f64_to_hex(p), "hash": bits_to_hex(bits),
+                           "fragile": bits_to_hex(fragile_mask(p, margin).astype(np.uint8))},
+                          flags=flags))
+    invalid = []
+    for comment, val in [("NaN in the embedding", np.float32("nan")),
+                         ("+infinity in the embedding", np.float32("inf")),
+                         ("-infinity in the embedding", np.float32("-inf"))]:
+        emb = rng.standard_normal(128).astype(np.float32)
+        emb[5] = val
+        invalid.append(case(comment, {"embedding": f32_to_hex(emb)}, {}, flags=["NonFinite"],
+                            result="invalid"))
+    seed_hex = seed.astype("<f4").tobytes().hex()
+    params = {"seed_f32": seed_hex, "fragile_margin": margin}
+    return doc("projection", ["Spec steps 6-7: projections in float64, left to right; bits; hex; "
+                              "fragile mask at params.fragile_margin.",
+                              "params.seed_f32 is the hex of a seed.f32 file (96x128 LE float32)."],
+               [{"type": "ProjectionTest", "comment": "valid embeddings", "params": params,
+                 "tests": valid},
+                {"type": "ProjectionTest", "comment": "non-finite embeddings are errors",
+                 "params": params, "tests": invalid}])
+
+
+def hex_vectors() -> dict[str, Any]:
+    rng = np.random.default_rng(7)
+    valid = []
+    for i in range(6):
+        bits = rng.integers(0, 2, 96).astype(np.uint8)
+        h = bits_to_hex(bits)
+        valid.append(case("random hash", {"hex": h},
+                          {"bits": "".join(map(str, bits)), "hex": h}))
+    for text, comment in [("0" * 24, "all zeros"), ("f" * 24, "all ones"),
+                          ("800000000000000000000000", "only bit 0 (most significant)"),
+                          ("000000000000000000000001", "only bit 95"),
+                          ("ABCDEF0123456789abcdefAB", "upper case accepted, output lower case"),
+                          ("FFFFFFFFFFFFFFFFFFFFFFFF", "upper case all ones")]:
+        bits = hex_to_bits(text)
+        valid.append(case(comment, {"hex": text},
+                          {"bits": "".join(map(str, bits)), "hex": text.lower()}))
+    invalid = [case(comment, {"hex": text}, {}, result="invalid", flags=["Malformed"])
+               for text, comment in [
+                   ("", "empty"), ("0" * 23, "23 digits"), ("0" * 25, "25 digits"),
+                   ("0x" + "0" * 22, "0x prefix"), ("0x" + "0" * 24, "0x prefix, 26 chars"),
+                   (" " + "0" * 23, "leading space"), ("0" * 23 + "\n", "trailing newline"),
+                   ("g" + "0" * 23, "non-hex letter"), ("-" + "0" * 23, "minus sign"),
+                   ("\u0660" * 24, "Arabic-Indic digits are not hex digits"),
+                   ("\uff10" * 24, "full-width digits are not hex digits"),
+                   ("0" * 12 + " " + "0" * 11, "space inside")]]
+    return doc("hex", ["Spec step 7: parsing and formatting 96-bit hashes as 24 hex digits.",
+                       "expected.bits lists bit 0 first."],
+               [{"type": "HexTest", "comment": "valid", "params": {}, "tests": valid},
+                {"type": "HexTest", "comment": "invalid", "params": {}, "tests": invalid}])
+
+
+def hamming_vectors() -> dict[str, Any]:
+    rng = np.random.default_rng(11)
+    tests = []
+    pairs = [("0" * 24, "0" * 24), ("0" * 24, "f" * 24), ("8" + "0" * 23, "0" * 24),
+             ("0" * 23 + "1", "0" * 24), ("aaaaaaaaaaaaaaaaaaaaaaaa", "555555555555555555555555"),
+             ("ABCDEF0123456789abcdefAB", "abcdef0123456789ABCDEFab")]
+    for _ in range(8):
+        a = bits_to_hex(rng.integers(0, 2, 96).astype(np.uint8))
+        b = bits_to_hex(rng.integers(0, 2, 96).astype(np.uint8))
+        pairs.append((a, b))
+    for a, b in pairs:
+        tests.append(case("", {"a": a, "b": b}, {"distance": hamming(a, b)}))
+    return doc("hamming", ["Spec step 7: Hamming distance between two hashes."],
+               [{"type": "HammingTest", "comment": "", "params": {}, "tests": tests}])
+
+
+# ----- step 8: seed files ---------------------------------------------------------------------
+def seed_floats(seed: int) -> np.ndarray:
+    """Finite seed values from splitmix64: ((z >> 40) / 2^23) - 1, exact in float32."""
+    z = splitmix64(seed, 96 * 128)
+    return ((z >> np.uint64(40)).astype(np.float64) / float(1 << 23) - 1.0).astype(np.float32)
+
+
+def seed_vectors() -> dict[str, Any]:
+    header = "The file is built as: (header: the first 128 bytes of the splitmix64 byte stream " \
+             "of header_prng, if has_header) + the 12288 float32 values ((z >> 40) / 2^23 - 1 " \
+             "for splitmix64 outputs z of matrix_prng) as LE bytes, then poison (index, float32 " \
+             "bits) replaced, then cut to `length` bytes (or padded with `extra` zero bytes)."
+    tests = []
+    for k, (has_header, poison, length_delta, comment, valid) in enumerate([
+            (False, None, 0, "seed.f32, 49152 bytes", True),
+            (True, None, 0, "NeuralHash .dat, 49280 bytes", True),
+            (False, (100, "7fc00000"), 0, "NaN in the matrix", False),
+            (True, (12287, "7f800000"), 0, "+infinity in the last value", False),
+            (False, (0, "ff800000"), 0, "-infinity in the first value", False),
+            (False, None, -4, "one float short", False),
+            (True, None, 4, ".dat with 4 extra bytes", False),
+            (False, None, -49152, "empty file", False)]):
+        vals = seed_floats(0x5EEDF000 + k)
+        if poison:
+            vals = vals.copy()
+            vals.view(np.uint32)[poison[0]] = int(poison[1], 16)
+        data = (prng_bytes(0x4EAD0000 + k, 128).tobytes() if has_header else b"") + \
+            vals.astype("<f4").tobytes()
+        data = data[:len(data) + length_delta] if length_delta < 0 else data + b"\0" * length_delta
+        inp = {"has_header": has_header, "header_prng": prng_spec(0x4EAD0000 + k),
+               "matrix_prng": prng_spec(0x5EEDF000 + k),
+               "poison": None if poison is None else {"index": poison[0], "float32": poison[1]},
+               "length": len(data)}
+        try:
+            m = parse_seed(data, source="vector")
+            assert valid, comment
+            tests.append(case(comment, inp, {"sha256": sha(m.astype("<f4").tobytes()),
+                                             "samples": [[r, c, f32_to_hex([m[r, c]])[0]]
+                                                         for r, c in [(0, 0), (0, 127), (95, 127),
+                                                                      (47, 64)]]}))
+        except SeedFileError:
+            assert not valid, comment
+            tests.append(case(comment, inp, {}, result="invalid",
+                              flags=["NonFinite" if poison else "WrongSize"]))
+    assert SEED_BYTES == 49152 and DAT_BYTES == 49280
+    return doc("seed", ["Spec step 8: seed files (.dat with 128-byte header, headerless .f32).",
+                        header],
+               [{"type": "SeedTest", "comment": "", "params": {}, "tests": tests}])
+
+
+GENERATORS = {
+    "resize.json": resize_vectors, "resize_coefficients.json": coefficient_vectors,
+    "orientation.json": orientation_vectors, "normalise.json": normalise_vectors,
+    "tensor.json": tensor_vectors, "projection.json": projection_vectors, "hex.json": hex_vectors,
+    "hamming.json": hamming_vectors, "seed.json": seed_vectors,
+}
+
+
+def _render(obj: Any, indent: int) -> str:
+    """JSON with two-space indent, but lists of scalars (and lists of such lists, like pixel
+    samples) on one line each, to keep the files small and diffs readable."""
+    pad = "  " * indent
+    if isinstance(obj, dict):
+        if not obj:
+            return "{}"
+        items = [f'{pad}  {json.dumps(k)}: {_render(v, indent + 1)}' for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(obj, list):
+        if all(not isinstance(v, (dict, list)) for v in obj):
+            return json.dumps(obj, ensure_ascii=True, separators=(", ", ": "))
+        if all(isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v) for v in obj):
+            if sum(len(v) for v in obj) <= 64:
+                return json.dumps(obj, ensure_ascii=True, separators=(", ", ": "))
+        items = [pad + "  " + _render(v, indent + 1) for v in obj]
+        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
+    return json.dumps(obj, ensure_ascii=True)
+
+
+def render(obj: dict[str, Any]) -> bytes:
+    text = _render(obj, 0) + "\n"
+    assert json.loads(text) == obj
+    return text.encode("ascii")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="compare instead of writing")
+    ap.add_argument("--out", type=Path, default=HERE)
+    args = ap.parse_args(argv)
+    stale = []
+    for name, gen in GENERATORS.items():
+        data = render(gen())
+        path = args.out / name
+        if args.check:
+            if not path.is_file() or path.read_bytes() != data:
+                stale.append(name)
+        else:
+            tmp = path.with_suffix(".json.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+    if stale:
+        print("stale or missing vector files: " + ", ".join(stale) +
+              "\nrun: python tests/vectors/generate.py", file=sys.stderr)
+        return 1
+    if args.check:
+        print(f"{len(GENERATORS)} vector files up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
