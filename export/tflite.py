@@ -1,0 +1,334 @@
+"""Internal graph -> TensorFlow `tf.function` (tf.nn ops, NHWC) -> TFLite flatbuffer, per variant.
+
+Why build the function ourselves instead of onnx2tf: the internal graph already has explicit pads
+and folded BatchNorm, so each node maps to one or two TFLite builtins we choose (CONV_2D,
+DEPTHWISE_CONV_2D, PAD, HARD_SWISH, MEAN, FULLY_CONNECTED, ...), NHWC is native (no transposes
+around every conv), and nothing is downloaded at run time.
+
+Variants (see export/variants.py for their drift budgets):
+  fp32          plain float conversion
+  fp16          float16 weights (dequantized to float32 at load; float32 compute on CPU)
+  dynamic-int8  int8 weights, activations quantized on the fly (dynamic range)
+  int8          full integer: int8 weights and activations, calibrated on real images;
+                float32 input/output (QUANTIZE/DEQUANTIZE at the edges)
+  int8-io       as int8, with int8 input and output tensors (scale/zero point in the manifest)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nhkit.runtime.errors import NhkitError
+from nhkit.runtime.spec import EMBEDDING_DIM, INPUT_SIZE
+
+from .graph import BINARY_OPS, Graph, Node
+
+TFLITE_VARIANTS: tuple[str, ...] = ("fp32", "fp16", "dynamic-int8", "int8", "int8-io")
+INPUT_NAME = "image"
+OUTPUT_NAME = "embedding"
+SIGNATURE_KEY = "serving_default"
+
+
+class TfliteConversionError(NhkitError):
+    """The TFLite converter rejected the graph or produced a model with the wrong interface."""
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One model input/output as the manifest records it."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    layout: str | None
+    quantization: dict[str, float | int] | None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
+        if self.layout is not None:
+            out["layout"] = self.layout
+        out["quantization"] = self.quantization
+        return out
+
+
+@dataclass(frozen=True)
+class TfliteModelInfo:
+    """What was written: path, interface and the ops the flatbuffer ended up with."""
+
+    path: Path
+    variant: str
+    input: TensorInfo
+    output: TensorInfo
+    op_counts: dict[str, int]
+
+
+def _nchw_to_nhwc_const(c: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(c.transpose(0, 2, 3, 1)) if c.ndim == 4 else c
+
+
+def _tf_same_pads(size: int, k: int, s: int, d: int) -> tuple[int, int]:
+    """TensorFlow's 'SAME' padding (extra pixel at the end) for one axis."""
+    out = -(-size // s)
+    total = max(0, (out - 1) * s + (k - 1) * d + 1 - size)
+    return total // 2, total - total // 2
+
+
+class _TfBuilder:
+    """Emits TensorFlow ops for each internal node; values are NHWC for rank 4."""
+
+    def __init__(self, graph: Graph) -> None:
+        import tensorflow as tf
+
+        self.tf = tf
+        self.g = graph
+        # Pre-build weights as numpy in TF layouts (tf.constant happens inside the trace).
+        self.prepared: dict[str, dict[str, Any]] = {}
+        for n in graph.nodes:
+            if n.op == "conv":
+                self.prepared[n.output] = self._prep_conv(n)
+            elif n.op == "dense":
+                self.prepared[n.output] = {
+                    "w": np.ascontiguousarray(np.asarray(n.attrs["weight"], np.float32).T),
+                    "b": np.asarray(n.attrs["bias"], np.float32)}
+
+    def _prep_conv(self, n: Node) -> dict[str, Any]:
+        a = n.attrs
+        w = np.asarray(a["weight"], np.float32)
+        o, cg, kh, kw = w.shape
+        groups = int(a["groups"])
+        cin = cg * groups
+        xshape = self.g.shapes[n.inputs[0]]
+        t, l_, b, r = a["pads"]
+        (sh, sw), (dh, dw) = a["strides"], a["dilations"]
+        same = (_tf_same_pads(xshape[2], kh, sh, dh) == (t, b)
+                and _tf_same_pads(xshape[3], kw, sw, dw) == (l_, r))
+        if same:
+            padding, pre_pad = "SAME", None
+        elif (t, l_, b, r) == (0, 0, 0, 0):
+            padding, pre_pad = "VALID", None
+        else:
+            padding, pre_pad = "VALID", [[0, 0], [t, b], [l_, r], [0, 0]]
+        if groups == 1:
+            kind = "conv"
+            filt = w.transpose(2, 3, 1, 0)  # OIHW -> HWIO
+        elif groups == cin and cg == 1:
+            kind = "depthwise"
+            mult = o // cin
+            filt = w.reshape(cin, mult, kh, kw).transpose(2, 3, 0, 1)  # -> [kh,kw,cin,mult]
+        else:
+            kind = "grouped"
+            og = o // groups
+            filt = [w[i * og:(i + 1) * og].transpose(2, 3, 1, 0) for i in range(groups)]
+        return {"kind": kind, "filt": filt, "bias": np.asarray(a["bias"], np.float32),
+                "padding": padding, "pre_pad": pre_pad, "strides": (sh, sw),
+                "dilations": (dh, dw), "groups": groups}
+
+    def _rank4(self, name: str) -> bool:
+        return len(self._shape(name)) == 4
+
+    def _shape(self, name: str) -> tuple[int, ...]:
+        if name in self.g.constants:
+            return tuple(self.g.constants[name].shape)
+        return self.g.shapes[name]
+
+    def _to_nchw(self, x: Any, name: str) -> Any:
+        s = self._shape(name)
+        if len(s) == 4 and (s[2] != 1 or s[3] != 1):
+            return self.tf.transpose(x, [0, 3, 1, 2])
+        if len(s) == 4:  # H = W = 1: NHWC and NCHW have the same memory order
+            return self.tf.reshape(x, [-1, s[1], 1, 1])
+        return x
+
+    def build(self) -> Callable[..., Any]:
+        tf = self.tf
+
+        @tf.function(input_signature=[tf.TensorSpec([1, INPUT_SIZE, INPUT_SIZE, 3], tf.float32,
+                                                    name=INPUT_NAME)])
+        def model(image: Any) -> dict[str, Any]:
+            vals: dict[str, Any] = {self.g.input_name: image}
+            for node in self.g.nodes:
+                vals[node.output] = self._emit(node, vals)
+            out = tf.reshape(vals[self.g.output_name], [-1, EMBEDDING_DIM])
+            return {OUTPUT_NAME: tf.identity(out, name=OUTPUT_NAME)}
+
+        return model
+
+    def _operand(self, name: str, vals: dict[str, Any]) -> Any:
+        if name in self.g.constants:
+            return self.tf.constant(_nchw_to_nhwc_const(np.asarray(self.g.constants[name],
+                                                                   np.float32)))
+        return vals[name]
+
+    def _emit(self, node: Node, vals: dict[str, Any]) -> Any:
+        tf = self.tf
+        a = node.attrs
+        op = node.op
+        if op in BINARY_OPS:
+            x, y = (self._operand(i, vals) for i in node.inputs)
+            fn = {"add": tf.add, "sub": tf.subtract, "mul": tf.multiply, "div": tf.divide}[op]
+            return fn(x, y)
+        x = vals[node.inputs[0]]
+        if op == "conv":
+            p = self.prepared[node.output]
+            if p["pre_pad"] is not None:
+                x = tf.pad(x, p["pre_pad"])
+            strides = [1, p["strides"][0], p["strides"][1], 1]
+            if p["kind"] == "conv":
+                y = tf.nn.conv2d(x, tf.constant(p["filt"]), strides, p["padding"],
+                                 dilations=list(p["dilations"]))
+            elif p["kind"] == "depthwise":
+                y = tf.nn.depthwise_conv2d(x, tf.constant(p["filt"]), strides, p["padding"],
+                                           dilations=list(p["dilations"]))
+            else:
+                parts = tf.split(x, p["groups"], axis=3)
+                y = tf.concat([tf.nn.conv2d(xi, tf.constant(fi), strides, p["padding"],
+                                            dilations=list(p["dilations"]))
+                               for xi, fi in zip(parts, p["filt"])], axis=3)
+            return tf.nn.bias_add(y, tf.constant(p["bias"]))
+        if op == "relu":
+            return tf.nn.relu(x)
+        if op == "clip":
+            lo, hi = a["min"], a["max"]
+            if lo == 0.0 and hi == 6.0:
+                return tf.nn.relu6(x)
+            if lo == 0.0 and hi == float("inf"):
+                return tf.nn.relu(x)
+            if lo == float("-inf"):
+                return tf.minimum(x, hi)
+            if hi == float("inf"):
+                return tf.maximum(x, lo)
+            return tf.clip_by_value(x, lo, hi)
+        if op == "hardswish":
+            # This exact pattern is what the converter fuses into one HARD_SWISH op.
+            return x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+        if op == "hardsigmoid":
+            alpha, beta = a["alpha"], a["beta"]
+            if abs(alpha * 6.0 - 1.0) < 1e-7 and beta == 0.5:
+                return tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+            return tf.clip_by_value(x * alpha + beta, 0.0, 1.0)
+        if op == "sigmoid":
+            return tf.math.sigmoid(x)
+        if op == "global_avg_pool":
+            return tf.reduce_mean(x, axis=[1, 2], keepdims=True)
+        if op == "flatten":
+            x = self._to_nchw(x, node.inputs[0])
+            return tf.reshape(x, [-1, int(np.prod(self._shape(node.inputs[0])[1:]))])
+        if op == "dense":
+            p = self.prepared[node.output]
+            return tf.matmul(x, tf.constant(p["w"])) + tf.constant(p["b"])
+        if op == "reshape":
+            x = self._to_nchw(x, node.inputs[0])
+            y = tf.reshape(x, [-1, *[int(d) for d in a["shape"]]])
+            out_shape = self.g.shapes[node.output]
+            if len(out_shape) == 4:
+                y = tf.transpose(y, [0, 2, 3, 1])
+            return y
+        raise TfliteConversionError(f"internal op {op!r} has no TensorFlow lowering")
+
+
+def build_tf_function(graph: Graph) -> Any:
+    """The internal graph as a traced tf.function: NHWC float32 [1,360,360,3] -> {'embedding'}."""
+    return _TfBuilder(graph).build()
+
+
+def _convert(fn: Any, variant: str,
+             calibration: Callable[[], Iterable[list[np.ndarray]]] | None) -> bytes:
+    import tensorflow as tf
+
+    concrete = fn.get_concrete_function()
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([concrete], fn)
+    if variant == "fp32":
+        pass
+    elif variant == "fp16":
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.target_spec.supported_types = [tf.float16]
+    elif variant == "dynamic-int8":
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif variant in ("int8", "int8-io"):
+        if calibration is None:
+            raise TfliteConversionError(f"variant {variant!r} needs calibration images")
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = calibration
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if variant == "int8-io":
+            conv.inference_input_type = tf.int8
+            conv.inference_output_type = tf.int8
+    else:
+        raise TfliteConversionError(
+            f"unknown TFLite variant {variant!r}; known: {', '.join(TFLITE_VARIANTS)}")
+    try:
+        return bytes(conv.convert())
+    except Exception as exc:
+        msg = str(exc).strip().splitlines()
+        raise TfliteConversionError(
+            f"TFLite converter failed for variant {variant!r}: {msg[-1] if msg else exc}"
+        ) from exc
+
+
+def describe_tflite(path: str | os.PathLike[str]) -> tuple[TensorInfo, TensorInfo, dict[str, int]]:
+    """Read the interface (and op histogram) back from a written flatbuffer."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=os.fspath(path))
+    interp.allocate_tensors()
+    infos = []
+    for d in (interp.get_input_details()[0], interp.get_output_details()[0]):
+        scale, zp = d["quantization"]
+        dtype = np.dtype(d["dtype"]).name
+        quant = {"scale": float(scale), "zero_point": int(zp)} if dtype == "int8" else None
+        shape = tuple(int(v) for v in d["shape"])
+        layout = "NHWC" if len(shape) == 4 and shape[-1] == 3 else (
+            "NCHW" if len(shape) == 4 else None)
+        infos.append((shape, dtype, layout, quant))
+    ops: dict[str, int] = {}
+    try:
+        for op in interp._get_ops_details():  # noqa: SLF001 (only used for reporting)
+            ops[op["op_name"]] = ops.get(op["op_name"], 0) + 1
+    except Exception:  # pragma: no cover - reporting only
+        ops = {}
+    (ishape, idt, ilay, iq), (oshape, odt, _, oq) = infos
+    return (TensorInfo(INPUT_NAME, ishape, idt, ilay, iq),
+            TensorInfo(OUTPUT_NAME, oshape, odt, None, oq), dict(sorted(ops.items())))
+
+
+def build_tflite_variant(graph: Graph, variant_name: str, out_path: str | os.PathLike[str], *,
+                         calibration: np.ndarray | None = None) -> TfliteModelInfo:
+    """Convert the graph to one TFLite variant at out_path.
+
+    calibration: NHWC float32 batch [N,360,360,3] of preprocessed real images (spec steps 1-4),
+    required for the full-int8 variants; fed one image at a time in the given order, which
+    makes the calibration ranges, and so the file, deterministic."""
+    if variant_name not in TFLITE_VARIANTS:
+        raise TfliteConversionError(
+            f"unknown TFLite variant {variant_name!r}; known: {', '.join(TFLITE_VARIANTS)}")
+    import tensorflow as tf
+
+    tf.random.set_seed(0)
+    fn = build_tf_function(graph)
+    rep: Callable[[], Iterable[list[np.ndarray]]] | None = None
+    if calibration is not None:
+        cal = np.asarray(calibration, dtype=np.float32)
+        if cal.ndim != 4 or cal.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3) or cal.shape[0] == 0:
+            raise TfliteConversionError(
+                f"calibration must be NHWC [N,{INPUT_SIZE},{INPUT_SIZE},3] with N >= 1, "
+                f"got {cal.shape}")
+
+        def rep() -> Iterable[list[np.ndarray]]:
+            for i in range(cal.shape[0]):
+                yield [cal[i:i + 1]]
+
+    data = _convert(fn, variant_name, rep)
+    out = Path(out_path)
+    out.write_bytes(data)
+    inp, outp, ops = describe_tflite(out)
+    if inp.shape != (1, INPUT_SIZE, INPUT_SIZE, 3) or int(np.prod(outp.shape)) != EMBEDDING_DIM:
+        raise TfliteConversionError(
+            f"converted model has input {list(inp.shape)} and output {list(outp.shape)}; "
+            f"expected [1,{INPUT_SIZE},{INPUT_SIZE},3] and [1,{EMBEDDING_DIM}]")
+    return TfliteModelInfo(path=out, variant=variant_name, input=inp, output=outp, op_counts=ops)

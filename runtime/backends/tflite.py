@@ -1,0 +1,143 @@
+"""TFLite / LiteRT backend: runs a bundle's model.tflite exactly as a phone would feed it.
+
+Why it lives in the runtime (not export/): `nhkit selftest` and golden checks run TFLite bundles
+on servers too, and the int8 input quantization implemented here is the normative one the
+bridges copy (docs/bundle-format.md): a device that quantizes differently would drift."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+from ..spec import EMBEDDING_DIM, INPUT_SIZE
+from ..tensor import NORMALISE_TABLE, Layout, to_layout
+from .base import check_batch, check_embeddings
+
+
+def round_half_away(x: np.ndarray) -> np.ndarray:
+    """Round to nearest, ties away from zero (C `roundf`, Swift `.rounded()`), in float64.
+
+    float32 inputs are exact in float64, and |x| + 0.5 is exact there too, so this is the exact
+    mathematical rounding of the float32 quotient, reproducible in every language."""
+    x64 = np.asarray(x, dtype=np.float64)
+    return np.sign(x64) * np.floor(np.abs(x64) + 0.5)
+
+
+def quantize_input(t: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """Spec tensor values -> int8: clamp(round_half_away(float32(t) / float32(scale)) + zp).
+
+    The division is float32 (one correctly rounded IEEE operation), so every platform gets the
+    same quotient; rounding and clamping are exact."""
+    q = np.asarray(t, dtype=np.float32) / np.float32(scale)
+    return np.clip(round_half_away(q) + int(zero_point), -128, 127).astype(np.int8)
+
+
+def input_lut(scale: float, zero_point: int) -> list[int]:
+    """The int8 value for each pixel byte 0..255 (quantize_input of the spec's normalise table).
+
+    Written into int8-input manifests so a bridge can quantize by table lookup on the RGB bytes,
+    bit-identical to this backend without reimplementing float rounding."""
+    return [int(v) for v in quantize_input(NORMALISE_TABLE, scale, zero_point)]
+
+
+def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """(q - zero_point) * scale in float32, as the manifest specifies for int8 outputs."""
+    return ((np.asarray(q, dtype=np.int32) - int(zero_point)).astype(np.float32)
+            * np.float32(scale))
+
+
+class TfliteBackend:
+    """An EmbeddingBackend over ai_edge_litert's Interpreter.
+
+    Accepts the canonical NCHW float32 batch; converts to the model's layout (inferred from the
+    input shape, or given) and dtype (int8 input quantized with the model's scale/zero point,
+    int8 output dequantized), and loops over the batch when the model is fixed at batch 1."""
+
+    name = "litert"
+
+    def __init__(self, model_path: str | os.PathLike[str], *, threads: int | None = None,
+                 layout: Layout | None = None) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(model_path)
+        if not self.path.is_file():
+            raise ModelError(self.path, "TFLite model file not found")
+        self.threads = threads
+        try:
+            self.interp = Interpreter(model_path=str(self.path),
+                                      num_threads=int(threads) if threads else None)
+            self.interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            msg = str(exc).strip().splitlines()
+            raise ModelError(self.path, "not a loadable TFLite model: "
+                             f"{msg[0][:300] if msg else exc}") from None
+        ins, outs = self.interp.get_input_details(), self.interp.get_output_details()
+        if len(ins) != 1 or len(outs) != 1:
+            raise ModelError(self.path, f"expected 1 input and 1 output, found {len(ins)} inputs "
+                             f"and {len(outs)} outputs")
+        self.inp, self.out = ins[0], outs[0]
+        shape = tuple(int(v) for v in self.inp["shape"])
+        if layout is None:
+            if shape[1:] == (INPUT_SIZE, INPUT_SIZE, 3):
+                layout = "NHWC"
+            elif shape[1:] == (3, INPUT_SIZE, INPUT_SIZE):
+                layout = "NCHW"
+        expected = ((INPUT_SIZE, INPUT_SIZE, 3) if layout == "NHWC"
+                    else (3, INPUT_SIZE, INPUT_SIZE))
+        if len(shape) != 4 or layout is None or shape[1:] != expected:
+            raise ModelError(self.path, f"expected input [1,{INPUT_SIZE},{INPUT_SIZE},3] (NHWC) "
+                             f"or [1,3,{INPUT_SIZE},{INPUT_SIZE}] (NCHW), found {list(shape)}")
+        self.layout: Layout = layout
+        self.batch = shape[0]
+        self.in_dtype = np.dtype(self.inp["dtype"])
+        self.out_dtype = np.dtype(self.out["dtype"])
+        if self.in_dtype not in (np.float32, np.int8) or self.out_dtype not in (np.float32,
+                                                                              np.int8):
+            raise ModelError(self.path, f"unsupported I/O dtypes {self.in_dtype.name} -> "
+                             f"{self.out_dtype.name} (float32 or int8 expected)")
+        if int(np.prod(self.out["shape"])) != EMBEDDING_DIM * self.batch:
+            raise ModelError(self.path, f"expected an output of {EMBEDDING_DIM} floats per image, "
+                             f"found shape {list(self.out['shape'])}")
+        self.in_q = self.inp["quantization"]
+        self.out_q = self.out["quantization"]
+
+    def _prepare(self, chunk: np.ndarray) -> np.ndarray:
+        x = to_layout(chunk, "NCHW", self.layout)
+        if self.in_dtype == np.int8:
+            return quantize_input(x, self.in_q[0], self.in_q[1])
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        self.interp.set_tensor(self.inp["index"], x)
+        self.interp.invoke()
+        y = self.interp.get_tensor(self.out["index"])
+        if self.out_dtype == np.int8:
+            return dequantize(y, self.out_q[0], self.out_q[1])
+        return np.asarray(y, dtype=np.float32).copy()
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        b = check_batch(batch)
+        n = b.shape[0]
+        if self.batch == n:
+            out = self._run(self._prepare(b)).reshape(n, -1)
+        else:
+            step = self.batch
+            if n % step:
+                raise ValueError(f"{self.path}: batch of {n} is not a multiple of the model's "
+                                 f"fixed batch {step}")
+            out = np.concatenate([self._run(self._prepare(b[i:i + step])).reshape(step, -1)
+                                  for i in range(0, n, step)])
+        return check_embeddings(out, n, str(self.path))
+
+    def describe(self) -> dict[str, Any]:
+        try:
+            from ai_edge_litert import __version__ as version
+        except ImportError:  # pragma: no cover
+            version = "unknown"
+        return {"name": "litert", "version": str(version), "compute_unit": "xnnpack",
+                "threads": self.threads or 0, "input_dtype": self.in_dtype.name,
+                "layout": self.layout}
