@@ -1,0 +1,203 @@
+"""A minimal protobuf wire-format reader, enough to decode a Core ML model spec.
+
+Why hand-written and not vendored `*_pb2.py` classes: the generated classes pin the protobuf
+runtime (protobuf's generated code refuses to load under a runtime older than the generator, and
+new majors routinely break old generated code), which would make `protobuf==7.36.2` a hard
+runtime dependency of the light install and a source of version conflicts with whatever else the
+host application imports. The protobuf *wire format* itself has been frozen since 2008, and the
+Core ML executor needs only a dozen small messages (Model.proto / MIL.proto), so a ~150-line
+decoder keeps the runtime at numpy + pillow + onnxruntime and can never drift from the format.
+
+The decoder is schema-less: `parse` turns a message into `Fields` (field number -> values in wire
+order). Typed accessors then interpret the values the way the schema says; unknown fields are
+skipped, exactly as a generated parser would do. Errors raise `WireError` with a byte offset, so a
+corrupt file is reported instead of being decoded into garbage.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+import numpy as np
+
+WIRE_VARINT = 0
+WIRE_FIXED64 = 1
+WIRE_LEN = 2
+WIRE_FIXED32 = 5
+
+WireValue = int | memoryview
+
+
+class WireError(ValueError):
+    """The bytes are not a well-formed protobuf message."""
+
+
+def read_varint(buf: memoryview, pos: int) -> tuple[int, int]:
+    """Decode one base-128 varint at `pos`; returns (value, new position)."""
+    result = 0
+    shift = 0
+    n = len(buf)
+    while True:
+        if pos >= n:
+            raise WireError(f"truncated varint at byte {pos}")
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, pos
+        shift += 7
+        if shift >= 70:
+            raise WireError(f"varint longer than 10 bytes at byte {pos}")
+
+
+def iter_fields(buf: memoryview) -> Iterator[tuple[int, int, WireValue]]:
+    """Yield (field number, wire type, value) for every field of one message, in order.
+
+    Varints are returned as unsigned ints; fixed32/fixed64 and length-delimited fields as
+    memoryviews into `buf` (no copies, so large immediate tensors stay cheap)."""
+    pos = 0
+    n = len(buf)
+    while pos < n:
+        key, pos = read_varint(buf, pos)
+        field, wire = key >> 3, key & 7
+        if field == 0:
+            raise WireError(f"field number 0 at byte {pos}")
+        if wire == WIRE_VARINT:
+            value, pos = read_varint(buf, pos)
+            yield field, wire, value
+        elif wire == WIRE_LEN:
+            length, pos = read_varint(buf, pos)
+            end = pos + length
+            if end > n:
+                raise WireError(f"field {field}: {length} bytes declared at byte {pos}, "
+                                f"only {n - pos} left")
+            yield field, wire, buf[pos:end]
+            pos = end
+        elif wire == WIRE_FIXED32 or wire == WIRE_FIXED64:
+            size = 4 if wire == WIRE_FIXED32 else 8
+            if pos + size > n:
+                raise WireError(f"field {field}: truncated fixed{size * 8} at byte {pos}")
+            yield field, wire, buf[pos:pos + size]
+            pos += size
+        else:  # 3/4 are deprecated groups (never used by Core ML), 6/7 do not exist
+            raise WireError(f"field {field}: unsupported wire type {wire} at byte {pos}")
+
+
+class Fields:
+    """One decoded message: field number -> list of (wire type, value), in wire order."""
+
+    __slots__ = ("_f",)
+
+    def __init__(self, buf: bytes | memoryview) -> None:
+        self._f: dict[int, list[tuple[int, WireValue]]] = {}
+        for field, wire, value in iter_fields(memoryview(buf)):
+            self._f.setdefault(field, []).append((wire, value))
+
+    def has(self, field: int) -> bool:
+        return field in self._f
+
+    def numbers(self) -> list[int]:
+        return list(self._f)
+
+    def _all(self, field: int, wire: int, what: str) -> list[WireValue]:
+        out = []
+        for w, v in self._f.get(field, ()):
+            if w != wire:
+                raise WireError(f"field {field} ({what}): wire type {w}, expected {wire}")
+            out.append(v)
+        return out
+
+    # scalars: proto3 semantics, the last occurrence wins and absence means the default
+    def uint(self, field: int, default: int = 0) -> int:
+        vals = self._all(field, WIRE_VARINT, "integer")
+        return int(vals[-1]) if vals else default
+
+    def int(self, field: int, default: int = 0) -> int:
+        """int32/int64 (two's complement in 64 bits on the wire)."""
+        v = self.uint(field, default)
+        return v - (1 << 64) if v >= 1 << 63 else v
+
+    def bool(self, field: int) -> bool:
+        return self.uint(field) != 0
+
+    def bytes(self, field: int) -> memoryview | None:
+        vals = self._all(field, WIRE_LEN, "bytes")
+        return vals[-1] if vals else None  # type: ignore[return-value]
+
+    def str(self, field: int) -> str:
+        b = self.bytes(field)
+        if b is None:
+            return ""
+        try:
+            return bytes(b).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise WireError(f"field {field}: invalid UTF-8 string") from exc
+
+    def message(self, field: int) -> "Fields | None":
+        """A sub-message; repeated occurrences of a non-repeated message are merged (proto rule)."""
+        vals = self._all(field, WIRE_LEN, "message")
+        if not vals:
+            return None
+        if len(vals) == 1:
+            return Fields(vals[0])  # type: ignore[arg-type]
+        return Fields(b"".join(bytes(v) for v in vals))  # type: ignore[arg-type]
+
+    def messages(self, field: int) -> list["Fields"]:
+        return [Fields(v) for v in self._all(field, WIRE_LEN, "message")]  # type: ignore[arg-type]
+
+    def strings(self, field: int) -> list[str]:
+        out = []
+        for v in self._all(field, WIRE_LEN, "string"):
+            try:
+                out.append(bytes(v).decode("utf-8"))  # type: ignore[arg-type]
+            except UnicodeDecodeError as exc:
+                raise WireError(f"field {field}: invalid UTF-8 string") from exc
+        return out
+
+    def map(self, field: int) -> dict[str, "Fields"]:
+        """map<string, Message>: entries are messages with key = 1, value = 2."""
+        out: dict[str, Fields] = {}
+        for entry in self.messages(field):
+            value = entry.message(2)
+            out[entry.str(1)] = value if value is not None else Fields(b"")
+        return out
+
+    # repeated numeric fields: accept both packed (proto3 default) and unpacked encodings
+    def packed_varints(self, field: int, signed: bool = False) -> list[int]:
+        out: list[int] = []
+        for w, v in self._f.get(field, ()):
+            if w == WIRE_VARINT:
+                out.append(int(v))  # type: ignore[arg-type]
+            elif w == WIRE_LEN:
+                buf = v  # type: ignore[assignment]
+                pos = 0
+                while pos < len(buf):  # type: ignore[arg-type]
+                    x, pos = read_varint(buf, pos)  # type: ignore[arg-type]
+                    out.append(x)
+            else:
+                raise WireError(f"field {field}: wire type {w} for a repeated integer")
+        if signed:
+            out = [x - (1 << 64) if x >= 1 << 63 else x for x in out]
+        return out
+
+    def packed_fixed(self, field: int, dtype: str) -> np.ndarray:
+        """Repeated float (`<f4`) or double (`<f8`), packed or not, as a numpy array."""
+        size = np.dtype(dtype).itemsize
+        wire_single = WIRE_FIXED32 if size == 4 else WIRE_FIXED64
+        chunks: list[bytes] = []
+        for w, v in self._f.get(field, ()):
+            if w == WIRE_LEN:
+                if len(v) % size:  # type: ignore[arg-type]
+                    raise WireError(f"field {field}: packed length {len(v)} not a multiple "  # type: ignore[arg-type]
+                                    f"of {size}")
+                chunks.append(bytes(v))  # type: ignore[arg-type]
+            elif w == wire_single:
+                chunks.append(bytes(v))  # type: ignore[arg-type]
+            else:
+                raise WireError(f"field {field}: wire type {w} for a repeated {dtype}")
+        return np.frombuffer(b"".join(chunks), dtype=dtype).copy()
+
+
+def fixed32_float(v: memoryview) -> float:
+    return struct.unpack("<f", v)[0]
