@@ -1,0 +1,217 @@
+package dev.nhkit.core;
+
+/**
+ * Spec step 3: Pillow's 8-bit BICUBIC convolution, aspect ratio not kept, horizontal pass first
+ * (clipped to 8 bits), then vertical; a pass is skipped when its axis already has the target size.
+ *
+ * <p>Coefficients are computed in binary64 exactly as the spec writes them (Java floating point is
+ * strict IEEE-754 and never contracted into fused multiply-adds; since Java 17 {@code strictfp}
+ * is the only semantics). Accumulation is 32-bit integer arithmetic: {@code acc = 2^21 +
+ * sum in[xmin+i] * k[i]}, {@code out = clamp(acc >> 22, 0, 255)}.
+ */
+public final class BicubicResize {
+    public static final int PRECISION_BITS = 22;
+
+    private BicubicResize() {}
+
+    /** The coefficient table of one axis: per output sample, {@code xmin}, {@code count} and
+     * {@code count} 22-bit fixed-point weights (stored with stride {@link #ksize}). */
+    public static final class Coefficients {
+        public final int nIn;
+        public final int nOut;
+        public final int ksize;
+        final int[] xmin;
+        final int[] count;
+        /** {@code k[o * ksize + i]}, zero beyond {@code count[o]}. */
+        final int[] k;
+
+        Coefficients(int nIn, int nOut, int ksize, int[] xmin, int[] count, int[] k) {
+            this.nIn = nIn;
+            this.nOut = nOut;
+            this.ksize = ksize;
+            this.xmin = xmin;
+            this.count = count;
+            this.k = k;
+        }
+
+        public int xmin(int o) {
+            return xmin[o];
+        }
+
+        public int count(int o) {
+            return count[o];
+        }
+
+        /** The {@code count(o)} weights of output {@code o}. */
+        public int[] weights(int o) {
+            int[] out = new int[count[o]];
+            System.arraycopy(k, o * ksize, out, 0, out.length);
+            return out;
+        }
+    }
+
+    /** Pillow's bicubic kernel, {@code a = -0.5}, each operation rounded in binary64 as written. */
+    static double cubic(double x) {
+        final double a = -0.5;
+        if (x < 0.0) {
+            x = -x;
+        }
+        if (x < 1.0) {
+            return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
+        }
+        if (x < 2.0) {
+            return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
+        }
+        return 0.0;
+    }
+
+    /** The spec's coefficient table for resampling {@code nIn} samples to {@code nOut}. */
+    public static Coefficients coefficients(int nIn, int nOut) {
+        if (nIn < 1 || nOut < 1) {
+            throw new IllegalArgumentException("axis lengths must be >= 1, got n_in=" + nIn
+                    + ", n_out=" + nOut);
+        }
+        final double scale = (double) nIn / (double) nOut;
+        final double filterscale = Math.max(scale, 1.0);
+        final double support = 2.0 * filterscale;
+        final int ksize = (int) Math.ceil(support) * 2 + 1;
+        final double ss = 1.0 / filterscale;
+        final double one = (double) (1 << PRECISION_BITS);
+        int[] xminArr = new int[nOut];
+        int[] countArr = new int[nOut];
+        int[] k = new int[nOut * ksize];
+        double[] w = new double[ksize];
+        for (int o = 0; o < nOut; o++) {
+            double center = (o + 0.5) * scale;
+            // (int) truncates toward zero, like C and the spec's trunc().
+            int xmin = (int) (center - support + 0.5);
+            if (xmin < 0) {
+                xmin = 0;
+            }
+            int xmax = (int) (center + support + 0.5);
+            if (xmax > nIn) {
+                xmax = nIn;
+            }
+            int count = xmax - xmin;
+            double ww = 0.0;
+            for (int i = 0; i < count; i++) {
+                double v = cubic(((double) (xmin + i) - center + 0.5) * ss);
+                w[i] = v;
+                ww = ww + v;
+            }
+            if (ww != 0.0) {
+                for (int i = 0; i < count; i++) {
+                    w[i] = w[i] / ww;
+                }
+            }
+            int base = o * ksize;
+            for (int i = 0; i < count; i++) {
+                double v = w[i];
+                k[base + i] = v >= 0.0 ? (int) (v * one + 0.5) : (int) (v * one - 0.5);
+            }
+            xminArr[o] = xmin;
+            countArr[o] = count;
+        }
+        return new Coefficients(nIn, nOut, ksize, xminArr, countArr, k);
+    }
+
+    /** Resizes to the spec's 360 x 360. */
+    public static RgbImage resizeTo360(RgbImage in) {
+        return resize(in, Spec.SIZE, Spec.SIZE);
+    }
+
+    /**
+     * Resizes {@code in} to {@code outW x outH}: horizontal pass (H x W -> H x outW, clipped to
+     * 8 bits) then vertical pass (-> outH x outW). An axis that already has its target size is not
+     * resampled; an image that already has the target size is returned as a copy.
+     */
+    public static RgbImage resize(RgbImage in, int outW, int outH) {
+        if (outW < 1 || outH < 1) {
+            throw new IllegalArgumentException("target size must be >= 1x1, got " + outW + "x" + outH);
+        }
+        int w = in.width();
+        int h = in.height();
+        byte[] cur = in.pixels();
+        if (w != outW) {
+            cur = horizontal(cur, w, h, coefficients(w, outW));
+        } else if (h == outH) {
+            return new RgbImage(w, h, cur.clone());
+        }
+        if (h != outH) {
+            cur = vertical(cur, outW, h, coefficients(h, outH));
+        }
+        return new RgbImage(outW, outH, cur);
+    }
+
+    /** H x W x 3 -> H x c.nOut x 3. */
+    static byte[] horizontal(byte[] src, int w, int h, Coefficients c) {
+        final int outW = c.nOut;
+        final int ks = c.ksize;
+        final int[] xmin = c.xmin;
+        final int[] count = c.count;
+        final int[] k = c.k;
+        final byte[] dst = new byte[h * outW * 3];
+        final int half = 1 << (PRECISION_BITS - 1);
+        for (int y = 0; y < h; y++) {
+            final int rowIn = y * w * 3;
+            int o3 = y * outW * 3;
+            for (int o = 0; o < outW; o++, o3 += 3) {
+                int r = half;
+                int g = half;
+                int b = half;
+                int p = rowIn + xmin[o] * 3;
+                final int kb = o * ks;
+                final int n = count[o];
+                for (int i = 0; i < n; i++, p += 3) {
+                    final int kk = k[kb + i];
+                    r += (src[p] & 0xff) * kk;
+                    g += (src[p + 1] & 0xff) * kk;
+                    b += (src[p + 2] & 0xff) * kk;
+                }
+                dst[o3] = clip8(r);
+                dst[o3 + 1] = clip8(g);
+                dst[o3 + 2] = clip8(b);
+            }
+        }
+        return dst;
+    }
+
+    /** H x W x 3 -> c.nOut x W x 3 (W here is the already-resized width). */
+    static byte[] vertical(byte[] src, int w, int h, Coefficients c) {
+        final int outH = c.nOut;
+        final int ks = c.ksize;
+        final int row = w * 3;
+        final byte[] dst = new byte[outH * row];
+        final int[] acc = new int[row];
+        final int half = 1 << (PRECISION_BITS - 1);
+        for (int o = 0; o < outH; o++) {
+            java.util.Arrays.fill(acc, half);
+            final int ymin = c.xmin[o];
+            final int n = c.count[o];
+            final int kb = o * ks;
+            for (int i = 0; i < n; i++) {
+                final int kk = c.k[kb + i];
+                final int base = (ymin + i) * row;
+                for (int j = 0; j < row; j++) {
+                    acc[j] += (src[base + j] & 0xff) * kk;
+                }
+            }
+            final int ob = o * row;
+            for (int j = 0; j < row; j++) {
+                dst[ob + j] = clip8(acc[j]);
+            }
+        }
+        return dst;
+    }
+
+    private static byte clip8(int acc) {
+        int v = acc >> PRECISION_BITS;
+        if (v < 0) {
+            return 0;
+        }
+        if (v > 255) {
+            return (byte) 255;
+        }
+        return (byte) v;
+    }
+}

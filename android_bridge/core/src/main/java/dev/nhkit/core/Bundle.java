@@ -1,0 +1,165 @@
+package dev.nhkit.core;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A verified nhkit bundle: the manifest is parsed, every file it lists has been checked for size
+ * and sha256 (docs/bundle-format.md: "A reader MUST verify size and sha256 of each before use"),
+ * the seed is loaded and matches {@code seed.sha256}, and the self-test cases (if the bundle has
+ * any) are parsed.
+ */
+public final class Bundle {
+    /** Largest manifest / cases.json accepted (they are a few hundred kB at most). */
+    static final long MAX_JSON_BYTES = 64L * 1024 * 1024;
+
+    private final BundleFiles files;
+    private final BundleManifest manifest;
+    private final String manifestSha256;
+    private final Seed seed;
+    private final List<SelfTestCase> cases;
+
+    private Bundle(BundleFiles files, BundleManifest manifest, String manifestSha256, Seed seed,
+            List<SelfTestCase> cases) {
+        this.files = files;
+        this.manifest = manifest;
+        this.manifestSha256 = manifestSha256;
+        this.seed = seed;
+        this.cases = cases;
+    }
+
+    /**
+     * Opens and verifies a bundle.
+     *
+     * @throws NhkitException.BundleException naming the offending file: unreadable, malformed,
+     *     wrong size or sha256, seed mismatch
+     */
+    public static Bundle open(BundleFiles files) throws NhkitException {
+        String manifestName = files.describe("manifest.json");
+        byte[] manifestBytes = read(files, "manifest.json", MAX_JSON_BYTES);
+        BundleManifest manifest;
+        try {
+            manifest = BundleManifest.parse(manifestBytes, manifestName);
+        } catch (IllegalArgumentException e) {
+            throw new NhkitException.BundleException(manifestName, stripSource(e.getMessage(),
+                    manifestName), e);
+        }
+        verifyChecksums(files, manifest);
+
+        byte[] seedBytes = read(files, manifest.seedFile, Seed.DAT_BYTES + 1L);
+        String seedSha = Digests.sha256Hex(seedBytes);
+        Seed seed = Seed.parse(seedBytes, files.describe(manifest.seedFile));
+        if (!seedSha.equals(manifest.seedSha256) && !seed.sha256Hex().equals(manifest.seedSha256)) {
+            throw new NhkitException.BundleException(files.describe(manifest.seedFile),
+                    "seed sha256 " + seedSha + " does not match the manifest's seed.sha256 "
+                            + manifest.seedSha256);
+        }
+
+        List<SelfTestCase> cases = Collections.emptyList();
+        if (manifest.lists(SelfTestCase.CASES_FILE)) {
+            String name = files.describe(SelfTestCase.CASES_FILE);
+            try {
+                cases = SelfTestCase.parseAll(read(files, SelfTestCase.CASES_FILE, MAX_JSON_BYTES),
+                        manifest.bundleId, name);
+            } catch (IllegalArgumentException e) {
+                throw new NhkitException.BundleException(name, stripSource(e.getMessage(), name), e);
+            }
+            for (SelfTestCase c : cases) {
+                requireListed(files, manifest, c.sourcePath(), c.id);
+                if (c.rgb360Path() != null) {
+                    requireListed(files, manifest, c.rgb360Path(), c.id);
+                }
+            }
+        }
+        return new Bundle(files, manifest, Digests.sha256Hex(manifestBytes), seed, cases);
+    }
+
+    private static void requireListed(BundleFiles files, BundleManifest m, String path, String id)
+            throws NhkitException.BundleException {
+        if (!m.lists(path)) {
+            throw new NhkitException.BundleException(files.describe(path), "self-test case \"" + id
+                    + "\" uses a file the manifest does not list, so it cannot be verified");
+        }
+    }
+
+    /**
+     * Streams every file listed in the manifest through SHA-256 and compares size and digest.
+     *
+     * @throws NhkitException.BundleException for the first file that is missing or differs
+     */
+    public static void verifyChecksums(BundleFiles files, BundleManifest manifest)
+            throws NhkitException.BundleException {
+        for (BundleManifest.FileEntry e : manifest.files) {
+            String name = files.describe(e.path);
+            Digests.StreamDigest d;
+            try (InputStream in = files.open(e.path)) {
+                d = Digests.sha256Hex(in);
+            } catch (IOException ex) {
+                throw new NhkitException.BundleException(name, "cannot read a file the manifest lists: "
+                        + ex.getMessage(), ex);
+            }
+            if (d.size != e.size) {
+                throw new NhkitException.BundleException(name, "size is " + d.size
+                        + " bytes, the manifest says " + e.size);
+            }
+            if (!d.sha256.equals(e.sha256)) {
+                throw new NhkitException.BundleException(name, "sha256 is " + d.sha256
+                        + ", the manifest says " + e.sha256);
+            }
+        }
+    }
+
+    /** Reads a whole bundle file (at most {@code limit} bytes). */
+    public static byte[] read(BundleFiles files, String path, long limit)
+            throws NhkitException.BundleException {
+        try (InputStream in = files.open(path)) {
+            return IoUtil.readAll(in, limit);
+        } catch (IOException e) {
+            throw new NhkitException.BundleException(files.describe(path), "cannot read: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static String stripSource(String message, String source) {
+        String prefix = source + ": ";
+        return message != null && message.startsWith(prefix) ? message.substring(prefix.length())
+                : message;
+    }
+
+    public BundleFiles files() {
+        return files;
+    }
+
+    public BundleManifest manifest() {
+        return manifest;
+    }
+
+    public String bundleId() {
+        return manifest.bundleId;
+    }
+
+    public Spec spec() {
+        return manifest.spec;
+    }
+
+    /** sha256 of the manifest.json bytes, as device reports record it. */
+    public String manifestSha256() {
+        return manifestSha256;
+    }
+
+    public Seed seed() {
+        return seed;
+    }
+
+    /** Always true for an opened bundle (opening fails otherwise). */
+    public boolean checksumsVerified() {
+        return true;
+    }
+
+    /** The self-test cases, empty if the bundle has none. */
+    public List<SelfTestCase> selfTestCases() {
+        return cases;
+    }
+}

@@ -1,0 +1,185 @@
+package dev.nhkit.core;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** A parsed {@code manifest.json} (docs/bundle-format.md, format version 1). */
+public final class BundleManifest {
+    public static final String FORMAT = "nhkit-bundle";
+    public static final int FORMAT_VERSION = 1;
+
+    /** One entry of {@code files}. */
+    public static final class FileEntry {
+        public final String path;
+        public final String sha256;
+        public final long size;
+
+        FileEntry(String path, String sha256, long size) {
+            this.path = path;
+            this.sha256 = sha256;
+            this.size = size;
+        }
+    }
+
+    public final String bundleId;
+    public final Spec spec;
+    /** The manifest's {@code spec} object as written (copied into device reports). */
+    public final Map<String, Object> specJson;
+    public final String target;
+    public final String modelFile;
+    public final List<ModelIO> inputs;
+    public final List<ModelIO> outputs;
+    public final String seedFile;
+    public final String seedSha256;
+    public final List<FileEntry> files;
+    /** {@code tolerance.hamming} (lossless cases); 0 when absent. */
+    public final int toleranceHamming;
+    /** {@code tolerance.lossy_hamming} (lossy cases); {@link #toleranceHamming} when absent. */
+    public final int toleranceLossyHamming;
+    /** The whole document, for fields this class does not model. */
+    public final Map<String, Object> raw;
+
+    private BundleManifest(Map<String, Object> m, String source) {
+        raw = Collections.unmodifiableMap(m);
+        String format = Json.getString(m, "format", source + ": format");
+        if (!FORMAT.equals(format)) {
+            throw new IllegalArgumentException(source + ": format is \"" + format + "\", expected \""
+                    + FORMAT + "\"");
+        }
+        long version = Json.getLong(m, "format_version", source + ": format_version");
+        if (version != FORMAT_VERSION) {
+            throw new IllegalArgumentException(source + ": format_version " + version
+                    + " is not supported (this reader knows version " + FORMAT_VERSION + ")");
+        }
+        bundleId = Json.getString(m, "bundle_id", source + ": bundle_id");
+        specJson = Json.getObject(m, "spec", source + ": spec");
+        spec = Spec.fromJson(specJson, source);
+        target = Json.getString(m, "target", source + ": target");
+
+        Map<String, Object> model = Json.getObject(m, "model", source + ": model");
+        modelFile = BundleFiles.checkRelativePath(Json.getString(model, "file", source + ": model.file"));
+        inputs = Collections.unmodifiableList(ModelIO.listFromJson(
+                Json.getList(model, "inputs", source + ": model.inputs"), true,
+                source + ": model.inputs"));
+        outputs = Collections.unmodifiableList(ModelIO.listFromJson(
+                Json.getList(model, "outputs", source + ": model.outputs"), false,
+                source + ": model.outputs"));
+        if (inputs.size() != 1 || outputs.size() != 1) {
+            throw new IllegalArgumentException(source + ": the model must have exactly one input and "
+                    + "one output, got " + inputs.size() + " and " + outputs.size());
+        }
+
+        Map<String, Object> seed = Json.getObject(m, "seed", source + ": seed");
+        seedFile = BundleFiles.checkRelativePath(Json.getString(seed, "file", source + ": seed.file"));
+        seedSha256 = lowerHex64(Json.getString(seed, "sha256", source + ": seed.sha256"),
+                source + ": seed.sha256");
+        if (seed.containsKey("rows") && Json.getLong(seed, "rows", source + ": seed.rows") != Seed.ROWS
+                || seed.containsKey("cols")
+                && Json.getLong(seed, "cols", source + ": seed.cols") != Seed.COLS) {
+            throw new IllegalArgumentException(source + ": seed must be " + Seed.ROWS + "x" + Seed.COLS);
+        }
+        if (seed.containsKey("dtype") && !"float32".equals(Json.getString(seed, "dtype", source
+                + ": seed.dtype")) || seed.containsKey("byte_order")
+                && !"little".equals(Json.getString(seed, "byte_order", source + ": seed.byte_order"))) {
+            throw new IllegalArgumentException(source + ": seed must be little-endian float32");
+        }
+
+        List<Object> fileList = Json.getList(m, "files", source + ": files");
+        List<FileEntry> entries = new ArrayList<>();
+        Map<String, Boolean> seen = new LinkedHashMap<>();
+        for (int i = 0; i < fileList.size(); i++) {
+            String what = source + ": files[" + i + "]";
+            Map<String, Object> f = Json.asObject(fileList.get(i), what);
+            String path;
+            try {
+                path = BundleFiles.checkRelativePath(Json.getString(f, "path", what + ".path"));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(what + ".path: " + e.getMessage(), e);
+            }
+            if (path.equals("manifest.json")) {
+                throw new IllegalArgumentException(what + ": manifest.json must not list itself");
+            }
+            if (seen.put(path, Boolean.TRUE) != null) {
+                throw new IllegalArgumentException(what + ": \"" + path + "\" is listed twice");
+            }
+            String sha = lowerHex64(Json.getString(f, "sha256", what + ".sha256"), what + ".sha256");
+            long size = Json.getLong(f, "size", what + ".size");
+            if (size < 0) {
+                throw new IllegalArgumentException(what + ".size is negative");
+            }
+            entries.add(new FileEntry(path, sha, size));
+        }
+        files = Collections.unmodifiableList(entries);
+        if (!listsFileOrTree(modelFile)) {
+            throw new IllegalArgumentException(source + ": model file \"" + modelFile
+                    + "\" is not in \"files\", so it cannot be verified");
+        }
+        if (!seen.containsKey(seedFile)) {
+            throw new IllegalArgumentException(source + ": seed file \"" + seedFile
+                    + "\" is not in \"files\", so it cannot be verified");
+        }
+
+        int tol = 0;
+        int lossy = -1;
+        if (m.containsKey("tolerance") && m.get("tolerance") != null) {
+            Map<String, Object> t = Json.getObject(m, "tolerance", source + ": tolerance");
+            if (t.containsKey("hamming")) {
+                tol = Json.getInt(t, "hamming", source + ": tolerance.hamming");
+            }
+            if (t.containsKey("lossy_hamming")) {
+                lossy = Json.getInt(t, "lossy_hamming", source + ": tolerance.lossy_hamming");
+            }
+        }
+        toleranceHamming = tol;
+        toleranceLossyHamming = lossy < 0 ? tol : lossy;
+    }
+
+    /** Parses manifest bytes; {@code source} names the file in every error. */
+    public static BundleManifest parse(byte[] json, String source) {
+        Object doc;
+        try {
+            doc = Json.parse(json);
+        } catch (Json.JsonException e) {
+            throw new IllegalArgumentException(source + ": not valid JSON: " + e.getMessage(), e);
+        }
+        return new BundleManifest(Json.asObject(doc, source), source);
+    }
+
+    public ModelIO input() {
+        return inputs.get(0);
+    }
+
+    public ModelIO output() {
+        return outputs.get(0);
+    }
+
+    /** True when {@code path} is listed, or (a Core ML package directory) files under it are. */
+    public boolean listsFileOrTree(String path) {
+        for (FileEntry e : files) {
+            if (e.path.equals(path) || e.path.startsWith(path + "/")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public boolean lists(String path) {
+        for (FileEntry e : files) {
+            if (e.path.equals(path)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static String lowerHex64(String s, String what) {
+        if (!Hex.isLowerHex(s, 64)) {
+            throw new IllegalArgumentException(what + ": expected a sha256 as 64 lowercase hex digits, "
+                    + "got " + FloatHex.quote(s));
+        }
+        return s;
+    }
+}

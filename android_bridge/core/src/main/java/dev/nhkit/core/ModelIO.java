@@ -1,0 +1,147 @@
+package dev.nhkit.core;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One model input or output as a bundle manifest describes it: name, shape, dtype
+ * ({@code float32} or {@code int8}), layout (inputs only) and int8 quantization.
+ */
+public final class ModelIO {
+    public enum DType {
+        FLOAT32("float32", 4),
+        INT8("int8", 1);
+
+        public final String jsonName;
+        public final int bytes;
+
+        DType(String jsonName, int bytes) {
+            this.jsonName = jsonName;
+            this.bytes = bytes;
+        }
+
+        public static DType fromJson(String name, String what) {
+            for (DType d : values()) {
+                if (d.jsonName.equals(name)) {
+                    return d;
+                }
+            }
+            throw new IllegalArgumentException(what + ": dtype must be \"float32\" or \"int8\", got "
+                    + FloatHex.quote(name));
+        }
+    }
+
+    public final String name;
+    public final int[] shape;
+    public final DType dtype;
+    /** Inputs: the manifest's layout. Outputs: {@code null}. */
+    public final Layout layout;
+    /** int8 only; {@code NaN} for float32. */
+    public final float scale;
+    /** int8 only; 0 for float32. */
+    public final int zeroPoint;
+
+    public ModelIO(String name, int[] shape, DType dtype, Layout layout, float scale, int zeroPoint) {
+        this.name = name;
+        this.shape = shape.clone();
+        this.dtype = dtype;
+        this.layout = layout;
+        this.scale = scale;
+        this.zeroPoint = zeroPoint;
+    }
+
+    /** The canonical float32 NCHW image input (what the Python reference feeds). */
+    public static ModelIO floatInput(Layout layout) {
+        int[] shape = layout == Layout.NCHW ? new int[] {1, 3, Spec.SIZE, Spec.SIZE}
+                : new int[] {1, Spec.SIZE, Spec.SIZE, 3};
+        return new ModelIO("image", shape, DType.FLOAT32, layout, Float.NaN, 0);
+    }
+
+    public static ModelIO floatEmbeddingOutput() {
+        return new ModelIO("embedding", new int[] {1, Spec.EMBEDDING_DIM}, DType.FLOAT32, null,
+                Float.NaN, 0);
+    }
+
+    public boolean quantized() {
+        return dtype == DType.INT8;
+    }
+
+    public int elementCount() {
+        int n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    public int byteCount() {
+        return elementCount() * dtype.bytes;
+    }
+
+    /** Parses a manifest {@code inputs[i]} / {@code outputs[i]} entry and checks the interface. */
+    static ModelIO fromJson(Object value, boolean input, String what) {
+        Map<String, Object> m = Json.asObject(value, what);
+        String name = Json.getString(m, "name", what + ".name");
+        List<Object> shapeList = Json.getList(m, "shape", what + ".shape");
+        int[] shape = new int[shapeList.size()];
+        for (int i = 0; i < shape.length; i++) {
+            shape[i] = Json.asInt(shapeList.get(i), what + ".shape[" + i + "]");
+        }
+        DType dtype = DType.fromJson(Json.getString(m, "dtype", what + ".dtype"), what);
+        float scale = Float.NaN;
+        int zp = 0;
+        Object q = m.get("quantization");
+        if (dtype == DType.INT8) {
+            if (q == null) {
+                throw new IllegalArgumentException(what + ": int8 needs \"quantization\" with scale "
+                        + "and zero_point");
+            }
+            Map<String, Object> qm = Json.asObject(q, what + ".quantization");
+            double s = Json.getDouble(qm, "scale", what + ".quantization.scale");
+            zp = Json.getInt(qm, "zero_point", what + ".quantization.zero_point");
+            if (!(s > 0.0) || Double.isInfinite(s)) {
+                throw new IllegalArgumentException(what + ".quantization.scale must be > 0, got " + s);
+            }
+            if (zp < -128 || zp > 127) {
+                throw new IllegalArgumentException(what + ".quantization.zero_point " + zp
+                        + " is outside int8");
+            }
+            scale = (float) s;
+        } else if (q != null) {
+            throw new IllegalArgumentException(what + ": float32 must have \"quantization\": null");
+        }
+        Layout layout = null;
+        if (input) {
+            layout = Layout.fromJson(Json.getString(m, "layout", what + ".layout"));
+            int[] want = floatInput(layout).shape;
+            if (!java.util.Arrays.equals(shape, want)) {
+                throw new IllegalArgumentException(what + ": shape " + java.util.Arrays.toString(shape)
+                        + " does not match layout " + layout + " " + java.util.Arrays.toString(want));
+            }
+        } else {
+            if (elementCountOf(shape) != Spec.EMBEDDING_DIM) {
+                throw new IllegalArgumentException(what + ": output shape "
+                        + java.util.Arrays.toString(shape) + " does not hold " + Spec.EMBEDDING_DIM
+                        + " values");
+            }
+        }
+        return new ModelIO(name, shape, dtype, layout, scale, zp);
+    }
+
+    private static long elementCountOf(int[] shape) {
+        long n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    static List<ModelIO> listFromJson(List<Object> list, boolean input, String what) {
+        List<ModelIO> out = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            out.add(fromJson(list.get(i), input, what + "[" + i + "]"));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,117 @@
+package dev.nhkit.core;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** One case of a bundle's {@code selftest/cases.json} (docs/bundle-format.md). */
+public final class SelfTestCase {
+    public static final String FORMAT = "nhkit-selftest";
+    public static final String DIR = "selftest/";
+    public static final String CASES_FILE = DIR + "cases.json";
+
+    public final String id;
+    /** File name inside {@code selftest/} of the source image. */
+    public final String source;
+    public final boolean lossless;
+    public final int orientation;
+    /** File name inside {@code selftest/} of the 360x360x3 RGB8 bytes, or {@code null}. */
+    public final String rgb360;
+    public final String decodedSha256;
+    public final String resizedSha256;
+    public final String tensorSha256;
+    public final NeuralHash expectedHash;
+    public final float[] expectedEmbedding;
+    public final double[] expectedProjections;
+    public final NeuralHash expectedFragile;
+
+    private SelfTestCase(Map<String, Object> m, String what) {
+        id = Json.getString(m, "id", what + ".id");
+        source = BundleFiles.checkRelativePath(Json.getString(m, "source", what + ".source"));
+        lossless = Json.getBoolean(m, "lossless", what + ".lossless");
+        orientation = m.containsKey("orientation") ? Json.getInt(m, "orientation", what
+                + ".orientation") : 1;
+        rgb360 = m.get("rgb360") == null ? null
+                : BundleFiles.checkRelativePath(Json.getString(m, "rgb360", what + ".rgb360"));
+        Map<String, Object> d = Json.getObject(m, "digests", what + ".digests");
+        decodedSha256 = BundleManifest.lowerHex64(Json.getString(d, "decoded", what
+                + ".digests.decoded"), what + ".digests.decoded");
+        resizedSha256 = BundleManifest.lowerHex64(Json.getString(d, "resized", what
+                + ".digests.resized"), what + ".digests.resized");
+        tensorSha256 = BundleManifest.lowerHex64(Json.getString(d, "tensor", what
+                + ".digests.tensor"), what + ".digests.tensor");
+        Map<String, Object> e = Json.getObject(m, "expected", what + ".expected");
+        expectedHash = NeuralHash.fromHex(Json.getString(e, "hash", what + ".expected.hash"));
+        List<String> emb = Json.getStringList(e, "embedding", what + ".expected.embedding");
+        if (emb.size() != Spec.EMBEDDING_DIM) {
+            throw new IllegalArgumentException(what + ".expected.embedding: expected "
+                    + Spec.EMBEDDING_DIM + " values, got " + emb.size());
+        }
+        expectedEmbedding = new float[emb.size()];
+        for (int i = 0; i < emb.size(); i++) {
+            expectedEmbedding[i] = FloatHex.hexToF32(emb.get(i), what + ".expected.embedding[" + i + "]");
+        }
+        List<String> proj = Json.getStringList(e, "projections", what + ".expected.projections");
+        if (proj.size() != Spec.HASH_BITS) {
+            throw new IllegalArgumentException(what + ".expected.projections: expected "
+                    + Spec.HASH_BITS + " values, got " + proj.size());
+        }
+        expectedProjections = new double[proj.size()];
+        for (int i = 0; i < proj.size(); i++) {
+            expectedProjections[i] = FloatHex.hexToF64(proj.get(i), what + ".expected.projections["
+                    + i + "]");
+        }
+        expectedFragile = e.containsKey("fragile")
+                ? NeuralHash.fromHex(Json.getString(e, "fragile", what + ".expected.fragile")) : null;
+    }
+
+    public String sourcePath() {
+        return DIR + source;
+    }
+
+    public String rgb360Path() {
+        return rgb360 == null ? null : DIR + rgb360;
+    }
+
+    /** Parses {@code cases.json}; {@code bundleId} must match the manifest's. */
+    public static List<SelfTestCase> parseAll(byte[] json, String bundleId, String source) {
+        Map<String, Object> m;
+        try {
+            m = Json.asObject(Json.parse(json), source);
+        } catch (Json.JsonException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+        String format = Json.getString(m, "format", source + ": format");
+        if (!FORMAT.equals(format)) {
+            throw new IllegalArgumentException(source + ": format is \"" + format + "\", expected \""
+                    + FORMAT + "\"");
+        }
+        long version = Json.getLong(m, "format_version", source + ": format_version");
+        if (version != 1) {
+            throw new IllegalArgumentException(source + ": format_version " + version
+                    + " is not supported");
+        }
+        if (m.containsKey("bundle_id")) {
+            String bid = Json.getString(m, "bundle_id", source + ": bundle_id");
+            if (bundleId != null && !bundleId.equals(bid)) {
+                throw new IllegalArgumentException(source + ": bundle_id \"" + bid
+                        + "\" does not match the manifest's \"" + bundleId + "\"");
+            }
+        }
+        List<Object> list = Json.getList(m, "cases", source + ": cases");
+        List<SelfTestCase> out = new ArrayList<>();
+        Set<String> ids = new HashSet<>();
+        for (int i = 0; i < list.size(); i++) {
+            String what = source + ": cases[" + i + "]";
+            SelfTestCase c = new SelfTestCase(Json.asObject(list.get(i), what), what);
+            if (!ids.add(c.id)) {
+                throw new IllegalArgumentException(what + ": duplicate case id \"" + c.id + "\"");
+            }
+            out.add(c);
+        }
+        return Collections.unmodifiableList(out);
+    }
+}

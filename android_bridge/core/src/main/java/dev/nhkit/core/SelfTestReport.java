@@ -1,0 +1,215 @@
+package dev.nhkit.core;
+
+import java.nio.charset.Charset;
+import java.text.SimpleDateFormat;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Date;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TimeZone;
+
+/**
+ * A device self-test report (docs/device-report.md, format version 1): what a bridge computed for
+ * every case of a bundle, to be judged by {@code nhkit golden check REPORT --bundle B}.
+ */
+public final class SelfTestReport {
+    public static final String FORMAT = "nhkit-device-report";
+    public static final int FORMAT_VERSION = 1;
+
+    /** One case's outcome. Either {@link #error} is set, or the results are. */
+    public static final class CaseResult {
+        public final String id;
+        public final HashResult.StageDigests digests;
+        public final float[] embedding;
+        public final double[] projections;
+        public final NeuralHash hash;
+        public final Map<String, Double> timingsMs;
+        /** The EXIF orientation that was applied (1 if none); 0 when unknown. */
+        public final int orientation;
+        /** Free-form notes for people (e.g. the decoder's colour space); may be {@code null}. */
+        public final String note;
+        public final String error;
+
+        public CaseResult(String id, HashResult.StageDigests digests, float[] embedding,
+                double[] projections, NeuralHash hash, Map<String, Double> timingsMs,
+                int orientation, String note) {
+            this.id = id;
+            this.digests = digests;
+            this.embedding = embedding;
+            this.projections = projections;
+            this.hash = hash;
+            this.timingsMs = timingsMs;
+            this.orientation = orientation;
+            this.note = note;
+            this.error = null;
+        }
+
+        private CaseResult(String id, String error) {
+            this.id = id;
+            this.digests = null;
+            this.embedding = null;
+            this.projections = null;
+            this.hash = null;
+            this.timingsMs = null;
+            this.orientation = 0;
+            this.note = null;
+            this.error = error;
+        }
+
+        public static CaseResult failed(String id, String error) {
+            return new CaseResult(id, error == null ? "failed" : error);
+        }
+
+        Map<String, Object> toJson() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", id);
+            if (error == null) {
+                m.put("digests", digests.toJson());
+                m.put("embedding", list(FloatHex.f32ToHex(embedding)));
+                m.put("projections", list(FloatHex.f64ToHex(projections)));
+                m.put("hash", hash.toHex());
+                if (orientation >= 1 && orientation <= 8) {
+                    m.put("orientation", (long) orientation);
+                }
+                Map<String, Object> t = new LinkedHashMap<>();
+                for (Map.Entry<String, Double> e : timingsMs.entrySet()) {
+                    t.put(e.getKey(), e.getValue());
+                }
+                m.put("timings_ms", t);
+            }
+            m.put("error", error);
+            if (note != null) {
+                Map<String, Object> extra = new LinkedHashMap<>();
+                extra.put("note", note);
+                m.put("extra", extra);
+            }
+            return m;
+        }
+    }
+
+    private final Map<String, Object> bridge;
+    private final Map<String, Object> platform;
+    private final Map<String, Object> runtime;
+    private final Map<String, Object> bundle;
+    private final Map<String, Object> spec;
+    private final String created;
+    private final List<CaseResult> cases;
+    private final Map<String, Object> extra = new LinkedHashMap<>();
+
+    public SelfTestReport(String bridgeName, String bridgeVersion, Map<String, Object> platform,
+            EmbeddingEngine.Info runtime, Bundle bundle, Date created, List<CaseResult> cases) {
+        this.bridge = new LinkedHashMap<>();
+        this.bridge.put("name", bridgeName);
+        this.bridge.put("version", bridgeVersion);
+        this.platform = new LinkedHashMap<>(platform);
+        this.runtime = runtime.toJson();
+        this.bundle = new LinkedHashMap<>();
+        this.bundle.put("bundle_id", bundle.bundleId());
+        this.bundle.put("manifest_sha256", bundle.manifestSha256());
+        this.bundle.put("checksums_verified", bundle.checksumsVerified());
+        this.bundle.put("target", bundle.manifest().target);
+        Object source = bundle.manifest().raw.get("source_model");
+        if (source instanceof Map && ((Map<?, ?>) source).get("fingerprint") instanceof String
+                && Hex.isLowerHex((String) ((Map<?, ?>) source).get("fingerprint"), 64)) {
+            this.bundle.put("source_model_fingerprint", ((Map<?, ?>) source).get("fingerprint"));
+        }
+        this.spec = new LinkedHashMap<>(bundle.manifest().specJson);
+        this.created = isoUtc(created);
+        this.cases = Collections.unmodifiableList(new ArrayList<>(cases));
+    }
+
+    /** {@code 2026-11-21T12:00:00Z} (no java.time: it is not on Android API 24-25). */
+    public static String isoUtc(Date date) {
+        SimpleDateFormat f = new SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ss'Z'", Locale.ROOT);
+        f.setTimeZone(TimeZone.getTimeZone("UTC"));
+        return f.format(date);
+    }
+
+    public List<CaseResult> cases() {
+        return cases;
+    }
+
+    /** Adds a free-form top-level {@code extra} entry (ignored by {@code nhkit golden check}). */
+    public SelfTestReport putExtra(String key, Object value) {
+        extra.put(key, value);
+        return this;
+    }
+
+    public Map<String, Object> toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("format", FORMAT);
+        m.put("format_version", (long) FORMAT_VERSION);
+        m.put("bridge", bridge);
+        m.put("platform", platform);
+        m.put("runtime", runtime);
+        m.put("bundle", bundle);
+        m.put("spec", spec);
+        m.put("created", created);
+        List<Object> list = new ArrayList<>();
+        for (CaseResult c : cases) {
+            list.add(c.toJson());
+        }
+        m.put("cases", list);
+        if (!extra.isEmpty()) {
+            m.put("extra", new LinkedHashMap<>(extra));
+        }
+        return m;
+    }
+
+    /** The report as pretty-printed UTF-8 JSON with a trailing newline. */
+    public byte[] toJsonBytes() {
+        return Json.writePretty(toJson()).getBytes(Charset.forName("UTF-8"));
+    }
+
+    /**
+     * A quick on-device verdict against the bundle's expectations (the authoritative check is
+     * {@code nhkit golden check} on the host): errors, stage digests of lossless cases that differ
+     * from the reference, and hashes farther than the manifest's tolerance. Empty when all pass.
+     */
+    public static List<String> problems(Bundle bundle, SelfTestReport report) {
+        List<String> out = new ArrayList<>();
+        Map<String, CaseResult> byId = new LinkedHashMap<>();
+        for (CaseResult r : report.cases) {
+            byId.put(r.id, r);
+        }
+        BundleManifest m = bundle.manifest();
+        for (SelfTestCase c : bundle.selfTestCases()) {
+            CaseResult r = byId.get(c.id);
+            if (r == null) {
+                out.add(c.id + ": missing from the report");
+                continue;
+            }
+            if (r.error != null) {
+                out.add(c.id + ": error: " + r.error);
+                continue;
+            }
+            if (c.lossless) {
+                compare(out, c.id, "decoded", c.decodedSha256, r.digests.decoded);
+                compare(out, c.id, "resized", c.resizedSha256, r.digests.resized);
+                compare(out, c.id, "tensor", c.tensorSha256, r.digests.tensor);
+            }
+            int tol = c.lossless ? m.toleranceHamming : m.toleranceLossyHamming;
+            int d = r.hash.hamming(c.expectedHash);
+            if (d > tol) {
+                out.add(c.id + ": hash " + r.hash + " is " + d + " bits from the reference "
+                        + c.expectedHash + " (tolerance " + tol + ")");
+            }
+        }
+        return out;
+    }
+
+    private static void compare(List<String> out, String id, String stage, String want, String got) {
+        if (!want.equals(got)) {
+            out.add(id + ": " + stage + " digest " + got + " differs from the reference " + want);
+        }
+    }
+
+    private static List<Object> list(String[] items) {
+        List<Object> l = new ArrayList<>(items.length);
+        Collections.addAll(l, (Object[]) items);
+        return l;
+    }
+}
