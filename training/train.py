@@ -1,0 +1,203 @@
+"""Train nhkit's default NeuralHash-format model (issue 3).
+
+    python training/train.py --photos ../shared/photos --out training/checkpoints/run1 --minutes 85
+    python training/train.py --photos ../shared/photos --out training/checkpoints/run1 --minutes 85 --resume
+
+Wall-clock budgeted: the resolution phases, the cosine learning-rate schedule and the end of the
+run are all fractions of --minutes of *training* time (summed over resumed runs). Checkpoints
+every --ckpt-minutes into --out (weights, optimizer state, state.json); progress goes to
+training/logs/<run>.log. Random seeds are fixed (--seed); the batch of step i is a pure function
+of (seed, i, resolution, batch size).
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import math
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import numpy as np  # noqa: E402
+
+import data  # noqa: E402  (no TensorFlow: the data worker forks before TF starts threads)
+
+# (end as a fraction of the budget, resolution, pairs per batch)
+PHASES = [(0.56, 160, 64), (0.82, 224, 48), (1.0, 360, 24)]
+SEED_RNG = 20260101  # seed matrix: QR of a Gaussian from this seed, fixed once chosen
+
+
+def make_seed_matrix(seed=SEED_RNG):
+    g = np.random.default_rng(seed).standard_normal((128, 96))
+    q, r = np.linalg.qr(g)
+    q = q * np.sign(np.diag(r))[None, :]
+    return np.ascontiguousarray(q.T.astype("<f4"))  # 96 x 128, orthonormal rows
+
+
+def phase_at(frac):
+    for end, res, bs in PHASES:
+        if frac < end:
+            return res, bs
+    return PHASES[-1][1:]
+
+
+def lr_at(step, frac, peak, warmup=150, floor=0.05):
+    w = min(1.0, (step + 1) / warmup)
+    cos = floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
+    return peak * w * cos
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--photos", default=os.path.join(HERE, "..", "..", "shared", "photos"))
+    ap.add_argument("--split", default=os.path.join(HERE, "split.json"))
+    ap.add_argument("--out", default=os.path.join(HERE, "checkpoints", "run1"))
+    ap.add_argument("--minutes", type=float, default=85.0)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--ckpt-minutes", type=float, default=4.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--log", default=None)
+    ap.add_argument("--log-every", type=int, default=20)
+    a = ap.parse_args()
+
+    os.makedirs(a.out, exist_ok=True)
+    run = os.path.basename(os.path.normpath(a.out))
+    log_path = a.log or os.path.join(HERE, "logs", run + ".log")
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    logf = open(log_path, "a")
+
+    def log(msg):
+        line = time.strftime("%H:%M:%S ") + msg
+        print(line, flush=True)
+        logf.write(line + "\n")
+        logf.flush()
+
+    split = data.load_split(a.split)
+    train_files = split["train"]
+    assert not set(train_files) & set(split["held_out"])
+    data.load_photos(a.photos, train_files)
+
+    import multiprocessing as mp
+    pool = mp.get_context("fork").Pool(a.workers)
+
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(a.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(a.threads)
+    tf.keras.utils.set_random_seed(a.seed)
+    from losses import CFG, total_loss
+    from model import build_model, count_macs
+
+    seed_path = os.path.join(a.out, "seed.f32")
+    state_path = os.path.join(a.out, "state.json")
+    if a.resume and os.path.exists(state_path):
+        state = json.load(open(state_path))
+        seed_mat = np.fromfile(seed_path, "<f4").reshape(96, 128)
+    else:
+        state = {"step": 0, "elapsed": 0.0, "pairs": 0, "minutes": a.minutes, "seed": a.seed,
+                 "seed_rng": SEED_RNG, "phases": PHASES, "loss_cfg": CFG, "lr": a.lr,
+                 "photos_train": len(train_files)}
+        seed_mat = make_seed_matrix()
+        seed_mat.tofile(seed_path)
+    state["minutes"] = a.minutes
+    seed_t = tf.constant(seed_mat)
+
+    model, topo = build_model()
+    log(f"model params {model.count_params()} MACs@360 {count_macs(topo, model, 360) / 1e6:.1f}M"
+        f" train photos {len(train_files)} budget {a.minutes} min")
+    opt = tf.keras.optimizers.AdamW(learning_rate=a.lr, weight_decay=1e-4, clipnorm=2.0)
+    opt.build(model.trainable_variables)
+
+    wpath = os.path.join(a.out, "model.weights.h5")
+    opath = os.path.join(a.out, "optimizer.npz")
+    if a.resume and os.path.exists(wpath):
+        model.load_weights(wpath)
+        if os.path.exists(opath):
+            z = np.load(opath)
+            for i, v in enumerate(opt.variables):
+                v.assign(z[f"v{i}"])
+        log(f"resumed at step {state['step']} elapsed {state['elapsed'] / 60:.1f} min")
+
+    def save():
+        model.save_weights(wpath + ".tmp.weights.h5")
+        os.replace(wpath + ".tmp.weights.h5", wpath)
+        np.savez(opath + ".tmp.npz", **{f"v{i}": v.numpy() for i, v in enumerate(opt.variables)})
+        os.replace(opath + ".tmp.npz", opath)
+        with open(state_path + ".tmp", "w") as f:
+            json.dump(state, f, indent=1)
+        os.replace(state_path + ".tmp", state_path)
+
+    @tf.function(reduce_retracing=True)
+    def train_step(x1, x2):
+        x = tf.concat([x1, x2], 0)
+        x = (tf.cast(x, tf.float32) / 255.0) * 2.0 - 1.0
+        n = tf.shape(x1)[0]
+        with tf.GradientTape() as tape:
+            e = model(x, training=True)
+            loss, stats = total_loss(e[:n], e[n:], seed_t)
+        grads = tape.gradient(loss, model.trainable_variables)
+        opt.apply_gradients(zip(grads, model.trainable_variables))
+        return stats
+
+    budget = a.minutes * 60.0
+    queue = collections.deque()
+    next_submit = state["step"]
+
+    def submit():
+        nonlocal next_submit
+        res, bs = phase_at(state["elapsed"] / budget)
+        queue.append((res, pool.apply_async(data.make_batch, ((a.seed, next_submit, res, bs),))))
+        next_submit += 1
+
+    for _ in range(3):
+        submit()
+    t_last = time.time()
+    last_ckpt = time.time()
+    acc = collections.defaultdict(float)
+    nacc = 0
+    t_log = time.time()
+    pairs_log = 0
+    while state["elapsed"] < budget:
+        res, job = queue.popleft()
+        v1, v2 = job.get()
+        submit()
+        frac = state["elapsed"] / budget
+        opt.learning_rate.assign(lr_at(state["step"], frac, a.lr))
+        stats = train_step(v1, v2)
+        for k, v in stats.items():
+            acc[k] += float(v)
+        nacc += 1
+        now = time.time()
+        state["elapsed"] += now - t_last
+        t_last = now
+        state["step"] += 1
+        state["pairs"] += len(v1)
+        pairs_log += len(v1)
+        if state["step"] % a.log_every == 0:
+            log(f"step {state['step']} t {state['elapsed'] / 60:.1f}m res {res} bs {len(v1)} "
+                f"lr {float(opt.learning_rate.numpy()):.2e} "
+                + " ".join(f"{k} {v / nacc:.3f}" for k, v in acc.items())
+                + f" pairs/s {pairs_log / (now - t_log):.1f} pairs {state['pairs']}")
+            acc.clear()
+            nacc = 0
+            t_log = now
+            pairs_log = 0
+        if now - last_ckpt > a.ckpt_minutes * 60:
+            save()
+            last_ckpt = time.time()
+            t_last = last_ckpt  # do not bill checkpoint time to the budget
+            log(f"checkpoint step {state['step']}")
+    save()
+    log(f"done: step {state['step']} pairs {state['pairs']} elapsed {state['elapsed'] / 60:.1f} min")
+    pool.terminate()
+
+
+if __name__ == "__main__":
+    main()
