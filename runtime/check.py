@@ -1,0 +1,504 @@
+"""`nhkit golden check`: judge a device report against golden hashes, stage by stage.
+
+The rule (after PDQ's "identical bytes" rule, nh-spec-v1 "The same"):
+
+- `device`: a case the device reported as failed fails.
+- `decode`, `resize`, `normalise` (lossless cases with reference digests): the stage digests
+  must be equal. These steps are integer or exactly specified float code, so any difference is a
+  bridge bug, and the first differing digest says which step has it.
+- `project`: the device's projections must be the seed times its own embedding (exactly, when
+  the seed is known) and its hash the signs of its projections: steps 6-7 are exact functions.
+- `model` (lossless): the hash is within `hamming` bits of the reference, and at most
+  `nonfragile_flips` of the flipped bits lie outside the fragile mask. Model drift on fp16 or
+  int8 hardware flips bits whose projection is close to zero; a flip far from zero means the
+  model computes something else.
+- `lossy` (JPEG and the like, decoded by the platform): only the end-to-end hash distance
+  counts, within the looser `lossy_hamming`.
+
+A malformed report (or one for another bundle, model or spec) raises InputFileError: it is
+never a pass and never a mere failed case.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputFileError
+from .golden import GoldenImage, GoldenSet, Tolerance
+from .hashing import bits_from_projections, hex_to_bits, project
+from .report import DeviceReport, ReportCase
+
+STAGES: tuple[str, ...] = ("device", "decode", "resize", "normalise", "project", "model", "lossy")
+PRE_MODEL: tuple[tuple[str, str], ...] = (("decode", "decoded"), ("resize", "resized"),
+                                          ("normalise", "tensor"))
+MD_FLIPS = 16  # flipped bits listed per case in Markdown (a broken case can flip 50)
+
+
+@dataclass(frozen=True)
+class FlippedBit:
+    """A bit where the device hash differs from the reference, with how close it was."""
+
+    index: int
+    reference: float        # reference projection
+    device: float | None    # device projection (None if the device sent none)
+    fragile: bool           # inside the reference fragile mask
+
+    @property
+    def margin(self) -> float:
+        return abs(self.reference)
+
+    def short(self) -> str:
+        return f"{self.index}({self.margin:.3g}){'' if self.fragile else '*'}"
+
+
+@dataclass
+class CaseVerdict:
+    """The outcome for one case: which stages held, and the first that did not."""
+
+    id: str
+    lossless: bool
+    stages: dict[str, str] = field(default_factory=dict)   # stage -> exact|differs|pass|FAIL|...
+    failed_stage: str | None = None
+    reason: str = ""
+    hamming: int | None = None
+    allowed: int = 0
+    flipped: list[FlippedBit] = field(default_factory=list)
+    nonfragile: int = 0
+    embedding_error: float | None = None
+    time_ms: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.failed_stage is None
+
+    def fail(self, stage: str, reason: str) -> None:
+        """Record a failure. The first failing stage is the one reported, with its reason:
+        later stages fed by a broken one fail as a consequence and are only listed."""
+        self.stages[stage] = "FAIL"
+        if self.failed_stage is None:
+            self.failed_stage, self.reason = stage, reason
+
+    @property
+    def also_failed(self) -> list[str]:
+        return [s for s, r in self.stages.items() if r == "FAIL" and s != self.failed_stage]
+
+    def explanation(self) -> str:
+        """The reason, plus which later stages failed too."""
+        also = self.also_failed
+        return self.reason + (f" (also failed: {', '.join(also)})" if also else "")
+
+
+@dataclass
+class CheckResult:
+    """All verdicts plus what they were judged against (for the table, JUnit and Markdown)."""
+
+    report: DeviceReport
+    golden: GoldenSet
+    expected_label: str
+    tolerance: Tolerance
+    verdicts: list[CaseVerdict]
+    notes: list[str] = field(default_factory=list)
+    project_checked_with_seed: bool = False
+
+    @property
+    def passed(self) -> int:
+        return sum(v.passed for v in self.verdicts)
+
+    @property
+    def failed(self) -> int:
+        return len(self.verdicts) - self.passed
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+    def closing_line(self) -> str:
+        return f"{self.passed} passed, {self.failed} failed"
+
+
+# ----- identity: is this report about what we are checking it against? -------------------------
+
+def _match_report(report: DeviceReport, golden: GoldenSet, *, bundle_id: str | None,
+                  manifest_sha256: str | None, expected_label: str) -> None:
+    """Refuse reports for another spec, bundle or model, and any id mismatch, naming the field."""
+    src = report.source
+    if not report.spec.hash_compatible(golden.spec):
+        mine, theirs = report.spec.to_json(), golden.spec.to_json()
+        diff = [k for k in mine if k != "fragile_margin" and mine[k] != theirs[k]]
+        k = diff[0] if diff else "?"
+        raise InputFileError(src, f"spec.{k}: the report was made with {k} = {mine.get(k)!r} "
+                             f"but {expected_label} uses {theirs.get(k)!r}; hashes made under "
+                             "different spec parameters do not compare")
+    if bundle_id is not None and report.bundle.bundle_id != bundle_id:
+        raise InputFileError(src, f"bundle.bundle_id: the report is for bundle "
+                             f"{report.bundle.bundle_id!r}, not {bundle_id!r} ({expected_label})")
+    if manifest_sha256 is not None and report.bundle.manifest_sha256 != manifest_sha256:
+        raise InputFileError(src, f"bundle.manifest_sha256: {report.bundle.manifest_sha256[:12]}... "
+                             f"is not the sha256 of {expected_label}'s manifest.json "
+                             f"({manifest_sha256[:12]}...): the report was made with another "
+                             "build of this bundle")
+    fp_report, fp_golden = report.bundle.source_model_fingerprint, golden.model.fingerprint
+    if fp_report and fp_golden and fp_report != fp_golden:
+        raise InputFileError(src, f"bundle.source_model_fingerprint: the report's bundle was "
+                             f"exported from model {fp_report[:12]}..., but {expected_label} "
+                             f"holds hashes of model {fp_golden[:12]}...")
+    known = golden.by_id
+    problems: list[str] = []
+    for i, case in enumerate(report.cases):
+        if case.id not in known:
+            problems.append(f"cases[{i}].id: unknown id {case.id!r}: not a case of "
+                            f"{expected_label}")
+    reported = {c.id for c in report.cases}
+    missing = [im.id for im in golden.images if im.id not in reported]
+    if missing:
+        problems.append(f"cases: missing {len(missing)} case(s) of {expected_label}: "
+                        f"{', '.join(repr(m) for m in missing[:10])}"
+                        f"{' ...' if len(missing) > 10 else ''} (every case must appear once)")
+    if problems:
+        from .jsonfile import raise_problems
+
+        raise_problems(src, problems)
+
+
+# ----- one case -------------------------------------------------------------------------------
+
+def _judge(case: ReportCase, ref: GoldenImage, tol: Tolerance, seed: np.ndarray | None
+           ) -> CaseVerdict:
+    v = CaseVerdict(id=case.id, lossless=ref.lossless,
+                    allowed=tol.hamming if ref.lossless else tol.lossy_hamming,
+                    time_ms=float(sum(case.timings_ms.values())))
+    if case.error is not None:
+        v.fail("device", f"the device reported an error: {case.error}")
+        return v
+    v.stages["device"] = "ok"
+    assert case.hash is not None and case.projections is not None and case.digests is not None
+
+    # Stages 1-4: exact digests, lossless only.
+    previous = "device"
+    for stage, attr in PRE_MODEL:
+        prev_stage, before, previous = previous, v.stages.get(previous), stage
+        if not ref.lossless:
+            v.stages[stage] = "lossy"
+        elif ref.digests is None:
+            v.stages[stage] = "unchecked"
+        elif getattr(case.digests, attr) == getattr(ref.digests, attr):
+            v.stages[stage] = "exact"
+        else:
+            msg = (f"{attr} digest differs: device {getattr(case.digests, attr)[:12]}..., "
+                   f"reference {getattr(ref.digests, attr)[:12]}...")
+            if stage == "decode" and case.orientation not in (None, ref.orientation):
+                msg += (f" (the device applied EXIF orientation {case.orientation}, the "
+                        f"reference {ref.orientation})")
+            elif stage != "decode" and before == "exact":
+                msg += f" ({prev_stage} was equal: the divergence starts at {stage})"
+            v.fail(stage, msg)
+
+    # Stages 6-7: projections from the embedding, bits from the projections.
+    dev_bits = hex_to_bits(case.hash)
+    sign_bits = bits_from_projections(case.projections)
+    bad_sign = np.flatnonzero(sign_bits != dev_bits)
+    if seed is not None and case.embedding is not None:
+        want = project(seed, case.embedding)
+        bad_proj = np.flatnonzero(want.view(np.uint64) != case.projections.view(np.uint64))
+    else:
+        bad_proj = np.array([], dtype=np.int64)
+    if bad_proj.size:
+        i = int(bad_proj[0])
+        v.fail("project", f"{bad_proj.size} projection(s) are not seed x embedding in index "
+                          f"order (first at {i}: device {case.projections[i]!r}, expected "
+                          f"{want[i]!r})")
+    elif bad_sign.size:
+        v.fail("project", f"the hash is not the signs of the projections (bits "
+                          f"{', '.join(map(str, bad_sign[:8]))}); bit i is 1 iff p[i] >= 0")
+    else:
+        v.stages["project"] = "exact" if seed is not None and case.embedding is not None \
+            else "consistent"
+
+    # Stage 5 (model) / end to end (lossy): Hamming distance against the reference.
+    ref_bits = hex_to_bits(ref.hash)
+    flips = np.flatnonzero(ref_bits != dev_bits)
+    v.hamming = int(flips.size)
+    v.flipped = [FlippedBit(int(i), float(ref.projections[i]), float(case.projections[i]),
+                            bool(ref.fragile[i])) for i in flips]
+    v.nonfragile = sum(not f.fragile for f in v.flipped)
+    if ref.embedding is not None and case.embedding is not None:
+        v.embedding_error = float(np.max(np.abs(case.embedding.astype(np.float64)
+                                                - ref.embedding.astype(np.float64))))
+    stage = "model" if ref.lossless else "lossy"
+    if v.hamming > v.allowed:
+        nf = f", {v.nonfragile} of them outside the fragile mask" if ref.lossless and \
+            v.nonfragile else ""
+        v.fail(stage, f"{v.hamming} bits differ from the reference{nf}, tolerance {v.allowed}")
+    elif (ref.lossless and tol.nonfragile_flips is not None
+          and v.nonfragile > tol.nonfragile_flips):
+        nf = [f.index for f in v.flipped if not f.fragile]
+        v.fail(stage, f"{v.nonfragile} flipped bit(s) outside the fragile mask "
+                      f"({', '.join(map(str, nf))}), {tol.nonfragile_flips} allowed: the model "
+                      "output moved more than hardware rounding explains")
+    else:
+        v.stages[stage] = "pass"
+    return v
+
+
+def check_report(report: DeviceReport, golden: GoldenSet, *, expected_label: str | None = None,
+                 seed: np.ndarray | None = None, bundle_id: str | None = None,
+                 manifest_sha256: str | None = None, tolerance: Tolerance | None = None,
+                 hamming: int | None = None, lossy_hamming: int | None = None,
+                 ignore_fragile: bool = False) -> CheckResult:
+    """Judge every case of `report` against `golden`.
+
+    The tolerance is `tolerance` if given, else the golden set's rule for the report's target
+    and compute unit; `hamming`, `lossy_hamming` and `ignore_fragile` then override single
+    fields (command-line flags). Raises InputFileError for a report that does not belong to
+    `golden` (spec, bundle, model, ids)."""
+    label = expected_label or Path(golden.source).name
+    _match_report(report, golden, bundle_id=bundle_id, manifest_sha256=manifest_sha256,
+                  expected_label=label)
+    tol = tolerance or golden.tolerance_for(report.target, report.compute_unit,
+                                            report.bundle.bundle_id)
+    overrides = []
+    if hamming is not None:
+        tol = replace(tol, hamming=hamming)
+        overrides.append(f"--tolerance {hamming}")
+    if lossy_hamming is not None:
+        tol = replace(tol, lossy_hamming=lossy_hamming)
+        overrides.append(f"--lossy-tolerance {lossy_hamming}")
+    if ignore_fragile:
+        tol = replace(tol, nonfragile_flips=None)
+        overrides.append("--ignore-fragile")
+    if overrides:
+        tol = replace(tol, source=f"{tol.source}; overridden by {' '.join(overrides)}")
+    refs = golden.by_id
+    verdicts = [_judge(c, refs[c.id], tol, seed) for c in report.cases]
+    order = {im.id: i for i, im in enumerate(golden.images)}
+    verdicts.sort(key=lambda v: order[v.id])
+    notes = []
+    if not report.bundle.checksums_verified:
+        notes.append("the bridge did not verify the bundle's file checksums")
+    if seed is None:
+        notes.append("no seed given: the project stage checked only that the hash is the signs "
+                     "of the projections (check against --bundle to recompute them)")
+    if any(im.digests is None for im in golden.images if im.lossless):
+        notes.append("some lossless references have no stage digests: their pre-model stages "
+                     "were not checked")
+    return CheckResult(report=report, golden=golden, expected_label=label, tolerance=tol,
+                       verdicts=verdicts, notes=notes, project_checked_with_seed=seed is not None)
+
+
+# ----- text output ----------------------------------------------------------------------------
+
+def _flips_text(v: CaseVerdict, limit: int = 8) -> str:
+    shown = " ".join(f.short() for f in v.flipped[:limit])
+    more = len(v.flipped) - limit
+    return shown + (f" +{more} more" if more > 0 else "")
+
+
+def stage_summary(result: CheckResult) -> list[str]:
+    """Summary lines: per stage how many cases held, distances, what failed where."""
+    vs = result.verdicts
+    lines = []
+    lossless = [v for v in vs if v.lossless and v.stages.get("device") == "ok"]
+    parts = []
+    for stage, _ in PRE_MODEL:
+        judged = [v for v in lossless if v.stages.get(stage) in ("exact", "FAIL")]
+        if judged:
+            parts.append(f"{stage} {sum(v.stages[stage] == 'exact' for v in judged)}/"
+                         f"{len(judged)}")
+    if parts:
+        lines.append("lossless digests equal: " + ", ".join(parts))
+    ran = [v for v in vs if v.stages.get("device") == "ok"]
+    if ran:
+        ok = sum(v.stages.get("project") in ("exact", "consistent") for v in ran)
+        how = "seed x embedding recomputed" if result.project_checked_with_seed \
+            else "hash = signs of projections"
+        lines.append(f"project: {ok}/{len(ran)} exact ({how})")
+    for kind, sel in (("model (lossless)", True), ("end to end (lossy)", False)):
+        d = [v.hamming for v in ran if v.lossless == sel and v.hamming is not None]
+        if d:
+            exact = sum(x == 0 for x in d)
+            lines.append(f"{kind}: max {max(d)} bits, mean {np.mean(d):.2f}, bit-exact "
+                         f"{exact}/{len(d)}")
+    nf = sum(v.nonfragile for v in ran if v.lossless)
+    if nf:
+        lines.append(f"non-fragile flips on lossless cases: {nf}")
+    errs = [v.embedding_error for v in ran if v.embedding_error is not None]
+    if errs:
+        lines.append(f"embedding: max |device - reference| {max(errs):.3g}")
+    failed = Counter(v.failed_stage for v in vs if v.failed_stage)
+    if failed:
+        lines.append("failed at: " + ", ".join(f"{s} {failed[s]}" for s in STAGES if s in failed))
+    return lines
+
+
+def format_text(result: CheckResult) -> str:
+    """The terminal output: header, per-case table, summary, closing line."""
+    r = result.report
+    out = [f"report:    {r.source}: {r.describe()}",
+           f"bundle:    {r.bundle.bundle_id} (manifest {r.bundle.manifest_sha256[:12]}..., "
+           f"checksums {'verified' if r.bundle.checksums_verified else 'NOT verified'})",
+           f"expected:  {result.expected_label}",
+           f"tolerance: {result.tolerance.describe()}", ""]
+    rows = [("case", "kind", "result", "stage", "bits", "tol",
+             "flipped bits: index(reference margin), * = outside the fragile mask")]
+    for v in result.verdicts:
+        rows.append((v.id, "lossless" if v.lossless else "lossy",
+                     "pass" if v.passed else "FAIL", v.failed_stage or "-",
+                     "-" if v.hamming is None else str(v.hamming), str(v.allowed),
+                     _flips_text(v)))
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
+    for n, row in enumerate(rows):
+        cells = [row[i].ljust(widths[i]) for i in range(6)] + [row[6]]
+        out.append("  ".join(cells).rstrip())
+        if n and not result.verdicts[n - 1].passed:
+            out.append(" " * (widths[0] + 2) + result.verdicts[n - 1].explanation())
+    out.append("")
+    out.append("summary:")
+    out += [f"  {line}" for line in stage_summary(result)]
+    out += [f"  note: {n}" for n in result.notes]
+    out.append(result.closing_line())
+    return "\n".join(out) + "\n"
+
+
+# ----- JUnit XML ------------------------------------------------------------------------------
+
+def write_junit(result: CheckResult, path: str | os.PathLike[str]) -> None:
+    """One <testcase> per case, so CI shows each image as a test with its failure reason."""
+    suite_name = f"nhkit.golden.{result.report.bundle.bundle_id}"
+    suites = ET.Element("testsuites", name="nhkit golden check", tests=str(len(result.verdicts)),
+                        failures=str(result.failed), errors="0")
+    suite = ET.SubElement(suites, "testsuite", name=suite_name, tests=str(len(result.verdicts)),
+                          failures=str(result.failed), errors="0", skipped="0",
+                          time=f"{sum(v.time_ms for v in result.verdicts) / 1000:.3f}",
+                          timestamp=result.report.created)
+    props = ET.SubElement(suite, "properties")
+    r = result.report
+    for name, value in (("device", r.describe()), ("expected", result.expected_label),
+                        ("tolerance", result.tolerance.describe())):
+        ET.SubElement(props, "property", name=name, value=value)
+    for v in result.verdicts:
+        tc = ET.SubElement(suite, "testcase", classname=suite_name, name=v.id,
+                           time=f"{v.time_ms / 1000:.3f}")
+        if not v.passed:
+            fl = ET.SubElement(tc, "failure", message=f"{v.failed_stage}: {v.explanation()}",
+                               type=str(v.failed_stage))
+            fl.text = "\n".join(
+                [f"stages: {', '.join(f'{k}={s}' for k, s in v.stages.items())}",
+                 f"hamming: {v.hamming} (tolerance {v.allowed})"]
+                + [f"bit {f.index}: reference {f.reference:.6g}, device "
+                   f"{'-' if f.device is None else f'{f.device:.6g}'}, "
+                   f"{'fragile' if f.fragile else 'NOT fragile'}" for f in v.flipped])
+    tree = ET.ElementTree(suites)
+    ET.indent(tree)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
+# ----- Markdown + histogram -------------------------------------------------------------------
+
+def write_histogram(result: CheckResult, path: str | os.PathLike[str]) -> str | None:
+    """Hamming-distance histogram as PNG; returns None when matplotlib is not installed (it is
+    an optional extra: the check itself must work on the light runtime install)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    ran = [v for v in result.verdicts if v.hamming is not None]
+    lossless = [v.hamming for v in ran if v.lossless]
+    lossy = [v.hamming for v in ran if not v.lossless]
+    top = max([*lossless, *lossy, result.tolerance.lossy_hamming, result.tolerance.hamming, 1])
+    bins = np.arange(-0.5, top + 1.5, 1.0)
+    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
+    ax.hist([lossless, lossy], bins=bins, stacked=True, label=["lossless", "lossy"],
+            color=["#3b75af", "#ef8636"])
+    ax.axvline(result.tolerance.hamming + 0.5, color="#3b75af", ls="--", lw=1,
+               label=f"lossless tolerance {result.tolerance.hamming}")
+    ax.axvline(result.tolerance.lossy_hamming + 0.5, color="#ef8636", ls=":", lw=1,
+               label=f"lossy tolerance {result.tolerance.lossy_hamming}")
+    ax.set_xlabel("Hamming distance to the reference hash (bits)")
+    ax.set_ylabel("cases")
+    ax.set_title(f"{result.report.bundle.bundle_id} on {result.report.platform.get('device_model')}"
+                 f" ({result.report.compute_unit})", fontsize=9)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return os.fspath(path)
+
+
+def _md(text: str) -> str:
+    return html.escape(text).replace("|", "\\|")
+
+
+def write_markdown(result: CheckResult, path: str | os.PathLike[str],
+                   histogram: str | os.PathLike[str] | None = None) -> str | None:
+    """A Markdown report (for CI artefacts and PR comments) with the histogram next to it.
+
+    Returns the histogram path written, or None (then the report says why there is none)."""
+    p = Path(path)
+    hist_path = Path(histogram) if histogram else p.with_name(p.stem + "-hamming.png")
+    written = write_histogram(result, hist_path)
+    r = result.report
+    lines = [f"# nhkit golden check: {'PASS' if result.ok else 'FAIL'}", "",
+             "| | |", "|---|---|",
+             f"| report | `{_md(r.source)}` |",
+             f"| device | {_md(r.describe())} |",
+             f"| bundle | `{_md(r.bundle.bundle_id)}` (manifest `{r.bundle.manifest_sha256[:16]}`, "
+             f"checksums {'verified' if r.bundle.checksums_verified else '**not verified**'}) |",
+             f"| expected | {_md(result.expected_label)} |",
+             f"| tolerance | {_md(result.tolerance.describe())} |", "",
+             "## Cases", "",
+             "| case | kind | result | failed stage | bits | tolerance | decode | resize | "
+             "normalise | project | flipped bits (reference projection → device) | reason |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for v in result.verdicts:
+        flips = "<br>".join(
+            f"{f.index}: {f.reference:+.4g} → "
+            f"{'?' if f.device is None else f'{f.device:+.4g}'}"
+            f"{'' if f.fragile else ' **(not fragile)**'}" for f in v.flipped[:MD_FLIPS]) or "–"
+        if len(v.flipped) > MD_FLIPS:
+            flips += f"<br>+{len(v.flipped) - MD_FLIPS} more"
+        lines.append(
+            f"| `{_md(v.id)}` | {'lossless' if v.lossless else 'lossy'} | "
+            f"{'pass' if v.passed else '**FAIL**'} | {v.failed_stage or '–'} | "
+            f"{'–' if v.hamming is None else v.hamming} | {v.allowed} | "
+            + " | ".join(v.stages.get(s, "–") for s in ("decode", "resize", "normalise",
+                                                        "project"))
+            + f" | {flips} | {_md(v.explanation()) or '–'} |")
+    lines += ["", "## Summary", ""] + [f"- {_md(s)}" for s in stage_summary(result)]
+    lines += [f"- note: {_md(n)}" for n in result.notes]
+    lines += ["", "## Hamming distances", ""]
+    if written:
+        rel = os.path.relpath(hist_path, p.parent)
+        lines.append(f"![Hamming distance histogram]({rel})")
+    else:
+        counts = Counter(v.hamming for v in result.verdicts if v.hamming is not None)
+        lines.append("(histogram image skipped: matplotlib is not installed; "
+                     "`pip install matplotlib` to get it)")
+        lines += ["", "| bits | cases |", "|---|---|"]
+        lines += [f"| {k} | {counts[k]} |" for k in sorted(counts)]
+    lines += ["", f"**{result.closing_line()}**", ""]
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text("\n".join(lines), encoding="utf-8")
+    return written
+
+
+def verdicts_json(result: CheckResult) -> list[dict[str, Any]]:
+    """Machine-readable verdicts (used by calibrate and tests)."""
+    return [{"id": v.id, "lossless": v.lossless, "passed": v.passed, "stage": v.failed_stage,
+             "reason": v.explanation(), "hamming": v.hamming, "allowed": v.allowed,
+             "nonfragile": v.nonfragile, "stages": dict(v.stages),
+             "flipped": [{"index": f.index, "reference": f.reference, "device": f.device,
+                          "fragile": f.fragile} for f in v.flipped]} for v in result.verdicts]
