@@ -115,17 +115,30 @@ public final class BicubicResize {
         return new Coefficients(nIn, nOut, ksize, xminArr, countArr, k);
     }
 
-    /** Resizes to the spec's 360 x 360. */
+    /** Resizes to the spec's 360 x 360 on the calling thread. */
     public static RgbImage resizeTo360(RgbImage in) {
-        return resize(in, Spec.SIZE, Spec.SIZE);
+        return resize(in, Spec.SIZE, Spec.SIZE, 1);
+    }
+
+    /** Resizes to the spec's 360 x 360; see {@link #resize(RgbImage, int, int, int)}. */
+    public static RgbImage resizeTo360(RgbImage in, int threads) {
+        return resize(in, Spec.SIZE, Spec.SIZE, threads);
+    }
+
+    /** {@link #resize(RgbImage, int, int, int)} on the calling thread. */
+    public static RgbImage resize(RgbImage in, int outW, int outH) {
+        return resize(in, outW, outH, 1);
     }
 
     /**
      * Resizes {@code in} to {@code outW x outH}: horizontal pass (H x W -> H x outW, clipped to
      * 8 bits) then vertical pass (-> outH x outW). An axis that already has its target size is not
      * resampled; an image that already has the target size is returned as a copy.
+     *
+     * @param threads with 2 or more, the horizontal pass of a large image runs in bands of rows on
+     *     that many threads (rows are independent, so the result is identical)
      */
-    public static RgbImage resize(RgbImage in, int outW, int outH) {
+    public static RgbImage resize(RgbImage in, int outW, int outH, int threads) {
         if (outW < 1 || outH < 1) {
             throw new IllegalArgumentException("target size must be >= 1x1, got " + outW + "x" + outH);
         }
@@ -133,7 +146,7 @@ public final class BicubicResize {
         int h = in.height();
         byte[] cur = in.pixels();
         if (w != outW) {
-            cur = horizontal(cur, w, h, coefficients(w, outW));
+            cur = horizontal(cur, w, h, coefficients(w, outW), threads);
         } else if (h == outH) {
             return new RgbImage(w, h, cur.clone());
         }
@@ -143,37 +156,102 @@ public final class BicubicResize {
         return new RgbImage(outW, outH, cur);
     }
 
-    /** H x W x 3 -> H x c.nOut x 3. */
-    static byte[] horizontal(byte[] src, int w, int h, Coefficients c) {
+    /** Smallest band of rows worth a thread of its own. */
+    private static final int MIN_BAND_ROWS = 64;
+
+    /** H x W x 3 -> H x c.nOut x 3, optionally in bands of rows on several threads. */
+    static byte[] horizontal(final byte[] src, final int w, final int h, final Coefficients c,
+            int threads) {
+        final byte[] dst = new byte[h * c.nOut * 3];
+        int bands = Math.max(1, Math.min(threads, h / MIN_BAND_ROWS));
+        if (bands == 1 || (long) w * h < 1_000_000L) {
+            horizontalRows(src, w, c, dst, 0, h);
+            return dst;
+        }
+        Thread[] helpers = new Thread[bands - 1];
+        final Throwable[] failure = new Throwable[1];
+        for (int b = 1; b < bands; b++) {
+            final int y0 = (int) ((long) h * b / bands);
+            final int y1 = (int) ((long) h * (b + 1) / bands);
+            helpers[b - 1] = new Thread(new Runnable() {
+                @Override
+                public void run() {
+                    try {
+                        horizontalRows(src, w, c, dst, y0, y1);
+                    } catch (Throwable t) {
+                        synchronized (failure) {
+                            failure[0] = t;
+                        }
+                    }
+                }
+            }, "nhkit-resize-" + b);
+            helpers[b - 1].start();
+        }
+        horizontalRows(src, w, c, dst, 0, h / bands);
+        boolean interrupted = false;
+        for (Thread t : helpers) {
+            while (true) {
+                try {
+                    t.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true; // finish the work first: dst must be complete
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        synchronized (failure) {
+            if (failure[0] instanceof RuntimeException) {
+                throw (RuntimeException) failure[0];
+            }
+            if (failure[0] instanceof Error) {
+                throw (Error) failure[0];
+            }
+        }
+        return dst;
+    }
+
+    /**
+     * Rows {@code y0 .. y1-1} of the horizontal pass. Each input row is first split into three
+     * int planes (R, G, B) so the tap loops run over contiguous ints without byte masking.
+     */
+    static void horizontalRows(byte[] src, int w, Coefficients c, byte[] dst, int y0, int y1) {
         final int outW = c.nOut;
         final int ks = c.ksize;
         final int[] xmin = c.xmin;
         final int[] count = c.count;
         final int[] k = c.k;
-        final byte[] dst = new byte[h * outW * 3];
         final int half = 1 << (PRECISION_BITS - 1);
-        for (int y = 0; y < h; y++) {
-            final int rowIn = y * w * 3;
+        final int[] rp = new int[w];
+        final int[] gp = new int[w];
+        final int[] bp = new int[w];
+        for (int y = y0; y < y1; y++) {
+            for (int x = 0, p = y * w * 3; x < w; x++, p += 3) {
+                rp[x] = src[p] & 0xff;
+                gp[x] = src[p + 1] & 0xff;
+                bp[x] = src[p + 2] & 0xff;
+            }
             int o3 = y * outW * 3;
             for (int o = 0; o < outW; o++, o3 += 3) {
                 int r = half;
                 int g = half;
                 int b = half;
-                int p = rowIn + xmin[o] * 3;
-                final int kb = o * ks;
-                final int n = count[o];
-                for (int i = 0; i < n; i++, p += 3) {
-                    final int kk = k[kb + i];
-                    r += (src[p] & 0xff) * kk;
-                    g += (src[p + 1] & 0xff) * kk;
-                    b += (src[p + 2] & 0xff) * kk;
+                final int x0 = xmin[o];
+                final int x1 = x0 + count[o];
+                final int kb = o * ks - x0; // k[kb + x] is the weight of input sample x
+                for (int x = x0; x < x1; x++) {
+                    final int kk = k[kb + x];
+                    r += rp[x] * kk;
+                    g += gp[x] * kk;
+                    b += bp[x] * kk;
                 }
                 dst[o3] = clip8(r);
                 dst[o3 + 1] = clip8(g);
                 dst[o3 + 2] = clip8(b);
             }
         }
-        return dst;
     }
 
     /** H x W x 3 -> c.nOut x W x 3 (W here is the already-resized width). */
