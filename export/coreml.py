@@ -1,0 +1,292 @@
+"""Core ML export: internal graph -> MIL Builder program -> ML program (.mlpackage) variants.
+
+Why the MIL Builder and not a converter front end: the internal graph (`export/graph.py`) is
+already a dozen explicit ops with BatchNorm folded and pads spelled out, and each maps onto one or
+two MIL ops, so nothing is left for a converter to guess (ONNX->Core ML converters are gone from
+coremltools, and going through TensorFlow would re-introduce 'same' padding asymmetries).
+
+Variants (all iOS 16 ML programs, input `image` float32 [1,3,360,360] NCHW, output `embedding`
+float32 [1,128]):
+
+    fp32   compute precision fp32 (runs on CPU/GPU; the Neural Engine does not do fp32)
+    fp16   compute precision fp16, fp16 weights (what the Neural Engine runs)
+    int8   fp16 compute, weights linear-quantized to int8, symmetric, per output channel
+           (`constexpr_affine_dequantize`)
+    pal8   fp16 compute, weights palettized with k-means to a 256-entry LUT per tensor
+    pal6   ... 64-entry LUT (6-bit indices)
+    pal4   ... 16-entry LUT (4-bit indices)      (`constexpr_lut_to_dense`)
+
+Compression applies to conv/linear weights with at least `WEIGHT_THRESHOLD` elements
+(coremltools' default, 2048): smaller tensors (biases, small depthwise kernels) stay fp16, since
+quantizing them saves almost no bytes but costs accuracy. Compressed variants compute in fp16
+because that is how they run on a phone; their drift therefore includes the fp16 drift.
+
+Determinism (bundles must be byte-identical across exports): the conversion-date metadata is
+dropped, the model spec is re-serialized with deterministic map order, and the random UUIDs of
+the package's Manifest.json are replaced by name-based UUIDs. k-means uses a fixed random state
+inside coremltools.
+
+Every saved package is opened with nhkit's own Core ML executor before it is returned, so a
+variant the executor cannot verify (an op it does not implement) fails here, at export time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nhkit.runtime.errors import NhkitError
+
+from .graph import Graph, Node
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "embedding"
+MINIMUM_DEPLOYMENT_TARGET = "iOS16"
+WEIGHT_THRESHOLD = 2048
+_UUID_NAMESPACE = uuid.UUID("6f1d3c52-0f4e-5a43-9a0e-6e686b69742d")  # fixed: "nhkit" Core ML
+
+
+@dataclass(frozen=True)
+class CoreMLVariant:
+    """What one variant is: compute precision and weight compression (as recorded in manifests)."""
+
+    name: str
+    precision: str            # "fp32" | "fp16": compute precision
+    compression: str          # manifest `variant.compression`
+    quantize: str | None = None   # "int8" for linear quantization
+    palette_bits: int | None = None
+
+
+COREML_VARIANT_INFO: dict[str, CoreMLVariant] = {
+    "fp32": CoreMLVariant("fp32", "fp32", "none"),
+    "fp16": CoreMLVariant("fp16", "fp16", "fp16-weights"),
+    "int8": CoreMLVariant("int8", "fp16", "int8-linear-weights", quantize="int8"),
+    "pal8": CoreMLVariant("pal8", "fp16", "palettized-8bit-kmeans", palette_bits=8),
+    "pal6": CoreMLVariant("pal6", "fp16", "palettized-6bit-kmeans", palette_bits=6),
+    "pal4": CoreMLVariant("pal4", "fp16", "palettized-4bit-kmeans", palette_bits=4),
+}
+COREML_VARIANTS: tuple[str, ...] = tuple(COREML_VARIANT_INFO)
+
+
+class CoreMLConversionError(NhkitError):
+    """The graph could not be turned into a Core ML variant (names the node or variant)."""
+
+
+# --------------------------------------------------------------------------------------------
+# graph -> MIL program
+
+def _mil_pad(pads: Any) -> list[int]:
+    """Internal (top, left, bottom, right) -> MIL conv `pad` (top, bottom, left, right)."""
+    t, l, b, r = (int(v) for v in pads)
+    return [t, b, l, r]
+
+
+def _emit_node(mb: Any, node: Node, x: Any, get: Callable[[str], Any], name: str) -> Any:
+    """One internal node as MIL Builder ops; returns the output Var."""
+    a = node.attrs
+    op = node.op
+    if op == "conv":
+        return mb.conv(x=x, weight=np.asarray(a["weight"], dtype=np.float32),
+                       bias=np.asarray(a["bias"], dtype=np.float32),
+                       strides=[int(s) for s in a["strides"]], pad_type="custom",
+                       pad=_mil_pad(a["pads"]), dilations=[int(d) for d in a["dilations"]],
+                       groups=int(a["groups"]), name=name)
+    if op == "relu":
+        return mb.relu(x=x, name=name)
+    if op == "clip":
+        lo, hi = float(a["min"]), float(a["max"])
+        if lo == 0.0 and hi == 6.0:
+            return mb.relu6(x=x, name=name)
+        if lo == 0.0 and hi == math.inf:
+            return mb.relu(x=x, name=name)
+        if math.isinf(lo) and math.isinf(hi):
+            return mb.identity(x=x, name=name)
+        if math.isinf(hi):
+            return mb.maximum(x=x, y=np.float32(lo), name=name)
+        if math.isinf(lo):
+            return mb.minimum(x=x, y=np.float32(hi), name=name)
+        return mb.clip(x=x, alpha=np.float32(lo), beta=np.float32(hi), name=name)
+    if op == "hardswish":  # x * clip(x/6 + 1/2, 0, 1)
+        gate = mb.sigmoid_hard(x=x, alpha=1.0 / 6.0, beta=0.5, name=name + "_gate")
+        return mb.mul(x=x, y=gate, name=name)
+    if op == "hardsigmoid":
+        return mb.sigmoid_hard(x=x, alpha=float(a["alpha"]), beta=float(a["beta"]), name=name)
+    if op == "sigmoid":
+        return mb.sigmoid(x=x, name=name)
+    if op in ("add", "sub", "mul", "div"):
+        fn = {"add": mb.add, "sub": mb.sub, "mul": mb.mul, "div": mb.real_div}[op]
+        return fn(x=get(node.inputs[0]), y=get(node.inputs[1]), name=name)
+    if op == "global_avg_pool":
+        return mb.reduce_mean(x=x, axes=[2, 3], keep_dims=True, name=name)
+    if op == "flatten":
+        return mb.reshape(x=x, shape=[1, -1], name=name)
+    if op == "dense":
+        return mb.linear(x=x, weight=np.asarray(a["weight"], dtype=np.float32),
+                         bias=np.asarray(a["bias"], dtype=np.float32), name=name)
+    if op == "reshape":
+        return mb.reshape(x=x, shape=[1] + [int(d) for d in a["shape"]], name=name)
+    raise CoreMLConversionError(f"node {node.name!r}: internal op {op!r} has no Core ML mapping")
+
+
+def build_mil_program(graph: Graph) -> Any:
+    """The internal graph as a fresh MIL program (batch fixed at 1, fp32 throughout).
+
+    A fresh program per variant matters: `ct.convert` rewrites the program it is given in place
+    (fp16 casts, fusions), so one program must never be converted twice."""
+    import coremltools as ct
+    from coremltools.converters.mil import Builder as mb
+
+    shape = tuple(int(d) for d in graph.input_shape)
+    if shape[0] != 1:
+        shape = (1,) + shape[1:]
+
+    @mb.program(input_specs=[mb.TensorSpec(shape=shape)],
+                opset_version=getattr(ct.target, MINIMUM_DEPLOYMENT_TARGET))
+    def prog(image: Any) -> Any:
+        vals: dict[str, Any] = {graph.input_name: image}
+
+        def get(n: str) -> Any:
+            if n in vals:
+                return vals[n]
+            if n in graph.constants:
+                return np.asarray(graph.constants[n], dtype=np.float32)
+            raise CoreMLConversionError(f"value {n!r} is used before it is produced")
+
+        for node in graph.nodes:
+            name = OUTPUT_NAME if node.output == graph.output_name else node.output
+            if name == OUTPUT_NAME and node.output != graph.output_name:
+                name = node.output + "_"
+            vals[node.output] = _emit_node(mb, node, get(node.inputs[0]), get, name)
+        out = vals.get(graph.output_name)
+        if out is None or graph.output_name == graph.input_name:
+            raise CoreMLConversionError(f"graph output {graph.output_name!r} is not produced by "
+                                        "any node")
+        return out
+
+    fn = prog.functions["main"]
+    if fn.inputs and INPUT_NAME not in fn.inputs:  # mb.program names the input after the arg
+        raise CoreMLConversionError(f"MIL program input is {list(fn.inputs)}, not {INPUT_NAME!r}")
+    return prog
+
+
+# --------------------------------------------------------------------------------------------
+# program -> variant package
+
+def _convert(graph: Graph, variant: CoreMLVariant) -> Any:
+    import coremltools as ct
+
+    precision = ct.precision.FLOAT32 if variant.precision == "fp32" else ct.precision.FLOAT16
+    model = ct.convert(build_mil_program(graph), convert_to="mlprogram",
+                       minimum_deployment_target=getattr(ct.target, MINIMUM_DEPLOYMENT_TARGET),
+                       compute_precision=precision, skip_model_load=True)
+    if variant.quantize:
+        import coremltools.optimize.coreml as cto
+
+        cfg = cto.OptimizationConfig(global_config=cto.OpLinearQuantizerConfig(
+            mode="linear_symmetric", dtype=variant.quantize, granularity="per_channel",
+            weight_threshold=WEIGHT_THRESHOLD))
+        model = cto.linear_quantize_weights(model, cfg)
+    elif variant.palette_bits:
+        import coremltools.optimize.coreml as cto
+
+        cfg = cto.OptimizationConfig(global_config=cto.OpPalettizerConfig(
+            mode="kmeans", nbits=variant.palette_bits, granularity="per_tensor",
+            weight_threshold=WEIGHT_THRESHOLD))
+        model = cto.palettize_weights(model, cfg)
+    return model
+
+
+def _make_deterministic(package: Path) -> None:
+    """Re-serialize the spec with sorted maps and no conversion date; name-based manifest UUIDs."""
+    from coremltools.proto import Model_pb2
+
+    manifest_path = package / "Manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    entries = manifest.get("itemInfoEntries", {})
+    root = manifest.get("rootModelIdentifier")
+    new_entries: dict[str, Any] = {}
+    new_root = None
+    for ident, entry in entries.items():
+        new_id = str(uuid.uuid5(_UUID_NAMESPACE, str(entry.get("path", ident))))
+        new_entries[new_id] = entry
+        if ident == root:
+            new_root = new_id
+    manifest["itemInfoEntries"] = dict(sorted(new_entries.items()))
+    manifest["rootModelIdentifier"] = new_root
+    spec_path = package / "Data" / str(entries[root]["path"])
+    spec = Model_pb2.Model()
+    spec.ParseFromString(spec_path.read_bytes())
+    meta = spec.description.metadata.userDefined
+    if "com.github.apple.coremltools.conversion_date" in meta:
+        del meta["com.github.apple.coremltools.conversion_date"]
+    spec_path.write_bytes(spec.SerializeToString(deterministic=True))
+    manifest_path.write_text(json.dumps(manifest, indent=4, sort_keys=True) + "\n",
+                             encoding="utf-8")
+
+
+def build_coreml_variant(graph: Graph, variant_name: str,
+                         out_path: str | os.PathLike[str]) -> Path:
+    """Convert `graph` to the Core ML variant `variant_name` and save it at `out_path`
+    (a new directory ending in `.mlpackage`). Returns the package path.
+
+    The package is written under a temporary name next to `out_path` and renamed into place only
+    after nhkit's executor has loaded it, so a failure leaves nothing behind."""
+    if variant_name not in COREML_VARIANT_INFO:
+        raise CoreMLConversionError(f"unknown Core ML variant {variant_name!r}; known: "
+                                    f"{', '.join(COREML_VARIANTS)}")
+    out = Path(out_path)
+    if out.suffix != ".mlpackage":
+        raise CoreMLConversionError(f"{out}: a Core ML ML program must be saved as a "
+                                    "'.mlpackage' directory")
+    if out.exists():
+        raise CoreMLConversionError(f"{out}: already exists; refusing to overwrite")
+    if not out.parent.is_dir():
+        raise CoreMLConversionError(f"{out.parent}: output folder does not exist")
+    variant = COREML_VARIANT_INFO[variant_name]
+    tmp_root = Path(tempfile.mkdtemp(prefix=".nhkit-coreml-", dir=out.parent))
+    try:
+        try:
+            model = _convert(graph, variant)
+        except CoreMLConversionError:
+            raise
+        except Exception as exc:  # coremltools raises a wide variety of types
+            raise CoreMLConversionError(f"Core ML {variant_name}: coremltools failed: "
+                                        f"{type(exc).__name__}: {exc}") from exc
+        tmp_pkg = tmp_root / out.name
+        model.save(str(tmp_pkg))
+        _make_deterministic(tmp_pkg)
+        from nhkit.runtime.coreml.executor import CoreMLPackageError, MLProgram
+
+        try:
+            MLProgram.open(tmp_pkg)
+        except CoreMLPackageError as exc:
+            raise CoreMLConversionError(f"Core ML {variant_name}: the saved program cannot be "
+                                        f"verified by nhkit's executor: {exc.reason}") from None
+        os.replace(tmp_pkg, out)
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+    return out
+
+
+def coreml_model_io(graph: Graph) -> dict[str, list[dict[str, Any]]]:
+    """The manifest `model.inputs` / `model.outputs` entries for any Core ML variant of `graph`.
+
+    Core ML takes the canonical NCHW float32 tensor as is (fp16 variants cast inside the
+    program), so the layout is NCHW and there is no quantization on either side."""
+    shape = [1] + [int(d) for d in graph.input_shape[1:]]
+    return {
+        "inputs": [{"name": INPUT_NAME, "shape": shape, "dtype": "float32", "layout": "NCHW",
+                    "quantization": None}],
+        "outputs": [{"name": OUTPUT_NAME, "shape": [1, 128], "dtype": "float32",
+                     "quantization": None}],
+    }
