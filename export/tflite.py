@@ -16,8 +16,12 @@ Variants (see export/variants.py for their drift budgets):
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterable
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,6 +241,33 @@ def build_tf_function(graph: Graph) -> Any:
     return _TfBuilder(graph).build()
 
 
+@contextlib.contextmanager
+def quiet_native_output() -> Iterator[list[str]]:
+    """Silence what TensorFlow's C++ code prints straight to fds 1/2 (converter statistics,
+    absl/oneDNN banners), so the CLI's progress lines stay readable. The captured text is handed
+    back in the yielded list, so a failure can still show it."""
+    captured: list[str] = []
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        try:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                yield captured
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            sink.seek(0)
+            captured.append(sink.read().decode("utf-8", "replace"))
+
+
 def _convert(fn: Any, variant: str,
              calibration: Callable[[], Iterable[list[np.ndarray]]] | None) -> bytes:
     import tensorflow as tf
@@ -263,7 +294,8 @@ def _convert(fn: Any, variant: str,
         raise TfliteConversionError(
             f"unknown TFLite variant {variant!r}; known: {', '.join(TFLITE_VARIANTS)}")
     try:
-        return bytes(conv.convert())
+        with quiet_native_output():
+            return bytes(conv.convert())
     except Exception as exc:
         msg = str(exc).strip().splitlines()
         raise TfliteConversionError(
@@ -275,8 +307,9 @@ def describe_tflite(path: str | os.PathLike[str]) -> tuple[TensorInfo, TensorInf
     """Read the interface (and op histogram) back from a written flatbuffer."""
     from ai_edge_litert.interpreter import Interpreter
 
-    interp = Interpreter(model_path=os.fspath(path))
-    interp.allocate_tensors()
+    with quiet_native_output():  # LiteRT announces its XNNPACK delegate on stderr
+        interp = Interpreter(model_path=os.fspath(path))
+        interp.allocate_tensors()
     infos = []
     for d in (interp.get_input_details()[0], interp.get_output_details()[0]):
         scale, zp = d["quantization"]
@@ -307,7 +340,8 @@ def build_tflite_variant(graph: Graph, variant_name: str, out_path: str | os.Pat
     if variant_name not in TFLITE_VARIANTS:
         raise TfliteConversionError(
             f"unknown TFLite variant {variant_name!r}; known: {', '.join(TFLITE_VARIANTS)}")
-    import tensorflow as tf
+    with quiet_native_output():
+        import tensorflow as tf
 
     tf.random.set_seed(0)
     fn = build_tf_function(graph)
@@ -332,3 +366,22 @@ def build_tflite_variant(graph: Graph, variant_name: str, out_path: str | os.Pat
             f"converted model has input {list(inp.shape)} and output {list(outp.shape)}; "
             f"expected [1,{INPUT_SIZE},{INPUT_SIZE},3] and [1,{EMBEDDING_DIM}]")
     return TfliteModelInfo(path=out, variant=variant_name, input=inp, output=outp, op_counts=ops)
+
+
+def min_runtime_version(path: str | os.PathLike[str]) -> str:
+    """The converter's own `min_runtime_version` metadata (the oldest TFLite that runs the ops
+    and op versions in this file), read from the flatbuffer for the manifest's runtime field."""
+    with quiet_native_output():
+        from tensorflow.lite.python import schema_py_generated as schema_fb
+
+    buf = Path(path).read_bytes()
+    model = schema_fb.Model.GetRootAsModel(buf, 0)
+    for i in range(model.MetadataLength()):
+        md = model.Metadata(i)
+        if md.Name() == b"min_runtime_version":
+            data = model.Buffers(md.Buffer())
+            raw = bytes(data.DataAsNumpy()) if data.DataLength() else b""
+            text = raw.split(b"\0", 1)[0].decode("ascii", "replace").strip()
+            if text:
+                return text
+    raise TfliteConversionError(f"{path}: converter wrote no min_runtime_version metadata")

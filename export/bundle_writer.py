@@ -1,0 +1,303 @@
+"""Write device bundles (docs/bundle-format.md): folder + deterministic zip, self-test cases.
+
+Why so strict about bytes: a bundle is an app asset that is diffed, cached and signed. Exporting
+the same inputs twice must give byte-identical zips (sorted entries, fixed timestamps and
+permissions, no wall-clock anywhere), and a failed export must leave nothing half-written that
+an app build could pick up (everything is staged and renamed into place at the end).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from nhkit.runtime.errors import NhkitError
+from nhkit.runtime.floathex import f32_to_hex, f64_to_hex
+from nhkit.runtime.hasher import Hasher
+from nhkit.runtime.hashing import bits_to_hex
+from nhkit.runtime.seed import seed_to_f32_bytes
+from nhkit.runtime.spec import EMBEDDING_DIM, HASH_BITS, Spec
+
+FORMAT = "nhkit-bundle"
+FORMAT_VERSION = 1
+SELFTEST_FORMAT = "nhkit-selftest"
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+ZIP_FILE_MODE = 0o100644
+
+
+class BundleWriteError(NhkitError):
+    """The output folder cannot be written, or a bundle could not be assembled."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def json_bytes(obj: Any) -> bytes:
+    """Canonical JSON text for nhkit files: 2-space indent, insertion order, final newline."""
+    return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
+
+
+# --------------------------------------------------------------------------------------------
+# Self-test cases
+
+
+@dataclass(frozen=True)
+class SelftestSource:
+    """One self-test image: its file bytes and how it was made (for cases.json)."""
+
+    case_id: str
+    filename: str
+    data: bytes
+    lossless: bool
+    description: str
+
+
+def _fit(rgb: np.ndarray, w: int, h: int) -> Image.Image:
+    """Centre-crop to the aspect ratio w:h, then resize with Lanczos (source making only: the
+    bytes written are what the case is, whatever filter made them)."""
+    im = Image.fromarray(rgb)
+    sw, sh = im.size
+    target = w / h
+    if sw / sh > target:
+        cw = max(1, round(sh * target))
+        im = im.crop(((sw - cw) // 2, 0, (sw - cw) // 2 + cw, sh))
+    else:
+        ch = max(1, round(sw / target))
+        im = im.crop((0, (sh - ch) // 2, sw, (sh - ch) // 2 + ch))
+    return im.resize((w, h), Image.LANCZOS)
+
+
+def _png(im: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "PNG", optimize=False, compress_level=9)
+    return buf.getvalue()
+
+
+def make_selftest_sources(photos: list[np.ndarray]) -> list[SelftestSource]:
+    """Five small cases from (decoded) validation photos, each exercising a different path:
+
+    s01 landscape RGB PNG (downscale both axes), s02 tall PNG (upscale one axis, downscale the
+    other: the case where resize pass order matters), s03 greyscale PNG (mode rule `L`), s04 an
+    exact 360x360 PNG (resize skipped), s05 a JPEG with EXIF orientation 6 (decoder and
+    orientation; lossy, so compared within the lossy tolerance)."""
+    if not photos:
+        raise BundleWriteError("self-test cases need at least one validation photo")
+    pick = [photos[i % len(photos)] for i in range(5)]
+    out = [
+        SelftestSource("s01-png", "s01-png.png", _png(_fit(pick[0], 320, 240)), True,
+                       "landscape RGB PNG 320x240"),
+        SelftestSource("s02-png-tall", "s02-png-tall.png", _png(_fit(pick[1], 200, 300)), True,
+                       "portrait RGB PNG 200x300"),
+        SelftestSource("s03-png-grey", "s03-png-grey.png",
+                       _png(_fit(pick[2], 300, 200).convert("L")), True,
+                       "greyscale (mode L) PNG 300x200"),
+        SelftestSource("s04-png-360", "s04-png-360.png", _png(_fit(pick[3], 360, 360)), True,
+                       "RGB PNG already 360x360"),
+    ]
+    im = _fit(pick[4], 320, 240)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=90, exif=exif.tobytes())
+    out.append(SelftestSource("s05-jpg-exif6", "s05-jpg-exif6.jpg", buf.getvalue(), False,
+                              "JPEG q90 320x240 with EXIF orientation 6 (rotate 90 cw)"))
+    return out
+
+
+@dataclass(frozen=True)
+class SelftestCase:
+    """A source image plus the fp32 reference results a device must reproduce."""
+
+    source: SelftestSource
+    rgb360: bytes
+    orientation: int
+    digests: dict[str, str]
+    hash: str
+    embedding: np.ndarray
+    projections: np.ndarray
+    fragile: str
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.source
+        return {"id": s.case_id, "source": s.filename, "lossless": s.lossless,
+                "description": s.description, "orientation": self.orientation,
+                "rgb360": f"{s.case_id}.rgb360", "digests": self.digests,
+                "expected": {"hash": self.hash, "embedding": f32_to_hex(self.embedding),
+                             "projections": f64_to_hex(self.projections),
+                             "fragile": self.fragile}}
+
+
+def compute_selftest_cases(sources: list[SelftestSource], hasher: Hasher) -> list[SelftestCase]:
+    """Run each source through the reference pipeline (the hasher must hold the fp32 ONNX
+    backend and compute stage digests)."""
+    cases = []
+    ref = Hasher(hasher.backend, hasher.seed, hasher.spec, with_digests=True)
+    for s in sources:
+        prepared = ref.prepare(s.data, name=s.filename)
+        res = ref.finish(ref.embed_prepared([prepared]), [prepared], [s.filename])[0]
+        assert res.digests is not None
+        cases.append(SelftestCase(
+            source=s, rgb360=np.ascontiguousarray(prepared.rgb360, dtype=np.uint8).tobytes(),
+            orientation=res.orientation, digests=res.digests.to_json(), hash=res.hex,
+            embedding=res.embedding, projections=res.projections,
+            fragile=bits_to_hex(res.fragile.astype(np.uint8))))
+    return cases
+
+
+def cases_json(bundle_id: str, cases: list[SelftestCase]) -> dict[str, Any]:
+    return {"format": SELFTEST_FORMAT, "format_version": FORMAT_VERSION, "bundle_id": bundle_id,
+            "cases": [c.to_json() for c in cases]}
+
+
+# --------------------------------------------------------------------------------------------
+# Bundles
+
+
+def is_model_path(rel: str, model_file: str) -> bool:
+    """Model files are STORED in the zip (Android memory-maps assets only when uncompressed)."""
+    return rel == model_file or rel.startswith(model_file.rstrip("/") + "/")
+
+
+def list_files(folder: Path) -> list[str]:
+    """Every regular file under folder, as sorted '/'-separated relative paths."""
+    out = []
+    for root, dirs, names in os.walk(folder):
+        dirs.sort()
+        for n in names:
+            full = Path(root) / n
+            if full.is_symlink() or not full.is_file():
+                raise BundleWriteError(f"{full}: bundles may hold only regular files")
+            out.append(full.relative_to(folder).as_posix())
+    return sorted(out)
+
+
+def write_zip(folder: Path, zip_path: Path, top: str, model_file: str) -> None:
+    """The deterministic zip of a bundle folder (see docs/bundle-format.md)."""
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        for rel in list_files(folder):
+            info = zipfile.ZipInfo(f"{top}/{rel}", date_time=ZIP_DATE)
+            info.create_system = 3
+            info.external_attr = ZIP_FILE_MODE << 16
+            data = (folder / rel).read_bytes()
+            if is_model_path(rel, model_file):
+                info.compress_type = zipfile.ZIP_STORED
+                zf.writestr(info, data)
+            else:
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+
+
+def build_manifest(*, bundle_id: str, spec: Spec, source_model: dict[str, str], target: str,
+                   runtime: dict[str, str], variant: dict[str, str], model: dict[str, Any],
+                   seed_sha256: str, cases: int, files: list[dict[str, Any]],
+                   drift: dict[str, Any], tolerance: dict[str, int],
+                   tools: dict[str, str]) -> dict[str, Any]:
+    """The manifest object in the documented key order."""
+    return {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "bundle_id": bundle_id,
+        "spec": spec.to_json(), "source_model": source_model, "target": target,
+        "runtime": runtime, "variant": variant, "model": model,
+        "seed": {"file": "seed.f32", "rows": HASH_BITS, "cols": EMBEDDING_DIM,
+                 "dtype": "float32", "byte_order": "little", "sha256": seed_sha256},
+        "selftest": {"file": "selftest/cases.json", "cases": cases},
+        "files": files, "drift": drift, "tolerance": tolerance, "tools": tools,
+    }
+
+
+def write_bundle(staging: Path, bundle_id: str, *, model_src: Path, model_file: str,
+                 seed: np.ndarray, cases: list[SelftestCase],
+                 manifest_fields: dict[str, Any]) -> tuple[Path, Path]:
+    """Assemble `staging/<bundle_id>/` and `staging/<bundle_id>.zip`; returns both paths.
+
+    manifest_fields: everything build_manifest needs except bundle_id, seed_sha256, cases and
+    files, which are computed here from what was actually written."""
+    folder = staging / bundle_id
+    if folder.exists():
+        shutil.rmtree(folder)
+    (folder / "selftest").mkdir(parents=True)
+    dst = folder / model_file
+    if model_src.is_dir():
+        shutil.copytree(model_src, dst)
+    else:
+        shutil.copyfile(model_src, dst)
+    seed_bytes = seed_to_f32_bytes(seed)
+    (folder / "seed.f32").write_bytes(seed_bytes)
+    for c in cases:
+        (folder / "selftest" / c.source.filename).write_bytes(c.source.data)
+        (folder / "selftest" / f"{c.source.case_id}.rgb360").write_bytes(c.rgb360)
+    (folder / "selftest" / "cases.json").write_bytes(json_bytes(cases_json(bundle_id, cases)))
+    files = [{"path": rel, "sha256": sha256_file(folder / rel),
+              "size": (folder / rel).stat().st_size} for rel in list_files(folder)]
+    manifest = build_manifest(bundle_id=bundle_id, seed_sha256=hashlib.sha256(
+        seed_bytes).hexdigest(), cases=len(cases), files=files, **manifest_fields)
+    from nhkit.runtime.bundle import validate_manifest
+
+    validate_manifest(manifest, source=f"{bundle_id}/manifest.json")
+    (folder / "manifest.json").write_bytes(json_bytes(manifest))
+    zip_path = staging / f"{bundle_id}.zip"
+    write_zip(folder, zip_path, bundle_id, model_file)
+    return folder, zip_path
+
+
+def bundle_size(folder: Path) -> int:
+    return sum((folder / rel).stat().st_size for rel in list_files(folder))
+
+
+class Staging:
+    """A private folder inside OUT where the whole export is built, then moved into place.
+
+    Same filesystem as OUT, so the final moves are renames; anything still staged when the
+    export fails is deleted, so OUT never holds a half-written bundle."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BundleWriteError(f"{out}: cannot create output folder: "
+                                   f"{exc.strerror or exc}") from None
+        if not out.is_dir():
+            raise BundleWriteError(f"{out}: output path exists and is not a folder")
+        self.path = out / f".nhkit-export-{os.getpid()}.tmp"
+        try:
+            if self.path.exists():
+                shutil.rmtree(self.path)
+            self.path.mkdir()
+            probe = self.path / ".probe"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise BundleWriteError(f"{out}: output folder is not writable: "
+                                   f"{exc.strerror or exc}") from None
+
+    def commit(self, names: list[str]) -> list[Path]:
+        """Rename staged entries into OUT, replacing older ones of the same name."""
+        placed = []
+        trash = self.path / ".replaced"
+        trash.mkdir(exist_ok=True)
+        for name in names:
+            src, dst = self.path / name, self.out / name
+            if dst.exists() or dst.is_symlink():
+                os.replace(dst, trash / name)
+            os.replace(src, dst)
+            placed.append(dst)
+        return placed
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)

@@ -1,0 +1,382 @@
+"""`nhkit export` end to end: model + seed -> verified Core ML / TFLite bundles and a report.
+
+Order matters for the "no partial output" promise: every input is checked (variant names, model,
+seed, output folder, image folders) before the first conversion, all bundles are built in a
+private staging folder, and only when every variant is within budget (or the user overrode) are
+they renamed into the output folder. Any error deletes the staging folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nhkit.runtime import __version__ as NHKIT_VERSION
+from nhkit.runtime.backends.onnx import OnnxBackend
+from nhkit.runtime.decode import decode_image
+from nhkit.runtime.errors import ModelError, NhkitError, SeedFileError
+from nhkit.runtime.hasher import Hasher
+from nhkit.runtime.seed import load_seed, seed_to_f32_bytes
+from nhkit.runtime.spec import Spec
+
+from . import bundle_writer as bw
+from .graph import Graph, load_graph, load_onnx, model_fingerprint, run_graph
+from .report import VariantOutcome, human_bytes, write_report
+from .variants import Variant, parse_targets, resolve_variants
+from .verify import (DEFAULT_VALIDATION_VIEWS, ImageSet, default_image_dir, embed_all,
+                     list_images, load_image_set, make_backend, measure_drift,
+                     recommended_tolerance)
+
+DEFAULT_THREADS = 2
+CALIBRATION_VIEWS: tuple[str, ...] = ("full", "mirror")
+LOWERING_TOLERANCE = 1e-3  # relative to the embedding's scale; float32 vs float64 is ~1e-6
+
+
+class ExportError(NhkitError):
+    """The export as a whole failed (e.g. a variant over its drift budget); nothing written."""
+
+
+@dataclass
+class ExportOptions:
+    """Everything `nhkit export` can be told; None means the documented default."""
+
+    out: Path
+    model: Path | None = None
+    seed: Path | None = None
+    targets: str | None = None
+    variants: list[str] | None = None
+    calibration: Path | None = None
+    validation: Path | None = None
+    allow_over_budget: bool = False
+    threads: int | None = DEFAULT_THREADS
+    name: str | None = None
+    fragile_margin: float | None = None
+    orientation: str = "apply"
+    calibration_limit: int | None = None
+    validation_limit: int | None = None
+    validation_views: tuple[str, ...] = DEFAULT_VALIDATION_VIEWS
+    use_onnxsim: bool = True
+
+
+@dataclass
+class ExportResult:
+    outcomes: list[VariantOutcome]
+    placed: list[Path]
+    report: Path | None
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Source:
+    name: str
+    onnx: Path
+    seed: np.ndarray
+    seed_path: Path
+    fragile_margin: float
+
+
+_NAME_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _sidecar_info(model_path: Path) -> dict[str, Any]:
+    """model.json next to the ONNX file (what the trainer ships), if any."""
+    meta = model_path.with_name("model.json")
+    if not meta.is_file():
+        return {}
+    try:
+        obj = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(meta, f"unreadable model metadata: {exc}") from None
+    return obj if isinstance(obj, dict) else {}
+
+
+def _expected_seed_sha(model_path: Path, info: dict[str, Any]) -> str | None:
+    """The sha256 of the seed the model was trained with, when the model says so."""
+    for key in ("seed_sha256", "seed_f32_sha256"):
+        if isinstance(info.get(key), str):
+            return str(info[key]).lower()
+    if isinstance(info.get("seed"), dict) and isinstance(info["seed"].get("sha256"), str):
+        return str(info["seed"]["sha256"]).lower()
+    try:
+        import onnx
+
+        m = onnx.load(str(model_path), load_external_data=False)
+        for p in m.metadata_props:
+            if p.key in ("nhkit.seed_sha256", "seed_sha256"):
+                return p.value.lower()
+    except Exception:  # the model itself is checked (with a clear error) later
+        return None
+    return None
+
+
+def resolve_source(opts: ExportOptions) -> _Source:
+    """Model, seed, name and fragile margin; a seed that does not belong to the model is an
+    error (every hash would be wrong and no check downstream could tell)."""
+    from nhkit.runtime.models import shipped_model
+
+    if opts.model is None:
+        shipped = shipped_model()
+        seed_path = opts.seed or shipped.seed
+        seed = load_seed(seed_path)
+        default_seed = load_seed(shipped.seed)
+        if opts.seed is not None and not np.array_equal(seed, default_seed):
+            raise SeedFileError(opts.seed, f"seed mismatch: the default model {shipped.name!r} "
+                                "was trained with its own seed; this seed differs. Pass "
+                                "--model too to export another model")
+        margin = shipped.fragile_margin if opts.fragile_margin is None else opts.fragile_margin
+        return _Source(opts.name or shipped.name, shipped.onnx, seed, Path(seed_path),
+                       float(margin))
+    model = Path(opts.model)
+    if opts.seed is None:
+        raise SeedFileError(None, f"{model}: a custom model needs its seed file (--seed S.dat "
+                            "or S.f32)")
+    seed = load_seed(opts.seed)
+    if not model.is_file():
+        raise ModelError(model, "model file does not exist" if not model.exists()
+                         else "model path is not a file")
+    info = _sidecar_info(model)
+    want = _expected_seed_sha(model, info)
+    if want is not None:
+        got = hashlib.sha256(seed_to_f32_bytes(seed)).hexdigest()
+        if got != want:
+            raise SeedFileError(opts.seed, f"seed mismatch: the model records seed sha256 "
+                                f"{want[:16]}..., this seed's float32 matrix has {got[:16]}...")
+    name = opts.name or info.get("name") or (model.parent.name if model.stem == "model"
+                                             else model.stem)
+    name = _NAME_SAFE.sub("-", str(name)).strip("-.") or "model"
+    margin = opts.fragile_margin
+    if margin is None:
+        margin = float(info.get("fragile_margin", 0.0) or 0.0)
+    return _Source(name, model, seed, Path(opts.seed), float(margin))
+
+
+def tool_versions(targets: list[str]) -> dict[str, str]:
+    """Versions of the packages that shaped the bundle (from metadata, no heavy imports)."""
+    names = ["numpy", "pillow", "onnx", "onnxruntime", "onnxsim"]
+    if "tflite" in targets:
+        names += ["tensorflow-cpu", "ai-edge-litert"]
+    if "coreml" in targets:
+        names += ["coremltools"]
+    out = {"nhkit": NHKIT_VERSION}
+    for n in names:
+        try:
+            out[n.replace("-cpu", "")] = metadata.version(n)
+        except metadata.PackageNotFoundError:
+            if n == "tensorflow-cpu":
+                try:
+                    out["tensorflow"] = metadata.version("tensorflow")
+                except metadata.PackageNotFoundError:
+                    pass
+    return out
+
+
+def _sha256(path: Path) -> str:
+    return bw.sha256_file(path)
+
+
+def _check_lowering(graph: Graph, reference: np.ndarray, tensor: np.ndarray) -> None:
+    """The numpy interpreter of the lowered graph must reproduce onnxruntime on a real image;
+    otherwise the front end mis-lowered this model and every bundle would be wrong."""
+    got = np.asarray(run_graph(graph, tensor), dtype=np.float64)
+    ref = np.asarray(reference, dtype=np.float64)
+    err = float(np.abs(got - ref).max())
+    scale = max(1.0, float(np.abs(ref).max()))
+    if not err <= LOWERING_TOLERANCE * scale:
+        raise ExportError(f"internal check failed: the lowered graph differs from onnxruntime by "
+                          f"{err:.3g} (allowed {LOWERING_TOLERANCE * scale:.3g}); please report "
+                          "this model")
+
+
+class _Log:
+    def __init__(self, stream: Any, quiet: bool) -> None:
+        self.stream, self.quiet = stream, quiet
+
+    def __call__(self, msg: str) -> None:
+        if not self.quiet:
+            print(msg, file=self.stream, flush=True)
+
+
+def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None) -> ExportResult:
+    """Run the whole export (see module docstring); raises an NhkitError on any failure."""
+    t0 = time.monotonic()
+    say = log or _Log(sys.stderr, False)
+    timings: dict[str, float] = {}
+    targets = parse_targets(opts.targets)
+    variants = resolve_variants(targets, opts.variants)
+    targets = [t for t in targets if any(v.target == t for v in variants)]
+    spec_orientation = opts.orientation
+    source = resolve_source(opts)
+    spec = Spec(orientation=spec_orientation, fragile_margin=source.fragile_margin)  # type: ignore[arg-type]
+    needs_cal = any(v.target == "tflite" and v.name in ("int8", "int8-io") for v in variants)
+
+    # Image folders are checked before anything is written.
+    val_dir = opts.validation or default_image_dir("validation")
+    val_files = list_images(val_dir, what="validation")
+    cal_files: list[Path] = []
+    if needs_cal or opts.calibration is not None:
+        cal_dir = opts.calibration or default_image_dir("calibration")
+        cal_files = list_images(cal_dir, what="calibration")
+
+    staging = bw.Staging(Path(opts.out))
+    try:
+        say(f"nhkit export: {source.name} ({source.onnx}) -> {opts.out}")
+        say(f"  variants: {', '.join(v.key for v in variants)}")
+        t = time.monotonic()
+        model_proto = load_onnx(source.onnx)
+        fingerprint = model_fingerprint(model_proto)
+        del model_proto
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            graph = load_graph(source.onnx, use_onnxsim=opts.use_onnxsim)
+        for w in caught:
+            say(f"  warning: {w.message}")
+        timings["front_end"] = time.monotonic() - t
+        say(f"  front end: {len(graph.nodes)} ops {graph.op_counts()}, "
+            f"{graph.parameter_count():,} parameters [{timings['front_end']:.1f}s]")
+
+        t = time.monotonic()
+        val = load_image_set(val_files, spec, what="validation", views=opts.validation_views,
+                             limit=opts.validation_limit, source=str(val_dir))
+        cal: ImageSet | None = None
+        if cal_files:
+            cal = load_image_set(cal_files, spec, what="calibration", views=CALIBRATION_VIEWS,
+                                 limit=opts.calibration_limit,
+                                 source=str(opts.calibration or default_image_dir("calibration")))
+        timings["images"] = time.monotonic() - t
+        say(f"  validation: {val.photos} photos x {len(val.views)} views = {len(val)} images "
+            f"from {val.source}" + (f"; calibration: {cal.photos} photos x "
+                                    f"{len(cal.views)} views from {cal.source}" if cal else ""))
+
+        t = time.monotonic()
+        reference = OnnxBackend(source.onnx, threads=opts.threads)
+        val_nchw = val.nchw()
+        ref_emb = embed_all(reference, val_nchw)
+        _check_lowering(graph, ref_emb[:1], val_nchw[:1])
+        hasher = Hasher(reference, source.seed, spec, with_digests=True)
+        photos = [decode_image(p, orientation=spec.orientation).rgb
+                  for p in val_files[:5]]
+        cases = bw.compute_selftest_cases(bw.make_selftest_sources(photos), hasher)
+        timings["reference"] = time.monotonic() - t
+        say(f"  reference: onnxruntime fp32 on {len(val)} images, lowering checked, "
+            f"{len(cases)} self-test cases [{timings['reference']:.1f}s]")
+
+        common = {
+            "spec": spec,
+            "source_model": {"name": source.name, "sha256": _sha256(source.onnx),
+                             "fingerprint": fingerprint},
+        }
+        tools = tool_versions(targets)
+        outcomes: list[VariantOutcome] = []
+        build_root = staging.path / ".build"
+        build_root.mkdir()
+        for i, variant in enumerate(variants, 1):
+            tv = time.monotonic()
+            bundle_id = f"{source.name}.{variant.key}"
+            say(f"[{i}/{len(variants)}] {bundle_id}: {variant.description}")
+            work = build_root / bundle_id
+            work.mkdir()
+            model_src, model_file, model_io, runtime = _build_variant(
+                graph, variant, work, cal, say)
+            backend = make_backend(variant.target, model_src, threads=opts.threads)
+            emb = embed_all(backend, val_nchw)
+            drift = measure_drift(ref_emb, emb, source.seed, spec, variant.budget,
+                                  photos=val.photos)
+            if not drift.passed and opts.allow_over_budget:
+                drift.overridden = True
+            folder, zpath = bw.write_bundle(
+                staging.path, bundle_id, model_src=model_src, model_file=model_file,
+                seed=source.seed, cases=cases,
+                manifest_fields=dict(common, target=variant.target, runtime=runtime,
+                                     variant=variant.to_json(), model=model_io,
+                                     drift=drift.to_json(),
+                                     tolerance=recommended_tolerance(drift), tools=tools))
+            model_bytes = (sum(f.stat().st_size for f in model_src.rglob("*") if f.is_file())
+                           if model_src.is_dir() else model_src.stat().st_size)
+            outcome = VariantOutcome(
+                bundle_id=bundle_id, target=variant.target, variant=variant.name,
+                description=variant.description, model_bytes=model_bytes,
+                bundle_bytes=bw.bundle_size(folder), zip_bytes=zpath.stat().st_size,
+                drift=drift, seconds=time.monotonic() - tv)
+            outcomes.append(outcome)
+            say("    " + outcome.verdict())
+
+        failed = [o for o in outcomes if not o.drift.passed and not o.drift.overridden]
+        if failed:
+            lines = "\n  ".join(f"{o.bundle_id}: {'; '.join(o.drift.reasons)}" for o in failed)
+            raise ExportError(
+                f"{len(failed)} variant(s) over their drift budget; nothing was written:\n  "
+                f"{lines}\n(drop those variants with --variants, or pass --allow-over-budget to "
+                "write them marked as over budget)")
+
+        seconds = time.monotonic() - t0
+        report_name = f"{source.name}.report"
+        report = write_report(staging.path / report_name, outcomes, {
+            "model_name": source.name, "model_path": source.onnx,
+            "model_sha256": common["source_model"]["sha256"], "fingerprint": fingerprint,
+            "spec": json.dumps(spec.to_json()),
+            "validation": f"{val.photos} photos x views {list(val.views)} = {len(val)} images "
+                          f"({val.source})",
+            "calibration": (f"{cal.photos} photos x views {list(cal.views)} ({cal.source})"
+                            if cal else "not used"),
+            "seconds": seconds})
+        names = [n for o in outcomes for n in (o.bundle_id, o.bundle_id + ".zip")]
+        placed = staging.commit(names + [report_name])
+        timings["total"] = time.monotonic() - t0
+        total = sum(o.zip_bytes for o in outcomes)
+        say(f"done: {len(outcomes)} bundles ({human_bytes(total)} of zips) and "
+            f"{report_name}/report.md in {opts.out} [{timings['total']:.1f}s]")
+        return ExportResult(outcomes=outcomes, placed=placed,
+                            report=Path(opts.out) / report_name / report.name,
+                            seconds=timings["total"], timings=timings)
+    finally:
+        staging.cleanup()
+
+
+def _build_variant(graph: Graph, variant: Variant, work: Path, cal: ImageSet | None,
+                   say: Callable[[str], None]
+                   ) -> tuple[Path, str, dict[str, Any], dict[str, str]]:
+    """Convert one variant into `work`; returns (model path, manifest model.file,
+    manifest model block, manifest runtime block)."""
+    if variant.target == "tflite":
+        from nhkit.runtime.backends.tflite import input_lut
+
+        from .tflite import build_tflite_variant, min_runtime_version
+
+        path = work / "model.tflite"
+        calibration = cal.nhwc() if (cal is not None and variant.name.startswith("int8")) \
+            else None
+        info = build_tflite_variant(graph, variant.name, path, calibration=calibration)
+        inp = info.input.to_json()
+        if inp["quantization"] is not None:
+            q = inp["quantization"]
+            inp["quantization"] = {"scale": q["scale"], "zero_point": q["zero_point"],
+                                   "lut": input_lut(q["scale"], q["zero_point"])}
+        model_io = {"file": "model.tflite", "inputs": [inp], "outputs": [info.output.to_json()]}
+        return path, "model.tflite", model_io, {"name": "litert",
+                                                "min_version": min_runtime_version(path)}
+    if variant.target == "coreml":
+        try:
+            from .coreml import (MINIMUM_DEPLOYMENT_TARGET, build_coreml_variant,
+                                 coreml_model_io)
+        except ImportError as exc:
+            raise ExportError(f"Core ML export is not available: {exc}") from None
+        path = work / "model.mlpackage"
+        build_coreml_variant(graph, variant.name, path)
+        io = coreml_model_io(graph)
+        model_io = {"file": "model.mlpackage", "inputs": io["inputs"], "outputs": io["outputs"]}
+        return path, "model.mlpackage", model_io, {"name": "coreml",
+                                                  "min_version": MINIMUM_DEPLOYMENT_TARGET}
+    raise ExportError(f"unknown target {variant.target!r}")

@@ -1,0 +1,153 @@
+"""Named export variants per target, each with the drift budget it must meet.
+
+Budgets come from issue 4's goals (measured against the fp32 onnxruntime reference on held-out
+photos). They are acceptance criteria, not descriptions of what the current model achieves: a
+variant that misses its budget fails the export unless the user overrides, and the figure is
+feedback for the model's margin loss. Keeping them in one table lets the CLI, the manifest,
+the report and the tests agree on names and numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nhkit.runtime.errors import NhkitError
+
+TARGETS: tuple[str, ...] = ("coreml", "tflite")
+
+
+class VariantError(NhkitError):
+    """An unknown target or variant name was requested."""
+
+
+@dataclass(frozen=True)
+class DriftBudget:
+    """Limits on the Hamming distance to the fp32 reference over the validation set.
+
+    `max` None means only the mean is budgeted (quantized variants flip the odd fragile bit on
+    some photo; the mean is the stable figure)."""
+
+    mean: float
+    max: int | None = None
+
+    def check(self, mean: float, maximum: int) -> list[str]:
+        """Human-readable reasons the measured drift is over budget (empty: within budget)."""
+        out = []
+        if mean > self.mean + 1e-12:
+            out.append(f"mean Hamming {mean:.3f} > {self.mean:g}")
+        if self.max is not None and maximum > self.max:
+            out.append(f"max Hamming {maximum} > {self.max}")
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mean": self.mean, "max": self.max}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One deliverable: a target (coreml/tflite) in one precision/compression."""
+
+    target: str
+    name: str
+    precision: str          # compute/weight precision, e.g. fp32, fp16, int8
+    compression: str        # how weights are stored: none, fp16-weights, int8-linear, ...
+    budget: DriftBudget
+    description: str
+    default: bool = True
+
+    @property
+    def key(self) -> str:
+        return f"{self.target}-{self.name}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "precision": self.precision, "compression": self.compression}
+
+
+_ALL: tuple[Variant, ...] = (
+    # TFLite / LiteRT
+    Variant("tflite", "fp32", "fp32", "none", DriftBudget(0.0, 0),
+            "float32 weights and compute"),
+    Variant("tflite", "fp16", "fp32", "fp16-weights", DriftBudget(0.2, 2),
+            "float16 weights (dequantized at load), float32 compute"),
+    Variant("tflite", "dynamic-int8", "int8", "int8-weights-dynamic-range", DriftBudget(2.0),
+            "int8 weights, activations quantized at run time"),
+    Variant("tflite", "int8", "int8", "int8-full", DriftBudget(4.0),
+            "full int8 (calibrated), float32 input/output"),
+    Variant("tflite", "int8-io", "int8", "int8-full", DriftBudget(4.0),
+            "full int8 (calibrated), int8 input/output"),
+    # Core ML (ML program, iOS 16). precision = compute precision; compressed variants compute
+    # in fp16 as they do on a phone (same strings as export/coreml.py's COREML_VARIANT_INFO).
+    Variant("coreml", "fp32", "fp32", "none", DriftBudget(0.0, 0),
+            "float32 compute"),
+    Variant("coreml", "fp16", "fp16", "fp16-weights", DriftBudget(0.2, 2),
+            "float16 weights and compute"),
+    Variant("coreml", "int8", "fp16", "int8-linear-weights", DriftBudget(2.0),
+            "int8 linear (per-channel) weights, fp16 compute"),
+    Variant("coreml", "pal8", "fp16", "palettized-8bit-kmeans", DriftBudget(2.0),
+            "8-bit k-means palettized weights, fp16 compute"),
+    Variant("coreml", "pal6", "fp16", "palettized-6bit-kmeans", DriftBudget(3.0),
+            "6-bit k-means palettized weights, fp16 compute"),
+    Variant("coreml", "pal4", "fp16", "palettized-4bit-kmeans", DriftBudget(6.0),
+            "4-bit k-means palettized weights, fp16 compute (smallest; expect the most drift)"),
+)
+
+VARIANTS: dict[tuple[str, str], Variant] = {(v.target, v.name): v for v in _ALL}
+
+
+def variant_names(target: str) -> list[str]:
+    """All variant names of a target, in table order."""
+    return [v.name for v in _ALL if v.target == target]
+
+
+def get_variant(target: str, name: str) -> Variant:
+    try:
+        return VARIANTS[(target, name)]
+    except KeyError:
+        raise VariantError(f"unknown {target} variant {name!r}; known: "
+                           f"{', '.join(variant_names(target))}") from None
+
+
+def parse_targets(text: str | None) -> list[str]:
+    """'coreml,tflite' -> ['coreml', 'tflite'] (table order, duplicates removed)."""
+    if not text:
+        return list(TARGETS)
+    asked = [t.strip().lower() for t in text.split(",") if t.strip()]
+    bad = [t for t in asked if t not in TARGETS]
+    if bad or not asked:
+        raise VariantError(f"unknown target(s) {bad or [text]}; known: {', '.join(TARGETS)}")
+    return [t for t in TARGETS if t in asked]
+
+
+def resolve_variants(targets: Sequence[str], names: Iterable[str] | None = None) -> list[Variant]:
+    """The variants to export, in table order.
+
+    `names` entries are either `target-name` (e.g. `tflite-int8`) or a bare name applied to every
+    selected target that has it (e.g. `fp16`); None means each target's default set."""
+    targets = list(targets)
+    if names is None:
+        return [v for v in _ALL if v.target in targets and v.default]
+    chosen: set[tuple[str, str]] = set()
+    for raw in names:
+        item = raw.strip().lower()
+        if not item:
+            continue
+        matched = False
+        for t in TARGETS:
+            if item.startswith(t + "-"):
+                if t not in targets:
+                    raise VariantError(f"variant {item!r} is for target {t!r}, which is not "
+                                       f"selected (--target {','.join(targets)})")
+                get_variant(t, item[len(t) + 1:])
+                chosen.add((t, item[len(t) + 1:]))
+                matched = True
+        if not matched:
+            hits = [(t, item) for t in targets if (t, item) in VARIANTS]
+            if not hits:
+                known = ", ".join(f"{t}-{n}" for t in targets for n in variant_names(t))
+                raise VariantError(f"unknown variant {item!r}; known: {known}")
+            chosen.update(hits)
+    if not chosen:
+        raise VariantError("no variants selected")
+    return [v for v in _ALL if (v.target, v.name) in chosen]

@@ -1,0 +1,257 @@
+"""Verification at export: how many hash bits does each variant change, on real photos?
+
+Every variant runs on this machine (TFLite through ai-edge-litert, Core ML through nhkit's Core ML
+executor) and is compared to the fp32 onnxruntime reference over a validation set passed through
+the spec's own preprocessing (decode, orient, exact resize, normalise), so the drift measured here
+is drift from the model alone: steps 1-4 and 6-7 are exact.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nhkit.runtime.backends.base import EmbeddingBackend
+from nhkit.runtime.decode import SUPPORTED_SUFFIXES, decode_image
+from nhkit.runtime.errors import ImageDecodeError, InputFileError, NhkitError
+from nhkit.runtime.hashing import bits_from_projections, fragile_mask, project
+from nhkit.runtime.resize import resize_rgb
+from nhkit.runtime.spec import INPUT_SIZE, Spec
+from nhkit.runtime.tensor import normalise
+
+from .variants import DriftBudget
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_VALIDATION_DIR = REPO_ROOT / "tests" / "data" / "photos"
+DEFAULT_CALIBRATION_DIR = Path(__file__).resolve().parent / "data" / "calibration"
+
+# Validation views: each photo as the hash sees it, and mirrored (a different, equally real
+# input), which doubles the sample of projections without adding files to the repository.
+DEFAULT_VALIDATION_VIEWS: tuple[str, ...] = ("full", "mirror")
+VIEWS: tuple[str, ...] = ("full", "mirror", "crop80")
+
+
+class ImageSetError(InputFileError):
+    """A calibration or validation folder is missing, unreadable, empty or holds a bad image."""
+
+
+@dataclass
+class ImageSet:
+    """Preprocessed images (spec steps 1-3): names and exact 360x360 RGB8 pixels."""
+
+    names: list[str]
+    rgb360: np.ndarray  # uint8 [N,360,360,3]
+    photos: int
+    views: tuple[str, ...]
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def nchw(self) -> np.ndarray:
+        """Spec step 4, canonical layout: float32 [N,3,360,360]."""
+        return normalise(self.rgb360, "NCHW")
+
+    def nhwc(self) -> np.ndarray:
+        return normalise(self.rgb360, "NHWC")
+
+
+def list_images(folder: str | os.PathLike[str], *, what: str) -> list[Path]:
+    """Image files directly in a folder (sorted); every problem is an ImageSetError naming it."""
+    p = Path(folder)
+    if not p.exists():
+        raise ImageSetError(p, f"{what} folder does not exist")
+    if not p.is_dir():
+        raise ImageSetError(p, f"{what} path is not a folder")
+    try:
+        entries = sorted(p.iterdir())
+    except OSError as exc:
+        raise ImageSetError(p, f"cannot read {what} folder: {exc.strerror or exc}") from None
+    files = [e for e in entries if e.is_file() and e.suffix.lower() in SUPPORTED_SUFFIXES]
+    if not files:
+        raise ImageSetError(p, f"{what} folder holds no images (looked for "
+                            f"{', '.join(sorted(SUPPORTED_SUFFIXES))})")
+    return files
+
+
+def _view(rgb: np.ndarray, view: str) -> np.ndarray:
+    if view == "full":
+        return rgb
+    if view == "mirror":
+        return np.ascontiguousarray(rgb[:, ::-1])
+    if view == "crop80":
+        h, w = rgb.shape[:2]
+        ch, cw = max(1, round(h * 0.8)), max(1, round(w * 0.8))
+        y, x = (h - ch) // 2, (w - cw) // 2
+        return np.ascontiguousarray(rgb[y:y + ch, x:x + cw])
+    raise ValueError(f"unknown view {view!r}; known: {VIEWS}")
+
+
+def load_image_set(files: Sequence[str | os.PathLike[str]], spec: Spec, *, what: str,
+                   views: Sequence[str] = ("full",), limit: int | None = None,
+                   source: str = "") -> ImageSet:
+    """Decode, orient and resize every file (spec steps 1-3) in each view.
+
+    Strict: an unreadable image is an error naming it, because a silently skipped calibration
+    or validation photo changes the exported model or the reported drift."""
+    paths = [Path(f) for f in files][: limit or None]
+    if not paths:
+        raise ImageSetError(source or None, f"no {what} images given")
+    names: list[str] = []
+    out: list[np.ndarray] = []
+    for p in paths:
+        try:
+            dec = decode_image(p, orientation=spec.orientation)
+        except ImageDecodeError as exc:
+            raise ImageSetError(p, f"unreadable {what} image: {exc.reason}") from None
+        except OSError as exc:
+            raise ImageSetError(p, f"cannot read {what} image: {exc.strerror or exc}") from None
+        for v in views:
+            out.append(resize_rgb(_view(dec.rgb, v), INPUT_SIZE))
+            names.append(p.name if v == "full" else f"{p.name}#{v}")
+    return ImageSet(names=names, rgb360=np.stack(out), photos=len(paths), views=tuple(views),
+                    source=source or str(paths[0].parent))
+
+
+def load_image_folder(folder: str | os.PathLike[str], spec: Spec, *, what: str,
+                      views: Sequence[str] = ("full",), limit: int | None = None) -> ImageSet:
+    return load_image_set(list_images(folder, what=what), spec, what=what, views=views,
+                          limit=limit, source=str(folder))
+
+
+def default_image_dir(what: str) -> Path:
+    """The photos that ship with nhkit for calibration (train split) or validation (held-out)."""
+    folder = DEFAULT_CALIBRATION_DIR if what == "calibration" else DEFAULT_VALIDATION_DIR
+    if not folder.is_dir():
+        raise ImageSetError(folder, f"no default {what} photos in this installation (they ship "
+                            f"with the nhkit source tree); pass --{what} DIR")
+    return folder
+
+
+def embed_all(backend: EmbeddingBackend, tensors: np.ndarray, *, batch: int = 8,
+              progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """Run a backend over an NCHW batch in chunks (bounded memory), float32 [N,128]."""
+    out = []
+    for i in range(0, tensors.shape[0], batch):
+        chunk = tensors[i:i + batch]
+        out.append(np.asarray(backend.embed(chunk), dtype=np.float32))
+        if progress:
+            progress(chunk.shape[0])
+    return np.concatenate(out)
+
+
+@dataclass
+class DriftResult:
+    """One variant against the fp32 reference; `to_json` is the manifest's `drift` object."""
+
+    images: int
+    photos: int
+    hamming: np.ndarray            # int [N]
+    max_abs_error: float
+    cosine_min: float
+    cosine_mean: float
+    bit_exact_rate: float
+    nonfragile_flips: int
+    fragile_flips: int
+    budget: DriftBudget
+    reasons: list[str] = field(default_factory=list)
+    overridden: bool = False
+
+    @property
+    def mean(self) -> float:
+        return float(self.hamming.mean()) if self.hamming.size else 0.0
+
+    @property
+    def p95(self) -> int:
+        """Nearest-rank 95th percentile (an actual observed distance)."""
+        if not self.hamming.size:
+            return 0
+        s = np.sort(self.hamming)
+        return int(s[max(0, math.ceil(0.95 * s.size) - 1)])
+
+    @property
+    def max(self) -> int:
+        return int(self.hamming.max()) if self.hamming.size else 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.reasons
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reference": "onnxruntime-fp32", "images": self.images, "photos": self.photos,
+            "hamming": {"mean": round(self.mean, 6), "p95": self.p95, "max": self.max},
+            "bit_exact_rate": round(self.bit_exact_rate, 6),
+            "embedding": {"max_abs_error": float(f"{self.max_abs_error:.6g}"),
+                          "cosine_min": float(f"{self.cosine_min:.9f}"),
+                          "cosine_mean": float(f"{self.cosine_mean:.9f}")},
+            "nonfragile_flips": self.nonfragile_flips, "fragile_flips": self.fragile_flips,
+            "budget": self.budget.to_json(), "passed": self.passed,
+            "overridden": self.overridden,
+        }
+
+    def summary(self) -> str:
+        return (f"Hamming mean {self.mean:.3f} p95 {self.p95} max {self.max}, bit-exact "
+                f"{self.bit_exact_rate:.0%}, non-fragile flips {self.nonfragile_flips}, "
+                f"cos>={self.cosine_min:.6f}")
+
+
+def measure_drift(reference: np.ndarray, embeddings: np.ndarray, seed: np.ndarray, spec: Spec,
+                  budget: DriftBudget, *, photos: int | None = None) -> DriftResult:
+    """Compare a variant's embeddings to the reference's, through the spec's exact steps 6-7.
+
+    A flip is "non-fragile" when the reference projection was at least the spec's fragile margin
+    away from zero: those are the flips a margin-trained model promises not to make."""
+    ref = np.asarray(reference, dtype=np.float32)
+    emb = np.asarray(embeddings, dtype=np.float32)
+    if ref.shape != emb.shape or ref.ndim != 2:
+        raise ValueError(f"embedding shapes differ: reference {ref.shape}, variant {emb.shape}")
+    if not np.isfinite(emb).all():
+        raise NhkitError("the variant produced NaN or infinite embeddings")
+    p_ref = project(seed, ref)
+    p_var = project(seed, emb)
+    flips = bits_from_projections(p_ref) != bits_from_projections(p_var)
+    fragile = fragile_mask(p_ref, spec.fragile_margin)
+    hamming = flips.sum(axis=1).astype(np.int64)
+    r64, e64 = ref.astype(np.float64), emb.astype(np.float64)
+    norms = np.linalg.norm(r64, axis=1) * np.linalg.norm(e64, axis=1)
+    cos = np.where(norms > 0, (r64 * e64).sum(axis=1) / np.where(norms > 0, norms, 1.0), 0.0)
+    result = DriftResult(
+        images=int(ref.shape[0]), photos=int(photos if photos is not None else ref.shape[0]),
+        hamming=hamming, max_abs_error=float(np.abs(r64 - e64).max()),
+        cosine_min=float(cos.min()), cosine_mean=float(cos.mean()),
+        bit_exact_rate=float((hamming == 0).mean()),
+        nonfragile_flips=int((flips & ~fragile).sum()), fragile_flips=int((flips & fragile).sum()),
+        budget=budget)
+    result.reasons = budget.check(result.mean, result.max)
+    return result
+
+
+def recommended_tolerance(drift: DriftResult) -> dict[str, int]:
+    """The Hamming tolerance a device self-test should allow against the fp32 reference hash.
+
+    The worst drift seen at export plus one bit for the device's own arithmetic (its kernels
+    differ from this machine's); lossy cases add 4 bits for a different JPEG decoder (IDCT and
+    chroma upsampling differ by about one level per sample)."""
+    hamming = drift.max + 1
+    return {"hamming": hamming, "lossy_hamming": hamming + 4}
+
+
+def make_backend(target: str, model_path: str | os.PathLike[str], *,
+                 threads: int | None = None) -> EmbeddingBackend:
+    """The engine that runs a written variant on this machine."""
+    if target == "tflite":
+        from nhkit.runtime.backends.tflite import TfliteBackend
+
+        return TfliteBackend(model_path, threads=threads)
+    if target == "coreml":
+        from nhkit.runtime.backends import coreml
+
+        return coreml.CoreMLBackend(model_path)  # type: ignore[no-any-return]
+    raise ValueError(f"unknown target {target!r}")

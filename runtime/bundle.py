@@ -1,0 +1,277 @@
+"""Read and verify an nhkit device bundle (docs/bundle-format.md), as a folder or its zip.
+
+Why verify everything before use: a bundle travels through app asset pipelines, CDNs and hand
+copies; a truncated model or a seed from another export silently changes every hash. So a bundle
+is only handed out after its manifest passes the schema, every listed file matches its size and
+sha256, no unlisted file is present, the seed and self-test cases are consistent with the
+manifest, and each case's rgb360 bytes match its recorded stage digests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from .errors import InputFileError
+from .jsonfile import (check_format_header, parse_json_bytes, raise_problems, schema_problems)
+from .seed import parse_seed
+from .spec import INPUT_SIZE, Spec
+from .tensor import normalise
+
+MANIFEST_SCHEMA = "bundle-manifest.v1.schema.json"
+CASES_SCHEMA = "selftest-cases.v1.schema.json"
+RGB360_BYTES = INPUT_SIZE * INPUT_SIZE * 3
+MAX_ZIP_BYTES = 2 * 1024 ** 3  # refuse absurd archives before extracting (zip-bomb guard)
+
+
+class BundleError(InputFileError):
+    """A bundle is missing, malformed, or does not match its own manifest."""
+
+
+def validate_manifest(obj: Any, *, source: str = "manifest.json") -> None:
+    """Format header + JSON Schema; every problem named by field. Used by writer and reader."""
+    check_format_header(obj, source, fmt="nhkit-bundle", version=1)
+    raise_problems(source, schema_problems(obj, MANIFEST_SCHEMA))
+    Spec.from_json(obj["spec"], source=source)
+
+
+def validate_cases(obj: Any, *, source: str = "selftest/cases.json") -> None:
+    check_format_header(obj, source, fmt="nhkit-selftest", version=1)
+    raise_problems(source, schema_problems(obj, CASES_SCHEMA))
+    ids = [c["id"] for c in obj["cases"]]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise BundleError(source, f"duplicate case ids {dup}")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _disk_files(root: Path) -> list[str]:
+    out = []
+    for dirpath, dirs, names in os.walk(root):
+        dirs.sort()
+        for n in names:
+            out.append((Path(dirpath) / n).relative_to(root).as_posix())
+    return sorted(out)
+
+
+@dataclass
+class Bundle:
+    """A verified bundle. For a zip, `root` is a private extracted copy (see close())."""
+
+    root: Path
+    source: Path
+    manifest: dict[str, Any]
+    cases: dict[str, Any]
+    spec: Spec
+    seed: np.ndarray
+    _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+
+    @property
+    def bundle_id(self) -> str:
+        return str(self.manifest["bundle_id"])
+
+    @property
+    def target(self) -> str:
+        return str(self.manifest["target"])
+
+    @property
+    def model_path(self) -> Path:
+        return self.root / self.manifest["model"]["file"]
+
+    @property
+    def input(self) -> dict[str, Any]:
+        return dict(self.manifest["model"]["inputs"][0])
+
+    @property
+    def tolerance(self) -> dict[str, int]:
+        return dict(self.manifest["tolerance"])
+
+    @property
+    def over_budget(self) -> bool:
+        """True when the variant missed its drift budget and was exported with an override."""
+        return not self.manifest["drift"]["passed"]
+
+    def case_path(self, case: dict[str, Any], key: str = "source") -> Path:
+        return self.root / "selftest" / case[key]
+
+    def rgb360(self, case: dict[str, Any]) -> np.ndarray:
+        """A case's exact 360x360x3 RGB8 input (spec step 3 output)."""
+        data = self.case_path(case, "rgb360").read_bytes()
+        return np.frombuffer(data, dtype=np.uint8).reshape(INPUT_SIZE, INPUT_SIZE, 3)
+
+    def backend(self, threads: int | None = None) -> Any:
+        """An EmbeddingBackend running this bundle's model on this machine."""
+        if self.target == "tflite":
+            from .backends.tflite import TfliteBackend
+
+            return TfliteBackend(self.model_path, threads=threads,
+                                 layout=self.input["layout"])
+        from .backends import coreml
+
+        return coreml.CoreMLBackend(self.model_path)
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> "Bundle":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _extract_zip(path: Path) -> tuple[tempfile.TemporaryDirectory[str], Path, str]:
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BundleError(path, f"not a readable zip file: {exc}") from None
+    with zf:
+        infos = zf.infolist()
+        if not infos:
+            raise BundleError(path, "zip is empty")
+        tops = set()
+        total = 0
+        for info in infos:
+            name = info.filename
+            pp = PurePosixPath(name)
+            if name.startswith("/") or "\\" in name or any(p in ("..", ".") for p in pp.parts):
+                raise BundleError(path, f"zip entry {name!r} has an unsafe path")
+            mode = (info.external_attr >> 16) & 0o170000
+            if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise BundleError(path, f"zip entry {name!r} is not a regular file")
+            tops.add(pp.parts[0])
+            total += info.file_size
+        if len(tops) != 1:
+            raise BundleError(path, f"zip must hold one top folder <bundle_id>/, found "
+                              f"{sorted(tops)[:5]}")
+        if total > MAX_ZIP_BYTES:
+            raise BundleError(path, f"zip expands to {total} bytes (limit {MAX_ZIP_BYTES})")
+        tmp = tempfile.TemporaryDirectory(prefix="nhkit-bundle-")
+        try:
+            for info in infos:
+                if info.is_dir():
+                    continue
+                dst = Path(tmp.name) / info.filename
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(dst, "wb") as out:
+                    shutil.copyfileobj(src, out)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            tmp.cleanup()
+            raise BundleError(path, f"corrupt zip: {exc}") from None
+        top = tops.pop()
+    return tmp, Path(tmp.name) / top, top
+
+
+def load_bundle(path: str | os.PathLike[str]) -> Bundle:
+    """Open a bundle folder or zip and verify it completely (see module docstring)."""
+    src = Path(path)
+    if not src.exists():
+        raise BundleError(src, "bundle not found")
+    tmp = None
+    zip_top = None
+    if src.is_dir():
+        root = src
+    elif zipfile.is_zipfile(src):
+        tmp, root, zip_top = _extract_zip(src)
+    else:
+        raise BundleError(src, "not a bundle: expected a folder with manifest.json or a .zip")
+    try:
+        return _verify(root, src, tmp, zip_top)
+    except BaseException:
+        if tmp is not None:
+            tmp.cleanup()
+        raise
+
+
+def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
+    mpath = root / "manifest.json"
+    label = f"{src}/manifest.json" if src.is_dir() else f"{src}:{zip_top}/manifest.json"
+    if not mpath.is_file():
+        raise BundleError(src, "manifest.json is missing")
+    manifest = parse_json_bytes(mpath.read_bytes(), label, what="bundle manifest")
+    validate_manifest(manifest, source=label)
+    if zip_top is not None and zip_top != manifest["bundle_id"]:
+        raise BundleError(src, f"zip top folder {zip_top!r} is not the bundle id "
+                          f"{manifest['bundle_id']!r}")
+
+    listed = [f["path"] for f in manifest["files"]]
+    if listed != sorted(listed) or len(set(listed)) != len(listed):
+        raise BundleError(label, "files: paths must be unique and sorted")
+    problems = []
+    for entry in manifest["files"]:
+        p = root / entry["path"]
+        if not p.is_file() or p.is_symlink():
+            problems.append(f"{entry['path']}: missing")
+            continue
+        size = p.stat().st_size
+        if size != entry["size"]:
+            problems.append(f"{entry['path']}: size {size} bytes, manifest says {entry['size']}")
+            continue
+        if _sha256(p) != entry["sha256"]:
+            problems.append(f"{entry['path']}: sha256 does not match the manifest (file changed "
+                            "or corrupt)")
+    unlisted = sorted(set(_disk_files(root)) - set(listed) - {"manifest.json"})
+    problems += [f"{u}: file is not listed in the manifest" for u in unlisted]
+    mfile = manifest["model"]["file"]
+    if not any(p == mfile or p.startswith(mfile.rstrip("/") + "/") for p in listed):
+        problems.append(f"model.file {mfile!r}: no such file listed")
+    for required in ("seed.f32", "selftest/cases.json"):
+        if required not in listed:
+            problems.append(f"{required}: not listed in files")
+    if problems:
+        raise BundleError(src, "bundle does not match its manifest:\n  " + "\n  ".join(
+            problems[:20]) + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20
+                              else ""))
+
+    seed_bytes = (root / "seed.f32").read_bytes()
+    if hashlib.sha256(seed_bytes).hexdigest() != manifest["seed"]["sha256"]:
+        raise BundleError(src, "seed.f32 does not match seed.sha256 in the manifest")
+    seed = parse_seed(seed_bytes, source=str(root / "seed.f32"))
+
+    clabel = f"{src}/selftest/cases.json"
+    cases = parse_json_bytes((root / "selftest" / "cases.json").read_bytes(), clabel,
+                             what="self-test cases")
+    validate_cases(cases, source=clabel)
+    if cases["bundle_id"] != manifest["bundle_id"]:
+        raise BundleError(clabel, f"bundle_id {cases['bundle_id']!r} differs from the "
+                          f"manifest's {manifest['bundle_id']!r}")
+    if len(cases["cases"]) != manifest["selftest"]["cases"]:
+        raise BundleError(clabel, f"{len(cases['cases'])} cases, manifest says "
+                          f"{manifest['selftest']['cases']}")
+    for case in cases["cases"]:
+        for key in ("source", "rgb360"):
+            if f"selftest/{case[key]}" not in listed:
+                raise BundleError(clabel, f"case {case['id']}: {key} file {case[key]!r} is not "
+                                  "in the bundle")
+        rgb = (root / "selftest" / case["rgb360"]).read_bytes()
+        if len(rgb) != RGB360_BYTES:
+            raise BundleError(clabel, f"case {case['id']}: {case['rgb360']} has {len(rgb)} "
+                              f"bytes, expected {RGB360_BYTES}")
+        if hashlib.sha256(rgb).hexdigest() != case["digests"]["resized"]:
+            raise BundleError(clabel, f"case {case['id']}: rgb360 bytes do not match "
+                              "digests.resized")
+        t = normalise(np.frombuffer(rgb, np.uint8).reshape(INPUT_SIZE, INPUT_SIZE, 3), "NCHW")
+        if hashlib.sha256(t.astype("<f4").tobytes()).hexdigest() != case["digests"]["tensor"]:
+            raise BundleError(clabel, f"case {case['id']}: digests.tensor is not the digest of "
+                              "the normalised rgb360 bytes")
+    spec = Spec.from_json(manifest["spec"], source=label)
+    return Bundle(root=root, source=src, manifest=manifest, cases=cases, spec=spec, seed=seed,
+                  _tmp=tmp)
