@@ -69,16 +69,37 @@ def _walk(obj: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[st
             yield from _walk(v, path + (i,))
 
 
+def _unclosed(text: str) -> bool:
+    """True when the text ends inside a string or with brackets still open: the signature of
+    a file cut short (an interrupted copy, a full disk, a killed writer)."""
+    depth, in_str, esc = 0, False, False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+    return in_str or depth > 0
+
+
 def parse_json_text(text: str, source: str) -> Any:
     """Parse JSON strictly: no NaN/Infinity literals, no duplicate keys. Errors name `source`."""
     try:
         obj = json.loads(text, parse_constant=_NonFinite, object_pairs_hook=_pairs_hook)
     except json.JSONDecodeError as exc:
         hint = ""
-        if exc.pos >= len(text.rstrip()):
-            hint = " (the file ends too early: truncated?)"
-        raise InputFileError(source, f"not valid JSON: {exc.msg} at line {exc.lineno} column "
-                             f"{exc.colno}{hint}") from None
+        if exc.pos >= len(text.rstrip()) or _unclosed(text):
+            hint = "; the file ends before the JSON is complete (truncated?)"
+        raise InputFileError(source, f"not valid JSON: {exc.msg} (line {exc.lineno}, column "
+                             f"{exc.colno}){hint}") from None
     except RecursionError:
         raise InputFileError(source, "not valid JSON: nested too deeply") from None
     for path, value in _walk(obj):
@@ -149,6 +170,7 @@ _PATTERN_WORDS = {
     "^[0-9a-f]{8}$": "a float32 bit pattern: exactly 8 lowercase hex digits",
     "^[0-9a-f]{16}$": "a float64 bit pattern: exactly 16 lowercase hex digits",
     "^[0-9a-f]{64}$": "a sha256: exactly 64 lowercase hex digits",
+    "^[^\\u0000-\\u001f]+$": "text without control characters",
 }
 
 
@@ -236,13 +258,14 @@ def schema_problems(obj: Any, schema_name: str) -> list[str]:
     def key(item: tuple[list[str | int], str]) -> list[tuple[int, str]]:
         return [(0, f"{p:09d}") if isinstance(p, int) else (1, p) for p in item[0]]
 
+    # One problem per field: a second complaint about the same value adds nothing.
     seen: set[str] = set()
     out: list[str] = []
     for path, msg in sorted(found, key=key):
-        line = f"{field_path(path)}: {msg}"
-        if line not in seen:
-            seen.add(line)
-            out.append(line)
+        name = field_path(path)
+        if name not in seen:
+            seen.add(name)
+            out.append(f"{name}: {msg}")
     return out
 
 
