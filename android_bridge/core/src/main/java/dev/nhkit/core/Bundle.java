@@ -58,11 +58,16 @@ public final class Bundle {
         }
 
         List<SelfTestCase> cases = Collections.emptyList();
-        if (manifest.lists(SelfTestCase.CASES_FILE)) {
-            String name = files.describe(SelfTestCase.CASES_FILE);
+        String casesFile = manifest.selfTestFile;
+        if (casesFile != null) {
+            String name = files.describe(casesFile);
+            if (!manifest.lists(casesFile)) {
+                throw new NhkitException.BundleException(name, "the manifest's self-test file is not "
+                        + "in \"files\", so it cannot be verified");
+            }
             try {
-                cases = SelfTestCase.parseAll(read(files, SelfTestCase.CASES_FILE, MAX_JSON_BYTES),
-                        manifest.bundleId, name);
+                cases = SelfTestCase.parseAll(read(files, casesFile, MAX_JSON_BYTES),
+                        manifest.bundleId, name, casesFile);
             } catch (IllegalArgumentException e) {
                 throw new NhkitException.BundleException(name, stripSource(e.getMessage(), name), e);
             }

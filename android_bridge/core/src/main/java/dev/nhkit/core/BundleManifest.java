@@ -39,6 +39,11 @@ public final class BundleManifest {
     public final int toleranceHamming;
     /** {@code tolerance.lossy_hamming} (lossy cases); {@link #toleranceHamming} when absent. */
     public final int toleranceLossyHamming;
+    /**
+     * The self-test cases file: {@code selftest.file} of the manifest, else
+     * {@code selftest/cases.json} when listed in {@code files}; {@code null} when there is none.
+     */
+    public final String selfTestFile;
     /** The whole document, for fields this class does not model. */
     public final Map<String, Object> raw;
 
@@ -133,6 +138,17 @@ public final class BundleManifest {
                 lossy = Json.getInt(t, "lossy_hamming", source + ": tolerance.lossy_hamming");
             }
         }
+        String st = null;
+        if (m.get("selftest") != null) {
+            Map<String, Object> so = Json.getObject(m, "selftest", source + ": selftest");
+            if (so.containsKey("file")) {
+                st = BundleFiles.checkRelativePath(Json.getString(so, "file", source + ": selftest.file"));
+            }
+        }
+        if (st == null && seen.containsKey(SelfTestCase.CASES_FILE)) {
+            st = SelfTestCase.CASES_FILE;
+        }
+        selfTestFile = st;
         toleranceHamming = tol;
         toleranceLossyHamming = lossy < 0 ? tol : lossy;
     }

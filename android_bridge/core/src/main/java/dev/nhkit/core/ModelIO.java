@@ -41,14 +41,39 @@ public final class ModelIO {
     public final float scale;
     /** int8 only; 0 for float32. */
     public final int zeroPoint;
+    /**
+     * int8 inputs: the int8 value of each pixel byte 0..255 ({@code quantization.lut} of the
+     * manifest, else computed with {@link TensorPacker#quantize}); {@code null} otherwise.
+     */
+    final byte[] lut;
 
     public ModelIO(String name, int[] shape, DType dtype, Layout layout, float scale, int zeroPoint) {
+        this(name, shape, dtype, layout, scale, zeroPoint, null);
+    }
+
+    ModelIO(String name, int[] shape, DType dtype, Layout layout, float scale, int zeroPoint,
+            byte[] lut) {
         this.name = name;
         this.shape = shape.clone();
         this.dtype = dtype;
         this.layout = layout;
         this.scale = scale;
         this.zeroPoint = zeroPoint;
+        if (dtype == DType.INT8 && layout != null && lut == null) {
+            lut = new byte[256];
+            for (int v = 0; v < 256; v++) {
+                lut[v] = TensorPacker.quantize(Normalise.value(v), scale, zeroPoint);
+            }
+        }
+        this.lut = lut;
+    }
+
+    /** int8 inputs: the quantized value of pixel byte {@code v}; see {@link #lut}. */
+    public byte quantizedPixel(int v) {
+        if (lut == null) {
+            throw new IllegalStateException(name + " is not an int8 input");
+        }
+        return lut[v & 0xff];
     }
 
     /** The canonical float32 NCHW image input (what the Python reference feeds). */
@@ -91,6 +116,7 @@ public final class ModelIO {
         DType dtype = DType.fromJson(Json.getString(m, "dtype", what + ".dtype"), what);
         float scale = Float.NaN;
         int zp = 0;
+        byte[] lut = null;
         Object q = m.get("quantization");
         if (dtype == DType.INT8) {
             if (q == null) {
@@ -108,6 +134,22 @@ public final class ModelIO {
                         + " is outside int8");
             }
             scale = (float) s;
+            if (input && qm.get("lut") != null) {
+                List<Object> l = Json.getList(qm, "lut", what + ".quantization.lut");
+                if (l.size() != 256) {
+                    throw new IllegalArgumentException(what + ".quantization.lut must have 256 "
+                            + "entries, got " + l.size());
+                }
+                lut = new byte[256];
+                for (int i = 0; i < 256; i++) {
+                    int v = Json.asInt(l.get(i), what + ".quantization.lut[" + i + "]");
+                    if (v < -128 || v > 127) {
+                        throw new IllegalArgumentException(what + ".quantization.lut[" + i + "] = "
+                                + v + " is outside int8");
+                    }
+                    lut[i] = (byte) v;
+                }
+            }
         } else if (q != null) {
             throw new IllegalArgumentException(what + ": float32 must have \"quantization\": null");
         }
@@ -126,7 +168,7 @@ public final class ModelIO {
                         + " values");
             }
         }
-        return new ModelIO(name, shape, dtype, layout, scale, zp);
+        return new ModelIO(name, shape, dtype, layout, scale, zp, lut);
     }
 
     private static long elementCountOf(int[] shape) {

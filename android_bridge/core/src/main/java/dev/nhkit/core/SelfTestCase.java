@@ -13,6 +13,8 @@ public final class SelfTestCase {
     public static final String DIR = "selftest/";
     public static final String CASES_FILE = DIR + "cases.json";
 
+    /** Folder of cases.json inside the bundle, with a trailing {@code /} (or empty). */
+    private final String dir;
     public final String id;
     /** File name inside {@code selftest/} of the source image. */
     public final String source;
@@ -28,7 +30,8 @@ public final class SelfTestCase {
     public final double[] expectedProjections;
     public final NeuralHash expectedFragile;
 
-    private SelfTestCase(Map<String, Object> m, String what) {
+    private SelfTestCase(Map<String, Object> m, String what, String dir) {
+        this.dir = dir;
         id = Json.getString(m, "id", what + ".id");
         source = BundleFiles.checkRelativePath(Json.getString(m, "source", what + ".source"));
         lossless = Json.getBoolean(m, "lossless", what + ".lossless");
@@ -69,15 +72,26 @@ public final class SelfTestCase {
     }
 
     public String sourcePath() {
-        return DIR + source;
+        return dir + source;
     }
 
     public String rgb360Path() {
-        return rgb360 == null ? null : DIR + rgb360;
+        return rgb360 == null ? null : dir + rgb360;
     }
 
-    /** Parses {@code cases.json}; {@code bundleId} must match the manifest's. */
+    /** Parses {@code selftest/cases.json}; {@code bundleId} must match the manifest's. */
     public static List<SelfTestCase> parseAll(byte[] json, String bundleId, String source) {
+        return parseAll(json, bundleId, source, CASES_FILE);
+    }
+
+    /**
+     * Parses a cases file found at {@code casesPath} inside the bundle (case files are relative
+     * to its folder); {@code bundleId} must match the manifest's.
+     */
+    public static List<SelfTestCase> parseAll(byte[] json, String bundleId, String source,
+            String casesPath) {
+        int slash = casesPath.lastIndexOf('/');
+        String dir = slash < 0 ? "" : casesPath.substring(0, slash + 1);
         Map<String, Object> m;
         try {
             m = Json.asObject(Json.parse(json), source);
@@ -106,7 +120,7 @@ public final class SelfTestCase {
         Set<String> ids = new HashSet<>();
         for (int i = 0; i < list.size(); i++) {
             String what = source + ": cases[" + i + "]";
-            SelfTestCase c = new SelfTestCase(Json.asObject(list.get(i), what), what);
+            SelfTestCase c = new SelfTestCase(Json.asObject(list.get(i), what), what, dir);
             if (!ids.add(c.id)) {
                 throw new IllegalArgumentException(what + ": duplicate case id \"" + c.id + "\"");
             }

@@ -12,7 +12,8 @@ public final class TensorPacker {
 
     /**
      * Writes {@code nchw} ({@code 3*360*360} values) into {@code dst} at its position, permuted to
-     * {@code io.layout}; float32 as is, int8 as {@link #quantize}. Advances the position.
+     * {@code io.layout}; float32 as is, int8 via the manifest's per-byte table (see
+     * {@link #quantizeTensorValue}). Advances the position.
      */
     public static void pack(float[] nchw, ModelIO io, ByteBuffer dst) {
         final int plane = Spec.SIZE * Spec.SIZE;
@@ -40,10 +41,24 @@ public final class TensorPacker {
 
     private static void put(ByteBuffer dst, float t, boolean int8, ModelIO io) {
         if (int8) {
-            dst.put(quantize(t, io.scale, io.zeroPoint));
+            dst.put(quantizeTensorValue(t, io));
         } else {
             dst.putFloat(t);
         }
+    }
+
+    /**
+     * An int8 input value: a spec tensor value is always {@code Normalise.value(v)} for one pixel
+     * byte {@code v}, so the manifest's lookup table ({@code quantization.lut}, the reference's own
+     * result per byte) is used; any other value falls back to {@link #quantize}.
+     */
+    static byte quantizeTensorValue(float t, ModelIO io) {
+        long v = Math.round((t + 1.0) * 127.5);
+        if (v >= 0 && v <= 255
+                && Float.floatToRawIntBits(Normalise.value((int) v)) == Float.floatToRawIntBits(t)) {
+            return io.quantizedPixel((int) v);
+        }
+        return quantize(t, io.scale, io.zeroPoint);
     }
 
     /**

@@ -1,0 +1,190 @@
+package dev.nhkit.core;
+
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import java.io.File;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.Assume;
+import org.junit.Test;
+
+/**
+ * Checks the core against real bundles written by {@code nhkit export} (the Python reference):
+ * stage digests up to the model input, and projections/hash/fragile from the reference embedding,
+ * bit for bit. Bundles are found via {@code -Dnhkit.bundle.dir=DIR[:DIR...]}, the environment
+ * variable {@code NHKIT_TEST_BUNDLE}, or by scanning {@link #SEARCH} under the repository root for
+ * folders holding a {@code manifest.json}. Skipped (reported as such) when there is none.
+ */
+public class FixtureBundleTest {
+    /** Folders (relative to the repo root) whose sub-folders may be bundles. */
+    static final String[] SEARCH = {"tests/data/bundles", "tests/fixtures/bundles", "tests/fixtures",
+        "tests/data", "export/fixtures", "out/bundles", "android_bridge/build/fixture-bundles"};
+
+    static List<File> bundleDirs() {
+        List<File> out = new ArrayList<>();
+        String spec = System.getProperty("nhkit.bundle.dir");
+        if (spec == null || spec.isEmpty()) {
+            spec = System.getenv("NHKIT_TEST_BUNDLE");
+        }
+        if (spec != null && !spec.isEmpty()) {
+            for (String p : spec.split(File.pathSeparator)) {
+                if (!p.isEmpty()) {
+                    out.add(new File(p).getAbsoluteFile());
+                }
+            }
+            return out; // explicit: a missing folder must fail, not be skipped
+        }
+        File root = TestSupport.repoRoot();
+        for (String s : SEARCH) {
+            File[] kids = new File(root, s).listFiles();
+            if (kids == null) {
+                continue;
+            }
+            Arrays.sort(kids);
+            for (File k : kids) {
+                if (new File(k, "manifest.json").isFile() && !out.contains(k)) {
+                    out.add(k);
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    public void stageDigestsAndHashesMatchTheReference() throws Exception {
+        List<File> dirs = bundleDirs();
+        Assume.assumeTrue("no bundle found: set -Dnhkit.bundle.dir=DIR or NHKIT_TEST_BUNDLE, or put "
+                + "one under " + Arrays.toString(SEARCH), !dirs.isEmpty());
+        List<String> failures = new ArrayList<>();
+        int casesChecked = 0;
+        for (File dir : dirs) {
+            if (!new File(dir, "manifest.json").isFile()) {
+                fail("bundle folder " + dir + " has no manifest.json");
+            }
+            Bundle b = Bundle.open(new DirectoryBundleFiles(dir));
+            assertTrue(dir + " has no self-test cases", !b.selfTestCases().isEmpty());
+            for (SelfTestCase c : b.selfTestCases()) {
+                casesChecked++;
+                checkCase(b, c, failures);
+            }
+            checkSelfTestRun(b, dir, failures);
+            System.out.println("  bundle " + b.bundleId() + ": " + b.selfTestCases().size()
+                    + " self-test cases checked (" + dir + ")");
+        }
+        if (!failures.isEmpty()) {
+            fail(failures.size() + " problems in " + casesChecked + " cases:\n  "
+                    + String.join("\n  ", failures));
+        }
+    }
+
+    private static void checkCase(Bundle b, SelfTestCase c, List<String> failures) throws Exception {
+        String id = b.bundleId() + "/" + c.id;
+        // 1. The reference's 360x360 bytes -> normalise -> tensor digest (exact on every platform).
+        if (c.rgb360Path() != null) {
+            byte[] rgb = Bundle.read(b.files(), c.rgb360Path(), 388_800L);
+            RgbImage img = new RgbImage(360, 360, rgb);
+            expect(failures, id + " rgb360 sha256 (digests.resized)", c.resizedSha256, img.sha256Hex());
+            expect(failures, id + " tensor digest of rgb360", c.tensorSha256,
+                    Normalise.tensorDigest(img));
+        }
+        // 2. Lossless sources: decode (javax.imageio raw samples) -> orient -> resize -> digests.
+        if (c.lossless && c.source.toLowerCase(java.util.Locale.ROOT).endsWith(".png")) {
+            byte[] encoded = Bundle.read(b.files(), c.sourcePath(), 1L << 28);
+            DecodedImage d = new PngTestDecoder(c.orientation).decode(encoded, c.sourcePath());
+            HashPipeline.Prepared p = new HashPipeline(b.seed(), b.spec(), new BundleTest.FakeEngine())
+                    .prepare(d, true);
+            expect(failures, id + " decoded digest", c.decodedSha256, p.digests.decoded);
+            expect(failures, id + " resized digest", c.resizedSha256, p.digests.resized);
+            expect(failures, id + " tensor digest", c.tensorSha256, p.digests.tensor);
+        }
+        // 3. Steps 6-7 from the reference embedding: projections, hash and fragile bit for bit.
+        double[] proj = Projection.project(b.seed(), c.expectedEmbedding);
+        String[] got = FloatHex.f64ToHex(proj);
+        String[] want = FloatHex.f64ToHex(c.expectedProjections);
+        if (!Arrays.equals(want, got)) {
+            for (int i = 0; i < 96; i++) {
+                if (!want[i].equals(got[i])) {
+                    failures.add(id + " projections[" + i + "]: expected " + want[i] + ", got " + got[i]);
+                    break;
+                }
+            }
+        }
+        expect(failures, id + " hash", c.expectedHash.toHex(), Projection.sign(proj).toHex());
+        if (c.expectedFragile != null) {
+            expect(failures, id + " fragile", c.expectedFragile.toHex(),
+                    Projection.fragileMask(proj, b.spec().fragileMargin()).toHex());
+        }
+    }
+
+    /** The whole self-test runner with a replay engine (the reference embeddings by tensor digest). */
+    private static void checkSelfTestRun(Bundle b, File dir, List<String> failures) throws IOException {
+        final Map<String, float[]> byTensor = new HashMap<>();
+        final Map<String, Integer> orientationBySource = new HashMap<>();
+        List<String> lossy = new ArrayList<>();
+        for (SelfTestCase c : b.selfTestCases()) {
+            byTensor.put(c.tensorSha256, c.expectedEmbedding);
+            orientationBySource.put(b.files().describe(c.sourcePath()), c.orientation);
+            if (!c.lossless || !c.source.toLowerCase(java.util.Locale.ROOT).endsWith(".png")) {
+                lossy.add(c.id + ":");
+            }
+        }
+        EmbeddingEngine replay = new EmbeddingEngine() {
+            @Override
+            public float[] embed(float[] nchw) throws NhkitException.ModelException {
+                float[] e = byTensor.get(Normalise.sha256Hex(nchw));
+                if (e == null) {
+                    throw new NhkitException.ModelException(null, "replay engine: no reference "
+                            + "embedding for this tensor");
+                }
+                return e.clone();
+            }
+
+            @Override
+            public Info info() {
+                return new Info("replay", "1", "cpu", 1);
+            }
+
+            @Override
+            public void close() {}
+        };
+        Map<String, Object> platform = new LinkedHashMap<>();
+        platform.put("os", System.getProperty("os.name"));
+        platform.put("os_version", System.getProperty("os.version"));
+        platform.put("device_model", "jvm-" + System.getProperty("java.version"));
+        SelfTestReport report = SelfTest.run(b, new PngTestDecoder(
+                name -> orientationBySource.getOrDefault(name, 1)), replay, "nhkit-android", "0.1.0",
+                platform);
+        report.putExtra("note", "JVM run of android_bridge core with javax.imageio decoding and the "
+                + "reference embeddings replayed (FixtureBundleTest); not a device report");
+        File out = new File(TestSupport.repoRoot(), "android_bridge/build/fixture-reports/"
+                + b.bundleId() + ".json");
+        out.getParentFile().mkdirs();
+        try (OutputStream os = new FileOutputStream(out)) {
+            os.write(report.toJsonBytes());
+        }
+        for (String p : SelfTestReport.problems(b, report)) {
+            boolean isLossy = false;
+            for (String l : lossy) {
+                isLossy |= p.startsWith(l);
+            }
+            if (!isLossy) {
+                failures.add(b.bundleId() + " self-test: " + p);
+            }
+        }
+    }
+
+    private static void expect(List<String> failures, String what, String want, String got) {
+        if (!want.equals(got)) {
+            failures.add(what + ": expected " + want + ", got " + got);
+        }
+    }
+}
