@@ -33,6 +33,7 @@ from nhkit.runtime.spec import Spec
 
 from . import bundle_writer as bw
 from .graph import Graph, load_graph, load_onnx, model_fingerprint, run_graph
+from .quiet import quiet_native_output
 from .report import VariantOutcome, human_bytes, write_report
 from .variants import Variant, parse_targets, resolve_variants
 from .verify import (DEFAULT_VALIDATION_VIEWS, ImageSet, default_image_dir, embed_all,
@@ -374,7 +375,8 @@ def _build_variant(graph: Graph, variant: Variant, work: Path, cal: ImageSet | N
         except ImportError as exc:
             raise ExportError(f"Core ML export is not available: {exc}") from None
         path = work / "model.mlpackage"
-        build_coreml_variant(graph, variant.name, path)
+        with quiet_native_output():  # coremltools draws progress bars for every pass
+            build_coreml_variant(graph, variant.name, path)
         io = coreml_model_io(graph)
         model_io = {"file": "model.mlpackage", "inputs": io["inputs"], "outputs": io["outputs"]}
         return path, "model.mlpackage", model_io, {"name": "coreml",

@@ -201,9 +201,12 @@ def load_graph(path: str | os.PathLike[str], *, use_onnxsim: bool = True) -> Gra
     """The whole front end: file -> checked, simplified, lowered internal graph."""
     model = load_onnx(path)
     check_interface(model, source=str(path))
+    dynamic = isinstance(_dims(_graph_inputs(model)[0])[0], str)
     if use_onnxsim:
-        model = simplify(model)
-    return lower(model, source=str(path))
+        model = simplify(model)  # fixes the batch to 1, so remember what it was
+    graph = lower(model, source=str(path))
+    graph.dynamic_batch = dynamic
+    return graph
 
 
 # --------------------------------------------------------------------------------------------
@@ -421,7 +424,8 @@ class _Lowerer:
                                     f"against a rank-{other_rank} tensor")
             c = c.reshape((1,) * (other_rank - c.ndim) + c.shape)
         name = self.iname(self.resolve(onnx_name) + "__const")
-        self.graph_consts[name] = np.ascontiguousarray(c, dtype=np.float32)
+        # np.array, not np.ascontiguousarray: the latter turns a 0-d scalar into shape (1,).
+        self.graph_consts[name] = np.array(c, dtype=np.float32, order="C")
         return name
 
     def _int_list(self, node: Any, idx: int) -> list[int] | None:

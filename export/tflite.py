@@ -16,12 +16,8 @@ Variants (see export/variants.py for their drift budgets):
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-import tempfile
-import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +28,7 @@ from nhkit.runtime.errors import NhkitError
 from nhkit.runtime.spec import EMBEDDING_DIM, INPUT_SIZE
 
 from .graph import BINARY_OPS, Graph, Node
+from .quiet import quiet_native_output
 
 TFLITE_VARIANTS: tuple[str, ...] = ("fp32", "fp16", "dynamic-int8", "int8", "int8-io")
 INPUT_NAME = "image"
@@ -149,19 +146,23 @@ class _TfBuilder:
             return self.tf.reshape(x, [-1, s[1], 1, 1])
         return x
 
-    def build(self) -> Callable[..., Any]:
+    def build(self) -> Any:
+        """A tf.Module whose `serve` function is the model (the Module is what makes the
+        converter write the `serving_default` signature `image` -> `embedding`)."""
         tf = self.tf
+        builder = self
 
-        @tf.function(input_signature=[tf.TensorSpec([1, INPUT_SIZE, INPUT_SIZE, 3], tf.float32,
-                                                    name=INPUT_NAME)])
-        def model(image: Any) -> dict[str, Any]:
-            vals: dict[str, Any] = {self.g.input_name: image}
-            for node in self.g.nodes:
-                vals[node.output] = self._emit(node, vals)
-            out = tf.reshape(vals[self.g.output_name], [-1, EMBEDDING_DIM])
-            return {OUTPUT_NAME: tf.identity(out, name=OUTPUT_NAME)}
+        class _NhModel(tf.Module):  # type: ignore[misc, name-defined]
+            @tf.function(autograph=False, input_signature=[
+                tf.TensorSpec([1, INPUT_SIZE, INPUT_SIZE, 3], tf.float32, name=INPUT_NAME)])
+            def serve(self, image: Any) -> dict[str, Any]:
+                vals: dict[str, Any] = {builder.g.input_name: image}
+                for node in builder.g.nodes:
+                    vals[node.output] = builder._emit(node, vals)
+                out = tf.reshape(vals[builder.g.output_name], [-1, EMBEDDING_DIM])
+                return {OUTPUT_NAME: tf.identity(out, name=OUTPUT_NAME)}
 
-        return model
+        return _NhModel()
 
     def _operand(self, name: str, vals: dict[str, Any]) -> Any:
         if name in self.g.constants:
@@ -236,44 +237,18 @@ class _TfBuilder:
         raise TfliteConversionError(f"internal op {op!r} has no TensorFlow lowering")
 
 
-def build_tf_function(graph: Graph) -> Any:
-    """The internal graph as a traced tf.function: NHWC float32 [1,360,360,3] -> {'embedding'}."""
+def build_tf_module(graph: Graph) -> Any:
+    """The internal graph as a tf.Module; `.serve` maps NHWC float32 [1,360,360,3] to
+    {'embedding': [1,128]}."""
     return _TfBuilder(graph).build()
 
 
-@contextlib.contextmanager
-def quiet_native_output() -> Iterator[list[str]]:
-    """Silence what TensorFlow's C++ code prints straight to fds 1/2 (converter statistics,
-    absl/oneDNN banners), so the CLI's progress lines stay readable. The captured text is handed
-    back in the yielded list, so a failure can still show it."""
-    captured: list[str] = []
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    with tempfile.TemporaryFile(mode="w+b") as sink:
-        try:
-            os.dup2(sink.fileno(), 1)
-            os.dup2(sink.fileno(), 2)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                yield captured
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for fd in saved:
-                os.close(fd)
-            sink.seek(0)
-            captured.append(sink.read().decode("utf-8", "replace"))
-
-
-def _convert(fn: Any, variant: str,
+def _convert(module: Any, variant: str,
              calibration: Callable[[], Iterable[list[np.ndarray]]] | None) -> bytes:
     import tensorflow as tf
 
-    concrete = fn.get_concrete_function()
-    conv = tf.lite.TFLiteConverter.from_concrete_functions([concrete], fn)
+    concrete = module.serve.get_concrete_function()
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([concrete], module)
     if variant == "fp32":
         pass
     elif variant == "fp16":
@@ -344,7 +319,7 @@ def build_tflite_variant(graph: Graph, variant_name: str, out_path: str | os.Pat
         import tensorflow as tf
 
     tf.random.set_seed(0)
-    fn = build_tf_function(graph)
+    module = build_tf_module(graph)
     rep: Callable[[], Iterable[list[np.ndarray]]] | None = None
     if calibration is not None:
         cal = np.asarray(calibration, dtype=np.float32)
@@ -357,7 +332,7 @@ def build_tflite_variant(graph: Graph, variant_name: str, out_path: str | os.Pat
             for i in range(cal.shape[0]):
                 yield [cal[i:i + 1]]
 
-    data = _convert(fn, variant_name, rep)
+    data = _convert(module, variant_name, rep)
     out = Path(out_path)
     out.write_bytes(data)
     inp, outp, ops = describe_tflite(out)
