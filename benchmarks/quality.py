@@ -1,0 +1,326 @@
+"""Quality benchmark (issue 3; not a test): nhkit vs PDQ vs pHash on held-out photos.
+
+    python benchmarks/quality.py --photos ../shared/photos
+    python benchmarks/quality.py --photos ../shared/photos --model-dir runtime/models/nhkit-mnv3s-v1
+
+The held-out photos of training/split.json (never trained on) go through a fixed, seeded suite of
+edits. For every hash and every edit: bit-exact rate, mean Hamming distance to the original's hash,
+and the match rate at the threshold that gives zero false positives among all pairs of distinct
+held-out photos (pairs inside a "similar" group of the split are left out); the threshold and the
+distinct-pair distance distribution are reported too. nhkit images are hashed through the spec's
+preprocessing (nhkit.runtime when importable, else an equivalent Pillow helper) and onnxruntime.
+
+Writes benchmarks/results/quality.md and quality.json and prints the table.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import sys
+import time
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "training"))
+import spec_io  # noqa: E402
+
+# ---------------------------------------------------------------- the transform suite
+
+
+def _jpeg(im, q):
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=q)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
+def _scale(im, s):
+    return im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))), Image.BICUBIC)
+
+
+def _crop(im, f):
+    w, h = im.size
+    dx, dy = round(w * f), round(h * f)
+    return im.crop((dx, dy, w - dx, h - dy))
+
+
+def _hue(im, shift):
+    hsv = np.asarray(im.convert("HSV")).copy()
+    hsv[..., 0] = (hsv[..., 0].astype(np.int16) + round(shift * 256)) % 256
+    return Image.fromarray(hsv, "HSV").convert("RGB")
+
+
+def _noise(im, sigma, seed):
+    rng = np.random.default_rng(seed)
+    a = np.asarray(im).astype(np.float32) + rng.normal(0, sigma, (im.height, im.width, 3))
+    return Image.fromarray(np.clip(np.round(a), 0, 255).astype(np.uint8))
+
+
+def _watermark(im):
+    im = im.convert("RGBA")
+    layer = Image.new("RGBA", im.size, (0, 0, 0, 0))
+    d = ImageDraw.Draw(layer)
+    size = max(10, round(im.height * 0.07))
+    font = ImageFont.load_default(size=size)
+    text = "(c) nhkit 2026 - sample"
+    box = d.textbbox((0, 0), text, font=font)
+    x = im.width - (box[2] - box[0]) - round(im.width * 0.03)
+    y = im.height - (box[3] - box[1]) - round(im.height * 0.05)
+    d.text((x, y), text, font=font, fill=(255, 255, 255, 200))
+    return Image.alpha_composite(im, layer).convert("RGB")
+
+
+def _border(im, f):
+    w, h = im.size
+    dx, dy = round(w * f), round(h * f)
+    out = Image.new("RGB", (w + 2 * dx, h + 2 * dy), (0, 0, 0))
+    out.paste(im, (dx, dy))
+    return out
+
+
+def _chain(im):
+    im = _scale(im, 0.5)
+    im = _jpeg(im, 70)
+    im = _crop(im, 0.03)
+    return ImageEnhance.Brightness(im).enhance(1.1)
+
+
+TRANSFORMS = [
+    ("jpeg_q90", lambda im, s: _jpeg(im, 90)),
+    ("jpeg_q50", lambda im, s: _jpeg(im, 50)),
+    ("jpeg_q20", lambda im, s: _jpeg(im, 20)),
+    ("down_0.5", lambda im, s: _scale(im, 0.5)),
+    ("down_0.25", lambda im, s: _scale(im, 0.25)),
+    ("up_1.5", lambda im, s: _scale(im, 1.5)),
+    ("crop_5%", lambda im, s: _crop(im, 0.05)),
+    ("crop_10%", lambda im, s: _crop(im, 0.10)),
+    ("rotate_2", lambda im, s: im.rotate(2, Image.BICUBIC, expand=False)),
+    ("rotate_5", lambda im, s: im.rotate(5, Image.BICUBIC, expand=False)),
+    ("bright_1.2", lambda im, s: ImageEnhance.Brightness(im).enhance(1.2)),
+    ("contrast_0.8", lambda im, s: ImageEnhance.Contrast(im).enhance(0.8)),
+    ("saturation_0.5", lambda im, s: ImageEnhance.Color(im).enhance(0.5)),
+    ("hue_+18deg", lambda im, s: _hue(im, 0.05)),
+    ("blur", lambda im, s: im.filter(ImageFilter.GaussianBlur(max(im.size) / 360.0))),
+    ("noise_s8", lambda im, s: _noise(im, 8.0, s)),
+    ("grayscale", lambda im, s: im.convert("L").convert("RGB")),
+    ("watermark", lambda im, s: _watermark(im)),
+    ("hflip", lambda im, s: im.transpose(Image.FLIP_LEFT_RIGHT)),
+    ("stretch_1.2", lambda im, s: im.resize((round(im.width * 1.2), im.height), Image.BICUBIC)),
+    ("border_10%", lambda im, s: _border(im, 0.10)),
+    ("chain", lambda im, s: _chain(im)),
+]
+DESCRIPTIONS = {
+    "jpeg_q90": "JPEG quality 90 (Pillow)", "jpeg_q50": "JPEG quality 50",
+    "jpeg_q20": "JPEG quality 20", "down_0.5": "downscale x0.5 (bicubic)",
+    "down_0.25": "downscale x0.25", "up_1.5": "upscale x1.5", "crop_5%": "centre crop 5% per side",
+    "crop_10%": "centre crop 10% per side", "rotate_2": "rotate 2 deg CCW, same canvas, black corners",
+    "rotate_5": "rotate 5 deg", "bright_1.2": "brightness x1.2", "contrast_0.8": "contrast x0.8",
+    "saturation_0.5": "saturation x0.5", "hue_+18deg": "hue +18 deg (HSV)",
+    "blur": "Gaussian blur, radius = long side / 360 (1 px at hash scale)",
+    "noise_s8": "Gaussian noise sigma 8/255, seeded per photo", "grayscale": "grayscale",
+    "watermark": "white text watermark bottom right, 7% of height",
+    "hflip": "horizontal flip (not expected to match)", "stretch_1.2": "width x1.2",
+    "border_10%": "black border 10% per side", "chain": "down 0.5 + JPEG q70 + crop 3% + brightness x1.1",
+}
+EXPECTED_FAIL = {"hflip"}
+
+# ---------------------------------------------------------------- hashers
+
+
+class NhkitHasher:
+    bits = 96
+
+    def __init__(self, model_dir, threads=2):
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        self.sess = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), so,
+                                         providers=["CPUExecutionProvider"])
+        self.seed = np.fromfile(os.path.join(model_dir, "seed.f32"), "<f4").reshape(96, 128)
+        info_path = os.path.join(model_dir, "model.json")
+        self.info = json.load(open(info_path)) if os.path.exists(info_path) else {}
+        self.proj = []
+
+    def hash_many(self, images):
+        rgb = np.stack([spec_io.resize360(spec_io.decode_pil(im)) for im in images])
+        x = spec_io.normalise_nhwc(rgb).transpose(0, 3, 1, 2).copy()
+        e = np.concatenate([self.sess.run(["embedding"], {"image": x[i:i + 8]})[0]
+                            for i in range(0, len(x), 8)])
+        p = spec_io.project(self.seed, e)
+        self.proj.append(p)
+        return p >= 0.0
+
+
+class PdqHasher:
+    bits = 256
+
+    def hash_many(self, images):
+        import pdqhash
+
+        return np.stack([pdqhash.compute(np.ascontiguousarray(np.asarray(im.convert("RGB"))))[0]
+                         .astype(bool) for im in images])
+
+
+class PHasher:
+    bits = 64
+
+    def hash_many(self, images):
+        import imagehash
+
+        return np.stack([imagehash.phash(im).hash.ravel().astype(bool) for im in images])
+
+
+def hamming(a, b):
+    return np.sum(a != b, axis=-1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--photos", default=os.path.join(REPO, "..", "shared", "photos"))
+    ap.add_argument("--split", default=os.path.join(REPO, "training", "split.json"))
+    ap.add_argument("--model-dir", default=os.path.join(REPO, "runtime", "models", "nhkit-mnv3s-v1"))
+    ap.add_argument("--out", default=os.path.join(REPO, "benchmarks", "results"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tag", default="", help="suffix for the result file names")
+    a = ap.parse_args()
+    t0 = time.time()
+
+    split = json.load(open(a.split))
+    files = split["held_out"]
+    group = {}
+    for gi, g in enumerate(split["similar_groups"]):
+        for f in g:
+            group[f] = gi
+    originals = [Image.fromarray(spec_io.decode_file(os.path.join(a.photos, f))) for f in files]
+    n = len(files)
+    hashers = {"nhkit": NhkitHasher(a.model_dir, a.threads), "PDQ": PdqHasher(),
+               "pHash": PHasher()}
+
+    orig_h = {k: h.hash_many(originals) for k, h in hashers.items()}
+    nh_orig_proj = hashers["nhkit"].proj[-1]
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)
+             if not (files[i] in group and files[j] in group and group[files[i]] == group[files[j]])]
+    similar_pairs = [(i, j) for i in range(n) for j in range(i + 1, n)
+                     if files[i] in group and files[j] in group and group[files[i]] == group[files[j]]]
+    res = {"photos": files, "n_photos": n, "n_distinct_pairs": len(pairs),
+           "similar_pairs_excluded": [[files[i], files[j]] for i, j in similar_pairs],
+           "methods": {}, "transforms": [t for t, _ in TRANSFORMS], "descriptions": DESCRIPTIONS}
+    for k, h in hashers.items():
+        d = np.array([hamming(orig_h[k][i], orig_h[k][j]) for i, j in pairs])
+        thr = int(d.min()) - 1  # match iff distance <= thr: zero false positives
+        res["methods"][k] = {
+            "bits": h.bits, "threshold_zero_fp": thr,
+            "distinct": {"min": int(d.min()), "p1": float(np.percentile(d, 1)),
+                         "p5": float(np.percentile(d, 5)), "median": float(np.median(d)),
+                         "mean": float(d.mean()), "std": float(d.std()), "max": int(d.max())},
+            "similar_pair_distances": {f"{files[i]}|{files[j]}": int(hamming(orig_h[k][i],
+                                                                                orig_h[k][j]))
+                                       for i, j in similar_pairs},
+            "transforms": {}}
+
+    seeds = [int(hashlib.sha256(f.encode()).hexdigest()[:8], 16) for f in files]
+    all_proj = [nh_orig_proj]
+    for tname, fn in TRANSFORMS:
+        edited = [fn(im, s) for im, s in zip(originals, seeds)]
+        for k, h in hashers.items():
+            hh = h.hash_many(edited)
+            d = hamming(hh, orig_h[k])
+            thr = res["methods"][k]["threshold_zero_fp"]
+            res["methods"][k]["transforms"][tname] = {
+                "exact": float(np.mean(d == 0)), "mean_hamming": float(d.mean()),
+                "max_hamming": int(d.max()), "match_zero_fp": float(np.mean(d <= thr)),
+                "distances": [int(v) for v in d]}
+        all_proj.append(hashers["nhkit"].proj[-1])
+    allp = np.abs(np.concatenate(all_proj))
+    fm = float(hashers["nhkit"].info.get("fragile_margin", 0.0))
+    res["methods"]["nhkit"]["median_abs_projection_originals"] = float(np.median(np.abs(nh_orig_proj)))
+    res["methods"]["nhkit"]["median_abs_projection_all"] = float(np.median(allp))
+    res["methods"]["nhkit"]["projection_rms_originals"] = float(np.sqrt(np.mean(nh_orig_proj ** 2)))
+    res["methods"]["nhkit"]["fragile_margin"] = fm
+    res["methods"]["nhkit"]["fragile_fraction"] = float(np.mean(allp < fm))
+    res["methods"]["nhkit"]["model"] = {k: hashers["nhkit"].info.get(k) for k in
+                                        ("name", "version", "onnx_sha256")}
+    res["seconds"] = time.time() - t0
+
+    md = render(res)
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, f"quality{a.tag}.json"), "w") as f:
+        json.dump(res, f, indent=1)
+        f.write("\n")
+    with open(os.path.join(a.out, f"quality{a.tag}.md"), "w") as f:
+        f.write(md)
+    print(md)
+
+
+def render(res):
+    M = res["methods"]
+    nh, pdq, ph = M["nhkit"], M["PDQ"], M["pHash"]
+    L = []
+    L.append("# nhkit quality benchmark (held-out photos)\n")
+    L.append(f"Model: `{nh['model'].get('name')}` {nh['model'].get('version')} "
+             f"(onnx sha256 `{(nh['model'].get('onnx_sha256') or '')[:16]}...`). "
+             f"{res['n_photos']} held-out photos of `training/split.json` (never trained on), "
+             f"{res['n_distinct_pairs']} distinct pairs ({len(res['similar_pairs_excluded'])} "
+             f"'similar' pairs left out). Generated by `python benchmarks/quality.py`.\n")
+    L.append("Match = Hamming distance to the original's hash <= the largest threshold with zero "
+             "false positives among the distinct pairs (each method its own threshold).\n")
+    L.append("| method | bits | zero-FP threshold | distinct pairs: min / p5 / median / mean / max |")
+    L.append("|---|---|---|---|")
+    for k in ("nhkit", "PDQ", "pHash"):
+        d = M[k]["distinct"]
+        L.append(f"| {k} | {M[k]['bits']} | <= {M[k]['threshold_zero_fp']} | {d['min']} / "
+                 f"{d['p5']:.0f} / {d['median']:.0f} / {d['mean']:.1f} / {d['max']} |")
+    L.append("")
+    L.append(f"nhkit median |projection|: {nh['median_abs_projection_originals']:.3f} on originals, "
+             f"{nh['median_abs_projection_all']:.3f} over all edits (projection RMS on originals "
+             f"{nh['projection_rms_originals']:.3f}; fraction of bits with |p| < fragile_margin "
+             f"{nh['fragile_margin']}: {nh['fragile_fraction']:.3f}).\n")
+    L.append("| edit | nhkit match | PDQ match | pHash match | nhkit exact | nhkit mean Ham /96 "
+             "| PDQ mean Ham /256 | pHash mean Ham /64 |")
+    L.append("|---|---|---|---|---|---|---|---|")
+    wins_ph = 0
+    counted = 0
+    for t in res["transforms"]:
+        a, b, c = nh["transforms"][t], pdq["transforms"][t], ph["transforms"][t]
+        L.append(f"| {t} | {a['match_zero_fp'] * 100:.0f}% | {b['match_zero_fp'] * 100:.0f}% | "
+                 f"{c['match_zero_fp'] * 100:.0f}% | {a['exact'] * 100:.0f}% | "
+                 f"{a['mean_hamming']:.2f} | {b['mean_hamming']:.1f} | {c['mean_hamming']:.2f} |")
+        counted += 1
+        wins_ph += a["match_zero_fp"] > c["match_zero_fp"]
+    mean = {k: np.mean([M[k]["transforms"][t]["match_zero_fp"] for t in res["transforms"]
+                        if t not in EXPECTED_FAIL]) for k in M}
+    L.append(f"| **mean (without hflip)** | {mean['nhkit'] * 100:.1f}% | {mean['PDQ'] * 100:.1f}% | "
+             f"{mean['pHash'] * 100:.1f}% | | | | |")
+    L.append("")
+    L.append("## Goals (issue 3)\n")
+    goal_t = ["crop_5%", "crop_10%", "down_0.25", "stretch_1.2", "rotate_2", "rotate_5", "chain"]
+    for t in goal_t:
+        a, b = nh["transforms"][t]["match_zero_fp"], pdq["transforms"][t]["match_zero_fp"]
+        verdict = "met" if a > b else ("tie" if a == b else f"missed by {(b - a) * 100:.0f} points")
+        L.append(f"- {t}: nhkit {a * 100:.0f}% vs PDQ {b * 100:.0f}% -> {verdict}")
+    share = wins_ph / counted
+    need = int(np.ceil(0.8 * counted))
+    L.append(f"- above pHash on {wins_ph}/{counted} edits ({share * 100:.0f}%; goal >= 80% = "
+             f"{need}) -> {'met' if wins_ph >= need else f'missed by {need - wins_ph} edits'}")
+    med = nh["distinct"]["median"]
+    L.append(f"- median distinct-pair distance {med:.0f} (goal 44-52) -> "
+             f"{'met' if 44 <= med <= 52 else 'missed'}")
+    L.append(f"- median |projection| {nh['median_abs_projection_originals']:.3f} (originals)")
+    L.append("")
+    L.append("Similar (excluded) pairs, distances nhkit / PDQ / pHash: " + "; ".join(
+        f"{k.split('|')[0].split('/')[-1]}~{k.split('|')[1].split('/')[-1]} "
+        f"{nh['similar_pair_distances'][k]} / {pdq['similar_pair_distances'][k]} / "
+        f"{ph['similar_pair_distances'][k]}" for k in nh["similar_pair_distances"]) + "\n")
+    L.append("Edits: " + "; ".join(f"`{k}` {v}" for k, v in res["descriptions"].items()) + ".\n")
+    return "\n".join(L) + "\n"
+
+
+if __name__ == "__main__":
+    main()
