@@ -19,6 +19,7 @@ numpy's float32 accumulation does not reproduce bit for bit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Mapping
@@ -32,10 +33,34 @@ from ..errors import ModelError
 from .blob import BlobError, BlobFile
 from .mlmodel import (NUMPY_DTYPES, Feature, ModelSpec, Operation, SpecError, TensorType, Value,
                       parse_model)
-from .ops import COMPUTE_OPS, CONSTEXPR_OPS, OpError, decompress
+from .ops import COMPUTE_OPS, CONSTEXPR_OPS, OpError, decompress, round_to_fp16
 
 DEFAULT_MODEL_PATH = "com.apple.CoreML/model.mlmodel"
 MODEL_PATH_PREFIX = "@model_path/"
+
+
+_BLAS_CONTROLLER: Any = None
+
+
+def _blas_limit(threads: int | None) -> Any:
+    """A context limiting BLAS threads during a prediction, when threadpoolctl is installed.
+
+    Why: every matmul here is small (at most ~10 M multiply-adds), so a second BLAS thread gains
+    little, while OpenBLAS threads that spin-wait on a busy 2-core machine made a prediction
+    10-20x slower in our measurements (benchmarks/results/coreml_executor.md). threadpoolctl is
+    optional (scikit-learn brings it); without it set OPENBLAS_NUM_THREADS=1 yourself."""
+    global _BLAS_CONTROLLER
+    if threads is None:
+        return contextlib.nullcontext()
+    if _BLAS_CONTROLLER is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _BLAS_CONTROLLER = ThreadpoolController()
+        except ImportError:
+            _BLAS_CONTROLLER = False
+    if _BLAS_CONTROLLER is False:
+        return contextlib.nullcontext()
+    return _BLAS_CONTROLLER.limit(limits=threads, user_api="blas")
 
 
 class CoreMLPackageError(ModelError):
@@ -278,10 +303,18 @@ class MLProgram:
 
     # -- running ---------------------------------------------------------------------------
 
-    def predict(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def predict(self, feeds: Mapping[str, np.ndarray], *,
+                blas_threads: int | None = 1) -> dict[str, np.ndarray]:
         """Run the program. Inputs must match the declared names, shapes and dtypes exactly
         (no implicit conversion, so a layout or dtype mistake fails instead of hashing wrong).
-        Outputs come back in their declared dtype (fp16 outputs as float16)."""
+        Outputs come back in their declared dtype (fp16 outputs as float16).
+
+        `blas_threads` caps BLAS threads for the call (see `_blas_limit`); None leaves BLAS as
+        configured."""
+        with _blas_limit(blas_threads):
+            return self._predict(feeds)
+
+    def _predict(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         env: dict[str, Any] = dict(self.constants)
         for name, t in self.input_types.items():
             if name not in feeds:
@@ -310,7 +343,7 @@ class MLProgram:
                                          f"{type(exc).__name__}: {exc}") from None
             name, t = op.outputs[0]
             if t.dtype == "fp16":
-                y = np.asarray(y, dtype=np.float32).astype(np.float16).astype(np.float32)
+                y = round_to_fp16(np.asarray(y, dtype=np.float32))
             elif t.dtype == "fp32":
                 y = np.asarray(y, dtype=np.float32)
             else:

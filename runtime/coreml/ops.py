@@ -54,6 +54,32 @@ def _str(x: Any) -> str:
     raise OpError(f"expected a string parameter, got {type(x).__name__}")
 
 
+def round_to_fp16(x: np.ndarray) -> np.ndarray:
+    """Round float32 values to the nearest float16 (ties to even), returned as float32.
+
+    Bit-identical to `x.astype(np.float16).astype(np.float32)` but ~5-8x faster: numpy converts
+    to float16 in scalar code. For float16's normal range, rounding the float32 significand to 10
+    bits with integer arithmetic is exact (the carry into the exponent is the correct result);
+    the rare elements outside it (fp16 subnormals, overflow, inf, NaN) go through numpy."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    b = x.view(np.uint32)
+    r = b >> 13
+    r &= 1
+    r += 0x0FFF
+    r += b
+    r &= 0xFFFFE000
+    a = b & 0x7FFFFFFF
+    bad = a >= 0x477FF000          # |x| >= 65520 rounds to inf in fp16; also inf and NaN
+    a -= 1                         # 0 wraps around, so zeros are not flagged below
+    bad |= a < 0x387FFFFF          # 0 < |x| < 2**-14: fp16 subnormal range
+    y = r.view(np.float32)
+    if bad.any():
+        idx = np.flatnonzero(bad)
+        with np.errstate(over="ignore"):
+            y.reshape(-1)[idx] = x.reshape(-1)[idx].astype(np.float16).astype(np.float32)
+    return y
+
+
 # ---------------------------------------------------------------------------------------------
 # convolution
 
@@ -140,21 +166,23 @@ def conv(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
                 np.multiply(view, taps[i * kw + j], out=tmp)
                 out += tmp
     else:
+        # 2-D matmuls only: numpy's stacked (3-D) matmul can miss the BLAS fast path.
         mat = cache["mat"]
+        out = np.empty((n, o, ho * wo), dtype=np.float32)
         if kh == 1 and kw == 1:
-            cols_all = xp[:, :, :sh * (ho - 1) + 1:sh, :sw * (wo - 1) + 1:sw]
-            cols_all = cols_all.reshape(n, c, ho * wo)
-            out = np.empty((n, o, ho * wo), dtype=np.float32)
-            for g in range(groups):
-                out[:, g * og:(g + 1) * og] = np.matmul(mat[g], cols_all[:, g * cg:(g + 1) * cg])
+            pix = xp[:, :, :sh * (ho - 1) + 1:sh, :sw * (wo - 1) + 1:sw]
+            for i in range(n):
+                cols_i = np.ascontiguousarray(pix[i]).reshape(c, ho * wo)
+                for g in range(groups):
+                    np.matmul(mat[g], cols_i[g * cg:(g + 1) * cg], out=out[i, g * og:(g + 1) * og])
         else:
             win = sliding_window_view(xp, k_eff, axis=(2, 3))  # [N, C, Hw, Ww, kh', kw']
             win = win[:, :, ::sh, ::sw, ::dil[0], ::dil[1]][:, :, :ho, :wo]
-            out = np.empty((n, o, ho * wo), dtype=np.float32)
-            for g in range(groups):
-                part = win[:, g * cg:(g + 1) * cg]  # [N, cg, ho, wo, kh, kw]
-                cols = part.transpose(0, 1, 4, 5, 2, 3).reshape(n, cg * kh * kw, ho * wo)
-                out[:, g * og:(g + 1) * og] = np.matmul(mat[g], cols)
+            for i in range(n):
+                for g in range(groups):
+                    part = win[i, g * cg:(g + 1) * cg]  # [cg, ho, wo, kh, kw]
+                    cols = part.transpose(0, 3, 4, 1, 2).reshape(cg * kh * kw, ho * wo)
+                    np.matmul(mat[g], cols, out=out[i, g * og:(g + 1) * og])
         out = out.reshape(n, o, ho, wo)
     bias = args.get("bias")
     if bias is not None:
@@ -215,6 +243,36 @@ def sigmoid(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
     x = _f32(args["x"])
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.float32)
+
+
+def silu(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
+    """x * sigmoid(x): coremltools fuses a `mul(x, sigmoid(x))` pair into this op."""
+    x = _f32(args["x"])
+    return x * sigmoid({"x": x}, cache)
+
+
+def batch_norm(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
+    """gamma * (x - mean) / sqrt(variance + epsilon) + beta over axis 1 (MIL default eps 1e-5).
+
+    coremltools' `fuse_elementwise_to_batchnorm` pass turns a per-channel constant mul + add
+    into this op, so it can appear although the exporter never emits it."""
+    x = _f32(args["x"])
+    if x.ndim < 2:
+        raise OpError(f"batch_norm needs rank >= 2, got {x.ndim}")
+    c = x.shape[1]
+    shape = (1, c) + (1,) * (x.ndim - 2)
+
+    def param(name: str, default: float) -> np.ndarray:
+        v = args.get(name)
+        arr = np.full(c, default, np.float32) if v is None else _f32(v).reshape(-1)
+        if arr.size != c:
+            raise OpError(f"batch_norm {name} has {arr.size} values for {c} channels")
+        return arr.reshape(shape)
+
+    eps = np.float32(_scalar(args.get("epsilon", 1e-5)))
+    mean, var = param("mean", 0.0), param("variance", 1.0)
+    gamma, beta = param("gamma", 1.0), param("beta", 0.0)
+    return (x - mean) / np.sqrt(var + eps) * gamma + beta
 
 
 def linear_activation(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
@@ -310,8 +368,10 @@ def cast(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
     dt = _str(args["dtype"])
     if dt not in _CAST_TYPES:
         raise OpError(f"cast to {dt!r} is not supported")
-    y = np.asarray(args["x"]).astype(_CAST_TYPES[dt])
-    return y.astype(np.float32) if dt == "fp16" else y
+    x = np.asarray(args["x"])
+    if dt == "fp16":
+        return round_to_fp16(x.astype(np.float32))
+    return x.astype(_CAST_TYPES[dt])
 
 
 def linear(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
@@ -344,7 +404,8 @@ COMPUTE_OPS: dict[str, OpFn] = {
     "real_div": _binary(_real_div), "maximum": _binary(np.maximum),
     "minimum": _binary(np.minimum),
     "relu": relu, "relu6": relu6, "clip": clip, "sigmoid_hard": sigmoid_hard,
-    "sigmoid": sigmoid, "thresholded_relu": thresholded_relu,
+    "sigmoid": sigmoid, "silu": silu, "thresholded_relu": thresholded_relu,
+    "batch_norm": batch_norm,
     "linear_activation": linear_activation, "identity": identity,
     "reduce_mean": _reduce(np.mean), "reduce_sum": _reduce(np.sum),
     "reduce_max": _reduce(np.max),
