@@ -96,7 +96,11 @@ def bundle_model_info(path: str | os.PathLike[str], hasher: Hasher
                       ) -> tuple[ModelInfo, dict[str, int]]:
     """(ModelInfo, manifest tolerance) for `golden create --bundle B`."""
     from .bundle import load_bundle
+    from .bundle_backend import bundle_of
 
+    b = bundle_of(hasher)
+    if b is not None:
+        return _model_info(b, manifest_sha256(b), hasher.backend.describe()), dict(b.tolerance)
     if not Path(path).exists():
         raise InputFileError(path, "bundle not found")
     with load_bundle(path) as b:

@@ -35,8 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     src.add_argument("--model", help="NeuralHash-format ONNX model")
     src.add_argument("--seed", help="seed file (.dat or seed.f32) for --model")
     src.add_argument("--bundle", help="an nhkit device bundle folder or zip")
-    c.add_argument("--orientation", choices=("apply", "ignore"), default="apply",
-                   help="EXIF orientation policy (default apply)")
+    c.add_argument("--orientation", choices=("apply", "ignore"), default=None,
+                   help="EXIF orientation policy (default: the bundle's, else apply)")
     c.add_argument("--margin", type=float, default=None,
                    help="fragile-bit margin in projection units (default: the model's)")
     c.add_argument("--id", dest="id_scheme", choices=("stem", "name", "path"), default="stem",
@@ -123,6 +123,8 @@ def run_create(args: argparse.Namespace) -> int:
     if problems:
         raise NhkitError("\n".join(f"{p}: {why}" for p, why in problems))
     ids = image_ids(files, args.id_scheme)
+    if args.orientation is None and not args.bundle:
+        args.orientation = "apply"
     hasher = make_hasher(args)
     base = DEFAULT_TOLERANCE
     if args.bundle:

@@ -253,6 +253,9 @@ class GoldenHashes:
 
     # ----- update -------------------------------------------------------------------------
     def _record(self, results: Mapping[str, HashResult | str]) -> None:
+        if self._spec is None and not self.path.is_file():
+            pytest.fail("golden_hashes.check(..., hasher=h) or spec=... is needed to write a new "
+                        "golden file: it records the spec and its fragile margin", pytrace=False)
         for image_id, result in results.items():
             if isinstance(result, str):
                 pytest.fail(f"{image_id}: --golden-update needs a HashResult (with projections) "
