@@ -1,5 +1,6 @@
 package dev.nhkit.core;
 
+import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.security.MessageDigest;
@@ -74,7 +75,7 @@ public final class Normalise {
         for (float f : tensor) {
             if (!bb.hasRemaining()) {
                 md.update(bb.array(), 0, bb.position());
-                bb.clear();
+                ((Buffer) bb).clear(); // not ByteBuffer.clear(): missing on older Android
             }
             bb.putFloat(f);
         }

@@ -171,6 +171,10 @@ public class FixtureBundleTest {
         try (OutputStream os = new FileOutputStream(out)) {
             os.write(report.toJsonBytes());
         }
+        // Which bundle the report belongs to, for test.sh's `nhkit golden check` cross-check.
+        try (OutputStream os = new FileOutputStream(new File(out.getPath() + ".bundle"))) {
+            os.write((dir.getPath() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
         for (String p : SelfTestReport.problems(b, report)) {
             boolean isLossy = false;
             for (String l : lossy) {

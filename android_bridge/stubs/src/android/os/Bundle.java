@@ -1,0 +1,7 @@
+package android.os;
+
+public final class Bundle {
+    public String getString(String key) {
+        throw new RuntimeException("Stub!");
+    }
+}

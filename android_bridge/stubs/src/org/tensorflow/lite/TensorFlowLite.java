@@ -1,0 +1,13 @@
+package org.tensorflow.lite;
+
+public final class TensorFlowLite {
+    private TensorFlowLite() {}
+
+    public static String runtimeVersion() {
+        throw new RuntimeException("Stub!");
+    }
+
+    public static String schemaVersion() {
+        throw new RuntimeException("Stub!");
+    }
+}
