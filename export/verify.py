@@ -22,7 +22,7 @@ from nhkit.runtime.decode import SUPPORTED_SUFFIXES, decode_image
 from nhkit.runtime.errors import ImageDecodeError, InputFileError, NhkitError
 from nhkit.runtime.hashing import bits_from_projections, fragile_mask, project
 from nhkit.runtime.resize import resize_rgb
-from nhkit.runtime.spec import INPUT_SIZE, Spec
+from nhkit.runtime.spec import HASH_BITS, INPUT_SIZE, Spec
 from nhkit.runtime.tensor import normalise
 
 from .variants import DriftBudget
@@ -239,8 +239,8 @@ def recommended_tolerance(drift: DriftResult) -> dict[str, int]:
     The worst drift seen at export plus one bit for the device's own arithmetic (its kernels
     differ from this machine's); lossy cases add 4 bits for a different JPEG decoder (IDCT and
     chroma upsampling differ by about one level per sample)."""
-    hamming = drift.max + 1
-    return {"hamming": hamming, "lossy_hamming": hamming + 4}
+    hamming = min(HASH_BITS, drift.max + 1)
+    return {"hamming": hamming, "lossy_hamming": min(HASH_BITS, hamming + 4)}
 
 
 def make_backend(target: str, model_path: str | os.PathLike[str], *,
