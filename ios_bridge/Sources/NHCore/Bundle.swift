@@ -1,0 +1,276 @@
+import Foundation
+
+/// `manifest.json` of an nhkit device bundle, format version 1 (docs/bundle-format.md).
+public struct BundleManifest: Codable, Equatable, Sendable {
+    public struct SourceModel: Codable, Equatable, Sendable {
+        public var name: String
+        public var sha256: String?
+        public var fingerprint: String?
+    }
+
+    public struct Runtime: Codable, Equatable, Sendable {
+        public var name: String
+        public var minVersion: String?
+        enum CodingKeys: String, CodingKey { case name, minVersion = "min_version" }
+    }
+
+    public struct Variant: Codable, Equatable, Sendable {
+        public var name: String
+        public var precision: String?
+        public var compression: String?
+    }
+
+    /// int8 I/O: `q = clamp(round(t / scale) + zero_point, -128, 127)`, `t = (q - zero_point) * scale`.
+    /// Inputs also carry `lut`: the int8 value for each 8-bit sample 0..255.
+    public struct Quantization: Codable, Equatable, Sendable {
+        public var scale: Double
+        public var zeroPoint: Int
+        public var lut: [Int]?
+        enum CodingKeys: String, CodingKey { case scale, zeroPoint = "zero_point", lut }
+    }
+
+    public struct TensorSpec: Codable, Equatable, Sendable {
+        public var name: String
+        public var shape: [Int]
+        public var dtype: String
+        /// Inputs only: `NCHW` or `NHWC`.
+        public var layout: TensorLayout?
+        public var quantization: Quantization?
+    }
+
+    public struct Model: Codable, Equatable, Sendable {
+        public var file: String
+        public var inputs: [TensorSpec]
+        public var outputs: [TensorSpec]
+    }
+
+    public struct SeedInfo: Codable, Equatable, Sendable {
+        public var file: String
+        public var rows: Int
+        public var cols: Int
+        public var dtype: String
+        public var byteOrder: String
+        public var sha256: String
+        enum CodingKeys: String, CodingKey { case file, rows, cols, dtype, byteOrder = "byte_order", sha256 }
+    }
+
+    public struct FileEntry: Codable, Equatable, Sendable {
+        public var path: String
+        public var sha256: String
+        public var size: Int
+    }
+
+    public struct SelfTestInfo: Codable, Equatable, Sendable {
+        public var file: String
+        public var cases: Int
+    }
+
+    public struct Tolerance: Codable, Equatable, Sendable {
+        public var hamming: Int
+        public var lossyHamming: Int
+        enum CodingKeys: String, CodingKey { case hamming, lossyHamming = "lossy_hamming" }
+        public init(hamming: Int, lossyHamming: Int) { self.hamming = hamming; self.lossyHamming = lossyHamming }
+    }
+
+    public var format: String
+    public var formatVersion: Int
+    public var bundleID: String
+    public var spec: NHSpec
+    public var sourceModel: SourceModel?
+    /// `tflite` or `coreml`.
+    public var target: String
+    public var runtime: Runtime?
+    public var variant: Variant?
+    public var model: Model
+    public var seed: SeedInfo
+    public var selftest: SelfTestInfo?
+    public var files: [FileEntry]
+    public var drift: JSONValue?
+    public var tolerance: Tolerance?
+    public var tools: JSONValue?
+
+    enum CodingKeys: String, CodingKey {
+        case format, formatVersion = "format_version", bundleID = "bundle_id", spec
+        case sourceModel = "source_model", target, runtime, variant, model, seed, selftest, files, drift, tolerance, tools
+    }
+
+    /// The model input (the first, and in v1 the only, input).
+    public var input: TensorSpec { model.inputs[0] }
+    /// The embedding output.
+    public var output: TensorSpec { model.outputs[0] }
+
+    /// Structural checks a reader must make before trusting the manifest (names `source`).
+    public func validate(source: String) throws {
+        func fail(_ reason: String) -> NHError { .bundle(path: source, reason: reason) }
+        guard format == "nhkit-bundle" else { throw fail("format is \(String(reflecting: format)), expected \"nhkit-bundle\"") }
+        guard formatVersion == 1 else { throw fail("format_version \(formatVersion) is not supported (this reader knows 1)") }
+        try spec.validate()
+        guard model.inputs.count == 1 else { throw fail("model must have exactly one input, has \(model.inputs.count)") }
+        guard model.outputs.count == 1 else { throw fail("model must have exactly one output, has \(model.outputs.count)") }
+        let inp = input
+        let n = NHSpec.inputSize
+        switch inp.layout {
+        case .nchw?: guard inp.shape == [1, 3, n, n] else { throw fail("NCHW input shape must be [1, 3, \(n), \(n)], got \(inp.shape)") }
+        case .nhwc?: guard inp.shape == [1, n, n, 3] else { throw fail("NHWC input shape must be [1, \(n), \(n), 3], got \(inp.shape)") }
+        case nil: throw fail("model input '\(inp.name)' has no layout")
+        }
+        guard output.shape.reduce(1, *) == NHSpec.embeddingDim else {
+            throw fail("model output shape \(output.shape) does not hold \(NHSpec.embeddingDim) values")
+        }
+        guard seed.rows == Seed.rows, seed.cols == Seed.cols, seed.dtype == "float32", seed.byteOrder == "little" else {
+            throw fail("seed must be \(Seed.rows)x\(Seed.cols) little-endian float32")
+        }
+        var seen = Set<String>()
+        for f in files {
+            guard Self.isSafeRelativePath(f.path) else { throw fail("unsafe file path \(String(reflecting: f.path))") }
+            guard seen.insert(f.path).inserted else { throw fail("file \(f.path) is listed twice") }
+            guard f.size >= 0, f.sha256.count == 64, Hex.decode(f.sha256) != nil else {
+                throw fail("file \(f.path) has a malformed size or sha256")
+            }
+        }
+        guard let seedEntry = files.first(where: { $0.path == seed.file }) else { throw fail("seed file \(seed.file) is not listed in files") }
+        guard seedEntry.sha256 == seed.sha256 else { throw fail("seed.sha256 differs from the files entry for \(seed.file)") }
+        guard files.contains(where: { $0.path == model.file || $0.path.hasPrefix(model.file + "/") }) else {
+            throw fail("model \(model.file) is not listed in files")
+        }
+        if let st = selftest {
+            guard Self.isSafeRelativePath(st.file) else { throw fail("unsafe selftest file \(String(reflecting: st.file))") }
+        }
+    }
+
+    /// Relative, `/`-separated, no empty, `.` or `..` components, no backslashes.
+    static func isSafeRelativePath(_ p: String) -> Bool {
+        guard !p.isEmpty, !p.hasPrefix("/"), !p.contains("\\"), !p.contains("\0") else { return false }
+        return p.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+    }
+}
+
+/// An opened bundle folder: the parsed manifest, its digest, and (normally) every listed file
+/// verified against the manifest's size and sha256.
+public struct NHBundle: Sendable {
+    public let url: URL
+    public let manifest: BundleManifest
+    /// sha256 of the `manifest.json` bytes (reported in device reports).
+    public let manifestSHA256: String
+    public let checksumsVerified: Bool
+
+    /// Opens `<bundle_id>/` and, unless `verifyChecksums` is false, checks every listed file
+    /// (size and sha256) before anything in it is used.
+    public init(url: URL, verifyChecksums: Bool = true) throws {
+        self.url = url
+        let manifestURL = url.appendingPathComponent("manifest.json")
+        let data: Data
+        do {
+            data = try Data(contentsOf: manifestURL)
+        } catch {
+            throw NHError.bundle(path: manifestURL.path, reason: "cannot read manifest: \(error.localizedDescription)")
+        }
+        do {
+            manifest = try JSONDecoder().decode(BundleManifest.self, from: data)
+        } catch let e as NHError {
+            throw NHError.bundle(path: manifestURL.path, reason: e.description)
+        } catch {
+            throw NHError.bundle(path: manifestURL.path, reason: "malformed manifest: \(Self.describe(error))")
+        }
+        try manifest.validate(source: manifestURL.path)
+        manifestSHA256 = SHA256Digest.hex(data)
+        if verifyChecksums {
+            try Self.verifyFiles(of: manifest, in: url)
+        }
+        checksumsVerified = verifyChecksums
+    }
+
+    /// Checks every file listed in `manifest.files`: it exists, has the listed size and sha256.
+    /// Also rejects files inside the model directory (e.g. `model.mlpackage/`) that the manifest
+    /// does not list, since they would change what the runtime loads.
+    public static func verifyFiles(of manifest: BundleManifest, in root: URL) throws {
+        for entry in manifest.files {
+            let fileURL = root.appendingPathComponent(entry.path)
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: fileURL.path, isDirectory: &isDir), !isDir.boolValue else {
+                throw NHError.checksum(path: fileURL.path, reason: "listed in the manifest but missing")
+            }
+            let (hex, size) = try SHA256Digest.file(at: fileURL)
+            guard size == entry.size else {
+                throw NHError.checksum(path: fileURL.path, reason: "size is \(size) bytes, manifest says \(entry.size)")
+            }
+            guard hex == entry.sha256.lowercased() else {
+                throw NHError.checksum(path: fileURL.path, reason: "sha256 is \(hex), manifest says \(entry.sha256)")
+            }
+        }
+        let modelURL = root.appendingPathComponent(manifest.model.file)
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: modelURL.path, isDirectory: &isDir), isDir.boolValue {
+            let listed = Set(manifest.files.map(\.path))
+            for rel in try regularFiles(under: modelURL) {
+                let path = manifest.model.file + "/" + rel
+                if !listed.contains(path) {
+                    throw NHError.checksum(path: root.appendingPathComponent(path).path, reason: "inside the model but not listed in the manifest")
+                }
+            }
+        }
+    }
+
+    /// Relative paths of the regular files under `dir`, `/`-separated.
+    static func regularFiles(under dir: URL) throws -> [String] {
+        let fm = FileManager.default
+        var out: [String] = []
+        func walk(_ u: URL, _ prefix: String) throws {
+            for name in try fm.contentsOfDirectory(atPath: u.path).sorted() {
+                let child = u.appendingPathComponent(name)
+                var isDir: ObjCBool = false
+                _ = fm.fileExists(atPath: child.path, isDirectory: &isDir)
+                if isDir.boolValue { try walk(child, prefix + name + "/") } else { out.append(prefix + name) }
+            }
+        }
+        try walk(dir, "")
+        return out
+    }
+
+    public var modelURL: URL { url.appendingPathComponent(manifest.model.file) }
+    public var seedURL: URL { url.appendingPathComponent(manifest.seed.file) }
+    /// The folder holding `cases.json` and the case files.
+    public var selfTestURL: URL {
+        let file = manifest.selftest?.file ?? "selftest/cases.json"
+        return url.appendingPathComponent(file).deletingLastPathComponent()
+    }
+
+    /// Loads the seed and checks it against the manifest's `seed.sha256`.
+    public func loadSeed() throws -> Seed {
+        let seed = try Seed(contentsOf: seedURL)
+        let digest = seed.sha256
+        guard digest == manifest.seed.sha256.lowercased() else {
+            throw NHError.checksum(path: seedURL.path, reason: "seed sha256 is \(digest), manifest says \(manifest.seed.sha256)")
+        }
+        return seed
+    }
+
+    /// Loads `selftest/cases.json` and checks it belongs to this bundle.
+    public func loadSelfTestCases() throws -> SelfTestCases {
+        let casesURL = url.appendingPathComponent(manifest.selftest?.file ?? "selftest/cases.json")
+        let cases = try SelfTestCases.load(from: casesURL)
+        guard cases.bundleID == manifest.bundleID else {
+            throw NHError.bundle(path: casesURL.path, reason: "cases are for bundle \(cases.bundleID), not \(manifest.bundleID)")
+        }
+        if let expected = manifest.selftest?.cases, expected != cases.cases.count {
+            throw NHError.bundle(path: casesURL.path, reason: "holds \(cases.cases.count) cases, the manifest says \(expected)")
+        }
+        return cases
+    }
+
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let ctx):
+            return "missing key '\(key.stringValue)' at \(path(ctx.codingPath))"
+        case DecodingError.typeMismatch(_, let ctx), DecodingError.valueNotFound(_, let ctx),
+             DecodingError.dataCorrupted(let ctx):
+            return "\(ctx.debugDescription) at \(path(ctx.codingPath))"
+        default:
+            return String(describing: error)
+        }
+    }
+
+    private static func path(_ keys: [CodingKey]) -> String {
+        keys.isEmpty ? "top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+
+/// Spec step 1 on some platform: an image file -> its stored 8-bit samples as RGB8 (no colour
+/// management) and its EXIF orientation tag (nil when the file has none).
+public protocol ImageFileDecoding {
+    /// Must reject a file whose `width * height` exceeds `maxPixels` before decoding its pixels.
+    func decode(contentsOf url: URL, maxPixels: Int) throws -> DecodedImage
+}
+
+public struct DecodedImage: Sendable {
+    public var image: RGB8Image
+    /// The EXIF Orientation tag (0x0112), nil when absent.
+    public var orientation: Int?
+    public init(image: RGB8Image, orientation: Int?) {
+        self.image = image
+        self.orientation = orientation
+    }
+}
+
+public enum DecodeLimits {
+    /// The spec's default decompression-bomb guard.
+    public static let defaultMaxPixels = 100_000_000
+}
+
+/// Runs a bundle's self-test cases through a decoder and an engine and builds the device report
+/// (docs/device-report.md). Platform-neutral; NHKit's `SelfTestRunner` supplies ImageIO and
+/// Core ML. Every case appears exactly once; a failing case carries its error message.
+public enum SelfTest {
+    public static func run(bundle: NHBundle, engine: EmbeddingEngine, decoder: ImageFileDecoding,
+                           bridge: DeviceReport.Bridge, platform: DeviceReport.Platform,
+                           maxPixels: Int = DecodeLimits.defaultMaxPixels, now: Date = Date()) throws -> DeviceReport {
+        let cases = try bundle.loadSelfTestCases()
+        let pipeline = try HashPipeline(bundle: bundle, engine: engine)
+        var results: [DeviceReport.CaseResult] = []
+        for c in cases.cases {
+            do {
+                var clock = StageClock()
+                let decoded = try decoder.decode(contentsOf: bundle.selfTestURL.appendingPathComponent(c.source), maxPixels: maxPixels)
+                let tDecode = clock.lap()
+                let r = try pipeline.hash(image: decoded.image, orientation: decoded.orientation, computeDigests: true)
+                var timings = r.timings
+                timings.decode += tDecode
+                results.append(DeviceReport.CaseResult(
+                    id: c.id, digests: r.digests, embedding: FloatHex.encode(r.embedding),
+                    projections: FloatHex.encode(r.projections), hash: r.hash.hex,
+                    orientation: pipeline.effectiveOrientation(decoded.orientation).rawValue, timingsMs: timings, error: nil))
+            } catch {
+                results.append(DeviceReport.CaseResult(id: c.id, error: "\(error)"))
+            }
+        }
+        return DeviceReport(
+            bridge: bridge, platform: platform, runtime: engine.runtimeInfo,
+            bundle: DeviceReport.BundleInfo(bundle),
+            spec: bundle.manifest.spec, created: now, cases: results)
+    }
+
+    /// An on-device first look at a report (the authority is `nhkit golden check`): lossless
+    /// cases must reproduce all three stage digests and be within `tolerance.hamming` of the
+    /// reference hash; lossy cases within `tolerance.lossy_hamming`.
+    public struct Verdict: Equatable, Sendable {
+        public var id: String
+        public var passed: Bool
+        public var hamming: Int?
+        public var problems: [String]
+    }
+
+    public static func evaluate(_ report: DeviceReport, cases: SelfTestCases,
+                                tolerance: BundleManifest.Tolerance?) -> [Verdict] {
+        let tol = tolerance ?? BundleManifest.Tolerance(hamming: 0, lossyHamming: 0)
+        let byID = Dictionary(report.cases.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        return cases.cases.map { c in
+            var problems: [String] = []
+            var distance: Int?
+            guard let r = byID[c.id] else {
+                return Verdict(id: c.id, passed: false, hamming: nil, problems: ["case missing from the report"])
+            }
+            if let e = r.error { problems.append("error: \(e)") }
+            if c.lossless {
+                if let d = r.digests {
+                    if d.decoded != c.digests.decoded { problems.append("decoded digest differs") }
+                    if d.resized != c.digests.resized { problems.append("resized digest differs") }
+                    if d.tensor != c.digests.tensor { problems.append("tensor digest differs") }
+                } else if r.error == nil { problems.append("no digests") }
+            }
+            if let h = r.hash {
+                if let dist = try? NeuralHash96.hamming(h, c.expected.hash) {
+                    distance = dist
+                    let limit = c.lossless ? tol.hamming : tol.lossyHamming
+                    if dist > limit { problems.append("hash is \(dist) bits from the reference (tolerance \(limit))") }
+                } else { problems.append("malformed hash \(h)") }
+            } else if r.error == nil { problems.append("no hash") }
+            return Verdict(id: c.id, passed: problems.isEmpty, hamming: distance, problems: problems)
+        }
+    }
+}
