@@ -51,9 +51,9 @@ fi
 
 echo "== core: compile tests and benchmark"
 CP_TEST="$CORE:$JUNIT:$HAMCREST"
-javac --release 11 -encoding UTF-8 -nowarn -cp "$CP_TEST" -d "$TESTS" $(srcs "$HERE/core/src/test/java") \
+javac --release 11 -encoding UTF-8 -Xlint:all -Werror -cp "$CP_TEST" -d "$TESTS" $(srcs "$HERE/core/src/test/java") \
   || die "core tests do not compile"
-javac --release 11 -encoding UTF-8 -cp "$CORE" -d "$BENCH" $(srcs "$HERE/core/src/bench/java") \
+javac --release 11 -encoding UTF-8 -Xlint:all -Werror -cp "$CORE" -d "$BENCH" $(srcs "$HERE/core/src/bench/java") \
   || die "benchmark does not compile"
 
 echo "== bridge: compile-check against the compile-only stubs (stubs/ is never packaged)"

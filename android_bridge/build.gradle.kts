@@ -1,0 +1,8 @@
+plugins {
+    alias(libs.plugins.android.library) apply false
+}
+
+allprojects {
+    group = "dev.nhkit"
+    version = "0.1.0"
+}
