@@ -24,8 +24,12 @@ public final class SelfTestRunner {
 
     private SelfTestRunner() {}
 
-    /** Runs every case; failures are recorded per case, never thrown. */
-    public static SelfTestReport run(NeuralHasher hasher) {
+    /**
+     * Runs every case; failures are recorded per case, never thrown.
+     *
+     * @throws NhkitException.BundleException when the bundle has no self-test cases
+     */
+    public static SelfTestReport run(NeuralHasher hasher) throws NhkitException.BundleException {
         SelfTestReport report = SelfTest.run(hasher.bundle(), hasher.decoder(), hasher.engine(),
                 BRIDGE_NAME, BRIDGE_VERSION, platform());
         Map<String, Object> device = new LinkedHashMap<>();

@@ -17,8 +17,19 @@ public final class SelfTest {
 
     private SelfTest() {}
 
+    /**
+     * Runs every case; a failing case is recorded in the report with its error, never thrown.
+     *
+     * @throws NhkitException.BundleException when the bundle has no self-test cases (a device
+     *     report needs at least one)
+     */
     public static SelfTestReport run(Bundle bundle, ImageDecoder decoder, EmbeddingEngine engine,
-            String bridgeName, String bridgeVersion, Map<String, Object> platform) {
+            String bridgeName, String bridgeVersion, Map<String, Object> platform)
+            throws NhkitException.BundleException {
+        if (bundle.selfTestCases().isEmpty()) {
+            throw new NhkitException.BundleException(bundle.files().describe("manifest.json"),
+                    "bundle " + bundle.bundleId() + " has no self-test cases");
+        }
         HashPipeline pipeline = new HashPipeline(bundle.seed(), bundle.spec(), engine);
         List<SelfTestReport.CaseResult> results = new ArrayList<>();
         for (SelfTestCase c : bundle.selfTestCases()) {

@@ -327,4 +327,18 @@ public class BundleTest {
                 failed.toJsonBytes()), "r"), "cases", "c").get(0), "c0");
         assertEquals(Arrays.asList("id", "error"), new ArrayList<>(c0.keySet()));
     }
+
+    @Test
+    public void aBundleWithoutCasesCannotProduceAReport() throws Exception {
+        writeBundle(0, 1);
+        Bundle b = Bundle.open(new DirectoryBundleFiles(dir));
+        assertTrue(b.selfTestCases().isEmpty());
+        try {
+            SelfTest.run(b, new PngTestDecoder(1), new FakeEngine(), "nhkit-android", "0.1.0",
+                    new LinkedHashMap<String, Object>());
+            fail("a device report needs at least one case");
+        } catch (NhkitException.BundleException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("has no self-test cases"));
+        }
+    }
 }

@@ -72,6 +72,18 @@ public class FixtureBundleTest {
             }
             Bundle b = Bundle.open(new DirectoryBundleFiles(dir));
             assertTrue(dir + " has no self-test cases", !b.selfTestCases().isEmpty());
+            ModelIO in = b.manifest().input();
+            if (in.dtype == ModelIO.DType.INT8) {
+                // The manifest's per-byte int8 table is the Python backend's quantize_input; the
+                // Java formula (used when a manifest has no table) must agree on all 256 bytes.
+                for (int v = 0; v < 256; v++) {
+                    byte formula = TensorPacker.quantize(Normalise.value(v), in.scale, in.zeroPoint);
+                    if (formula != in.quantizedPixel(v)) {
+                        failures.add(b.bundleId() + " int8 input lut[" + v + "] = "
+                                + in.quantizedPixel(v) + ", TensorPacker.quantize gives " + formula);
+                    }
+                }
+            }
             for (SelfTestCase c : b.selfTestCases()) {
                 casesChecked++;
                 checkCase(b, c, failures);
@@ -126,7 +138,7 @@ public class FixtureBundleTest {
     }
 
     /** The whole self-test runner with a replay engine (the reference embeddings by tensor digest). */
-    private static void checkSelfTestRun(Bundle b, File dir, List<String> failures) throws IOException {
+    private static void checkSelfTestRun(Bundle b, File dir, List<String> failures) throws IOException, NhkitException {
         final Map<String, float[]> byTensor = new HashMap<>();
         final Map<String, Integer> orientationBySource = new HashMap<>();
         List<String> lossy = new ArrayList<>();
