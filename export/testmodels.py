@@ -224,3 +224,10 @@ def save(model: Any, path: str) -> str:
 
     onnx.save(model, path)
     return path
+
+
+def synthetic_seed(seed: int = 1) -> np.ndarray:
+    """A 96x128 float32 seed with orthonormal rows (like NeuralHash's) for synthetic models."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((128, 96)))
+    return np.ascontiguousarray(q.T, dtype=np.float32)

@@ -20,8 +20,8 @@ def test_default_sets_and_name_resolution() -> None:
     both = V.resolve_variants(["coreml", "tflite"])
     assert [v.key for v in both] == [
         "tflite-fp32", "tflite-fp16", "tflite-dynamic-int8", "tflite-int8", "tflite-int8-io",
-        "coreml-fp32", "coreml-fp16", "coreml-int8", "coreml-pal8", "coreml-pal6",
-        "coreml-pal4"]
+        "coreml-fp32", "coreml-fp16", "coreml-int8", "coreml-pal6", "coreml-pal4"]
+    assert [v.key for v in V.resolve_variants(["coreml"], ["pal8"])] == ["coreml-pal8"]
     assert [v.key for v in V.resolve_variants(["tflite", "coreml"], ["fp16"])] == [
         "tflite-fp16", "coreml-fp16"]
     assert [v.key for v in V.resolve_variants(["tflite"], ["int8", "tflite-fp32"])] == [
@@ -36,7 +36,8 @@ def test_default_sets_and_name_resolution() -> None:
 
 
 def test_budgets_follow_the_issue_goals() -> None:
-    b = {v.key: v.budget for v in V.resolve_variants(["coreml", "tflite"])}
+    b = {v.key: v.budget for v in V.resolve_variants(["coreml", "tflite"], [
+        f"{t}-{n}" for t in V.TARGETS for n in V.variant_names(t)])}
     assert b["tflite-fp32"] == b["coreml-fp32"] == V.DriftBudget(0.0, 0)
     assert b["tflite-fp16"] == b["coreml-fp16"] == V.DriftBudget(0.2, 2)
     assert b["coreml-int8"].mean == b["tflite-dynamic-int8"].mean == 2.0
