@@ -135,11 +135,12 @@ public struct BundleManifest: Codable, Equatable, Sendable {
         }
         if let st = selftest {
             guard Self.isSafeRelativePath(st.file) else { throw fail("unsafe selftest file \(String(reflecting: st.file))") }
+            guard seen.contains(st.file) else { throw fail("self-test cases \(st.file) are not listed in files") }
         }
     }
 
     /// Relative, `/`-separated, no empty, `.` or `..` components, no backslashes.
-    static func isSafeRelativePath(_ p: String) -> Bool {
+    public static func isSafeRelativePath(_ p: String) -> Bool {
         guard !p.isEmpty, !p.hasPrefix("/"), !p.contains("\\"), !p.contains("\0") else { return false }
         return p.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
     }
@@ -180,9 +181,8 @@ public struct NHBundle: Sendable {
         checksumsVerified = verifyChecksums
     }
 
-    /// Checks every file listed in `manifest.files`: it exists, has the listed size and sha256.
-    /// Also rejects files inside the model directory (e.g. `model.mlpackage/`) that the manifest
-    /// does not list, since they would change what the runtime loads.
+    /// Checks every file listed in `manifest.files`: it exists, has the listed size and sha256;
+    /// and that no other file is in the bundle.
     public static func verifyFiles(of manifest: BundleManifest, in root: URL) throws {
         for entry in manifest.files {
             let fileURL = root.appendingPathComponent(entry.path)
@@ -198,21 +198,17 @@ public struct NHBundle: Sendable {
                 throw NHError.checksum(path: fileURL.path, reason: "sha256 is \(hex), manifest says \(entry.sha256)")
             }
         }
-        let modelURL = root.appendingPathComponent(manifest.model.file)
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: modelURL.path, isDirectory: &isDir), isDir.boolValue {
-            let listed = Set(manifest.files.map(\.path))
-            for rel in try regularFiles(under: modelURL) {
-                let path = manifest.model.file + "/" + rel
-                if !listed.contains(path) {
-                    throw NHError.checksum(path: root.appendingPathComponent(path).path, reason: "inside the model but not listed in the manifest")
-                }
-            }
+        // No unlisted files (docs/bundle-format.md), except Finder's `.DS_Store`, which a copy
+        // from a Mac can drag along and which no runtime reads.
+        let listed = Set(manifest.files.map(\.path))
+        for rel in try regularFiles(under: root) where rel != "manifest.json" && !listed.contains(rel) {
+            if rel == ".DS_Store" || rel.hasSuffix("/.DS_Store") { continue }
+            throw NHError.checksum(path: root.appendingPathComponent(rel).path, reason: "is in the bundle but not listed in the manifest")
         }
     }
 
     /// Relative paths of the regular files under `dir`, `/`-separated.
-    static func regularFiles(under dir: URL) throws -> [String] {
+    public static func regularFiles(under dir: URL) throws -> [String] {
         let fm = FileManager.default
         var out: [String] = []
         func walk(_ u: URL, _ prefix: String) throws {
@@ -254,6 +250,30 @@ public struct NHBundle: Sendable {
         }
         if let expected = manifest.selftest?.cases, expected != cases.cases.count {
             throw NHError.bundle(path: casesURL.path, reason: "holds \(cases.cases.count) cases, the manifest says \(expected)")
+        }
+        // Case files must be bundled (hence checksummed), and each rgb360 must match its digests.
+        let listed = Set(manifest.files.map(\.path))
+        let dir = (manifest.selftest?.file ?? "selftest/cases.json").split(separator: "/").dropLast().joined(separator: "/")
+        for c in cases.cases {
+            for name in [c.source, c.rgb360] {
+                let rel = dir.isEmpty ? name : dir + "/" + name
+                guard listed.contains(rel) else {
+                    throw NHError.bundle(path: casesURL.path, reason: "case \(c.id): \(rel) is not listed in the manifest")
+                }
+            }
+            let rgbURL = selfTestURL.appendingPathComponent(c.rgb360)
+            let bytes = [UInt8](try Data(contentsOf: rgbURL))
+            let n = NHSpec.inputSize
+            guard bytes.count == n * n * 3 else {
+                throw NHError.bundle(path: rgbURL.path, reason: "has \(bytes.count) bytes, expected \(n * n * 3) (\(n)x\(n) RGB8)")
+            }
+            let img = try RGB8Image(width: n, height: n, pixels: bytes)
+            guard img.sha256 == c.digests.resized else {
+                throw NHError.bundle(path: rgbURL.path, reason: "sha256 differs from case \(c.id) digests.resized")
+            }
+            guard Normalise.digest(Normalise.nchw(img)) == c.digests.tensor else {
+                throw NHError.bundle(path: rgbURL.path, reason: "normalised tensor differs from case \(c.id) digests.tensor")
+            }
         }
         return cases
     }

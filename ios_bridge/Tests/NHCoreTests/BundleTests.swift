@@ -63,10 +63,28 @@ final class BundleTests: XCTestCase {
         assertOpenFails(b, containing: ["extra.bin", "not listed"])
     }
 
-    func testUnlistedFileOutsideModelIsTolerated() throws {
+    func testUnlistedFileAnywhereIsRejectedButDSStore() throws {
         let b = try makeBundle()
         try Data([1]).write(to: b.url.appendingPathComponent(".DS_Store"))
+        try Data([1]).write(to: b.url.appendingPathComponent("selftest/.DS_Store"))
         XCTAssertNoThrow(try NHBundle(url: b.url))
+        try Data([1]).write(to: b.url.appendingPathComponent("selftest/notes.txt"))
+        assertOpenFails(b, containing: ["notes.txt", "not listed"])
+    }
+
+    func testCaseFilesAreCheckedAgainstDigests() throws {
+        let b = try makeBundle()
+        // Rewrite the rgb360 (and its manifest entry, so checksums pass): the digests must catch it.
+        let rgb = b.url.appendingPathComponent("selftest/c1.rgb360")
+        var bytes = [UInt8](try Data(contentsOf: rgb))
+        bytes[0] ^= 0xff
+        try Data(bytes).write(to: rgb)
+        var edited = b
+        try edited.editManifest { m in m["files"] = try! TestBundle.listFiles(b.url) }
+        let bundle = try NHBundle(url: b.url)
+        XCTAssertThrowsError(try bundle.loadSelfTestCases()) { error in
+            XCTAssertTrue("\(error)".contains("digests.resized"), "\(error)")
+        }
     }
 
     func testUnsafePathsAreRejected() throws {

@@ -1,0 +1,104 @@
+import Foundation
+import XCTest
+
+#if canImport(CoreML) && canImport(ImageIO)
+import CoreML
+import NHCore
+@testable import NHKit
+
+/// Runs a Core ML bundle's self-test through ImageIO + Core ML on macOS or an iOS simulator /
+/// device (`swift test` on a Mac, or `xcodebuild test -scheme NHKit -destination ...`).
+///
+/// Bundles: `NHKIT_TEST_BUNDLES` (paths separated by `:`), or Core ML fixtures committed under
+/// `ios_bridge/Tests/Fixtures/*/`, `tests/data/bundles/*/`, `tests/fixtures/bundles/*/`.
+/// `NHKIT_COMPUTE_UNITS` = cpuOnly (default) | cpuAndGPU | cpuAndNeuralEngine | all.
+/// Each report is attached to the test run and, with `NHKIT_REPORT_OUT=dir`, written there.
+final class SelfTestOnDeviceTests: XCTestCase {
+    static let repoRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func coreMLBundles() -> [URL] {
+        var dirs: [URL] = []
+        if let env = ProcessInfo.processInfo.environment["NHKIT_TEST_BUNDLES"] {
+            dirs += env.split(separator: ":").map { URL(fileURLWithPath: String($0)) }
+        }
+        let fm = FileManager.default
+        for parent in ["ios_bridge/Tests/Fixtures", "tests/data/bundles", "tests/fixtures/bundles"] {
+            let p = repoRoot.appendingPathComponent(parent)
+            for name in ((try? fm.contentsOfDirectory(atPath: p.path)) ?? []).sorted() {
+                let d = p.appendingPathComponent(name)
+                if fm.fileExists(atPath: d.appendingPathComponent("manifest.json").path) { dirs.append(d) }
+            }
+        }
+        return dirs.filter { (try? NHBundle(url: $0, verifyChecksums: false).manifest.target) == "coreml" }
+    }
+
+    static var computeUnits: MLComputeUnits {
+        switch ProcessInfo.processInfo.environment["NHKIT_COMPUTE_UNITS"] {
+        case "cpuAndGPU": return .cpuAndGPU
+        case "cpuAndNeuralEngine": return .cpuAndNeuralEngine
+        case "all": return .all
+        default: return .cpuOnly
+        }
+    }
+
+    func testSelfTestPassesOnThisDevice() async throws {
+        let bundles = Self.coreMLBundles()
+        if bundles.isEmpty {
+            throw XCTSkip("no Core ML bundle: set NHKIT_TEST_BUNDLES=/path/to/<id>.coreml-<variant> (from `nhkit export`)")
+        }
+        for url in bundles {
+            let outcome = try await SelfTestRunner(bundleURL: url, computeUnits: Self.computeUnits)
+                .run(writeReport: false)
+            let attachment = XCTAttachment(data: try outcome.jsonData(), uniformTypeIdentifier: "public.json")
+            attachment.name = "\(outcome.report.bundle.bundleID).device-report.json"
+            attachment.lifetime = .keepAlways
+            add(attachment)
+            if let out = ProcessInfo.processInfo.environment["NHKIT_REPORT_OUT"] {
+                try outcome.report.write(to: URL(fileURLWithPath: out).appendingPathComponent(attachment.name ?? "report.json"))
+            }
+            XCTAssertTrue(outcome.report.bundle.checksumsVerified)
+            for v in outcome.verdicts {
+                XCTAssertTrue(v.passed, "\(outcome.report.bundle.bundleID)/\(v.id): \(v.problems)")
+            }
+            print(outcome.summary)
+        }
+    }
+
+    /// ImageIO must give the reference's `decoded` digest for every lossless case (stored
+    /// samples, no colour matching, EXIF orientation read but not applied by the decoder).
+    func testImageIODecoderMatchesReferenceOnLosslessCases() throws {
+        let bundles = Self.coreMLBundles()
+        if bundles.isEmpty { throw XCTSkip("no Core ML bundle (see testSelfTestPassesOnThisDevice)") }
+        for url in bundles {
+            let bundle = try NHBundle(url: url)
+            for c in try bundle.loadSelfTestCases().cases where c.lossless {
+                let d = try ImageIODecoder().decode(contentsOf: bundle.selfTestURL.appendingPathComponent(c.source))
+                XCTAssertEqual(d.orientation ?? 1, c.orientation, c.id)
+                let oriented = ExifOrientation(tag: d.orientation).apply(to: d.image)
+                XCTAssertEqual(oriented.sha256, c.digests.decoded, "\(c.id): decoded digest")
+            }
+        }
+    }
+
+    func testCompiledModelIsCached() async throws {
+        guard let url = Self.coreMLBundles().first else { throw XCTSkip("no Core ML bundle") }
+        let bundle = try NHBundle(url: url)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nhkit-cache-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = try await CompiledModelCache.compiledModel(for: bundle, cacheDirectory: dir)
+        let stamp = try FileManager.default.attributesOfItem(atPath: first.path)[.creationDate] as? Date
+        let second = try await CompiledModelCache.compiledModel(for: bundle, cacheDirectory: dir)
+        XCTAssertEqual(first, second)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: second.path)[.creationDate] as? Date, stamp)
+    }
+}
+#else
+/// Core ML and ImageIO are Apple frameworks; here (e.g. Linux) NHKit compiles to nothing and
+/// its tests are skipped with the reason. NHCoreTests covers all platform-neutral logic.
+final class SelfTestOnDeviceTests: XCTestCase {
+    func testSelfTestPassesOnThisDevice() throws {
+        throw XCTSkip("Core ML is not available on this platform: run NHKitTests on macOS 13+ or an iOS 16+ simulator/device")
+    }
+}
+#endif
