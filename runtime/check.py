@@ -401,6 +401,21 @@ def write_junit(result: CheckResult, path: str | os.PathLike[str]) -> None:
     tree.write(path, encoding="utf-8", xml_declaration=True)
 
 
+def write_junit_error(message: str, path: str | os.PathLike[str]) -> None:
+    """JUnit XML for a check that could not judge anything (malformed or foreign report): one
+    <error> test, so CI shows the reason instead of a missing results file."""
+    suites = ET.Element("testsuites", name="nhkit golden check", tests="1", failures="0",
+                        errors="1")
+    suite = ET.SubElement(suites, "testsuite", name="nhkit.golden", tests="1", failures="0",
+                          errors="1", skipped="0", time="0")
+    tc = ET.SubElement(suite, "testcase", classname="nhkit.golden", name="report", time="0")
+    ET.SubElement(tc, "error", message=message.splitlines()[0], type="InputError").text = message
+    tree = ET.ElementTree(suites)
+    ET.indent(tree)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
 # ----- Markdown + histogram -------------------------------------------------------------------
 
 def write_histogram(result: CheckResult, path: str | os.PathLike[str]) -> str | None:

@@ -11,9 +11,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import NhkitError
 from .spec import DEFAULT_MAX_PIXELS
+
+if TYPE_CHECKING:
+    from .check import CheckResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -111,6 +115,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 # ----- create ---------------------------------------------------------------------------------
 
 def run_create(args: argparse.Namespace) -> int:
+    """`nhkit golden create`: refuses to overwrite (golden files are precious) unless --force."""
     from .cli_hash import make_hasher
     from .golden import (DEFAULT_TOLERANCE, Tolerance, create_golden, image_ids,
                          model_info_for_onnx, write_golden)
@@ -151,13 +156,27 @@ def run_create(args: argparse.Namespace) -> int:
 # ----- check ----------------------------------------------------------------------------------
 
 def run_check(args: argparse.Namespace) -> int:
-    from .check import check_report, format_text, write_junit, write_markdown
-    from .report import load_report
-
+    """`nhkit golden check`: exit 0 all passed, 1 some case failed, 2 bad input."""
     for name in ("tolerance", "lossy_tolerance"):
         value = getattr(args, name)
         if value is not None and not 0 <= value <= 96:
             raise NhkitError(f"--{name.replace('_', '-')} must be between 0 and 96")
+    try:
+        result = _check(args)
+    except NhkitError as exc:
+        if args.junit_xml:  # CI should see why, not only a missing file
+            from .check import write_junit_error
+
+            write_junit_error(str(exc), args.junit_xml)
+        raise
+    return _print_check(args, result)
+
+
+def _check(args: argparse.Namespace) -> "CheckResult":
+    """Load the report and what it is judged against (golden file or bundle), and judge it."""
+    from .check import check_report
+    from .report import load_report
+
     report = load_report(args.report)
     if args.golden:
         from .golden import load_golden
@@ -175,6 +194,13 @@ def run_check(args: argparse.Namespace) -> int:
                               tolerance=exp.tolerance,
                               hamming=args.tolerance, lossy_hamming=args.lossy_tolerance,
                               ignore_fragile=args.ignore_fragile)
+    return result
+
+
+def _print_check(args: argparse.Namespace, result: "CheckResult") -> int:
+    """Write the requested files, print the table; the closing line stays the last line."""
+    from .check import format_text, write_junit, write_markdown
+
     if args.junit_xml:
         write_junit(result, args.junit_xml)
     extra = []
@@ -203,6 +229,7 @@ def run_check(args: argparse.Namespace) -> int:
 # ----- calibrate ------------------------------------------------------------------------------
 
 def run_calibrate(args: argparse.Namespace) -> int:
+    """`nhkit golden calibrate`: print the recommendations, then write them unless --dry-run."""
     from .calibrate import observe_manifest, observe_report, recommend
     from .golden import load_golden, write_golden
     from .report import load_report
@@ -239,6 +266,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
 # ----- selftest -------------------------------------------------------------------------------
 
 def run_selftest(args: argparse.Namespace) -> int:
+    """`nhkit selftest`: exit 1 when a case errored (the report is still written)."""
     from .report import write_report
     from .selftest import run_bundle_selftest
 

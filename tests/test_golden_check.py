@@ -252,9 +252,13 @@ def test_cli_malformed_report_exits_2_naming_file_and_field(env, tmp_path, capsy
     good = tmp_path / "r.json"
     write_report(env[3], good)
     good.write_text(damage(good.read_text()))
-    assert main(["golden", "check", str(good), "--golden", str(env[2])]) == 2
+    junit = tmp_path / "j.xml"
+    assert main(["golden", "check", str(good), "--golden", str(env[2]),
+                 "--junit-xml", str(junit)]) == 2
     err = capsys.readouterr().err
     assert f"nhkit golden: error: {good}" in err and expected in err
+    error = ET.parse(junit).getroot().find("testsuite/testcase/error")
+    assert error is not None and expected in error.text
 
 
 def test_cli_tolerance_range_checked(env, tmp_path, capsys):
