@@ -179,7 +179,10 @@ def _judge(case: ReportCase, ref: GoldenImage, tol: Tolerance, seed: np.ndarray 
         v.fail("device", f"the device reported an error: {case.error}")
         return v
     v.stages["device"] = "ok"
-    assert case.hash is not None and case.projections is not None and case.digests is not None
+    if case.hash is None or case.projections is None or case.digests is None:
+        # parse_report guarantees these; only a hand-built ReportCase can get here
+        raise ValueError(f"case {case.id!r}: no error, so digests, projections and hash are "
+                         "required")
 
     # Stages 1-4: exact digests, lossless only.
     previous = "device"
