@@ -266,6 +266,7 @@ class Staging:
 
     def __init__(self, out: Path) -> None:
         self.out = out
+        self.created_out = not out.exists()
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -300,4 +301,11 @@ class Staging:
         return placed
 
     def cleanup(self) -> None:
+        """Delete the staging folder; after a failure, also the output folder if this export
+        created it and nothing else is in it."""
         shutil.rmtree(self.path, ignore_errors=True)
+        if self.created_out:
+            try:
+                self.out.rmdir()  # only succeeds when empty, i.e. nothing was committed
+            except OSError:
+                pass
