@@ -6,6 +6,8 @@ import dev.nhkit.core.BundleFiles;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
 
 /** A bundle folder shipped in the APK's assets, e.g. {@code assets/nhkit/<bundle_id>/}. */
 public final class AssetBundleFiles implements BundleFiles {
@@ -48,5 +50,29 @@ public final class AssetBundleFiles implements BundleFiles {
     @Override
     public String describe(String relativePath) {
         return "assets/" + assetPath(relativePath);
+    }
+
+    @Override
+    public List<String> listFiles() throws IOException {
+        List<String> out = new ArrayList<>();
+        walk(dir, "", out);
+        return out;
+    }
+
+    /** AssetManager.list gives a folder's children and nothing for a file. */
+    private void walk(String assetDir, String prefix, List<String> out) throws IOException {
+        String[] names = assets.list(assetDir);
+        if (names == null) {
+            return;
+        }
+        for (String n : names) {
+            String child = assetDir.isEmpty() ? n : assetDir + "/" + n;
+            String[] sub = assets.list(child);
+            if (sub != null && sub.length > 0) {
+                walk(child, prefix + n + "/", out);
+            } else {
+                out.add(prefix + n);
+            }
+        }
     }
 }

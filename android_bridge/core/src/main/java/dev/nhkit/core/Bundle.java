@@ -71,14 +71,39 @@ public final class Bundle {
             } catch (IllegalArgumentException e) {
                 throw new NhkitException.BundleException(name, stripSource(e.getMessage(), name), e);
             }
+            if (manifest.selfTestCount >= 0 && manifest.selfTestCount != cases.size()) {
+                throw new NhkitException.BundleException(name, "has " + cases.size()
+                        + " cases, the manifest's selftest.cases says " + manifest.selfTestCount);
+            }
             for (SelfTestCase c : cases) {
                 requireListed(files, manifest, c.sourcePath(), c.id);
                 if (c.rgb360Path() != null) {
                     requireListed(files, manifest, c.rgb360Path(), c.id);
+                    checkRgb360(files, c);
                 }
             }
         }
         return new Bundle(files, manifest, Digests.sha256Hex(manifestBytes), seed, cases);
+    }
+
+    /** A case's 360x360 bytes must hash to its resized digest and normalise to its tensor digest. */
+    private static void checkRgb360(BundleFiles files, SelfTestCase c)
+            throws NhkitException.BundleException {
+        String name = files.describe(c.rgb360Path());
+        byte[] rgb = read(files, c.rgb360Path(), 360L * 360 * 3 + 1);
+        if (rgb.length != Spec.SIZE * Spec.SIZE * 3) {
+            throw new NhkitException.BundleException(name, "has " + rgb.length + " bytes, expected "
+                    + (Spec.SIZE * Spec.SIZE * 3) + " (360x360 RGB8)");
+        }
+        RgbImage img = new RgbImage(Spec.SIZE, Spec.SIZE, rgb);
+        if (!img.sha256Hex().equals(c.resizedSha256)) {
+            throw new NhkitException.BundleException(name, "sha256 does not match case \"" + c.id
+                    + "\" digests.resized");
+        }
+        if (!Normalise.tensorDigest(img).equals(c.tensorSha256)) {
+            throw new NhkitException.BundleException(name, "normalised tensor does not match case \""
+                    + c.id + "\" digests.tensor");
+        }
     }
 
     private static void requireListed(BundleFiles files, BundleManifest m, String path, String id)
@@ -90,12 +115,27 @@ public final class Bundle {
     }
 
     /**
-     * Streams every file listed in the manifest through SHA-256 and compares size and digest.
+     * Rejects files the manifest does not list, then streams every listed file through SHA-256
+     * and compares size and digest.
      *
-     * @throws NhkitException.BundleException for the first file that is missing or differs
+     * @throws NhkitException.BundleException for the first file that is unlisted, missing or
+     *     differs
      */
     public static void verifyChecksums(BundleFiles files, BundleManifest manifest)
             throws NhkitException.BundleException {
+        List<String> present;
+        try {
+            present = files.listFiles();
+        } catch (IOException e) {
+            throw new NhkitException.BundleException(files.describe("manifest.json"),
+                    "cannot list the bundle's files: " + e.getMessage(), e);
+        }
+        for (String p : present) {
+            if (!p.equals("manifest.json") && !manifest.lists(p)) {
+                throw new NhkitException.BundleException(files.describe(p), "file is in the bundle "
+                        + "but not listed in the manifest's \"files\"");
+            }
+        }
         for (BundleManifest.FileEntry e : manifest.files) {
             String name = files.describe(e.path);
             Digests.StreamDigest d;

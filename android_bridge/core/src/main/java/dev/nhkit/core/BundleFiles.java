@@ -12,8 +12,14 @@ public interface BundleFiles {
     /** Opens a file of the bundle; the caller closes the stream. */
     InputStream open(String relativePath) throws IOException;
 
-    /** How to name a file in messages (e.g. the absolute path, or {@code assets://...}). */
+    /** How to name a file in messages (e.g. the absolute path, or {@code assets/...}). */
     String describe(String relativePath);
+
+    /**
+     * Every file of the bundle folder (recursively), as relative {@code /}-separated paths, so a
+     * reader can reject files the manifest does not list. Order does not matter.
+     */
+    java.util.List<String> listFiles() throws IOException;
 
     /**
      * Checks that a manifest path stays inside the bundle: relative, {@code /}-separated, no empty,

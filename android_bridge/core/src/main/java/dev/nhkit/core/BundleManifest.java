@@ -44,6 +44,8 @@ public final class BundleManifest {
      * {@code selftest/cases.json} when listed in {@code files}; {@code null} when there is none.
      */
     public final String selfTestFile;
+    /** {@code selftest.cases} of the manifest (the expected number of cases), or -1. */
+    public final int selfTestCount;
     /** The whole document, for fields this class does not model. */
     public final Map<String, Object> raw;
 
@@ -93,6 +95,7 @@ public final class BundleManifest {
         }
 
         List<Object> fileList = Json.getList(m, "files", source + ": files");
+        String previous = null;
         List<FileEntry> entries = new ArrayList<>();
         Map<String, Boolean> seen = new LinkedHashMap<>();
         for (int i = 0; i < fileList.size(); i++) {
@@ -110,6 +113,11 @@ public final class BundleManifest {
             if (seen.put(path, Boolean.TRUE) != null) {
                 throw new IllegalArgumentException(what + ": \"" + path + "\" is listed twice");
             }
+            if (previous != null && previous.compareTo(path) > 0) {
+                throw new IllegalArgumentException(what + ": \"files\" must be sorted by path (\""
+                        + path + "\" after \"" + previous + "\")");
+            }
+            previous = path;
             String sha = lowerHex64(Json.getString(f, "sha256", what + ".sha256"), what + ".sha256");
             long size = Json.getLong(f, "size", what + ".size");
             if (size < 0) {
@@ -139,12 +147,17 @@ public final class BundleManifest {
             }
         }
         String st = null;
+        int stCount = -1;
         if (m.get("selftest") != null) {
             Map<String, Object> so = Json.getObject(m, "selftest", source + ": selftest");
             if (so.containsKey("file")) {
                 st = BundleFiles.checkRelativePath(Json.getString(so, "file", source + ": selftest.file"));
             }
+            if (so.containsKey("cases")) {
+                stCount = Json.getInt(so, "cases", source + ": selftest.cases");
+            }
         }
+        selfTestCount = stCount;
         if (st == null && seen.containsKey(SelfTestCase.CASES_FILE)) {
             st = SelfTestCase.CASES_FILE;
         }

@@ -4,6 +4,8 @@ import java.io.File;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
 
 /** A bundle unpacked into a directory (e.g. the app's files dir, or a test fixture). */
 public final class DirectoryBundleFiles implements BundleFiles {
@@ -31,5 +33,27 @@ public final class DirectoryBundleFiles implements BundleFiles {
     @Override
     public String describe(String relativePath) {
         return file(relativePath).getPath();
+    }
+
+    @Override
+    public List<String> listFiles() throws IOException {
+        List<String> out = new ArrayList<>();
+        walk(root, "", out);
+        return out;
+    }
+
+    private static void walk(File dir, String prefix, List<String> out) throws IOException {
+        String[] names = dir.list();
+        if (names == null) {
+            throw new IOException("cannot list " + dir);
+        }
+        for (String n : names) {
+            File f = new File(dir, n);
+            if (f.isDirectory()) {
+                walk(f, prefix + n + "/", out);
+            } else {
+                out.add(prefix + n);
+            }
+        }
     }
 }

@@ -134,7 +134,11 @@ public final class ModelIO {
                         + " is outside int8");
             }
             scale = (float) s;
-            if (input && qm.get("lut") != null) {
+            if (input) {
+                if (qm.get("lut") == null) {
+                    throw new IllegalArgumentException(what + ".quantization: an int8 input needs "
+                            + "\"lut\", the int8 value of each pixel byte (bridges must feed the table)");
+                }
                 List<Object> l = Json.getList(qm, "lut", what + ".quantization.lut");
                 if (l.size() != 256) {
                     throw new IllegalArgumentException(what + ".quantization.lut must have 256 "

@@ -341,4 +341,59 @@ public class BundleTest {
             assertTrue(e.getMessage(), e.getMessage().contains("has no self-test cases"));
         }
     }
+
+    @Test
+    public void rejectsUnlistedFilesAndUnsortedLists() throws Exception {
+        Map<String, Object> m = writeBundle(1, 1);
+        File extra = new File(dir, "selftest/extra.png");
+        Files.write(extra.toPath(), new byte[] {1});
+        expectBundleError(extra.getPath() + ": file is in the bundle but not listed");
+        extra.delete();
+        @SuppressWarnings("unchecked")
+        List<Object> files = (List<Object>) m.get("files");
+        Object first = files.remove(0);
+        files.add(first);
+        writeManifest(m);
+        expectBundleError("\"files\" must be sorted by path");
+    }
+
+    @Test
+    public void checksTheCasesRgb360AgainstItsDigests() throws Exception {
+        Map<String, Object> m = writeBundle(1, 1);
+        File rgb = new File(dir, "selftest/c0.rgb360");
+        byte[] data = Files.readAllBytes(rgb.toPath());
+        data[100] ^= 0x40;
+        Files.write(rgb.toPath(), data);
+        @SuppressWarnings("unchecked")
+        List<Object> files = (List<Object>) m.get("files");
+        for (Object o : files) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> f = (Map<String, Object>) o;
+            if (f.get("path").equals("selftest/c0.rgb360")) {
+                f.put("sha256", Digests.sha256Hex(data)); // listed checksum fine, digest not
+            }
+        }
+        writeManifest(m);
+        expectBundleError(rgb.getPath() + ": sha256 does not match case \"c0\" digests.resized");
+    }
+
+    @Test
+    public void int8InputsNeedTheLookupTable() throws Exception {
+        Map<String, Object> m = writeBundle(1, 1);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> model = (Map<String, Object>) m.get("model");
+        model.put("inputs", Json.parse("[{\"name\": \"image\", \"shape\": [1, 360, 360, 3], "
+                + "\"dtype\": \"int8\", \"layout\": \"NHWC\", \"quantization\": {\"scale\": "
+                + "0.007843137718737125, \"zero_point\": -1}}]"));
+        writeManifest(m);
+        expectBundleError("an int8 input needs \"lut\"");
+    }
+
+    @Test
+    public void caseCountMustMatchTheManifest() throws Exception {
+        Map<String, Object> m = writeBundle(2, 1);
+        m.put("selftest", Json.parse("{\"file\": \"selftest/cases.json\", \"cases\": 3}"));
+        writeManifest(m);
+        expectBundleError("has 2 cases, the manifest's selftest.cases says 3");
+    }
 }
