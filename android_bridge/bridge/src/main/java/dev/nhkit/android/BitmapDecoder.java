@@ -89,16 +89,27 @@ public final class BitmapDecoder implements ImageDecoder {
         opts.inScaled = false;
         opts.inMutable = false;
         opts.inSampleSize = 1;
-        Object pinned = null;
+        Object source = null;
         if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.O) {
-            pinned = Api26.pinSourceColourSpace(bounds, opts);
+            source = Api26.pinSourceColourSpace(bounds, opts);
         }
         Bitmap bmp;
         try {
-            bmp = BitmapFactory.decodeByteArray(encoded, 0, encoded.length, opts);
+            try {
+                bmp = BitmapFactory.decodeByteArray(encoded, 0, encoded.length, opts);
+            } catch (IllegalArgumentException e) {
+                // A colour space the decoder refuses as a target (not RGB, or no ICC parametric
+                // transfer function): decode unpinned; the result is still checked below.
+                if (Build.VERSION.SDK_INT < Build.VERSION_CODES.O || !Api26.unpin(opts)) {
+                    throw e;
+                }
+                bmp = BitmapFactory.decodeByteArray(encoded, 0, encoded.length, opts);
+            }
         } catch (OutOfMemoryError e) {
             throw new NhkitException.ImageDecodeException(name, "out of memory decoding " + w + "x" + h,
                     e);
+        } catch (IllegalArgumentException e) {
+            throw new NhkitException.ImageDecodeException(name, "cannot decode: " + e.getMessage(), e);
         }
         if (bmp == null) {
             throw new NhkitException.ImageDecodeException(name, "truncated or corrupt image data");
@@ -118,7 +129,7 @@ public final class BitmapDecoder implements ImageDecoder {
                         + "x" + bmp.getHeight() + " differs from the header's " + w + "x" + h);
             }
             if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.O) {
-                note = Api26.checkColourSpace(bmp, pinned, name);
+                note = Api26.checkColourSpace(bmp, source, name);
             } else {
                 note = "colour space: not managed by BitmapFactory before API 26 (samples as stored)";
             }
@@ -148,21 +159,34 @@ public final class BitmapDecoder implements ImageDecoder {
     static final class Api26 {
         private Api26() {}
 
-        /** Requests the source's own colour space; returns it (or null if unknown). */
+        /**
+         * Requests the source's own colour space (the bounds pass's {@code outColorSpace}) as the
+         * decode target; returns it (or null if unknown). Only RGB spaces can be targets.
+         */
         static Object pinSourceColourSpace(BitmapFactory.Options bounds, BitmapFactory.Options opts) {
             ColorSpace source = bounds.outColorSpace;
-            if (source != null) {
+            if (source instanceof ColorSpace.Rgb) {
                 opts.inPreferredColorSpace = source;
             }
             return source;
         }
 
-        static String checkColourSpace(Bitmap bmp, Object pinned, String name)
+        /** Drops the pinned target; false when nothing was pinned. */
+        static boolean unpin(BitmapFactory.Options opts) {
+            if (opts.inPreferredColorSpace == null) {
+                return false;
+            }
+            opts.inPreferredColorSpace = null;
+            return true;
+        }
+
+        /** The bitmap must be in the space the bounds pass reported for the source. */
+        static String checkColourSpace(Bitmap bmp, Object source, String name)
                 throws NhkitException.ImageDecodeException {
             ColorSpace got = bmp.getColorSpace();
-            if (pinned != null && got != null && !got.equals(pinned)) {
+            if (source != null && got != null && !got.equals(source)) {
                 throw new NhkitException.ImageDecodeException(name, "the decoder colour-matched the "
-                        + "image from " + ((ColorSpace) pinned).getName() + " to " + got.getName());
+                        + "image from " + ((ColorSpace) source).getName() + " to " + got.getName());
             }
             return "colour space: " + (got == null ? "unknown" : got.getName())
                     + " (decoded in the image's own space, not converted)";
