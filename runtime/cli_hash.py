@@ -24,8 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     src.add_argument("--model", help="NeuralHash-format ONNX model")
     src.add_argument("--seed", help="seed file (.dat or seed.f32) for --model")
     src.add_argument("--bundle", help="an nhkit device bundle folder or zip (TFLite or Core ML)")
-    p.add_argument("--orientation", choices=("apply", "ignore"), default="apply",
-                   help="EXIF orientation policy (default apply; nnhash.py ignores it)")
+    p.add_argument("--orientation", choices=("apply", "ignore"), default=None,
+                   help="EXIF orientation policy (default: apply, or the bundle's own policy with "
+                   "--bundle; nnhash.py ignores it)")
     p.add_argument("--format", choices=("text", "json", "csv"), default="text",
                    help="text: 'HASH  PATH'; json: one JSON object per line with projections; csv")
     p.add_argument("--margin", type=float, default=None,
@@ -59,6 +60,7 @@ def make_hasher(args: argparse.Namespace) -> Any:
         return hasher_for_bundle(args.bundle, max_pixels=max_pixels, **common)
     if args.seed and not args.model:
         raise NhkitError("--seed goes with --model (the default model has its own seed)")
+    common["orientation"] = common["orientation"] or "apply"
     return Hasher.from_onnx(args.model, args.seed, max_pixels=max_pixels, **common)
 
 
