@@ -65,23 +65,37 @@ public final class BicubicResize {
         return 0.0;
     }
 
-    /** The spec's coefficient table for resampling {@code nIn} samples to {@code nOut}. */
-    public static Coefficients coefficients(int nIn, int nOut) {
-        if (nIn < 1 || nOut < 1) {
-            throw new IllegalArgumentException("axis lengths must be >= 1, got n_in=" + nIn
-                    + ", n_out=" + nOut);
+    /** One axis's parameters; computes the coefficients of one output sample at a time. */
+    static final class Axis {
+        final int nIn;
+        final int nOut;
+        final double scale;
+        final double support;
+        final double ss;
+        final int ksize;
+        private final double[] w;
+
+        Axis(int nIn, int nOut) {
+            if (nIn < 1 || nOut < 1) {
+                throw new IllegalArgumentException("axis lengths must be >= 1, got n_in=" + nIn
+                        + ", n_out=" + nOut);
+            }
+            this.nIn = nIn;
+            this.nOut = nOut;
+            this.scale = (double) nIn / (double) nOut;
+            final double filterscale = Math.max(scale, 1.0);
+            this.support = 2.0 * filterscale;
+            this.ksize = (int) Math.ceil(support) * 2 + 1;
+            this.ss = 1.0 / filterscale;
+            this.w = new double[ksize];
         }
-        final double scale = (double) nIn / (double) nOut;
-        final double filterscale = Math.max(scale, 1.0);
-        final double support = 2.0 * filterscale;
-        final int ksize = (int) Math.ceil(support) * 2 + 1;
-        final double ss = 1.0 / filterscale;
-        final double one = (double) (1 << PRECISION_BITS);
-        int[] xminArr = new int[nOut];
-        int[] countArr = new int[nOut];
-        int[] k = new int[nOut * ksize];
-        double[] w = new double[ksize];
-        for (int o = 0; o < nOut; o++) {
+
+        /**
+         * The spec's weights of output {@code o}: writes {@code count} fixed-point coefficients
+         * to {@code k[kOff..]} and returns {@code xmin}; the count is {@link #lastCount}.
+         */
+        int row(int o, int[] k, int kOff) {
+            final double one = (double) (1 << PRECISION_BITS);
             double center = (o + 0.5) * scale;
             // (int) truncates toward zero, like C and the spec's trunc().
             int xmin = (int) (center - support + 0.5);
@@ -104,16 +118,40 @@ public final class BicubicResize {
                     w[i] = w[i] / ww;
                 }
             }
-            int base = o * ksize;
             for (int i = 0; i < count; i++) {
                 double v = w[i];
-                k[base + i] = v >= 0.0 ? (int) (v * one + 0.5) : (int) (v * one - 0.5);
+                k[kOff + i] = v >= 0.0 ? (int) (v * one + 0.5) : (int) (v * one - 0.5);
             }
-            xminArr[o] = xmin;
-            countArr[o] = count;
+            lastCount = count;
+            return xmin;
         }
-        return new Coefficients(nIn, nOut, ksize, xminArr, countArr, k);
+
+        int lastCount;
     }
+
+    /** The spec's coefficient table for resampling {@code nIn} samples to {@code nOut}. */
+    public static Coefficients coefficients(int nIn, int nOut) {
+        Axis a = new Axis(nIn, nOut);
+        if ((long) nOut * a.ksize > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("coefficient table for " + nIn + " -> " + nOut
+                    + " is too large for one array");
+        }
+        int[] xminArr = new int[nOut];
+        int[] countArr = new int[nOut];
+        int[] k = new int[nOut * a.ksize];
+        for (int o = 0; o < nOut; o++) {
+            xminArr[o] = a.row(o, k, o * a.ksize);
+            countArr[o] = a.lastCount;
+        }
+        return new Coefficients(nIn, nOut, a.ksize, xminArr, countArr, k);
+    }
+
+    /**
+     * Largest coefficient table (entries) built up front. Beyond it (extreme aspect ratios such as
+     * 1 x 16,777,217, legal under the 100 MP limit) each output's coefficients are computed just
+     * before use instead, with identical results and memory proportional to one row.
+     */
+    static long maxTableEntries = 4_000_000L;
 
     /** Resizes to the spec's 360 x 360 on the calling thread. */
     public static RgbImage resizeTo360(RgbImage in) {
@@ -145,13 +183,23 @@ public final class BicubicResize {
         int w = in.width();
         int h = in.height();
         byte[] cur = in.pixels();
+        if (w != outW && (long) h * outW * 3 > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("image " + w + "x" + h + ": the intermediate " + h + "x"
+                    + outW + " image of the horizontal pass does not fit in one Java array");
+        }
         if (w != outW) {
-            cur = horizontal(cur, w, h, coefficients(w, outW), threads);
+            Axis a = new Axis(w, outW);
+            cur = (long) outW * a.ksize <= maxTableEntries
+                    ? horizontal(cur, w, h, coefficients(w, outW), threads)
+                    : horizontalStreaming(cur, w, h, a);
         } else if (h == outH) {
             return new RgbImage(w, h, cur.clone());
         }
         if (h != outH) {
-            cur = vertical(cur, outW, h, coefficients(h, outH));
+            Axis a = new Axis(h, outH);
+            cur = (long) outH * a.ksize <= maxTableEntries
+                    ? vertical(cur, outW, h, coefficients(h, outH))
+                    : verticalStreaming(cur, outW, h, a);
         }
         return new RgbImage(outW, outH, cur);
     }
@@ -269,6 +317,62 @@ public final class BicubicResize {
             final int kb = o * ks;
             for (int i = 0; i < n; i++) {
                 final int kk = c.k[kb + i];
+                final int base = (ymin + i) * row;
+                for (int j = 0; j < row; j++) {
+                    acc[j] += (src[base + j] & 0xff) * kk;
+                }
+            }
+            final int ob = o * row;
+            for (int j = 0; j < row; j++) {
+                dst[ob + j] = clip8(acc[j]);
+            }
+        }
+        return dst;
+    }
+
+    /** The horizontal pass output by output, coefficients computed on the fly (huge ksize). */
+    static byte[] horizontalStreaming(byte[] src, int w, int h, Axis a) {
+        final int outW = a.nOut;
+        final byte[] dst = new byte[h * outW * 3];
+        final int[] k = new int[a.ksize];
+        final int half = 1 << (PRECISION_BITS - 1);
+        for (int o = 0; o < outW; o++) {
+            final int xmin = a.row(o, k, 0);
+            final int n = a.lastCount;
+            for (int y = 0; y < h; y++) {
+                int r = half;
+                int g = half;
+                int b = half;
+                int p = (y * w + xmin) * 3;
+                for (int i = 0; i < n; i++, p += 3) {
+                    final int kk = k[i];
+                    r += (src[p] & 0xff) * kk;
+                    g += (src[p + 1] & 0xff) * kk;
+                    b += (src[p + 2] & 0xff) * kk;
+                }
+                final int d = (y * outW + o) * 3;
+                dst[d] = clip8(r);
+                dst[d + 1] = clip8(g);
+                dst[d + 2] = clip8(b);
+            }
+        }
+        return dst;
+    }
+
+    /** The vertical pass with coefficients computed on the fly (huge ksize). */
+    static byte[] verticalStreaming(byte[] src, int w, int h, Axis a) {
+        final int outH = a.nOut;
+        final int row = w * 3;
+        final byte[] dst = new byte[outH * row];
+        final int[] acc = new int[row];
+        final int[] k = new int[a.ksize];
+        final int half = 1 << (PRECISION_BITS - 1);
+        for (int o = 0; o < outH; o++) {
+            java.util.Arrays.fill(acc, half);
+            final int ymin = a.row(o, k, 0);
+            final int n = a.lastCount;
+            for (int i = 0; i < n; i++) {
+                final int kk = k[i];
                 final int base = (ymin + i) * row;
                 for (int j = 0; j < row; j++) {
                     acc[j] += (src[base + j] & 0xff) * kk;

@@ -126,6 +126,46 @@ public class ResizeOrientTensorTest {
     }
 
     @Test
+    public void streamingCoefficientsGiveTheSameBytes() {
+        Random rnd = new Random(12);
+        RgbImage wide = TestSupport.randomImage(rnd, 2900, 7);
+        RgbImage tall = TestSupport.randomImage(rnd, 5, 3100);
+        byte[] wideTable = BicubicResize.resizeTo360(wide).pixels();
+        byte[] tallTable = BicubicResize.resizeTo360(tall).pixels();
+        long saved = BicubicResize.maxTableEntries;
+        try {
+            BicubicResize.maxTableEntries = 0; // force the per-output path
+            assertArrayEquals(wideTable, BicubicResize.resizeTo360(wide).pixels());
+            assertArrayEquals(tallTable, BicubicResize.resizeTo360(tall).pixels());
+            assertArrayEquals(slowResize(wide, 360, 360).pixels(), wideTable);
+        } finally {
+            BicubicResize.maxTableEntries = saved;
+        }
+        // An extreme aspect ratio whose table would be large (3,000,001 x 1: ksize 33,337): the
+        // per-output path runs; compare one output column with the slow oracle.
+        RgbImage line = TestSupport.randomImage(rnd, 3_000_001, 1);
+        RgbImage out = BicubicResize.resizeTo360(line);
+        assertEquals(360, out.height());
+        assertEquals(360, out.width());
+        int[] red = new int[line.width()];
+        for (int x = 0; x < red.length; x++) {
+            red[x] = line.sample(0, x, 0);
+        }
+        int[] want = slowAxis(red, red.length, 360);
+        for (int x = 0; x < 360; x++) {
+            assertEquals("x=" + x, want[x], out.sample(0, x, 0));
+            assertEquals(out.sample(0, x, 0), out.sample(359, x, 0)); // 1 row upscaled: constant
+        }
+        // A tall image whose H x 360 intermediate cannot be one Java array fails clearly.
+        try {
+            BicubicResize.resizeTo360(new RgbImage(2, 2_000_000, new byte[12_000_000]));
+            org.junit.Assert.fail("expected a clear size error");
+        } catch (IllegalArgumentException e) {
+            org.junit.Assert.assertTrue(e.getMessage(), e.getMessage().contains("intermediate"));
+        }
+    }
+
+    @Test
     public void identitySizeIsACopy() {
         RgbImage img = TestSupport.randomImage(new Random(4), 360, 360);
         RgbImage out = BicubicResize.resizeTo360(img);
