@@ -7,7 +7,8 @@ import XCTest
 /// hash and fragile mask from the recorded embedding.
 ///
 /// Bundles come from `NHKIT_TEST_BUNDLES` (paths separated by `:`) and from committed fixtures:
-/// `ios_bridge/Tests/Fixtures/*/`, `tests/data/bundles/*/`, `tests/fixtures/bundles/*/`.
+/// `ios_bridge/Tests/Fixtures/*/`, `tests/data/bundles/*/`, `tests/fixtures/bundles/*/`, and the
+/// bundles `ios_bridge/test.sh` exports into `ios_bridge/.build/fixture-bundles/`.
 final class FixtureBundleTests: XCTestCase {
     static func bundleDirs() -> [URL] {
         var dirs: [URL] = []
@@ -15,7 +16,7 @@ final class FixtureBundleTests: XCTestCase {
             dirs += env.split(separator: ":").map { URL(fileURLWithPath: String($0)) }
         }
         let fm = FileManager.default
-        for parent in ["ios_bridge/Tests/Fixtures", "tests/data/bundles", "tests/fixtures/bundles"] {
+        for parent in ["ios_bridge/Tests/Fixtures", "tests/data/bundles", "tests/fixtures/bundles", "ios_bridge/.build/fixture-bundles"] {
             let p = repoRoot.appendingPathComponent(parent)
             for name in ((try? fm.contentsOfDirectory(atPath: p.path)) ?? []).sorted() {
                 let d = p.appendingPathComponent(name)
@@ -25,12 +26,14 @@ final class FixtureBundleTests: XCTestCase {
         return dirs
     }
 
+    /// Opened (checksums verified) once for the whole class: verification hashes every file.
+    private static let opened: Result<[NHBundle], Error> = Result { try bundleDirs().map { try NHBundle(url: $0) } }
+
     private func bundles() throws -> [NHBundle] {
-        let dirs = Self.bundleDirs()
-        if dirs.isEmpty {
-            throw XCTSkip("no nhkit bundle to test against: set NHKIT_TEST_BUNDLES=/path/to/<bundle_id> or commit a fixture under ios_bridge/Tests/Fixtures/ or tests/data/bundles/")
+        if Self.bundleDirs().isEmpty {
+            throw XCTSkip("no nhkit bundle to test against: run ios_bridge/test.sh (exports one with nhkit), or set NHKIT_TEST_BUNDLES=/path/to/<bundle_id>")
         }
-        return try dirs.map { try NHBundle(url: $0) }   // checksums verified
+        return try Self.opened.get()
     }
 
     func testStagesTwoToFourFromRGB360() throws {
