@@ -42,6 +42,7 @@ public final class NeuralHasher implements Closeable {
     /** Tuning knobs; the defaults suit most apps. */
     public static final class Options {
         int threads = LiteRtEngine.DEFAULT_THREADS;
+        int resizeThreads = 2;
         long maxPixels = Spec.DEFAULT_MAX_PIXELS;
 
         /** CPU threads for LiteRT (fixed; default 2). */
@@ -50,6 +51,15 @@ public final class NeuralHasher implements Closeable {
                 throw new IllegalArgumentException("threads must be >= 1");
             }
             this.threads = threads;
+            return this;
+        }
+
+        /** Threads for the resize of large images (default 2; the bytes never depend on it). */
+        public Options resizeThreads(int resizeThreads) {
+            if (resizeThreads < 1) {
+                throw new IllegalArgumentException("resizeThreads must be >= 1");
+            }
+            this.resizeThreads = resizeThreads;
             return this;
         }
 
@@ -71,7 +81,7 @@ public final class NeuralHasher implements Closeable {
     private NeuralHasher(Bundle bundle, LiteRtEngine engine, Options options) {
         this.bundle = bundle;
         this.engine = engine;
-        this.pipeline = new HashPipeline(bundle.seed(), bundle.spec(), engine);
+        this.pipeline = new HashPipeline(bundle.seed(), bundle.spec(), engine, options.resizeThreads);
         this.decoder = new BitmapDecoder(options.maxPixels);
     }
 

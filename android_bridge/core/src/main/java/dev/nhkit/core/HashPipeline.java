@@ -12,14 +12,27 @@ public final class HashPipeline {
     private final Seed seed;
     private final Spec spec;
     private final EmbeddingEngine engine;
+    private final int resizeThreads;
 
     public HashPipeline(Seed seed, Spec spec, EmbeddingEngine engine) {
+        this(seed, spec, engine, 1);
+    }
+
+    /**
+     * @param resizeThreads threads for the horizontal resize pass of large images (bands of rows;
+     *     the bytes are identical for any count)
+     */
+    public HashPipeline(Seed seed, Spec spec, EmbeddingEngine engine, int resizeThreads) {
         if (seed == null || spec == null || engine == null) {
             throw new IllegalArgumentException("seed, spec and engine are required");
+        }
+        if (resizeThreads < 1) {
+            throw new IllegalArgumentException("resizeThreads must be >= 1, got " + resizeThreads);
         }
         this.seed = seed;
         this.spec = spec;
         this.engine = engine;
+        this.resizeThreads = resizeThreads;
     }
 
     public Spec spec() {
@@ -61,7 +74,7 @@ public final class HashPipeline {
                 ? Orientation.apply(image.pixels, image.exifOrientation) : image.pixels;
         long t1 = System.nanoTime();
         t.put("orient", ms(t1 - t0));
-        RgbImage resized = BicubicResize.resizeTo360(oriented);
+        RgbImage resized = BicubicResize.resizeTo360(oriented, resizeThreads);
         long t2 = System.nanoTime();
         t.put("resize", ms(t2 - t1));
         float[] tensor = Normalise.toNchw(resized);
