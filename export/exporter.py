@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sys
 import time
@@ -218,9 +217,9 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
     targets = parse_targets(opts.targets)
     variants = resolve_variants(targets, opts.variants)
     targets = [t for t in targets if any(v.target == t for v in variants)]
-    spec_orientation = opts.orientation
     source = resolve_source(opts)
-    spec = Spec(orientation=spec_orientation, fragile_margin=source.fragile_margin)  # type: ignore[arg-type]
+    spec = Spec(orientation=opts.orientation,  # type: ignore[arg-type]
+                fragile_margin=source.fragile_margin)
     needs_cal = any(v.target == "tflite" and v.name in ("int8", "int8-io") for v in variants)
 
     # Image folders are checked before anything is written.

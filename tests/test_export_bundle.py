@@ -21,7 +21,6 @@ from nhkit.runtime.seed import seed_to_f32_bytes
 pytest.importorskip("tensorflow")
 
 from nhkit.export import exporter as E  # noqa: E402
-from nhkit.export.variants import DriftBudget, Variant  # noqa: E402
 from nhkit.runtime.bundle import BundleError, load_bundle  # noqa: E402
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"

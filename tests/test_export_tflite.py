@@ -137,7 +137,6 @@ def test_zoo_model_converts_exactly(tmp_path: Path) -> None:
 
 
 def test_spatial_flatten_converts_in_nchw_order(tmp_path: Path) -> None:
-    from test_export_graph import test_flatten_of_spatial_map_keeps_nchw_order  # noqa: F401
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(2)
