@@ -25,6 +25,8 @@ import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * Spec step 5 on Android: a LiteRT {@link Interpreter} on the CPU with the XNNPACK delegate and a
@@ -194,7 +196,11 @@ public final class LiteRtEngine implements EmbeddingEngine {
         } catch (RuntimeException | LinkageError e) {
             version = "unknown";
         }
-        return new Info("litert", version, "xnnpack", threads);
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("input_dtype", input.dtype.jsonName);
+        details.put("layout", input.layout.name());
+        details.put("output_dtype", output.dtype.jsonName);
+        return new Info("litert", version, "xnnpack", threads, details);
     }
 
     public int threads() {

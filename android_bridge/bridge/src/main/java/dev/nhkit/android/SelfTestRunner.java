@@ -30,14 +30,8 @@ public final class SelfTestRunner {
      * @throws NhkitException.BundleException when the bundle has no self-test cases
      */
     public static SelfTestReport run(NeuralHasher hasher) throws NhkitException.BundleException {
-        SelfTestReport report = SelfTest.run(hasher.bundle(), hasher.decoder(), hasher.engine(),
-                BRIDGE_NAME, BRIDGE_VERSION, platform());
-        Map<String, Object> device = new LinkedHashMap<>();
-        device.put("api_level", (long) Build.VERSION.SDK_INT);
-        device.put("manufacturer", String.valueOf(Build.MANUFACTURER));
-        device.put("abis", join(Build.SUPPORTED_ABIS));
-        report.putExtra("android", device);
-        return report;
+        return SelfTest.run(hasher.bundle(), hasher.decoder(), hasher.engine(), BRIDGE_NAME,
+                BRIDGE_VERSION, platform());
     }
 
     /**
@@ -54,12 +48,18 @@ public final class SelfTestRunner {
         }
     }
 
-    /** {@code platform} of the report: os, os_version, device_model. */
+    /**
+     * {@code platform} of the report: os, os_version, device_model, plus the descriptive keys
+     * docs/device-report.md suggests (manufacturer, sdk_int, abi).
+     */
     public static Map<String, Object> platform() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("os", "Android");
-        m.put("os_version", nonEmpty(Build.VERSION.RELEASE) + " (API " + Build.VERSION.SDK_INT + ")");
-        m.put("device_model", nonEmpty(Build.MANUFACTURER) + " " + nonEmpty(Build.MODEL));
+        m.put("os_version", nonEmpty(Build.VERSION.RELEASE));
+        m.put("device_model", nonEmpty(Build.MODEL));
+        m.put("manufacturer", nonEmpty(Build.MANUFACTURER));
+        m.put("sdk_int", (long) Build.VERSION.SDK_INT);
+        m.put("abi", join(Build.SUPPORTED_ABIS));
         return m;
     }
 

@@ -24,12 +24,20 @@ public interface EmbeddingEngine extends Closeable {
         public final String version;
         public final String computeUnit;
         public final int threads;
+        /** More descriptive scalar keys for the report's {@code runtime} object (may be empty). */
+        public final Map<String, Object> details;
 
         public Info(String name, String version, String computeUnit, int threads) {
+            this(name, version, computeUnit, threads, new LinkedHashMap<String, Object>());
+        }
+
+        public Info(String name, String version, String computeUnit, int threads,
+                Map<String, Object> details) {
             this.name = name;
             this.version = version;
             this.computeUnit = computeUnit;
             this.threads = threads;
+            this.details = new LinkedHashMap<>(details);
         }
 
         public Map<String, Object> toJson() {
@@ -38,6 +46,11 @@ public interface EmbeddingEngine extends Closeable {
             m.put("version", version);
             m.put("compute_unit", computeUnit);
             m.put("threads", (long) threads);
+            for (Map.Entry<String, Object> e : details.entrySet()) {
+                if (!m.containsKey(e.getKey())) {
+                    m.put(e.getKey(), e.getValue());
+                }
+            }
             return m;
         }
     }

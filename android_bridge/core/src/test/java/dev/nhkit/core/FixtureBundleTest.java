@@ -162,7 +162,10 @@ public class FixtureBundleTest {
 
             @Override
             public Info info() {
-                return new Info("replay", "1", "cpu", 1);
+                Map<String, Object> details = new LinkedHashMap<>();
+                details.put("input_dtype", "float32");
+                details.put("layout", "NCHW");
+                return new Info("replay", "1", "cpu", 1, details);
             }
 
             @Override
@@ -172,6 +175,8 @@ public class FixtureBundleTest {
         platform.put("os", System.getProperty("os.name"));
         platform.put("os_version", System.getProperty("os.version"));
         platform.put("device_model", "jvm-" + System.getProperty("java.version"));
+        platform.put("sdk_int", 0L);
+        platform.put("abi", System.getProperty("os.arch"));
         SelfTestReport report = SelfTest.run(b, new PngTestDecoder(
                 name -> orientationBySource.getOrDefault(name, 1)), replay, "nhkit-android", "0.1.0",
                 platform);
