@@ -29,6 +29,7 @@ from nhkit.runtime.errors import ModelError, NhkitError, SeedFileError
 from nhkit.runtime.hasher import Hasher
 from nhkit.runtime.seed import load_seed, seed_to_f32_bytes
 from nhkit.runtime.spec import Spec
+from nhkit.runtime.tensor import normalise
 
 from . import bundle_writer as bw
 from .graph import Graph, load_graph, load_onnx, model_fingerprint, run_graph
@@ -37,7 +38,7 @@ from .report import VariantOutcome, human_bytes, write_report
 from .variants import Variant, parse_targets, resolve_variants
 from .verify import (DEFAULT_VALIDATION_VIEWS, ImageSet, default_image_dir, embed_all,
                      list_images, load_image_set, make_backend, measure_drift,
-                     recommended_tolerance)
+                     recommended_tolerance, selftest_drift)
 
 DEFAULT_THREADS = 2
 CALIBRATION_VIEWS: tuple[str, ...] = ("full", "mirror")
@@ -269,6 +270,9 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
         photos = [decode_image(p, orientation=spec.orientation).rgb
                   for p in val_files[:5]]
         cases = bw.compute_selftest_cases(bw.make_selftest_sources(photos), hasher)
+        case_nchw = normalise(np.stack([np.frombuffer(c.rgb360, np.uint8).reshape(360, 360, 3)
+                                        for c in cases]), "NCHW")
+        case_proj = np.stack([c.projections for c in cases])
         timings["reference"] = time.monotonic() - t
         say(f"  reference: onnxruntime fp32 on {len(val)} images, lowering checked, "
             f"{len(cases)} self-test cases [{timings['reference']:.1f}s]")
@@ -296,13 +300,15 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
                                   photos=val.photos)
             if not drift.passed and opts.allow_over_budget:
                 drift.overridden = True
+            st = selftest_drift(case_proj, embed_all(backend, case_nchw), source.seed, spec)
+            drift_json = dict(drift.to_json(), selftest=st.to_json())
             folder, zpath = bw.write_bundle(
                 staging.path, bundle_id, model_src=model_src, model_file=model_file,
                 seed=source.seed, cases=cases,
                 manifest_fields=dict(common, target=variant.target, runtime=runtime,
                                      variant=variant.to_json(), model=model_io,
-                                     drift=drift.to_json(),
-                                     tolerance=recommended_tolerance(drift), tools=tools))
+                                     drift=drift_json,
+                                     tolerance=recommended_tolerance(drift, st), tools=tools))
             model_bytes = (sum(f.stat().st_size for f in model_src.rglob("*") if f.is_file())
                            if model_src.is_dir() else model_src.stat().st_size)
             outcome = VariantOutcome(

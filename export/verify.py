@@ -159,6 +159,7 @@ class DriftResult:
     bit_exact_rate: float
     nonfragile_flips: int
     fragile_flips: int
+    nonfragile_per_image: np.ndarray  # int [N]
     budget: DriftBudget
     reasons: list[str] = field(default_factory=list)
     overridden: bool = False
@@ -228,19 +229,57 @@ def measure_drift(reference: np.ndarray, embeddings: np.ndarray, seed: np.ndarra
         cosine_min=float(cos.min()), cosine_mean=float(cos.mean()),
         bit_exact_rate=float((hamming == 0).mean()),
         nonfragile_flips=int((flips & ~fragile).sum()), fragile_flips=int((flips & fragile).sum()),
-        budget=budget)
+        nonfragile_per_image=(flips & ~fragile).sum(axis=1).astype(np.int64), budget=budget)
     result.reasons = budget.check(result.mean, result.max)
     return result
 
 
-def recommended_tolerance(drift: DriftResult) -> dict[str, int]:
-    """The Hamming tolerance a device self-test should allow against the fp32 reference hash.
+@dataclass(frozen=True)
+class SelftestDrift:
+    """The variant run on the bundle's own self-test cases (their exact rgb360 inputs) here."""
 
-    The worst drift seen at export plus one bit for the device's own arithmetic (its kernels
-    differ from this machine's); lossy cases add 4 bits for a different JPEG decoder (IDCT and
-    chroma upsampling differ by about one level per sample)."""
-    hamming = min(HASH_BITS, drift.max + 1)
-    return {"hamming": hamming, "lossy_hamming": min(HASH_BITS, hamming + 4)}
+    cases: int
+    hamming_max: int
+    nonfragile_max: int
+
+    def to_json(self) -> dict[str, int]:
+        return {"cases": self.cases, "hamming_max": self.hamming_max,
+                "nonfragile_max": self.nonfragile_max}
+
+
+def selftest_drift(case_projections: np.ndarray, embeddings: np.ndarray, seed: np.ndarray,
+                   spec: Spec) -> SelftestDrift:
+    """Hamming distance and non-fragile flips of the variant on each self-test case, against
+    the fp32 reference projections stored in cases.json."""
+    ref = np.asarray(case_projections, dtype=np.float64)
+    p = project(seed, np.asarray(embeddings, dtype=np.float32))
+    flips = bits_from_projections(ref) != bits_from_projections(p)
+    fragile = fragile_mask(ref, spec.fragile_margin)
+    return SelftestDrift(cases=int(ref.shape[0]), hamming_max=int(flips.sum(axis=1).max()),
+                         nonfragile_max=int((flips & ~fragile).sum(axis=1).max()))
+
+
+def recommended_tolerance(drift: DriftResult, selftest: SelftestDrift | None = None
+                          ) -> dict[str, int]:
+    """The tolerances a device self-test should allow against the fp32 reference hash.
+
+    - hamming: the worst per-image drift seen at export (validation photos and the bundle's own
+      cases) plus one bit for the device's own arithmetic (its kernels differ from this
+      machine's); lossy cases add 4 bits for a different JPEG decoder (IDCT and chroma
+      upsampling differ by about one level per sample).
+    - nonfragile_flips: the most flips outside the fragile mask seen on one image, plus one when
+      the variant drifts at all (quantized variants move some projections by more than the
+      margin); 0 for a variant that reproduced the reference exactly.
+    By construction the bundle's own self-test passes on this machine; on a device, a failure
+    means the device differs from this machine by more than one bit of rounding."""
+    worst = drift.max
+    nonfragile = int(drift.nonfragile_per_image.max()) if drift.nonfragile_per_image.size else 0
+    if selftest is not None:
+        worst = max(worst, selftest.hamming_max)
+        nonfragile = max(nonfragile, selftest.nonfragile_max)
+    hamming = min(HASH_BITS, worst + 1)
+    return {"hamming": hamming, "lossy_hamming": min(HASH_BITS, hamming + 4),
+            "nonfragile_flips": min(HASH_BITS, nonfragile + (1 if worst > 0 else 0))}
 
 
 def make_backend(target: str, model_path: str | os.PathLike[str], *,

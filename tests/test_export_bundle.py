@@ -72,7 +72,9 @@ def test_bundles_verify_and_describe_the_model(exported, inputs, suffix: str) ->
         assert inp["dtype"] == "int8" and inp["layout"] == "NHWC" and len(inp["quantization"][
             "lut"]) == 256
         assert m["drift"]["images"] == 8 and m["drift"]["photos"] == 4
-        assert m["tolerance"]["hamming"] == m["drift"]["hamming"]["max"] + 1
+        tol, d = m["tolerance"], m["drift"]
+        assert tol["hamming"] == max(d["hamming"]["max"], d["selftest"]["hamming_max"]) + 1
+        assert tol["lossy_hamming"] == tol["hamming"] + 4 and d["selftest"]["cases"] == 5
         assert b.seed.tobytes() == make_seed(3).astype("<f4").tobytes()
         assert not b.over_budget
         # The bundle's own model through the backend the reader hands out.

@@ -81,8 +81,17 @@ def test_measure_drift_counts_bits_and_fragile_flips() -> None:
     assert not d.passed and d.reasons[0].startswith("mean Hamming")
     j = d.to_json()
     assert j["hamming"]["max"] == 96 and j["passed"] is False and j["images"] == 6
-    assert Vf.recommended_tolerance(d) == {"hamming": 96, "lossy_hamming": 96}
-    assert Vf.recommended_tolerance(same) == {"hamming": 1, "lossy_hamming": 5}
+    assert d.nonfragile_per_image[0] == 96 - int((np.abs(project(seed, ref[0])) < margin).sum())
+    assert Vf.recommended_tolerance(d) == {"hamming": 96, "lossy_hamming": 96,
+                                           "nonfragile_flips": int(d.nonfragile_per_image[0]) + 1}
+    assert Vf.recommended_tolerance(same) == {"hamming": 1, "lossy_hamming": 5,
+                                              "nonfragile_flips": 0}
+    # The bundle's own cases widen the tolerance when they drift more than the photos did.
+    st = Vf.selftest_drift(project(seed, ref[:2]), var[:2], seed, Spec(fragile_margin=margin))
+    assert st.cases == 2 and st.hamming_max == 96
+    assert Vf.recommended_tolerance(same, st)["hamming"] == 96
+    st0 = Vf.selftest_drift(project(seed, ref[2:4]), ref[2:4], seed, Spec())
+    assert st0 == Vf.SelftestDrift(2, 0, 0)
     with pytest.raises(Exception, match="NaN"):
         Vf.measure_drift(ref, np.full_like(ref, np.nan), seed, Spec(), V.DriftBudget(1.0))
 
