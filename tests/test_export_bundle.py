@@ -288,3 +288,16 @@ def test_coreml_bundle_end_to_end(inputs, tmp_path: Path) -> None:
         assert any(f["path"].startswith("model.mlpackage/") for f in b.manifest["files"])
         emb = b.backend().embed(np.zeros((1, 3, 360, 360), np.float32))
         assert emb.shape == (1, 128)
+
+
+@pytest.mark.parametrize("name", ["tiny.tflite-fp32", "tiny.tflite-int8-io.zip"])
+def test_bundle_self_test_passes_here(exported, tmp_path: Path, name: str, capsys) -> None:
+    """The tolerance covers the variant's own cases on the exporting machine, so nhkit's own
+    device-side procedure (`nhkit selftest` + `golden check --bundle`) passes."""
+    from nhkit.runtime.cli import main
+
+    _, out = exported
+    report = tmp_path / "report.json"
+    assert main(["selftest", "--bundle", str(out / name), "-o", str(report)]) == 0
+    assert main(["golden", "check", "--bundle", str(out / name), str(report)]) == 0
+    assert "5 passed, 0 failed" in capsys.readouterr().out
