@@ -82,6 +82,11 @@ stray=$(grep -rlE '^package (android|androidx|org\.tensorflow)' "$HERE/bridge/sr
 
 # A real bundle for FixtureBundleTest: exported here from a tiny test model when nhkit's export
 # extras are installed (as the project's tests/run does); skipped with a message otherwise.
+# The export is redone whenever nhkit's Python sources or schemas change (stamp file).
+stamp=$(cd "$REPO" && cat export/*.py runtime/*.py runtime/schemas/*.json 2>/dev/null | sha256sum | cut -c1-64)
+if [ -d "$B/fixture-bundles" ] && [ "$(cat "$B/fixture-bundles/.stamp" 2>/dev/null)" != "$stamp" ]; then
+  rm -rf "$B/fixture-bundles"
+fi
 if [ -z "${NHKIT_TEST_BUNDLE:-}" ] && [ "${NHKIT_FIXTURE_EXPORT:-1}" != "0" ] \
    && [ ! -f "$B/fixture-bundles/tiny.tflite-fp32/manifest.json" ]; then
   if (cd "$REPO" && python3 -c "import nhkit.export.tflite, nhkit.export.testmodels, tensorflow" ) >/dev/null 2>&1; then
@@ -98,6 +103,7 @@ PY
              --name tiny --target tflite --variants fp32,int8-io --allow-over-budget --threads 1 \
              --quiet -o ../fixture-bundles) >"$B/fixture-src/export.log" 2>&1; then
       echo "ok    fixture bundles: $(ls -d "$B"/fixture-bundles/*/ | xargs -n1 basename | tr '\n' ' ')"
+      echo "$stamp" > "$B/fixture-bundles/.stamp"
     else
       echo "warning: nhkit export of the fixture bundle failed (see $B/fixture-src/export.log); FixtureBundleTest will be skipped" >&2
       rm -rf "$B/fixture-bundles"

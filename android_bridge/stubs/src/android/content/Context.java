@@ -7,7 +7,5 @@ public abstract class Context {
     public abstract AssetManager getAssets();
     public abstract ContentResolver getContentResolver();
     public abstract File getFilesDir();
-    public abstract File getCacheDir();
     public abstract File getExternalFilesDir(String type);
-    public abstract String getPackageName();
 }

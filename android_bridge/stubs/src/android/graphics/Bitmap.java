@@ -33,10 +33,6 @@ public final class Bitmap {
         throw new RuntimeException("Stub!");
     }
 
-    public boolean hasAlpha() {
-        throw new RuntimeException("Stub!");
-    }
-
     /** API 26. */
     public ColorSpace getColorSpace() {
         throw new RuntimeException("Stub!");

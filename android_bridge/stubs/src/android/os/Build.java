@@ -11,7 +11,6 @@ public class Build {
     }
 
     public static class VERSION_CODES {
-        public static final int N = 24;
         public static final int O = 26;
     }
 }

@@ -3,7 +3,7 @@ package android.content.res;
 import java.io.IOException;
 import java.io.InputStream;
 
-public final class AssetManager implements AutoCloseable {
+public final class AssetManager {
     private AssetManager() {}
 
     public InputStream open(String fileName) throws IOException {
@@ -15,11 +15,6 @@ public final class AssetManager implements AutoCloseable {
     }
 
     public String[] list(String path) throws IOException {
-        throw new RuntimeException("Stub!");
-    }
-
-    @Override
-    public void close() {
         throw new RuntimeException("Stub!");
     }
 }

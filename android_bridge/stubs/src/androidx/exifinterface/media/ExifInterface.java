@@ -5,7 +5,6 @@ import java.io.InputStream;
 
 public class ExifInterface {
     public static final String TAG_ORIENTATION = "Orientation";
-    public static final int ORIENTATION_UNDEFINED = 0;
     public static final int ORIENTATION_NORMAL = 1;
 
     public ExifInterface(InputStream inputStream) throws IOException {

@@ -1,6 +1,5 @@
 package org.tensorflow.lite;
 
-import java.io.File;
 import java.nio.ByteBuffer;
 
 public final class Interpreter implements AutoCloseable {
@@ -20,19 +19,11 @@ public final class Interpreter implements AutoCloseable {
         }
     }
 
-    public Interpreter(File modelFile, Options options) {
-        throw new RuntimeException("Stub!");
-    }
-
     public Interpreter(ByteBuffer byteBuffer, Options options) {
         throw new RuntimeException("Stub!");
     }
 
     public void run(Object input, Object output) {
-        throw new RuntimeException("Stub!");
-    }
-
-    public void allocateTensors() {
         throw new RuntimeException("Stub!");
     }
 

@@ -6,8 +6,4 @@ public final class TensorFlowLite {
     public static String runtimeVersion() {
         throw new RuntimeException("Stub!");
     }
-
-    public static String schemaVersion() {
-        throw new RuntimeException("Stub!");
-    }
 }

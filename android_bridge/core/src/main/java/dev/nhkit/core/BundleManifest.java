@@ -40,6 +40,11 @@ public final class BundleManifest {
     /** {@code tolerance.lossy_hamming} (lossy cases); {@link #toleranceHamming} when absent. */
     public final int toleranceLossyHamming;
     /**
+     * {@code tolerance.nonfragile_flips}: flipped bits allowed outside the reference fragile mask
+     * on a lossless case; 0 when absent.
+     */
+    public final int toleranceNonfragileFlips;
+    /**
      * The self-test cases file: {@code selftest.file} of the manifest, else
      * {@code selftest/cases.json} when listed in {@code files}; {@code null} when there is none.
      */
@@ -137,6 +142,7 @@ public final class BundleManifest {
 
         int tol = 0;
         int lossy = -1;
+        int nonfragile = 0;
         if (m.containsKey("tolerance") && m.get("tolerance") != null) {
             Map<String, Object> t = Json.getObject(m, "tolerance", source + ": tolerance");
             if (t.containsKey("hamming")) {
@@ -144,6 +150,9 @@ public final class BundleManifest {
             }
             if (t.containsKey("lossy_hamming")) {
                 lossy = Json.getInt(t, "lossy_hamming", source + ": tolerance.lossy_hamming");
+            }
+            if (t.containsKey("nonfragile_flips")) {
+                nonfragile = Json.getInt(t, "nonfragile_flips", source + ": tolerance.nonfragile_flips");
             }
         }
         String st = null;
@@ -163,6 +172,7 @@ public final class BundleManifest {
         }
         selfTestFile = st;
         toleranceHamming = tol;
+        toleranceNonfragileFlips = nonfragile;
         toleranceLossyHamming = lossy < 0 ? tol : lossy;
     }
 

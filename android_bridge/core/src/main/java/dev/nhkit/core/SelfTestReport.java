@@ -167,7 +167,9 @@ public final class SelfTestReport {
     /**
      * A quick on-device verdict against the bundle's expectations (the authoritative check is
      * {@code nhkit golden check} on the host): errors, stage digests of lossless cases that differ
-     * from the reference, and hashes farther than the manifest's tolerance. Empty when all pass.
+     * from the reference, hashes farther than the manifest's tolerance, and (lossless cases) more
+     * flips outside the reference fragile mask than {@code tolerance.nonfragile_flips}. Empty when
+     * all pass.
      */
     public static List<String> problems(Bundle bundle, SelfTestReport report) {
         List<String> out = new ArrayList<>();
@@ -196,6 +198,17 @@ public final class SelfTestReport {
             if (d > tol) {
                 out.add(c.id + ": hash " + r.hash + " is " + d + " bits from the reference "
                         + c.expectedHash + " (tolerance " + tol + ")");
+            } else if (c.lossless && c.expectedFragile != null) {
+                int outside = 0;
+                for (int i = 0; i < NeuralHash.BITS; i++) {
+                    if (r.hash.bit(i) != c.expectedHash.bit(i) && !c.expectedFragile.bit(i)) {
+                        outside++;
+                    }
+                }
+                if (outside > m.toleranceNonfragileFlips) {
+                    out.add(c.id + ": " + outside + " flipped bits outside the reference fragile mask "
+                            + "(tolerance.nonfragile_flips " + m.toleranceNonfragileFlips + ")");
+                }
             }
         }
         return out;

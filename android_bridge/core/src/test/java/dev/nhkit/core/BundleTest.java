@@ -396,4 +396,30 @@ public class BundleTest {
         writeManifest(m);
         expectBundleError("has 2 cases, the manifest's selftest.cases says 3");
     }
+
+    @Test
+    public void flipsOutsideTheFragileMaskCountAgainstTheTolerance() throws Exception {
+        writeBundle(1, 1);
+        Bundle b = Bundle.open(new DirectoryBundleFiles(dir));
+        SelfTestReport ok = SelfTest.run(b, new PngTestDecoder(1), new FakeEngine(), "nhkit-android",
+                "0.1.0", new LinkedHashMap<String, Object>());
+        assertTrue(SelfTestReport.problems(b, ok).isEmpty());
+        SelfTestReport.CaseResult r = ok.cases().get(0);
+        SelfTestCase c = b.selfTestCases().get(0);
+        int i = 0;
+        while (c.expectedFragile.bit(i)) {
+            i++;
+        }
+        boolean[] bits = r.hash.toBits();
+        bits[i] = !bits[i]; // 1 bit: within tolerance.hamming 2, but not a fragile bit
+        SelfTestReport.CaseResult flipped = new SelfTestReport.CaseResult(r.id, r.digests, r.embedding,
+                r.projections, NeuralHash.fromBits(bits), r.timingsMs, 1, null);
+        SelfTestReport bad = new SelfTestReport("nhkit-android", "0.1.0",
+                new LinkedHashMap<String, Object>(), new FakeEngine().info(), b, new java.util.Date(),
+                Arrays.asList(flipped));
+        List<String> problems = SelfTestReport.problems(b, bad);
+        assertEquals(1, problems.size());
+        assertTrue(problems.get(0), problems.get(0).contains("1 flipped bits outside the reference "
+                + "fragile mask (tolerance.nonfragile_flips 0)"));
+    }
 }
