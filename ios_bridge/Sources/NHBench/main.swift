@@ -7,14 +7,16 @@ import NHCore
 
 var runs = 15
 var outPath: String?
+var extreme = 0
 var args = Array(CommandLine.arguments.dropFirst())
 while !args.isEmpty {
     let a = args.removeFirst()
     switch (a, args.first) {
     case ("--runs", let v?): runs = max(1, Int(v) ?? runs); args.removeFirst()
     case ("--out", let v?): outPath = v; args.removeFirst()
+    case ("--extreme", let v?): extreme = Int(v) ?? 0; args.removeFirst()
     default:
-        FileHandle.standardError.write(Data("usage: NHBench [--runs N] [--out FILE.md]\n".utf8))
+        FileHandle.standardError.write(Data("usage: NHBench [--runs N] [--out FILE.md] [--extreme H]\n".utf8))
         exit(2)
     }
 }
@@ -60,6 +62,26 @@ struct Result {
     var median: Double { wall.sorted()[wall.count / 2] }
     var best: Double { wall.min()! }
     var cpuMedian: Double { cpu.sorted()[cpu.count / 2] }
+}
+
+/// Peak resident memory of this process in MiB (Linux), for the extreme-aspect check.
+func peakRSSMiB() -> String {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return "?" }
+    return String(format: "%.0f", kb / 1024)
+}
+
+if extreme > 0 {
+    // `--extreme H`: a 1 x H strip (e.g. 20,000,000), whose spec intermediate would be
+    // H x 360 x 3 bytes; NHCore streams it instead.
+    let strip = try RGB8Image(width: 1, height: extreme, pixels: splitmixBytes(seed: 1, count: extreme * 3))
+    let before = peakRSSMiB()
+    var out: RGB8Image?
+    let t = wallMs { out = BicubicResize.resize(strip) }
+    print(String(format: "resize 1x%d -> 360x360: %.0f ms; peak RSS %@ MiB before, %@ MiB after (input %.0f MiB; the unstreamed intermediate would be %.0f MiB); sha256 %@",
+                 extreme, t, before, peakRSSMiB(), Double(extreme * 3) / 1048576, Double(extreme) * 1080 / 1048576, out!.sha256))
+    exit(0)
 }
 
 let seed: UInt64 = 0x6e68_6b69_74   // "nhkit"

@@ -113,6 +113,19 @@ final class PipelineTests: XCTestCase {
         XCTAssertThrowsError(try bad.hash(image: img)) { XCTAssertTrue("\($0)".contains("not finite"), "\($0)") }
     }
 
+    /// A 2 x 16,000 strip: both coefficient strategies agree, and the streamed vertical pass
+    /// never stores the 16,000 x 360 intermediate.
+    func testExtremeAspectRatioResizesWithBoundedTables() throws {
+        let tall = try image(2, 16_000, seed: 21)
+        let streamed = BicubicResize.resize(tall)
+        XCTAssertEqual(streamed.width, 360)
+        XCTAssertEqual(streamed.height, 360)
+        XCTAssertEqual(BicubicResize.resize(tall, width: 360, height: 360, tableLimit: 0), streamed)
+        XCTAssertEqual(BicubicResize.resize(tall, width: 360, height: 360, tableLimit: .max), streamed)
+        let wide = try image(16_000, 2, seed: 22)
+        XCTAssertEqual(BicubicResize.resize(wide, width: 360, height: 360, tableLimit: 0), BicubicResize.resize(wide))
+    }
+
     func testDecoderPixelLimit() throws {
         let png = TestPNGWriter.png(try image(100, 100, seed: 1))
         XCTAssertThrowsError(try TestPNGDecoder.decode(png, maxPixels: 9_999)) { XCTAssertTrue("\($0)".contains("exceeds"), "\($0)") }
