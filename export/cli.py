@@ -55,6 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="photos for full-int8 calibration (default: nhkit's train-split photos)")
     p.add_argument("--validation", type=Path, metavar="DIR",
                    help="photos to measure drift on (default: nhkit's held-out test photos)")
+    p.add_argument("--max-validation", type=_positive_int, default=100, metavar="N",
+                   help="use at most the first N validation photos by file name (default 100)")
+    p.add_argument("--max-calibration", type=_positive_int, default=64, metavar="N",
+                   help="use at most the first N calibration photos by file name (default 64)")
     p.add_argument("--allow-over-budget", action="store_true",
                    help="write variants that miss their drift budget (marked in the manifest) "
                    "instead of failing the export")
@@ -85,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         out=args.out, model=args.model, seed=args.seed, targets=args.targets,
         variants=variants, calibration=args.calibration, validation=args.validation,
         allow_over_budget=args.allow_over_budget, threads=args.threads, name=args.name,
-        fragile_margin=args.fragile_margin, orientation=args.orientation)
+        fragile_margin=args.fragile_margin, orientation=args.orientation,
+        validation_limit=args.max_validation, calibration_limit=args.max_calibration)
     log = (lambda msg: None) if args.quiet else None
     run_export(opts, log=log)
     return 0

@@ -65,8 +65,8 @@ class ExportOptions:
     name: str | None = None
     fragile_margin: float | None = None
     orientation: str = "apply"
-    calibration_limit: int | None = None
-    validation_limit: int | None = None
+    calibration_limit: int | None = 64   # photos (first N by file name); bounds memory/time
+    validation_limit: int | None = 100
     validation_views: tuple[str, ...] = DEFAULT_VALIDATION_VIEWS
     use_onnxsim: bool = True
 
@@ -260,6 +260,10 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
         say(f"  validation: {val.photos} photos x {len(val.views)} views = {len(val)} images "
             f"from {val.source}" + (f"; calibration: {cal.photos} photos x "
                                     f"{len(cal.views)} views from {cal.source}" if cal else ""))
+        for what, n, total in (("validation", val.photos, len(val_files)),
+                               ("calibration", cal.photos if cal else 0, len(cal_files))):
+            if n < total:
+                say(f"  note: using the first {n} of {total} {what} photos (by file name)")
 
         t = time.monotonic()
         reference = OnnxBackend(source.onnx, threads=opts.threads)
