@@ -301,3 +301,32 @@ def test_bundle_self_test_passes_here(exported, tmp_path: Path, name: str, capsy
     assert main(["selftest", "--bundle", str(out / name), "-o", str(report)]) == 0
     assert main(["golden", "check", "--bundle", str(out / name), str(report)]) == 0
     assert "5 passed, 0 failed" in capsys.readouterr().out
+
+
+def test_parallel_core_ml_worker_gives_identical_bundles(inputs, tmp_path: Path) -> None:
+    pytest.importorskip("coremltools")
+    names = ["tflite-fp32", "coreml-fp16", "coreml-pal6"]
+    for mode, parallel in (("par", True), ("ser", False)):
+        E.run_export(_opts(inputs, tmp_path / mode, targets=None, variants=names,
+                           validation_limit=2, parallel=parallel), log=lambda m: None)
+    zips = sorted(p.name for p in (tmp_path / "par").glob("*.zip"))
+    assert zips == ["tiny.coreml-fp16.zip", "tiny.coreml-pal6.zip", "tiny.tflite-fp32.zip"]
+    for z in zips:
+        assert (tmp_path / "par" / z).read_bytes() == (tmp_path / "ser" / z).read_bytes(), z
+
+
+def test_core_ml_worker_failure_is_reported(tmp_path: Path) -> None:
+    from nhkit.export.variants import get_variant
+
+    build = tmp_path / "build"
+    build.mkdir()
+    src = E._Source("tiny", tmp_path / "missing.onnx", make_seed(1), tmp_path / "s", 0.0)
+    v = get_variant("coreml", "fp32")
+    worker = E._CoremlWorker(build, src, True, [v], np.zeros((1, 3, 360, 360), np.float32),
+                             np.zeros((1, 3, 360, 360), np.float32))
+    try:
+        with pytest.raises(E.ExportError, match="worker process exited with code 1") as ei:
+            worker.result(v, "tiny.coreml-fp32")
+        assert "missing.onnx" in str(ei.value)
+    finally:
+        worker.stop()
