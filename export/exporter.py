@@ -3,7 +3,12 @@
 Order matters for the "no partial output" promise: every input is checked (variant names, model,
 seed, output folder, image folders) before the first conversion, all bundles are built in a
 private staging folder, and only when every variant is within budget (or the user overrode) are
-they renamed into the output folder. Any error deletes the staging folder.
+they renamed into the output folder. Any error deletes the staging folder (and stops the Core ML
+worker process first).
+
+When both targets are exported, Core ML variants are converted and verified by a worker process
+(`export/coreml_worker.py`) while this process does the TFLite ones; results are collected in
+table order, so logs, reports and bundles are the same as a serial run (`parallel=False`).
 """
 
 from __future__ import annotations
