@@ -124,7 +124,8 @@ class Bundle:
                                  layout=self.input["layout"])
         from .backends import coreml
 
-        return coreml.CoreMLBackend(self.model_path)
+        # The manifest's input entry is checked against the program's declared input.
+        return coreml.CoreMLBackend(self.model_path, input_spec=self.input)
 
     def close(self) -> None:
         if self._tmp is not None:
