@@ -16,7 +16,6 @@ corrupt file is reported instead of being decoded into garbage.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterator
 
 import numpy as np
@@ -197,7 +196,3 @@ class Fields:
             else:
                 raise WireError(f"field {field}: wire type {w} for a repeated {dtype}")
         return np.frombuffer(b"".join(chunks), dtype=dtype).copy()
-
-
-def fixed32_float(v: memoryview) -> float:
-    return struct.unpack("<f", v)[0]
