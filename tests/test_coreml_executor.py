@@ -600,3 +600,56 @@ def test_matches_coreml_predict_on_macos(packages: dict[str, Path]) -> None:
         got = MLProgram.open(packages[variant]).predict({"image": x})["embedding"]
         rel = float(np.abs(got.astype(np.float32) - ref).max() / np.abs(ref).max())
         assert rel <= tol, (variant, rel)
+
+
+@QUIET
+def test_other_mil_op_forms_match_numpy(tmp_path: Path) -> None:
+    """Ops the exporter does not emit today but the issue lists (and coremltools' own lowerings
+    use): PyTorch's hard-swish form via thresholded_relu, shape ops, pad modes, matmul with
+    transposes, reductions, cast. Each must survive conversion and match numpy."""
+    ct = pytest.importorskip("coremltools")
+    from coremltools.converters.mil import Builder as mb
+
+    rng = np.random.default_rng(2)
+    m = rng.standard_normal((8, 5)).astype(np.float32)
+
+    @mb.program(input_specs=[mb.TensorSpec(shape=(1, 4, 5, 6))], opset_version=ct.target.iOS16)
+    def prog(image):  # noqa: ANN001, ANN202
+        w = mb.thresholded_relu(x=image, alpha=-3.0)
+        hs = mb.mul(x=w, y=mb.sigmoid_hard(x=w, alpha=1.0 / 6, beta=0.5))
+        t = mb.transpose(x=hs, perm=[0, 2, 3, 1])                      # [1, 5, 6, 4]
+        p = mb.pad(x=t, pad=[1, 0, 0, 2], mode="constant", constant_val=0.5)
+        p = mb.pad(x=p, pad=[1, 1], mode="reflect")                    # [1, 5, 7, 8]
+        e = mb.expand_dims(x=mb.reduce_sum(x=p, axes=[0], keep_dims=False), axes=[-1])
+        s = mb.squeeze(x=e, axes=[3])                                  # [5, 7, 8]
+        mm = mb.matmul(x=s, y=m, transpose_x=False, transpose_y=False)   # [5, 7, 5]
+        mm2 = mb.matmul(x=mm, y=mm, transpose_x=True)                 # [5, 5, 5]
+        r = mb.real_div(x=mm2, y=mb.add(x=mb.reduce_max(x=mm2, axes=[1, 2], keep_dims=True),
+                                         y=np.float32(1.0)))
+        c = mb.cast(x=mb.mul(x=r, y=np.float32(10.0)), dtype="int32")
+        c = mb.cast(x=c, dtype="fp32")
+        mx = mb.maximum(x=mb.sub(x=c, y=r), y=mb.minimum(x=r, y=np.float32(0.1)))
+        return mb.clip(x=mx, alpha=-4.0, beta=4.0, name="out")
+
+    path = _save_program(prog, tmp_path)
+    p = MLProgram.open(path)
+    counts = p.op_counts()
+    for op in ("thresholded_relu", "transpose", "pad", "reduce_sum", "expand_dims", "squeeze",
+               "matmul", "reduce_max", "real_div", "cast", "maximum", "minimum", "clip"):
+        assert op in counts, (op, counts)
+    x = (rng.standard_normal((1, 4, 5, 6)) * 4).astype(np.float32)
+    got = p.predict({"image": x})["out"]
+
+    w = np.where(x > -3, x, 0)
+    hs = w * np.clip(w / 6 + 0.5, 0, 1)
+    t = hs.transpose(0, 2, 3, 1)
+    pp = np.pad(t, [(0, 0), (0, 0), (1, 0), (0, 2)], constant_values=0.5)
+    pp = np.pad(pp, [(0, 0), (0, 0), (0, 0), (1, 1)], mode="reflect")
+    s = pp.sum(axis=0)
+    mm = s @ m
+    mm2 = np.swapaxes(mm, -1, -2) @ mm
+    r = mm2 / (mm2.max(axis=(1, 2), keepdims=True) + 1)
+    c = (r * 10).astype(np.int32).astype(np.float32)
+    want = np.clip(np.maximum(c - r, np.minimum(r, 0.1)), -4, 4)
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() <= 1e-5 * max(1.0, float(np.abs(want).max()))
