@@ -123,11 +123,19 @@ class _Builder:
         return x, mname
 
 
-def build_model(input_size=None):
-    """Returns (keras.Model, topo). Input NHWC float32 in [-1, 1]; output 128 floats."""
+def build_model(input_size=None, input_pool=1):
+    """Returns (keras.Model, topo). Input NHWC float32 in [-1, 1]; output 128 floats.
+
+    input_pool > 1 puts a non-trainable average pool (kernel = stride = input_pool) in front of
+    the backbone, so a 360x360 input is seen at 180x180 (the resolutions it was trained at)."""
     b = _Builder()
     inp = keras.Input((input_size, input_size, 3), name="image")
     x, xn = inp, "image"
+    if input_pool > 1:
+        x = layers.AveragePooling2D(input_pool, strides=input_pool, padding="valid",
+                                    name="input_pool")(x)
+        b.topo.append(("avgpool", "input_pool", [xn], {"k": input_pool}))
+        xn = "input_pool"
     x, xn = b.conv_bn(x, xn, 16, 3, 2)
     x, xn = b.act(x, xn, "hswish")
     cin = 16
@@ -189,6 +197,8 @@ def count_macs(topo, model, size=360):
             h = 1
         elif op in ("gap", "gap_flat"):
             h = 1
+        elif op == "avgpool":
+            h = h // ex["k"]
         hw[name] = h
     return macs
 

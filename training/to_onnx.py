@@ -76,6 +76,13 @@ def build_onnx(model, topo, head_scale=1.0, size=360):
             nodes.append(helper.make_node(
                 "Conv", [x[0], init(name + ".w", w), init(name + ".b", conv.bias.numpy())], [out],
                 name=name, kernel_shape=[1, 1], strides=[1, 1], pads=[0, 0, 0, 0]))
+        elif op == "avgpool":
+            # written as a fixed depthwise Conv (weights 1/k^2): Conv is in every target's op set
+            kk = ex["k"]
+            w = np.full((3, 1, kk, kk), 1.0 / (kk * kk), np.float32)
+            nodes.append(helper.make_node("Conv", [x[0], init(name + ".w", w)], [out], name=name,
+                                          kernel_shape=[kk, kk], strides=[kk, kk],
+                                          pads=[0, 0, 0, 0], group=3))
         elif op == "relu":
             nodes.append(helper.make_node("Relu", x, [out], name=name))
         elif op == "hswish":
@@ -149,6 +156,8 @@ def main():
     ap.add_argument("--version", default="1.0.0")
     ap.add_argument("--fragile-margin", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--input-pool", type=int, default=2,
+                    help="average-pool the 360 px input by this factor in front of the backbone")
     ap.add_argument("--recal-batches", type=int, default=24,
                     help="augmented 360 px batches for BN recalibration (0 = no recalibration)")
     a = ap.parse_args()
@@ -162,7 +171,7 @@ def main():
     from model import build_model, count_macs
 
     split = json.load(open(a.split))
-    model, topo = build_model()
+    model, topo = build_model(input_pool=a.input_pool)
     model.load_weights(os.path.join(a.ckpt, "model.weights.h5"))
     seed = np.fromfile(os.path.join(a.ckpt, "seed.f32"), "<f4").reshape(96, 128)
     state_path = os.path.join(a.ckpt, "state.json")
@@ -241,6 +250,7 @@ def main():
         "onnx_sha256": sha256(onnx_path),
         "params": params, "macs_360": int(count_macs(topo, model, 360)),
         "head_scale": head_scale,
+        "input_pool": a.input_pool,
         "bn_recalibration_batches": recal,
         "projection_rms_train": 1.0,
         "verification_onnxruntime_vs_keras": ver,

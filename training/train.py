@@ -38,11 +38,20 @@ def make_seed_matrix(seed=SEED_RNG):
     return np.ascontiguousarray(q.T.astype("<f4"))  # 96 x 128, orthonormal rows
 
 
-def phase_at(frac):
-    for end, res, bs in PHASES:
+def parse_phases(text):
+    """'0.56:160:64,0.82:224:48,1.0:360:24' -> [(0.56, 160, 64), ...]"""
+    out = []
+    for part in text.split(","):
+        end, res, bs = part.split(":")
+        out.append((float(end), int(res), int(bs)))
+    return out
+
+
+def phase_at(frac, phases=PHASES):
+    for end, res, bs in phases:
         if frac < end:
             return res, bs
-    return PHASES[-1][1:]
+    return tuple(phases[-1][1:])
 
 
 def lr_at(step, frac, peak, warmup=150, floor=0.05):
@@ -63,6 +72,8 @@ def main():
     ap.add_argument("--ckpt-minutes", type=float, default=4.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--phases", default=None,
+                    help="end_fraction:resolution:pairs,... (default: %s)" % PHASES)
     ap.add_argument("--log", default=None)
     ap.add_argument("--log-every", type=int, default=20)
     a = ap.parse_args()
@@ -107,9 +118,16 @@ def main():
         seed_mat = make_seed_matrix()
         seed_mat.tofile(seed_path)
     state["minutes"] = a.minutes
+    phases = parse_phases(a.phases) if a.phases else [tuple(p) for p in state.get("phases", PHASES)]
+    if [list(p) for p in phases] != [list(p) for p in state.get("phases", phases)]:
+        state.setdefault("phase_changes", []).append(
+            {"at_step": state["step"], "at_elapsed": state["elapsed"], "from": state["phases"],
+             "to": phases})
+    state["phases"] = phases
     seed_t = tf.constant(seed_mat)
 
     model, topo = build_model()
+    log(f"phases {phases}")
     log(f"model params {model.count_params()} MACs@360 {count_macs(topo, model, 360) / 1e6:.1f}M"
         f" train photos {len(train_files)} budget {a.minutes} min")
     opt = tf.keras.optimizers.AdamW(learning_rate=a.lr, weight_decay=1e-4, clipnorm=2.0)
@@ -152,7 +170,7 @@ def main():
 
     def submit():
         nonlocal next_submit
-        res, bs = phase_at(state["elapsed"] / budget)
+        res, bs = phase_at(state["elapsed"] / budget, phases)
         queue.append((res, pool.apply_async(data.make_batch, ((a.seed, next_submit, res, bs),))))
         next_submit += 1
 
