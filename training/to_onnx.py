@@ -197,6 +197,12 @@ def main():
 
     # 2. ONNX
     m = build_onnx(model, topo, head_scale)
+    sf = seed.astype("<f4").tobytes()
+    for k, v in (("nhkit.name", a.name), ("nhkit.version", a.version),
+                 ("nhkit.seed_sha256", hashlib.sha256(sf).hexdigest()),
+                 ("nhkit.fragile_margin", repr(a.fragile_margin)), ("nhkit.spec", "nh-spec-v1")):
+        m.metadata_props.append(onnx.StringStringEntryProto(key=k, value=v))
+    m.doc_string = "nhkit default perceptual-hash embedding (training/to_onnx.py)"
     os.makedirs(a.out, exist_ok=True)
     onnx_path = os.path.join(a.out, "model.onnx")
     onnx.save(m, onnx_path)
@@ -232,7 +238,6 @@ def main():
         print("VERIFICATION FAILED", file=sys.stderr)
 
     # 4. seeds and metadata
-    sf = seed.astype("<f4").tobytes()
     assert len(sf) == 96 * 128 * 4
     with open(os.path.join(a.out, "seed.f32"), "wb") as f:
         f.write(sf)
