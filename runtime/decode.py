@@ -6,6 +6,7 @@ and Java bridges can reproduce it and a Pillow upgrade cannot silently change it
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import warnings
@@ -18,7 +19,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageDecodeError
-from .orientation import EXIF_ORIENTATION_TAG, apply_orientation, normalise_orientation_tag
+from .orientation import (EXIF_ORIENTATION_TAG, apply_orientation, apply_orientation_image,
+                          normalise_orientation_tag)
 from .spec import DEFAULT_MAX_PIXELS
 
 ImageSource = str | os.PathLike[str] | bytes
@@ -28,15 +30,28 @@ SUPPORTED_MODES: tuple[str, ...] = ("RGB", "RGBA", "RGBX", "L", "LA", "1", "P", 
                                     *_SIXTEEN_BIT_GREY)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DecodedImage:
-    """Oriented RGB8 pixels plus what the decoder saw (for reports and error messages)."""
+    """Oriented RGB8 pixels plus what the decoder saw (for reports and error messages).
 
-    rgb: np.ndarray           # H x W x 3 uint8, C-contiguous
+    For files stored as 8-bit RGB, `image` holds the upright Pillow image and `rgb` is made from
+    it on first use: the Hasher resizes the Pillow image directly, which saves two full-size
+    copies per photo (see resize.resize_image)."""
+
     orientation: int          # EXIF tag value used (1 when ignored or absent)
     source_mode: str          # Pillow mode as stored
     format: str | None        # PNG, JPEG, ...
     frames: int               # 1, or the frame count of an animated file (first frame used)
+    array: np.ndarray | None = None   # H x W x 3 uint8 when converted from another mode
+    image: Image.Image | None = None  # upright RGB-mode image when stored as RGB
+
+    @functools.cached_property
+    def rgb(self) -> np.ndarray:
+        """H x W x 3 uint8, C-contiguous."""
+        if self.array is not None:
+            return self.array
+        assert self.image is not None
+        return np.array(self.image, dtype=np.uint8)
 
 
 def _to_rgb8(im: Image.Image) -> np.ndarray:
@@ -130,6 +145,10 @@ def decode_image(source: ImageSource | BinaryIO, *, orientation: str = "apply",
                 tag = normalise_orientation_tag(im.getexif().get(EXIF_ORIENTATION_TAG))
             mode, fmt = im.mode, im.format
             im.load()
+            if mode == "RGB":
+                upright_image = apply_orientation_image(im, tag)
+                return DecodedImage(orientation=tag, source_mode=mode, format=fmt, frames=frames,
+                                    image=upright_image)
             rgb = _to_rgb8(im)
     except ImageDecodeError:
         raise
@@ -144,7 +163,8 @@ def decode_image(source: ImageSource | BinaryIO, *, orientation: str = "apply",
         raise ImageDecodeError(label, "image too large to decode in memory") from None
 
     upright = np.ascontiguousarray(apply_orientation(rgb, tag))
-    return DecodedImage(rgb=upright, orientation=tag, source_mode=mode, format=fmt, frames=frames)
+    return DecodedImage(orientation=tag, source_mode=mode, format=fmt, frames=frames,
+                        array=upright)
 
 # File name endings that `nhkit hash -r` picks up when walking a folder (explicit paths are
 # always tried, whatever their ending).

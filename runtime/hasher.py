@@ -22,7 +22,7 @@ from .decode import DecodedImage, ImageSource, decode_image
 from .errors import InputFileError, NhkitError
 from .floathex import f32_to_hex, f64_to_hex
 from .hashing import bits_from_projections, bits_to_hex, fragile_mask, project
-from .resize import resize_rgb
+from .resize import resize_image, resize_rgb
 from .seed import load_seed
 from .spec import DEFAULT_MAX_PIXELS, INPUT_SIZE, Spec
 from .tensor import normalise
@@ -135,6 +135,8 @@ class Hasher:
         """Spec steps 1-3 for one file or bytes."""
         decoded = decode_image(source, orientation=self.spec.orientation,
                                max_pixels=self.max_pixels, name=name)
+        if decoded.image is not None and not self.with_digests:
+            return Prepared(rgb360=resize_image(decoded.image, INPUT_SIZE), decoded=decoded)
         return self.prepare_rgb(decoded.rgb, decoded=decoded)
 
     def prepare_rgb(self, rgb: np.ndarray, *, decoded: DecodedImage | None = None) -> Prepared:

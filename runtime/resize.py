@@ -65,7 +65,7 @@ import threading
 import numpy as np
 from PIL import Image
 
-__all__ = ["resize_rgb", "bicubic_coefficients", "PRECISION_BITS", "SIZE"]
+__all__ = ["resize_rgb", "resize_image", "bicubic_coefficients", "PRECISION_BITS", "SIZE"]
 
 SIZE = 360
 PRECISION_BITS = 22
@@ -154,6 +154,26 @@ def resize_rgb(rgb: np.ndarray, size: int = SIZE) -> np.ndarray:
     else:
         inter = Image.fromarray(np.ascontiguousarray(rgb))
     # Vertical pass: H x size -> size x size.
+    if h != size:
+        inter = inter.resize((size, size), _BICUBIC)
+    return np.array(inter, dtype=np.uint8)  # a fresh, writable, C-contiguous copy
+
+
+def resize_image(im: Image.Image, size: int = SIZE) -> np.ndarray:
+    """``resize_rgb`` for an upright RGB-mode Pillow image, without a numpy round trip.
+
+    The Hasher's fast path: a decoded RGB JPEG/PNG is already a Pillow image, and converting it
+    to numpy and back costs about as much as the resize itself. Same two single-axis passes as
+    ``resize_rgb`` (so the same bytes; tests check both on the same pixels), and no banding
+    threads, because callers already run this on a worker pool."""
+    size = _positive_int(size, "size")
+    if not isinstance(im, Image.Image) or im.mode != "RGB":
+        raise ValueError("resize_image expects an RGB-mode PIL image, got "
+                         f"{getattr(im, 'mode', type(im).__name__)}")
+    w, h = im.size
+    if (w == size and h == size) or max(h, w, size) > _PILLOW_MAX_EXACT_DIM:
+        return resize_rgb(np.asarray(im), size)
+    inter = im.resize((size, h), _BICUBIC) if w != size else im
     if h != size:
         inter = inter.resize((size, size), _BICUBIC)
     return np.array(inter, dtype=np.uint8)  # a fresh, writable, C-contiguous copy
