@@ -25,7 +25,7 @@ from PIL import Image
 from nhkit.runtime.decode import decode_image
 from nhkit.runtime.hasher import Hasher
 from nhkit.runtime.models import shipped_model
-from nhkit.runtime.resize import resize_rgb
+from nhkit.runtime.resize import resize_image, resize_rgb
 from nhkit.runtime.tensor import normalise
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,7 +99,7 @@ def main() -> int:
     for path in files:
         t = time.perf_counter(); d = decode_image(path, orientation="ignore")
         stages["decode"] += time.perf_counter() - t
-        t = time.perf_counter(); r = resize_rgb(d.rgb)
+        t = time.perf_counter(); r = resize_image(d.image) if d.image else resize_rgb(d.rgb)
         stages["resize"] += time.perf_counter() - t
         t = time.perf_counter(); x = normalise(r)
         stages["normalise"] += time.perf_counter() - t
