@@ -20,8 +20,9 @@ def test_default_sets_and_name_resolution() -> None:
     both = V.resolve_variants(["coreml", "tflite"])
     assert [v.key for v in both] == [
         "tflite-fp32", "tflite-fp16", "tflite-dynamic-int8", "tflite-int8", "tflite-int8-io",
-        "coreml-fp32", "coreml-fp16", "coreml-int8", "coreml-pal6", "coreml-pal4"]
-    assert [v.key for v in V.resolve_variants(["coreml"], ["pal8"])] == ["coreml-pal8"]
+        "coreml-fp32", "coreml-fp16", "coreml-int8", "coreml-pal6"]
+    assert [v.key for v in V.resolve_variants(["coreml"], ["pal4", "pal8"])] == [
+        "coreml-pal8", "coreml-pal4"]
     assert [v.key for v in V.resolve_variants(["tflite", "coreml"], ["fp16"])] == [
         "tflite-fp16", "coreml-fp16"]
     assert [v.key for v in V.resolve_variants(["tflite"], ["int8", "tflite-fp32"])] == [
