@@ -113,7 +113,7 @@ def main() -> int:
     from nhkit.runtime.resize import resize_rgb
     from nhkit.runtime.tensor import normalise
 
-    photo = sorted((REPO / "tests" / "data" / "photos").glob("*.jpg"))[0]
+    photo = sorted((REPO / "export" / "data" / "validation").glob("*.jpg"))[0]
     x = normalise(resize_rgb(decode_image(photo).rgb, 360), "NCHW")
     rows = []
     manifests = sorted(out.glob("*/manifest.json"))

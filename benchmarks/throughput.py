@@ -4,7 +4,7 @@
     python benchmarks/throughput.py [--photos DIR] [--model M.onnx --seed S] [--repeat 2]
 
 Photos default to ../shared/photos (rebuild from the Debian packages listed in
-tests/data/photos/README.md's sources) or tests/data/photos. Writes
+export/data/validation/README.md's sources) or export/data/validation. Writes
 benchmarks/results/throughput.md (and .json). Not a test: nothing here asserts a time.
 """
 
@@ -48,7 +48,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_photos = ROOT.parent / "shared" / "photos"
     ap.add_argument("--photos", type=Path,
-                    default=default_photos if default_photos.is_dir() else ROOT / "tests/data/photos")
+                    default=default_photos if default_photos.is_dir() else ROOT / "export/data/validation")
     ap.add_argument("--model")
     ap.add_argument("--seed")
     ap.add_argument("--repeat", type=int, default=2, help="passes over the photos per method")

@@ -27,8 +27,7 @@ from nhkit.runtime.tensor import normalise
 
 from .variants import DriftBudget
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_VALIDATION_DIR = REPO_ROOT / "tests" / "data" / "photos"
+DEFAULT_VALIDATION_DIR = Path(__file__).resolve().parent / "data" / "validation"
 DEFAULT_CALIBRATION_DIR = Path(__file__).resolve().parent / "data" / "calibration"
 
 # Validation views: each photo as the hash sees it, and mirrored (a different, equally real

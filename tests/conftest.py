@@ -14,7 +14,7 @@ sys.path.insert(0, str(TESTS))
 
 from nh_models import build_tiny_model, make_seed  # noqa: E402
 
-PHOTOS = TESTS / "data" / "photos"
+PHOTOS = TESTS.parent / "export" / "data" / "validation"
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +32,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def photos() -> list[Path]:
     files = sorted(PHOTOS.glob("*.jpg"))
-    assert len(files) >= 8, "tests/data/photos is missing"
+    assert len(files) >= 8, "export/data/validation is missing"
     return files
 
 

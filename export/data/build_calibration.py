@@ -1,6 +1,6 @@
 """Build export/data/calibration/: the int8 calibration photos that ship with nhkit.
 
-Why a separate set from tests/data/photos: those are the default model's *held-out* photos and
+Why a separate set from export/data/validation: those are the default model's *held-out* photos and
 are what `nhkit export` verifies drift on; calibrating full-int8 models on them too would make
 the reported drift optimistic. These come from the *train* split (training/split.json), one photo
 per similarity group, chosen in sha256 order so the choice is reproducible:
