@@ -168,8 +168,8 @@ def main() -> int:
         "decompressed once at load, so they run at fp16 speed. 'BLAS default threads' shows why "
         "the executor limits OpenBLAS to one thread per prediction: every matmul is small, and "
         "spinning BLAS threads on a busy 2-core machine cost far more than they gain. Errors "
-        "are against onnxruntime fp32 on the same tensor (the untrained model's palettized "
-        "variants drift more than a trained one would).",
+        "are against onnxruntime fp32 on the same tensor; their effect on hashes is measured by "
+        "`nhkit export` (benchmarks/results/export.md).",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -29,19 +29,8 @@ from nhkit.runtime.resize import resize_image, resize_rgb
 from nhkit.runtime.tensor import normalise
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def nnhash_one(session: onnxruntime.InferenceSession, seed1: np.ndarray, path: str) -> str:
-    """The nnhash.py procedure for one image (float32 dot included)."""
-    image = Image.open(path).convert("RGB")
-    image = image.resize([360, 360])
-    arr = np.array(image).astype(np.float32) / 255.0
-    arr = arr * 2.0 - 1.0
-    arr = arr.transpose(2, 0, 1).reshape([1, 3, 360, 360])
-    outs = session.run(None, {session.get_inputs()[0].name: arr})
-    hash_output = seed1.dot(outs[0].flatten())
-    bits = "".join(["1" if it >= 0 else "0" for it in hash_output])
-    return "{:0{}x}".format(int(bits, 2), len(bits) // 4)
+sys.path.insert(0, str(ROOT / "tests"))
+from nnhash_oracle import nnhash_hash as nnhash_one  # noqa: E402  (the oracle lives in tests)
 
 
 def main() -> int:
@@ -125,7 +114,7 @@ def main() -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    md = [f"# Throughput: nhkit vs an nnhash.py-style loop",
+    md = ["# Throughput: nhkit vs an nnhash.py-style loop",
           "", f"`python benchmarks/throughput.py` — model `{model_name}`, {len(files)} photos x "
           f"{args.repeat} passes, {os.cpu_count()} CPUs, onnxruntime {onnxruntime.__version__}.", "",
           "| method | images/s |", "|---|---|",

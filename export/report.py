@@ -94,7 +94,7 @@ def write_report(folder: Path, outcomes: Sequence[VariantOutcome], context: dict
         f"- spec: {context['spec']}",
         f"- validation: {context['validation']}",
         f"- calibration (full int8): {context['calibration']}",
-        f"- reference: onnxruntime fp32; drift = Hamming distance of the 96-bit hash per image",
+        "- reference: onnxruntime fp32; drift = Hamming distance of the 96-bit hash per image",
         f"- total wall time: {context['seconds']:.1f} s",
         "",
         "| bundle | status | model | zip | Hamming mean | p95 | max | bit-exact | "

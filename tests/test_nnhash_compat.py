@@ -14,21 +14,13 @@ from PIL import Image
 from nhkit.runtime.cli import main
 from nhkit.runtime.resize import resize_rgb
 from nh_models import build_tiny_model
+from nnhash_oracle import load_seed1, nnhash_hash
 
 
 def nnhash_procedure(model_path: Path, seed_path: Path, image_path: Path) -> str:
-    """The nnhash.py procedure, step by step, as the oracle (float32 dot and all)."""
+    """nnhash.py as run once per image: a fresh session, the seed read from the .dat file."""
     session = onnxruntime.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
-    seed1 = np.frombuffer(seed_path.read_bytes()[128:], dtype=np.float32).reshape([96, 128])
-    image = Image.open(image_path).convert("RGB")
-    image = image.resize([360, 360])
-    arr = np.array(image).astype(np.float32) / 255.0
-    arr = arr * 2.0 - 1.0
-    arr = arr.transpose(2, 0, 1).reshape([1, 3, 360, 360])
-    outs = session.run(None, {session.get_inputs()[0].name: arr})
-    hash_output = seed1.dot(outs[0].flatten())
-    hash_bits = "".join(["1" if it >= 0 else "0" for it in hash_output])
-    return "{:0{}x}".format(int(hash_bits, 2), len(hash_bits) // 4)
+    return nnhash_hash(session, load_seed1(seed_path), image_path)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..tensor import Layout
 
 
 @runtime_checkable
