@@ -31,6 +31,10 @@ class OnnxBackend:
         if not self.path.is_file():
             raise ModelError(self.path, "model file not found")
         opts = ort.SessionOptions()
+        # No busy-waiting between ops: the Hasher decodes and resizes on other threads while
+        # the model runs, and spinning inference threads starved them (103 -> 135 images/s on
+        # 2 cores, benchmarks/throughput.py).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             opts.intra_op_num_threads = int(threads)
             opts.inter_op_num_threads = 1
