@@ -52,7 +52,7 @@ REPORTS="$B/fixture-reports"
 rm -rf "$REPORTS" && mkdir -p "$REPORTS"
 export NHKIT_REPORT_OUT="$REPORTS"
 echo "== swift test (ios_bridge)${NHKIT_TEST_BUNDLES:+ with bundles: $NHKIT_TEST_BUNDLES}"
-swift test --package-path "$HERE" -j 2 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]|^Test Case .* (started|passed)" | tail -n 40
+swift test --package-path "$HERE" -j 2 --disable-swift-testing 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]|^Test Case .* (started|passed)" | tail -n 40
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 if ls "$REPORTS"/*.json >/dev/null 2>&1; then
