@@ -394,7 +394,8 @@ def _build_and_run(graph: Graph, variant: Variant, work: Path, cal: ImageSet | N
     t = time.monotonic()
     work.mkdir(exist_ok=True)
     model_src, model_file, model_io, runtime = _build_variant(graph, variant, work, cal)
-    backend = make_backend(variant.target, model_src, threads=threads)
+    backend = make_backend(variant.target, model_src, threads=threads,
+                           input_spec=model_io["inputs"][0])
     return _Built(model_src, model_file, model_io, runtime, embed_all(backend, val_nchw),
                   embed_all(backend, case_nchw), time.monotonic() - t)
 

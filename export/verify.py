@@ -282,8 +282,11 @@ def recommended_tolerance(drift: DriftResult, selftest: SelftestDrift | None = N
 
 
 def make_backend(target: str, model_path: str | os.PathLike[str], *,
-                 threads: int | None = None) -> EmbeddingBackend:
-    """The engine that runs a written variant on this machine."""
+                 threads: int | None = None,
+                 input_spec: dict[str, Any] | None = None) -> EmbeddingBackend:
+    """The engine that runs a written variant on this machine. `input_spec` is the manifest's
+    input entry; the Core ML executor checks it against the program, so a manifest that would
+    mislead a device fails the export instead."""
     if target == "tflite":
         from nhkit.runtime.backends.tflite import TfliteBackend
 
@@ -291,5 +294,5 @@ def make_backend(target: str, model_path: str | os.PathLike[str], *,
     if target == "coreml":
         from nhkit.runtime.backends import coreml
 
-        return coreml.CoreMLBackend(model_path)  # type: ignore[no-any-return]
+        return coreml.CoreMLBackend(model_path, input_spec=input_spec)  # type: ignore[no-any-return]
     raise ValueError(f"unknown target {target!r}")
