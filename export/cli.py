@@ -75,9 +75,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
 
+def _require_converters() -> None:
+    """Fail before any work, naming every missing converter, rather than mid-export."""
+    import importlib.util
+
+    needed = {"onnx": "onnx", "onnxsim": "onnxsim", "tensorflow": "tensorflow-cpu",
+              "ai_edge_litert": "ai-edge-litert", "coremltools": "coremltools",
+              "sklearn": "scikit-learn"}
+    missing = [dist for mod, dist in needed.items() if importlib.util.find_spec(mod) is None]
+    if missing:
+        raise NhkitError(f"nhkit export needs the converters of the 'export' extra (missing: "
+                         f"{', '.join(missing)}): pip install 'nhkit[export]'")
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler: build ExportOptions and run the exporter; errors are NhkitErrors (one line)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    _require_converters()
     from .exporter import ExportOptions, run_export
 
     variants = None

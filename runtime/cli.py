@@ -47,6 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NhkitError as exc:
         print(f"nhkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:
+        # An optional converter or runtime is missing: say which install brings it.
+        print(f"nhkit {args.command}: error: this needs the Python package {exc.name!r}, which "
+              "the light install leaves out: pip install 'nhkit[export]'", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, NhkitError
 from ..spec import EMBEDDING_DIM, INPUT_SIZE
 from ..tensor import NORMALISE_TABLE, Layout, to_layout
 from .base import check_batch, check_embeddings
@@ -61,7 +61,11 @@ class TfliteBackend:
 
     def __init__(self, model_path: str | os.PathLike[str], *, threads: int | None = None,
                  layout: Layout | None = None) -> None:
-        from ai_edge_litert.interpreter import Interpreter
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            raise NhkitError("running a TFLite bundle needs the LiteRT runtime, which the light "
+                             "install leaves out: pip install 'nhkit[tflite]'") from None
 
         self.path = Path(model_path)
         if not self.path.is_file():
