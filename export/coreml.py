@@ -199,10 +199,16 @@ def _convert(graph: Graph, variant: CoreMLVariant) -> Any:
     elif variant.palette_bits:
         import coremltools.optimize.coreml as cto
 
+        from threadpoolctl import threadpool_limits
+
         cfg = cto.OptimizationConfig(global_config=cto.OpPalettizerConfig(
             mode="kmeans", nbits=variant.palette_bits, granularity="per_tensor",
             weight_threshold=WEIGHT_THRESHOLD))
-        model = cto.palettize_weights(model, cfg)
+        # scikit-learn's k-means sums in OpenMP/BLAS chunks whose order follows the thread
+        # count; one thread makes the palettes (and so the bundle bytes) the same on machines
+        # with different core counts.
+        with threadpool_limits(limits=1):
+            model = cto.palettize_weights(model, cfg)
     return model
 
 
