@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from nhkit.runtime.digest import sha256_file
 from nhkit.runtime.errors import NhkitError
 from nhkit.runtime.floathex import f32_to_hex, f64_to_hex
 from nhkit.runtime.hasher import Hasher
@@ -39,12 +40,6 @@ class BundleWriteError(NhkitError):
     """The output folder cannot be written, or a bundle could not be assembled."""
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def json_bytes(obj: Any) -> bytes:

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from nhkit.runtime.digest import sha256_file
 from nhkit.runtime import __version__ as NHKIT_VERSION
 from nhkit.runtime.backends.onnx import OnnxBackend
 from nhkit.runtime.decode import decode_image
@@ -192,8 +193,6 @@ def tool_versions(targets: list[str]) -> dict[str, str]:
     return out
 
 
-def _sha256(path: Path) -> str:
-    return bw.sha256_file(path)
 
 
 def _check_lowering(graph: Graph, reference: np.ndarray, tensor: np.ndarray) -> None:
@@ -291,7 +290,7 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
 
         common = {
             "spec": spec,
-            "source_model": {"name": source.name, "sha256": _sha256(source.onnx),
+            "source_model": {"name": source.name, "sha256": sha256_file(source.onnx),
                              "fingerprint": fingerprint},
         }
         tools = tool_versions(targets)

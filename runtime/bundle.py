@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .digest import sha256_file
 from .errors import InputFileError
 from .jsonfile import (check_format_header, parse_json_bytes, raise_problems, schema_problems)
 from .seed import parse_seed
@@ -53,12 +54,6 @@ def validate_cases(obj: Any, *, source: str = "selftest/cases.json") -> None:
         raise BundleError(source, f"duplicate case ids {dup}")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _disk_files(root: Path) -> list[str]:
@@ -226,7 +221,7 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
         if size != entry["size"]:
             problems.append(f"{entry['path']}: size {size} bytes, manifest says {entry['size']}")
             continue
-        if _sha256(p) != entry["sha256"]:
+        if sha256_file(p) != entry["sha256"]:
             problems.append(f"{entry['path']}: sha256 does not match the manifest (file changed "
                             "or corrupt)")
     unlisted = sorted(set(_disk_files(root)) - set(listed) - {"manifest.json"})
