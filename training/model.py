@@ -14,23 +14,14 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from nhkit.export.testmodels import MNV3_SMALL_BLOCKS
+
 BN_MOMENTUM = 0.95
 BN_EPS = 1e-3
 
-# (kernel, expansion, out, se, activation, stride) -- MobileNetV3-Small (Howard et al. 2019)
-BLOCKS = [
-    (3, 16, 16, True, "relu", 2),
-    (3, 72, 24, False, "relu", 2),
-    (3, 88, 24, False, "relu", 1),
-    (5, 96, 40, True, "hswish", 2),
-    (5, 240, 40, True, "hswish", 1),
-    (5, 240, 40, True, "hswish", 1),
-    (5, 120, 48, True, "hswish", 1),
-    (5, 144, 48, True, "hswish", 1),
-    (5, 288, 96, True, "hswish", 2),
-    (5, 576, 96, True, "hswish", 1),
-    (5, 576, 96, True, "hswish", 1),
-]
+# (kernel, expansion, out, se, activation, stride): MobileNetV3-Small (Howard et al. 2019), the
+# same table export's synthetic test models use, so they exercise the default architecture.
+BLOCKS = MNV3_SMALL_BLOCKS
 LAST_CONV = 576
 HEAD_HIDDEN = 1024
 EMBED_DIM = 128
