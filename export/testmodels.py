@@ -218,6 +218,26 @@ def tiny_onnx(*, seed: int = 0, **kwargs: Any) -> Any:
     return mobilenet_v3_small_onnx(**opts)
 
 
+def spatial_flatten_onnx(*, batch: int | str = "N") -> Any:
+    """Conv (stride 45) to a 2x8x8 map, Flatten over C*H*W, Gemm to 128: the one model shape
+    where Flatten's element order depends on the layout, so NHWC back ends must reorder."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(2)
+    w = (rng.standard_normal((2, 3, 45, 45)) * 0.05).astype(np.float32)
+    d = (rng.standard_normal((128, 2 * 8 * 8)) * 0.2).astype(np.float32)
+    node = helper.make_node
+    graph = helper.make_graph(
+        [node("Conv", ["image", "w"], ["c"], strides=[45, 45]),
+         node("Flatten", ["c"], ["f"]), node("Gemm", ["f", "d"], ["embedding"], transB=1)],
+        "flat", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [batch, 3, 360, 360])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [batch, 128])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(d, "d")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
 def save(model: Any, path: str) -> str:
     """Write a model to disk and return the path (tests and benchmarks pass file paths)."""
     import onnx

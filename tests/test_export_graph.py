@@ -157,18 +157,7 @@ def test_op_zoo_matches_onnxruntime(tmp_path: Path, use_onnxsim: bool) -> None:
 
 def test_flatten_of_spatial_map_keeps_nchw_order(tmp_path: Path) -> None:
     """Flatten over H*W > 1 is layout-sensitive; the interpreter must follow ONNX (NCHW)."""
-    rng = np.random.default_rng(2)
-    w = (rng.standard_normal((2, 3, 45, 45)) * 0.05).astype(np.float32)
-    d = (rng.standard_normal((128, 2 * 8 * 8)) * 0.2).astype(np.float32)
-    N = helper.make_node
-    graph = helper.make_graph(
-        [N("Conv", ["image", "w"], ["c"], strides=[45, 45]),
-         N("Flatten", ["c"], ["f"]), N("Gemm", ["f", "d"], ["embedding"], transB=1)],
-        "flat", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, 360, 360])],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", 128])],
-        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(d, "d")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
+    model = tm.spatial_flatten_onnx()
     g = G.load_graph(_save(model, tmp_path))
     assert g.shapes[g.nodes[0].output] == (1, 2, 8, 8)
     _assert_same(model, g)

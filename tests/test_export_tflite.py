@@ -137,20 +137,7 @@ def test_zoo_model_converts_exactly(tmp_path: Path) -> None:
 
 
 def test_spatial_flatten_converts_in_nchw_order(tmp_path: Path) -> None:
-    from onnx import TensorProto, helper, numpy_helper
-
-    rng = np.random.default_rng(2)
-    w = (rng.standard_normal((2, 3, 45, 45)) * 0.05).astype(np.float32)
-    d = (rng.standard_normal((128, 2 * 8 * 8)) * 0.2).astype(np.float32)
-    N = helper.make_node
-    graph = helper.make_graph(
-        [N("Conv", ["image", "w"], ["c"], strides=[45, 45]),
-         N("Flatten", ["c"], ["f"]), N("Gemm", ["f", "d"], ["embedding"], transB=1)],
-        "flat", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 360, 360])],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [1, 128])],
-        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(d, "d")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
+    model = tm.spatial_flatten_onnx(batch=1)
     info = T.build_tflite_variant(G.lower(model), "fp32", tmp_path / "flat.tflite")
     x = _x(1)
     np.testing.assert_allclose(TfliteBackend(info.path).embed(x), _ort(model, x), atol=1e-4)
