@@ -19,7 +19,7 @@ import numpy as np
 
 from .backends.base import EmbeddingBackend
 from .decode import DecodedImage, ImageSource, decode_image
-from .errors import InputFileError, NhkitError
+from .errors import NhkitError
 from .floathex import f32_to_hex, f64_to_hex
 from .hashing import bits_from_projections, bits_to_hex, fragile_mask, project
 from .resize import resize_image, resize_rgb
@@ -187,9 +187,6 @@ class Hasher:
         path_list = [os.fspath(p) for p in paths]
         window = max(batch_size * 2, workers * 2)
 
-        def work(path: str) -> Prepared:
-            return self.prepare(path)
-
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             pending: deque[tuple[str, Future[Prepared]]] = deque()
             it = iter(path_list)
@@ -200,7 +197,7 @@ class Hasher:
                         path = next(it)
                     except StopIteration:
                         return
-                    pending.append((path, pool.submit(work, path)))
+                    pending.append((path, pool.submit(self.prepare, path)))
 
             top_up()
             while pending:
@@ -209,9 +206,7 @@ class Hasher:
                     path, fut = pending.popleft()
                     try:
                         chunk.append((path, fut.result()))
-                    except InputFileError as exc:
-                        chunk.append((path, exc))
-                    except NhkitError as exc:
+                    except NhkitError as exc:  # bad input: reported in its place, batch goes on
                         chunk.append((path, exc))
                     top_up()
                 good = [(i, p) for i, (_, p) in enumerate(chunk) if isinstance(p, Prepared)]
