@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nhkit.export.testmodels import synthetic_seed
+
 
 def build_tiny_model(path: Path, *, seed: int = 0, batch: str | int = "N",
                      in_shape: tuple[int, ...] = (3, 360, 360), out_dim: int = 128) -> Path:
@@ -48,8 +50,6 @@ def build_tiny_model(path: Path, *, seed: int = 0, batch: str | int = "N",
     return path
 
 
-def make_seed(seed: int = 1) -> np.ndarray:
-    """A 96x128 float32 seed with orthonormal rows, like NeuralHash's."""
-    rng = np.random.default_rng(seed)
-    q, _ = np.linalg.qr(rng.standard_normal((128, 96)))
-    return q.T.astype(np.float32)
+# A 96x128 float32 seed with orthonormal rows, like NeuralHash's (one implementation, shared with
+# the export tests and benchmarks).
+make_seed = synthetic_seed
