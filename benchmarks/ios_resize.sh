@@ -15,7 +15,7 @@ while [ $# -gt 0 ]; do
 done
 OUT="$REPO/benchmarks/results/ios_resize.md"
 mkdir -p "$(dirname "$OUT")"
-swift build -c release -j 2 --package-path "$REPO/ios_bridge" --product NHBench >/dev/null
+swift build -c release -j 2 --package-path "$REPO" --scratch-path "$REPO/ios_bridge/.build" --product NHBench >/dev/null
 LOG="$(mktemp)"
 trap 'rm -f "$LOG"' EXIT
 "$REPO/ios_bridge/.build/release/NHBench" --runs "$RUNS" --out "$OUT" | tee "$LOG"
