@@ -94,7 +94,7 @@ if [ "$(uname -s)" = "Linux" ] && [ -f "$HERE/TypeCheck/Package.swift" ]; then
   echo "== type-check NHKit against the Apple API stand-ins (ios_bridge/TypeCheck)"
   swift build --package-path "$HERE/TypeCheck" -j 2 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]" | tail -n 30
   if [ "${PIPESTATUS[0]}" -eq 0 ]; then
-    echo "ok    NHKit type-checks against the CoreML/ImageIO/CoreGraphics stand-ins"
+    echo "ok    NHKit and NHKitTests type-check against the CoreML/ImageIO/CoreGraphics/XCTest stand-ins"
   else
     echo "FAIL  NHKit does not type-check (see above)"; status=1
   fi
