@@ -45,7 +45,8 @@ out, n = Path(sys.argv[1]), int(sys.argv[2])
 out.mkdir(parents=True, exist_ok=True)
 photos = sorted(p for p in Path("/work/shared/photos").rglob("*") if p.suffix.lower() in (".jpg", ".jpeg"))
 index = []
-for i, p in enumerate(photos[:n]):
+step = max(1, len(photos) // n)   # spread over the collection: several sizes
+for i, p in enumerate(photos[::step][:n]):
     d = decode_image(str(p), orientation="apply")
     rgb = d.rgb
     name = f"{i:03d}.rgb"
