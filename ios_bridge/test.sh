@@ -119,7 +119,8 @@ judge() {  # report bundle mode
     fi
     return
   fi
-  if [ "$rc" -le 1 ] && python3 - "$r.junit.xml" "$bdir/selftest/cases.json" <<'PY'
+  local note ok=0
+  note="$(python3 - "$r.junit.xml" "$bdir/selftest/cases.json" <<'PY'
 import json, sys, xml.etree.ElementTree as ET
 junit, cases = sys.argv[1], sys.argv[2]
 source = {c["id"]: c["source"] for c in json.load(open(cases))["cases"]}
@@ -139,10 +140,11 @@ if lossy:
     print(f"  not judged: {', '.join(lossy)} (lossy, no JPEG decoder in NHCore on Linux; reported as failed)")
 sys.exit(0 if ok else 1)
 PY
-  then
-    echo "ok    $line"
+  )" || ok=1
+  if [ "$rc" -le 1 ] && [ "$ok" -eq 0 ]; then
+    echo "ok    $line"; [ -z "$note" ] || echo "$note"
   else
-    echo "FAIL  $line"; tail -n 25 "$r.check.txt"; status=1
+    echo "FAIL  $line"; [ -z "$note" ] || echo "$note"; tail -n 25 "$r.check.txt"; status=1
   fi
 }
 
