@@ -38,14 +38,22 @@ public final class LiteRTLibrary: @unchecked Sendable {
 
     private static let lock = NSLock()
     private static var opened: [String: LiteRTLibrary] = [:]
+    private static var openedByRequest: [String: LiteRTLibrary] = [:]
 
     /// Finds, version-checks and opens the library (see the type's documentation for the order).
     public static func open(path: URL? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> LiteRTLibrary {
-        let file = try locate(path: path, environment: environment).standardizedFileURL
         lock.lock()
         defer { lock.unlock() }
-        if let lib = opened[file.path] { return lib }
+        // The default (no explicit path) is located once per environment: asking Python costs a
+        // process start, and every engine of a process would otherwise pay it.
+        let key = path?.path ?? "default\u{0}\(environment[pathVariable] ?? "")\u{0}\(environment[pythonVariable] ?? "")"
+        if let lib = openedByRequest[key] { return lib }
+        let file = try locate(path: path, environment: environment).standardizedFileURL
+        if let lib = opened[file.path] {
+            openedByRequest[key] = lib
+            return lib
+        }
         let version = try Self.version(of: file, environment: environment)
         try checkPinned(version, file: file)
         var api = NHLiteRtApi()
@@ -56,6 +64,7 @@ public final class LiteRTLibrary: @unchecked Sendable {
         }
         let lib = LiteRTLibrary(url: file, version: version, api: api)
         opened[file.path] = lib
+        openedByRequest[key] = lib
         return lib
     }
 
