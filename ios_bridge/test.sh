@@ -29,7 +29,16 @@ status=0
 # commit), so an uncommitted edit of the exporter, the runtime or the model re-exports.
 fixture_stamp() {
   (cd "$REPO" && git ls-files -z -co --exclude-standard -- export runtime ios_bridge/test.sh ios_bridge/Tests/tools \
-     | sort -z | xargs -0 sha256sum 2>/dev/null | sha256sum | cut -c1-64)
+     | python3 -c '
+import hashlib, sys
+h = hashlib.sha256()
+for p in sorted(x for x in sys.stdin.buffer.read().split(b"\0") if x):
+    h.update(p + b"\0")
+    try:
+        h.update(hashlib.sha256(open(p, "rb").read()).digest())
+    except OSError:
+        h.update(b"(missing)")
+print(h.hexdigest())')
 }
 
 if [ -z "${NHKIT_TEST_BUNDLES:-}" ] && [ "${NHKIT_FIXTURE_EXPORT:-1}" != "0" ]; then
