@@ -276,7 +276,8 @@ class BundleDrift:
 def _manifest_summary(path: str, m: dict[str, Any]) -> dict[str, Any]:
     d = m["drift"]
     return {"path": path, "bundle_id": m["bundle_id"], "target": m["target"],
-            "variant": m.get("variant"),
+            "variant": (m["variant"].get("name") if isinstance(m.get("variant"), dict)
+                        else m.get("variant")),
             "manifest_drift": {"mean": d["hamming"]["mean"], "p95": d["hamming"]["p95"],
                                "max": d["hamming"]["max"], "images": d["images"],
                                "photos": d["photos"], "passed": d["passed"]}}
@@ -441,9 +442,12 @@ def positives_section(negatives: HashedSet, edits: Sequence[Edit], ok: list[int]
             "tpr": {criterion_name(t): true_positive_rate(h, thresholds[t]) for t in targets},
             "tpr_after_drift": None}
         if drift_p99 is not None:
-            row["tpr_after_drift"] = {
-                criterion_name(t): (true_positive_rate(h, thresholds[t] - drift_p99)
-                                    if thresholds[t] is not None else 0.0) for t in targets}
+            after = {}
+            for t in targets:
+                thr = thresholds[t]
+                after[criterion_name(t)] = (0.0 if thr is None
+                                            else true_positive_rate(h, thr - drift_p99))
+            row["tpr_after_drift"] = after
         out.append(row)
     everyday = [r for r in out if r["group"] == "everyday"]
     means = {criterion_name(t): (float(np.mean([r["tpr"][criterion_name(t)] for r in everyday]))

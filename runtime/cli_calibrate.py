@@ -217,9 +217,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
                                      cache=cache, batch_size=args.batch, workers=args.workers)
             finally:
                 cache.save()
-                bundle = getattr(dev, "bundle", None)
-                if bundle is not None:
-                    bundle.close()
+                opened = getattr(dev, "bundle", None)
+                if opened is not None:
+                    opened.close()
             drift.device_bits = {ok[k]: v for k, v in got.items() if not isinstance(v, str)}
             drift.failed = [(negatives.paths[ok[k]], v) for k, v in got.items()
                             if isinstance(v, str)]

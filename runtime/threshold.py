@@ -81,7 +81,7 @@ class Distribution:
     histogram: list[int]
 
     @classmethod
-    def of(cls, hist: np.ndarray) -> "Distribution":
+    def of(cls, hist: np.ndarray) -> Distribution:
         h = np.asarray(hist, dtype=np.int64)
         total = int(h.sum())
         if total == 0:
