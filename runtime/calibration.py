@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .atomic import write_text_atomic
+from .digest import ModelIdentity, sha256_file
 from .edits import SUITE_VERSION, Edit, apply_edit, edit_seed
 from .errors import InputFileError, NhkitError
 from .hasher import Hasher, Prepared, collect_images
@@ -41,17 +43,10 @@ SOURCE = "nhkit match calibrate"
 
 # ----- inputs -----------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ModelRef:
-    """What a hash is meaningless without: the model's weights fingerprint and the seed."""
-
-    name: str | None
-    fingerprint: str | None
-    seed_sha256: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "fingerprint": self.fingerprint,
-                "seed_sha256": self.seed_sha256}
+def model_json(model: ModelIdentity) -> dict[str, Any]:
+    """The report's `model`: what its hashes are meaningless without."""
+    return {"name": model.name, "fingerprint": model.fingerprint,
+            "seed_sha256": model.seed_sha256}
 
 
 def list_images(folder: str | os.PathLike[str], what: str) -> list[tuple[str, str]]:
@@ -64,11 +59,6 @@ def list_images(folder: str | os.PathLike[str], what: str) -> list[tuple[str, st
     if problems:
         raise InputFileError(problems[0][0], f"{what}: {problems[0][1]}")
     return [(f, Path(f).relative_to(root).as_posix()) for f in files]
-
-
-def file_sha256(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 class HashCache:
@@ -110,16 +100,8 @@ class HashCache:
     def save(self) -> None:
         if self.path is None or not self.dirty:
             return
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text("".join(json.dumps({"key": k, "hash": v}) + "\n"
-                                   for k, v in sorted(self.entries.items())), encoding="utf-8")
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise InputFileError(self.path, f"cannot write the hash cache: {exc.strerror}") \
-                from None
+        write_text_atomic(self.path, "".join(json.dumps({"key": k, "hash": v}) + "\n"
+                                             for k, v in sorted(self.entries.items())))
 
 
 # ----- hashing ----------------------------------------------------------------------------------
@@ -158,7 +140,7 @@ def hash_images(hasher: Hasher, items: Sequence[tuple[str, str]], edits: Sequenc
     def job(idx: int) -> list[tuple[str, str, Prepared | str]]:
         """[(edit name or '', cache key, Prepared or cached hex)] for one image."""
         path, ident = items[idx]
-        sha = file_sha256(path)
+        sha = sha256_file(path)
         keys = {"": HashCache.key(mkey, sha, "")}
         keys.update({e.name: HashCache.key(mkey, sha, e.name, SUITE_VERSION, ident)
                      for e in edits})
@@ -245,7 +227,7 @@ def hash_originals(hasher: Hasher, paths: Sequence[str], *, model_id: str,
     todo: list[int] = []
     keys: dict[int, str] = {}
     for i, p in enumerate(paths):
-        keys[i] = HashCache.key(mkey, file_sha256(p), "")
+        keys[i] = HashCache.key(mkey, sha256_file(p), "")
         hit = cache.get(keys[i])
         if hit is not None:
             out[i] = hex_to_bits(hit)
@@ -292,7 +274,7 @@ def closest_pairs(bits: np.ndarray, ids: list[str], k: int = 10) -> list[dict[st
     return [{"a": ids[iu[0][o]], "b": ids[iu[1][o]], "distance": int(d[iu][o])} for o in order]
 
 
-def build_report(*, model: ModelRef, spec: dict[str, Any], negatives: HashedSet,
+def build_report(*, model: ModelIdentity, spec: dict[str, Any], negatives: HashedSet,
                  negatives_folder: str, fprs: Sequence[float], target_fpr: float,
                  edits: Sequence[Edit] = (), positives_source: str | None = None,
                  bundles: Sequence[BundleDrift] = (), command: str = "",
@@ -316,7 +298,7 @@ def build_report(*, model: ModelRef, spec: dict[str, Any], negatives: HashedSet,
     report: dict[str, Any] = {
         "format": REPORT_FORMAT, "format_version": REPORT_VERSION,
         "tool": {"nhkit": __version__}, "command": command,
-        "model": model.to_json(), "spec": spec,
+        "model": model_json(model), "spec": spec,
         "negatives": {"folder": negatives_folder, "images": n,
                       "pairs": int(neg_hist.sum()),
                       "skipped": [{"path": p, "reason": r} for p, r in negatives.failed],

@@ -10,7 +10,6 @@ report.json whose figures disagree with its plots or its threshold.json.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -18,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputFileError, NhkitError
-from .jsonfile import (check_format_header, raise_problems, read_json, schema_problems,
-                       write_json)
+from .atomic import write_bytes_atomic
+from .jsonfile import (check_format_header, json_bytes, raise_problems, read_json,
+                       schema_problems, write_json_atomic)
 
 REPORT_SCHEMA = "calibration-report.v1.schema.json"
 REPORT_FILES = ("report.json", "report.md", "threshold.json", "distances.png", "tpr.png")
@@ -34,7 +34,7 @@ def validate_report(obj: Any, source: str) -> None:
 
 def report_bytes(report: dict[str, Any]) -> bytes:
     """report.json exactly as written (so its sha256 can be taken before the write)."""
-    return (json.dumps(report, indent=2, allow_nan=False, ensure_ascii=False) + "\n").encode()
+    return json_bytes(report)
 
 
 # ----- markdown -----------------------------------------------------------------------------------
@@ -238,13 +238,13 @@ def write_report_folder(report: dict[str, Any], out: str | os.PathLike[str], *,
         raise InputFileError(dest, f"cannot create the report folder: {exc.strerror}") from None
     try:
         data = report_bytes(report)
-        (tmp / "report.json").write_bytes(data)
+        write_bytes_atomic(tmp / "report.json", data)
         sha = hashlib.sha256(data).hexdigest()
         names, note = write_plots(report, tmp) if plots else ([], "skipped (--no-plots)")
         (tmp / "report.md").write_text(render_markdown(report, names, note), encoding="utf-8")
         thr = threshold_object(report, sha)
         if thr is not None:
-            write_json(tmp / "threshold.json", thr)
+            write_json_atomic(tmp / "threshold.json", thr)
         os.chmod(tmp, 0o755)
         old = None
         if dest.exists():
@@ -316,5 +316,5 @@ def apply_threshold(report: str | os.PathLike[str], list_path: str | os.PathLike
     if "threshold" not in manifest:
         raise InputFileError(mpath, "threshold: missing (required field)")
     manifest["threshold"] = thr  # key order of the manifest is kept: the key already exists
-    write_json(mpath, manifest)
+    write_json_atomic(mpath, manifest)
     return thr

@@ -88,17 +88,13 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _server_hasher(args: argparse.Namespace) -> tuple[Any, Any]:
-    from .calibration import ModelRef
-    from .golden import model_info_for_onnx
     from .hasher import Hasher
 
     if args.seed and not args.model:
         raise NhkitError("--seed goes with --model (the default model has its own seed)")
     hasher = Hasher.from_onnx(args.model, args.seed, orientation=args.orientation,
                               threads=args.threads, max_pixels=args.max_pixels)
-    info = model_info_for_onnx(args.model, hasher)
-    return hasher, ModelRef(name=info.name, fingerprint=info.fingerprint,
-                            seed_sha256=str(info.seed_sha256))
+    return hasher, hasher.identity
 
 
 def _check_bundle(path: str, manifest: dict[str, Any], model: Any, spec: Any) -> None:

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nhkit.runtime.calibration import BundleDrift, HashedSet, ModelRef, build_report
+from nhkit.runtime.calibration import BundleDrift, HashedSet, build_report
 from nhkit.runtime.calibration_report import (apply_threshold, list_threshold, load_report,
                                               validate_report, write_report_folder)
 from nhkit.runtime.cli_calibrate import main
+from nhkit.runtime.digest import ModelIdentity
 from nhkit.runtime.edits import edit_seed, get_edit
 from nhkit.runtime.errors import NhkitError
 from nhkit.runtime.hasher import Hasher
@@ -177,7 +178,7 @@ def flipped(hs: HashedSet, flips: list[int]) -> dict[int, np.ndarray]:
 
 
 def report_for(hs: HashedSet, bundles: list[BundleDrift], forced: bool = False) -> dict:
-    r = build_report(model=ModelRef("m", FP, SEED), spec={"id": "nh-spec-v1"}, negatives=hs,
+    r = build_report(model=ModelIdentity("m", FP, SEED), spec={"id": "nh-spec-v1"}, negatives=hs,
                      negatives_folder="/x", fprs=[1e-3], target_fpr=0.0,
                      edits=[get_edit("jpeg_q50")], positives_source="edits: test",
                      bundles=bundles, command="test", forced=forced)
