@@ -434,9 +434,13 @@ def positives_section(negatives: HashedSet, edits: Sequence[Edit], ok: list[int]
     everyday = [r for r in out if r["group"] == "everyday"]
     means = {criterion_name(t): (float(np.mean([r["tpr"][criterion_name(t)] for r in everyday]))
                                  if everyday else None) for t in targets}
+    after = None
+    if drift_p99 is not None and everyday:
+        after = {criterion_name(t): float(np.mean([r["tpr_after_drift"][criterion_name(t)]
+                                                    for r in everyday])) for t in targets}
     return {"source": source, "suite_version": SUITE_VERSION,
             "thresholds": {criterion_name(t): thresholds[t] for t in targets},
-            "edits": out, "everyday_mean_tpr": means}
+            "edits": out, "everyday_mean_tpr": means, "everyday_mean_tpr_after_drift": after}
 
 
 def list_threshold_fields(report: dict[str, Any]) -> dict[str, Any] | None:

@@ -92,8 +92,9 @@ def render_markdown(report: dict[str, Any], plots: list[str], plots_note: str | 
     if report["bundles"]:
         L.append("## Device drift (bundles)\n")
         L.append("| bundle | manifest drift mean / p95 / max | measured drift mean / p99 / max "
-                 "| drift p99 used | cross pairs min (server pairs min) | cross zero-FP T |")
-        L.append("|---|---|---|---|---|---|")
+                 "| drift p99 used | share of T | cross pairs min (server pairs min) "
+                 "| cross zero-FP T |")
+        L.append("|---|---|---|---|---|---|---|")
         for b in report["bundles"]:
             md = b["manifest_drift"]
             meas = b["measured"]
@@ -103,9 +104,11 @@ def render_markdown(report: dict[str, Any], plots: list[str], plots_note: str | 
             ctxt = (f"{cross['distances']['min']} ({cross['server_min']})" if cross else
                     f">= {b['cross_min_bound']} (bound)")
             zt = cross["thresholds"][0]["threshold"] if cross else "-"
+            share = (f"{b['drift_p99'] / rec['threshold'] * 100:.0f}%" if rec["threshold"]
+                     else "-")
             L.append(f"| {b['bundle_id']} | {md['mean']:.2f} / {md['p95']} / {md['max']} | "
                      f"{mtxt} | {b['drift_p99']} ({b['drift_p99_source'].split(' (')[0]}) | "
-                     f"{ctxt} | {zt} |")
+                     f"{share} | {ctxt} | {zt} |")
         L.append("")
     pos = report["positives"]
     if pos:
@@ -128,9 +131,12 @@ def render_markdown(report: dict[str, Any], plots: list[str], plots_note: str | 
                 row += " | " + " | ".join(_pct((e["tpr_after_drift"] or {}).get(c))
                                           for c in crits)
             L.append(row + " |")
-        L.append("| **mean, everyday edits** | | | " + " | ".join(
-            _pct(pos["everyday_mean_tpr"][c]) for c in crits) + (" |" * (len(crits) if drift
-                                                                       else 0)) + " |")
+        mean_row = "| **mean, everyday edits** | | | " + " | ".join(
+            _pct(pos["everyday_mean_tpr"][c]) for c in crits)
+        if drift:
+            mean_row += " | " + " | ".join(
+                _pct((pos["everyday_mean_tpr_after_drift"] or {}).get(c)) for c in crits)
+        L.append(mean_row + " |")
         L.append("")
         if drift:
             L.append("'after drift' = TPR at T - drift p99: the worst case (triangle inequality) "
