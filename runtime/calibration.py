@@ -29,7 +29,7 @@ from PIL import Image
 
 from .atomic import write_text_atomic
 from .digest import ModelIdentity, sha256_file
-from .edits import SUITE_VERSION, Edit, apply_edit, edit_seed
+from .edits import EDITS, SUITE_VERSION, Edit, apply_edit, edit_seed
 from .errors import InputFileError, NhkitError
 from .hasher import Hasher, Prepared, collect_images
 from .hashing import hex_to_bits
@@ -409,7 +409,8 @@ def positives_section(negatives: HashedSet, edits: Sequence[Edit], ok: list[int]
     (and, with a drift term, at threshold - drift p99: the triangle-inequality worst case for
     an edited photo hashed on a device against a server list)."""
     out = []
-    groups = {e.name: e for e in edits}
+    # A --positives folder named like a suite edit (e.g. hflip/) takes that edit's group.
+    groups = {e.name: e for e in (*EDITS, *edits)}
     for name, per_image in negatives.edit_bits.items():
         e = groups.get(name)
         idx = [i for i in ok if i in per_image]

@@ -296,3 +296,26 @@ def test_measured_drift_of_a_real_bundle(tiny_model, negatives, tmp_path):
     assert b["measured"]["drift"]["histogram"] == np.bincount(drift, minlength=97).tolist()
     assert b["drift_p99"] == max(drift)  # 16 images: p99 is the largest
     assert b["cross"]["pairs"] == len(files) * (len(files) - 1)
+
+
+def test_positives_folder_pairs_edited_copies_by_name(negatives, tmp_path, capsys):
+    files = sorted(negatives.iterdir())
+    pos = tmp_path / "pos"
+    (pos / "shrunk").mkdir(parents=True)
+    for f in files[:3]:  # PNG copies at half size, paired by name whatever the extension
+        im = Image.open(f).convert("RGB")
+        im.resize((im.width // 2, im.height // 2)).save(pos / "shrunk" / f"{f.stem}.png")
+    Image.new("RGB", (40, 40)).save(pos / "shrunk" / "stranger.png")
+    out = tmp_path / "r"
+    assert main(["--negatives", str(negatives), "--positives", str(pos), "-o", str(out),
+                 "--no-plots", "--no-progress"]) == 1  # the stranger is reported and skipped
+    assert "stranger.png: no image of the same name in --negatives" in capsys.readouterr().err
+    report, _ = load_report(out)
+    [row] = report["positives"]["edits"]
+    hasher = Hasher.from_onnx()
+    d = [int(np.count_nonzero(hasher.hash_file(f).bits
+                              != hasher.hash_file(pos / "shrunk" / f"{f.stem}.png").bits))
+         for f in files[:3]]
+    assert row["name"] == "shrunk" and row["pairs"] == 3 and row["group"] == "everyday"
+    assert row["distances"]["histogram"] == np.bincount(d, minlength=97).tolist()
+    assert report["positives"]["source"] == f"folder: {pos}"
