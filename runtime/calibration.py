@@ -425,17 +425,17 @@ def positives_section(negatives: HashedSet, edits: Sequence[Edit], ok: list[int]
             "tpr": {criterion_name(t): true_positive_rate(h, thresholds[t]) for t in targets},
             "tpr_after_drift": None}
         if drift_p99 is not None:
-            after = {}
+            row_after: dict[str, float] = {}
             for t in targets:
                 thr = thresholds[t]
-                after[criterion_name(t)] = (0.0 if thr is None
-                                            else true_positive_rate(h, thr - drift_p99))
-            row["tpr_after_drift"] = after
+                row_after[criterion_name(t)] = (0.0 if thr is None
+                                                else true_positive_rate(h, thr - drift_p99))
+            row["tpr_after_drift"] = row_after
         out.append(row)
     everyday = [r for r in out if r["group"] == "everyday"]
     means = {criterion_name(t): (float(np.mean([r["tpr"][criterion_name(t)] for r in everyday]))
                                  if everyday else None) for t in targets}
-    after = None
+    after: dict[str, float] | None = None
     if drift_p99 is not None and everyday:
         after = {criterion_name(t): float(np.mean([r["tpr_after_drift"][criterion_name(t)]
                                                     for r in everyday])) for t in targets}
