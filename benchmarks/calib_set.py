@@ -131,9 +131,10 @@ def main() -> int:
     kph, kpdq = sph[np.ix_(kept, kept)], spdq[np.ix_(kept, kept)]
     iu = np.triu_indices(len(kept), 1)
     res = {
-        "source": os.path.relpath(os.path.abspath(a.extra), REPO),
+        # Folder names only: where the shared folders sit differs per checkout.
+        "source": os.path.basename(os.path.normpath(a.extra)),
         "rules": {"phash_max": PHASH_MAX, "pdq_max": PDQ_MAX,
-                  "training_folder": os.path.relpath(os.path.abspath(a.train), REPO)},
+                  "training_folder": os.path.basename(os.path.normpath(a.train))},
         "candidates": n, "kept_count": len(kept), "excluded_count": len(excluded),
         "distinct_pairs": len(kept) * (len(kept) - 1) // 2,
         "training_overlap_closest": overlap_min,
