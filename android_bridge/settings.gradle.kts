@@ -17,4 +17,4 @@ dependencyResolutionManagement {
 }
 
 rootProject.name = "nhkit-android"
-include(":core", ":bridge")
+include(":core", ":bridge", ":jvm")
