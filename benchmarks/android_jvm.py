@@ -114,21 +114,21 @@ def write(args: argparse.Namespace, resize: dict, rows: list[dict], images: list
     lines = [
         "# Android/Java core on the JVM vs the Python reference (same inputs)",
         "",
-        f"Written by `android_bridge/bench.sh` (benchmarks/android_jvm.py) on "
-        f"{platform.machine()} {platform.system()} {platform.release()}, {os.cpu_count()} CPUs "
-        f"(shared with other jobs: wall times are indicative), {jres[1]['jvm']}, Python "
-        f"{platform.python_version()}, LiteRT {args.litert_version} (Java: libLiteRt.so via "
-        "java.lang.foreign; Python: ai_edge_litert Interpreter).",
+        (f"Written by `android_bridge/bench.sh` (benchmarks/android_jvm.py) on "
+         f"{platform.machine()} {platform.system()} {platform.release()}, {os.cpu_count()} CPUs "
+         f"(shared with other jobs: wall times are indicative), {jres[1]['jvm']}, Python "
+         f"{platform.python_version()}, LiteRT {args.litert_version} (Java: libLiteRt.so via "
+         "java.lang.foreign; Python: ai_edge_litert Interpreter)."),
         "",
         "## Resize 4032x3024 -> 360x360 (spec BICUBIC, exact)",
         "",
-        "One random RGB8 buffer (numpy PCG64 seed 20261121) written to a file that both sides read; "
-        f"{args.runs} timed runs after warm-up.",
+        ("One random RGB8 buffer (numpy PCG64 seed 20261121) written to a file that both sides "
+         f"read; {args.runs} timed runs after warm-up."),
         "",
         "| implementation | threads | median ms | min ms | output sha256 | equal to Python |",
         "|---|---|---|---|---|---|",
-        f"| Python `resize_rgb` (numpy) | 1 | {med(resize['python']['ms']):.1f} | "
-        f"{min(resize['python']['ms']):.1f} | `{resize['python']['sha256'][:16]}...` | - |",
+        (f"| Python `resize_rgb` (numpy) | 1 | {med(resize['python']['ms']):.1f} | "
+         f"{min(resize['python']['ms']):.1f} | `{resize['python']['sha256'][:16]}...` | - |"),
     ]
     for t in (1, 2):
         j = jres[t]
@@ -139,15 +139,16 @@ def write(args: argparse.Namespace, resize: dict, rows: list[dict], images: list
         "",
         "## Full pipeline per image, real LiteRT per variant",
         "",
-        f"{len(images)} photos ({', '.join(p.name for p in images)}; from `{args.photos}`, first "
-        f"by sorted path), {args.passes} timed passes after one warm-up; per image the median "
-        "wall time from encoded bytes to hash, then the median over images. Java: javax.imageio "
-        "decode + core steps 2-4 (resize threads = LiteRT threads) + LiteRT + projection. "
-        "Python: `nhkit.runtime.selftest.run_case` (Pillow decode, numpy, ai_edge_litert). "
-        "`equal` counts images whose output is byte-identical in both languages, per stage.",
+        (f"{len(images)} photos ({', '.join(p.name for p in images)}; from `{args.photos}`, "
+         f"first by sorted path), {args.passes} timed passes after one warm-up; per image the "
+         "median wall time from encoded bytes to hash, then the median over images. Java: "
+         "javax.imageio decode + core steps 2-4 (resize threads = LiteRT threads) + LiteRT + "
+         "projection. Python: `nhkit.runtime.selftest.run_case` (Pillow decode, numpy, "
+         "ai_edge_litert). `equal` counts images whose output is byte-identical in both "
+         "languages, per stage."),
         "",
-        "| bundle | threads | Java ms/image | Java model ms | Python ms/image | Python model ms "
-        "| equal decoded | resized | tensor | embedding | hash |",
+        ("| bundle | threads | Java ms/image | Java model ms | Python ms/image | Python model ms "
+         "| equal decoded | resized | tensor | embedding | hash |"),
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:

@@ -263,7 +263,8 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
         raise BundleError(src, "seed.f32 does not match seed.sha256 in the manifest")
     seed = parse_seed(seed_bytes, source=str(root / "seed.f32"))
 
-    st_root, st_tmp = root, None
+    st_root: Path | None = root
+    st_tmp: tempfile.TemporaryDirectory[str] | None = None
     if separate is not None:
         st_root, st_tmp = bundle_selftest.locate(root, src, manifest, extract=_extract_zip,
                                                  error=BundleError)
@@ -271,6 +272,7 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
             spec = Spec.from_json(manifest["spec"], source=label)
             return Bundle(root=root, source=src, manifest=manifest, cases_json=None, spec=spec,
                           seed=seed, _tmp=tmp)
+    assert st_root is not None  # returned above when a separate self-test is absent
     try:
         cases = _verify_cases(st_root, src, manifest, listed + st_listed)
     except BaseException:

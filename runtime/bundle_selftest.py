@@ -12,8 +12,9 @@ is fine for hashing and an error only for what needs them (`Bundle.cases`).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .digest import sha256_file
 

@@ -12,15 +12,14 @@ from pathlib import Path
 
 import onnx
 import pytest
-
 from nh_models import make_seed
 from nhkit.export import testmodels as tm
 from nhkit.runtime.seed import seed_to_f32_bytes
 
 pytest.importorskip("tensorflow")
 
-from nhkit.export import exporter as E  # noqa: E402
-from nhkit.runtime.bundle import BundleError, load_bundle  # noqa: E402
+from nhkit.export import exporter as E
+from nhkit.runtime.bundle import BundleError, load_bundle
 
 BID = "tiny.tflite-fp32"
 
@@ -74,7 +73,7 @@ def test_bundle_alone_verifies_but_has_no_cases(out: Path, tmp_path: Path) -> No
     with load_bundle(_copy(out, tmp_path / "alone", archive=False)) as b:
         assert b.seed.shape == (96, 128)
         with pytest.raises(BundleError, match=r"ship separately \(tiny\.tflite-fp32\.selftest\.zip\)"):
-            b.cases
+            _ = b.cases
 
 
 def test_cases_unpacked_into_the_folder(out: Path, tmp_path: Path) -> None:
