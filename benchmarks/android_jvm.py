@@ -120,6 +120,11 @@ def write(args: argparse.Namespace, resize: dict, rows: list[dict], images: list
          f"{platform.python_version()}, LiteRT {args.litert_version} (Java: libLiteRt.so via "
          "java.lang.foreign; Python: ai_edge_litert Interpreter)."),
         "",
+        (f"Load average (1 min) at the start / end of the run: {args.load_start:.1f} / "
+         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: above the CPU count, other jobs "
+         "took CPU time and the wall times below are inflated by an unknown, varying amount; the "
+         "byte-for-byte comparisons are unaffected."),
+        "",
         "## Resize 4032x3024 -> 360x360 (spec BICUBIC, exact)",
         "",
         ("One random RGB8 buffer (numpy PCG64 seed 20261121) written to a file that both sides "
@@ -182,6 +187,7 @@ def main() -> None:
     args = ap.parse_args()
     import importlib.metadata as md
     args.litert_version = md.version("ai-edge-litert")
+    args.load_start = os.getloadavg()[0]
     args.work.mkdir(parents=True, exist_ok=True)
     bundles = sorted(p for p in args.bundles.iterdir() if (p / "manifest.json").is_file())
     images = sorted(p for p in args.photos.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
