@@ -27,7 +27,10 @@ fail() { echo "FAIL  $*"; failed=$((failed + 1)); }
 java_major() { "$1/bin/java" -XshowSettings:properties -version 2>&1 \
   | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p'; }
 JDK=""
-for cand in "${NHKIT_JAVA22_HOME:-}" "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/*; do
+# NHKIT_JAVA22_HOME, when set, is the only candidate (an explicit choice never falls back).
+if [ -n "${NHKIT_JAVA22_HOME:-}" ]; then candidates=("$NHKIT_JAVA22_HOME")
+else candidates=("${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/*); fi
+for cand in "${candidates[@]}"; do
   if [ -n "$cand" ] && [ -x "$cand/bin/javac" ] && [ "$(java_major "$cand" || echo 0)" -ge 22 ] 2>/dev/null; then
     JDK=$cand; break
   fi
@@ -35,7 +38,7 @@ done
 if [ -z "$JDK" ]; then
   echo "skip  JVM LiteRT engine tests: they need a JDK 22+ (java.lang.foreign); found only Java" \
        "$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')" \
-       "(set NHKIT_JAVA22_HOME=/path/to/jdk-22+)"
+       "${NHKIT_JAVA22_HOME:+(NHKIT_JAVA22_HOME=$NHKIT_JAVA22_HOME is not a JDK 22+) }(set NHKIT_JAVA22_HOME=/path/to/jdk-22+)"
   exit 3
 fi
 echo "== jvm: compile (java.lang.foreign; $JDK, javac --release 22)"
