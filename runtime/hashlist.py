@@ -341,8 +341,7 @@ def with_threshold(list_path: str | os.PathLike[str], threshold: Mapping[str, An
     manifest["threshold"] = th
     problems = schema_problems(manifest, MANIFEST_SCHEMA)
     if problems:
-        raise HashListError(str(out_path), problems[0].split(":", 1)[0],
-                            problems[0].split(":", 1)[1].strip())
+        raise _field_error(str(out_path), problems[0])
     sealed = _Sealed(files=dict(hl.raw_files), manifest=manifest, report=BuildReport())
     return write_sealed(sealed, out_path, overwrite=overwrite)
 
