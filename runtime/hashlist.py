@@ -311,6 +311,9 @@ def write_sealed(sealed: _Sealed, out: str | os.PathLike[str], *, zip_too: bool 
     except OSError as exc:
         shutil.rmtree(stage, ignore_errors=True)
         raise InputFileError(out_dir, f"cannot write hash list: {exc.strerror or exc}") from None
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
     return out_dir
 
 
@@ -590,7 +593,7 @@ def load(path: str | os.PathLike[str]) -> HashList:
         label = str(src)
         zip_top = None
     elif src.is_file():
-        if not zipfile.is_zipfile(src):
+        if src.suffix.lower() != ".zip" and not zipfile.is_zipfile(src):
             if src.name == "manifest.json":
                 return load(src.parent)
             raise HashListError(src, "", "not a hash list: expected a folder with manifest.json "
