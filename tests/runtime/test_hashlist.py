@@ -258,3 +258,14 @@ def test_loading_verifies_each_entry_line(tmp_path: Path) -> None:
     with pytest.raises(HashListError) as info:
         load(tmp_path / "L")
     assert "entries.jsonl" in str(info.value) and "line 1: label" in str(info.value)
+
+
+def test_entry_lines_are_what_json_dumps_writes(tmp_path: Path) -> None:
+    ents = [Entry("é\u2028\"q\"\\/\x01", "0" * 24, "tab\there", None, {"k": [1, "ü"]}),
+            Entry("\U0001f600", "1" * 24, None, "a/b.jpg", None)]
+    write_hashlist(tmp_path / "L", ents, spec=SPEC, model=MODEL)
+    lines = (tmp_path / "L/entries.jsonl").read_text(encoding="utf-8").split("\n")[:-1]
+    assert lines == [json.dumps(e.to_json(), ensure_ascii=False) for e in ents]
+    assert lines == [hlmod.entry_line(e) for e in ents]
+    with pytest.raises(HashListError, match="not valid Unicode"):
+        write_hashlist(tmp_path / "S", [Entry("\ud800", "0" * 24)], spec=SPEC, model=MODEL)
