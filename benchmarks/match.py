@@ -75,9 +75,11 @@ def index_bytes(idx: Any) -> int:
                for v in (a if isinstance(a, list) else [a]) if isinstance(v, np.ndarray))
 
 
-def timed_search(idx: Any, queries: np.ndarray, t: int, budget: float) -> tuple[Any, int, float]:
-    """Run a growing prefix of the queries until `budget` seconds are used (at least 10)."""
-    n = min(10, len(queries))
+def timed_search(idx: Any, queries: np.ndarray, t: int, budget: float, at_least: int = 10
+                 ) -> tuple[Any, int, float, float]:
+    """Run a prefix of the queries sized to take about `budget` seconds (at least
+    `at_least` queries)."""
+    n = min(at_least, len(queries))
     t0, c0 = time.perf_counter(), time.process_time()
     res = idx.range_search(queries[:n], t)
     el, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -100,7 +102,7 @@ def same(a: Any, b: Any, n: int) -> bool:
 
 
 def bench_lists(sizes: list[int], backends: list[str], queries: int, budget: float,
-                threads: int) -> list[dict[str, Any]]:
+                threads: int, min_exact: int = 100) -> list[dict[str, Any]]:
     from nhkit.runtime import match
 
     if "faiss" in backends:
@@ -112,16 +114,22 @@ def bench_lists(sizes: list[int], backends: list[str], queries: int, budget: flo
         for kind in ("random", "clustered"):
             rng = np.random.default_rng(n + (kind == "clustered"))
             codes = make_list(rng, n, kind)
-            built = {}
-            for b in backends:
-                t0 = time.perf_counter()
-                built[b] = match.make_index(codes, b)
-                built[b] = (built[b], time.perf_counter() - t0)
+            built: dict[Any, Any] = {}
+
+            def index_for(b: str, t: int) -> tuple[Any, float]:
+                key = (b, tuple(match.slot_widths(len(codes), t))) if b == "mih" else (b,)
+                if key not in built:
+                    t0 = time.perf_counter()
+                    idx = match.make_index(codes, b, t)
+                    built[key] = (idx, time.perf_counter() - t0)
+                return built[key]  # type: ignore[no-any-return]
+
             for t in THRESHOLDS:
                 qs = make_queries(np.random.default_rng(t), codes, queries, t)
-                ref, ref_n, ref_el, ref_cpu = timed_search(built["numpy"][0], qs, t, budget)
+                ref, ref_n, ref_el, ref_cpu = timed_search(index_for("numpy", t)[0], qs, t,
+                                                           budget, at_least=min_exact)
                 for b in backends:
-                    idx, build_s = built[b]
+                    idx, build_s = index_for(b, t)
                     if b == "numpy":
                         res, done, el, cpu = ref, ref_n, ref_el, ref_cpu
                     else:
@@ -131,6 +139,7 @@ def bench_lists(sizes: list[int], backends: list[str], queries: int, budget: flo
                            "auto": match.choose_backend(len(codes), t) == b,
                            "build_s": round(build_s, 3),
                            "index_mb": round(index_bytes(idx) / 2**20, 1),
+                           "layout": "x".join(map(str, idx.widths)) if b == "mih" else "",
                            "queries": done, "qps": round(done / el, 1),
                            "ms_per_query": round(1000 * el / done, 3),
                            "cpu_ms_per_query": round(1000 * cpu / done, 3),

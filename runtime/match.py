@@ -5,10 +5,11 @@ Backends (all exact):
 - `numpy`: brute force. The 96 bits are packed as a big-endian uint64 (bytes 0-7) and a uint32
   (bytes 8-11); distance = bitwise_count of the XORs. Queries and list are processed in blocks
   so temporary memory stays bounded (about 64 MiB) whatever the list size.
-- `mih`: multi-index hashing in numpy (Norouzi et al.): the hash is cut into 6 slots of 16
-  bits; if popcount(q^h) <= T then some slot differs in at most floor(T/6) bits (pigeonhole),
-  so probing every slot value within that radius finds every hit; candidates are then checked
-  with the full distance. Why our own and not FAISS's IndexBinaryMultiHash: measured here on
+- `mih`: multi-index hashing in numpy (Norouzi et al.): the hash is cut into m = 5..8 slots
+  (the layout the cost model finds cheapest for the list size and T); if
+  popcount(q^h) <= T then some slot differs in at most floor(T/m) bits (pigeonhole), so probing
+  every slot value within that radius finds every hit; candidates are then checked with the
+  full distance. Why our own and not FAISS's IndexBinaryMultiHash: measured here on
   10^6 random hashes at T=12, IndexBinaryMultiHash answered 150 queries/s on one thread, slower
   than its own flat scan (500/s); this index, with a counting-sort bucket table, is an order of
   magnitude faster on the same data (benchmarks/results/match.md).
@@ -20,7 +21,11 @@ Backends (all exact):
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -31,11 +36,11 @@ if TYPE_CHECKING:
     from .hashlist import HashList, SearchResult
 
 CODE_BYTES = 12
-SLOTS = 6
-SLOT_BITS = 16
 BLOCK_CELLS = 1 << 22     # query x list cells per numpy block (about 64 MiB of temporaries)
 MIH_CANDIDATES = 1 << 22  # candidates per mih block
 BACKENDS = ("auto", "numpy", "mih", "faiss")
+THREADS = min(2, os.cpu_count() or 1)  # the numpy backends' threads (faiss: OpenMP's own)
+MIN_QUERIES_PER_THREAD = 16
 
 Ranges = tuple[np.ndarray, np.ndarray, np.ndarray]  # lims int64, ids int64, distances int32
 
@@ -67,22 +72,48 @@ class Index(Protocol):
     def range_search(self, queries: np.ndarray, threshold: int) -> Ranges: ...
 
 
+Found = tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]
+
+
+def _in_threads(nq: int, threads: int, part: Callable[[int, int], Found]) -> Ranges:
+    """Split the queries over threads (numpy releases the GIL in the heavy loops), then merge:
+    the answer does not depend on the split."""
+    if threads <= 1 or nq < 2 * MIN_QUERIES_PER_THREAD:
+        qs, ids, ds = part(0, nq)
+        return _finish(qs, ids, ds, nq)
+    bounds = np.linspace(0, nq, threads + 1).astype(int)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        parts = list(pool.map(lambda k: part(int(bounds[k]), int(bounds[k + 1])),
+                              range(threads)))
+    return _finish([a for p in parts for a in p[0]], [a for p in parts for a in p[1]],
+                   [a for p in parts for a in p[2]], nq)
+
+
 class NumpyIndex:
     """Brute force over packed codes, in bounded blocks."""
 
     name = "numpy"
 
-    def __init__(self, codes: np.ndarray) -> None:
+    def __init__(self, codes: np.ndarray, threads: int = THREADS) -> None:
         self.hi, self.lo = pack(codes)
+        self.threads = threads
 
     def range_search(self, queries: np.ndarray, threshold: int) -> Ranges:
         qhi, qlo = pack(queries)
-        nq, n = len(qhi), len(self.hi)
+        return _in_threads(len(qhi), self.threads,
+                           lambda a, b: self._part(qhi, qlo, a, b, threshold))
+
+    def _part(self, qhi: np.ndarray, qlo: np.ndarray, start: int, stop: int, threshold: int
+              ) -> Found:
+        n = len(self.hi)
         chunk = max(1, min(n, BLOCK_CELLS))
         qblock = max(1, BLOCK_CELLS // chunk)
-        qs, ids, ds = [], [], []
-        for q0 in range(0, nq, qblock):
-            bh, bl = qhi[q0:q0 + qblock, None], qlo[q0:q0 + qblock, None]
+        qs: list[np.ndarray] = []
+        ids: list[np.ndarray] = []
+        ds: list[np.ndarray] = []
+        for q0 in range(start, stop, qblock):
+            q1 = min(stop, q0 + qblock)
+            bh, bl = qhi[q0:q1, None], qlo[q0:q1, None]
             for c0 in range(0, n, chunk):
                 d = np.bitwise_count(bh ^ self.hi[None, c0:c0 + chunk])
                 d += np.bitwise_count(bl ^ self.lo[None, c0:c0 + chunk])
@@ -91,7 +122,7 @@ class NumpyIndex:
                     qs.append(qi + q0)
                     ids.append(ci + c0)
                     ds.append(d[qi, ci])
-        return _finish(qs, ids, ds, nq)
+        return qs, ids, ds
 
 
 def _finish(qs: list[np.ndarray], ids: list[np.ndarray], ds: list[np.ndarray], nq: int
@@ -102,26 +133,67 @@ def _finish(qs: list[np.ndarray], ids: list[np.ndarray], ds: list[np.ndarray], n
                        np.concatenate(ds).astype(np.int32), nq)
 
 
-_FLIPS_CACHE: dict[int, np.ndarray] = {}
+_FLIPS_CACHE: dict[tuple[int, int], np.ndarray] = {}
 
 
-def _flip_masks(radius: int) -> np.ndarray:
-    """All 16-bit masks with at most `radius` bits set."""
-    if radius not in _FLIPS_CACHE:
-        allm = np.arange(1 << SLOT_BITS, dtype=np.uint32)
-        _FLIPS_CACHE[radius] = allm[np.bitwise_count(allm) <= radius]
-    return _FLIPS_CACHE[radius]
+def _flip_masks(width: int, radius: int) -> np.ndarray:
+    """All `width`-bit masks with at most `radius` bits set (int64)."""
+    key = (width, radius)
+    if key not in _FLIPS_CACHE:
+        out = [0]
+        for k in range(1, min(radius, width) + 1):
+            out += [sum(1 << b for b in c) for c in itertools.combinations(range(width), k)]
+        _FLIPS_CACHE[key] = np.asarray(out, np.int64)
+    return _FLIPS_CACHE[key]
+
+
+def split96(m: int) -> list[int]:
+    return [96 // m + (1 if i < 96 % m else 0) for i in range(m)]
+
+
+def layout_cost(widths: list[int], n: int, threshold: int) -> float:
+    """Expected work of one query in 'code comparisons' for uniformly spread hashes: bucket
+    probes (a table lookup costs about 8 comparisons) plus candidates checked."""
+    r = threshold // len(widths)
+    return sum(sum(math.comb(w, k) for k in range(r + 1)) * (8.0 + n / float(1 << w))
+               for w in widths)
+
+
+def slot_widths(n: int, threshold: int = 12) -> list[int]:
+    """The cheapest layout of 5 to 8 slots (20 to 12 bits; bucket tables stay <= 8 MiB): few
+    wide slots probe many keys but check few candidates, which pays on big lists and small T."""
+    return min((split96(m) for m in (5, 6, 7, 8)), key=lambda w: layout_cost(w, n, threshold))
+
+
+def slot_values(hi: np.ndarray, lo: np.ndarray, start: int, width: int) -> np.ndarray:
+    """Bits start..start+width-1 of packed codes (bit 0 = MSB of hi) as int64."""
+    stop = start + width
+    mask = np.uint64((1 << width) - 1)
+    lo64 = lo.astype(np.uint64)
+    if stop <= 64:
+        v = (hi >> np.uint64(64 - stop)) & mask
+    elif start >= 64:
+        v = (lo64 >> np.uint64(96 - stop)) & mask
+    else:
+        v = ((hi << np.uint64(stop - 64)) | (lo64 >> np.uint64(96 - stop))) & mask
+    return v.astype(np.int64)
 
 
 class MultiIndex:
-    """Exact multi-index hashing (6 x 16-bit slots, counting-sort bucket tables)."""
+    """Exact multi-index hashing (slots of 16-20 bits, counting-sort bucket tables)."""
 
     name = "mih"
 
-    def __init__(self, codes: np.ndarray) -> None:
+    def __init__(self, codes: np.ndarray, threads: int = THREADS,
+                 widths: list[int] | None = None) -> None:
         c = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1, CODE_BYTES)
         hi, lo = pack(c)
         self.n = len(c)
+        self.threads = threads
+        self.widths = list(widths) if widths else slot_widths(self.n)
+        if sum(self.widths) != 96 or min(self.widths) < 1 or max(self.widths) > 24:
+            raise ValueError(f"slot widths must add up to 96 bits, each 1..24: {self.widths}")
+        self.offsets = [sum(self.widths[:i]) for i in range(len(self.widths))]
         # Per slot: entries sorted by that slot's value, a bucket table (counting sort), and a
         # copy of the packed codes in that order, so that checking a bucket's candidates reads
         # contiguous memory instead of gathering at random (3-5x faster at 10^7 hashes).
@@ -129,19 +201,19 @@ class MultiIndex:
         self.starts: list[np.ndarray] = []
         self.shi: list[np.ndarray] = []
         self.slo: list[np.ndarray] = []
-        for s in range(SLOTS):
-            v = c[:, 2 * s:2 * s + 2].copy().view(">u2").ravel()
+        for start, width in zip(self.offsets, self.widths):
+            v = slot_values(hi, lo, start, width)
             order = np.argsort(v, kind="stable").astype(np.uint32)
-            st = np.zeros((1 << SLOT_BITS) + 1, np.int64)
-            np.cumsum(np.bincount(v, minlength=1 << SLOT_BITS), out=st[1:])
+            st = np.zeros((1 << width) + 1, np.int64)
+            np.cumsum(np.bincount(v, minlength=1 << width), out=st[1:])
             self.order.append(order)
             self.starts.append(st)
             self.shi.append(hi[order])
             self.slo.append(lo[order])
 
-    @staticmethod
-    def radius(threshold: int) -> int:
-        return threshold // SLOTS
+    def radius(self, threshold: int) -> int:
+        """Pigeonhole: distance <= T over m slots means some slot differs in <= T // m bits."""
+        return threshold // len(self.widths)
 
     def range_search(self, queries: np.ndarray, threshold: int) -> Ranges:
         q = np.ascontiguousarray(queries, dtype=np.uint8).reshape(-1, CODE_BYTES)
@@ -149,18 +221,25 @@ class MultiIndex:
         if nq == 0 or self.n == 0:
             return _finish([], [], [], nq)
         qhi, qlo = pack(q)
-        qwords = q.view(">u2").astype(np.int64)  # [nq, 6] slot values
-        masks = _flip_masks(self.radius(threshold)).astype(np.int64)
-        qs, ids, ds = [], [], []
-        self._search_block(np.arange(nq), qwords, qhi, qlo, masks, threshold, qs, ids, ds)
-        return _finish(qs, ids, ds, nq)
+        qwords = np.stack([slot_values(qhi, qlo, a, w) for a, w in
+                           zip(self.offsets, self.widths)], axis=1)  # [nq, slots]
+        r = self.radius(threshold)
+        masks = [_flip_masks(w, r) for w in self.widths]
+
+        def part(a: int, b: int) -> Found:
+            found: Found = ([], [], [])
+            self._search_block(np.arange(a, b), qwords, qhi, qlo, masks, threshold, *found)
+            return found
+
+        return _in_threads(nq, self.threads, part)
 
     def _search_block(self, qidx: np.ndarray, qwords: np.ndarray, qhi: np.ndarray,
-                      qlo: np.ndarray, masks: np.ndarray, threshold: int, qs: list[np.ndarray],
+                      qlo: np.ndarray, masks: list[np.ndarray], threshold: int,
+                      qs: list[np.ndarray],
                       ids: list[np.ndarray], ds: list[np.ndarray]) -> None:
         found_q, found_c, found_d = [], [], []
-        for s in range(SLOTS):
-            keys = qwords[qidx, s][:, None] ^ masks[None, :]          # [b, K]
+        for s in range(len(self.widths)):
+            keys = qwords[qidx, s][:, None] ^ masks[s][None, :]       # [b, K]
             lo = self.starts[s][keys]
             cnt = self.starts[s][keys + 1] - lo
             total = int(cnt.sum())
@@ -174,7 +253,7 @@ class MultiIndex:
             flat_cnt = cnt.ravel()
             nz = flat_cnt > 0
             flat_cnt, flat_lo = flat_cnt[nz], lo.ravel()[nz]
-            rows = np.repeat(np.arange(len(qidx)), masks.size)[nz]
+            rows = np.repeat(np.arange(len(qidx)), masks[s].size)[nz]
             first = np.cumsum(flat_cnt) - flat_cnt
             pos = np.arange(total) - np.repeat(first - flat_lo, flat_cnt)
             qsel = qidx[np.repeat(rows, flat_cnt)]
@@ -240,11 +319,9 @@ def faiss_available() -> bool:
 
 
 def mih_cost(n: int, threshold: int) -> float:
-    """Expected work of one mih query in 'code comparisons' for uniformly spread hashes:
-    bucket probes plus candidates (clustered lists make candidates grow; the benchmarks check
-    realistic clusters too)."""
-    probes = SLOTS * sum(math.comb(SLOT_BITS, k) for k in range(threshold // SLOTS + 1))
-    return probes * (8.0 + n / float(1 << SLOT_BITS))
+    """layout_cost of the layout mih would use (clustered lists make candidates grow; the
+    benchmarks check realistic clusters too)."""
+    return layout_cost(slot_widths(n, threshold), n, threshold)
 
 
 def choose_backend(n: int, threshold: int, *, have_faiss: bool | None = None) -> str:
@@ -259,11 +336,13 @@ def choose_backend(n: int, threshold: int, *, have_faiss: bool | None = None) ->
     return "faiss" if have_faiss else "numpy"
 
 
-def make_index(codes: np.ndarray, backend: str) -> Index:
+def make_index(codes: np.ndarray, backend: str, threshold: int = 12) -> Index:
+    """An index for `backend`; mih's slot layout is chosen for `threshold` (any threshold
+    still gets exact answers from it, only slower)."""
     if backend == "numpy":
         return NumpyIndex(codes)
     if backend == "mih":
-        return MultiIndex(codes)
+        return MultiIndex(codes, widths=slot_widths(len(codes), threshold))
     if backend == "faiss":
         return FaissIndex(codes)
     raise NhkitError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -273,14 +352,16 @@ def search_codes(codes: np.ndarray, queries: np.ndarray, threshold: int, backend
                  ) -> tuple[Ranges, str]:
     """Range search over unique codes with a fresh index (the API caches indexes per list)."""
     name = choose_backend(len(codes), threshold) if backend == "auto" else backend
-    return make_index(codes, name).range_search(queries, threshold), name
+    return make_index(codes, name, threshold).range_search(queries, threshold), name
 
 
-def _index_for(hl: "HashList", backend: str) -> Index:
-    idx = hl._index_cache.get(backend)
+def _index_for(hl: "HashList", backend: str, threshold: int) -> Index:
+    """Indexes are kept on the list: mih per slot layout (it depends on T), others once."""
+    key = (backend, tuple(slot_widths(len(hl.hashes), threshold)) if backend == "mih" else ())
+    idx = hl._index_cache.get(key)
     if idx is None:
-        idx = make_index(hl.hashes, backend)
-        hl._index_cache[backend] = idx
+        idx = make_index(hl.hashes, backend, threshold)
+        hl._index_cache[key] = idx
     return idx  # type: ignore[no-any-return]
 
 
@@ -295,7 +376,7 @@ def search_entries(hl: "HashList", codes: np.ndarray, fq: np.ndarray | None, thr
         raise NhkitError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
     name = choose_backend(len(hl.hashes), threshold) if backend == "auto" else backend
     nq = len(codes)
-    lims_h, hid, dist = _index_for(hl, name).range_search(codes, threshold) if nq else \
+    lims_h, hid, dist = _index_for(hl, name, threshold).range_search(codes, threshold) if nq else \
         _finish([], [], [], 0)
     qh = np.repeat(np.arange(nq, dtype=np.int64), np.diff(lims_h))
     start, stop = hl.offsets[hid], hl.offsets[hid + 1]

@@ -32,7 +32,18 @@ def _clustered(rng: np.random.Generator, n_centres: int, per: int) -> np.ndarray
     return np.unique(np.concatenate(out), axis=0)  # unique and ascending, like hashes.bin
 
 
+_BRUTE: dict[tuple[int, int, int], list[list[tuple[int, int]]]] = {}
+
+
 def _brute(codes: np.ndarray, queries: np.ndarray, t: int) -> list[list[tuple[int, int]]]:
+    key = (id(codes), id(queries), t)
+    if key not in _BRUTE:
+        _BRUTE[key] = _brute_uncached(codes, queries, t)
+    return _BRUTE[key]
+
+
+def _brute_uncached(codes: np.ndarray, queries: np.ndarray, t: int
+                    ) -> list[list[tuple[int, int]]]:
     ints = [int.from_bytes(c.tobytes(), "big") for c in codes]
     out = []
     for q in queries:
@@ -152,3 +163,12 @@ def test_unknown_backend_and_missing_faiss(monkeypatch) -> None:
     with pytest.raises(NhkitError, match=r"nhkit\[faiss\]"):
         match.make_index(codes, "faiss")
     assert match.choose_backend(10**6, 40) == "numpy"
+
+
+@pytest.mark.parametrize("widths", [[20, 19, 19, 19, 19], [16] * 6, [14] * 5 + [13] * 2,
+                                    [12] * 8, [1] * 8 + [22, 22, 22, 22]])
+@pytest.mark.parametrize("t", [0, 4, 12, 19])
+def test_every_slot_layout_is_exact(data, widths: list[int], t: int) -> None:
+    codes, queries = data
+    got = match.MultiIndex(codes, widths=widths).range_search(queries, t)
+    assert _as_lists(*got) == _brute(codes, queries, t)
