@@ -92,29 +92,11 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
 
-# ----- model identity: the one seam until Hasher.identity (issue #15) lands --------------------
-
 def hasher_identity(hasher: Any, model_path: str | None) -> dict[str, str]:
-    """{"name", "fingerprint", "seed_sha256"} of the model and seed a Hasher runs."""
-    ident = getattr(hasher, "identity", None)
-    if ident is not None:
-        return {"name": ident.name, "fingerprint": ident.fingerprint,
-                "seed_sha256": ident.seed_sha256}
-    from .bundle_backend import bundle_of
-
-    bundle = bundle_of(hasher)
-    if bundle is not None:
-        src = bundle.manifest["source_model"]
-        return {"name": src["name"], "fingerprint": src["fingerprint"],
-                "seed_sha256": bundle.manifest["seed"]["sha256"]}
-    from .golden import model_info_for_onnx
-
-    info = model_info_for_onnx(model_path, hasher)
-    if info.fingerprint is None:
-        raise NhkitError("cannot compute the model's weights fingerprint (it needs the 'onnx' "
-                         "package: pip install 'nhkit[export]')")
-    return {"name": str(info.name), "fingerprint": info.fingerprint,
-            "seed_sha256": str(info.seed_sha256)}
+    """The manifest's `model` object for the model and seed a Hasher runs."""
+    ident = hasher.identity
+    name = ident.name or (Path(model_path).stem if model_path else "unnamed")
+    return {"name": name, "fingerprint": ident.fingerprint, "seed_sha256": ident.seed_sha256}
 
 
 def flags_given(args: argparse.Namespace) -> bool:

@@ -28,15 +28,18 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .digest import ModelIdentity
 from .errors import InputFileError, NhkitError
-from .jsonfile import (KNOWN_FORMATS, check_format_header, parse_json_bytes, parse_json_text,
+from .formats import HASHLIST_FORMAT, HASHLIST_VERSION, KNOWN_FORMATS
+from .jsonfile import (check_format_header, json_bytes, parse_json_bytes, parse_json_text,
                        schema_problems)
 from .spec import Spec, SpecMismatchError
+from .ziputil import write_deterministic_zip
 
 _encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # json's own quoting
 
-FORMAT = "nhkit-hashlist"
-FORMAT_VERSION = 1
+FORMAT = HASHLIST_FORMAT
+FORMAT_VERSION = HASHLIST_VERSION
 MANIFEST_SCHEMA = "hashlist-manifest.v1.schema.json"
 ENTRY_SCHEMA = "hashlist-entry.v1.schema.json"
 CODE_BYTES = 12
@@ -54,8 +57,6 @@ LIST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _HEX24 = re.compile(r"^[0-9a-f]{24}$")
 _LOWHEX = re.compile(r"[0-9a-f]*")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-ZIP_FILE_MODE = 0o100644
 THRESHOLD_KEYS = ("recommended", "fpr", "criterion", "negative_pairs", "negative_images",
                   "drift_p99", "source", "report_sha256")
 
@@ -70,15 +71,15 @@ class HashListError(InputFileError):
         super().__init__(path, f"{field_name}: {reason}" if field_name else reason)
 
 
-# ----- identity (one private seam until nhkit.runtime.digest.ModelIdentity lands) -------------
+# ----- identity ----------------------------------------------------------------------------------
 
-def _identity_json(model: Any) -> dict[str, str]:
-    """{"name", "fingerprint", "seed_sha256"} of a ModelIdentity-like object or a mapping."""
+def _identity_json(model: ModelIdentity | Mapping[str, Any]) -> dict[str, str]:
+    """The manifest's `model` object from a ModelIdentity (Hasher.identity) or a mapping."""
     if isinstance(model, Mapping):
-        return {"name": str(model["name"]), "fingerprint": str(model["fingerprint"]),
-                "seed_sha256": str(model["seed_sha256"])}
-    return {"name": str(model.name), "fingerprint": str(model.fingerprint),
-            "seed_sha256": str(model.seed_sha256)}
+        return {"name": str(model.get("name") or "unnamed"),
+                "fingerprint": str(model["fingerprint"]), "seed_sha256": str(model["seed_sha256"])}
+    return {"name": model.name or "unnamed", "fingerprint": model.fingerprint,
+            "seed_sha256": model.seed_sha256}
 
 
 # ----- entries --------------------------------------------------------------------------------
@@ -287,9 +288,9 @@ def _manifest(*, list_id: str, spec: Spec, model: Any, n: int, h: int,
 
 
 def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
-    """manifest.json as written: two-space indent, UTF-8, trailing newline, no timestamps."""
-    return (json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-            ).encode("utf-8")
+    """manifest.json as written: nhkit's canonical JSON (two-space indent, UTF-8, trailing
+    newline); no timestamps, so two builds of the same entries are byte-identical."""
+    return json_bytes(manifest)
 
 
 def list_files(sealed: _Sealed) -> dict[str, bytes]:
@@ -297,33 +298,6 @@ def list_files(sealed: _Sealed) -> dict[str, bytes]:
     out = dict(sealed.files)
     out["manifest.json"] = manifest_bytes(sealed.manifest)
     return out
-
-
-def _zip_bytes_into(path: Path, top: str, files: Mapping[str, bytes]) -> None:
-    """Deterministic zip: one top folder, sorted entries, fixed timestamps, mode 0644; the .bin
-    files STORED (they can be memory-mapped), the rest DEFLATE level 1 (level 9 took seconds
-    per 10^6 entries for a few percent); temp file, then rename.
-
-    Kept private here (not shared with export/, which runtime never imports); it moves to the
-    runtime's `write_deterministic_zip` once that exists."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with zipfile.ZipFile(tmp, "w") as zf:
-            for rel in sorted(files):
-                info = zipfile.ZipInfo(f"{top}/{rel}", date_time=ZIP_DATE)
-                info.create_system = 3
-                info.external_attr = ZIP_FILE_MODE << 16
-                if rel.endswith(".bin"):  # random bits: deflate gains nothing, costs seconds
-                    info.compress_type = zipfile.ZIP_STORED
-                    zf.writestr(info, files[rel])
-                else:
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    zf.writestr(info, files[rel], compress_type=zipfile.ZIP_DEFLATED,
-                                compresslevel=1)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputFileError(path, f"cannot write zip: {exc.strerror or exc}") from None
 
 
 def write_sealed(sealed: _Sealed, out: str | os.PathLike[str], *, zip_too: bool = True,
@@ -348,8 +322,10 @@ def write_sealed(sealed: _Sealed, out: str | os.PathLike[str], *, zip_too: bool 
         for rel, data in files.items():
             (stage / rel).write_bytes(data)
         if zip_too:
-            _zip_bytes_into(out_dir.with_name(out_dir.name + ".zip"),
-                            sealed.manifest["list_id"], files)
+            # .bin files STORED (random bits; a reader can memory-map them), the rest DEFLATE 1.
+            write_deterministic_zip(stage, out_dir.with_name(out_dir.name + ".zip"),
+                                    sealed.manifest["list_id"],
+                                    stored=lambda rel: rel.endswith(".bin"), compresslevel=1)
         if out_dir.exists():
             os.replace(out_dir, old)
         os.replace(stage, out_dir)
