@@ -116,7 +116,8 @@ def bench_lists(sizes: list[int], backends: list[str], queries: int, budget: flo
             codes = make_list(rng, n, kind)
             built: dict[Any, Any] = {}
 
-            def index_for(b: str, t: int) -> tuple[Any, float]:
+            def index_for(b: str, t: int, codes: np.ndarray = codes,
+                          built: dict[Any, Any] = built) -> tuple[Any, float]:
                 key = (b, tuple(match.slot_widths(len(codes), t))) if b == "mih" else (b,)
                 if key not in built:
                     t0 = time.perf_counter()
@@ -147,7 +148,6 @@ def bench_lists(sizes: list[int], backends: list[str], queries: int, budget: flo
                            "exact_on": k, "exact": same(res, ref, k)}
                     rows.append(row)
                     print(json.dumps(row), flush=True)
-            del built
     return rows
 
 
@@ -200,9 +200,11 @@ def render(doc: dict[str, Any]) -> str:
              "ms/query | CPU ms/query | hits/query | exact (on) |",
              "|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in doc["search"]:
-        lines.append(f"| {r['n']:,} | {r['kind']} | {r['threshold']} | {r['backend']} | "
+        backend = r["backend"] + (f" ({r['layout']})" if r.get("layout") else "")
+        lines.append(f"| {r['n']:,} | {r['kind']} | {r['threshold']} | {backend} | "
                      f"{'*' if r['auto'] else ''} | {r['build_s']} | {r['index_mb']} | "
-                     f"{r['queries']} | {r['qps']:,} | {r['ms_per_query']} | {r['cpu_ms_per_query']} | "
+                     f"{r['queries']} | {r['qps']:,} | {r['ms_per_query']} | "
+                     f"{r['cpu_ms_per_query']} | "
                      f"{r['hits_per_query']} | {'yes' if r['exact'] else 'NO'} "
                      f"({r['exact_on']}) |")
     lines += ["", "## List build and load (clustered lists, fragile masks, `nhkit.runtime."

@@ -16,7 +16,7 @@ from .spec import DEFAULT_MAX_PIXELS, Spec
 ID_FROM = ("relative", "name", "path")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("hashlist", help="build and inspect hash lists (the files `nhkit match` "
                        "searches)", description="Build, inspect, merge and compare hash lists.")
     hs = p.add_subparsers(dest="hashlist_command", metavar="ACTION")
@@ -192,7 +192,7 @@ def run_build(args: argparse.Namespace) -> int:
         finally:
             bar.close()
 
-    entries = [Entry(id=_entry_id(r, args.id_from), hash=r.hex, label=r.label or args.label,
+    entries = [Entry(id=_entry_id(r, args.id_from), hash=str(r.hex), label=r.label or args.label,
                      source=r.name, meta=None, fragile=r.fragile_at(spec.fragile_margin))
                for r in records]
     out = Path(args.output)
@@ -356,12 +356,13 @@ def read_threshold(report: str, model: dict[str, str]) -> dict[str, Any]:
     p = Path(report)
     if p.is_dir() or p.name == "report.json":
         try:
-            from .calibration_report import list_threshold  # type: ignore[import-not-found]
+            from .calibration_report import list_threshold
         except ModuleNotFoundError:
             raise NhkitError("reading calibration reports needs `nhkit match calibrate`, which "
                              "this build does not include; pass its threshold.json") from None
-        return list_threshold(report, fingerprint=model["fingerprint"],  # type: ignore[no-any-return]
-                              seed_sha256=model["seed_sha256"])
+        threshold: dict[str, Any] = list_threshold(report, fingerprint=model["fingerprint"],
+                                                   seed_sha256=model["seed_sha256"])
+        return threshold
     from .jsonfile import read_json
 
     obj = read_json(p, what="threshold")

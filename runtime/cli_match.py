@@ -50,7 +50,7 @@ def _add_match_options(p: argparse.ArgumentParser, *, suppress: bool = False) ->
         add_model_arguments(p)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "match", help="find listed images within T bits of new images or hashes",
         description="Match images or hash files against a hash list. One row per (query, hit): "

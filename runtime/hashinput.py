@@ -121,8 +121,8 @@ def _record(path: str, origin: str, name: str, hx: Any, error: Any, rid: Any, la
     if fragile_hex:
         fragile = bytes.fromhex(fragile_hex) if _check_hex(fragile_hex) else None
         if fragile is None:
-            return HashRecord(name=name, origin=origin,
-                              error=f"fragile: expected 24 hex digits, got {str(fragile_hex)[:40]!r}")
+            return HashRecord(name=name, origin=origin, error="fragile: expected 24 hex "
+                              f"digits, got {str(fragile_hex)[:40]!r}")
     return HashRecord(name=name, origin=origin, hex=h, fragile=fragile, projections=projections,
                       id=str(rid) if rid else None, label=str(label) if label else None)
 
@@ -270,8 +270,8 @@ def split_inputs(inputs: Iterable[str], *, recursive: bool
             if not recursive:
                 problems.append((raw, "is a directory (use -r to read the images in it)"))
                 continue
-            def onerror(exc: OSError) -> None:
-                problems.append((exc.filename or raw, f"cannot list directory: {exc.strerror}"))
+            def onerror(exc: OSError, top: str = raw) -> None:
+                problems.append((exc.filename or top, f"cannot list directory: {exc.strerror}"))
             for root, dirs, names in os.walk(raw, onerror=onerror):
                 dirs.sort()
                 for n in sorted(names):

@@ -21,7 +21,7 @@ import re
 import shutil
 import stat
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
@@ -31,12 +31,17 @@ import numpy as np
 from .digest import ModelIdentity
 from .errors import InputFileError, NhkitError
 from .formats import HASHLIST_FORMAT, HASHLIST_VERSION, KNOWN_FORMATS
-from .jsonfile import (check_format_header, json_bytes, parse_json_bytes, parse_json_text,
-                       schema_problems)
+from .jsonfile import (
+    check_format_header,
+    json_bytes,
+    parse_json_bytes,
+    parse_json_text,
+    schema_problems,
+)
 from .spec import Spec, SpecMismatchError
 from .ziputil import write_deterministic_zip
 
-_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # json's own quoting
+_encode_str = json.encoder.encode_basestring  # json's own (C) string quoting
 
 FORMAT = HASHLIST_FORMAT
 FORMAT_VERSION = HASHLIST_VERSION
@@ -457,10 +462,11 @@ class HashList:
     manifest: dict[str, Any]
     path: str
     raw_files: dict[str, bytes] = field(repr=False, default_factory=dict)
-    _index_cache: dict[str, Any] = field(repr=False, default_factory=dict)
+    _index_cache: dict[tuple[str, tuple[int, ...]], Any] = field(repr=False,
+                                                                  default_factory=dict)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "HashList":
+    def load(cls, path: str | os.PathLike[str]) -> HashList:
         return load(path)
 
     def __len__(self) -> int:
@@ -496,7 +502,7 @@ class HashList:
                                 f"{source}'s {spec.to_json()} differ; the hashes do not compare")
 
     def search(self, queries: Any, threshold: int | None = None, *, backend: str = "auto",
-               fragile: Any = None) -> "SearchResult":
+               fragile: Any = None) -> SearchResult:
         """Every entry within `threshold` bits of each query (docs/hashlist-format.md).
 
         `queries`: hex strings, HashResults (their fragile masks are used), a uint8 [Q, 12]
@@ -545,10 +551,11 @@ def _query_codes(queries: Any, fragile: Any) -> tuple[np.ndarray, np.ndarray | N
             if not isinstance(hx, str) or not re.fullmatch(r"[0-9a-fA-F]{24}", hx):
                 raise NhkitError(f"queries[{i}]: not a 96-bit hash (24 hex digits): {hx!r:.40}")
             codes[i] = np.frombuffer(bytes.fromhex(hx), np.uint8)
-            mask = getattr(q, "fragile", None)
-            if mask is not None and not isinstance(mask, (bytes, bytearray)):
-                mask = np.packbits(np.asarray(mask, dtype=bool)).tobytes()
-            fq_list.append(mask)
+            raw = getattr(q, "fragile", None)
+            if raw is None or isinstance(raw, (bytes, bytearray)):
+                fq_list.append(None if raw is None else bytes(raw))
+            else:  # a bool mask of 96 bits (HashResult.fragile)
+                fq_list.append(np.packbits(np.asarray(raw, dtype=bool)).tobytes())
             names.append(getattr(q, "source", None) or getattr(q, "name", None))
         fq = None
         if any(m is not None for m in fq_list):
@@ -577,7 +584,7 @@ class SearchResult:
     def __iter__(self) -> Any:  # lims, ids, distances = result
         return iter((self.lims, self.ids, self.distances))
 
-    def hits(self, q: int) -> list["Hit"]:
+    def hits(self, q: int) -> list[Hit]:
         a, b = int(self.lims[q]), int(self.lims[q + 1])
         hl = self.hashlist
         return [Hit(query=q, query_name=self.names[q] if self.names else None,
@@ -586,7 +593,7 @@ class SearchResult:
                     label=hl.labels[int(self.ids[j])], distance=int(self.distances[j]),
                     nonfragile_distance=int(self.nonfragile[j])) for j in range(a, b)]
 
-    def rows(self) -> list["Hit"]:
+    def rows(self) -> list[Hit]:
         return [h for q in range(len(self.lims) - 1) for h in self.hits(q)]
 
 
@@ -725,7 +732,7 @@ def _parse_manifest(data: bytes, mlabel: str) -> dict[str, Any]:
         if len(problems) > 1:
             err.args = (f"{err.args[0]} (and {len(problems) - 1} more problems)",)
         raise err
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 _ENTRY_KEYS = {"id", "hash", "label", "source", "meta"}

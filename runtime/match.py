@@ -355,19 +355,19 @@ def search_codes(codes: np.ndarray, queries: np.ndarray, threshold: int, backend
     return make_index(codes, name, threshold).range_search(queries, threshold), name
 
 
-def _index_for(hl: "HashList", backend: str, threshold: int) -> Index:
+def _index_for(hl: HashList, backend: str, threshold: int) -> Index:
     """Indexes are kept on the list: mih per slot layout (it depends on T), others once."""
     key = (backend, tuple(slot_widths(len(hl.hashes), threshold)) if backend == "mih" else ())
     idx = hl._index_cache.get(key)
     if idx is None:
         idx = make_index(hl.hashes, backend, threshold)
         hl._index_cache[key] = idx
-    return idx  # type: ignore[no-any-return]
+    return idx
 
 
-def search_entries(hl: "HashList", codes: np.ndarray, fq: np.ndarray | None, threshold: int, *,
+def search_entries(hl: HashList, codes: np.ndarray, fq: np.ndarray | None, threshold: int, *,
                    backend: str = "auto", names: list[str | None] | None = None
-                   ) -> "SearchResult":
+                   ) -> SearchResult:
     """Search the unique hashes, then expand each hit hash to the entries that share it."""
     from .hashlist import SearchResult, check_threshold
 

@@ -25,9 +25,11 @@ from threatexchange.content_type.content_base import ContentType
 from threatexchange.content_type.photo import PhotoContent
 from threatexchange.extensions.manifest import ThreatExchangeExtensionManifest
 from threatexchange.signal_type import signal_base
-from threatexchange.signal_type.index import (IndexMatchUntyped,
-                                              SignalSimilarityInfoWithIntDistance,
-                                              SignalTypeIndex)
+from threatexchange.signal_type.index import (
+    IndexMatchUntyped,
+    SignalSimilarityInfoWithIntDistance,
+    SignalTypeIndex,
+)
 from threatexchange.signal_type.index import T as IndexT
 
 from .hashing import hamming
@@ -54,7 +56,7 @@ class NhkitSignal(signal_base.SimpleSignalType, signal_base.BytesHasher,
         return [PhotoContent]
 
     @classmethod
-    def get_index_cls(cls) -> type["NhkitIndex[t.Any]"]:
+    def get_index_cls(cls) -> type[NhkitIndex[t.Any]]:
         return NhkitIndex
 
     @classmethod
@@ -138,7 +140,7 @@ class NhkitIndex(SignalTypeIndex[IndexT]):
 
     @classmethod
     def from_hashlist(cls, path: str | os.PathLike[str], threshold: int | None = None
-                      ) -> "NhkitIndex[dict[str, t.Any]]":
+                      ) -> NhkitIndex[dict[str, t.Any]]:
         """An index over a verified nhkit hash list; entries are {"id", "label", "source"};
         the threshold defaults to the list's calibrated one."""
         from .hashlist import load

@@ -13,8 +13,14 @@ import pytest
 
 from nhkit.runtime import hashlist as hlmod
 from nhkit.runtime.errors import NhkitError
-from nhkit.runtime.hashlist import Entry, HashList, HashListError, load, with_threshold, \
-    write_hashlist
+from nhkit.runtime.hashlist import (
+    Entry,
+    HashList,
+    HashListError,
+    load,
+    with_threshold,
+    write_hashlist,
+)
 from nhkit.runtime.spec import Spec
 
 MODEL = {"name": "m", "fingerprint": "1" * 64, "seed_sha256": "2" * 64}

@@ -15,8 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from nhkit.runtime.hashlist import (Entry, HashListError, list_files, manifest_bytes, parse_files,
-                                    seal)
+from nhkit.runtime.hashlist import (
+    Entry,
+    HashListError,
+    list_files,
+    manifest_bytes,
+    parse_files,
+    seal,
+)
 from nhkit.runtime.spec import Spec
 
 GENERATOR_VERSION = "1"
