@@ -102,7 +102,8 @@ def same(a: Any, b: Any, n: int) -> bool:
 
 
 def bench_lists(sizes: list[int], backends: list[str], queries: int, budget: float,
-                threads: int, min_exact: int = 100) -> list[dict[str, Any]]:
+                threads: int, min_exact: int = 100, kinds: tuple[str, ...] = ("random", "clustered")
+                ) -> list[dict[str, Any]]:
     from nhkit.runtime import match
 
     if "faiss" in backends:
@@ -111,7 +112,7 @@ def bench_lists(sizes: list[int], backends: list[str], queries: int, budget: flo
         faiss.omp_set_num_threads(threads)
     rows = []
     for n in sizes:
-        for kind in ("random", "clustered"):
+        for kind in kinds:
             rng = np.random.default_rng(n + (kind == "clustered"))
             codes = make_list(rng, n, kind)
             built: dict[Any, Any] = {}
@@ -256,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--backends", default="numpy,mih,faiss")
     ap.add_argument("--build-sizes", default="1e5,1e6")
+    ap.add_argument("--kinds", default="random,clustered")
+    ap.add_argument("--min-exact", type=int, default=100,
+                    help="queries the numpy brute force answers at least, for the exactness check")
+    ap.add_argument("--merge", action="store_true",
+                    help="add to the existing results files instead of replacing them")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     sizes = [int(float(s)) for s in args.sizes.split(",") if s]
@@ -270,8 +276,18 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads, "loadavg_before": [round(x, 2) for x in before]}
     doc["build"] = bench_build([int(float(s)) for s in args.build_sizes.split(",") if s])
     doc["search"] = bench_lists(sizes, args.backends.split(","), args.queries, args.budget,
-                                args.threads)
+                                args.threads, args.min_exact, tuple(args.kinds.split(",")))
     doc["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    old = args.out / "match.json"
+    if args.merge and old.is_file():  # e.g. the 10^7 run added to the 10^5/10^6 one
+        prev = json.loads(old.read_text())
+        done = {(r["n"], r["kind"]) for r in doc["search"]}
+        doc["search"] = [r for r in prev["search"] if (r["n"], r["kind"]) not in done] + \
+            doc["search"]
+        doc["build"] = prev["build"] + [r for r in doc["build"] if r not in prev["build"]]
+        doc["command"] = prev["command"] + "; then " + doc["command"]
+        doc["loadavg_before"] = [prev["loadavg_before"], doc["loadavg_before"]]
+        doc["loadavg_after"] = [prev["loadavg_after"], doc["loadavg_after"]]
     doc["goals"] = goals(doc)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "match.json").write_text(json.dumps(doc, indent=2) + "\n")

@@ -276,6 +276,9 @@ def seal(entries: Iterable[Entry], *, list_id: str, spec: Spec, model: Any,
     manifest = _manifest(list_id=list_id, spec=spec, model=model, n=n, h=report.hashes,
                          threshold=_threshold_json(threshold, source), files=files,
                          tools=dict(tools or {"nhkit": __version__}))
+    problems = schema_problems(manifest, MANIFEST_SCHEMA)  # e.g. a threshold of 97, a bad digest
+    if problems:
+        raise _field_error(source, problems[0])
     return _Sealed(files=files, manifest=manifest, report=report)
 
 

@@ -97,6 +97,16 @@ def test_writer_refuses_what_readers_reject(tmp_path: Path, bad: Entry, field: s
     assert not (tmp_path / "L").exists() and not (tmp_path / "L.zip").exists()
 
 
+def test_writer_refuses_a_bad_threshold_or_model(tmp_path: Path) -> None:
+    with pytest.raises(HashListError) as info:
+        write_hashlist(tmp_path / "L", [], spec=SPEC, model=MODEL,
+                       threshold={**THRESHOLD, "recommended": 97})
+    assert "threshold" in info.value.field
+    with pytest.raises(HashListError) as info:
+        write_hashlist(tmp_path / "L", [], spec=SPEC, model={**MODEL, "fingerprint": "X" * 64})
+    assert info.value.field == "model.fingerprint" and not (tmp_path / "L").exists()
+
+
 def test_writer_refuses_duplicate_ids_and_bad_list_ids(tmp_path: Path) -> None:
     with pytest.raises(HashListError, match="'a' appears twice"):
         write_hashlist(tmp_path / "L", [Entry("a", "0" * 24), Entry("a", "1" * 24)], spec=SPEC,
