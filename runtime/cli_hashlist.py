@@ -208,7 +208,8 @@ def run_build(args: argparse.Namespace) -> int:
     for note in rep.notes:
         print(f"nhkit hashlist build: note: {note}", file=sys.stderr)
     if rep.duplicate_groups:
-        print(f"nhkit hashlist build: {len(rep.duplicate_groups)} hashes are shared by several "
+        k = len(rep.duplicate_groups)
+        print(f"nhkit hashlist build: {k} hash{'es are' if k != 1 else ' is'} shared by several "
               "entries (exact duplicates):", file=sys.stderr)
         for g in rep.duplicate_groups[:10]:
             print(f"  {' = '.join(g[:6])}{' ...' if len(g) > 6 else ''}", file=sys.stderr)
