@@ -38,8 +38,12 @@ from .jsonfile import (
     parse_json_text,
     schema_problems,
 )
+from .match import Hit, SearchResult, check_threshold, query_codes, search_entries
 from .spec import Spec, SpecMismatchError
 from .ziputil import write_deterministic_zip
+
+__all__ = ["Entry", "HashList", "HashListError", "Hit", "SearchResult", "check_threshold",
+           "load", "seal", "with_threshold", "write_hashlist"]
 
 _encode_str = json.encoder.encode_basestring  # json's own (C) string quoting
 
@@ -510,10 +514,8 @@ class HashList:
 
         `queries`: hex strings, HashResults (their fragile masks are used), a uint8 [Q, 12]
         array, or one hex string. `threshold` defaults to the manifest's recommended one."""
-        from .match import search_entries
-
         t = self._resolve_threshold(threshold)
-        codes, fq, names = _query_codes(queries, fragile)
+        codes, fq, names = query_codes(queries, fragile)
         return search_entries(self, codes, fq, t, backend=backend, names=names)
 
     def _resolve_threshold(self, threshold: int | None) -> int:
@@ -523,98 +525,6 @@ class HashList:
                                  "--threshold T (or record one with `nhkit match calibrate`)")
             threshold = int(self.threshold["recommended"])
         return check_threshold(threshold)
-
-
-def check_threshold(threshold: Any) -> int:
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or \
-            not 0 <= int(threshold) <= HASH_BITS:
-        raise NhkitError(f"threshold: must be an integer in 0..{HASH_BITS}, got {threshold!r}")
-    return int(threshold)
-
-
-def _query_codes(queries: Any, fragile: Any) -> tuple[np.ndarray, np.ndarray | None,
-                                                      list[str | None]]:
-    """Normalise the accepted query forms to (codes uint8 [Q,12], fragile or None, names)."""
-    if isinstance(queries, str):
-        queries = [queries]
-    if isinstance(queries, np.ndarray) and queries.dtype == np.uint8 and queries.ndim == 2:
-        if queries.shape[1] != CODE_BYTES:
-            raise NhkitError(f"queries: expected [Q, {CODE_BYTES}] uint8 codes, got "
-                             f"{queries.shape}")
-        codes = np.ascontiguousarray(queries)
-        names: list[str | None] = [None] * len(codes)
-        fq = None
-    else:
-        items = list(queries)
-        codes = np.zeros((len(items), CODE_BYTES), np.uint8)
-        fq_list: list[bytes | None] = []
-        names = []
-        for i, q in enumerate(items):
-            hx = q if isinstance(q, str) else getattr(q, "hex", None)
-            if not isinstance(hx, str) or not re.fullmatch(r"[0-9a-fA-F]{24}", hx):
-                raise NhkitError(f"queries[{i}]: not a 96-bit hash (24 hex digits): {hx!r:.40}")
-            codes[i] = np.frombuffer(bytes.fromhex(hx), np.uint8)
-            raw = getattr(q, "fragile", None)
-            if raw is None or isinstance(raw, (bytes, bytearray)):
-                fq_list.append(None if raw is None else bytes(raw))
-            else:  # a bool mask of 96 bits (HashResult.fragile)
-                fq_list.append(np.packbits(np.asarray(raw, dtype=bool)).tobytes())
-            names.append(getattr(q, "source", None) or getattr(q, "name", None))
-        fq = None
-        if any(m is not None for m in fq_list):
-            fq = np.zeros((len(items), CODE_BYTES), np.uint8)
-            for i, m in enumerate(fq_list):
-                if m is not None:
-                    fq[i] = np.frombuffer(bytes(m), np.uint8)
-    if fragile is not None:
-        fq = np.asarray(fragile, dtype=np.uint8).reshape(len(codes), CODE_BYTES)
-    return codes, fq, names
-
-
-@dataclass
-class SearchResult:
-    """FAISS-style range result over entries, plus the friendly per-query view."""
-
-    lims: np.ndarray            # int64 [Q + 1]
-    ids: np.ndarray             # int64 entry indices
-    distances: np.ndarray       # int32
-    nonfragile: np.ndarray      # int32
-    hashlist: HashList = field(repr=False)
-    names: list[str | None] = field(default_factory=list)
-    query_hex: list[str] = field(default_factory=list)
-    threshold: int = 0
-
-    def __iter__(self) -> Any:  # lims, ids, distances = result
-        return iter((self.lims, self.ids, self.distances))
-
-    def hits(self, q: int) -> list[Hit]:
-        a, b = int(self.lims[q]), int(self.lims[q + 1])
-        hl = self.hashlist
-        return [Hit(query=q, query_name=self.names[q] if self.names else None,
-                    query_hash=self.query_hex[q] if self.query_hex else "",
-                    entry=int(self.ids[j]), id=hl.ids[int(self.ids[j])],
-                    label=hl.labels[int(self.ids[j])], distance=int(self.distances[j]),
-                    nonfragile_distance=int(self.nonfragile[j])) for j in range(a, b)]
-
-    def rows(self) -> list[Hit]:
-        return [h for q in range(len(self.lims) - 1) for h in self.hits(q)]
-
-
-@dataclass(frozen=True)
-class Hit:
-    query: int
-    query_name: str | None
-    query_hash: str
-    entry: int
-    id: str
-    label: str | None
-    distance: int
-    nonfragile_distance: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"query": self.query_name, "query_hash": self.query_hash, "entry": self.entry,
-                "id": self.id, "label": self.label, "distance": self.distance,
-                "nonfragile_distance": self.nonfragile_distance}
 
 
 def load(path: str | os.PathLike[str]) -> HashList:

@@ -24,8 +24,10 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -33,9 +35,10 @@ import numpy as np
 from .errors import NhkitError
 
 if TYPE_CHECKING:
-    from .hashlist import HashList, SearchResult
+    from .hashlist import HashList
 
 CODE_BYTES = 12
+HASH_BITS = 96
 BLOCK_CELLS = 1 << 22     # query x list cells per numpy block (about 64 MiB of temporaries)
 MIH_CANDIDATES = 1 << 22  # candidates per mih block
 BACKENDS = ("auto", "numpy", "mih", "faiss")
@@ -404,3 +407,98 @@ def search_entries(hl: HashList, codes: np.ndarray, fq: np.ndarray | None, thres
     return SearchResult(lims=lims, ids=entry, distances=de, nonfragile=nonfragile, hashlist=hl,
                         names=list(names) if names is not None else [None] * nq,
                         query_hex=[c.tobytes().hex() for c in codes], threshold=threshold)
+
+
+# ----- queries and results (what HashList.search takes and gives) -----------------------------
+
+def check_threshold(threshold: Any) -> int:
+    """A hit is distance <= T; T outside 0..96 is a mistake, never clamped."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or \
+            not 0 <= int(threshold) <= HASH_BITS:
+        raise NhkitError(f"threshold: must be an integer in 0..{HASH_BITS}, got {threshold!r}")
+    return int(threshold)
+
+
+def query_codes(queries: Any, fragile: Any) -> tuple[np.ndarray, np.ndarray | None,
+                                                      list[str | None]]:
+    """Normalise the accepted query forms to (codes uint8 [Q,12], fragile or None, names)."""
+    if isinstance(queries, str):
+        queries = [queries]
+    if isinstance(queries, np.ndarray) and queries.dtype == np.uint8 and queries.ndim == 2:
+        if queries.shape[1] != CODE_BYTES:
+            raise NhkitError(f"queries: expected [Q, {CODE_BYTES}] uint8 codes, got "
+                             f"{queries.shape}")
+        codes = np.ascontiguousarray(queries)
+        names: list[str | None] = [None] * len(codes)
+        fq = None
+    else:
+        items = list(queries)
+        codes = np.zeros((len(items), CODE_BYTES), np.uint8)
+        fq_list: list[bytes | None] = []
+        names = []
+        for i, q in enumerate(items):
+            hx = q if isinstance(q, str) else getattr(q, "hex", None)
+            if not isinstance(hx, str) or not re.fullmatch(r"[0-9a-fA-F]{24}", hx):
+                raise NhkitError(f"queries[{i}]: not a 96-bit hash (24 hex digits): {hx!r:.40}")
+            codes[i] = np.frombuffer(bytes.fromhex(hx), np.uint8)
+            raw = getattr(q, "fragile", None)
+            if raw is None or isinstance(raw, (bytes, bytearray)):
+                fq_list.append(None if raw is None else bytes(raw))
+            else:  # a bool mask of 96 bits (HashResult.fragile)
+                fq_list.append(np.packbits(np.asarray(raw, dtype=bool)).tobytes())
+            names.append(getattr(q, "source", None) or getattr(q, "name", None))
+        fq = None
+        if any(m is not None for m in fq_list):
+            fq = np.zeros((len(items), CODE_BYTES), np.uint8)
+            for i, m in enumerate(fq_list):
+                if m is not None:
+                    fq[i] = np.frombuffer(bytes(m), np.uint8)
+    if fragile is not None:
+        fq = np.asarray(fragile, dtype=np.uint8).reshape(len(codes), CODE_BYTES)
+    return codes, fq, names
+
+
+@dataclass
+class SearchResult:
+    """FAISS-style range result over entries, plus the friendly per-query view."""
+
+    lims: np.ndarray            # int64 [Q + 1]
+    ids: np.ndarray             # int64 entry indices
+    distances: np.ndarray       # int32
+    nonfragile: np.ndarray      # int32
+    hashlist: HashList = field(repr=False)
+    names: list[str | None] = field(default_factory=list)
+    query_hex: list[str] = field(default_factory=list)
+    threshold: int = 0
+
+    def __iter__(self) -> Any:  # lims, ids, distances = result
+        return iter((self.lims, self.ids, self.distances))
+
+    def hits(self, q: int) -> list[Hit]:
+        a, b = int(self.lims[q]), int(self.lims[q + 1])
+        hl = self.hashlist
+        return [Hit(query=q, query_name=self.names[q] if self.names else None,
+                    query_hash=self.query_hex[q] if self.query_hex else "",
+                    entry=int(self.ids[j]), id=hl.ids[int(self.ids[j])],
+                    label=hl.labels[int(self.ids[j])], distance=int(self.distances[j]),
+                    nonfragile_distance=int(self.nonfragile[j])) for j in range(a, b)]
+
+    def rows(self) -> list[Hit]:
+        return [h for q in range(len(self.lims) - 1) for h in self.hits(q)]
+
+
+@dataclass(frozen=True)
+class Hit:
+    query: int
+    query_name: str | None
+    query_hash: str
+    entry: int
+    id: str
+    label: str | None
+    distance: int
+    nonfragile_distance: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"query": self.query_name, "query_hash": self.query_hash, "entry": self.entry,
+                "id": self.id, "label": self.label, "distance": self.distance,
+                "nonfragile_distance": self.nonfragile_distance}
