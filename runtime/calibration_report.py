@@ -304,23 +304,13 @@ def list_threshold(report: str | os.PathLike[str], *, fingerprint: str | None = 
 
 def apply_threshold(report: str | os.PathLike[str], list_path: str | os.PathLike[str]
                     ) -> dict[str, Any]:
-    """Put a report's threshold into a hash-list folder's manifest.json (atomically).
+    """Put a report's threshold into a hash list (folder and zip, atomically, through the list
+    writer so the zip never goes stale). The list's model fingerprint and seed digest must be
+    the report's. Returns the threshold object written."""
+    from .hashlist import load, with_threshold
 
-    The list's model fingerprint and seed digest must be the report's. Only `threshold`
-    changes: the other files and their sha256 entries stay as they are (manifest.json is not
-    in its own `files`). A zip made from the folder is stale afterwards: rebuild it with the
-    list writer. Returns the threshold object written."""
-    lp = Path(list_path)
-    mpath = lp / "manifest.json"
-    if not mpath.is_file():
-        raise InputFileError(lp, "not a hash-list folder (no manifest.json)")
-    manifest = read_json(mpath, what="hash-list manifest")
-    check_format_header(manifest, str(mpath), fmt="nhkit-hashlist", version=1)
-    model = manifest.get("model") if isinstance(manifest.get("model"), dict) else {}
-    thr = list_threshold(report, fingerprint=model.get("fingerprint"),
-                         seed_sha256=model.get("seed_sha256"))
-    if "threshold" not in manifest:
-        raise InputFileError(mpath, "threshold: missing (required field)")
-    manifest["threshold"] = thr  # key order of the manifest is kept: the key already exists
-    write_json_atomic(mpath, manifest)
+    hl = load(list_path)
+    thr = list_threshold(report, fingerprint=hl.model["fingerprint"],
+                         seed_sha256=hl.model["seed_sha256"])
+    with_threshold(list_path, thr, list_path)
     return thr

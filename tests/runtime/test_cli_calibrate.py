@@ -238,23 +238,23 @@ def test_manifest_drift_bounds_p99_by_max_without_measuring():
 def test_apply_threshold_puts_the_report_into_a_list(tmp_path):
     r = report_for(synthetic(), [])
     summary = write_report_folder(r, tmp_path / "rep", plots=False)
+    from nhkit.runtime.digest import ModelIdentity
+    from nhkit.runtime.hashlist import Entry, load, write_hashlist
+    from nhkit.runtime.spec import Spec
+
     lst = tmp_path / "list"
-    lst.mkdir()
-    m = {"format": "nhkit-hashlist", "format_version": 1, "list_id": "list",
-         "spec": {}, "model": {"name": "m", "fingerprint": FP, "seed_sha256": SEED},
-         "counts": {"entries": 0, "hashes": 0}, "threshold": None, "files": [],
-         "tools": {"nhkit": "0"}}
-    (lst / "manifest.json").write_text(json.dumps(m, indent=2) + "\n")
+    write_hashlist(lst, [Entry("a", "0" * 24), Entry("b", "f" * 24)], spec=Spec(),
+                   model=ModelIdentity(name="m", fingerprint=FP, seed_sha256=SEED))
     thr = apply_threshold(tmp_path / "rep", lst)
     assert thr == summary["threshold"] == json.loads((tmp_path / "rep" / "threshold.json")
                                                      .read_text())
-    got = json.loads((lst / "manifest.json").read_text())
-    assert list(got) == list(m) and got["threshold"] == thr
+    assert load(lst).threshold == load(f"{lst}.zip").threshold == thr
     assert schema_problems(thr, "calibration-threshold.v1.schema.json") == []
-    m["model"]["fingerprint"] = "c" * 64
-    (lst / "manifest.json").write_text(json.dumps(m))
+    other = tmp_path / "other"
+    write_hashlist(other, [Entry("a", "0" * 24)], spec=Spec(),
+                   model=ModelIdentity(name="m", fingerprint="c" * 64, seed_sha256=SEED))
     with pytest.raises(NhkitError, match=f"{FP}.*{'c' * 64}"):
-        apply_threshold(tmp_path / "rep", lst)
+        apply_threshold(tmp_path / "rep", other)
     # A report edited after the fact no longer validates or no longer matches its sha.
     data = json.loads((tmp_path / "rep" / "report.json").read_text())
     data["recommended"]["threshold"] = "high"
