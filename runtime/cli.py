@@ -16,6 +16,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nhkit.runtime.cli_hash",
     "nhkit.export.cli",
     "nhkit.runtime.cli_golden",
+    "nhkit.runtime.cli_hashlist",
+    "nhkit.runtime.cli_match",
 )
 
 
