@@ -31,6 +31,8 @@ public final class HashList {
     static final int MAX_LABEL_CHARS = 1024;
     static final int MAX_SOURCE_CHARS = 4096;
     static final int MAX_META_BYTES = 16 * 1024;
+    /** Longest entries.jsonl line (the entry schema's limit). */
+    static final int MAX_LINE_BYTES = 64 * 1024;
 
     /** One line of entries.jsonl. Immutable. */
     public static final class Entry {
@@ -128,12 +130,6 @@ public final class HashList {
                     + e.getMessage(), e);
         }
         Collections.sort(present);
-        for (String p : present) {
-            if (!p.equals("manifest.json") && m.file(p) == null) {
-                throw new HashListException(files.describe(p), "files", "file is in the list but not "
-                        + "in the manifest's \"files\"");
-            }
-        }
         Set<String> presentSet = new HashSet<>(present);
         byte[] hashes = null;
         byte[] offsetBytes = null;
@@ -163,16 +159,23 @@ public final class HashList {
             }
         }
 
+        for (String p : present) {
+            if (!p.equals("manifest.json") && m.file(p) == null) {
+                throw new HashListException(files.describe(p), p, "file is in the list but not in "
+                        + "the manifest's \"files\"");
+            }
+        }
+
         int h = (int) m.hashCount;
         long n = m.entryCount;
         String hashesName = files.describe(HashListManifest.HASHES);
         if (hashes.length != 12L * h) {
-            throw new HashListException(hashesName, "counts.hashes", "hashes.bin has " + hashes.length
+            throw new HashListException(hashesName, "hashes.bin", "has " + hashes.length
                     + " bytes, counts.hashes = " + h + " needs " + (12L * h));
         }
         String offsetsName = files.describe(HashListManifest.OFFSETS);
         if (offsetBytes.length != 4L * (h + 1)) {
-            throw new HashListException(offsetsName, "counts.hashes", "offsets.bin has "
+            throw new HashListException(offsetsName, "offsets.bin", "has "
                     + offsetBytes.length + " bytes, counts.hashes = " + h + " needs " + (4L * (h + 1)));
         }
         String fragileName = files.describe(HashListManifest.FRAGILE);

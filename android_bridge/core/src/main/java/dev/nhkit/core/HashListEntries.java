@@ -1,6 +1,7 @@
 package dev.nhkit.core;
 
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -18,6 +19,8 @@ final class HashListEntries {
         Set<String> ids = new HashSet<>();
         int pos = 0;
         int group = 0;
+        int previousGroup = -1;
+        byte[] previousId = null;
         while (pos < data.length) {
             int end = pos;
             while (end < data.length && data[end] != '\n') {
@@ -29,20 +32,27 @@ final class HashListEntries {
                 throw new HashListException(src, "entries.jsonl", where + "does not end with a newline");
             }
             if (line >= n) {
-                throw new HashListException(src, "counts.entries", "entries.jsonl has more than "
-                        + "counts.entries = " + n + " lines");
+                throw new HashListException(src, "entries.jsonl", "has more than counts.entries = "
+                        + n + " lines");
             }
             if (end == pos) {
                 throw new HashListException(src, "entries.jsonl", where + "is blank");
             }
+            if (end - pos > HashList.MAX_LINE_BYTES) {
+                throw new HashListException(src, "entries.jsonl", where + (end - pos) + " bytes; a "
+                        + "line is at most " + HashList.MAX_LINE_BYTES);
+            }
             Object doc;
+            String text;
             try {
-                doc = Json.parse(HashList.utf8(data, pos, end));
+                text = HashList.utf8(data, pos, end);
             } catch (CharacterCodingException e) {
                 throw new HashListException(src, "entries.jsonl", where + "is not valid UTF-8", e);
+            }
+            try {
+                doc = Json.parse(text);
             } catch (Json.JsonException e) {
-                throw new HashListException(src, "entries.jsonl", where + "not valid JSON: "
-                        + e.getMessage(), e);
+                throw HashListChecks.jsonError(src, "entries.jsonl", where, text, e);
             }
             if (!(doc instanceof Map)) {
                 throw new HashListException(src, "entries.jsonl", where + "must be a JSON object");
@@ -69,6 +79,13 @@ final class HashListEntries {
             while (group + 1 < offsets.length && offsets[group + 1] <= line) {
                 group++;
             }
+            byte[] idBytes = id.getBytes(StandardCharsets.UTF_8);
+            if (group == previousGroup && compareBytes(previousId, idBytes) >= 0) {
+                throw new HashListException(at, "id", "entries sharing a hash must be sorted by id "
+                        + "(UTF-8 bytes): " + FloatHex.quote(id) + " comes after its predecessor");
+            }
+            previousGroup = group;
+            previousId = idBytes;
             NeuralHash hash = NeuralHash.fromHex(hex);
             NeuralHash groupHash = NeuralHash.fromBytes(wordsToBytes(hi[group], lo[group]));
             if (!hash.equals(groupHash)) {
@@ -86,10 +103,9 @@ final class HashListEntries {
                 }
                 @SuppressWarnings("unchecked")
                 Map<String, Object> mm = (Map<String, Object>) mv;
-                // "At most 16 KiB as written": measured as compact JSON (\\u-escaped ASCII).
-                int size = Json.writeCompact(mm).length();
+                long size = HashListChecks.pythonJsonBytes(mm);
                 if (size > HashList.MAX_META_BYTES) {
-                    throw new HashListException(at, "meta", "is " + size + " bytes as JSON, more than "
+                    throw new HashListException(at, "meta", "is " + size + " bytes as written, more than "
                             + HashList.MAX_META_BYTES);
                 }
                 meta = Collections.unmodifiableMap(mm);
@@ -98,7 +114,7 @@ final class HashListEntries {
             pos = end + 1;
         }
         if (out.size() != n) {
-            throw new HashListException(src, "counts.entries", "entries.jsonl has " + out.size()
+            throw new HashListException(src, "entries.jsonl", "has " + out.size()
                     + " lines, counts.entries = " + n);
         }
         return Collections.unmodifiableList(out);
@@ -119,6 +135,17 @@ final class HashListEntries {
             throw new HashListException(at, key, "has " + chars + " characters, more than " + maxChars);
         }
         return s;
+    }
+
+    /** Unsigned lexicographic byte order (= code point order for UTF-8). */
+    static int compareBytes(byte[] a, byte[] b) {
+        for (int i = 0; i < Math.min(a.length, b.length); i++) {
+            int c = (a[i] & 0xff) - (b[i] & 0xff);
+            if (c != 0) {
+                return c;
+            }
+        }
+        return a.length - b.length;
     }
 
     static byte[] wordsToBytes(long hi, int lo) {

@@ -215,10 +215,16 @@ public final class HashListManifest {
      */
     public static HashListManifest parse(byte[] bytes, String source) throws HashListException {
         Object doc;
+        String text;
         try {
-            doc = Json.parse(bytes);
+            text = HashList.utf8(bytes, 0, bytes.length);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new HashListException(source, "manifest.json", "not valid UTF-8", e);
+        }
+        try {
+            doc = Json.parse(text);
         } catch (Json.JsonException e) {
-            throw new HashListException(source, "manifest.json", "not valid JSON: " + e.getMessage(), e);
+            throw HashListChecks.jsonError(source, "manifest.json", "", text, e);
         }
         if (!(doc instanceof Map)) {
             throw new HashListException(source, "manifest.json", "must be a JSON object");

@@ -136,7 +136,7 @@ public class HashListTest {
     public void unlistedAndMissingFiles() throws Exception {
         File d = dir(fixture());
         Files.write(new File(d, "extra.txt").toPath(), new byte[] {1});
-        assertTrue(rejects(d, "files").getMessage().contains("extra.txt"));
+        rejects(d, "extra.txt");
         File d2 = dir(fixture());
         Files.delete(new File(d2, "fragile.bin").toPath());
         rejects(d2, "fragile.bin");
@@ -162,13 +162,19 @@ public class HashListTest {
         String text = new String(Files.readAllBytes(m.toPath()), StandardCharsets.UTF_8);
         Files.write(m.toPath(), text.replaceFirst("\"list_id\"", "\"list_id\": \"x\",\n  \"list_id\"")
                 .getBytes(StandardCharsets.UTF_8));
-        assertTrue(rejects(d, "manifest.json").getMessage().contains("duplicate"));
+        assertTrue(rejects(d, "list_id").getMessage().contains("twice"));
 
         HashListFixture f = fixture();
         String lines = new String(f.files.get("entries.jsonl"), StandardCharsets.UTF_8);
         f.files.put("entries.jsonl", lines.replaceFirst("\"label\"", "\"id\":\"z\",\"label\"")
                 .getBytes(StandardCharsets.UTF_8));
-        assertTrue(rejects(dir(f), "entries.jsonl").getMessage().contains("duplicate"));
+        assertTrue(rejects(dir(f), "id").getMessage().contains("twice"));
+        // The field path of a nested repeated key, as Python's jsonfile.field_path writes it.
+        assertEquals("counts.hashes", HashListJsonPaths.firstDuplicate(
+                "{\"a\": [1, {\"x\": 2}], \"counts\": {\"hashes\": 1, \"entries\": 2, \"hashes\": 3}}"));
+        assertEquals("files[1].path", HashListJsonPaths.firstDuplicate(
+                "{\"files\": [{\"path\": \"a\"}, {\"path\": \"b\", \"p\\u0061th\": \"c\"}]}"));
+        assertEquals(null, HashListJsonPaths.firstDuplicate("{\"a\": {\"a\": \"a\"}, \"b\": [\"a\", \"a\"]}"));
     }
 
     @Test
@@ -177,7 +183,7 @@ public class HashListTest {
         @SuppressWarnings("unchecked")
         Map<String, Object> counts = (Map<String, Object>) f.manifest.get("counts");
         counts.put("hashes", 5L);
-        rejects(dir(f), "counts.hashes");
+        rejects(dir(f), "hashes.bin");
         counts.put("hashes", 6L);
         counts.put("entries", 9L);
         rejects(dir(f), "fragile.bin"); // 8 masks for 9 entries
@@ -241,7 +247,12 @@ public class HashListTest {
         HashListFixture g = fixture();
         g.files.put("entries.jsonl", (new String(g.files.get("entries.jsonl"), StandardCharsets.UTF_8)
                 + "\n").getBytes(StandardCharsets.UTF_8));
-        rejects(dir(g), "counts.entries");
+        rejects(dir(g), "entries.jsonl");
+        HashListFixture k = fixture(); // ids of one hash out of UTF-8 order
+        String text = new String(k.files.get("entries.jsonl"), StandardCharsets.UTF_8);
+        k.files.put("entries.jsonl", text.replace("\"id\":\"a-dup\"", "\"id\":\"c-dup\"")
+                .getBytes(StandardCharsets.UTF_8));
+        rejects(dir(k), "id");
     }
 
     @Test
