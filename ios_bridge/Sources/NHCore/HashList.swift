@@ -23,6 +23,8 @@ public struct HashListEntry: Equatable, Sendable {
 public final class HashList: Sendable {
     static let maxManifestBytes = 1 << 20
     static let maxIDChars = 256, maxLabelChars = 1024, maxSourceChars = 4096, maxMetaBytes = 16 * 1024
+    /// Longest entries.jsonl line (the entry schema's limit).
+    static let maxLineBytes = 64 * 1024
 
     public let url: URL
     public let manifest: HashListManifest
@@ -60,10 +62,6 @@ public final class HashList: Sendable {
         } catch {
             throw NHError.hashList(path: url.path, field: "files", reason: "cannot list the list's files: \(error.localizedDescription)")
         }
-        for rel in present where rel != "manifest.json" && m.file(rel) == nil {
-            throw NHError.hashList(path: url.appendingPathComponent(rel).path, field: "files",
-                                   reason: "file is in the list but not in the manifest's \"files\"")
-        }
         var data: [String: [UInt8]] = [:]
         for f in m.files {
             let fileURL = url.appendingPathComponent(f.path)
@@ -80,15 +78,19 @@ public final class HashList: Sendable {
             }
             data[f.path] = bytes
         }
+        for rel in present where rel != "manifest.json" && m.file(rel) == nil {
+            throw NHError.hashList(path: url.appendingPathComponent(rel).path, field: rel,
+                                   reason: "file is in the list but not in the manifest's \"files\"")
+        }
         let hashes = data[HashListManifest.hashesFile]!, offsetBytes = data[HashListManifest.offsetsFile]!
         let h = m.hashCount, n = m.entryCount
         let hashesPath = url.appendingPathComponent(HashListManifest.hashesFile).path
         let offsetsPath = url.appendingPathComponent(HashListManifest.offsetsFile).path
         guard hashes.count == 12 * h else {
-            throw NHError.hashList(path: hashesPath, field: "counts.hashes", reason: "hashes.bin has \(hashes.count) bytes, counts.hashes = \(h) needs \(12 * h)")
+            throw NHError.hashList(path: hashesPath, field: "hashes.bin", reason: "has \(hashes.count) bytes, counts.hashes = \(h) needs \(12 * h)")
         }
         guard offsetBytes.count == 4 * (h + 1) else {
-            throw NHError.hashList(path: offsetsPath, field: "counts.hashes", reason: "offsets.bin has \(offsetBytes.count) bytes, counts.hashes = \(h) needs \(4 * (h + 1))")
+            throw NHError.hashList(path: offsetsPath, field: "offsets.bin", reason: "has \(offsetBytes.count) bytes, counts.hashes = \(h) needs \(4 * (h + 1))")
         }
         if let fragile = data[HashListManifest.fragileFile], fragile.count != 12 * n {
             throw NHError.hashList(path: url.appendingPathComponent(HashListManifest.fragileFile).path, field: "fragile.bin",
@@ -204,7 +206,8 @@ enum HashListEntries {
         out.reserveCapacity(n)
         var ids = Set<String>()
         ids.reserveCapacity(n)
-        var pos = 0, group = 0
+        var pos = 0, group = 0, previousGroup = -1
+        var previousID: [UInt8] = []
         while pos < data.count {
             let line = out.count
             let at = "\(path) line \(line + 1)"
@@ -212,14 +215,17 @@ enum HashListEntries {
                 throw NHError.hashList(path: at, field: "entries.jsonl", reason: "does not end with a newline")
             }
             guard line < n else {
-                throw NHError.hashList(path: path, field: "counts.entries", reason: "entries.jsonl has more than counts.entries = \(n) lines")
+                throw NHError.hashList(path: path, field: "entries.jsonl", reason: "has more than counts.entries = \(n) lines")
             }
             guard end > pos else { throw NHError.hashList(path: at, field: "entries.jsonl", reason: "is blank") }
+            guard end - pos <= HashList.maxLineBytes else {
+                throw NHError.hashList(path: at, field: "entries.jsonl", reason: "\(end - pos) bytes; a line is at most \(HashList.maxLineBytes)")
+            }
             let doc: StrictJSON
             do {
                 doc = try StrictJSON.parse(data[pos..<end])
-            } catch {
-                throw NHError.hashList(path: at, field: "entries.jsonl", reason: "not valid JSON: \(error)")
+            } catch let e as StrictJSON.ParseError {
+                throw NHError.hashList(path: at, field: e.duplicatePath ?? "entries.jsonl", reason: e.duplicatePath == nil ? "not valid JSON: \(e)" : "\(e)")
             }
             guard case .object(let e) = doc else {
                 throw NHError.hashList(path: at, field: "entries.jsonl", reason: "must be a JSON object")
@@ -237,6 +243,12 @@ enum HashListEntries {
                 throw c.fail("hash", "\(String(reflecting: hex)) is not \(NeuralHash96.hexDigits) lowercase hex digits")
             }
             while group + 1 < offsets.count, offsets[group + 1] <= line { group += 1 }
+            let idBytes = Array(id.utf8)
+            if group == previousGroup, !previousID.lexicographicallyPrecedes(idBytes) {
+                throw c.fail("id", "entries sharing a hash must be sorted by id (UTF-8 bytes): \(String(reflecting: id)) comes after its predecessor")
+            }
+            previousGroup = group
+            previousID = idBytes
             let groupHash = NeuralHash96(high: high[group], low: low[group])
             guard hash == groupHash else {
                 throw c.fail("hash", "\(hex) differs from its group's hash \(groupHash.hex) in hashes.bin (hash \(group))")
@@ -247,10 +259,9 @@ enum HashListEntries {
             switch e["meta"]! {
             case .null: meta = nil
             case .object(let o):
-                // "At most 16 KiB as written": measured as compact JSON (\u-escaped ASCII).
-                let size = StrictJSON.object(o).compactText.utf8.count
+                let size = StrictJSON.object(o).pythonJSONBytes
                 guard size <= HashList.maxMetaBytes else {
-                    throw c.fail("meta", "is \(size) bytes as JSON, more than \(HashList.maxMetaBytes)")
+                    throw c.fail("meta", "is \(size) bytes as written, more than \(HashList.maxMetaBytes)")
                 }
                 meta = StrictJSON.object(o).jsonValue
             case let other: throw c.fail("meta", "must be an object or null, got \(other.typeName)")
@@ -259,7 +270,7 @@ enum HashListEntries {
             pos = end + 1
         }
         guard out.count == n else {
-            throw NHError.hashList(path: path, field: "counts.entries", reason: "entries.jsonl has \(out.count) lines, counts.entries = \(n)")
+            throw NHError.hashList(path: path, field: "entries.jsonl", reason: "has \(out.count) lines, counts.entries = \(n)")
         }
         return out
     }

@@ -100,6 +100,36 @@ enum StrictJSON: Equatable, Sendable {
 
     struct ParseError: Error, CustomStringConvertible {
         let description: String
+        /// For a repeated key: its field path (`counts.hashes`, `files[1].path`), as Python's
+        /// `jsonfile.field_path` writes it.
+        var duplicatePath: String? = nil
+    }
+
+    /// UTF-8 length of this value as Python's `json.dumps(value, ensure_ascii=False)` writes it
+    /// (", " and ": " separators; only quote, backslash and control characters escaped): how the
+    /// format measures "16 KiB as written" for an entry's meta. Numbers count as written.
+    var pythonJSONBytes: Int {
+        switch self {
+        case .null: return 4
+        case .bool(let b): return b ? 4 : 5
+        case .number(let n): return n.utf8.count
+        case .string(let s): return Self.pythonStringBytes(s)
+        case .array(let a): return 2 + max(0, a.count - 1) * 2 + a.reduce(0) { $0 + $1.pythonJSONBytes }
+        case .object(let o):
+            return 2 + max(0, o.count - 1) * 2 + o.reduce(0) { $0 + Self.pythonStringBytes($1.key) + 2 + $1.value.pythonJSONBytes }
+        }
+    }
+
+    private static func pythonStringBytes(_ s: String) -> Int {
+        var n = 2
+        for b in s.utf8 {
+            switch b {
+            case 0x22, 0x5C, 0x0A, 0x0D, 0x09, 0x08, 0x0C: n += 2
+            case 0..<0x20: n += 6
+            default: n += 1
+            }
+        }
+        return n
     }
 
     /// Parses one JSON document from UTF-8 bytes (no byte-order mark, nothing after the value).
@@ -115,6 +145,8 @@ enum StrictJSON: Equatable, Sendable {
     private struct Parser {
         let b: [UInt8]
         var i = 0
+        /// Keys and indices from the root to the value being read.
+        var path: [String] = []
         static let maxDepth = 200
 
         init(bytes: [UInt8]) { b = bytes }
@@ -158,12 +190,20 @@ enum StrictJSON: Equatable, Sendable {
                 skipWhitespace()
                 guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a string key") }
                 let key = try string()
-                guard out[key] == nil else { throw error("duplicate key \(String(reflecting: key))") }
+                guard out[key] == nil else {
+                    var e = error("key \(String(reflecting: key)) appears twice in the same object")
+                    e.duplicatePath = (path + [key]).reduce("") { acc, p in
+                        p.hasPrefix("[") ? acc + p : (acc.isEmpty ? p : acc + "." + p)
+                    }
+                    throw e
+                }
                 skipWhitespace()
                 guard i < b.count, b[i] == UInt8(ascii: ":") else { throw error("expected ':'") }
                 i += 1
                 skipWhitespace()
+                path.append(key)
                 out[key] = try value(depth: depth + 1)
+                path.removeLast()
                 skipWhitespace()
                 guard i < b.count else { throw error("unexpected end of input in an object") }
                 if b[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -179,7 +219,9 @@ enum StrictJSON: Equatable, Sendable {
             if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array(out) }
             while true {
                 skipWhitespace()
+                path.append("[\(out.count)]")
                 out.append(try value(depth: depth + 1))
+                path.removeLast()
                 skipWhitespace()
                 guard i < b.count else { throw error("unexpected end of input in an array") }
                 if b[i] == UInt8(ascii: ",") { i += 1; continue }

@@ -46,8 +46,8 @@ public struct HashListManifest: Equatable, Sendable {
         let doc: StrictJSON
         do {
             doc = try StrictJSON.parse(bytes)
-        } catch {
-            throw NHError.hashList(path: path, field: "manifest.json", reason: "not valid JSON: \(error)")
+        } catch let e as StrictJSON.ParseError {
+            throw NHError.hashList(path: path, field: e.duplicatePath ?? "manifest.json", reason: e.duplicatePath == nil ? "not valid JSON: \(e)" : "\(e)")
         }
         guard case .object(let m) = doc else {
             throw NHError.hashList(path: path, field: "manifest.json", reason: "must be a JSON object")

@@ -69,7 +69,7 @@ final class HashListTests: XCTestCase {
         var f = small()
         let d = try dir(&f)
         try Data([1]).write(to: d.appendingPathComponent("extra.txt"))
-        XCTAssertTrue(assertHashListError("files") { _ = try HashList(contentsOf: d) }.contains("extra.txt"))
+        assertHashListError("extra.txt") { _ = try HashList(contentsOf: d) }
         let d2 = try dir(&f)
         try FileManager.default.removeItem(at: d2.appendingPathComponent("fragile.bin"))
         assertHashListError("fragile.bin") { _ = try HashList(contentsOf: d2) }
@@ -101,19 +101,19 @@ final class HashListTests: XCTestCase {
         let m = d.appendingPathComponent("manifest.json")
         let text = try String(contentsOf: m, encoding: .utf8)
         try text.replacingOccurrences(of: "\"list_id\"", with: "\"list_id\" : \"x\",\n  \"list_id\"").write(to: m, atomically: true, encoding: .utf8)
-        XCTAssertTrue(assertHashListError("manifest.json") { _ = try HashList(contentsOf: d) }.contains("duplicate"))
+        XCTAssertTrue(assertHashListError("list_id") { _ = try HashList(contentsOf: d) }.contains("twice"))
         var g = small()
         let lines = String(decoding: g.files["entries.jsonl"]!, as: UTF8.self)
         g.files["entries.jsonl"] = Array(lines.replacingOccurrences(of: "\"label\"", with: "\"id\":\"z\",\"label\"").utf8)
         let d2 = try dir(&g)
-        XCTAssertTrue(assertHashListError("entries.jsonl") { _ = try HashList(contentsOf: d2) }.contains("duplicate"))
+        XCTAssertTrue(assertHashListError("id") { _ = try HashList(contentsOf: d2) }.contains("twice"))
     }
 
     func testCountsDisagreeWithSizes() throws {
         var f = small()
         f.manifest["counts"] = ["entries": 8, "hashes": 5]
         var d = try dir(&f)
-        assertHashListError("counts.hashes") { _ = try HashList(contentsOf: d) }
+        assertHashListError("hashes.bin") { _ = try HashList(contentsOf: d) }
         f.manifest["counts"] = ["entries": 9, "hashes": 6]
         d = try dir(&f)
         assertHashListError("fragile.bin") { _ = try HashList(contentsOf: d) }
@@ -168,7 +168,12 @@ final class HashListTests: XCTestCase {
         var g = small()
         g.files["entries.jsonl"]! += [0x0A] // a blank line
         d = try dir(&g)
-        assertHashListError("counts.entries") { _ = try HashList(contentsOf: d) }
+        assertHashListError("entries.jsonl") { _ = try HashList(contentsOf: d) }
+        var k = small() // ids of one hash out of UTF-8 order
+        k.files["entries.jsonl"] = Array(String(decoding: k.files["entries.jsonl"]!, as: UTF8.self)
+            .replacingOccurrences(of: "\"id\":\"a-dup\"", with: "\"id\":\"c-dup\"").utf8)
+        d = try dir(&k)
+        assertHashListError("id") { _ = try HashList(contentsOf: d) }
     }
 
     func testBadModelDigests() throws {
@@ -218,6 +223,14 @@ final class HashListTests: XCTestCase {
             XCTAssertThrowsError(try StrictJSON.parse(Array(bad.utf8)), bad)
         }
         XCTAssertThrowsError(try StrictJSON.parse([0x22, 0xFF, 0x22]), "invalid UTF-8")
+        for (text, path) in [("{\"a\": [1, {\"x\": 2}], \"counts\": {\"hashes\": 1, \"entries\": 2, \"hashes\": 3}}", "counts.hashes"),
+                             ("{\"files\": [{\"path\": \"a\"}, {\"path\": \"b\", \"p\\u0061th\": \"c\"}]}", "files[1].path"),
+                             ("{\"id\": 1, \"id\": 2}", "id")] {
+            XCTAssertThrowsError(try StrictJSON.parse(Array(text.utf8))) { e in
+                XCTAssertEqual((e as? StrictJSON.ParseError)?.duplicatePath, path, text)
+            }
+        }
+        XCTAssertEqual(StrictJSON.object(["k": .string("é\"")]).pythonJSONBytes, "{\"k\": \"é\\\"\"}".utf8.count)
         XCTAssertThrowsError(try StrictJSON.parse(Array((String(repeating: "[", count: 300) + String(repeating: "]", count: 300)).utf8)))
         XCTAssertEqual(StrictJSON.object(["b": .string("é\n"), "a": .number("1")]).compactText, "{\"a\":1,\"b\":\"\\u00e9\\n\"}")
     }
