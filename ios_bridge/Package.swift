@@ -15,6 +15,8 @@ let package = Package(
         .target(name: "NHKit", dependencies: ["NHCore"], path: "Sources/NHKit"),
         // `swift run -c release NHBench` times the 4032x3024 -> 360x360 resize (not a test).
         .executableTarget(name: "NHBench", dependencies: ["NHCore"], path: "Sources/NHBench"),
+        // `swift run -c release NHMatchBench` times HashMatcher over 10^5 hashes (benchmarks/match_bridges.sh).
+        .executableTarget(name: "NHMatchBench", dependencies: ["NHCore"], path: "Sources/NHMatchBench"),
         .testTarget(name: "NHCoreTests", dependencies: ["NHCore"], path: "Tests/NHCoreTests"),
         .testTarget(name: "NHKitTests", dependencies: ["NHKit", "NHCore"], path: "Tests/NHKitTests"),
     ]
