@@ -210,6 +210,35 @@ final class HashListTests: XCTestCase {
         XCTAssertTrue(m2.contains(seed) && m2.contains(HashListFixture.seedSHA), m2)
     }
 
+    /// checkModel(bundle:) against a real (test) bundle: its source_model.fingerprint and
+    /// seed.sha256 must be the list's, and its spec hash-compatible.
+    func testModelCheckAgainstABundle() throws {
+        let root = try makeTempDir(self)
+        var bundle = try TestBundle.make(in: root, sources: [])
+        let opened = try NHBundle(url: bundle.url)
+        let bundleFingerprint = String(repeating: "cd", count: 32), bundleSeed = try TestBundle.randomSeed(99).sha256
+        var f = small()
+        f.manifest["model"] = ["name": "m", "fingerprint": bundleFingerprint, "seed_sha256": bundleSeed]
+        let same = try HashList(contentsOf: try dir(&f))
+        try same.checkModel(bundle: opened)
+        f.manifest["model"] = ["name": "m", "fingerprint": HashListFixture.fingerprint, "seed_sha256": bundleSeed]
+        let other = try HashList(contentsOf: try dir(&f))
+        let m1 = assertHashListError("model.fingerprint") { try other.checkModel(bundle: opened) }
+        XCTAssertTrue(m1.contains(bundleFingerprint) && m1.contains(HashListFixture.fingerprint), m1)
+        f.manifest["model"] = ["name": "m", "fingerprint": bundleFingerprint, "seed_sha256": HashListFixture.seedSHA]
+        let otherSeed = try HashList(contentsOf: try dir(&f))
+        let m2 = assertHashListError("model.seed_sha256") { try otherSeed.checkModel(bundle: opened) }
+        XCTAssertTrue(m2.contains(bundleSeed) && m2.contains(HashListFixture.seedSHA), m2)
+        try bundle.editManifest { m in
+            var spec = m["spec"] as! [String: Any]
+            spec["orientation"] = "ignore"
+            m["spec"] = spec
+        }
+        assertHashListError("spec") { try same.checkModel(bundle: try NHBundle(url: bundle.url)) }
+        try bundle.editManifest { m in m["source_model"] = ["name": "test"] }
+        assertHashListError("model.fingerprint") { try same.checkModel(bundle: try NHBundle(url: bundle.url)) }
+    }
+
     /// The strict reader behind the list's JSON files: duplicates (also when spelled with an
     /// escape), types that JSONSerialization conflates, and malformed text.
     func testStrictJSON() throws {

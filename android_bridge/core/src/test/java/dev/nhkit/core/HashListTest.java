@@ -301,6 +301,75 @@ public class HashListTest {
         rejects(new File(tmp.getRoot(), "no-such-list"), "manifest.json");
     }
 
+    /** A minimal valid bundle (no self-test) with the given source_model and spec. */
+    private File bundle(Map<String, Object> sourceModel, Spec spec) throws Exception {
+        File d = tmp.newFolder();
+        byte[] seed = BundleTest.testSeed().toF32Bytes();
+        byte[] model = "not really a model".getBytes(StandardCharsets.US_ASCII);
+        Files.write(new File(d, "seed.f32").toPath(), seed);
+        Files.write(new File(d, "model.tflite").toPath(), model);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("format", "nhkit-bundle");
+        m.put("format_version", 1L);
+        m.put("bundle_id", "test-bundle");
+        m.put("spec", spec.toJson());
+        m.put("source_model", sourceModel);
+        m.put("target", "tflite");
+        m.put("model", Json.parse("{\"file\": \"model.tflite\", \"inputs\": [{\"name\": \"image\", "
+                + "\"shape\": [1, 360, 360, 3], \"dtype\": \"float32\", \"layout\": \"NHWC\", "
+                + "\"quantization\": null}], \"outputs\": [{\"name\": \"embedding\", \"shape\": [1, 128], "
+                + "\"dtype\": \"float32\", \"quantization\": null}]}"));
+        m.put("seed", Json.parse("{\"file\": \"seed.f32\", \"sha256\": \"" + Digests.sha256Hex(seed) + "\"}"));
+        m.put("files", Json.parse("[{\"path\": \"model.tflite\", \"sha256\": \"" + Digests.sha256Hex(model)
+                + "\", \"size\": " + model.length + "}, {\"path\": \"seed.f32\", \"sha256\": \""
+                + Digests.sha256Hex(seed) + "\", \"size\": " + seed.length + "}]"));
+        Files.write(new File(d, "manifest.json").toPath(), Json.writePretty(m).getBytes(StandardCharsets.UTF_8));
+        return d;
+    }
+
+    @Test
+    public void modelCheckAgainstABundle() throws Exception {
+        String seedSha = BundleTest.testSeed().sha256Hex();
+        Map<String, Object> source = new LinkedHashMap<>();
+        source.put("name", "test");
+        source.put("fingerprint", HashListFixture.FINGERPRINT);
+        Spec spec = new Spec(Spec.OrientationPolicy.APPLY, 0.05);
+        Bundle b = Bundle.open(new DirectoryBundleFiles(bundle(source, spec)));
+        HashListFixture f = fixture();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> model = (Map<String, Object>) f.manifest.get("model");
+        model.put("seed_sha256", seedSha);
+        HashList same = HashList.open(dir(f));
+        same.checkModel(b); // same fingerprint and seed; fragile margins may differ
+        model.put("seed_sha256", HashListFixture.SEED_SHA);
+        HashList otherSeed = HashList.open(dir(f));
+        try {
+            otherSeed.checkModel(b);
+            fail("accepted another seed");
+        } catch (HashListException e) {
+            assertEquals("model.seed_sha256", e.field());
+            assertTrue(e.getMessage(), e.getMessage().contains(seedSha)
+                    && e.getMessage().contains(HashListFixture.SEED_SHA));
+        }
+        Map<String, Object> otherSource = new LinkedHashMap<>(source);
+        otherSource.put("fingerprint", "12".repeat(32));
+        try {
+            same.checkModel(Bundle.open(new DirectoryBundleFiles(bundle(otherSource, spec))));
+            fail("accepted another model");
+        } catch (HashListException e) {
+            assertEquals("model.fingerprint", e.field());
+            assertTrue(e.getMessage(), e.getMessage().contains("12".repeat(32))
+                    && e.getMessage().contains(HashListFixture.FINGERPRINT));
+        }
+        try {
+            same.checkModel(Bundle.open(new DirectoryBundleFiles(bundle(source,
+                    new Spec(Spec.OrientationPolicy.IGNORE, 0.05)))));
+            fail("accepted a bundle whose hashes do not compare");
+        } catch (HashListException e) {
+            assertEquals("spec", e.field());
+        }
+    }
+
     @Test
     public void modelCheckNamesBoth() throws Exception {
         HashList l = HashList.open(dir(fixture()));
