@@ -203,9 +203,10 @@ public final class HashList: Sendable {
 enum HashListEntries {
     static func parse(_ data: [UInt8], path: String, count n: Int, high: [UInt64], low: [UInt32], offsets: [Int]) throws -> [HashListEntry] {
         var out: [HashListEntry] = []
-        out.reserveCapacity(n)
+        // Capacity from the file's size too: counts.entries is not trusted until the lines agree.
+        out.reserveCapacity(min(n, data.count / 64 + 1))
         var ids = Set<String>()
-        ids.reserveCapacity(n)
+        ids.reserveCapacity(min(n, data.count / 64 + 1))
         var pos = 0, group = 0, previousGroup = -1
         var previousID: [UInt8] = []
         while pos < data.count {

@@ -83,7 +83,7 @@ public struct HashListManifest: Equatable, Sendable {
         seedSHA256 = try c.hex64(model, "seed_sha256", "model.seed_sha256")
         let counts = try c.object(m, "counts", "counts")
         try c.keys(counts, "counts.", required: ["entries", "hashes"], optional: [])
-        entryCount = try c.int(counts, "entries", "counts.entries", in: 0...Int(UInt32.max))
+        entryCount = try c.int(counts, "entries", "counts.entries", in: 0...Int(Int32.max - 8))
         hashCount = try c.int(counts, "hashes", "counts.hashes", in: 0...entryCount)
         guard (hashCount == 0) == (entryCount == 0) else {
             throw c.fail("counts.hashes", "\(hashCount) hashes for \(entryCount) entries")

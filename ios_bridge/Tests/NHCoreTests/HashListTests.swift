@@ -122,6 +122,17 @@ final class HashListTests: XCTestCase {
         assertHashListError("offsets.bin") { _ = try HashList(contentsOf: d) }
     }
 
+    /// A tiny list that claims a huge count (offsets agree) must fail cleanly, not allocate.
+    func testHugeClaimedCount() throws {
+        for n in [Int(Int32.max) - 8, Int(UInt32.max)] {
+            var f = HashListFixture([.init(id: "x", hash: "000000000000000000000001", label: nil, fragile: nil)], fragile: false)
+            f.files["offsets.bin"] = HashListFixture.le32(0) + HashListFixture.le32(n)
+            f.manifest["counts"] = ["entries": n, "hashes": 1]
+            let d = try dir(&f)
+            assertHashListError(n > Int(Int32.max) ? "counts.entries" : "entries.jsonl") { _ = try HashList(contentsOf: d) }
+        }
+    }
+
     func testUnsortedHashesAndBadOffsets() throws {
         var f = small()
         var h = f.files["hashes.bin"]!

@@ -15,7 +15,8 @@ final class HashListEntries {
 
     static List<HashList.Entry> parse(byte[] data, String src, int n, long[] hi, int[] lo,
             int[] offsets) throws HashListException {
-        List<HashList.Entry> out = new ArrayList<>(n);
+        // Capacity from the file's size too: counts.entries is not trusted until the lines agree.
+        List<HashList.Entry> out = new ArrayList<>(Math.min(n, data.length / 64 + 1));
         Set<String> ids = new HashSet<>();
         int pos = 0;
         int group = 0;

@@ -116,7 +116,9 @@ public final class HashListManifest {
 
         Map<String, Object> counts = HashListChecks.object(m, "counts", src, "counts");
         HashListChecks.keys(counts, src, "counts.", new String[] {"entries", "hashes"}, new String[0]);
-        entryCount = HashListChecks.range(counts, "entries", src, "counts.entries", 0, 0xFFFFFFFFL);
+        // Java arrays index with int: more than 2^31 - 9 entries cannot be loaded here anyway.
+        entryCount = HashListChecks.range(counts, "entries", src, "counts.entries", 0,
+                Integer.MAX_VALUE - 8);
         hashCount = HashListChecks.range(counts, "hashes", src, "counts.hashes", 0, entryCount);
         if ((hashCount == 0) != (entryCount == 0)) {
             throw new HashListException(src, "counts.hashes", hashCount + " hashes for "

@@ -191,6 +191,27 @@ public class HashListTest {
         rejects(dir(f), "offsets.bin"); // offsets end at 8, not 9
     }
 
+    /** A tiny list that claims a huge count (offsets agree) must fail cleanly, not allocate. */
+    @Test
+    public void hugeClaimedCount() throws Exception {
+        List<HashListFixture.In> one = new ArrayList<>();
+        one.add(new HashListFixture.In("x", "000000000000000000000001", null, null));
+        for (long n : new long[] {Integer.MAX_VALUE - 8L, 0xFFFFFFFFL}) {
+            HashListFixture f = new HashListFixture(one, false);
+            f.files.put("offsets.bin", concat(HashListFixture.le32(0), HashListFixture.le32(n)));
+            @SuppressWarnings("unchecked")
+            Map<String, Object> counts = (Map<String, Object>) f.manifest.get("counts");
+            counts.put("entries", n);
+            rejects(dir(f), n > Integer.MAX_VALUE ? "counts.entries" : "entries.jsonl");
+        }
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     @Test
     public void unsortedHashes() throws Exception {
         HashListFixture f = fixture();
