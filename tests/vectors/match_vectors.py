@@ -42,6 +42,8 @@ NOTES = {
                "nonfragile_distance differs from distance.",
     "Utf8IdOrder": "Entries sharing a hash are ordered by id as UTF-8 bytes (code points); "
                    "UTF-16 order (Java String.compareTo) differs for these ids.",
+    "LineSeparator": "Strings hold U+2028/U+2029 unescaped: entries.jsonl is split on 0x0A "
+                     "only.",
     "Threshold": "The manifest carries a recommended threshold with its figures.",
     "Tie": "Several hits at the same distance: ordered by entry index.",
     "Boundary": "A hit at exactly distance T (and a hash at T+1 that is not a hit).",
@@ -296,6 +298,8 @@ def list_vectors() -> dict[str, Any]:
                 threshold=THRESHOLD)),
         ("ids ordered by UTF-8 bytes, not UTF-16 units", ["Utf8IdOrder", "SharedHash"],
          _files([Entry(i, _h([7]), None) for i in ("\uff5e", "\U0001f600", "e\u0301", "z")])),
+        ("U+2028 and U+2029 inside strings are not line ends", ["LineSeparator"],
+         _files([Entry("a\u2028b", _h([9]), "x\u2029y", "s\u2028"), Entry("c", _h([10]))])),
     ]
     valid = []
     for comment, flags, files in valid_lists:
