@@ -30,7 +30,6 @@ public final class HashList {
     static final int MAX_ID_CHARS = 256;
     static final int MAX_LABEL_CHARS = 1024;
     static final int MAX_SOURCE_CHARS = 4096;
-    static final int MAX_META_BYTES = 16 * 1024;
     /** Longest entries.jsonl line (the entry schema's limit). */
     static final int MAX_LINE_BYTES = 64 * 1024;
 

@@ -112,6 +112,15 @@ final class HashListChecks {
         return s;
     }
 
+    /** Length in code points (as Python's {@code len} and JSON Schema count) within min..max. */
+    static void chars(String s, int min, int max, String src, String field) throws HashListException {
+        int n = s.codePointCount(0, s.length());
+        if (n < min || n > max) {
+            throw new HashListException(src, field, "has " + n + " characters, must have " + min + ".."
+                    + max);
+        }
+    }
+
     /** {@code [A-Za-z0-9._-]{1,128}}, not {@code .} or {@code ..}. */
     static boolean isListId(String s) {
         if (s.isEmpty() || s.length() > 128 || s.equals(".") || s.equals("..")) {
@@ -140,59 +149,6 @@ final class HashListChecks {
                     + e.getMessage() + ")", e);
         }
         return new HashListException(src, fileField, where + "not valid JSON: " + e.getMessage(), e);
-    }
-
-    /**
-     * UTF-8 length of {@code value} as Python's {@code json.dumps(value, ensure_ascii=False)}
-     * writes it (", " and ": " separators; only quote, backslash and control characters
-     * escaped): how the format measures "16 KiB as written" for an entry's meta.
-     */
-    static long pythonJsonBytes(Object value) {
-        if (value == null) {
-            return 4;
-        }
-        if (value instanceof Boolean) {
-            return ((Boolean) value) ? 4 : 5;
-        }
-        if (value instanceof String) {
-            String s = (String) value;
-            long n = 2;
-            for (int i = 0; i < s.length(); i++) {
-                char c = s.charAt(i);
-                if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') {
-                    n += 2;
-                } else if (c < 0x20) {
-                    n += 6;
-                } else if (c < 0x80) {
-                    n += 1;
-                } else if (c < 0x800) {
-                    n += 2;
-                } else if (Character.isHighSurrogate(c)) {
-                    n += 4;
-                    i++;
-                } else {
-                    n += 3;
-                }
-            }
-            return n;
-        }
-        if (value instanceof Map) {
-            Map<?, ?> m = (Map<?, ?>) value;
-            long n = 2 + Math.max(0, m.size() - 1) * 2L;
-            for (Map.Entry<?, ?> e : m.entrySet()) {
-                n += pythonJsonBytes(e.getKey()) + 2 + pythonJsonBytes(e.getValue());
-            }
-            return n;
-        }
-        if (value instanceof List) {
-            List<?> l = (List<?>) value;
-            long n = 2 + Math.max(0, l.size() - 1) * 2L;
-            for (Object o : l) {
-                n += pythonJsonBytes(o);
-            }
-            return n;
-        }
-        return value.toString().length(); // numbers: exact for integers, close for floats
     }
 
     /** Unsigned comparison of two 64-bit words (Long.compareUnsigned is missing on Android 24). */

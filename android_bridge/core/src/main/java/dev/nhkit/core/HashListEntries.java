@@ -104,11 +104,8 @@ final class HashListEntries {
                 }
                 @SuppressWarnings("unchecked")
                 Map<String, Object> mm = (Map<String, Object>) mv;
-                long size = HashListChecks.pythonJsonBytes(mm);
-                if (size > HashList.MAX_META_BYTES) {
-                    throw new HashListException(at, "meta", "is " + size + " bytes as written, more than "
-                            + HashList.MAX_META_BYTES);
-                }
+                // No size check here: the writer limits meta to 16 KiB; readers cap the line
+                // (docs/hashlist-format.md), which bounds meta too.
                 meta = Collections.unmodifiableMap(mm);
             }
             out.add(new HashList.Entry(line, id, hash, label, source, meta));

@@ -81,7 +81,7 @@ public final class HashListManifest {
     private HashListManifest(Map<String, Object> m, String src) throws HashListException {
         raw = Collections.unmodifiableMap(m);
         HashListChecks.keys(m, src, "", new String[] {"format", "format_version", "list_id", "spec",
-            "model", "counts", "files"}, new String[] {"threshold", "tools"});
+            "model", "counts", "threshold", "files", "tools"}, new String[0]);
         String format = HashListChecks.string(m, "format", src, "format");
         if (!FORMAT.equals(format)) {
             throw new HashListException(src, "format", "is " + FloatHex.quote(format)
@@ -101,6 +101,10 @@ public final class HashListManifest {
         if (!(specValue instanceof Map)) {
             throw new HashListException(src, "spec", "must be an object");
         }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> specMap = (Map<String, Object>) specValue;
+        HashListChecks.keys(specMap, src, "spec.", new String[] {"id", "orientation", "resize", "size",
+            "normalise", "hash_bits", "embedding_dim", "fragile_margin"}, new String[0]);
         try {
             spec = Spec.fromJson(specValue, "spec");
         } catch (IllegalArgumentException e) {
@@ -111,6 +115,7 @@ public final class HashListManifest {
         HashListChecks.keys(model, src, "model.", new String[] {"name", "fingerprint", "seed_sha256"},
                 new String[0]);
         modelName = HashListChecks.string(model, "name", src, "model.name");
+        HashListChecks.chars(modelName, 1, 256, src, "model.name");
         fingerprint = HashListChecks.hex64(model, "fingerprint", src, "model.fingerprint");
         seedSha256 = HashListChecks.hex64(model, "seed_sha256", src, "model.seed_sha256");
 
@@ -128,8 +133,13 @@ public final class HashListManifest {
         threshold = m.get("threshold") == null ? null : threshold(
                 HashListChecks.object(m, "threshold", src, "threshold"), src);
         files = Collections.unmodifiableList(files(HashListChecks.list(m, "files", src, "files"), src));
-        if (m.containsKey("tools")) {
-            HashListChecks.object(m, "tools", src, "tools");
+        Map<String, Object> tools = HashListChecks.object(m, "tools", src, "tools");
+        if (tools.size() > 16) {
+            throw new HashListException(src, "tools", "has " + tools.size() + " entries, at most 16");
+        }
+        for (String k : tools.keySet()) {
+            HashListChecks.chars(HashListChecks.string(tools, k, src, "tools." + k), 0, 128, src,
+                    "tools." + k);
         }
     }
 
@@ -143,31 +153,20 @@ public final class HashListManifest {
             throw new HashListException(src, "threshold.fpr", fpr + " is not a rate in 0..1");
         }
         String criterion = HashListChecks.string(t, "criterion", src, "threshold.criterion");
-        if (!criterion.equals("zero-fp") && !isFprCriterion(criterion)) {
+        if (!criterion.matches("zero-fp|fpr<=[0-9.eE+-]+")) {
             throw new HashListException(src, "threshold.criterion", FloatHex.quote(criterion)
                     + " is neither \"zero-fp\" nor \"fpr<=X\"");
         }
-        long pairs = HashListChecks.range(t, "negative_pairs", src, "threshold.negative_pairs", 0,
+        long pairs = HashListChecks.range(t, "negative_pairs", src, "threshold.negative_pairs", 1,
                 Long.MAX_VALUE);
-        long images = HashListChecks.range(t, "negative_images", src, "threshold.negative_images", 0,
+        long images = HashListChecks.range(t, "negative_images", src, "threshold.negative_images", 2,
                 Long.MAX_VALUE);
         Integer drift = t.get("drift_p99") == null ? null : Integer.valueOf((int) HashListChecks.range(
                 t, "drift_p99", src, "threshold.drift_p99", 0, Spec.HASH_BITS));
         String source = HashListChecks.string(t, "source", src, "threshold.source");
+        HashListChecks.chars(source, 1, 256, src, "threshold.source");
         String report = HashListChecks.hex64(t, "report_sha256", src, "threshold.report_sha256");
         return new Threshold(recommended, fpr, criterion, pairs, images, drift, source, report);
-    }
-
-    private static boolean isFprCriterion(String c) {
-        if (!c.startsWith("fpr<=") || c.length() == 5) {
-            return false;
-        }
-        try {
-            double x = Double.parseDouble(c.substring(5));
-            return x >= 0.0 && x <= 1.0 && c.substring(5).matches("[0-9.eE+-]+");
-        } catch (NumberFormatException e) {
-            return false;
-        }
     }
 
     private static List<FileEntry> files(List<Object> list, String src) throws HashListException {

@@ -57,10 +57,11 @@ final class ZipHashListFiles implements BundleFiles {
                             + top + ", " + first + ")");
                 }
                 String rest = name.substring(slash + 1);
-                if (rest.isEmpty() && e.isDirectory()) {
-                    continue;
+                if (e.isDirectory()) {
+                    checkSegments(file, name, rest);
+                    continue; // folders carry nothing; a file below one is reported as unlisted
                 }
-                if (e.isDirectory() || rest.indexOf('/') >= 0 || rest.indexOf('\\') >= 0
+                if (rest.indexOf('/') >= 0 || rest.indexOf('\\') >= 0
                         || rest.indexOf('\0') >= 0 || rest.equals(".") || rest.equals("..")) {
                     throw new HashListException(file.getPath(), "zip", "entry " + FloatHex.quote(name)
                             + " is not a file directly in the top folder");
@@ -83,6 +84,20 @@ final class ZipHashListFiles implements BundleFiles {
                 throw (HashListException) e;
             }
             throw new HashListException(file.getPath(), "zip", "cannot read the zip: " + e, e);
+        }
+    }
+
+    /** A directory entry's path below the top folder: no empty, {@code .} or {@code ..} segments. */
+    private static void checkSegments(File file, String name, String rest) throws HashListException {
+        String r = rest.endsWith("/") ? rest.substring(0, rest.length() - 1) : rest;
+        if (r.isEmpty()) {
+            return;
+        }
+        for (String seg : r.split("/", -1)) {
+            if (seg.isEmpty() || seg.equals(".") || seg.equals("..") || seg.indexOf('\\') >= 0) {
+                throw new HashListException(file.getPath(), "zip", "entry " + FloatHex.quote(name)
+                        + " has an unsafe path");
+            }
         }
     }
 

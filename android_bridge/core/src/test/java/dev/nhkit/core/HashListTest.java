@@ -109,6 +109,14 @@ public class HashListTest {
         assertEquals(Integer.valueOf(3), l.threshold().driftP99);
         t.put("recommended", 97L);
         rejects(dir(f), "threshold.recommended");
+        t.put("recommended", 12L);
+        t.put("negative_images", 1L);
+        rejects(dir(f), "threshold.negative_images");
+        t.put("negative_images", 250L);
+        t.put("criterion", "fpr<=one");
+        rejects(dir(f), "threshold.criterion");
+        t.put("criterion", "fpr<=1e-3");
+        assertEquals("fpr<=1e-3", HashList.open(dir(f)).threshold().criterion);
     }
 
     // ------------------------------------------------------------------------------ bad input
@@ -153,6 +161,16 @@ public class HashListTest {
         f.manifest.put("format_version", 1L);
         f.manifest.put("format", "nhkit-bundle");
         rejects(dir(f), "format");
+        f.manifest.put("format", "nhkit-hashlist");
+        Object tools = f.manifest.remove("tools"); // required (the schema's rule)
+        rejects(dir(f), "tools");
+        f.manifest.put("tools", tools);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> spec = (Map<String, Object>) f.manifest.get("spec");
+        spec.remove("hash_bits"); // every spec field is required in a list
+        rejects(dir(f), "spec.hash_bits");
+        spec.put("hash_bits", 64L);
+        rejects(dir(f), "spec");
     }
 
     @Test
@@ -251,7 +269,7 @@ public class HashListTest {
             {"\"hash\":\"000000000000000000000000\"", "\"hash\":\"00000000000000000000000G\"", "hash"},
             {"\"hash\":\"000000000000000000000000\"", "\"hash\":\"000000000000000000000001\"", "hash"},
             {"\"source\":\"photos/a-dup\"", "\"source\":\"" + "s".repeat(4097) + "\"", "source"},
-            {"\"meta\":{}", "\"meta\":{\"k\":\"" + "m".repeat(16 * 1024) + "\"}", "meta"},
+            {"\"meta\":{}", "\"meta\":{\"k\":\"" + "m".repeat(65 * 1024) + "\"}", "entries.jsonl"},
         };
         for (String[] c : cases) {
             HashListFixture f = fixture();
@@ -261,6 +279,12 @@ public class HashListTest {
                     java.util.regex.Matcher.quoteReplacement(c[1])).getBytes(StandardCharsets.UTF_8));
             rejects(dir(f), c[2]);
         }
+        // meta is not re-measured by readers (the writer limits it; the line cap bounds it).
+        HashListFixture big = fixture();
+        String bigText = new String(big.files.get("entries.jsonl"), StandardCharsets.UTF_8);
+        big.files.put("entries.jsonl", bigText.replaceFirst("\"meta\":\\{\\}", "\"meta\":{\"k\":\""
+                + "m".repeat(20 * 1024) + "\"}").getBytes(StandardCharsets.UTF_8));
+        assertEquals(20 * 1024 + 8, Json.writeCompact(HashList.open(dir(big)).entry(0).meta).length());
         HashListFixture f = fixture();
         byte[] b = f.files.get("entries.jsonl");
         f.files.put("entries.jsonl", java.util.Arrays.copyOf(b, b.length - 1)); // no final newline
