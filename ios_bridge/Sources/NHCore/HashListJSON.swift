@@ -105,32 +105,6 @@ enum StrictJSON: Equatable, Sendable {
         var duplicatePath: String? = nil
     }
 
-    /// UTF-8 length of this value as Python's `json.dumps(value, ensure_ascii=False)` writes it
-    /// (", " and ": " separators; only quote, backslash and control characters escaped): how the
-    /// format measures "16 KiB as written" for an entry's meta. Numbers count as written.
-    var pythonJSONBytes: Int {
-        switch self {
-        case .null: return 4
-        case .bool(let b): return b ? 4 : 5
-        case .number(let n): return n.utf8.count
-        case .string(let s): return Self.pythonStringBytes(s)
-        case .array(let a): return 2 + max(0, a.count - 1) * 2 + a.reduce(0) { $0 + $1.pythonJSONBytes }
-        case .object(let o):
-            return 2 + max(0, o.count - 1) * 2 + o.reduce(0) { $0 + Self.pythonStringBytes($1.key) + 2 + $1.value.pythonJSONBytes }
-        }
-    }
-
-    private static func pythonStringBytes(_ s: String) -> Int {
-        var n = 2
-        for b in s.utf8 {
-            switch b {
-            case 0x22, 0x5C, 0x0A, 0x0D, 0x09, 0x08, 0x0C: n += 2
-            case 0..<0x20: n += 6
-            default: n += 1
-            }
-        }
-        return n
-    }
 
     /// Parses one JSON document from UTF-8 bytes (no byte-order mark, nothing after the value).
     static func parse<C: Collection>(_ bytes: C) throws -> StrictJSON where C.Element == UInt8 {

@@ -57,7 +57,7 @@ public struct HashListManifest: Equatable, Sendable {
 
     private init(_ m: [String: StrictJSON], path: String) throws {
         let c = HashListFields(path: path)
-        try c.keys(m, "", required: ["format", "format_version", "list_id", "spec", "model", "counts", "files"], optional: ["threshold", "tools"])
+        try c.keys(m, "", required: ["format", "format_version", "list_id", "spec", "model", "counts", "threshold", "files", "tools"], optional: [])
         let format = try c.string(m, "format", "format")
         guard format == Self.format else {
             throw c.fail("format", "is \(String(reflecting: format)), expected \"\(Self.format)\"")
@@ -71,6 +71,7 @@ public struct HashListManifest: Equatable, Sendable {
             throw c.fail("list_id", "\(String(reflecting: listID)) does not match [A-Za-z0-9._-]{1,128} (or is \".\" or \"..\")")
         }
         let specJSON = try c.object(m, "spec", "spec")
+        try c.keys(specJSON, "spec.", required: NHSpec.CodingKeys.allCases.map(\.stringValue), optional: [])
         do {
             spec = try JSONDecoder().decode(NHSpec.self, from: Data(StrictJSON.object(specJSON).compactText.utf8))
         } catch {
@@ -79,6 +80,7 @@ public struct HashListManifest: Equatable, Sendable {
         let model = try c.object(m, "model", "model")
         try c.keys(model, "model.", required: ["name", "fingerprint", "seed_sha256"], optional: [])
         modelName = try c.string(model, "name", "model.name")
+        try c.chars(modelName, 1...256, "model.name")
         fingerprint = try c.hex64(model, "fingerprint", "model.fingerprint")
         seedSHA256 = try c.hex64(model, "seed_sha256", "model.seed_sha256")
         let counts = try c.object(m, "counts", "counts")
@@ -88,14 +90,16 @@ public struct HashListManifest: Equatable, Sendable {
         guard (hashCount == 0) == (entryCount == 0) else {
             throw c.fail("counts.hashes", "\(hashCount) hashes for \(entryCount) entries")
         }
-        if let t = m["threshold"], t != .null {
+        if let t = m["threshold"], t != .null { // present: the key list above requires it
             guard case .object(let t) = t else { throw c.fail("threshold", "must be an object or null, got \(t.typeName)") }
             threshold = try Self.threshold(t, c)
         } else {
             threshold = nil
         }
         files = try Self.files(m, c)
-        if m["tools"] != nil { _ = try c.object(m, "tools", "tools") }
+        let tools = try c.object(m, "tools", "tools")
+        guard tools.count <= 16 else { throw c.fail("tools", "has \(tools.count) entries, at most 16") }
+        for k in tools.keys.sorted() { try c.chars(try c.string(tools, k, "tools." + k), 0...128, "tools." + k) }
     }
 
     private static func threshold(_ t: [String: StrictJSON], _ c: HashListFields) throws -> Threshold {
@@ -105,15 +109,16 @@ public struct HashListManifest: Equatable, Sendable {
         let fpr = try c.number(t, "fpr", "threshold.fpr")
         guard fpr >= 0, fpr <= 1 else { throw c.fail("threshold.fpr", "\(fpr) is not a rate in 0..1") }
         let criterion = try c.string(t, "criterion", "threshold.criterion")
-        let x = criterion.hasPrefix("fpr<=") ? Double(criterion.dropFirst(5)) : nil
-        guard criterion == "zero-fp" || (x.map { $0 >= 0 && $0 <= 1 } ?? false) else {
+        let rest = criterion.hasPrefix("fpr<=") ? criterion.utf8.dropFirst(5) : Substring("").utf8
+        let isFpr = !rest.isEmpty && rest.allSatisfy { (0x30...0x39).contains($0) || [0x2E, 0x65, 0x45, 0x2B, 0x2D].contains($0) }
+        guard criterion == "zero-fp" || isFpr else {  // the schema's ^(zero-fp|fpr<=[0-9.eE+-]+)$
             throw c.fail("threshold.criterion", "\(String(reflecting: criterion)) is neither \"zero-fp\" nor \"fpr<=X\"")
         }
-        let pairs = try c.int(t, "negative_pairs", "threshold.negative_pairs", in: 0...Int.max)
-        let images = try c.int(t, "negative_images", "threshold.negative_images", in: 0...Int.max)
+        let pairs = try c.int(t, "negative_pairs", "threshold.negative_pairs", in: 1...Int.max)
+        let images = try c.int(t, "negative_images", "threshold.negative_images", in: 2...Int.max)
         let drift = t["drift_p99"] == .null ? nil : try c.int(t, "drift_p99", "threshold.drift_p99", in: 0...NeuralHash96.bitCount)
         return Threshold(recommended: recommended, fpr: fpr, criterion: criterion, negativePairs: pairs, negativeImages: images,
-                         driftP99: drift, source: try c.string(t, "source", "threshold.source"),
+                         driftP99: drift, source: try c.chars(try c.string(t, "source", "threshold.source"), 1...256, "threshold.source"),
                          reportSHA256: try c.hex64(t, "report_sha256", "threshold.report_sha256"))
     }
 
@@ -177,6 +182,14 @@ struct HashListFields {
         guard let n = v.intValue else { throw fail(field, "must be an integer in range, got \(text)") }
         if let r = range, !r.contains(n) { throw fail(field, "\(n) is outside \(r.lowerBound)..\(r.upperBound)") }
         return n
+    }
+
+    /// Checks a length in code points (as Python's `len` and JSON Schema count); returns `s`.
+    @discardableResult
+    func chars(_ s: String, _ range: ClosedRange<Int>, _ field: String) throws -> String {
+        let n = s.unicodeScalars.count
+        guard range.contains(n) else { throw fail(field, "has \(n) characters, must have \(range.lowerBound)..\(range.upperBound)") }
+        return s
     }
 
     func number(_ m: [String: StrictJSON], _ key: String, _ field: String) throws -> Double {
