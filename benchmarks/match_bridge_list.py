@@ -14,7 +14,6 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-
 from nhkit.runtime.hashlist import Entry, write_hashlist
 from nhkit.runtime.spec import Spec
 
