@@ -106,7 +106,7 @@ final class HashListEntries {
                 Map<String, Object> mm = (Map<String, Object>) mv;
                 // No size check here: the writer limits meta to 16 KiB; readers cap the line
                 // (docs/hashlist-format.md), which bounds meta too.
-                meta = Collections.unmodifiableMap(mm);
+                meta = frozen(mm);
             }
             out.add(new HashList.Entry(line, id, hash, label, source, meta));
             pos = end + 1;
@@ -116,6 +116,30 @@ final class HashListEntries {
                     + " lines, counts.entries = " + n);
         }
         return Collections.unmodifiableList(out);
+    }
+
+    /** A deep unmodifiable view, so a loaded list stays immutable however apps use {@code meta}. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> frozen(Map<String, Object> m) {
+        for (Map.Entry<String, Object> e : m.entrySet()) {
+            e.setValue(frozenValue(e.getValue()));
+        }
+        return Collections.unmodifiableMap(m);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Object frozenValue(Object v) {
+        if (v instanceof Map) {
+            return frozen((Map<String, Object>) v);
+        }
+        if (v instanceof List) {
+            List<Object> l = (List<Object>) v;
+            for (int i = 0; i < l.size(); i++) {
+                l.set(i, frozenValue(l.get(i)));
+            }
+            return Collections.unmodifiableList(l);
+        }
+        return v;
     }
 
     private static String optionalString(Map<String, Object> e, String key, String at, int maxChars)

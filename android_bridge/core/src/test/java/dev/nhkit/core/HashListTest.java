@@ -67,6 +67,12 @@ public class HashListTest {
         assertEquals("\uD83D\uDE00", l.entry(5).id);
         assertEquals("photos/a-dup", l.entry(0).source);
         assertEquals(0, l.entry(0).meta.size());
+        try {
+            l.entry(0).meta.put("x", 1L);
+            fail("meta must be unmodifiable");
+        } catch (UnsupportedOperationException expected) {
+            // immutable after load
+        }
         assertNull(l.entry(6).label); // near3 (e0...) sorts after the 0000... hashes
     }
 
@@ -284,7 +290,8 @@ public class HashListTest {
         String bigText = new String(big.files.get("entries.jsonl"), StandardCharsets.UTF_8);
         big.files.put("entries.jsonl", bigText.replaceFirst("\"meta\":\\{\\}", "\"meta\":{\"k\":\""
                 + "m".repeat(20 * 1024) + "\"}").getBytes(StandardCharsets.UTF_8));
-        assertEquals(20 * 1024 + 8, Json.writeCompact(HashList.open(dir(big)).entry(0).meta).length());
+        HashList withBig = HashList.open(dir(big));
+        assertEquals(20 * 1024 + 8, Json.writeCompact(withBig.entry(0).meta).length());
         HashListFixture f = fixture();
         byte[] b = f.files.get("entries.jsonl");
         f.files.put("entries.jsonl", java.util.Arrays.copyOf(b, b.length - 1)); // no final newline
