@@ -30,7 +30,12 @@ echo "== list: $HASHES distinct hashes, $QUERIES queries (benchmarks/match_bridg
 if [ "$RUN_SWIFT" = 1 ]; then
   if command -v swift >/dev/null 2>&1; then
     echo "== Swift: NHMatchBench (release)"
-    swift build -c release -j 2 --package-path "$REPO/ios_bridge" --product NHMatchBench >/dev/null
+    # The Swift package is the repository root's Package.swift where there is one (sources under
+    # ios_bridge/), else ios_bridge/Package.swift; either way the build goes to ios_bridge/.build.
+    PKG="$REPO/ios_bridge"
+    [ -f "$REPO/Package.swift" ] && PKG="$REPO"
+    swift build -c release -j 2 --package-path "$PKG" --scratch-path "$REPO/ios_bridge/.build" \
+      --product NHMatchBench >/dev/null
     "${PIN[@]}" "$REPO/ios_bridge/.build/release/NHMatchBench" --list "$WORK/bench-list" \
       --queries "$WORK/queries.txt" --out "$REPO/benchmarks/results/match_swift.md"
   else
