@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-
 from nhkit.runtime.errors import NhkitError
 from nhkit.runtime.spec import DEFAULT_MAX_PIXELS, EMBEDDING_DIM
 

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-
 from nhkit.runtime.errors import InputFileError, NhkitError
 from nhkit.runtime.spec import Spec
 

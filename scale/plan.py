@@ -17,7 +17,6 @@ from typing import TextIO
 
 import numpy as np
 import pyarrow as pa
-
 from nhkit.runtime.hasher import iter_images
 
 from .core import DEFAULT_MAX_BYTES

@@ -20,7 +20,6 @@ import os
 from typing import Any
 
 import pyarrow as pa
-
 from nhkit.runtime.errors import NhkitError
 
 from .core import HasherConfig, hash_table
@@ -115,8 +114,9 @@ def _sink_class() -> Any:
             table = pa.concat_tables([t.select(self.schema.names).cast(self.schema)
                                       for t in tables])
             part = write_part(self.folder, f"{self.prefix}-{ctx.task_idx:05d}", table)
-            return {"rows": table.num_rows,
-                    "errors": table.num_rows - table["error"].null_count, "part": str(part)}
+            errors = (table.num_rows - table["error"].null_count
+                      if "error" in table.column_names else 0)
+            return {"rows": table.num_rows, "errors": errors, "part": str(part)}
 
         def on_write_complete(self, write_result: Any) -> None:
             self.results = [r for r in write_result.write_returns if r and r.get("part")]

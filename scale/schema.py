@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-
 from nhkit.runtime.errors import InputFileError
 from nhkit.runtime.spec import EMBEDDING_DIM, HASH_BITS, Spec
 
@@ -55,7 +54,7 @@ class ModelId:
         return {"name": self.name, "fingerprint": self.fingerprint,
                 "seed_sha256": self.seed_sha256}
 
-    def same_model(self, other: "ModelId") -> bool:
+    def same_model(self, other: ModelId) -> bool:
         """Equal weights fingerprint (when both know it) and equal seed; names are labels."""
         if self.seed_sha256 != other.seed_sha256:
             return False
