@@ -1,0 +1,92 @@
+"""Ray Data on a local 2-CPU cluster: the same rows as Hasher.hash_files, errors as rows,
+resume through the CLI, and a TFLite bundle hashed inside actors."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from conftest import library_files
+from nhkit.dist.output import read_hashes
+from nhkit.dist.schema import BASE_SCHEMA
+from nhkit.runtime.cli import main
+from nhkit.runtime.errors import NhkitError
+from nhkit.runtime.hasher import Hasher
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A local cluster with 2 CPUs; nhkit's default actor claim (0.5 CPU) leaves room for the
+    read tasks (1 CPU each)."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             configure_logging=True, logging_level="warning")
+    yield
+    ray.shutdown()
+
+
+def _rows_equal_hash_files(table: pa.Table, hasher: Hasher) -> None:
+    rows = table.to_pylist()
+    expected = dict(hasher.hash_files([r["path"] for r in rows]))
+    for r in rows:
+        want = expected[r["path"]]
+        if isinstance(want, NhkitError):
+            assert r["hash"] is None and r["error"] == want.reason
+        else:
+            assert r["error"] is None and r["hash"] == want.hex
+            assert np.array(r["embedding"], np.float32).tobytes() == want.embedding.tobytes()
+
+
+def test_cli_engine_ray_hashes_and_resumes(cluster, tiny_model, library, tmp_path,
+                                           capsys) -> None:
+    out = tmp_path / "out.parquet"
+    args = ["hash", "--model", str(tiny_model[0]), "--seed", str(tiny_model[1]), "--no-progress",
+            "-r", str(library), "--engine", "ray", "--batch", "4", "--out", str(out)]
+    assert main(args) == 1  # three bad files
+    assert "8 hashed, 3 failed, 0 skipped" in capsys.readouterr().err
+    table, _ = read_hashes(out)
+    assert table.schema.remove_metadata().equals(BASE_SCHEMA)
+    assert sorted(table.column("path").to_pylist()) == library_files(library)
+    _rows_equal_hash_files(table, Hasher.from_onnx(*tiny_model))
+
+    # New files appear; the rerun hashes only those and appends a part.
+    shutil.copy(library / "garbage.jpg", library / "sub" / "late.jpg")
+    try:
+        assert main(args) == 1
+        assert "0 hashed, 1 failed, 11 skipped" in capsys.readouterr().err
+        counts = Counter(read_hashes(out)[0].column("path").to_pylist())
+        assert len(counts) == 12 and set(counts.values()) == {1}
+    finally:
+        (library / "sub" / "late.jpg").unlink()
+
+
+def test_tflite_bundle_in_actors(cluster, tiny_model, library, tmp_path_factory) -> None:
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("ai_edge_litert")
+    from nhkit.dist.ray import hash_dataset
+    from nhkit.export.exporter import ExportOptions, run_export
+    from nhkit.runtime.bundle_backend import hasher_for_bundle
+
+    out = tmp_path_factory.mktemp("bundles")
+    val = tmp_path_factory.mktemp("val")
+    for p in sorted(library.glob("*.jpg"))[:3]:
+        if p.stat().st_size > 1000:
+            shutil.copy(p, val / p.name)
+    run_export(ExportOptions(out=out, model=tiny_model[0], seed=tiny_model[1], name="tiny",
+                             targets="tflite", variants=["fp32"], validation=val,
+                             validation_limit=2, fragile_margin=0.05, threads=1,
+                             validation_views=("full",)), log=lambda m: None)
+    bundle = out / "tiny.tflite-fp32.zip"
+    files = library_files(library)
+    ds = ray.data.read_binary_files(files, include_paths=True, override_num_blocks=4)
+    hashed = hash_dataset(ds, bundle=str(bundle), batch_size=4, concurrency=2)
+    table = pa.concat_tables(list(hashed.iter_batches(batch_format="pyarrow")))
+    # Plain Arrow with the documented schema and metadata, no Ray extension types.
+    assert table.schema.remove_metadata().equals(BASE_SCHEMA)
+    assert table.schema.metadata[b"nhkit.schema"] == b"nhkit-hashes-v1"
+    assert sorted(table.column("path").to_pylist()) == files
+    _rows_equal_hash_files(table, hasher_for_bundle(bundle))
