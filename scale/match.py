@@ -84,6 +84,10 @@ class _MatchActor:
     """Holds the broadcast list (resolved from the object store once per actor)."""
 
     def __init__(self, hashlist: Any, threshold: int | None) -> None:
+        import ray
+
+        if isinstance(hashlist, ray.ObjectRef):  # constructor kwargs are not resolved for us
+            hashlist = ray.get(hashlist)
         self.hashlist, self.threshold = hashlist, threshold
 
     def __call__(self, batch: pa.Table) -> pa.Table:

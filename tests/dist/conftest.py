@@ -31,3 +31,14 @@ def library(photos, tmp_path_factory) -> Path:
 
 def library_files(root: Path) -> list[str]:
     return sorted(str(p) for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray cluster with 2 CPUs for every test in tests/dist (start-up is the slow
+    part); nhkit's default actor claim (0.5 CPU) leaves room for the read tasks."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             configure_logging=True, logging_level="warning")
+    yield ray
+    ray.shutdown()

@@ -19,16 +19,6 @@ from nhkit.runtime.hasher import Hasher
 ray = pytest.importorskip("ray")
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    """A local cluster with 2 CPUs; nhkit's default actor claim (0.5 CPU) leaves room for the
-    read tasks (1 CPU each)."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             configure_logging=True, logging_level="warning")
-    yield
-    ray.shutdown()
-
-
 def _rows_equal_hash_files(table: pa.Table, hasher: Hasher) -> None:
     rows = table.to_pylist()
     expected = dict(hasher.hash_files([r["path"] for r in rows]))
@@ -41,7 +31,7 @@ def _rows_equal_hash_files(table: pa.Table, hasher: Hasher) -> None:
             assert np.array(r["embedding"], np.float32).tobytes() == want.embedding.tobytes()
 
 
-def test_cli_engine_ray_hashes_and_resumes(cluster, tiny_model, library, tmp_path,
+def test_cli_engine_ray_hashes_and_resumes(ray_cluster, tiny_model, library, tmp_path,
                                            capsys) -> None:
     out = tmp_path / "out.parquet"
     args = ["hash", "--model", str(tiny_model[0]), "--seed", str(tiny_model[1]), "--no-progress",
@@ -64,7 +54,7 @@ def test_cli_engine_ray_hashes_and_resumes(cluster, tiny_model, library, tmp_pat
         (library / "sub" / "late.jpg").unlink()
 
 
-def test_tflite_bundle_in_actors(cluster, tiny_model, library, tmp_path_factory) -> None:
+def test_tflite_bundle_in_actors(ray_cluster, tiny_model, library, tmp_path_factory) -> None:
     pytest.importorskip("tensorflow")
     pytest.importorskip("ai_edge_litert")
     from nhkit.dist.ray import hash_dataset
