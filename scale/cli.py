@@ -14,7 +14,6 @@ from nhkit.runtime.errors import NhkitError
 from .core import HasherConfig
 from .output import HashesOutput, new_run_id
 from .plan import list_inputs, run_chunks
-from .schema import model_identity
 
 
 class _Counter:
@@ -52,7 +51,7 @@ def run_dist(args: argparse.Namespace) -> int:
                           threads=args.threads if (args.threads or local) else 1,
                           max_pixels=args.max_pixels)
     hasher = config.build()
-    identity = model_identity(hasher)
+    identity = hasher.identity
     output = HashesOutput(args.out)
     output.check_compatible(hasher.spec, identity)
     counter = _Counter(enabled=not args.no_progress and sys.stderr.isatty())

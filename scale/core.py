@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from nhkit.runtime.digest import ModelIdentity
 from nhkit.runtime.errors import NhkitError
 from nhkit.runtime.spec import DEFAULT_MAX_PIXELS, EMBEDDING_DIM
 
-from .schema import ModelId, hashes_schema, model_identity
+from .schema import hashes_schema
 
 # Largest file a worker will read and decode. Bigger files become error rows before they are
 # read (a 4 GB TIFF in one Arrow cell would take a worker's memory with it).
@@ -66,7 +67,7 @@ def _mtime_ns(path: str) -> int | None:
         return None
 
 
-def hash_table(hasher: Any, batch: pa.Table | pa.RecordBatch, *, model: ModelId | None = None,
+def hash_table(hasher: Any, batch: pa.Table | pa.RecordBatch, *, model: ModelIdentity | None = None,
                batch_size: int = 16, workers: int = 1) -> pa.Table:
     """Hash one Arrow batch with columns `path` (string) and `bytes` (binary; null = the engine
     could not read the file, then `error` says why if given), optionally `size`, `mtime_ns` and
@@ -81,7 +82,7 @@ def hash_table(hasher: Any, batch: pa.Table | pa.RecordBatch, *, model: ModelId 
     sizes = _column(batch, "size") or [None if c is None else len(c) for c in contents]
     mtimes = _column(batch, "mtime_ns") or [_mtime_ns(p) for p in paths]
     given_errors = _column(batch, "error") or [None] * len(paths)
-    model = model or model_identity(hasher)
+    model = model or hasher.identity
 
     n = len(paths)
     hexes: list[str | None] = [None] * n

@@ -7,13 +7,13 @@ import os
 from typing import Any
 
 import pyarrow as pa
+from nhkit.runtime.digest import ModelIdentity
 
 from .core import hash_table
 from .output import write_part
-from .schema import ModelId
 
 
-def local_engine(hasher: Any, identity: ModelId, *, folder: str | os.PathLike[str],
+def local_engine(hasher: Any, identity: ModelIdentity, *, folder: str | os.PathLike[str],
                  batch_size: int = 16, workers: int = 2, rows_per_file: int = 10_000,
                  progress: Any = None) -> Any:
     def hash_slice(items: list[Any]) -> pa.Table:

@@ -45,7 +45,7 @@ def load_hashlist(path: str | os.PathLike[str]) -> Any:
 
 def check_queries(hashlist: Any, meta: HashesMeta, source: str) -> None:
     """Queries made with another model, seed or spec do not compare with the list: refuse."""
-    hashlist.check_identity(meta.model.to_json(), source)
+    hashlist.check_identity(meta.model, source)
     hashlist.check_spec(meta.spec, source)
 
 

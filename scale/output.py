@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from nhkit.runtime.digest import ModelIdentity
 from nhkit.runtime.errors import InputFileError, NhkitError
 from nhkit.runtime.spec import Spec
 
-from .schema import HashesMeta, ModelId, check_columns, parse_metadata
+from .schema import HashesMeta, check_columns, parse_metadata, same_model
 
 PART_PREFIX = "part-"
-TEMP_PREFIX = ".tmp-"
+TEMP_PREFIX = "."  # write_bytes_atomic's temporaries: .<name>.tmp-<pid>
 
 
 class OutputMismatchError(NhkitError):
@@ -73,19 +74,19 @@ class HashesOutput:
             meta = parse_metadata(schema.metadata, str(part))
             if first is None:
                 first = (part, meta)
-            elif not (meta.model.same_model(first[1].model)
+            elif not (same_model(meta.model, first[1].model)
                       and meta.spec.hash_compatible(first[1].spec)):
                 raise OutputMismatchError(
-                    f"{part}: made with {meta.model.label()}, but {first[0]} with "
-                    f"{first[1].model.label()}; one output folder holds one model's hashes")
+                    f"{part}: made with {meta.model.describe()}, but {first[0]} with "
+                    f"{first[1].model.describe()}; one output folder holds one model's hashes")
         return None if first is None else first[1]
 
-    def check_compatible(self, spec: Spec, model: ModelId) -> HashesMeta | None:
+    def check_compatible(self, spec: Spec, model: ModelIdentity) -> HashesMeta | None:
         """Refuse to append to an output made with another model, seed or spec."""
         meta = self.meta()
         if meta is None:
             return None
-        if not meta.model.same_model(model):
+        if not same_model(meta.model, model):
             raise OutputMismatchError(
                 f"{self.path}: holds hashes of model fingerprint {meta.model.fingerprint} "
                 f"(seed sha256 {meta.model.seed_sha256}); this run uses model fingerprint "
@@ -113,29 +114,22 @@ class HashesOutput:
         n = 0
         if self.path.is_dir():
             for p in self.path.iterdir():
-                if p.name.startswith(TEMP_PREFIX):
+                if p.name.startswith(TEMP_PREFIX) and ".tmp-" in p.name:
                     p.unlink(missing_ok=True)
                     n += 1
         return n
 
 
 def write_part(folder: str | os.PathLike[str], name: str, table: pa.Table) -> Path:
-    """Write one part atomically: a hidden temporary in the same folder, fsync, rename.
+    """Write one part atomically (nhkit.runtime.atomic: a hidden temporary in the same folder,
+    then a rename), wherever the engine runs the write (a Ray worker, a Spark executor, the
+    driver). The Parquet bytes are made in memory first: a part is a few MB."""
+    from nhkit.runtime.atomic import write_bytes_atomic
 
-    Runs wherever the engine runs the write (a Ray worker, a Spark executor, the driver)."""
-    d = Path(folder)
-    d.mkdir(parents=True, exist_ok=True)
-    final = d / f"{PART_PREFIX}{name}.parquet"
-    tmp = d / f"{TEMP_PREFIX}{PART_PREFIX}{name}-{uuid.uuid4().hex[:8]}.parquet"
-    try:
-        with open(tmp, "wb") as f:
-            pq.write_table(table, f, compression="zstd")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    final = Path(folder) / f"{PART_PREFIX}{name}.parquet"
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    write_bytes_atomic(final, sink.getvalue().to_pybytes())
     return final
 
 

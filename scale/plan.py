@@ -17,11 +17,12 @@ from typing import TextIO
 
 import numpy as np
 import pyarrow as pa
+from nhkit.runtime.digest import ModelIdentity
 from nhkit.runtime.hasher import iter_images
 
 from .core import DEFAULT_MAX_BYTES
 from .output import HashesOutput, resume_key
-from .schema import ModelId, hashes_schema
+from .schema import hashes_schema
 
 DEFAULT_CHUNK_FILES = 100_000
 
@@ -83,7 +84,7 @@ class RunSummary:
 Engine = Callable[[list[Listed], str], tuple[int, int, list[str]]]
 
 
-def error_table(rows: list[Listed], spec: object, model: ModelId) -> pa.Table:
+def error_table(rows: list[Listed], spec: object, model: ModelIdentity) -> pa.Table:
     """Rows for inputs that failed at listing time (never read)."""
     schema = hashes_schema(spec, model)  # type: ignore[arg-type]
     cols = {f.name: pa.nulls(len(rows), f.type) for f in schema}
@@ -95,7 +96,7 @@ def error_table(rows: list[Listed], spec: object, model: ModelId) -> pa.Table:
 
 
 def run_chunks(listed: Iterable[Listed], output: HashesOutput, engine: Engine, *, spec: object,
-               model: ModelId, run_id: str, chunk_files: int = DEFAULT_CHUNK_FILES,
+               model: ModelIdentity, run_id: str, chunk_files: int = DEFAULT_CHUNK_FILES,
                log: TextIO | None = None) -> RunSummary:
     """Skip done files, write listing errors as rows, and feed chunks to the engine."""
     from .output import write_part

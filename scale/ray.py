@@ -20,11 +20,12 @@ import os
 from typing import Any
 
 import pyarrow as pa
+from nhkit.runtime.digest import ModelIdentity
 from nhkit.runtime.errors import NhkitError
 
 from .core import HasherConfig, hash_table
 from .output import write_part
-from .schema import ModelId, hashes_schema, model_identity
+from .schema import hashes_schema
 
 DEFAULT_BATCH_SIZE = 16
 DEFAULT_ACTOR_CPUS = 0.5
@@ -43,7 +44,7 @@ def _ray() -> Any:
 class HashActor:
     """One model per actor; called per batch of (path, bytes)."""
 
-    def __init__(self, config: HasherConfig, model: ModelId, workers: int = 1,
+    def __init__(self, config: HasherConfig, model: ModelIdentity, workers: int = 1,
                  batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         self.hasher = config.build()
         self.model = model
@@ -65,7 +66,7 @@ def hash_dataset(ds: Any, model: str | None = None, seed: str | None = None,
                  concurrency: int | None = None, num_cpus: float = DEFAULT_ACTOR_CPUS,
                  workers: int = 1, threads: int = 1, orientation: str | None = None,
                  fragile_margin: float | None = None, max_pixels: int | None = None,
-                 config: HasherConfig | None = None, identity: ModelId | None = None) -> Any:
+                 config: HasherConfig | None = None, identity: ModelIdentity | None = None) -> Any:
     """A Ray Dataset of (path, bytes) rows -> a Dataset of hash rows (docs/parquet-format.md).
 
     `ds` is typically `ray.data.read_binary_files(paths, include_paths=True)`. `concurrency` is
@@ -80,7 +81,7 @@ def hash_dataset(ds: Any, model: str | None = None, seed: str | None = None,
         config = HasherConfig(model=model, seed=seed, bundle=bundle, orientation=orientation,
                               fragile_margin=fragile_margin, threads=threads, **kw)
     if identity is None:
-        identity = model_identity(config.build())
+        identity = config.build().identity
     size = concurrency or cluster_cpus()
     return ds.map_batches(
         HashActor, batch_format="pyarrow", batch_size=batch_size, num_cpus=num_cpus,
@@ -124,7 +125,7 @@ def _sink_class() -> Any:
     return PartSink
 
 
-def ray_engine(config: HasherConfig, identity: ModelId, spec: Any, *, address: str | None = None,
+def ray_engine(config: HasherConfig, identity: ModelIdentity, spec: Any, *, address: str | None = None,
                batch_size: int = DEFAULT_BATCH_SIZE, concurrency: int | None = None,
                num_cpus: float = DEFAULT_ACTOR_CPUS, workers: int = 1,
                rows_per_file: int = 10_000, folder: str) -> Any:

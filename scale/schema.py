@@ -7,11 +7,11 @@ One home for the schema: the Ray and Spark adapters, the resume logic and the re
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+from nhkit.runtime.digest import ModelIdentity
 from nhkit.runtime.errors import InputFileError
 from nhkit.runtime.spec import EMBEDDING_DIM, HASH_BITS, Spec
 
@@ -40,69 +40,25 @@ META_MODEL = b"nhkit.model"
 META_VERSION = b"nhkit.version"
 
 
-@dataclass(frozen=True)
-class ModelId:
-    """Which weights and seed made a hash: hashes of two ModelIds never compare.
-
-    (Becomes nhkit.runtime.digest.ModelIdentity once the runtime refactor lands.)"""
-
-    name: str | None
-    fingerprint: str | None
-    seed_sha256: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "fingerprint": self.fingerprint,
-                "seed_sha256": self.seed_sha256}
-
-    def same_model(self, other: ModelId) -> bool:
-        """Equal weights fingerprint (when both know it) and equal seed; names are labels."""
-        if self.seed_sha256 != other.seed_sha256:
-            return False
-        if self.fingerprint and other.fingerprint:
-            return self.fingerprint == other.fingerprint
-        return self.name == other.name
-
-    def label(self) -> str:
-        return (f"model {self.name or '?'} (fingerprint {self.fingerprint or 'unknown'}, "
-                f"seed sha256 {self.seed_sha256[:16]}...)")
+def model_json(model: ModelIdentity) -> dict[str, Any]:
+    """The `nhkit.model` metadata object (the same three keys as a hash list's `model`)."""
+    return {"name": model.name, "fingerprint": model.fingerprint,
+            "seed_sha256": model.seed_sha256}
 
 
-def model_identity(hasher: Any) -> ModelId:
-    """Identify the model a Hasher runs: a bundle's source model, the shipped model's recorded
-    fingerprint, or a custom ONNX file's weights fingerprint (null without the `onnx` package).
-
-    Kept in this one private spot until the runtime offers Hasher.identity."""
-    from nhkit.runtime.bundle_backend import bundle_of
-    from nhkit.runtime.golden import onnx_fingerprint, seed_sha256
-    from nhkit.runtime.models import shipped_model
-
-    seed = seed_sha256(hasher.seed)
-    bundle = bundle_of(hasher)
-    if bundle is not None:
-        src = bundle.manifest.get("source_model") or {}
-        return ModelId(src.get("name"), src.get("fingerprint"), seed)
-    path = getattr(hasher.backend, "path", None)
-    if path is not None:
-        try:
-            shipped = shipped_model()
-            if os.path.samefile(path, shipped.onnx):
-                fp = shipped.info.get("fingerprint")
-                return ModelId(shipped.name, fp if isinstance(fp, str) else onnx_fingerprint(path),
-                               seed)
-        except (OSError, InputFileError):
-            pass
-        return ModelId(os.path.splitext(os.path.basename(path))[0], onnx_fingerprint(path), seed)
-    return ModelId(None, None, seed)
+def same_model(a: ModelIdentity, b: ModelIdentity) -> bool:
+    """Hashes compare only under equal weights and seed; the name is a label."""
+    return a.fingerprint == b.fingerprint and a.seed_sha256 == b.seed_sha256
 
 
-def hashes_schema(spec: Spec, model: ModelId) -> pa.Schema:
+def hashes_schema(spec: Spec, model: ModelIdentity) -> pa.Schema:
     """The table schema with the file metadata every part file carries."""
     from nhkit.runtime import __version__
 
     return BASE_SCHEMA.with_metadata({
         META_SCHEMA: SCHEMA_ID.encode(),
         META_SPEC: json.dumps(spec.to_json()).encode(),
-        META_MODEL: json.dumps(model.to_json()).encode(),
+        META_MODEL: json.dumps(model_json(model)).encode(),
         META_VERSION: __version__.encode(),
     })
 
@@ -112,7 +68,7 @@ class HashesMeta:
     """The parsed metadata of one nhkit hashes Parquet file."""
 
     spec: Spec
-    model: ModelId
+    model: ModelIdentity
     version: str
 
 
@@ -126,7 +82,7 @@ def parse_metadata(metadata: dict[bytes, bytes] | None, source: str) -> HashesMe
     try:
         spec = Spec.from_json(json.loads(md[META_SPEC]), source=f"{source}: nhkit.spec")
         m = json.loads(md[META_MODEL])
-        model = ModelId(m.get("name"), m.get("fingerprint"), str(m["seed_sha256"]))
+        model = ModelIdentity(m.get("name"), str(m["fingerprint"]), str(m["seed_sha256"]))
         version = md.get(META_VERSION, b"").decode()
     except KeyError as exc:
         raise InputFileError(source, f"metadata {exc.args[0]!r} is missing") from None

@@ -20,10 +20,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
+from nhkit.runtime.digest import ModelIdentity
 
 from .core import HasherConfig, hash_table
 from .output import HashesOutput, new_run_id, write_part
-from .schema import ModelId, hashes_schema, model_identity
+from .schema import hashes_schema
 
 # Spark's nearest types to docs/parquet-format.md (for hash_dataframe).
 SPARK_SCHEMA = ("path string, size long, mtime_ns long, hash string, bits binary, "
@@ -54,7 +55,7 @@ def _to_core_batch(batch: pa.RecordBatch) -> pa.Table:
     })
 
 
-def _hash_partitions(config: HasherConfig, model: ModelId, batch_size: int,
+def _hash_partitions(config: HasherConfig, model: ModelIdentity, batch_size: int,
                      workers: int) -> Any:
     def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Table]:
         hasher = config.build()  # once per partition
@@ -69,7 +70,7 @@ def hash_dataframe(df: Any, config: HasherConfig | None = None, *, batch_size: i
                    workers: int = 1) -> Any:
     """A `binaryFile` DataFrame -> a DataFrame of hash rows (Spark types: SPARK_SCHEMA)."""
     config = config or HasherConfig()
-    model = model_identity(config.build())
+    model = config.build().identity
     inner = _hash_partitions(config, model, batch_size, workers)
 
     def to_spark(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -91,7 +92,7 @@ def hash_binary_files(spark: Any, paths: str | list[str], out: str | os.PathLike
     executor can write, e.g. a shared filesystem). Returns {"hashed", "failed", "skipped"}."""
     config = config or HasherConfig()
     hasher = config.build()
-    model = model_identity(hasher)
+    model = hasher.identity
     output = HashesOutput(out)
     output.check_compatible(hasher.spec, model)
     output.remove_stale_temporaries()

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from conftest import library_files
 from nhkit.dist.core import HasherConfig, hash_table
-from nhkit.dist.schema import BASE_SCHEMA, model_identity
+from nhkit.dist.schema import BASE_SCHEMA, model_json
 from nhkit.runtime.errors import NhkitError
 from nhkit.runtime.hashing import (
     bits_from_projections,
@@ -70,7 +70,7 @@ def test_rows_equal_hash_files_on_the_default_model(library) -> None:
     assert md[b"nhkit.schema"] == b"nhkit-hashes-v1"
     assert json.loads(md[b"nhkit.spec"]) == hasher.spec.to_json()
     model = json.loads(md[b"nhkit.model"])
-    assert model == model_identity(hasher).to_json()
+    assert model == model_json(hasher.identity)
     assert len(model["fingerprint"]) == 64 and len(model["seed_sha256"]) == 64
 
 

@@ -18,7 +18,6 @@ from nhkit.dist.local import local_engine
 from nhkit.dist.match import match_parquet_locally, match_table, match_with_ray
 from nhkit.dist.output import HashesOutput, read_hashes
 from nhkit.dist.plan import list_inputs, run_chunks
-from nhkit.dist.schema import model_identity
 from nhkit.runtime.errors import NhkitError
 
 
@@ -27,7 +26,7 @@ def hashed(tiny_model, library, tmp_path_factory):
     out = tmp_path_factory.mktemp("q") / "queries.parquet"
     hasher = HasherConfig(model=str(tiny_model[0]), seed=str(tiny_model[1]),
                           fragile_margin=0.05).build()
-    ident = model_identity(hasher)
+    ident = hasher.identity
     run_chunks(list_inputs([library], recursive=True), HashesOutput(out),
                local_engine(hasher, ident, folder=out), spec=hasher.spec, model=ident,
                run_id="q")
@@ -38,7 +37,7 @@ def hashed(tiny_model, library, tmp_path_factory):
                         fragile=r["fragile"]) for i, r in enumerate(ok[:5])]
     entries.append(hl.Entry(id="dup", hash=ok[0]["hash"], label=None, fragile=ok[0]["fragile"]))
     listdir = tmp_path_factory.mktemp("l") / "known"
-    hl.write_hashlist(listdir, entries, spec=meta.spec, model=meta.model.to_json(),
+    hl.write_hashlist(listdir, entries, spec=meta.spec, model=meta.model,
                       zip_too=False)
     return out, listdir, table, entries
 
@@ -84,7 +83,7 @@ def test_queries_of_another_model_are_refused(hashed, tmp_path) -> None:
     _, listdir, table, _ = hashed
     other = tmp_path / "other.parquet"
     hasher = HasherConfig().build()  # the default model, not the tiny one
-    ident = model_identity(hasher)
+    ident = hasher.identity
     import pyarrow as pa
     from nhkit.dist.core import hash_table
     from nhkit.dist.output import write_part

@@ -13,7 +13,6 @@ from nhkit.dist.core import HasherConfig
 from nhkit.dist.local import local_engine
 from nhkit.dist.output import HashesOutput, read_hashes
 from nhkit.dist.plan import list_inputs, run_chunks
-from nhkit.dist.schema import model_identity
 from nhkit.runtime.cli import main
 from nhkit.runtime.errors import InputFileError
 
@@ -29,7 +28,7 @@ class Interrupted(Exception):
 def test_resume_after_interruption_hashes_each_file_once(tiny_model, library, tmp_path) -> None:
     out = tmp_path / "out.parquet"
     hasher = HasherConfig(model=str(tiny_model[0]), seed=str(tiny_model[1])).build()
-    ident = model_identity(hasher)
+    ident = hasher.identity
     output = HashesOutput(out)
     inner = local_engine(hasher, ident, folder=out, batch_size=2, rows_per_file=2)
     calls: list[int] = []
@@ -38,7 +37,7 @@ def test_resume_after_interruption_hashes_each_file_once(tiny_model, library, tm
         calls.append(len(todo))
         if len(calls) == 3:
             # The crash leaves a half-written temporary, as a killed writer would.
-            (out / ".tmp-part-x-00002.parquet").write_bytes(b"PAR1 half")
+            (out / ".part-first-00002.parquet.tmp-999").write_bytes(b"PAR1 half")
             raise Interrupted
         return inner(todo, prefix)
 
@@ -56,7 +55,7 @@ def test_resume_after_interruption_hashes_each_file_once(tiny_model, library, tm
     assert sorted(counts) == library_files(library) and set(counts.values()) == {1}
     assert summary.skipped == first.num_rows and summary.hashed + summary.failed == 11 - \
         first.num_rows
-    assert not any(p.name.startswith(".tmp-") for p in out.iterdir())
+    assert not any(p.name.startswith(".") for p in out.iterdir())
     assert meta.model == ident
     # A third run finds nothing to do; a touched file is hashed again (new mtime).
     again = run_chunks(list_inputs([library], recursive=True), output, inner, spec=hasher.spec,
@@ -80,7 +79,7 @@ def test_cli_out_refuses_another_models_hashes(tiny_model, library, tmp_path, ca
     # The same photos under the default model must not land in this output.
     assert main(["hash", "--no-progress", "-r", str(library), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    default = model_identity(HasherConfig().build())
+    default = HasherConfig().build().identity
     assert meta.model.fingerprint in err and default.fingerprint in err
     assert "Traceback" not in err and len(list(out.iterdir())) == 1
 
@@ -88,7 +87,7 @@ def test_cli_out_refuses_another_models_hashes(tiny_model, library, tmp_path, ca
 def test_listing_errors_become_rows_and_huge_files_are_not_read(tiny_model, library,
                                                                 tmp_path) -> None:
     hasher = HasherConfig(model=str(tiny_model[0]), seed=str(tiny_model[1])).build()
-    ident = model_identity(hasher)
+    ident = hasher.identity
     out = tmp_path / "o"
     engine = local_engine(hasher, ident, folder=out)
     listed = list(list_inputs([library, tmp_path / "missing.jpg"], recursive=True,
