@@ -66,13 +66,15 @@ def hash_dataset(ds: Any, model: str | None = None, seed: str | None = None,
                  concurrency: int | None = None, num_cpus: float = DEFAULT_ACTOR_CPUS,
                  workers: int = 1, threads: int = 1, orientation: str | None = None,
                  fragile_margin: float | None = None, max_pixels: int | None = None,
-                 config: HasherConfig | None = None, identity: ModelIdentity | None = None) -> Any:
+                 config: HasherConfig | None = None, identity: ModelIdentity | None = None,
+                 actor_class: type = HashActor) -> Any:
     """A Ray Dataset of (path, bytes) rows -> a Dataset of hash rows (docs/parquet-format.md).
 
     `ds` is typically `ray.data.read_binary_files(paths, include_paths=True)`. `concurrency` is
     the number of hashing actors (default: the cluster's CPU count), each with `num_cpus`
     reserved, `threads` inference threads and `workers` decode threads. The model is loaded once
-    on the driver too, to fail early on a bad model and to record its identity."""
+    on the driver too, to fail early on a bad model and to record its identity. `actor_class`
+    (a HashActor subclass) lets a caller instrument the actors (benchmarks/scale.py)."""
     ray = _ray()
     if config is None:
         kw: dict[str, Any] = {}
@@ -84,7 +86,7 @@ def hash_dataset(ds: Any, model: str | None = None, seed: str | None = None,
         identity = config.build().identity
     size = concurrency or cluster_cpus()
     return ds.map_batches(
-        HashActor, batch_format="pyarrow", batch_size=batch_size, num_cpus=num_cpus,
+        actor_class, batch_format="pyarrow", batch_size=batch_size, num_cpus=num_cpus,
         compute=ray.data.ActorPoolStrategy(size=size),
         fn_constructor_kwargs={"config": config, "model": identity, "workers": workers,
                                "batch_size": batch_size})
@@ -128,7 +130,7 @@ def _sink_class() -> Any:
 def ray_engine(config: HasherConfig, identity: ModelIdentity, spec: Any, *, address: str | None = None,
                batch_size: int = DEFAULT_BATCH_SIZE, concurrency: int | None = None,
                num_cpus: float = DEFAULT_ACTOR_CPUS, workers: int = 1,
-               rows_per_file: int = 10_000, folder: str) -> Any:
+               rows_per_file: int = 10_000, folder: str, actor_class: type = HashActor) -> Any:
     """An Engine for plan.run_chunks that runs each chunk as one Ray Data pipeline."""
     ray = _ray()
     if not ray.is_initialized():
@@ -149,7 +151,8 @@ def ray_engine(config: HasherConfig, identity: ModelIdentity, spec: Any, *, addr
         ds = ray.data.read_binary_files(paths, include_paths=True, ignore_missing_paths=True,
                                         override_num_blocks=max(1, blocks))
         hashed = hash_dataset(ds, config=config, identity=identity, batch_size=batch_size,
-                              concurrency=concurrency, num_cpus=num_cpus, workers=workers)
+                              concurrency=concurrency, num_cpus=num_cpus, workers=workers,
+                              actor_class=actor_class)
         sink = sink_class(os.fspath(folder), prefix, schema, rows_per_file)
         try:
             hashed.write_datasink(sink)
