@@ -13,7 +13,7 @@ from nhkit.runtime.errors import NhkitError
 
 from .core import HasherConfig
 from .output import HashesOutput, new_run_id
-from .plan import list_inputs, run_chunks
+from .plan import DEFAULT_CHUNK_FILES, chunk_files_for, list_inputs, run_chunks
 
 
 class _Counter:
@@ -55,20 +55,22 @@ def run_dist(args: argparse.Namespace) -> int:
     output = HashesOutput(args.out)
     output.check_compatible(hasher.spec, identity)
     counter = _Counter(enabled=not args.no_progress and sys.stderr.isatty())
+    chunk_files = DEFAULT_CHUNK_FILES
     if local:
         from .local import local_engine
 
         engine = local_engine(hasher, identity, folder=output.path, batch_size=args.batch,
                               workers=args.workers, progress=counter)
     else:
-        from .ray import ray_engine
+        from .ray import cluster_cpus, ray_engine
 
         engine = ray_engine(config, identity, hasher.spec, address=args.address,
                             batch_size=args.batch, folder=str(output.path))
+        chunk_files = chunk_files_for(cluster_cpus())
     try:
         summary = run_chunks(list_inputs(args.paths, recursive=args.recursive), output, engine,
                              spec=hasher.spec, model=identity, run_id=new_run_id(),
-                             log=sys.stderr)
+                             chunk_files=chunk_files, log=sys.stderr)
     finally:
         counter.close()
     print(f"nhkit hash: {summary.line()} -> {output.path}", file=sys.stderr)

@@ -25,6 +25,14 @@ from .output import HashesOutput, resume_key
 from .schema import hashes_schema
 
 DEFAULT_CHUNK_FILES = 100_000
+FILES_PER_CORE_PER_CHUNK = 2_000
+
+
+def chunk_files_for(cores: int) -> int:
+    """Files per engine run: each Ray run pays a fixed start (actors load the model, ~5-20 s),
+    so a chunk must keep every core busy for minutes (2,000 files ~ 20 s per core), while the
+    driver holds one chunk of paths (~200 bytes each: 100 MB for 500k)."""
+    return max(DEFAULT_CHUNK_FILES, FILES_PER_CORE_PER_CHUNK * max(1, cores))
 
 
 @dataclass(frozen=True)

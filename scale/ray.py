@@ -56,6 +56,21 @@ class HashActor:
                           workers=self.workers)
 
 
+def _check_reachable(address: str) -> None:
+    """Fail in seconds on a head that does not answer: ray.init retries a dead GCS address for
+    minutes. Only plain host:port addresses are probed (ray://, auto: Ray's own handling)."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except OSError as exc:
+        raise NhkitError(f"cannot reach the Ray cluster at {address}: "
+                         f"{exc.strerror or exc}") from None
+
+
 def cluster_cpus() -> int:
     ray = _ray()
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -134,6 +149,8 @@ def ray_engine(config: HasherConfig, identity: ModelIdentity, spec: Any, *, addr
     """An Engine for plan.run_chunks that runs each chunk as one Ray Data pipeline."""
     ray = _ray()
     if not ray.is_initialized():
+        if address:
+            _check_reachable(address)
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      configure_logging=True, logging_level="warning")
