@@ -80,3 +80,41 @@ def test_tflite_bundle_in_actors(ray_cluster, tiny_model, library, tmp_path_fact
     assert table.schema.metadata[b"nhkit.schema"] == b"nhkit-hashes-v1"
     assert sorted(table.column("path").to_pylist()) == files
     _rows_equal_hash_files(table, hasher_for_bundle(bundle))
+
+
+def test_a_run_that_dies_keeps_what_it_wrote(ray_cluster, tiny_model, library, tmp_path) -> None:
+    from nhkit.dist.core import HasherConfig
+    from nhkit.dist.output import HashesOutput
+    from nhkit.dist.plan import list_inputs, run_chunks
+    from nhkit.dist.ray import HashActor, ray_engine
+
+    class Boom(HashActor):
+        """Stands in for a run that dies mid-way (a lost node, a cluster going away): a
+        non-nhkit error in the actor on the batch holding zz-boom.jpg."""
+
+        def __call__(self, batch):
+            if any("boom" in p for p in batch.column("path").to_pylist()):
+                raise RuntimeError("worker lost")
+            return super().__call__(batch)
+
+    src = tmp_path / "src"
+    shutil.copytree(library, src)
+    shutil.copy(src / "garbage.jpg", src / "zz-boom.jpg")  # sorted last: the last chunk
+    config = HasherConfig(model=str(tiny_model[0]), seed=str(tiny_model[1]))
+    hasher = config.build()
+    out = tmp_path / "out.parquet"
+
+    def run(actor):
+        engine = ray_engine(config, hasher.identity, hasher.spec, batch_size=4, concurrency=2,
+                            folder=str(out), actor_class=actor)
+        return run_chunks(list_inputs([src], recursive=True), HashesOutput(out), engine,
+                          spec=hasher.spec, model=hasher.identity, run_id="r", chunk_files=6)
+
+    with pytest.raises(NhkitError, match="the Ray run stopped .*rerun the same command"):
+        run(Boom)
+    written = read_hashes(out)[0].num_rows
+    assert 6 <= written < 12  # at least the first chunk, whole; never the failed batch
+    summary = run(HashActor)
+    assert (summary.skipped, summary.hashed + summary.failed) == (written, 12 - written)
+    counts = Counter(read_hashes(out)[0].column("path").to_pylist())
+    assert len(counts) == 12 and set(counts.values()) == {1}

@@ -8,14 +8,12 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
+from conftest import library_files
 from nhkit.dist.core import HasherConfig
 from nhkit.dist.output import read_hashes
 from nhkit.dist.schema import BASE_SCHEMA
 from nhkit.runtime.errors import NhkitError
 from nhkit.runtime.hasher import Hasher
-
-from conftest import library_files
 
 pytest.importorskip("pyspark")
 pytestmark = pytest.mark.spark
