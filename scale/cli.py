@@ -65,7 +65,8 @@ def run_dist(args: argparse.Namespace) -> int:
         from .ray import cluster_cpus, ray_engine
 
         engine = ray_engine(config, identity, hasher.spec, address=args.address,
-                            batch_size=args.batch, folder=str(output.path))
+                            batch_size=args.batch, folder=str(output.path),
+                            progress=not args.no_progress)
         chunk_files = chunk_files_for(cluster_cpus())
     try:
         summary = run_chunks(list_inputs(args.paths, recursive=args.recursive), output, engine,

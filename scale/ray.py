@@ -145,7 +145,8 @@ def _sink_class() -> Any:
 def ray_engine(config: HasherConfig, identity: ModelIdentity, spec: Any, *, address: str | None = None,
                batch_size: int = DEFAULT_BATCH_SIZE, concurrency: int | None = None,
                num_cpus: float = DEFAULT_ACTOR_CPUS, workers: int = 1,
-               rows_per_file: int = 10_000, folder: str, actor_class: type = HashActor) -> Any:
+               rows_per_file: int = 10_000, folder: str, actor_class: type = HashActor,
+               progress: bool = True) -> Any:
     """An Engine for plan.run_chunks that runs each chunk as one Ray Data pipeline."""
     ray = _ray()
     if not ray.is_initialized():
@@ -157,6 +158,8 @@ def ray_engine(config: HasherConfig, identity: ModelIdentity, spec: Any, *, addr
         except (ConnectionError, ValueError, RuntimeError) as exc:
             raise NhkitError(f"cannot connect to the Ray cluster at {address or 'local'}: "
                              f"{exc}") from None
+    # Ray Data's own progress bars are the live count and rate on a terminal.
+    ray.data.DataContext.get_current().enable_progress_bars = progress
     schema = hashes_schema(spec, identity)
     sink_class = _sink_class()
 
