@@ -104,17 +104,17 @@ def test_a_run_that_dies_keeps_what_it_wrote(ray_cluster, tiny_model, library, t
     hasher = config.build()
     out = tmp_path / "out.parquet"
 
-    def run(actor):
+    def run(actor, run_id):
         engine = ray_engine(config, hasher.identity, hasher.spec, batch_size=4, concurrency=2,
                             folder=str(out), actor_class=actor)
         return run_chunks(list_inputs([src], recursive=True), HashesOutput(out), engine,
-                          spec=hasher.spec, model=hasher.identity, run_id="r", chunk_files=6)
+                          spec=hasher.spec, model=hasher.identity, run_id=run_id, chunk_files=6)
 
     with pytest.raises(NhkitError, match="the Ray run stopped .*rerun the same command"):
-        run(Boom)
+        run(Boom, "first")
     written = read_hashes(out)[0].num_rows
     assert 6 <= written < 12  # at least the first chunk, whole; never the failed batch
-    summary = run(HashActor)
+    summary = run(HashActor, "second")
     assert (summary.skipped, summary.hashed + summary.failed) == (written, 12 - written)
     counts = Counter(read_hashes(out)[0].column("path").to_pylist())
     assert len(counts) == 12 and set(counts.values()) == {1}
