@@ -37,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                    help=f"reject images with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    dist = p.add_argument_group("many files: resumable Parquet output (docs/parquet-format.md)")
+    dist.add_argument("--out", help="write hashes to this Parquet folder (reruns skip files "
+                      "already in it and append)")
+    dist.add_argument("--engine", choices=("local", "ray"), default=None,
+                      help="local: this process (default); ray: a Ray cluster (nhkit[ray])")
+    dist.add_argument("--address", help="Ray cluster address (default: a local cluster)")
     p.set_defaults(func=run_hash)
 
     d = sub.add_parser("distance", help="Hamming distance between two hashes")
@@ -70,6 +76,10 @@ def run_hash(args: argparse.Namespace) -> int:
 
     if args.batch < 1 or args.workers < 1:
         raise NhkitError("--batch and --workers must be at least 1")
+    if args.out or args.engine or args.address:
+        from nhkit.dist.cli import run_dist  # pyarrow (and Ray) only when asked for
+
+        return run_dist(args)
     hasher = make_hasher(args)
     files, problems = collect_images(args.paths, recursive=args.recursive)
     out = sys.stdout

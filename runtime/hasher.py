@@ -215,21 +215,30 @@ class Hasher:
         """Yield (path, HashResult or the error) for every input, in input order.
 
         A bad file never stops the batch: its error is yielded in its place."""
+        names = [os.fspath(p) for p in paths]
+        return self.hash_sources(zip(names, names), batch_size=batch_size, workers=workers,
+                                 progress=progress)
+
+    def hash_sources(self, items: Iterable[tuple[str, ImageSource]], *, batch_size: int = 16,
+                     workers: int = 2, progress: Callable[[int], None] | None = None
+                     ) -> Iterator[Outcome]:
+        """hash_files for (name, path or bytes) pairs: distributed engines hand over file bytes
+        they already read, and decoding those (not re-reading the path) keeps one read per file.
+        Errors name `name`."""
         batch_size = max(1, int(batch_size))
-        path_list = [os.fspath(p) for p in paths]
         window = max(batch_size * 2, workers * 2)
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             pending: deque[tuple[str, Future[Prepared]]] = deque()
-            it = iter(path_list)
+            it = iter(items)
 
             def top_up() -> None:
                 while len(pending) < window:
                     try:
-                        path = next(it)
+                        path, source = next(it)
                     except StopIteration:
                         return
-                    pending.append((path, pool.submit(self.prepare, path)))
+                    pending.append((path, pool.submit(self.prepare, source, name=path)))
 
             top_up()
             while pending:
@@ -262,27 +271,41 @@ def collect_images(inputs: Iterable[str | os.PathLike[str]], *, recursive: bool 
                    ) -> tuple[list[str], list[tuple[str, str]]]:
     """Expand CLI inputs into image paths; problems (missing path, directory without -r,
     unreadable directory) are returned as (path, reason) so the batch can go on."""
-    from .decode import SUPPORTED_SUFFIXES
-
     files: list[str] = []
     problems: list[tuple[str, str]] = []
+    for path, problem in iter_images(inputs, recursive=recursive):
+        if problem is None:
+            files.append(path)
+        else:
+            problems.append((path, problem))
+    return files, problems
+
+
+def iter_images(inputs: Iterable[str | os.PathLike[str]], *, recursive: bool = False
+                ) -> Iterator[tuple[str, str | None]]:
+    """collect_images as a stream of (path, None) or (path, problem): a folder of millions of
+    files is walked without holding its listing (nhkit.dist plans runs from this)."""
+    from .decode import SUPPORTED_SUFFIXES
+
     for raw in inputs:
         p = Path(raw)
         if p.is_dir():
             if not recursive:
-                problems.append((str(p), "is a directory (use -r to hash the images in it)"))
+                yield str(p), "is a directory (use -r to hash the images in it)"
                 continue
+            problems: list[tuple[str, str]] = []
+
             def onerror(exc: OSError) -> None:
                 problems.append((exc.filename or str(p), f"cannot list directory: {exc.strerror}"))
-            found = []
             for root, dirs, names in os.walk(p, onerror=onerror):
                 dirs.sort()
                 for n in sorted(names):
                     if Path(n).suffix.lower() in SUPPORTED_SUFFIXES:
-                        found.append(os.path.join(root, n))
-            files.extend(found)
+                        yield os.path.join(root, n), None
+                yield from problems
+                problems.clear()
+            yield from problems
         elif p.exists():
-            files.append(str(p))
+            yield str(p), None
         else:
-            problems.append((str(p), "no such file or directory"))
-    return files, problems
+            yield str(p), "no such file or directory"
