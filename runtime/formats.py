@@ -16,6 +16,10 @@ REPORT_FORMAT = "nhkit-device-report"
 REPORT_VERSION = 1
 HASHLIST_FORMAT = "nhkit-hashlist"
 HASHLIST_VERSION = 1
+# Scale-out Parquet hash files (docs/parquet-format.md): the schema id in the file metadata, and
+# the prefix of the part files an output folder holds.
+HASHES_PARQUET_SCHEMA = "nhkit-hashes-v1"
+HASHES_PART_PREFIX = "part-"
 
 # format id -> what a person would call such a file (for "this looks like ..." hints)
 KNOWN_FORMATS: dict[str, str] = {

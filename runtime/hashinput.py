@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from .errors import InputFileError, NhkitError
+from .formats import HASHES_PARQUET_SCHEMA, HASHES_PART_PREFIX
 
 HASH_FILE_SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "json", ".ndjson": "json",
                       ".parquet": "parquet"}
-PARQUET_SCHEMA_ID = "nhkit-hashes-v1"
+PARQUET_SCHEMA_ID = HASHES_PARQUET_SCHEMA
 _HEX = re.compile(r"^[0-9a-fA-F]{24}$")
 
 
@@ -256,6 +257,19 @@ def read_hash_file(path: str) -> Iterator[HashRecord]:
     raise ValueError(f"{path}: not a hash file")
 
 
+def parquet_parts(folder: str | os.PathLike[str]) -> list[str]:
+    """The part files of a scale-out output folder (`nhkit hash --out OUT`), in name order;
+    hidden (`.`) and `_`-prefixed names are in-progress or engine bookkeeping and are skipped
+    (docs/parquet-format.md). Empty for any other folder."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    return [os.path.join(folder, n) for n in names
+            if n.startswith(HASHES_PART_PREFIX) and n.endswith(".parquet")
+            and os.path.isfile(os.path.join(folder, n))]
+
+
 def split_inputs(inputs: Iterable[str], *, recursive: bool
                  ) -> tuple[list[tuple[str, str | None]], list[str], list[tuple[str, str]]]:
     """INPUT arguments -> (images as (path, folder given or None), hash files, problems)."""
@@ -266,7 +280,10 @@ def split_inputs(inputs: Iterable[str], *, recursive: bool
     problems: list[tuple[str, str]] = []
     for raw in inputs:
         kind = kind_of(raw)
-        if kind == "dir":
+        parts = parquet_parts(raw) if kind == "dir" else []
+        if parts:  # a scale-out output folder is one hash file in several parts
+            hash_files.extend(parts)
+        elif kind == "dir":
             if not recursive:
                 problems.append((raw, "is a directory (use -r to read the images in it)"))
                 continue

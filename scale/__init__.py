@@ -9,6 +9,6 @@ and each adapter names the extra it needs (`pip install 'nhkit[ray]'`) when it i
 
 from __future__ import annotations
 
-SCHEMA_ID = "nhkit-hashes-v1"
+from nhkit.runtime.formats import HASHES_PARQUET_SCHEMA as SCHEMA_ID  # one home: runtime.formats
 
 __all__ = ["SCHEMA_ID"]

@@ -19,11 +19,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from nhkit.runtime.digest import ModelIdentity
 from nhkit.runtime.errors import InputFileError, NhkitError
+from nhkit.runtime.formats import HASHES_PART_PREFIX as PART_PREFIX
 from nhkit.runtime.spec import Spec
 
 from .schema import HashesMeta, check_columns, parse_metadata, same_model
 
-PART_PREFIX = "part-"
 TEMP_PREFIX = "."  # write_bytes_atomic's temporaries: .<name>.tmp-<pid>
 
 

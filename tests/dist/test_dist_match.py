@@ -7,12 +7,7 @@ from pathlib import Path
 
 import pytest
 
-try:
-    import nhkit.runtime.hashlist as hl
-except ModuleNotFoundError:  # the hash-list module lands with the matching work (branch match)
-    pytest.skip("nhkit.runtime.hashlist is not in this tree yet (matching lands separately)",
-                allow_module_level=True)
-
+import nhkit.runtime.hashlist as hl
 from nhkit.dist.core import HasherConfig
 from nhkit.dist.local import local_engine
 from nhkit.dist.match import match_parquet_locally, match_table, match_with_ray
@@ -95,3 +90,26 @@ def test_queries_of_another_model_are_refused(hashed, tmp_path) -> None:
     with pytest.raises(NhkitError, match="fingerprint"):
         match_parquet_locally(other, listdir, 10)
     assert match_table(hl.HashList.load(listdir), t.slice(0, 0), 10).num_rows == 0
+
+
+def test_output_folder_is_a_direct_input_of_hashlist_build_and_match(hashed, tmp_path) -> None:
+    """`nhkit hash --out OUT` writes a folder of part files: `nhkit hashlist build OUT` and
+    `nhkit match ... OUT` read it as one hash file (no -r, no image walk)."""
+    import contextlib
+    import io
+
+    from nhkit.runtime.cli import main
+
+    out, _, table, _ = hashed
+    ok = [r for r in table.to_pylist() if r["hash"]]
+    lst = tmp_path / "from-parquet"
+    assert main(["hashlist", "build", str(out), "-o", str(lst)]) == 1  # the corrupt rows
+    listed = hl.load(lst)
+    assert len(listed) == len(ok)
+    assert sorted(listed.entry(i).hash for i in range(len(listed))) == sorted(
+        r["hash"] for r in ok)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        main(["match", "--list", str(lst), "--threshold", "0", "--format", "csv", str(out)])
+    matched = {line.split(",")[0] for line in buf.getvalue().splitlines()[1:] if line}
+    assert matched >= {r["path"] for r in ok}
