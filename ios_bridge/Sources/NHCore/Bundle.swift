@@ -63,6 +63,17 @@ public struct BundleManifest: Codable, Equatable, Sendable {
     public struct SelfTestInfo: Codable, Equatable, Sendable {
         public var file: String
         public var cases: Int
+        /// Set when the cases ship as a second artefact, `<bundle_id>.selftest.zip`
+        /// (docs/bundle-format.md, "Self-test placement"): unzipped next to the bundle folder it
+        /// adds `selftest/`, whose files are then listed (and verified) from `files` below.
+        public var archive: ArchiveInfo?
+        public var files: [FileEntry]?
+    }
+
+    public struct ArchiveInfo: Codable, Equatable, Sendable {
+        public var file: String
+        public var sha256: String
+        public var size: Int
     }
 
     public struct Tolerance: Codable, Equatable, Sendable {
@@ -135,8 +146,24 @@ public struct BundleManifest: Codable, Equatable, Sendable {
         }
         if let st = selftest {
             guard Self.isSafeRelativePath(st.file) else { throw fail("unsafe selftest file \(String(reflecting: st.file))") }
-            guard seen.contains(st.file) else { throw fail("self-test cases \(st.file) are not listed in files") }
+            if st.archive == nil {
+                guard seen.contains(st.file) else { throw fail("self-test cases \(st.file) are not listed in files") }
+            } else {
+                let stPaths = (st.files ?? []).map(\.path)
+                guard stPaths == stPaths.sorted(), Set(stPaths).count == stPaths.count,
+                      stPaths.allSatisfy({ $0.hasPrefix("selftest/") && Self.isSafeRelativePath($0) }),
+                      seen.isDisjoint(with: stPaths) else {
+                    throw fail("selftest.files: paths must be unique, sorted, under selftest/ and not also in files")
+                }
+                guard stPaths.contains(st.file) else { throw fail("self-test cases \(st.file) are not listed in selftest.files") }
+            }
         }
+    }
+
+    /// Every file a reader may verify and use: `files`, plus `selftest.files` when the
+    /// separately shipped self-test is unpacked into the bundle (`present` tells).
+    func listedFiles(selfTestPresent present: Bool) -> [FileEntry] {
+        files + (present ? (selftest?.files ?? []) : [])
     }
 
     /// Relative, `/`-separated, no empty, `.` or `..` components, no backslashes.
@@ -184,7 +211,8 @@ public struct NHBundle: Sendable {
     /// Checks every file listed in `manifest.files`: it exists, has the listed size and sha256;
     /// and that no other file is in the bundle.
     public static func verifyFiles(of manifest: BundleManifest, in root: URL) throws {
-        for entry in manifest.files {
+        let all = manifest.listedFiles(selfTestPresent: selfTestUnpacked(manifest, in: root))
+        for entry in all {
             let fileURL = root.appendingPathComponent(entry.path)
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: fileURL.path, isDirectory: &isDir), !isDir.boolValue else {
@@ -200,12 +228,23 @@ public struct NHBundle: Sendable {
         }
         // No unlisted files (docs/bundle-format.md), except Finder's `.DS_Store`, which a copy
         // from a Mac can drag along and which no runtime reads.
-        let listed = Set(manifest.files.map(\.path))
+        let listed = Set(all.map(\.path))
         for rel in try regularFiles(under: root) where rel != "manifest.json" && !listed.contains(rel) {
             if rel == ".DS_Store" || rel.hasSuffix("/.DS_Store") { continue }
             throw NHError.checksum(path: root.appendingPathComponent(rel).path, reason: "is in the bundle but not listed in the manifest")
         }
     }
+
+    /// Whether a separately shipped self-test (`selftest.archive`) has been unzipped into the
+    /// bundle folder; an embedded self-test counts as present.
+    static func selfTestUnpacked(_ manifest: BundleManifest, in root: URL) -> Bool {
+        guard let st = manifest.selftest, st.archive != nil else { return manifest.selftest != nil }
+        return FileManager.default.fileExists(atPath: root.appendingPathComponent(st.file).path)
+    }
+
+    /// Whether this bundle carries self-test cases here (embedded, or a separately shipped
+    /// self-test unpacked into it).
+    public var hasSelfTest: Bool { Self.selfTestUnpacked(manifest, in: url) }
 
     /// Relative paths of the regular files under `dir`, `/`-separated.
     public static func regularFiles(under dir: URL) throws -> [String] {
@@ -244,6 +283,9 @@ public struct NHBundle: Sendable {
     /// Loads `selftest/cases.json` and checks it belongs to this bundle.
     public func loadSelfTestCases() throws -> SelfTestCases {
         let casesURL = url.appendingPathComponent(manifest.selftest?.file ?? "selftest/cases.json")
+        if let archive = manifest.selftest?.archive, !hasSelfTest {
+            throw NHError.bundle(path: casesURL.path, reason: "the self-test ships separately as \(archive.file): unzip it next to the bundle folder to run it")
+        }
         let cases = try SelfTestCases.load(from: casesURL)
         guard cases.bundleID == manifest.bundleID else {
             throw NHError.bundle(path: casesURL.path, reason: "cases are for bundle \(cases.bundleID), not \(manifest.bundleID)")
@@ -252,7 +294,7 @@ public struct NHBundle: Sendable {
             throw NHError.bundle(path: casesURL.path, reason: "holds \(cases.cases.count) cases, the manifest says \(expected)")
         }
         // Case files must be bundled (hence checksummed), and each rgb360 must match its digests.
-        let listed = Set(manifest.files.map(\.path))
+        let listed = Set(manifest.listedFiles(selfTestPresent: true).map(\.path))
         let dir = (manifest.selftest?.file ?? "selftest/cases.json").split(separator: "/").dropLast().joined(separator: "/")
         for c in cases.cases {
             for name in [c.source, c.rgb360] {
