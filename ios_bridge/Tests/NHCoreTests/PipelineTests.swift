@@ -126,6 +126,34 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(BicubicResize.resize(wide, width: 360, height: 360, tableLimit: 0), BicubicResize.resize(wide))
     }
 
+    /// Very tall images (1 x 2,000,000 is legal under the 100 MP limit; the Java bridge once threw
+    /// on it: its 2,000,000 x 360 intermediate did not fit one array). This resize never builds
+    /// the intermediate (rows are streamed into the vertical accumulators) and indexes with
+    /// 64-bit Int. 2,000,000 rows took 349 s in a debug build here, so the test uses 100,000
+    /// (a 108 MB intermediate the streaming avoids; the Java and Python tests run 2,000,000).
+    /// Width 1 -> 360 copies the sample (one tap of weight 2^22), so the spec's output is the
+    /// vertical resize of the column, computed here from the coefficient table (checked by the
+    /// vectors).
+    func testVeryTallImageResize() throws {
+        let h = 100_000
+        let tall = try image(1, h, seed: 23)
+        let out = BicubicResize.resize(tall)
+        XCTAssertEqual(out.width, 360)
+        XCTAssertEqual(out.height, 360)
+        let c = BicubicResize.coefficients(inSize: h, outSize: 360)
+        for y in 0..<360 {
+            for ch in 0..<3 {
+                var acc: Int64 = 1 << 21
+                for (i, k) in c.taps(y).enumerated() {
+                    acc += Int64(tall.pixels[(c.xmin[y] + i) * 3 + ch]) * Int64(k)
+                }
+                let want = UInt8(max(0, min(255, acc >> 22)))
+                XCTAssertEqual(out.pixels[(y * 360) * 3 + ch], want, "y=\(y) ch=\(ch)")
+                XCTAssertEqual(out.pixels[(y * 360 + 359) * 3 + ch], want, "y=\(y) ch=\(ch)")
+            }
+        }
+    }
+
     func testDecoderPixelLimit() throws {
         let png = TestPNGWriter.png(try image(100, 100, seed: 1))
         XCTAssertThrowsError(try TestPNGDecoder.decode(png, maxPixels: 9_999)) { XCTAssertTrue("\($0)".contains("exceeds"), "\($0)") }
