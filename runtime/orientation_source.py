@@ -133,7 +133,7 @@ def _png_text(ctype: bytes, body: bytes) -> tuple[bytes | None, bytes | None]:
 
 def _raw_profile_bytes(text: bytes) -> bytes | None:
     """ImageMagick's "Raw profile type exif": "\\nexif\\n<length>\\n<hex lines>"; lines 4 on are
-    hex (ASCII whitespace ignored)."""
+    hex (ASCII whitespace allowed between two-digit pairs: ``bytes.fromhex``)."""
     hex_text = b"".join(text.split(b"\n")[3:])
     try:
         return bytes.fromhex(hex_text.decode("ascii"))

@@ -4,8 +4,8 @@ import Foundation
 import ImageIO
 import NHCore
 
-/// Spec step 1 with ImageIO: an image file -> its stored 8-bit samples as RGB8, plus the EXIF
-/// orientation tag.
+/// Spec step 1 with ImageIO: an image file -> its stored 8-bit samples as RGB8, plus the
+/// orientation tag (spec step 2's sources, via NHCore's `OrientationSource` for JPEG and PNG).
 ///
 /// Why the samples are read straight from the decoded image's data provider instead of drawing
 /// the CGImage into a bitmap context:
@@ -29,13 +29,15 @@ public struct ImageIODecoder: ImageFileDecoding, Sendable {
     public init() {}
 
     public func decode(contentsOf url: URL, maxPixels: Int = DecodeLimits.defaultMaxPixels) throws -> DecodedImage {
-        let name = url.path
-        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue
-        if size == 0 { throw NHError.imageDecode(path: name, reason: "empty file") }
-        guard let source = CGImageSourceCreateWithURL(url as CFURL, [kCGImageSourceShouldCache: false] as CFDictionary) else {
-            throw NHError.imageDecode(path: name, reason: "cannot open the file")
+        // The bytes are read once: ImageIO decodes them and OrientationSource reads the spec's
+        // orientation metadata from them.
+        let data: Data
+        do {
+            data = try Data(contentsOf: url, options: .mappedIfSafe)
+        } catch {
+            throw NHError.imageDecode(path: url.path, reason: "cannot read the file: \(error.localizedDescription)")
         }
-        return try decode(source: source, name: name, maxPixels: maxPixels)
+        return try decode(data: data, name: url.path, maxPixels: maxPixels)
     }
 
     /// Decodes image file bytes (e.g. from the Photos library's original data).
@@ -44,10 +46,10 @@ public struct ImageIODecoder: ImageFileDecoding, Sendable {
         guard let source = CGImageSourceCreateWithData(data as CFData, [kCGImageSourceShouldCache: false] as CFDictionary) else {
             throw NHError.imageDecode(path: name, reason: "not an image or unknown format")
         }
-        return try decode(source: source, name: name, maxPixels: maxPixels)
+        return try decode(source: source, bytes: [UInt8](data), name: name, maxPixels: maxPixels)
     }
 
-    func decode(source: CGImageSource, name: String, maxPixels: Int) throws -> DecodedImage {
+    func decode(source: CGImageSource, bytes: [UInt8], name: String, maxPixels: Int) throws -> DecodedImage {
         guard CGImageSourceGetType(source) != nil, CGImageSourceGetCount(source) > 0 else {
             throw NHError.imageDecode(path: name, reason: "not an image or unknown format")
         }
@@ -61,7 +63,11 @@ public struct ImageIODecoder: ImageFileDecoding, Sendable {
         guard !overflow, pixels <= maxPixels else {
             throw NHError.imageDecode(path: name, reason: "\(w)x\(h) pixels exceeds the limit of \(maxPixels)")
         }
-        let orientation = (props[kCGImagePropertyOrientation] as? NSNumber)?.intValue
+        // Spec step 2's sources for JPEG and PNG (read from the bytes, as Python and Java do);
+        // ImageIO's property only for other formats.
+        let orientation = OrientationSource.covers(bytes)
+            ? OrientationSource.tag(in: bytes)
+            : (props[kCGImagePropertyOrientation] as? NSNumber)?.intValue
         guard CGImageSourceGetStatusAtIndex(source, 0) == .statusComplete else {
             throw NHError.imageDecode(path: name, reason: "truncated or corrupt image data")
         }
