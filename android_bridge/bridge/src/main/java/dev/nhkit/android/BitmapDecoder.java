@@ -11,6 +11,7 @@ import dev.nhkit.core.DecodedImage;
 import dev.nhkit.core.ImageDecoder;
 import dev.nhkit.core.NhkitException;
 import dev.nhkit.core.Orientation;
+import dev.nhkit.core.OrientationSource;
 import dev.nhkit.core.RgbImage;
 import dev.nhkit.core.Spec;
 
@@ -20,7 +21,7 @@ import java.nio.ByteBuffer;
 
 /**
  * Spec step 1 on Android: the file's stored 8-bit samples, with nothing colour-matched, via
- * {@link BitmapFactory}, plus the EXIF orientation via androidx {@link ExifInterface}.
+ * {@link BitmapFactory}, plus the orientation tag ({@link #readOrientation}).
  *
  * <ul>
  *   <li>{@code inPreferredConfig = ARGB_8888}: 8 bits per channel, memory order R, G, B, A.</li>
@@ -143,9 +144,15 @@ public final class BitmapDecoder implements ImageDecoder {
     }
 
     /**
-     * The EXIF Orientation tag (0x0112), 1 when missing, unreadable or outside 1..8 (spec step 2).
+     * The orientation tag, 1 when missing, unreadable or outside 1..8 (spec step 2): for JPEG and
+     * PNG from exactly the spec's sources ({@link OrientationSource}: EXIF, PNG text profiles,
+     * XMP, which ExifInterface does not all read); for other formats from androidx ExifInterface.
      */
     public static int readOrientation(byte[] encoded) {
+        if (OrientationSource.covers(encoded)) {
+            Integer tag = OrientationSource.tag(encoded);
+            return Orientation.normaliseTag(tag == null ? 1 : tag);
+        }
         try {
             ExifInterface exif = new ExifInterface(new ByteArrayInputStream(encoded));
             return Orientation.normaliseTag(exif.getAttributeInt(ExifInterface.TAG_ORIENTATION,
