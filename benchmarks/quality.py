@@ -19,15 +19,16 @@ import hashlib
 import io
 import json
 import os
-import sys
 import time
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "training"))
-import spec_io  # noqa: E402
+from nhkit.runtime.decode import decode_image  # noqa: E402
+from nhkit.runtime.hashing import project  # noqa: E402
+from nhkit.runtime.resize import resize_rgb  # noqa: E402
+from nhkit.runtime.tensor import normalise  # noqa: E402
 
 # ---------------------------------------------------------------- the transform suite
 
@@ -149,11 +150,11 @@ class NhkitHasher:
         self.proj = []
 
     def hash_many(self, images):
-        rgb = np.stack([spec_io.resize360(spec_io.decode_pil(im)) for im in images])
-        x = spec_io.normalise_nhwc(rgb).transpose(0, 3, 1, 2).copy()
+        rgb = np.stack([resize_rgb(np.asarray(im.convert("RGB")), 360) for im in images])
+        x = normalise(rgb, "NCHW")
         e = np.concatenate([self.sess.run(["embedding"], {"image": x[i:i + 8]})[0]
                             for i in range(0, len(x), 8)])
-        p = spec_io.project(self.seed, e)
+        p = project(self.seed, e)
         self.proj.append(p)
         return p >= 0.0
 
@@ -198,7 +199,7 @@ def main():
     for gi, g in enumerate(split["similar_groups"]):
         for f in g:
             group[f] = gi
-    originals = [Image.fromarray(spec_io.decode_file(os.path.join(a.photos, f))) for f in files]
+    originals = [Image.fromarray(decode_image(os.path.join(a.photos, f)).rgb) for f in files]
     n = len(files)
     hashers = {"nhkit": NhkitHasher(a.model_dir, a.threads), "PDQ": PdqHasher(),
                "pHash": PHasher()}

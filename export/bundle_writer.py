@@ -8,12 +8,9 @@ an app build could pick up (everything is staged and renamed into place at the e
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import os
 import shutil
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,32 +18,22 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from nhkit.runtime.digest import sha256_file
+from nhkit.runtime import ziputil
+from nhkit.runtime.digest import seed_sha256, sha256_file
 from nhkit.runtime.errors import NhkitError
 from nhkit.runtime.floathex import f32_to_hex, f64_to_hex
+from nhkit.runtime.formats import BUNDLE_FORMAT, BUNDLE_VERSION, SELFTEST_FORMAT, SELFTEST_VERSION
 from nhkit.runtime.hasher import Hasher
 from nhkit.runtime.hashing import bits_to_hex
+from nhkit.runtime.jsonfile import json_bytes
 from nhkit.runtime.seed import seed_to_f32_bytes
 from nhkit.runtime.spec import EMBEDDING_DIM, HASH_BITS, Spec
 
 from .wide_gamut_icc import wide_gamut_icc
 
-FORMAT = "nhkit-bundle"
-FORMAT_VERSION = 1
-SELFTEST_FORMAT = "nhkit-selftest"
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-ZIP_FILE_MODE = 0o100644
-
 
 class BundleWriteError(NhkitError):
     """The output folder cannot be written, or a bundle could not be assembled."""
-
-
-
-
-def json_bytes(obj: Any) -> bytes:
-    """Canonical JSON text for nhkit files: 2-space indent, insertion order, final newline."""
-    return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
 
 
 # --------------------------------------------------------------------------------------------
@@ -162,7 +149,7 @@ def compute_selftest_cases(sources: list[SelftestSource], hasher: Hasher) -> lis
 
 
 def cases_json(bundle_id: str, cases: list[SelftestCase]) -> dict[str, Any]:
-    return {"format": SELFTEST_FORMAT, "format_version": FORMAT_VERSION, "bundle_id": bundle_id,
+    return {"format": SELFTEST_FORMAT, "format_version": SELFTEST_VERSION, "bundle_id": bundle_id,
             "cases": [c.to_json() for c in cases]}
 
 
@@ -176,32 +163,19 @@ def is_model_path(rel: str, model_file: str) -> bool:
 
 
 def list_files(folder: Path) -> list[str]:
-    """Every regular file under folder, as sorted '/'-separated relative paths."""
-    out = []
-    for root, dirs, names in os.walk(folder):
-        dirs.sort()
-        for n in names:
-            full = Path(root) / n
-            if full.is_symlink() or not full.is_file():
-                raise BundleWriteError(f"{full}: bundles may hold only regular files")
-            out.append(full.relative_to(folder).as_posix())
-    return sorted(out)
+    """Every regular file under folder, sorted; anything else is a BundleWriteError."""
+    try:
+        return ziputil.list_files(folder, regular_only=True)
+    except ziputil.ZipContentError as exc:
+        raise BundleWriteError(f"{exc}; bundles may hold only regular files") from None
 
 
 def write_zip(folder: Path, zip_path: Path, top: str, model_file: str) -> None:
-    """The deterministic zip of a bundle folder (see docs/bundle-format.md)."""
-    with zipfile.ZipFile(zip_path, "w") as zf:
-        for rel in list_files(folder):
-            info = zipfile.ZipInfo(f"{top}/{rel}", date_time=ZIP_DATE)
-            info.create_system = 3
-            info.external_attr = ZIP_FILE_MODE << 16
-            data = (folder / rel).read_bytes()
-            if is_model_path(rel, model_file):
-                info.compress_type = zipfile.ZIP_STORED
-                zf.writestr(info, data)
-            else:
-                info.compress_type = zipfile.ZIP_DEFLATED
-                zf.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    """The deterministic zip of a bundle folder (see docs/bundle-format.md): the model files
+    are STORED, everything else DEFLATED."""
+    list_files(folder)  # a symlink is a BundleWriteError before anything is written
+    ziputil.write_deterministic_zip(folder, zip_path, top,
+                                    stored=lambda rel: is_model_path(rel, model_file))
 
 
 def build_manifest(*, bundle_id: str, spec: Spec, source_model: dict[str, str], target: str,
@@ -211,7 +185,7 @@ def build_manifest(*, bundle_id: str, spec: Spec, source_model: dict[str, str], 
                    tools: dict[str, str]) -> dict[str, Any]:
     """The manifest object in the documented key order."""
     return {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "bundle_id": bundle_id,
+        "format": BUNDLE_FORMAT, "format_version": BUNDLE_VERSION, "bundle_id": bundle_id,
         "spec": spec.to_json(), "source_model": source_model, "target": target,
         "runtime": runtime, "variant": variant, "model": model,
         "seed": {"file": "seed.f32", "rows": HASH_BITS, "cols": EMBEDDING_DIM,
@@ -245,8 +219,8 @@ def write_bundle(staging: Path, bundle_id: str, *, model_src: Path, model_file: 
     (folder / "selftest" / "cases.json").write_bytes(json_bytes(cases_json(bundle_id, cases)))
     files = [{"path": rel, "sha256": sha256_file(folder / rel),
               "size": (folder / rel).stat().st_size} for rel in list_files(folder)]
-    manifest = build_manifest(bundle_id=bundle_id, seed_sha256=hashlib.sha256(
-        seed_bytes).hexdigest(), cases=len(cases), files=files, **manifest_fields)
+    manifest = build_manifest(bundle_id=bundle_id, seed_sha256=seed_sha256(seed),
+                              cases=len(cases), files=files, **manifest_fields)
     from nhkit.runtime.bundle import validate_manifest
 
     validate_manifest(manifest, source=f"{bundle_id}/manifest.json")

@@ -15,20 +15,14 @@ runtime, seconds}) by atomic rename, so the parent may read a variant as soon as
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-
-def _write_json(path: Path, obj: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj), encoding="utf-8")
-    os.replace(tmp, path)
+from nhkit.runtime.jsonfile import write_json_atomic
 
 
 def run_job(job_path: str) -> int:
@@ -50,12 +44,12 @@ def run_job(job_path: str) -> int:
             built = _build_and_run(graph, get_variant("coreml", item["name"]), work, None,
                                    validation, cases, None)
         except Exception as exc:  # reported to the parent, which raises it as ExportError
-            _write_json(work / "result.json", {"ok": False,
-                                               "error": str(exc) or type(exc).__name__})
+            write_json_atomic(work / "result.json",
+                              {"ok": False, "error": str(exc) or type(exc).__name__})
             return 1
         np.savez(work / "result.npz", embeddings=built.embeddings,
                  case_embeddings=built.case_embeddings)
-        _write_json(work / "result.json", {
+        write_json_atomic(work / "result.json", {
             "ok": True, "model_src": str(built.model_src), "model_file": built.model_file,
             "model_io": built.model_io, "runtime": built.runtime,
             "seconds": time.monotonic() - t})

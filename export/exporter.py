@@ -13,7 +13,6 @@ table order, so logs, reports and bundles are the same as a serial run (`paralle
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -29,23 +28,24 @@ from typing import Any
 
 import numpy as np
 
-from nhkit.runtime.digest import sha256_file
 from nhkit.runtime import __version__ as NHKIT_VERSION
+from nhkit.runtime.backends.factory import open_backend
 from nhkit.runtime.backends.onnx import OnnxBackend
 from nhkit.runtime.decode import decode_image
+from nhkit.runtime.digest import onnx_fingerprint, seed_sha256, sha256_file
 from nhkit.runtime.errors import ModelError, NhkitError, SeedFileError
 from nhkit.runtime.hasher import Hasher
-from nhkit.runtime.seed import load_seed, seed_to_f32_bytes
+from nhkit.runtime.seed import load_seed
 from nhkit.runtime.spec import Spec
 from nhkit.runtime.tensor import normalise
 
 from . import bundle_writer as bw
-from .graph import Graph, load_graph, load_onnx, model_fingerprint, run_graph
+from .graph import Graph, load_graph, run_graph
 from .quiet import quiet_native_output
 from .report import VariantOutcome, human_bytes, write_report
 from .variants import Variant, parse_targets, resolve_variants
 from .verify import (DEFAULT_VALIDATION_VIEWS, ImageSet, default_image_dir, embed_all,
-                     list_images, load_image_set, make_backend, measure_drift,
+                     list_images, load_image_set, measure_drift,
                      recommended_tolerance, selftest_drift)
 
 DEFAULT_THREADS = 2
@@ -101,41 +101,10 @@ class _Source:
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def _sidecar_info(model_path: Path) -> dict[str, Any]:
-    """model.json next to the ONNX file (what the trainer ships), if any."""
-    meta = model_path.with_name("model.json")
-    if not meta.is_file():
-        return {}
-    try:
-        obj = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(meta, f"unreadable model metadata: {exc}") from None
-    return obj if isinstance(obj, dict) else {}
-
-
-def _expected_seed_sha(model_path: Path, info: dict[str, Any]) -> str | None:
-    """The sha256 of the seed the model was trained with, when the model says so."""
-    for key in ("seed_sha256", "seed_f32_sha256"):
-        if isinstance(info.get(key), str):
-            return str(info[key]).lower()
-    if isinstance(info.get("seed"), dict) and isinstance(info["seed"].get("sha256"), str):
-        return str(info["seed"]["sha256"]).lower()
-    try:
-        import onnx
-
-        m = onnx.load(str(model_path), load_external_data=False)
-        for p in m.metadata_props:
-            if p.key in ("nhkit.seed_sha256", "seed_sha256"):
-                return p.value.lower()
-    except Exception:  # the model itself is checked (with a clear error) later
-        return None
-    return None
-
-
 def resolve_source(opts: ExportOptions) -> _Source:
     """Model, seed, name and fragile margin; a seed that does not belong to the model is an
     error (every hash would be wrong and no check downstream could tell)."""
-    from nhkit.runtime.models import shipped_model
+    from nhkit.runtime.models import read_model_json, recorded_seed_sha256, shipped_model
 
     if opts.model is None:
         shipped = shipped_model()
@@ -157,19 +126,19 @@ def resolve_source(opts: ExportOptions) -> _Source:
     if not model.is_file():
         raise ModelError(model, "model file does not exist" if not model.exists()
                          else "model path is not a file")
-    info = _sidecar_info(model)
-    want = _expected_seed_sha(model, info)
+    meta = read_model_json(model)
+    want = recorded_seed_sha256(model, meta)
     if want is not None:
-        got = hashlib.sha256(seed_to_f32_bytes(seed)).hexdigest()
+        got = seed_sha256(seed)
         if got != want:
             raise SeedFileError(opts.seed, f"seed mismatch: the model records seed sha256 "
                                 f"{want[:16]}..., this seed's float32 matrix has {got[:16]}...")
-    name = opts.name or info.get("name") or (model.parent.name if model.stem == "model"
-                                             else model.stem)
+    name = opts.name or meta.name or (model.parent.name if model.stem == "model"
+                                      else model.stem)
     name = _NAME_SAFE.sub("-", str(name)).strip("-.") or "model"
     margin = opts.fragile_margin
     if margin is None:
-        margin = float(info.get("fragile_margin", 0.0) or 0.0)
+        margin = meta.fragile_margin or 0.0
     return _Source(name, model, seed, Path(opts.seed), float(margin))
 
 
@@ -243,12 +212,10 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
         say(f"nhkit export: {source.name} ({source.onnx}) -> {opts.out}")
         say(f"  variants: {', '.join(v.key for v in variants)}")
         t = time.monotonic()
-        model_proto = load_onnx(source.onnx)
-        fingerprint = model_fingerprint(model_proto)
-        del model_proto
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             graph = load_graph(source.onnx, use_onnxsim=opts.use_onnxsim)
+        fingerprint = onnx_fingerprint(source.onnx)
         for w in caught:
             say(f"  warning: {w.message}")
         timings["front_end"] = time.monotonic() - t
@@ -393,7 +360,7 @@ def _build_and_run(graph: Graph, variant: Variant, work: Path, cal: ImageSet | N
     t = time.monotonic()
     work.mkdir(exist_ok=True)
     model_src, model_file, model_io, runtime = _build_variant(graph, variant, work, cal)
-    backend = make_backend(variant.target, model_src, threads=threads,
+    backend = open_backend(variant.target, model_src, threads=threads,
                            input_spec=model_io["inputs"][0])
     return _Built(model_src, model_file, model_io, runtime, embed_all(backend, val_nchw),
                   embed_all(backend, case_nchw), time.monotonic() - t)

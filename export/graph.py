@@ -32,7 +32,6 @@ Internal graph conventions (the contract for `export/tflite.py` and `export/core
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import warnings
@@ -43,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from nhkit.runtime.digest import weights_fingerprint
 from nhkit.runtime.errors import ModelError
 from nhkit.runtime.spec import EMBEDDING_DIM, INPUT_SIZE
 
@@ -148,10 +148,11 @@ def load_onnx(path: str | os.PathLike[str]) -> Any:
 
 
 def model_fingerprint(model: Any) -> str:
-    """sha256 identifying the weights independently of ONNX metadata (docs/bundle-format.md).
+    """docs/bundle-format.md's weights fingerprint of a loaded onnx ModelProto.
 
-    Over every initializer and every Constant node's tensor (named by its output), sorted by
-    name: UTF-8 name, NUL, numpy dtype name, NUL, shape joined by 'x', NUL, little-endian data."""
+    The formula is nhkit.runtime.digest.weights_fingerprint (the runtime reads files without
+    the onnx package: digest.onnx_fingerprint); this extracts the tensors with onnx's own
+    numpy_helper, which the tests use to check the runtime's reader against."""
     from onnx import numpy_helper
 
     tensors: dict[str, np.ndarray] = {}
@@ -162,16 +163,7 @@ def model_fingerprint(model: Any) -> str:
             for a in node.attribute:
                 if a.name == "value":
                     tensors[node.output[0]] = numpy_helper.to_array(a.t)
-    h = hashlib.sha256()
-    for name in sorted(tensors):
-        arr = np.asarray(tensors[name])
-        le = arr.astype(arr.dtype.newbyteorder("<"), copy=False) if arr.dtype.byteorder == ">" \
-            else arr
-        h.update(name.encode("utf-8") + b"\0")
-        h.update(arr.dtype.name.encode("ascii") + b"\0")
-        h.update("x".join(str(d) for d in arr.shape).encode("ascii") + b"\0")
-        h.update(np.ascontiguousarray(le).tobytes())
-    return h.hexdigest()
+    return weights_fingerprint(tensors)
 
 
 def simplify(model: Any) -> Any:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from nhkit.runtime.backends.base import EmbeddingBackend
+from nhkit.runtime.compare import compare_bits
 from nhkit.runtime.decode import SUPPORTED_SUFFIXES, decode_image
 from nhkit.runtime.errors import ImageDecodeError, InputFileError, NhkitError
 from nhkit.runtime.hashing import bits_from_projections, fragile_mask, project
@@ -215,10 +216,9 @@ def measure_drift(reference: np.ndarray, embeddings: np.ndarray, seed: np.ndarra
     if not np.isfinite(emb).all():
         raise NhkitError("the variant produced NaN or infinite embeddings")
     p_ref = project(seed, ref)
-    p_var = project(seed, emb)
-    flips = bits_from_projections(p_ref) != bits_from_projections(p_var)
-    fragile = fragile_mask(p_ref, spec.fragile_margin)
-    hamming = flips.sum(axis=1).astype(np.int64)
+    flips = compare_bits(bits_from_projections(p_ref), bits_from_projections(project(seed, emb)),
+                         fragile_mask(p_ref, spec.fragile_margin))
+    hamming = flips.hamming
     r64, e64 = ref.astype(np.float64), emb.astype(np.float64)
     norms = np.linalg.norm(r64, axis=1) * np.linalg.norm(e64, axis=1)
     cos = np.where(norms > 0, (r64 * e64).sum(axis=1) / np.where(norms > 0, norms, 1.0), 0.0)
@@ -227,8 +227,8 @@ def measure_drift(reference: np.ndarray, embeddings: np.ndarray, seed: np.ndarra
         hamming=hamming, max_abs_error=float(np.abs(r64 - e64).max()),
         cosine_min=float(cos.min()), cosine_mean=float(cos.mean()),
         bit_exact_rate=float((hamming == 0).mean()),
-        nonfragile_flips=int((flips & ~fragile).sum()), fragile_flips=int((flips & fragile).sum()),
-        nonfragile_per_image=(flips & ~fragile).sum(axis=1).astype(np.int64), budget=budget)
+        nonfragile_flips=int(flips.nonfragile.sum()), fragile_flips=int(flips.fragile_flips.sum()),
+        nonfragile_per_image=flips.nonfragile, budget=budget)
     result.reasons = budget.check(result.mean, result.max)
     return result
 
@@ -252,10 +252,10 @@ def selftest_drift(case_projections: np.ndarray, embeddings: np.ndarray, seed: n
     the fp32 reference projections stored in cases.json."""
     ref = np.asarray(case_projections, dtype=np.float64)
     p = project(seed, np.asarray(embeddings, dtype=np.float32))
-    flips = bits_from_projections(ref) != bits_from_projections(p)
-    fragile = fragile_mask(ref, spec.fragile_margin)
-    return SelftestDrift(cases=int(ref.shape[0]), hamming_max=int(flips.sum(axis=1).max()),
-                         nonfragile_max=int((flips & ~fragile).sum(axis=1).max()))
+    flips = compare_bits(bits_from_projections(ref), bits_from_projections(p),
+                         fragile_mask(ref, spec.fragile_margin))
+    return SelftestDrift(cases=int(ref.shape[0]), hamming_max=int(flips.hamming.max()),
+                         nonfragile_max=int(flips.nonfragile.max()))
 
 
 def recommended_tolerance(drift: DriftResult, selftest: SelftestDrift | None = None
@@ -279,20 +279,3 @@ def recommended_tolerance(drift: DriftResult, selftest: SelftestDrift | None = N
     hamming = min(HASH_BITS, worst + 1)
     return {"hamming": hamming, "lossy_hamming": min(HASH_BITS, hamming + 4),
             "nonfragile_flips": min(HASH_BITS, nonfragile + (1 if worst > 0 else 0))}
-
-
-def make_backend(target: str, model_path: str | os.PathLike[str], *,
-                 threads: int | None = None,
-                 input_spec: dict[str, Any] | None = None) -> EmbeddingBackend:
-    """The engine that runs a written variant on this machine. `input_spec` is the manifest's
-    input entry; the Core ML executor checks it against the program, so a manifest that would
-    mislead a device fails the export instead."""
-    if target == "tflite":
-        from nhkit.runtime.backends.tflite import TfliteBackend
-
-        return TfliteBackend(model_path, threads=threads)
-    if target == "coreml":
-        from nhkit.runtime.backends import coreml
-
-        return coreml.CoreMLBackend(model_path, input_spec=input_spec)  # type: ignore[no-any-return]
-    raise ValueError(f"unknown target {target!r}")

@@ -9,7 +9,6 @@ manifest, and each case's rgb360 bytes match its recorded stage digests.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import stat
@@ -21,12 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from .digest import sha256_file
+from .backends.base import EmbeddingBackend
+from .digest import sha256_bytes, sha256_file, tensor_digest
 from .errors import InputFileError
-from .jsonfile import (check_format_header, parse_json_bytes, raise_problems, schema_problems)
+from .formats import BUNDLE_FORMAT, BUNDLE_VERSION, SELFTEST_FORMAT, SELFTEST_VERSION
+from .jsonfile import check_format_header, parse_json_bytes, raise_problems, schema_problems
 from .seed import parse_seed
 from .spec import INPUT_SIZE, Spec
 from .tensor import normalise
+from .ziputil import list_files
 
 MANIFEST_SCHEMA = "bundle-manifest.v1.schema.json"
 CASES_SCHEMA = "selftest-cases.v1.schema.json"
@@ -40,29 +42,18 @@ class BundleError(InputFileError):
 
 def validate_manifest(obj: Any, *, source: str = "manifest.json") -> None:
     """Format header + JSON Schema; every problem named by field. Used by writer and reader."""
-    check_format_header(obj, source, fmt="nhkit-bundle", version=1)
+    check_format_header(obj, source, fmt=BUNDLE_FORMAT, version=BUNDLE_VERSION)
     raise_problems(source, schema_problems(obj, MANIFEST_SCHEMA))
     Spec.from_json(obj["spec"], source=source)
 
 
 def validate_cases(obj: Any, *, source: str = "selftest/cases.json") -> None:
-    check_format_header(obj, source, fmt="nhkit-selftest", version=1)
+    check_format_header(obj, source, fmt=SELFTEST_FORMAT, version=SELFTEST_VERSION)
     raise_problems(source, schema_problems(obj, CASES_SCHEMA))
     ids = [c["id"] for c in obj["cases"]]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
         raise BundleError(source, f"duplicate case ids {dup}")
-
-
-
-
-def _disk_files(root: Path) -> list[str]:
-    out = []
-    for dirpath, dirs, names in os.walk(root):
-        dirs.sort()
-        for n in names:
-            out.append((Path(dirpath) / n).relative_to(root).as_posix())
-    return sorted(out)
 
 
 @dataclass
@@ -110,17 +101,17 @@ class Bundle:
         data = self.case_path(case, "rgb360").read_bytes()
         return np.frombuffer(data, dtype=np.uint8).reshape(INPUT_SIZE, INPUT_SIZE, 3)
 
-    def backend(self, threads: int | None = None) -> Any:
-        """An EmbeddingBackend running this bundle's model on this machine."""
-        if self.target == "tflite":
-            from .backends.tflite import TfliteBackend
+    def backend(self, threads: int | None = None) -> EmbeddingBackend:
+        """An EmbeddingBackend running this bundle's model on this machine (the manifest's
+        input entry is checked against the model; see backends.factory)."""
+        from .backends.factory import bundle_backend
 
-            return TfliteBackend(self.model_path, threads=threads,
-                                 layout=self.input["layout"])
-        from .backends import coreml
+        return bundle_backend(self, threads=threads)
 
-        # The manifest's input entry is checked against the program's declared input.
-        return coreml.CoreMLBackend(self.model_path, input_spec=self.input)
+    @property
+    def manifest_sha256(self) -> str:
+        """sha256 of manifest.json's bytes: what a device report names the bundle build by."""
+        return sha256_file(self.root / "manifest.json")
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -224,7 +215,7 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
         if sha256_file(p) != entry["sha256"]:
             problems.append(f"{entry['path']}: sha256 does not match the manifest (file changed "
                             "or corrupt)")
-    unlisted = sorted(set(_disk_files(root)) - set(listed) - {"manifest.json"})
+    unlisted = sorted(set(list_files(root)) - set(listed) - {"manifest.json"})
     problems += [f"{u}: file is not listed in the manifest" for u in unlisted]
     mfile = manifest["model"]["file"]
     if not any(p == mfile or p.startswith(mfile.rstrip("/") + "/") for p in listed):
@@ -238,7 +229,7 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
                               else ""))
 
     seed_bytes = (root / "seed.f32").read_bytes()
-    if hashlib.sha256(seed_bytes).hexdigest() != manifest["seed"]["sha256"]:
+    if sha256_bytes(seed_bytes) != manifest["seed"]["sha256"]:
         raise BundleError(src, "seed.f32 does not match seed.sha256 in the manifest")
     seed = parse_seed(seed_bytes, source=str(root / "seed.f32"))
 
@@ -261,11 +252,11 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
         if len(rgb) != RGB360_BYTES:
             raise BundleError(clabel, f"case {case['id']}: {case['rgb360']} has {len(rgb)} "
                               f"bytes, expected {RGB360_BYTES}")
-        if hashlib.sha256(rgb).hexdigest() != case["digests"]["resized"]:
+        if sha256_bytes(rgb) != case["digests"]["resized"]:
             raise BundleError(clabel, f"case {case['id']}: rgb360 bytes do not match "
                               "digests.resized")
         t = normalise(np.frombuffer(rgb, np.uint8).reshape(INPUT_SIZE, INPUT_SIZE, 3), "NCHW")
-        if hashlib.sha256(t.astype("<f4").tobytes()).hexdigest() != case["digests"]["tensor"]:
+        if tensor_digest(t) != case["digests"]["tensor"]:
             raise BundleError(clabel, f"case {case['id']}: digests.tensor is not the digest of "
                               "the normalised rgb360 bytes")
     spec = Spec.from_json(manifest["spec"], source=label)

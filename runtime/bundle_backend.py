@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
 
 from .errors import NhkitError
 from .hasher import Hasher
@@ -26,6 +25,7 @@ def hasher_for_bundle(path: str | os.PathLike[str], *, orientation: str | None =
     `orientation` None keeps the bundle's policy; a different explicit policy is allowed (it is
     the caller's hash definition) but then the bundle's self-test no longer covers it. The
     returned hasher keeps the bundle open (a zip's extracted copy lives as long as it does)."""
+    from .backends.factory import bundle_backend
     from .bundle import load_bundle
 
     bundle = load_bundle(path)
@@ -37,15 +37,9 @@ def hasher_for_bundle(path: str | os.PathLike[str], *, orientation: str | None =
             spec = dataclasses.replace(spec, orientation=orientation)  # type: ignore[arg-type]
         if fragile_margin is not None:
             spec = dataclasses.replace(spec, fragile_margin=float(fragile_margin))
-        backend = bundle.backend(threads=threads)
+        backend = bundle_backend(bundle, threads=threads)
     except BaseException:
         bundle.close()
         raise
-    hasher = Hasher(backend, bundle.seed, spec, max_pixels=max_pixels, with_digests=with_digests)
-    hasher.bundle = bundle  # type: ignore[attr-defined]  # keep the extracted files alive
-    return hasher
-
-
-def bundle_of(hasher: Hasher) -> Any:
-    """The verified Bundle a hasher from hasher_for_bundle runs (None for other hashers)."""
-    return getattr(hasher, "bundle", None)
+    return Hasher(backend, bundle.seed, spec, max_pixels=max_pixels, with_digests=with_digests,
+                  bundle=bundle)

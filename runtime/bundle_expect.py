@@ -8,21 +8,24 @@ tolerance, and its seed is kept so the check can recompute projections exactly.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .compare import Tolerance
+from .digest import StageDigests, sha256_file
 from .errors import InputFileError
 from .floathex import hex_to_f32, hex_to_f64
-from .golden import GoldenImage, GoldenSet, ModelInfo, Tolerance, _consistency_problems
-from .hasher import Hasher, StageDigests
+from .golden import GoldenImage, GoldenSet, ModelInfo, _consistency_problems
 from .hashing import hex_to_bits
 from .jsonfile import raise_problems
-from .selftest import manifest_sha256
+
+if TYPE_CHECKING:
+    from .bundle import Bundle
+    from .hasher import Hasher
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class BundleExpectation:
     label: str
 
 
-def _model_info(bundle: Any, msha: str, backend: dict[str, Any] | None = None) -> ModelInfo:
+def _model_info(bundle: Bundle, msha: str, backend: dict[str, Any] | None = None) -> ModelInfo:
     m = bundle.manifest
     src = m.get("source_model") or {}
     model_file = m["model"]["file"]
@@ -50,7 +53,7 @@ def expected_from_bundle(path: str | os.PathLike[str]) -> BundleExpectation:
     from .bundle import load_bundle
 
     with load_bundle(path) as b:
-        msha = manifest_sha256(b)
+        msha = b.manifest_sha256
         label = f"bundle {b.bundle_id} ({os.fspath(path)}, selftest/cases.json: fp32 reference)"
         source = f"{os.fspath(path)}/selftest/cases.json"
         images, problems = [], []
@@ -68,7 +71,7 @@ def expected_from_bundle(path: str | os.PathLike[str]) -> BundleExpectation:
             images.append(GoldenImage(
                 id=c["id"], hash=e["hash"].lower(), projections=proj, fragile=fragile,
                 lossless=bool(c["lossless"]), orientation=int(c.get("orientation", 1)),
-                file=c["source"], sha256=hashlib.sha256(src_file.read_bytes()).hexdigest(),
+                file=c["source"], sha256=sha256_file(src_file),
                 digests=StageDigests(**{k: c["digests"][k] for k in
                                         ("decoded", "resized", "tensor")}),
                 embedding=hex_to_f32(e["embedding"], what=f"{where}.embedding")
@@ -96,12 +99,11 @@ def bundle_model_info(path: str | os.PathLike[str], hasher: Hasher
                       ) -> tuple[ModelInfo, dict[str, int]]:
     """(ModelInfo, manifest tolerance) for `golden create --bundle B`."""
     from .bundle import load_bundle
-    from .bundle_backend import bundle_of
 
-    b = bundle_of(hasher)
+    b = hasher.bundle
     if b is not None:
-        return _model_info(b, manifest_sha256(b), hasher.backend.describe()), dict(b.tolerance)
+        return _model_info(b, b.manifest_sha256, hasher.backend.describe()), dict(b.tolerance)
     if not Path(path).exists():
         raise InputFileError(path, "bundle not found")
     with load_bundle(path) as b:
-        return _model_info(b, manifest_sha256(b), hasher.backend.describe()), dict(b.tolerance)
+        return _model_info(b, b.manifest_sha256, hasher.backend.describe()), dict(b.tolerance)

@@ -23,7 +23,8 @@ import numpy as np
 
 from .check import check_report
 from .errors import InputFileError, NhkitError
-from .golden import ANY, GoldenSet, Tolerance, ToleranceRule
+from .compare import Tolerance
+from .golden import ANY, GoldenSet, ToleranceRule
 from .report import DeviceReport
 
 NOT_DRIFT_STAGES = ("device", "decode", "resize", "normalise", "project")

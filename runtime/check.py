@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from .errors import InputFileError
-from .golden import GoldenImage, GoldenSet, Tolerance
+from .compare import Tolerance, judge
+from .golden import GoldenImage, GoldenSet
 from .hashing import bits_from_projections, hex_to_bits, project
 from .report import DeviceReport, ReportCase
 
@@ -226,23 +227,22 @@ def _judge(case: ReportCase, ref: GoldenImage, tol: Tolerance, seed: np.ndarray 
             else "consistent"
 
     # Stage 5 (model) / end to end (lossy): Hamming distance against the reference.
-    ref_bits = hex_to_bits(ref.hash)
-    flips = np.flatnonzero(ref_bits != dev_bits)
-    v.hamming = int(flips.size)
-    v.flipped = [FlippedBit(int(i), float(ref.projections[i]), float(case.projections[i]),
-                            bool(ref.fragile[i])) for i in flips]
-    v.nonfragile = sum(not f.fragile for f in v.flipped)
+    verdict = judge(hex_to_bits(ref.hash), dev_bits, ref.fragile, lossless=ref.lossless,
+                    tolerance=tol)
+    v.hamming = verdict.hamming
+    v.flipped = [FlippedBit(i, float(ref.projections[i]), float(case.projections[i]),
+                            bool(ref.fragile[i])) for i in verdict.flips.indices()]
+    v.nonfragile = verdict.nonfragile
     if ref.embedding is not None and case.embedding is not None:
         v.embedding_error = float(np.max(np.abs(case.embedding.astype(np.float64)
                                                 - ref.embedding.astype(np.float64))))
     stage = "model" if ref.lossless else "lossy"
-    if v.hamming > v.allowed:
+    if verdict.over_hamming:
         nf = f", {v.nonfragile} of them outside the fragile mask" if ref.lossless and \
             v.nonfragile else ""
         v.fail(stage, f"{v.hamming} bits differ from the reference{nf}, tolerance {v.allowed}")
-    elif (ref.lossless and tol.nonfragile_flips is not None
-          and v.nonfragile > tol.nonfragile_flips):
-        nf = [f.index for f in v.flipped if not f.fragile]
+    elif verdict.over_nonfragile:
+        nf = verdict.flips.nonfragile_indices()
         v.fail(stage, f"{v.nonfragile} flipped bit(s) outside the fragile mask "
                       f"({', '.join(map(str, nf))}), {tol.nonfragile_flips} allowed: the model "
                       "output moved more than hardware rounding explains")

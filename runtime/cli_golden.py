@@ -117,7 +117,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run_create(args: argparse.Namespace) -> int:
     """`nhkit golden create`: refuses to overwrite (golden files are precious) unless --force."""
     from .cli_hash import make_hasher
-    from .golden import (DEFAULT_TOLERANCE, Tolerance, create_golden, image_ids,
+    from .compare import Tolerance
+    from .golden import (DEFAULT_TOLERANCE, create_golden, image_ids,
                          model_info_for_onnx, write_golden)
     from .hasher import collect_images
 

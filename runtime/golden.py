@@ -11,27 +11,27 @@ calibrate` fills them in from device reports).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .digest import sha256_file
+from .compare import Tolerance
+from .digest import StageDigests, sha256_file
 from .errors import InputFileError, NhkitError
 from .floathex import f32_to_hex, f64_to_hex, hex_to_f32, hex_to_f64
-from .hasher import HashResult, Hasher, StageDigests
 from .hashing import bits_from_projections, bits_to_hex, fragile_mask, hex_to_bits
-from .jsonfile import (KNOWN_FORMATS, check_format_header, raise_problems, read_json,
-                       schema_problems, utc_now_iso, write_json)
-from .seed import seed_to_f32_bytes
+from .formats import GOLDEN_FORMAT, GOLDEN_VERSION, KNOWN_FORMATS
+from .jsonfile import (check_format_header, raise_problems, read_json, schema_problems,
+                       utc_now_iso, write_json_atomic)
 from .spec import Spec, SpecMismatchError
 
-GOLDEN_FORMAT = "nhkit-golden"
-GOLDEN_VERSION = 1
+if TYPE_CHECKING:
+    from .hasher import HashResult, Hasher
+
 GOLDEN_SCHEMA = "golden-set.v1.schema.json"
 ANY = "*"
 
@@ -41,25 +41,6 @@ ANY = "*"
 LOSSLESS_FORMATS = frozenset({"PNG", "BMP", "GIF", "TIFF", "PPM", "TGA"})
 LOSSLESS_SUFFIXES = frozenset({".png", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".pgm", ".pbm",
                                ".pnm", ".tga"})
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """How far a result may be from the golden hash and still pass.
-
-    `hamming` applies to lossless cases, `lossy_hamming` to lossy ones, `nonfragile_flips` is
-    how many of a lossless case's flipped bits may lie outside the fragile mask (None: any).
-    `source` says where the numbers came from, because a check must state its tolerance."""
-
-    hamming: int
-    lossy_hamming: int
-    nonfragile_flips: int | None = 0
-    source: str = "defaults"
-
-    def describe(self) -> str:
-        nf = "any" if self.nonfragile_flips is None else str(self.nonfragile_flips)
-        return (f"lossless <= {self.hamming} bits, lossy <= {self.lossy_hamming} bits, "
-                f"non-fragile flips <= {nf} (from {self.source})")
 
 
 DEFAULT_TOLERANCE = Tolerance(hamming=2, lossy_hamming=6, nonfragile_flips=0)
@@ -333,7 +314,7 @@ def write_golden(golden: GoldenSet, path: str | os.PathLike[str]) -> None:
     """Write a golden file atomically, after validating it like any file we read."""
     obj = golden.to_json()
     parse_golden(obj, os.fspath(path))
-    write_json(path, obj)
+    write_json_atomic(path, obj)
 
 
 # ----- creating -------------------------------------------------------------------------------
@@ -382,41 +363,15 @@ def image_ids(paths: Sequence[str], scheme: str = "stem") -> list[str]:
 
 
 def model_info_for_onnx(model: str | os.PathLike[str] | None, hasher: Hasher) -> ModelInfo:
-    """Identify an ONNX model: file sha256, weights fingerprint (needs the `onnx` package; null
-    without it), seed sha256 and the backend that ran it."""
+    """Identify the ONNX model a hasher runs: name, weights fingerprint and seed sha256 (its
+    `identity`), the model file's sha256 and the backend that ran it. `model` None is the
+    shipped default model."""
     from .models import shipped_model
 
-    name: str | None
-    fingerprint: str | None = None
-    if model is None:
-        shipped = shipped_model()
-        path, name = shipped.onnx, shipped.name
-        fp = shipped.info.get("fingerprint")
-        fingerprint = fp if isinstance(fp, str) else None
-    else:
-        path, name = Path(model), Path(model).stem
-    if fingerprint is None:
-        fingerprint = onnx_fingerprint(path)
-    return ModelInfo(name=name, fingerprint=fingerprint, sha256=file_sha256(path),
-                     seed_sha256=seed_sha256(hasher.seed), backend=hasher.backend.describe())
-
-
-def onnx_fingerprint(path: str | os.PathLike[str]) -> str | None:
-    """docs/bundle-format.md's weights fingerprint, via nhkit.export when `onnx` is installed."""
-    try:
-        import onnx
-
-        from nhkit.export.graph import model_fingerprint
-    except ImportError:
-        return None
-    try:
-        return model_fingerprint(onnx.load(os.fspath(path)))
-    except Exception:  # an unreadable ONNX file already failed in the backend; stay optional
-        return None
-
-
-def seed_sha256(seed: np.ndarray) -> str:
-    return hashlib.sha256(seed_to_f32_bytes(seed)).hexdigest()
+    path = shipped_model().onnx if model is None else Path(model)
+    ident = hasher.identity
+    return ModelInfo(name=ident.name, fingerprint=ident.fingerprint, sha256=file_sha256(path),
+                     seed_sha256=ident.seed_sha256, backend=hasher.backend.describe())
 
 
 def create_golden(hasher: Hasher, paths: Sequence[str], ids: Sequence[str], model: ModelInfo,

@@ -6,20 +6,21 @@ together and adds batching and parallel decoding."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .backends.base import EmbeddingBackend
 from .decode import DecodedImage, ImageSource, decode_image
-from .errors import NhkitError
+from .digest import (ModelIdentity, StageDigests, onnx_fingerprint, seed_sha256,
+                     stage_digests)
+from .errors import ModelError, NhkitError
 from .floathex import f32_to_hex, f64_to_hex
 from .hashing import bits_from_projections, bits_to_hex, fragile_mask, project
 from .resize import resize_image, resize_rgb
@@ -27,25 +28,8 @@ from .seed import load_seed
 from .spec import DEFAULT_MAX_PIXELS, INPUT_SIZE, Spec
 from .tensor import normalise
 
-
-@dataclass(frozen=True)
-class StageDigests:
-    """sha256 of each pre-model stage (spec §9): where two platforms diverge, these say where."""
-
-    decoded: str
-    resized: str
-    tensor: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"decoded": self.decoded, "resized": self.resized, "tensor": self.tensor}
-
-
-def stage_digests(decoded_rgb: np.ndarray, rgb360: np.ndarray) -> StageDigests:
-    tensor = normalise(rgb360, "NCHW")
-    return StageDigests(
-        decoded=hashlib.sha256(np.ascontiguousarray(decoded_rgb).tobytes()).hexdigest(),
-        resized=hashlib.sha256(np.ascontiguousarray(rgb360).tobytes()).hexdigest(),
-        tensor=hashlib.sha256(tensor.astype("<f4").tobytes()).hexdigest())
+if TYPE_CHECKING:
+    from .bundle import Bundle
 
 
 @dataclass(frozen=True)
@@ -102,12 +86,57 @@ class Hasher:
     backend embeds the previous batch, so 2 cores stay busy."""
 
     def __init__(self, backend: EmbeddingBackend, seed: np.ndarray, spec: Spec | None = None, *,
-                 max_pixels: int | None = DEFAULT_MAX_PIXELS, with_digests: bool = False) -> None:
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS, with_digests: bool = False,
+                 bundle: Bundle | None = None, model_name: str | None = None,
+                 fingerprint: str | None = None) -> None:
+        """`bundle`: the verified bundle whose model the backend runs (kept open as long as the
+        hasher lives: a zip's extracted files are its model). `model_name` and `fingerprint`
+        name the model when the caller knows them (a shipped model's model.json); otherwise
+        `identity` computes them from the backend's ONNX file or the bundle's manifest."""
         self.backend = backend
         self.seed = np.asarray(seed, dtype=np.float32)
         self.spec = spec or Spec()
         self.max_pixels = max_pixels
         self.with_digests = with_digests
+        self.bundle = bundle
+        self._model_name = model_name
+        self._fingerprint = fingerprint
+        self._identity: ModelIdentity | None = None
+
+    @property
+    def identity(self) -> ModelIdentity:
+        """Which model and seed this hasher runs (computed on first use, then cached).
+
+        From the bundle's manifest (`source_model`, seed sha256 checked against the seed in
+        use), else the ONNX file the backend runs (weights fingerprint read from the file, or
+        the one the shipped model's model.json records). A backend with neither raises
+        ModelError: its hashes cannot be attributed to a model."""
+        if self._identity is None:
+            self._identity = self._compute_identity()
+        return self._identity
+
+    def _compute_identity(self) -> ModelIdentity:
+        seed_hash = seed_sha256(self.seed)
+        if self.bundle is not None:
+            manifest = self.bundle.manifest
+            src = manifest.get("source_model") or {}
+            if seed_hash != manifest["seed"]["sha256"]:
+                raise ModelError(self.bundle.source, "the hasher's seed is not the bundle's "
+                                 "seed (seed.sha256 in the manifest)")
+            fp, name = src.get("fingerprint"), src.get("name")
+            if not isinstance(fp, str):
+                raise ModelError(self.bundle.source, "manifest source_model.fingerprint is "
+                                 "missing")
+            return ModelIdentity(name if isinstance(name, str) else None, fp, seed_hash)
+        path = getattr(self.backend, "path", None)
+        fingerprint = self._fingerprint
+        if fingerprint is None:
+            if path is None or Path(path).suffix.lower() != ".onnx":
+                raise ModelError(path, f"the {self.backend.name} backend's model has no known "
+                                 "identity (hash with an ONNX model or a bundle)")
+            fingerprint = onnx_fingerprint(path)
+        name = self._model_name or (Path(path).stem if path is not None else None)
+        return ModelIdentity(name, fingerprint, seed_hash)
 
     # ----- construction ---------------------------------------------------------------------
     @classmethod
@@ -120,15 +149,18 @@ class Hasher:
         from .models import shipped_model
 
         margin = fragile_margin
+        name = fingerprint = None
         if model is None:
             shipped = shipped_model()
             model = shipped.onnx
             seed = seed or shipped.seed
             margin = shipped.fragile_margin if margin is None else margin
+            name, fingerprint = shipped.name, shipped.meta.fingerprint
         elif seed is None:
             raise NhkitError(f"{model}: a custom model needs its seed file (--seed S.dat)")
         spec = Spec(orientation=orientation, fragile_margin=float(margin or 0.0))  # type: ignore[arg-type]
-        return cls(OnnxBackend(model, threads=threads), load_seed(seed), spec, **kwargs)
+        return cls(OnnxBackend(model, threads=threads), load_seed(seed), spec, model_name=name,
+                   fingerprint=fingerprint, **kwargs)
 
     # ----- single steps ---------------------------------------------------------------------
     def prepare(self, source: ImageSource, *, name: str | None = None) -> Prepared:

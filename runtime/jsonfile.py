@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .atomic import write_bytes_atomic
 from .errors import InputFileError
 
 MAX_LISTED_PROBLEMS = 10
@@ -138,21 +139,19 @@ def parse_json_bytes(data: bytes, source: str, *, what: str = "JSON file") -> An
     return parse_json_text(text, source)
 
 
-def write_json(path: str | os.PathLike[str], obj: Any) -> None:
-    """Write JSON atomically (temp file + rename), two-space indent, trailing newline.
+def json_bytes(obj: Any) -> bytes:
+    """Canonical JSON text of every nhkit file: two-space indent, keys in insertion order, no
+    NaN/Infinity, non-ASCII kept as UTF-8, final newline. One definition, so a file written by
+    the runtime and one written by the exporter differ only where their contents do."""
+    return (json.dumps(obj, indent=2, allow_nan=False, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write canonical JSON atomically (temp file + rename, see atomic.py).
 
     Atomic because golden files are rewritten in place by calibrate and --golden-update; a
     crash must leave the old file, not half a new one."""
-    p = Path(path)
-    text = json.dumps(obj, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
-    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, p)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputFileError(p, f"cannot write file: {exc.strerror or exc}") from None
+    write_bytes_atomic(path, json_bytes(obj))
 
 
 # ----- JSON Schema -----------------------------------------------------------------------------
@@ -301,14 +300,6 @@ def check_format_header(obj: Any, source: str, *, fmt: str, version: int,
                                  f"reads {fmt} version {version}")
         raise InputFileError(source, f"format_version: expected the integer {version}, got "
                              f"{short(ver)}")
-
-
-KNOWN_FORMATS = {
-    "nhkit-golden": "an nhkit golden set",
-    "nhkit-device-report": "an nhkit device self-test report",
-    "nhkit-bundle": "a bundle manifest",
-    "nhkit-selftest": "a bundle's selftest/cases.json",
-}
 
 
 def utc_now_iso() -> str:

@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .golden import GoldenImage, GoldenSet, Tolerance
+    from .compare import Tolerance
+    from .golden import GoldenImage, GoldenSet
     from .hasher import HashResult, Hasher
     from .spec import Spec
 
@@ -192,6 +193,7 @@ class GoldenHashes:
 
     def _compare(self, results: Mapping[str, HashResult | str], spec: Spec | None,
                  kw: dict[str, Any]) -> None:
+        from .compare import judge
         from .golden import file_sha256
         from .hashing import hex_to_bits
 
@@ -216,19 +218,16 @@ class GoldenHashes:
             except ValueError as exc:
                 problems.append(f"  {image_id}: {exc}")
                 continue
-            flips = [int(i) for i in (now_bits != hex_to_bits(ref.hash)).nonzero()[0]]
-            allowed = tol.hamming if ref.lossless else tol.lossy_hamming
-            nonfragile = [i for i in flips if not ref.fragile[i]]
-            too_many = len(flips) > allowed
-            bad_nf = (ref.lossless and tol.nonfragile_flips is not None
-                      and len(nonfragile) > tol.nonfragile_flips)
-            if not (too_many or bad_nf):
+            verdict = judge(hex_to_bits(ref.hash), now_bits, ref.fragile,
+                            lossless=ref.lossless, tolerance=tol)
+            if verdict.passed:
                 continue
+            flips = verdict.flips.indices()
             why = []
-            if too_many:
-                why.append(f"tolerance {allowed}")
-            if bad_nf:
-                why.append(f"{len(nonfragile)} outside the fragile mask, "
+            if verdict.over_hamming:
+                why.append(f"tolerance {verdict.allowed}")
+            if verdict.over_nonfragile:
+                why.append(f"{verdict.nonfragile} outside the fragile mask, "
                            f"{tol.nonfragile_flips} allowed")
             note = ""
             src = getattr(result, "source", None)
@@ -287,8 +286,9 @@ class GoldenHashes:
 
     def _write(self) -> None:
         from .errors import NhkitError
+        from .digest import seed_sha256
         from .golden import (DEFAULT_TOLERANCE, GoldenSet, ModelInfo, image_from_result,
-                             load_golden, onnx_fingerprint, seed_sha256, write_golden)
+                             load_golden, write_golden)
         from .hashing import fragile_mask
         old: GoldenSet | None = None
         if self.path.is_file():
@@ -310,11 +310,14 @@ class GoldenHashes:
         if self._hasher is not None:
             h = self._hasher
             path = getattr(h.backend, "path", None)
+            try:
+                fingerprint: str | None = h.identity.fingerprint
+            except NhkitError:  # a backend with no ONNX model or bundle behind it
+                fingerprint = None
             model = ModelInfo(
                 name=Path(path).stem if path else getattr(h.backend, "name", None),
-                fingerprint=onnx_fingerprint(path) if path and str(path).endswith(".onnx")
-                else None,
-                sha256=_sha(path), seed_sha256=seed_sha256(h.seed), backend=h.backend.describe())
+                fingerprint=fingerprint, sha256=_sha(path), seed_sha256=seed_sha256(h.seed),
+                backend=h.backend.describe())
         from . import __version__
 
         new = GoldenSet(spec=spec, model=model, images=images,

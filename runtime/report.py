@@ -16,13 +16,12 @@ import numpy as np
 
 from .errors import InputFileError
 from .floathex import f32_to_hex, f64_to_hex, hex_to_f32, hex_to_f64
-from .hasher import StageDigests
-from .jsonfile import (KNOWN_FORMATS, check_format_header, raise_problems, read_json,
-                       schema_problems, write_json)
+from .digest import StageDigests
+from .formats import KNOWN_FORMATS, REPORT_FORMAT, REPORT_VERSION
+from .jsonfile import (check_format_header, raise_problems, read_json, schema_problems,
+                       write_json_atomic)
 from .spec import Spec, SpecMismatchError
 
-REPORT_FORMAT = "nhkit-device-report"
-REPORT_VERSION = 1
 REPORT_SCHEMA = "device-report.v1.schema.json"
 TIMING_STAGES: tuple[str, ...] = ("decode", "resize", "normalise", "model", "project")
 
@@ -213,4 +212,4 @@ def write_report(report: DeviceReport, path: str | os.PathLike[str]) -> None:
     """Write a report, validating it first: nhkit must never emit what it would reject."""
     obj = report.to_json()
     parse_report(obj, os.fspath(path))
-    write_json(path, obj)
+    write_json_atomic(path, obj)

@@ -18,7 +18,6 @@ docs/device-report.md's format.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform as _platform
 import time
@@ -31,7 +30,7 @@ import numpy as np
 from .backends.base import EmbeddingBackend
 from .decode import decode_image
 from .errors import NhkitError
-from .hasher import StageDigests
+from .digest import stage_digests
 from .hashing import bits_from_projections, bits_to_hex, project
 from .jsonfile import utc_now_iso
 from .report import BundleRef, DeviceReport, ReportCase
@@ -74,10 +73,7 @@ def run_case(case_id: str, data: bytes, *, spec: Spec, backend: EmbeddingBackend
         t5 = time.perf_counter()
         t = {"decode": _ms(t0, t1), "resize": _ms(t1, t2), "normalise": _ms(t2, t3),
              "model": _ms(t3, t4), "project": _ms(t4, t5)}
-        digests = StageDigests(
-            decoded=hashlib.sha256(np.ascontiguousarray(decoded.rgb).tobytes()).hexdigest(),
-            resized=hashlib.sha256(np.ascontiguousarray(rgb360).tobytes()).hexdigest(),
-            tensor=hashlib.sha256(tensor.astype("<f4").tobytes()).hexdigest())
+        digests = stage_digests(decoded.rgb, rgb360)
     except Exception as exc:  # any failure is this case's result, like the bridges do
         return ReportCase(id=case_id, error=_describe_error(exc))
     return ReportCase(id=case_id, digests=digests, embedding=embedding, projections=projections,
@@ -130,41 +126,23 @@ def make_report(cases: list[ReportCase], *, backend: EmbeddingBackend, spec: Spe
                         bundle=bundle, spec=spec, created=utc_now_iso(), cases=cases)
 
 
-def bundle_backend(bundle: Any, name: str | None, threads: int | None) -> EmbeddingBackend:
-    """The executor for a bundle: its own target's by default. `name` may only restate the
-    target (a TFLite file cannot run on Core ML), so a wrong flag fails with the reason."""
-    target = bundle.target
-    wanted = {"tflite": "tflite", "coreml": "coreml", "onnx": "onnx"}.get(name or target, name)
-    if wanted != target:
-        raise NhkitError(f"{bundle.source}: bundle {bundle.bundle_id} holds a {target} model; "
-                         f"--backend {name} cannot run it (use --backend {target})")
-    if target == "onnx":
-        from .backends.onnx import OnnxBackend
-
-        return OnnxBackend(bundle.model_path, threads=threads)
-    return bundle.backend(threads=threads)  # type: ignore[no-any-return]
-
-
-def manifest_sha256(bundle: Any) -> str:
-    return hashlib.sha256((Path(bundle.root) / "manifest.json").read_bytes()).hexdigest()
-
-
 def run_bundle_selftest(path: str | os.PathLike[str], *, backend: str | None = None,
                         threads: int | None = None,
                         max_pixels: int | None = DEFAULT_MAX_PIXELS) -> DeviceReport:
     """Verify the bundle (load_bundle checks every file's sha256), run all its cases, and
     return the device report (checksums_verified is true because load_bundle verified them)."""
+    from .backends.factory import bundle_backend
     from .bundle import load_bundle
 
     with load_bundle(path) as b:
-        engine = bundle_backend(b, backend, threads)
+        engine = bundle_backend(b, backend, threads=threads)
         items = []
         for case in b.cases["cases"]:
             items.append((case["id"], b.case_path(case).read_bytes(), case["source"]))
         cases = run_cases(items, spec=b.spec, backend=engine, seed=b.seed,
                           max_pixels=max_pixels)
         fp = (b.manifest.get("source_model") or {}).get("fingerprint")
-        ref = BundleRef(bundle_id=b.bundle_id, manifest_sha256=manifest_sha256(b),
+        ref = BundleRef(bundle_id=b.bundle_id, manifest_sha256=b.manifest_sha256,
                         checksums_verified=True, target=b.target,
                         source_model_fingerprint=fp if isinstance(fp, str) else None)
         return make_report(cases, backend=engine, spec=b.spec, bundle=ref)

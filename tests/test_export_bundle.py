@@ -332,6 +332,28 @@ def test_core_ml_worker_failure_is_reported(tmp_path: Path) -> None:
         worker.stop()
 
 
+def test_bundle_hasher_identity_is_the_manifests(exported, inputs) -> None:
+    """Hasher.identity of a bundle: the manifest's source model, with the seed checked."""
+    from nhkit.runtime.bundle_backend import hasher_for_bundle
+    from nhkit.runtime.digest import onnx_fingerprint, seed_sha256
+    from nhkit.runtime.errors import ModelError
+    from nhkit.runtime.hasher import Hasher
+
+    _, out = exported
+    h = hasher_for_bundle(out / "tiny.tflite-fp32.zip")
+    assert h.bundle is not None
+    try:
+        ident = h.identity
+        assert ident.name == "tiny" == h.bundle.manifest["source_model"]["name"]
+        assert ident.fingerprint == onnx_fingerprint(inputs["model"])
+        assert ident.seed_sha256 == seed_sha256(make_seed(3))
+        other = Hasher(h.backend, make_seed(4), h.spec, bundle=h.bundle)
+        with pytest.raises(ModelError, match="not the bundle's seed"):
+            other.identity
+    finally:
+        h.bundle.close()
+
+
 def test_wide_gamut_case_is_hashed_from_its_stored_samples() -> None:
     """s06 carries a wide-gamut ICC profile that the spec ignores: the reference decode is the
     stored samples, and a colour-managing decoder (LittleCMS here, standing in for a device's)

@@ -14,7 +14,8 @@ from golden_support import (BUNDLE, flip_bits, make_golden, make_hasher, make_im
 from nhkit.runtime.check import check_report, format_text, write_junit, write_markdown
 from nhkit.runtime.cli import main
 from nhkit.runtime.errors import InputFileError
-from nhkit.runtime.golden import Tolerance, ToleranceRule, load_golden, write_golden
+from nhkit.runtime.compare import Tolerance
+from nhkit.runtime.golden import ToleranceRule, load_golden, write_golden
 from nhkit.runtime.report import BundleRef, write_report
 
 

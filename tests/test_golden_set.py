@@ -11,8 +11,9 @@ import pytest
 from golden_support import MARGIN, make_golden, make_hasher, make_images, write
 from nhkit.runtime.cli import main
 from nhkit.runtime.errors import InputFileError, NhkitError
-from nhkit.runtime.golden import (GoldenSet, Tolerance, ToleranceRule, image_ids, load_golden,
-                                  parse_golden, write_golden)
+from nhkit.runtime.compare import Tolerance
+from nhkit.runtime.golden import (GoldenSet, ToleranceRule, image_ids, load_golden, parse_golden,
+                                  write_golden)
 from nhkit.runtime.hashing import hex_to_bits
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import data
-import spec_io
+from nhkit.runtime.tensor import normalise
 
 
 def recalibrate(model, train_rgb360, photo_dir, train_files, batches=24, batch_size=32, seed=777,
@@ -31,7 +31,7 @@ def recalibrate(model, train_rgb360, photo_dir, train_files, batches=24, batch_s
     for k, x in enumerate(inputs, start=1):
         for l in bns:
             l.momentum = (k - 1) / k
-        model(tf.constant(spec_io.normalise_nhwc(x)), training=True)
+        model(tf.constant(normalise(x, "NHWC")), training=True)
         if k % 8 == 0:
             log(f"bn recalibration: batch {k}/{len(inputs)}")
     for l, m in zip(bns, old):

@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -32,7 +31,11 @@ import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-import spec_io  # noqa: E402
+from nhkit.runtime.decode import decode_image  # noqa: E402
+from nhkit.runtime.digest import onnx_fingerprint, seed_sha256, sha256_file  # noqa: E402
+from nhkit.runtime.hashing import project  # noqa: E402
+from nhkit.runtime.resize import resize_rgb  # noqa: E402
+from nhkit.runtime.tensor import normalise  # noqa: E402
 
 OPSET = 17
 SEED_HEADER = b"NHKITSEED v1"
@@ -128,22 +131,15 @@ def list_photos(photo_dir, files):
 
 
 def preprocess(paths):
-    return np.stack([spec_io.resize360(spec_io.decode_file(p)) for p in paths])
+    return np.stack([resize_rgb(decode_image(p).rgb, 360) for p in paths])
 
 
 def keras_embed(model, rgb360, batch=8):
     out = []
     for i in range(0, len(rgb360), batch):
-        x = spec_io.normalise_nhwc(rgb360[i:i + batch])
+        x = normalise(rgb360[i:i + batch], "NHWC")
         out.append(np.asarray(model(x, training=False)))
     return np.concatenate(out).astype(np.float32)
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        h.update(f.read())
-    return h.hexdigest()
 
 
 def main():
@@ -189,7 +185,7 @@ def main():
 
     # 1. head scale from the training photos
     e_train = keras_embed(model, train_rgb)
-    p_train = spec_io.project(seed, e_train)
+    p_train = project(seed, e_train)
     rms = float(np.sqrt(np.mean(p_train ** 2)))
     head_scale = 1.0 / rms
     print(f"projection RMS over {len(train_rgb)} training photos {rms:.4g} -> head scale "
@@ -199,7 +195,7 @@ def main():
     m = build_onnx(model, topo, head_scale)
     sf = seed.astype("<f4").tobytes()
     for k, v in (("nhkit.name", a.name), ("nhkit.version", a.version),
-                 ("nhkit.seed_sha256", hashlib.sha256(sf).hexdigest()),
+                 ("nhkit.seed_sha256", seed_sha256(seed)),
                  ("nhkit.fragile_margin", repr(a.fragile_margin)), ("nhkit.spec", "nh-spec-v1")):
         m.metadata_props.append(onnx.StringStringEntryProto(key=k, value=v))
     m.doc_string = "nhkit default perceptual-hash embedding (training/to_onnx.py)"
@@ -214,17 +210,17 @@ def main():
     so = ort.SessionOptions()
     so.intra_op_num_threads = a.threads
     sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
-    x = spec_io.normalise_nhwc(ver_rgb).transpose(0, 3, 1, 2).copy()
+    x = normalise(ver_rgb, "NCHW")
     e_ort = np.concatenate([sess.run(["embedding"], {"image": x[i:i + 8]})[0]
                             for i in range(0, len(x), 8)])
     e_ort1 = sess.run(["embedding"], {"image": x[:1]})[0]  # batch 1 == batch 8
     err = float(np.max(np.abs(e_ort - e_keras)))
     scale_out = float(np.sqrt(np.mean(e_keras ** 2)))
-    p_k, p_o = spec_io.project(seed, e_keras), spec_io.project(seed, e_ort)
+    p_k, p_o = project(seed, e_keras), project(seed, e_ort)
     bits_k, bits_o = p_k >= 0, p_o >= 0
     n_diff_hash = int(np.sum(np.any(bits_k != bits_o, axis=1)))
     b1 = float(np.max(np.abs(e_ort1 - e_ort[:1])))
-    held_p = spec_io.project(seed, e_ort[:len(held_rgb)])
+    held_p = project(seed, e_ort[:len(held_rgb)])
     ver = {"photos": int(len(ver_rgb)), "max_abs_err": err, "output_rms": scale_out,
            "max_abs_err_relative": err / scale_out, "hashes_identical": n_diff_hash == 0,
            "hashes_differing": n_diff_hash, "batch1_vs_batch8_max_abs": b1,
@@ -251,8 +247,9 @@ def main():
                   "dtype": "float32", "range": [-1.0, 1.0]},
         "output": {"name": "embedding", "shape": ["N", 128], "dtype": "float32"},
         "opset": OPSET,
-        "seed_sha256": hashlib.sha256(sf).hexdigest(),
-        "onnx_sha256": sha256(onnx_path),
+        "seed_sha256": seed_sha256(seed),
+        "onnx_sha256": sha256_file(onnx_path),
+        "fingerprint": onnx_fingerprint(onnx_path),
         "params": params, "macs_360": int(count_macs(topo, model, 360)),
         "head_scale": head_scale,
         "input_pool": a.input_pool,

@@ -7,6 +7,7 @@ bridges copy (docs/bundle-format.md): a device that quantizes differently would 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,8 @@ class TfliteBackend:
     name = "litert"
 
     def __init__(self, model_path: str | os.PathLike[str], *, threads: int | None = None,
-                 layout: Layout | None = None) -> None:
+                 input_spec: Mapping[str, Any] | None = None) -> None:
+        """`input_spec`: a bundle manifest's input entry; its layout is used, not inferred."""
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
@@ -85,6 +87,9 @@ class TfliteBackend:
                              f"and {len(outs)} outputs")
         self.inp, self.out = ins[0], outs[0]
         shape = tuple(int(v) for v in self.inp["shape"])
+        layout: Layout | None = None
+        if input_spec is not None and input_spec.get("layout") in ("NCHW", "NHWC"):
+            layout = input_spec["layout"]
         if layout is None:
             if shape[1:] == (INPUT_SIZE, INPUT_SIZE, 3):
                 layout = "NHWC"
