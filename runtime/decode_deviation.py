@@ -16,7 +16,7 @@ import numpy as np
 
 from .hashing import hamming
 
-__all__ = ["measure", "describe"]
+__all__ = ["describe", "measure", "report_lines"]
 
 
 def measure(device_rgb360: bytes | np.ndarray, reference_rgb360: bytes | np.ndarray,
@@ -40,3 +40,9 @@ def describe(case_id: str, deviation: dict[str, Any] | None) -> str | None:
     return (f"{case_id}: decode deviation (lossy, platform decoder vs reference): "
             f"{share:.2%} of resized samples differ, max |delta| {deviation['max_abs_delta']}, "
             f"{deviation['bits_flipped']} bit(s) flipped")
+
+
+def report_lines(report: Any) -> list[str]:
+    """The lines ``nhkit golden check`` prints for a DeviceReport's measured lossy cases."""
+    lines = [describe(c.id, c.decode_deviation) for c in report.cases]
+    return [line for line in lines if line]
