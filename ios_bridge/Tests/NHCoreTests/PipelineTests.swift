@@ -37,6 +37,31 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(Normalise.digest(Normalise.nchw(try RGB8Image(width: 360, height: 360, pixels: [UInt8](rgb360)))), r.digests?.tensor)
     }
 
+    /// Lossy cases carry decode_deviation (zero here: the test decoder reads the PNG exactly);
+    /// lossless ones do not; the numbers follow docs/device-report.md.
+    func testLossyCasesMeasureDecodeDeviation() throws {
+        let root = try makeTempDir(self)
+        let a = try image(64, 48, seed: 31), b = try image(40, 30, seed: 32)
+        let tb = try TestBundle.make(in: root, sources: [.init(id: "a", image: a, orientation: nil),
+                                                        .init(id: "b-lossy", image: b, orientation: 6, lossless: false)])
+        let report = try SelfTest.run(bundle: try NHBundle(url: tb.url), engine: ChecksumEngine(), decoder: TestPNGDecoder(),
+                                      bridge: .init(name: "nhkit-ios", version: "test"),
+                                      platform: .init(os: "Linux", osVersion: "x", deviceModel: "ci"))
+        XCTAssertNil(report.cases[0].decodeDeviation)
+        XCTAssertEqual(report.cases[1].decodeDeviation, DecodeDeviation(samplesDiffering: 0, maxAbsDelta: 0, bitsFlipped: 0))
+        let json = String(decoding: try report.jsonData(), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"decode_deviation\""), json)
+
+        var dev = [UInt8](repeating: 0, count: 360 * 360 * 3)
+        for i in 0..<3888 { dev[i] = 2 }
+        dev[10] = 9
+        let h = "0123456789abcdef01234567", flipped = "0123456789abcdef01234562"
+        let m = try DecodeDeviation.measure(device: dev, reference: [UInt8](repeating: 0, count: dev.count),
+                                            deviceHash: flipped, expectedHash: h)
+        XCTAssertEqual(m, DecodeDeviation(samplesDiffering: 0.01, maxAbsDelta: 9, bitsFlipped: 2))
+        XCTAssertThrowsError(try DecodeDeviation.measure(device: [1], reference: [1, 2], deviceHash: h, expectedHash: h))
+    }
+
     func testFailingCaseIsReportedAndOthersRun() throws {
         let root = try makeTempDir(self)
         let tb = try TestBundle.make(in: root, sources: [.init(id: "good", image: try image(20, 20, seed: 1), orientation: nil),
