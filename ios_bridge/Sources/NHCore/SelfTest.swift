@@ -11,9 +11,13 @@ public struct DecodedImage: Sendable {
     public var image: RGB8Image
     /// The EXIF Orientation tag (0x0112), nil when absent.
     public var orientation: Int?
-    public init(image: RGB8Image, orientation: Int?) {
+    /// What the decoder could not do exactly (e.g. un-premultiplied alpha), for the report's
+    /// case `extra.note`; nil when nothing is to be said.
+    public var note: String?
+    public init(image: RGB8Image, orientation: Int?, note: String? = nil) {
         self.image = image
         self.orientation = orientation
+        self.note = note
     }
 }
 
@@ -52,7 +56,7 @@ public enum SelfTest {
                     id: c.id, digests: r.digests, embedding: FloatHex.encode(r.embedding),
                     projections: FloatHex.encode(r.projections), hash: r.hash.hex,
                     orientation: pipeline.effectiveOrientation(decoded.orientation).rawValue, timingsMs: timings, error: nil,
-                    decodeDeviation: deviation))
+                    decodeDeviation: deviation, extra: decoded.note.map { ["note": $0] }))
             } catch {
                 results.append(DeviceReport.CaseResult(id: c.id, error: "\(error)"))
             }

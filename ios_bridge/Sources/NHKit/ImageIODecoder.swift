@@ -24,7 +24,9 @@ import NHCore
 /// 8-bit indexed over RGB, 8-bit CMYK (Pillow's integer cmyk2rgb). Anything else (floating
 /// point, Lab, ...) is rejected with an error naming the file and the layout, as the spec says.
 /// Premultiplied alpha (which ImageIO does not produce for PNG, but may for other formats) is
-/// un-premultiplied with rounding; only pixels with alpha < 255 can then differ from Pillow.
+/// un-premultiplied with rounding (`Alpha`); only pixels with alpha < 255 can then differ from
+/// Pillow, and the decoder says so in `DecodedImage.note` (the report's `extra.note`), as it does
+/// for transparent GIF pixels, whose palette colour ImageIO may not keep.
 public struct ImageIODecoder: ImageFileDecoding, Sendable {
     public init() {}
 
@@ -76,11 +78,26 @@ public struct ImageIODecoder: ImageFileDecoding, Sendable {
         guard let image = CGImageSourceCreateImageAtIndex(source, 0, options) else {
             throw NHError.imageDecode(path: name, reason: "truncated or corrupt image data")
         }
-        return DecodedImage(image: try Self.rgb8(from: image, name: name), orientation: orientation)
+        let (rgb, translucent) = try Self.rgb8AndTranslucentCount(from: image, name: name)
+        var notes: [String] = []
+        if translucent > 0 { notes.append(Alpha.premultipliedNote(translucentPixels: translucent)) }
+        if let type = CGImageSourceGetType(source) as String?, type == "com.compuserve.gif",
+           image.alphaInfo != .none, image.alphaInfo != .noneSkipFirst, image.alphaInfo != .noneSkipLast {
+            // Pillow keeps a transparent GIF pixel's palette colour; ImageIO gives it as RGBA
+            // and its colour may be gone (0) where alpha is 0.
+            notes.append("alpha: transparent GIF pixels may have lost their palette colour (ImageIO RGBA)")
+        }
+        return DecodedImage(image: rgb, orientation: orientation, note: notes.isEmpty ? nil : notes.joined(separator: "; "))
     }
 
     /// The stored samples of `image` as RGB8, without colour matching (see the type's notes).
     public static func rgb8(from image: CGImage, name: String = "<CGImage>") throws -> RGB8Image {
+        try rgb8AndTranslucentCount(from: image, name: name).0
+    }
+
+    /// `rgb8(from:)` plus how many premultiplied translucent pixels had to be un-premultiplied
+    /// (their colour is an estimate: `Alpha`).
+    static func rgb8AndTranslucentCount(from image: CGImage, name: String) throws -> (RGB8Image, Int) {
         func fail(_ reason: String) -> NHError { .imageDecode(path: name, reason: reason) }
         let w = image.width, h = image.height
         let bpc = image.bitsPerComponent, bpp = image.bitsPerPixel, bytesPerRow = image.bytesPerRow
@@ -148,8 +165,9 @@ public struct ImageIODecoder: ImageFileDecoding, Sendable {
                     }
                 }
             }
-            return try RGB8Image(width: w, height: h, pixels: out)
+            return (try RGB8Image(width: w, height: h, pixels: out), 0)
         }
+        var translucent = 0
         try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             let p = raw.bindMemory(to: UInt8.self)
             for y in 0..<h {
@@ -169,9 +187,10 @@ public struct ImageIODecoder: ImageFileDecoding, Sendable {
                     }
                     var c = (0..<colourComponents).map { sample(colourOffset + $0) }
                     if premultiplied && hasAlpha {
-                        let a = Int(sample(alphaSlot))
-                        if a == 0 { c = c.map { _ in 0 } } else if a < 255 {
-                            c = c.map { UInt8(min(255, (Int($0) * 255 + a / 2) / a)) }
+                        let a = sample(alphaSlot)
+                        if a < 255 {
+                            translucent += 1
+                            c = c.map { Alpha.unpremultiply($0, alpha: a) }
                         }
                     }
                     switch model {
@@ -194,7 +213,7 @@ public struct ImageIODecoder: ImageFileDecoding, Sendable {
                 }
             }
         }
-        return try RGB8Image(width: w, height: h, pixels: out)
+        return (try RGB8Image(width: w, height: h, pixels: out), translucent)
     }
 }
 #endif
