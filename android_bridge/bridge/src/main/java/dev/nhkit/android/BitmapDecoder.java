@@ -155,6 +155,15 @@ public final class BitmapDecoder implements ImageDecoder {
                 note = note + "; " + F16_DIVERGENCE;
             } else {
                 rgb = RgbImage.fromRgba(buf.array(), w, h, bmp.getRowBytes());
+                int translucent = "image/gif".equals(bounds.outMimeType)
+                        ? RgbImage.translucentPixels(buf.array(), w, h, bmp.getRowBytes()) : 0;
+                if (translucent > 0) {
+                    // Pillow hashes a transparent GIF pixel's palette colour; Android's GIF
+                    // decoder may write 0 there instead (inPremultiplied=false keeps stored
+                    // colours for PNG/WebP, but a GIF pixel's colour comes from the palette).
+                    note = note + "; alpha: " + translucent + " transparent GIF pixel(s): their "
+                            + "palette colour may not have been kept (spec: palette colour)";
+                }
             }
         } finally {
             bmp.recycle();

@@ -81,6 +81,17 @@ public class ColourMetadataTest {
     }
 
     @Test
+    public void translucentPixelsAreCounted() {
+        // 3 x 2 RGBA with 2 bytes of row padding; alpha 255, 0, 254 / 255, 255, 1.
+        byte[] rgba = new byte[2 * 14];
+        int[] alpha = {255, 0, 254, 255, 255, 1};
+        for (int i = 0; i < 6; i++) {
+            rgba[(i / 3) * 14 + (i % 3) * 4 + 3] = (byte) alpha[i];
+        }
+        assertEquals(3, RgbImage.translucentPixels(rgba, 3, 2, 14));
+    }
+
+    @Test
     public void otherFormatsAreLeftAlone() {
         byte[] gif = "GIF89a....".getBytes(StandardCharsets.ISO_8859_1);
         assertSame(gif, ColourMetadata.strip(gif));
