@@ -3,19 +3,23 @@
 # 3024x4032) RGB8 buffer to 360x360 in a release build, next to the Python reference
 # (nhkit.runtime.resize.resize_rgb) on the same input, whose output digest must be identical.
 # Writes benchmarks/results/ios_resize.md. Needs swift; the Python part needs nhkit installed.
-#   benchmarks/ios_resize.sh [--runs N]
+#   benchmarks/ios_resize.sh [--runs N] [--out FILE.md]
+# One core / two: run it under `taskset -c 0` / `taskset -c 0,1` with --out per setting (NHCore's
+# resize is single-threaded; the Python reference's horizontal pass uses up to 2 threads).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 RUNS=15
+OUT_ARG=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="$2"; shift 2 ;;
-    *) echo "usage: $0 [--runs N]" >&2; exit 2 ;;
+    --out) OUT_ARG="$2"; shift 2 ;;
+    *) echo "usage: $0 [--runs N] [--out FILE.md]" >&2; exit 2 ;;
   esac
 done
-OUT="$REPO/benchmarks/results/ios_resize.md"
+OUT="$(realpath -m "${OUT_ARG:-$REPO/benchmarks/results/ios_resize.md}")"
 mkdir -p "$(dirname "$OUT")"
-swift build -c release -j 2 --package-path "$REPO/ios_bridge" --product NHBench >/dev/null
+swift build -c release -j 2 --package-path "$REPO" --scratch-path "$REPO/ios_bridge/.build" --product NHBench >/dev/null
 LOG="$(mktemp)"
 trap 'rm -f "$LOG"' EXIT
 "$REPO/ios_bridge/.build/release/NHBench" --runs "$RUNS" --out "$OUT" | tee "$LOG"

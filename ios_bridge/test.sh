@@ -1,92 +1,180 @@
 #!/usr/bin/env bash
-# The iOS bridge's whole suite on any machine with swift (Linux or macOS):
-#   1. a real Core ML fixture bundle, exported here from nhkit's tiny test model when the Python
-#      export extras are installed (cached in .build/fixture-bundles, re-exported when export/ or
-#      runtime/ change; NHKIT_FIXTURE_EXPORT=0 disables; NHKIT_TEST_BUNDLES=a:b uses given ones);
+# The Swift package's whole suite on any machine with swift (Linux or macOS). The package
+# manifest is the repository root's Package.swift; builds go to ios_bridge/.build.
+#   1. fixture bundles exported here with `nhkit export` from nhkit's tiny test model when the
+#      Python export extras are installed: Core ML fp32/fp16 and TFLite fp32, fp16, dynamic-int8,
+#      int8, int8-io (cached in .build/fixture-bundles, keyed by a hash of the working-tree
+#      content of export/, runtime/ and this script, so uncommitted edits re-export;
+#      NHKIT_FIXTURE_EXPORT=0 disables; NHKIT_TEST_BUNDLES=a:b uses given ones), plus a copy of
+#      the TFLite fp32 bundle with one corrupted weight (Tests/tools/corrupt_weight.py);
 #   2. `swift test` (NHCoreTests: vectors, SHA-256, bundles, reports, pipeline, fixture bundles;
-#      NHKitTests: Core ML self-test on macOS, skipped on Linux);
-#   3. `nhkit golden check` on the self-test reports the fixture test wrote: every lossless case
-#      must pass; on Linux a lossy (JPEG) case may only fail for want of a JPEG decoder.
+#      NHLiteRTTests: the full self-test of the TFLite bundles through NHCore's pipeline and the
+#      real LiteRT runtime (libLiteRt of ai-edge-litert 2.3.0); NHKitTests: Core ML self-test on
+#      macOS, skipped on Linux);
+#   3. the type-check package (ios_bridge/TypeCheck, Linux only): NHKit's sources compiled
+#      against signature-accurate stand-ins of the Apple frameworks it uses;
+#   4. `nhkit golden check` on every self-test report: every lossless case must pass; a lossy
+#      (JPEG) case may only fail for want of a JPEG decoder on Linux (reported, never faked);
+#      the corrupted-weight report must FAIL the check.
 # Usage: ios_bridge/test.sh      Exit status non-zero if anything failed.
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
 B="$HERE/.build"
 FIX="$B/fixture-bundles"
+CORRUPT="$B/fixture-corrupt"
 status=0
 
+# Content hash of everything the fixtures are made from (tracked and untracked files, not the
+# commit), so an uncommitted edit of the exporter, the runtime or the model re-exports.
+fixture_stamp() {
+  (cd "$REPO" && git ls-files -z -co --exclude-standard -- export runtime ios_bridge/test.sh ios_bridge/Tests/tools \
+     | python3 -c '
+import hashlib, sys
+h = hashlib.sha256()
+for p in sorted(x for x in sys.stdin.buffer.read().split(b"\0") if x):
+    h.update(p + b"\0")
+    try:
+        h.update(hashlib.sha256(open(p, "rb").read()).digest())
+    except OSError:
+        h.update(b"(missing)")
+print(h.hexdigest())')
+}
+
 if [ -z "${NHKIT_TEST_BUNDLES:-}" ] && [ "${NHKIT_FIXTURE_EXPORT:-1}" != "0" ]; then
-  stamp="$( (cd "$REPO" && git rev-parse HEAD:export HEAD:runtime 2>/dev/null) | tr '\n' ' ')"
-  if [ ! -f "$FIX/tiny.coreml-fp32/manifest.json" ] || [ "$(cat "$FIX/.stamp" 2>/dev/null)" != "$stamp" ]; then
-    if (cd "$REPO" && python3 -c "import nhkit.export.testmodels, coremltools") >/dev/null 2>&1; then
-      echo "== fixture: exporting tiny Core ML bundles with nhkit export (.build/fixture-bundles)"
-      rm -rf "$FIX" "$B/fixture-src"
-      mkdir -p "$B/fixture-src"
-      if (cd "$B/fixture-src" && python3 - <<'PY'
+  stamp="$(fixture_stamp)"
+  if [ ! -f "$FIX/.stamp" ] || [ "$(cat "$FIX/.stamp" 2>/dev/null)" != "$stamp" ]; then
+    if (cd "$REPO" && python3 -c "import nhkit.export.testmodels") >/dev/null 2>&1; then
+      echo "== fixture: exporting tiny bundles with nhkit export (.build/fixture-bundles)"
+      rm -rf "$FIX" "$CORRUPT" "$B/fixture-src"
+      mkdir -p "$B/fixture-src" "$FIX"
+      (cd "$B/fixture-src" && python3 - <<'PY'
 import numpy as np
 from nhkit.export import testmodels
 testmodels.save(testmodels.tiny_onnx(seed=3), "tiny.onnx")
 np.random.default_rng(5).standard_normal((96, 128)).astype("<f4").tofile("seed.f32")
 PY
-         ) >"$B/fixture-src/make.log" 2>&1 \
-         && (cd "$B/fixture-src" && python3 -m nhkit.runtime export --model tiny.onnx --seed seed.f32 \
-               --name tiny --target coreml --variants fp32,fp16 --allow-over-budget --threads 1 \
-               --quiet -o "$FIX") >"$B/fixture-src/export.log" 2>&1; then
+      ) >"$B/fixture-src/make.log" 2>&1
+      export_target() {  # target variants
+        (cd "$B/fixture-src" && python3 -m nhkit.runtime export --model tiny.onnx --seed seed.f32 \
+           --name tiny --target "$1" --variants "$2" --allow-over-budget --threads 1 --quiet -o "$FIX") \
+          >"$B/fixture-src/export-$1.log" 2>&1 \
+          || echo "warning: nhkit export --target $1 failed (see $B/fixture-src/export-$1.log); its tests will skip" >&2
+      }
+      python3 -c "import coremltools" >/dev/null 2>&1 && export_target coreml fp32,fp16
+      python3 -c "import ai_edge_litert, tensorflow" >/dev/null 2>&1 \
+        && export_target tflite fp32,fp16,dynamic-int8,int8,int8-io
+      rm -f "$FIX"/*.zip
+      if [ -f "$FIX/tiny.tflite-fp32/manifest.json" ]; then
+        python3 "$HERE/Tests/tools/corrupt_weight.py" "$FIX/tiny.tflite-fp32" "$CORRUPT/tiny.tflite-fp32" \
+          >"$B/fixture-src/corrupt.log" 2>&1 || echo "warning: corrupting a weight failed (see $B/fixture-src/corrupt.log)" >&2
+      fi
+      if ls "$FIX"/*/manifest.json >/dev/null 2>&1; then
         echo "$stamp" > "$FIX/.stamp"
         echo "ok    fixture bundles: $(ls "$FIX"/*/manifest.json | xargs -n1 dirname | xargs -n1 basename | tr '\n' ' ')"
       else
-        echo "warning: nhkit export of the fixture bundles failed (see $B/fixture-src/export.log); fixture tests will be skipped" >&2
-        rm -rf "$FIX"
+        echo "warning: no fixture bundle could be exported; fixture tests will be skipped" >&2
       fi
     else
-      echo "== fixture: nhkit export (with coremltools) not available; fixture tests need NHKIT_TEST_BUNDLES"
+      echo "== fixture: nhkit export not available; fixture tests need NHKIT_TEST_BUNDLES"
     fi
   fi
-  if [ -f "$FIX/tiny.coreml-fp32/manifest.json" ]; then
+  if ls "$FIX"/*/manifest.json >/dev/null 2>&1; then
     NHKIT_TEST_BUNDLES="$(ls "$FIX"/*/manifest.json | xargs -n1 dirname | paste -sd: -)"
     export NHKIT_TEST_BUNDLES
   fi
+  [ -f "$CORRUPT/tiny.tflite-fp32/manifest.json" ] && export NHKIT_CORRUPT_BUNDLE="$CORRUPT/tiny.tflite-fp32"
+fi
+# On Linux, where Python has LiteRT, the LiteRT tests must run (a skip would hide a broken
+# engine). On macOS they run when the wheel ships a loadable library and skip with the reason
+# otherwise (not verified: no Mac here).
+if [ -z "${NHKIT_REQUIRE_LITERT:-}" ] && [ "$(uname -s)" = "Linux" ] \
+   && python3 -c "import ai_edge_litert" >/dev/null 2>&1 && [ -n "${NHKIT_CORRUPT_BUNDLE:-}" ]; then
+  export NHKIT_REQUIRE_LITERT=1
 fi
 
 REPORTS="$B/fixture-reports"
 rm -rf "$REPORTS" && mkdir -p "$REPORTS"
 export NHKIT_REPORT_OUT="$REPORTS"
-echo "== swift test (ios_bridge)${NHKIT_TEST_BUNDLES:+ with bundles: $NHKIT_TEST_BUNDLES}"
-swift test --package-path "$HERE" -j 2 --disable-swift-testing 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]|^Test Case .* (started|passed)" | tail -n 40
+echo "== swift test (package: $REPO/Package.swift)${NHKIT_TEST_BUNDLES:+ with bundles: $NHKIT_TEST_BUNDLES}"
+swift test --package-path "$REPO" --scratch-path "$B" -j 2 --disable-swift-testing 2>&1 \
+  | grep -vE "^\[[0-9]+/[0-9]+\]|^Test Case .* (started|passed)" | tail -n 40
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+if [ "$(uname -s)" = "Linux" ] && [ -f "$HERE/TypeCheck/Package.swift" ]; then
+  echo "== type-check NHKit against the Apple API stand-ins (ios_bridge/TypeCheck)"
+  swift build --package-path "$HERE/TypeCheck" -j 2 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]" | tail -n 30
+  if [ "${PIPESTATUS[0]}" -eq 0 ]; then
+    echo "ok    NHKit and NHKitTests type-check against the CoreML/ImageIO/CoreGraphics/XCTest stand-ins"
+  else
+    echo "FAIL  NHKit does not type-check (see above)"; status=1
+  fi
+fi
+
+# Judges one report; prints "golden check <report> [runtime version]: N passed, N failed".
+# Mode "pass": every case must pass except a non-PNG case the Linux decoder cannot read.
+# Mode "fail": the check must fail (a corrupted model) on the model stage of lossless cases.
+judge() {  # report bundle mode
+  local r="$1" bdir="$2" mode="$3" rt
+  rt="$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runtime"]; print(r["name"], r["version"])' "$r")"
+  (cd "$REPO" && python3 -m nhkit.runtime golden check "$r" --bundle "$bdir" --junit-xml "$r.junit.xml") > "$r.check.txt" 2>&1
+  local rc=$?
+  local line="golden check $(basename "$r") [$rt]: $(tail -n1 "$r.check.txt")"
+  if [ "$mode" = "fail" ]; then
+    if [ "$rc" -eq 1 ] && grep -qiE "model|hamming|embedding" "$r.check.txt"; then
+      echo "ok    $line (expected: one corrupted weight must fail the check)"
+    else
+      echo "FAIL  $line (exit $rc; a corrupted weight must fail the check)"; tail -n 25 "$r.check.txt"; status=1
+    fi
+    return
+  fi
+  local note ok=0
+  note="$(python3 - "$r.junit.xml" "$bdir/selftest/cases.json" <<'PY'
+import json, sys, xml.etree.ElementTree as ET
+junit, cases = sys.argv[1], sys.argv[2]
+source = {c["id"]: c["source"] for c in json.load(open(cases))["cases"]}
+ok, lossy = True, []
+for tc in ET.parse(junit).iter("testcase"):
+    bad = tc.find("failure") if tc.find("failure") is not None else tc.find("error")
+    if bad is None:
+        continue
+    # Allowed only: a non-PNG source that the Linux test decoder cannot read (not judged).
+    if (not source.get(tc.get("name"), "").endswith(".png") and bad.get("type") == "device"
+            and "not a PNG" in (bad.get("message") or "")):
+        lossy.append(tc.get("name"))
+        continue
+    print(f"  {tc.get('name')}: {bad.get('message')}")
+    ok = False
+if lossy:
+    print(f"  not judged: {', '.join(lossy)} (lossy, no JPEG decoder in NHCore on Linux; reported as failed)")
+sys.exit(0 if ok else 1)
+PY
+  )" || ok=1
+  if [ "$rc" -le 1 ] && [ "$ok" -eq 0 ]; then
+    echo "ok    $line"; [ -z "$note" ] || echo "$note"
+  else
+    echo "FAIL  $line"; [ -z "$note" ] || echo "$note"; tail -n 25 "$r.check.txt"; status=1
+  fi
+}
 
 if ls "$REPORTS"/*.json >/dev/null 2>&1; then
   if (cd "$REPO" && python3 -c "import nhkit.runtime.cli") >/dev/null 2>&1; then
     echo "== nhkit golden check on the Swift self-test reports"
     IFS=: read -r -a bundles <<< "${NHKIT_TEST_BUNDLES:-}"
     for r in "$REPORTS"/*.json; do
-      id="$(basename "$r")"; id="${id%%.linux-report.json}"; id="${id%%.device-report.json}"
+      id="$(basename "$r")"
+      if [ "$id" = "corrupted.litert-report.json" ]; then
+        judge "$r" "$NHKIT_CORRUPT_BUNDLE" fail; continue
+      fi
+      id="${id%%.linux-report.json}"; id="${id%%.litert-report.json}"; id="${id%%.device-report.json}"
       bdir=""
       for b in "${bundles[@]}"; do [ "$(basename "$b")" = "$id" ] && bdir="$b"; done
       [ -n "$bdir" ] || { echo "FAIL  no bundle for report $r"; status=1; continue; }
-      (cd "$REPO" && python3 -m nhkit.runtime golden check "$r" --bundle "$bdir" --junit-xml "$r.junit.xml") > "$r.check.txt" 2>&1
-      if python3 - "$r.junit.xml" "$bdir/selftest/cases.json" <<'PY'
-import json, sys, xml.etree.ElementTree as ET
-junit, cases = sys.argv[1], sys.argv[2]
-source = {c["id"]: c["source"] for c in json.load(open(cases))["cases"]}
-ok = True
-for tc in ET.parse(junit).iter("testcase"):
-    bad = tc.find("failure") if tc.find("failure") is not None else tc.find("error")
-    if bad is None:
-        continue
-    # Allowed only: a non-PNG source that the Linux test decoder cannot read.
-    if not (not source.get(tc.get("name"), "").endswith(".png") and bad.get("type") == "device"
-            and "not a PNG" in (bad.get("message") or "")):
-        print(f"  {tc.get('name')}: {bad.get('message')}")
-        ok = False
-sys.exit(0 if ok else 1)
-PY
-      then
-        echo "ok    golden check $(basename "$r"): $(tail -n1 "$r.check.txt") (lossless all pass; JPEG needs ImageIO)"
-      else
-        echo "FAIL  golden check $(basename "$r"):"; tail -n 25 "$r.check.txt"; status=1
-      fi
+      judge "$r" "$bdir" pass
     done
+    if [ "${NHKIT_REQUIRE_LITERT:-}" = "1" ] && ! ls "$REPORTS"/*.litert-report.json >/dev/null 2>&1; then
+      echo "FAIL  no LiteRT report was written"; status=1
+    fi
   else
     echo "== nhkit not installed: golden check of the Swift reports skipped"
   fi

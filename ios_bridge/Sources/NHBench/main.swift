@@ -1,6 +1,6 @@
 // NHBench: times NHCore's exact BICUBIC resize (spec step 3) of a 12 MP RGB8 buffer to 360x360
 // (issue budget: at most 150 ms in a release build on the project machine). Not a test. Run
-//     swift run -c release --package-path ios_bridge NHBench [--runs N] [--out FILE.md]
+//     swift run -c release --scratch-path ios_bridge/.build NHBench [--runs N] [--out FILE.md]   (repository root)
 // or benchmarks/ios_resize.sh, which adds the Python reference's figure on the same input.
 import Foundation
 import NHCore
@@ -130,7 +130,7 @@ if let outPath {
     var md = """
     # iOS bridge (NHCore) resize benchmark
 
-    `benchmarks/ios_resize.sh` = `swift run -c release --package-path ios_bridge NHBench --runs \(runs) --out benchmarks/results/ios_resize.md`:
+    `benchmarks/ios_resize.sh` = `NHBench --runs \(runs)` (release build of the root package; one core / two: `taskset -c 0` / `taskset -c 0,1`):
     NHCore's exact nh-spec-v1 step 3 (`BicubicResize.resize`: coefficient tables, horizontal pass,
     clip to 8 bits, vertical pass) on a SplitMix64 RGB8 buffer (seed `0x\(String(seed, radix: 16))`), one thread,
     \(config) build, after one warm-up run; \(runs) timed runs each. Budget (issue 8): at most 150 ms

@@ -5,6 +5,9 @@ import Foundation
 /// `embed` always receives the canonical NCHW float32 tensor `[1, 3, 360, 360]` of spec step 4;
 /// an engine whose model wants NHWC converts internally (`Normalise.nchwToNHWC`), so the
 /// pipeline never needs to know.
+///
+/// Thread safety: a pipeline shared across tasks calls `embed` concurrently, so an engine must
+/// either be safe for that or serialise calls itself (NHLiteRT's and NHKit's engines take a lock).
 public protocol EmbeddingEngine {
     func embed(_ tensor: [Float]) throws -> [Float]
     /// What to write in a device report's `runtime` section.
@@ -35,7 +38,11 @@ public struct Preprocessed: Sendable {
 
 /// Spec steps 2-7 over an `EmbeddingEngine`: RGB8 + EXIF tag -> orient -> resize -> normalise ->
 /// model -> project -> bits.
-public final class HashPipeline {
+///
+/// Sendable: every stored property is immutable, and the steps it runs are pure functions except
+/// the engine, which must be safe to call concurrently (see `EmbeddingEngine`). So one pipeline
+/// may be shared by many tasks; `hash(files:...)` (BatchHashing.swift) runs a batch that way.
+public final class HashPipeline: @unchecked Sendable {
     public let spec: NHSpec
     public let seed: Seed
     public let engine: EmbeddingEngine

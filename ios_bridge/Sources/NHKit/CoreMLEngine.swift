@@ -47,10 +47,10 @@ public final class CoreMLEngine: EmbeddingEngine, @unchecked Sendable {
     public init(model: MLModel, manifest: BundleManifest, computeUnits: MLComputeUnits, compiledModelURL: URL) throws {
         let inputs = model.modelDescription.inputDescriptionsByName
         let outputs = model.modelDescription.outputDescriptionsByName
-        guard inputs[manifest.input.name] != nil else {
+        guard let inDesc = inputs[manifest.input.name] else {
             throw NHError.engine("model has no input '\(manifest.input.name)' (it has \(inputs.keys.sorted()))")
         }
-        guard outputs[manifest.output.name] != nil else {
+        guard let outDesc = outputs[manifest.output.name] else {
             throw NHError.engine("model has no output '\(manifest.output.name)' (it has \(outputs.keys.sorted()))")
         }
         switch manifest.input.dtype {
@@ -58,10 +58,40 @@ public final class CoreMLEngine: EmbeddingEngine, @unchecked Sendable {
         default:
             throw NHError.engine("Core ML input dtype \(manifest.input.dtype) is not supported (float32 or float16)")
         }
+        // The model's own interface must be the manifest's (as the Android engine checks): the
+        // input's exact shape and dtype, the output's element count and a float dtype.
+        let inIO = try Self.interface(of: inDesc, role: "input")
+        guard inIO.shape == manifest.input.shape, inIO.dtype == manifest.input.dtype else {
+            throw NHError.engine("model input '\(manifest.input.name)' is \(inIO.dtype) \(inIO.shape), "
+                                 + "the manifest says \(manifest.input.dtype) \(manifest.input.shape)")
+        }
+        let outIO = try Self.interface(of: outDesc, role: "output")
+        guard outIO.shape.reduce(1, *) == manifest.output.shape.reduce(1, *), ["float32", "float16", "float64"].contains(outIO.dtype) else {
+            throw NHError.engine("model output '\(manifest.output.name)' is \(outIO.dtype) \(outIO.shape), "
+                                 + "the manifest says \(manifest.output.dtype) \(manifest.output.shape)")
+        }
         self.model = model
         self.manifest = manifest
         self.computeUnits = computeUnits
         self.compiledModelURL = compiledModelURL
+    }
+
+    /// A multi-array feature's shape and dtype in manifest terms (`float32`, `float16`, ...).
+    static func interface(of desc: MLFeatureDescription, role: String) throws -> (shape: [Int], dtype: String) {
+        guard let c = desc.multiArrayConstraint else {
+            throw NHError.engine("model \(role) '\(desc.name)' is not a multi-array (feature type \(desc.type.rawValue))")
+        }
+        return (c.shape.map(\.intValue), dtypeName(c.dataType))
+    }
+
+    static func dtypeName(_ t: MLMultiArrayDataType) -> String {
+        switch t {
+        case .float32: return "float32"
+        case .float16: return "float16"
+        case .double: return "float64"
+        case .int32: return "int32"
+        default: return "data type \(t.rawValue)"
+        }
     }
 
     public var runtimeInfo: DeviceReport.Runtime {

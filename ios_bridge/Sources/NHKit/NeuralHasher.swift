@@ -14,7 +14,9 @@ import NHCore
 /// ```
 ///
 /// All work runs off the calling actor (these are nonisolated async methods), so calling from
-/// the main actor does not block the UI. One hasher can serve concurrent calls.
+/// the main actor does not block the UI. Thread safety: a hasher is immutable after `init` and
+/// `Sendable`; one hasher can serve concurrent calls from any task or thread (Core ML predictions
+/// are serialised by `CoreMLEngine`'s lock; decoding and resizing run in parallel).
 public final class NeuralHasher: @unchecked Sendable {
     public let bundle: NHBundle
     public let engine: CoreMLEngine
@@ -69,6 +71,16 @@ public final class NeuralHasher: @unchecked Sendable {
         var r = try pipeline.hash(image: rgb, orientation: Int(orientation.rawValue), computeDigests: computeDigests)
         r.timings.decode += tDecode
         return r
+    }
+
+    /// Hashes many files with Swift concurrency (at most `maxConcurrentTasks` at a time), in
+    /// input order; a bad file becomes a failed `BatchItem` naming it and the batch goes on.
+    /// Cancelling the calling task stops the batch with `CancellationError` (no file is started
+    /// after `Task.isCancelled`). Core ML predictions are serialised by the engine's lock, so
+    /// extra tasks overlap decoding and resizing.
+    public func hash(urls: [URL], maxConcurrentTasks: Int = 2, computeDigests: Bool = false) async throws -> [BatchItem] {
+        try await pipeline.hash(files: urls, decoder: decoder, maxPixels: maxPixels,
+                                maxConcurrentTasks: maxConcurrentTasks, computeDigests: computeDigests)
     }
 
     /// Hashes already decoded RGB8 pixels (spec step 1's output) with an EXIF tag.

@@ -82,6 +82,28 @@ final class SelfTestOnDeviceTests: XCTestCase {
         }
     }
 
+    /// The engine refuses a model whose real interface differs from the manifest's (as the
+    /// Android and LiteRT engines do): here the manifest is altered, the model is not.
+    func testInterfaceMismatchIsRefused() async throws {
+        guard let url = Self.coreMLBundles().first else { throw XCTSkip("no Core ML bundle") }
+        let bundle = try NHBundle(url: url)
+        let engine = try await CoreMLEngine.load(bundle: bundle, computeUnits: .cpuOnly)
+        var m = bundle.manifest
+        m.model.inputs[0].shape = [1, 3, 180, 720]
+        XCTAssertThrowsError(try CoreMLEngine(model: engine.model, manifest: m, computeUnits: .cpuOnly,
+                                              compiledModelURL: engine.compiledModelURL)) { e in
+            XCTAssertTrue("\(e)".contains("the manifest says"), "\(e)")
+        }
+        m = bundle.manifest
+        m.model.inputs[0].dtype = m.model.inputs[0].dtype == "float32" ? "float16" : "float32"
+        XCTAssertThrowsError(try CoreMLEngine(model: engine.model, manifest: m, computeUnits: .cpuOnly,
+                                              compiledModelURL: engine.compiledModelURL))
+        m = bundle.manifest
+        m.model.outputs[0].shape = [1, 64]
+        XCTAssertThrowsError(try CoreMLEngine(model: engine.model, manifest: m, computeUnits: .cpuOnly,
+                                              compiledModelURL: engine.compiledModelURL))
+    }
+
     func testCompiledModelIsCached() async throws {
         guard let url = Self.coreMLBundles().first else { throw XCTSkip("no Core ML bundle") }
         let bundle = try NHBundle(url: url)

@@ -1,0 +1,1 @@
+../NHCoreTests/PNGDecoder.swift

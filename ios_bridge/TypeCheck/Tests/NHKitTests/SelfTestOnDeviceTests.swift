@@ -1,0 +1,1 @@
+../../../Tests/NHKitTests/SelfTestOnDeviceTests.swift
