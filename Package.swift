@@ -24,8 +24,9 @@ let package = Package(
         .target(name: "CLiteRt", path: "ios_bridge/Sources/CLiteRt",
                 linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(name: "NHLiteRT", dependencies: ["NHCore", "CLiteRt"], path: "ios_bridge/Sources/NHLiteRT"),
-        // Benchmarks (not tests; benchmarks/ios_resize.sh and benchmarks/ios_pipeline.sh run them).
+        // Benchmarks (not tests; benchmarks/ios_resize.sh, ios_pipeline.sh and match_bridges.sh run them).
         .executableTarget(name: "NHBench", dependencies: ["NHCore"], path: "ios_bridge/Sources/NHBench"),
+        .executableTarget(name: "NHMatchBench", dependencies: ["NHCore"], path: "ios_bridge/Sources/NHMatchBench"),
         .executableTarget(name: "NHPipelineBench", dependencies: ["NHCore", "NHLiteRT"], path: "ios_bridge/Sources/NHPipelineBench"),
         .testTarget(name: "NHCoreTests", dependencies: ["NHCore"], path: "ios_bridge/Tests/NHCoreTests"),
         .testTarget(name: "NHKitTests", dependencies: ["NHKit", "NHCore"], path: "ios_bridge/Tests/NHKitTests"),

@@ -1,39 +1,24 @@
 #!/usr/bin/env bash
-# Resize benchmark (not a test): the Java core's exact spec resize of a 4032x3024 RGB8 buffer to
-# 360x360, next to the Python reference (nhkit.runtime.resize.resize_rgb) on the same machine.
-# Writes benchmarks/results/android_resize.md. Needs javac/java 17+; Python part needs nhkit.
-#   android_bridge/bench.sh [--runs N] [--warmup N]
+# Benchmarks (not tests) of the Android/Java core, next to the Python reference on the SAME inputs
+# with the outputs compared byte for byte (benchmarks/android_jvm.py):
+#   - resize 4032x3024 -> 360 (Java 1 and 2 threads, Python), from one shared raw RGB8 file
+#   - the full pipeline per image with real LiteRT per exported TFLite variant (1 and 2 threads)
+# Writes benchmarks/results/android_jvm.md (+ .json). Needs a JDK 22+ (java.lang.foreign) and nhkit
+# with the export extra; bundles come from jvm/test.sh's cache (run android_bridge/test.sh first)
+# or NHKIT_LITERT_BUNDLES=DIR. Photos: ../shared/photos or --photos DIR.
+#   android_bridge/bench.sh [--images N] [--passes N] [--runs N] [--photos DIR]
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 B="$HERE/build/bench"
+JDK="${NHKIT_JAVA22_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+[ -x "$JDK/bin/javac" ] || { echo "bench.sh: needs a JDK 22+ (set NHKIT_JAVA22_HOME)" >&2; exit 2; }
+bundles="${NHKIT_LITERT_BUNDLES:-$(ls -d "$HERE"/build/litert-bundles/*/ 2>/dev/null | head -n1)}"
+[ -n "$bundles" ] && [ -d "$bundles" ] || { echo "bench.sh: no exported bundles: run android_bridge/test.sh first or set NHKIT_LITERT_BUNDLES" >&2; exit 2; }
 rm -rf "$B" && mkdir -p "$B"
 javac --release 11 -encoding UTF-8 -d "$B/core" $(find "$HERE/core/src/main/java" -name '*.java')
-javac --release 11 -encoding UTF-8 -cp "$B/core" -d "$B/bench" $(find "$HERE/core/src/bench/java" -name '*.java')
-
-py_note=()
-if (cd "$REPO" && python3 -c "import nhkit.runtime.resize") >/dev/null 2>&1; then
-  echo "== Python reference: nhkit.runtime.resize.resize_rgb on 4032x3024"
-  py=$(cd "$REPO" && python3 - <<'PY'
-import statistics, time
-import numpy as np
-from nhkit.runtime.resize import resize_rgb
-rng = np.random.default_rng(20261121)
-img = rng.integers(0, 256, (3024, 4032, 3), dtype=np.uint8)
-for _ in range(3):
-    resize_rgb(img)
-t = []
-for _ in range(15):
-    t0 = time.perf_counter(); resize_rgb(img); t.append((time.perf_counter() - t0) * 1e3)
-print(f"median {statistics.median(t):.1f} ms, min {min(t):.1f} ms (15 runs, wall time)")
-PY
-)
-  echo "   $py"
-  py_note=(--python "$py")
-fi
-
-echo "== Java core: dev.nhkit.core.bench.ResizeBench"
-mkdir -p "$REPO/benchmarks/results"
-java -Xmx1g -cp "$B/core:$B/bench" dev.nhkit.core.bench.ResizeBench \
-  --out "$REPO/benchmarks/results/android_resize.md" "${py_note[@]}" "$@"
-echo "wrote benchmarks/results/android_resize.md"
+"$JDK/bin/javac" --release 22 -encoding UTF-8 -cp "$B/core" -d "$B/jvm" \
+  $(find "$HERE/jvm/src/main/java" "$HERE/jvm/src/bench/java" -name '*.java')
+cd "$REPO"
+exec nice python3 benchmarks/android_jvm.py --java "$JDK/bin/java" --classpath "$B/core:$B/jvm" \
+  --bundles "$bundles" --work "$B" "$@"

@@ -18,3 +18,8 @@ dependencyResolutionManagement {
 
 rootProject.name = "nhkit-android"
 include(":core", ":bridge")
+// The JVM engine (java.lang.foreign, JDK 22+ toolchain) is opt-in so that an Android build, or an
+// app including this build, never needs a JDK 22: ./gradlew -Pnhkit.jvm=true :jvm:test
+if (providers.gradleProperty("nhkit.jvm").getOrElse("false") == "true") {
+    include(":jvm")
+}

@@ -4,6 +4,10 @@
 #   2. compile and run the core JUnit 4 tests (every tests/vectors/*.json, JSON, bundles, ...)
 #   3. compile-check bridge/ (main and androidTest) against the compile-only stubs in stubs/
 #   4. if nhkit's Python CLI is importable: `nhkit golden check` on the reports the fixture test wrote
+#      (replayed reference embeddings: they check the report format and the pipeline up to the model)
+#   5. jvm/test.sh: real inference (LiteRT C API via java.lang.foreign, JDK 22+) on real exported
+#      bundles, each self-test report judged by `nhkit golden check`; skipped with a message without
+#      a JDK 22+
 # Installs nothing. Needs javac/java (17+) and JUnit 4 (Debian: apt-get install -y junit4, or set
 # JUNIT4_JAR and HAMCREST_JAR). Output goes to android_bridge/build/.
 #
@@ -128,7 +132,7 @@ if ls "$B"/fixture-reports/*.json >/dev/null 2>&1; then
     for r in "$B"/fixture-reports/*.json; do
       bdir=$(head -n1 "$r.bundle")
       if out=$(cd "$REPO" && python3 -m nhkit.runtime golden check "$r" --bundle "$bdir" 2>&1); then
-        echo "ok    golden check $(basename "$r"): $(echo "$out" | tail -n1)"
+        echo "ok    golden check $(basename "$r") [replayed reference embeddings]: $(echo "$out" | tail -n1)"
       else
         note_fail "nhkit golden check $(basename "$r"):"; echo "$out" | tail -n 25
       fi
@@ -136,8 +140,24 @@ if ls "$B"/fixture-reports/*.json >/dev/null 2>&1; then
   fi
 fi
 
+# Real inference: the JVM engine over LiteRT's C API (Java 22+), real bundles, golden check.
+rm -f "$B/jvm-junit.log"
+bash "$HERE/jvm/test.sh"
+case $? in
+  0) ;;
+  3) echo "note  the JVM LiteRT self-test was skipped (see the skip line above)" ;;
+  *) note_fail "JVM LiteRT engine (android_bridge/jvm/test.sh)" ;;
+esac
+
 summary=$(grep -E '^Tests run: ' "$B/junit.log" | tail -n1)
 [ -n "$summary" ] || summary="Tests run: 0 (the JUnit runner did not finish)"
+if [ -f "$B/jvm-junit.log" ] && grep -qE '^Tests run: ' "$B/jvm-junit.log"; then
+  # One line adding up both JUnit runs (core on the default JDK, jvm on a JDK 22+).
+  summary=$(cat "$B/junit.log" "$B/jvm-junit.log" | grep -E '^Tests run: ' | awk -F'[:,] *' '
+    { n += $2; f += $4; e += $6; s += $8 }
+    END { printf "Tests run: %d, Failures: %d, Errors: %d, Skipped: %d (core + jvm)", n, f, e, s }')
+  echo "$summary"
+fi
 if [ "$junit_rc" -eq 0 ] && [ "$checks_failed" -eq 0 ]; then
   echo "android_bridge: PASS - $summary; other checks failed: 0"
   exit 0

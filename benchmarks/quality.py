@@ -31,104 +31,13 @@ from nhkit.runtime.resize import resize_rgb  # noqa: E402
 from nhkit.runtime.tensor import normalise  # noqa: E402
 
 # ---------------------------------------------------------------- the transform suite
+# One edit suite for the whole project: nhkit.runtime.edits (also `nhkit match calibrate
+# --edits`). Every edit, in its order; hflip is its "mirror" group, left out of the means.
+from nhkit.runtime.edits import suite as _edit_suite  # noqa: E402
 
-
-def _jpeg(im, q):
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=q)
-    buf.seek(0)
-    return Image.open(buf).convert("RGB")
-
-
-def _scale(im, s):
-    return im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))), Image.BICUBIC)
-
-
-def _crop(im, f):
-    w, h = im.size
-    dx, dy = round(w * f), round(h * f)
-    return im.crop((dx, dy, w - dx, h - dy))
-
-
-def _hue(im, shift):
-    hsv = np.asarray(im.convert("HSV")).copy()
-    hsv[..., 0] = (hsv[..., 0].astype(np.int16) + round(shift * 256)) % 256
-    return Image.fromarray(hsv, "HSV").convert("RGB")
-
-
-def _noise(im, sigma, seed):
-    rng = np.random.default_rng(seed)
-    a = np.asarray(im).astype(np.float32) + rng.normal(0, sigma, (im.height, im.width, 3))
-    return Image.fromarray(np.clip(np.round(a), 0, 255).astype(np.uint8))
-
-
-def _watermark(im):
-    im = im.convert("RGBA")
-    layer = Image.new("RGBA", im.size, (0, 0, 0, 0))
-    d = ImageDraw.Draw(layer)
-    size = max(10, round(im.height * 0.07))
-    font = ImageFont.load_default(size=size)
-    text = "(c) nhkit 2026 - sample"
-    box = d.textbbox((0, 0), text, font=font)
-    x = im.width - (box[2] - box[0]) - round(im.width * 0.03)
-    y = im.height - (box[3] - box[1]) - round(im.height * 0.05)
-    d.text((x, y), text, font=font, fill=(255, 255, 255, 200))
-    return Image.alpha_composite(im, layer).convert("RGB")
-
-
-def _border(im, f):
-    w, h = im.size
-    dx, dy = round(w * f), round(h * f)
-    out = Image.new("RGB", (w + 2 * dx, h + 2 * dy), (0, 0, 0))
-    out.paste(im, (dx, dy))
-    return out
-
-
-def _chain(im):
-    im = _scale(im, 0.5)
-    im = _jpeg(im, 70)
-    im = _crop(im, 0.03)
-    return ImageEnhance.Brightness(im).enhance(1.1)
-
-
-TRANSFORMS = [
-    ("jpeg_q90", lambda im, s: _jpeg(im, 90)),
-    ("jpeg_q50", lambda im, s: _jpeg(im, 50)),
-    ("jpeg_q20", lambda im, s: _jpeg(im, 20)),
-    ("down_0.5", lambda im, s: _scale(im, 0.5)),
-    ("down_0.25", lambda im, s: _scale(im, 0.25)),
-    ("up_1.5", lambda im, s: _scale(im, 1.5)),
-    ("crop_5%", lambda im, s: _crop(im, 0.05)),
-    ("crop_10%", lambda im, s: _crop(im, 0.10)),
-    ("rotate_2", lambda im, s: im.rotate(2, Image.BICUBIC, expand=False)),
-    ("rotate_5", lambda im, s: im.rotate(5, Image.BICUBIC, expand=False)),
-    ("bright_1.2", lambda im, s: ImageEnhance.Brightness(im).enhance(1.2)),
-    ("contrast_0.8", lambda im, s: ImageEnhance.Contrast(im).enhance(0.8)),
-    ("saturation_0.5", lambda im, s: ImageEnhance.Color(im).enhance(0.5)),
-    ("hue_+18deg", lambda im, s: _hue(im, 0.05)),
-    ("blur", lambda im, s: im.filter(ImageFilter.GaussianBlur(max(im.size) / 360.0))),
-    ("noise_s8", lambda im, s: _noise(im, 8.0, s)),
-    ("grayscale", lambda im, s: im.convert("L").convert("RGB")),
-    ("watermark", lambda im, s: _watermark(im)),
-    ("hflip", lambda im, s: im.transpose(Image.FLIP_LEFT_RIGHT)),
-    ("stretch_1.2", lambda im, s: im.resize((round(im.width * 1.2), im.height), Image.BICUBIC)),
-    ("border_10%", lambda im, s: _border(im, 0.10)),
-    ("chain", lambda im, s: _chain(im)),
-]
-DESCRIPTIONS = {
-    "jpeg_q90": "JPEG quality 90 (Pillow)", "jpeg_q50": "JPEG quality 50",
-    "jpeg_q20": "JPEG quality 20", "down_0.5": "downscale x0.5 (bicubic)",
-    "down_0.25": "downscale x0.25", "up_1.5": "upscale x1.5", "crop_5%": "centre crop 5% per side",
-    "crop_10%": "centre crop 10% per side", "rotate_2": "rotate 2 deg CCW, same canvas, black corners",
-    "rotate_5": "rotate 5 deg", "bright_1.2": "brightness x1.2", "contrast_0.8": "contrast x0.8",
-    "saturation_0.5": "saturation x0.5", "hue_+18deg": "hue +18 deg (HSV)",
-    "blur": "Gaussian blur, radius = long side / 360 (1 px at hash scale)",
-    "noise_s8": "Gaussian noise sigma 8/255, seeded per photo", "grayscale": "grayscale",
-    "watermark": "white text watermark bottom right, 7% of height",
-    "hflip": "horizontal flip (not expected to match)", "stretch_1.2": "width x1.2",
-    "border_10%": "black border 10% per side", "chain": "down 0.5 + JPEG q70 + crop 3% + brightness x1.1",
-}
-EXPECTED_FAIL = {"hflip"}
+TRANSFORMS = [(e.name, e.apply) for e in _edit_suite("all")]
+DESCRIPTIONS = {e.name: e.description for e in _edit_suite("all")}
+EXPECTED_FAIL = {e.name for e in _edit_suite("all") if e.group == "mirror"}
 
 # ---------------------------------------------------------------- hashers
 

@@ -182,30 +182,56 @@ def build_manifest(*, bundle_id: str, spec: Spec, source_model: dict[str, str], 
                    runtime: dict[str, str], variant: dict[str, str], model: dict[str, Any],
                    seed_sha256: str, cases: int, files: list[dict[str, Any]],
                    drift: dict[str, Any], tolerance: dict[str, int],
-                   tools: dict[str, str]) -> dict[str, Any]:
-    """The manifest object in the documented key order."""
+                   tools: dict[str, str],
+                   selftest_separate: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The manifest object in the documented key order.
+
+    selftest_separate: {"archive": {...}, "files": [...]} when the self-test cases ship as the
+    second artefact <bundle_id>.selftest.zip (docs/bundle-format.md, "Self-test placement")."""
+    selftest: dict[str, Any] = {"file": "selftest/cases.json", "cases": cases}
+    if selftest_separate is not None:
+        selftest.update(selftest_separate)
     return {
         "format": BUNDLE_FORMAT, "format_version": BUNDLE_VERSION, "bundle_id": bundle_id,
         "spec": spec.to_json(), "source_model": source_model, "target": target,
         "runtime": runtime, "variant": variant, "model": model,
         "seed": {"file": "seed.f32", "rows": HASH_BITS, "cols": EMBEDDING_DIM,
                  "dtype": "float32", "byte_order": "little", "sha256": seed_sha256},
-        "selftest": {"file": "selftest/cases.json", "cases": cases},
+        "selftest": selftest,
         "files": files, "drift": drift, "tolerance": tolerance, "tools": tools,
     }
 
 
+SELFTEST_PLACEMENTS = ("embed", "separate")
+
+
+def selftest_archive_name(bundle_id: str) -> str:
+    return f"{bundle_id}.selftest.zip"
+
+
 def write_bundle(staging: Path, bundle_id: str, *, model_src: Path, model_file: str,
                  seed: np.ndarray, cases: list[SelftestCase],
-                 manifest_fields: dict[str, Any]) -> tuple[Path, Path]:
+                 manifest_fields: dict[str, Any],
+                 selftest: str = "embed") -> tuple[Path, Path]:
     """Assemble `staging/<bundle_id>/` and `staging/<bundle_id>.zip`; returns both paths.
 
+    selftest "embed": the cases are in the bundle's selftest/ folder. "separate": they go to a
+    second artefact `staging/<bundle_id>.selftest.zip` (so production apps need not ship
+    them), which the manifest pins by sha256 and whose files it lists one by one.
     manifest_fields: everything build_manifest needs except bundle_id, seed_sha256, cases and
     files, which are computed here from what was actually written."""
+    if selftest not in SELFTEST_PLACEMENTS:
+        raise BundleWriteError(f"self-test placement must be one of {SELFTEST_PLACEMENTS}, "
+                               f"got {selftest!r}")
     folder = staging / bundle_id
     if folder.exists():
         shutil.rmtree(folder)
-    (folder / "selftest").mkdir(parents=True)
+    # Separate: the self-test tree is built beside the bundle, as it will be unpacked.
+    st_root = folder if selftest == "embed" else staging / f".{bundle_id}.selftest"
+    if st_root.exists() and st_root != folder:
+        shutil.rmtree(st_root)
+    folder.mkdir(parents=True)
+    (st_root / "selftest").mkdir(parents=True)
     dst = folder / model_file
     if model_src.is_dir():
         shutil.copytree(model_src, dst)
@@ -214,13 +240,24 @@ def write_bundle(staging: Path, bundle_id: str, *, model_src: Path, model_file: 
     seed_bytes = seed_to_f32_bytes(seed)
     (folder / "seed.f32").write_bytes(seed_bytes)
     for c in cases:
-        (folder / "selftest" / c.source.filename).write_bytes(c.source.data)
-        (folder / "selftest" / f"{c.source.case_id}.rgb360").write_bytes(c.rgb360)
-    (folder / "selftest" / "cases.json").write_bytes(json_bytes(cases_json(bundle_id, cases)))
+        (st_root / "selftest" / c.source.filename).write_bytes(c.source.data)
+        (st_root / "selftest" / f"{c.source.case_id}.rgb360").write_bytes(c.rgb360)
+    (st_root / "selftest" / "cases.json").write_bytes(json_bytes(cases_json(bundle_id, cases)))
     files = [{"path": rel, "sha256": sha256_file(folder / rel),
               "size": (folder / rel).stat().st_size} for rel in list_files(folder)]
+    separate = None
+    if selftest == "separate":
+        archive = staging / selftest_archive_name(bundle_id)
+        write_zip(st_root, archive, bundle_id, model_file)
+        separate = {
+            "archive": {"file": archive.name, "sha256": sha256_file(archive),
+                        "size": archive.stat().st_size},
+            "files": [{"path": rel, "sha256": sha256_file(st_root / rel),
+                       "size": (st_root / rel).stat().st_size} for rel in list_files(st_root)]}
+        shutil.rmtree(st_root)
     manifest = build_manifest(bundle_id=bundle_id, seed_sha256=seed_sha256(seed),
-                              cases=len(cases), files=files, **manifest_fields)
+                              cases=len(cases), files=files, selftest_separate=separate,
+                              **manifest_fields)
     from nhkit.runtime.bundle import validate_manifest
 
     validate_manifest(manifest, source=f"{bundle_id}/manifest.json")

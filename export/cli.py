@@ -69,6 +69,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    "else 0)")
     p.add_argument("--orientation", choices=("apply", "ignore"), default="apply",
                    help="spec orientation policy (default apply)")
+    p.add_argument("--selftest", choices=("embed", "separate"), default="embed",
+                   help="where the self-test cases go: inside each bundle (embed, default) or "
+                        "in a second artefact <bundle_id>.selftest.zip that production apps "
+                        "need not ship (separate)")
     p.add_argument("--quiet", action="store_true", help="print only errors")
     p.add_argument("-o", "--out", type=Path, required=True, metavar="OUT/",
                    help="output folder (created if missing)")
@@ -104,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         variants=variants, calibration=args.calibration, validation=args.validation,
         allow_over_budget=args.allow_over_budget, threads=args.threads, name=args.name,
         fragile_margin=args.fragile_margin, orientation=args.orientation,
+        selftest=args.selftest,
         validation_limit=args.max_validation, calibration_limit=args.max_calibration)
     log = (lambda msg: None) if args.quiet else None
     run_export(opts, log=log)

@@ -73,6 +73,8 @@ class ExportOptions:
     name: str | None = None
     fragile_margin: float | None = None
     orientation: str = "apply"
+    #: "embed" (self-test cases inside each bundle) or "separate" (<bundle_id>.selftest.zip)
+    selftest: str = "embed"
     calibration_limit: int | None = 64   # photos (first N by file name); bounds memory/time
     validation_limit: int | None = 100
     validation_views: tuple[str, ...] = DEFAULT_VALIDATION_VIEWS
@@ -289,6 +291,7 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
                 folder, zpath = bw.write_bundle(
                     staging.path, bundle_id, model_src=built.model_src,
                     model_file=built.model_file, seed=source.seed, cases=cases,
+                    selftest=opts.selftest,
                     manifest_fields=dict(common, target=variant.target, runtime=built.runtime,
                                          variant=variant.to_json(), model=built.model_io,
                                          drift=dict(drift.to_json(), selftest=st.to_json()),
@@ -328,6 +331,8 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
                             if cal else "not used"),
             "seconds": seconds})
         names = [n for o in outcomes for n in (o.bundle_id, o.bundle_id + ".zip")]
+        if opts.selftest == "separate":
+            names += [bw.selftest_archive_name(o.bundle_id) for o in outcomes]
         placed = staging.commit(names + [report_name])
         timings["total"] = time.monotonic() - t0
         total = sum(o.zip_bytes for o in outcomes)

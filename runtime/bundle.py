@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from . import bundle_selftest
 from .backends.base import EmbeddingBackend
 from .digest import sha256_bytes, sha256_file, tensor_digest
 from .errors import InputFileError
@@ -63,10 +64,23 @@ class Bundle:
     root: Path
     source: Path
     manifest: dict[str, Any]
-    cases: dict[str, Any]
+    #: cases.json; None when the cases ship separately and are not here (see bundle_selftest)
+    cases_json: dict[str, Any] | None
     spec: Spec
     seed: np.ndarray
     _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+    #: the folder holding selftest/ (root, or an extracted <bundle_id>.selftest.zip)
+    selftest_root: Path | None = None
+    _st_tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+
+    @property
+    def cases(self) -> dict[str, Any]:
+        """The verified cases.json; a BundleError when a separately shipped self-test is absent."""
+        if self.cases_json is None:
+            raise BundleError(self.source, "this bundle's self-test cases ship separately ("
+                              f"{bundle_selftest.archive_name(self.manifest)}) and are not here: "
+                              "put that file beside the bundle, or unpack it into the bundle folder")
+        return self.cases_json
 
     @property
     def bundle_id(self) -> str:
@@ -94,7 +108,7 @@ class Bundle:
         return not self.manifest["drift"]["passed"]
 
     def case_path(self, case: dict[str, Any], key: str = "source") -> Path:
-        return self.root / "selftest" / case[key]
+        return (self.selftest_root or self.root) / "selftest" / case[key]
 
     def rgb360(self, case: dict[str, Any]) -> np.ndarray:
         """A case's exact 360x360x3 RGB8 input (spec step 3 output)."""
@@ -114,9 +128,10 @@ class Bundle:
         return sha256_file(self.root / "manifest.json")
 
     def close(self) -> None:
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        for tmp in (self._tmp, self._st_tmp):
+            if tmp is not None:
+                tmp.cleanup()
+        self._tmp = self._st_tmp = None
 
     def __enter__(self) -> "Bundle":
         return self
@@ -215,13 +230,19 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
         if sha256_file(p) != entry["sha256"]:
             problems.append(f"{entry['path']}: sha256 does not match the manifest (file changed "
                             "or corrupt)")
-    unlisted = sorted(set(list_files(root)) - set(listed) - {"manifest.json"})
+    separate = bundle_selftest.separate_files(manifest)
+    st_listed = [f["path"] for f in separate or []]
+    if st_listed != sorted(st_listed) or len(set(st_listed)) != len(st_listed) \
+            or any(not p.startswith("selftest/") for p in st_listed) or set(st_listed) & set(listed):
+        raise BundleError(label, "selftest.files: paths must be unique, sorted, under selftest/ "
+                          "and not also in files")
+    unlisted = sorted(set(list_files(root)) - set(listed) - set(st_listed) - {"manifest.json"})
     problems += [f"{u}: file is not listed in the manifest" for u in unlisted]
     mfile = manifest["model"]["file"]
     if not any(p == mfile or p.startswith(mfile.rstrip("/") + "/") for p in listed):
         problems.append(f"model.file {mfile!r}: no such file listed")
     for required in ("seed.f32", "selftest/cases.json"):
-        if required not in listed:
+        if required not in listed + st_listed:
             problems.append(f"{required}: not listed in files")
     if problems:
         raise BundleError(src, "bundle does not match its manifest:\n  " + "\n  ".join(
@@ -233,6 +254,30 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
         raise BundleError(src, "seed.f32 does not match seed.sha256 in the manifest")
     seed = parse_seed(seed_bytes, source=str(root / "seed.f32"))
 
+    st_root: Path | None = root
+    st_tmp: tempfile.TemporaryDirectory[str] | None = None
+    if separate is not None:
+        st_root, st_tmp = bundle_selftest.locate(root, src, manifest, extract=_extract_zip,
+                                                 error=BundleError)
+        if st_root is None:
+            spec = Spec.from_json(manifest["spec"], source=label)
+            return Bundle(root=root, source=src, manifest=manifest, cases_json=None, spec=spec,
+                          seed=seed, _tmp=tmp)
+    assert st_root is not None  # returned above when a separate self-test is absent
+    try:
+        cases = _verify_cases(st_root, src, manifest, listed + st_listed)
+    except BaseException:
+        if st_tmp is not None:
+            st_tmp.cleanup()
+        raise
+    spec = Spec.from_json(manifest["spec"], source=label)
+    return Bundle(root=root, source=src, manifest=manifest, cases_json=cases, spec=spec, seed=seed,
+                  _tmp=tmp, selftest_root=st_root, _st_tmp=st_tmp)
+
+
+def _verify_cases(root: Path, src: Path, manifest: dict[str, Any],
+                  listed: list[str]) -> dict[str, Any]:
+    """cases.json under root/selftest/: schema, ids, counts, files, rgb360 digests."""
     clabel = f"{src}/selftest/cases.json"
     cases = parse_json_bytes((root / "selftest" / "cases.json").read_bytes(), clabel,
                              what="self-test cases")
@@ -259,6 +304,4 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
         if tensor_digest(t) != case["digests"]["tensor"]:
             raise BundleError(clabel, f"case {case['id']}: digests.tensor is not the digest of "
                               "the normalised rgb360 bytes")
-    spec = Spec.from_json(manifest["spec"], source=label)
-    return Bundle(root=root, source=src, manifest=manifest, cases=cases, spec=spec, seed=seed,
-                  _tmp=tmp)
+    return cases

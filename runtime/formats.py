@@ -14,6 +14,8 @@ GOLDEN_FORMAT = "nhkit-golden"
 GOLDEN_VERSION = 1
 REPORT_FORMAT = "nhkit-device-report"
 REPORT_VERSION = 1
+HASHLIST_FORMAT = "nhkit-hashlist"
+HASHLIST_VERSION = 1
 
 # format id -> what a person would call such a file (for "this looks like ..." hints)
 KNOWN_FORMATS: dict[str, str] = {
@@ -21,4 +23,5 @@ KNOWN_FORMATS: dict[str, str] = {
     REPORT_FORMAT: "an nhkit device self-test report",
     BUNDLE_FORMAT: "a bundle manifest",
     SELFTEST_FORMAT: "a bundle's selftest/cases.json",
+    HASHLIST_FORMAT: "a hash list's manifest.json",
 }

@@ -18,6 +18,9 @@ public enum NHError: Error, Equatable, Sendable, CustomStringConvertible, Locali
     case bundle(path: String, reason: String)
     /// A bundle file whose size or sha256 differs from the manifest.
     case checksum(path: String, reason: String)
+    /// A hash list (docs/hashlist-format.md) that is malformed, tampered with, of another model or
+    /// seed, or queried with a bad threshold: `field` is the file or field at fault.
+    case hashList(path: String, field: String, reason: String)
     /// An image file that cannot be decoded under the spec's rules.
     case imageDecode(path: String, reason: String)
     /// The inference engine failed or returned something unusable.
@@ -38,6 +41,7 @@ public enum NHError: Error, Equatable, Sendable, CustomStringConvertible, Locali
         case .invalidEmbedding(let reason): return "invalid embedding: \(reason)"
         case .bundle(let path, let reason): return "\(path): \(reason)"
         case .checksum(let path, let reason): return "\(path): \(reason)"
+        case .hashList(let path, let field, let reason): return "\(path): \(field): \(reason)"
         case .imageDecode(let path, let reason): return "\(path): \(reason)"
         case .engine(let reason): return "inference engine: \(reason)"
         case .specMismatch(let reason): return reason

@@ -4,6 +4,7 @@ import android.content.ContentResolver;
 import android.content.Context;
 import android.net.Uri;
 
+import dev.nhkit.core.BatchHasher;
 import dev.nhkit.core.Bundle;
 import dev.nhkit.core.BundleManifest;
 import dev.nhkit.core.DecodedImage;
@@ -12,6 +13,7 @@ import dev.nhkit.core.EmbeddingEngine;
 import dev.nhkit.core.HashPipeline;
 import dev.nhkit.core.HashResult;
 import dev.nhkit.core.ImageDecoder;
+import dev.nhkit.core.ImageSource;
 import dev.nhkit.core.IoUtil;
 import dev.nhkit.core.NhkitException;
 import dev.nhkit.core.RgbImage;
@@ -192,6 +194,15 @@ public final class NeuralHasher implements Closeable {
 
     public EmbeddingEngine engine() {
         return engine;
+    }
+
+    /**
+     * Batch, cancellable and Executor/callback hashing over this hasher's decoder and engine
+     * (thread-safe, see {@link BatchHasher}; Kotlin coroutines: {@code suspendCancellableCoroutine}
+     * + {@code Task.cancel()}). Sources: {@link ImageSource#ofFile}, {@link ImageSource#ofBytes}.
+     */
+    public BatchHasher batchHasher() {
+        return new BatchHasher(pipeline, decoder);
     }
 
     @Override

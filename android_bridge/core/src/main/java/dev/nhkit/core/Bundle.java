@@ -59,9 +59,18 @@ public final class Bundle {
 
         List<SelfTestCase> cases = Collections.emptyList();
         String casesFile = manifest.selfTestFile;
+        if (casesFile != null && manifest.selfTestArchive != null) {
+            // Shipped separately (<bundle_id>.selftest.zip): used only when unpacked into the
+            // bundle, and then verified like the bundle's own files; absent means no cases.
+            if (selfTestPresent(files, casesFile)) {
+                verifyEntries(files, manifest.selfTestFiles);
+            } else {
+                casesFile = null;
+            }
+        }
         if (casesFile != null) {
             String name = files.describe(casesFile);
-            if (!manifest.lists(casesFile)) {
+            if (!manifest.lists(casesFile) && !manifest.listsSelfTestFile(casesFile)) {
                 throw new NhkitException.BundleException(name, "the manifest's self-test file is not "
                         + "in \"files\", so it cannot be verified");
             }
@@ -108,7 +117,7 @@ public final class Bundle {
 
     private static void requireListed(BundleFiles files, BundleManifest m, String path, String id)
             throws NhkitException.BundleException {
-        if (!m.lists(path)) {
+        if (!m.lists(path) && !m.listsSelfTestFile(path)) {
             throw new NhkitException.BundleException(files.describe(path), "self-test case \"" + id
                     + "\" uses a file the manifest does not list, so it cannot be verified");
         }
@@ -131,12 +140,29 @@ public final class Bundle {
                     "cannot list the bundle's files: " + e.getMessage(), e);
         }
         for (String p : present) {
-            if (!p.equals("manifest.json") && !manifest.lists(p)) {
+            if (!p.equals("manifest.json") && !manifest.lists(p) && !manifest.listsSelfTestFile(p)) {
                 throw new NhkitException.BundleException(files.describe(p), "file is in the bundle "
                         + "but not listed in the manifest's \"files\"");
             }
         }
-        for (BundleManifest.FileEntry e : manifest.files) {
+        verifyEntries(files, manifest.files);
+    }
+
+    /** Whether a separately shipped self-test has been unpacked into the bundle. */
+    private static boolean selfTestPresent(BundleFiles files, String casesFile)
+            throws NhkitException.BundleException {
+        try {
+            return files.listFiles().contains(casesFile);
+        } catch (IOException e) {
+            throw new NhkitException.BundleException(files.describe("manifest.json"),
+                    "cannot list the bundle's files: " + e.getMessage(), e);
+        }
+    }
+
+    /** Size and sha256 of each entry, streamed. */
+    private static void verifyEntries(BundleFiles files, List<BundleManifest.FileEntry> entries)
+            throws NhkitException.BundleException {
+        for (BundleManifest.FileEntry e : entries) {
             String name = files.describe(e.path);
             Digests.StreamDigest d;
             try (InputStream in = files.open(e.path)) {

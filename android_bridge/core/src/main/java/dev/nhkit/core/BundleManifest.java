@@ -51,6 +51,13 @@ public final class BundleManifest {
     public final String selfTestFile;
     /** {@code selftest.cases} of the manifest (the expected number of cases), or -1. */
     public final int selfTestCount;
+    /**
+     * {@code selftest.archive.file} when the self-test ships separately ({@code nhkit export
+     * --selftest separate}: {@code <bundle_id>.selftest.zip}), else {@code null}.
+     */
+    public final String selfTestArchive;
+    /** {@code selftest.files}: the separately shipped self-test files; empty otherwise. */
+    public final List<FileEntry> selfTestFiles;
     /** The whole document, for fields this class does not model. */
     public final Map<String, Object> raw;
 
@@ -99,38 +106,8 @@ public final class BundleManifest {
             throw new IllegalArgumentException(source + ": seed must be little-endian float32");
         }
 
-        List<Object> fileList = Json.getList(m, "files", source + ": files");
-        String previous = null;
-        List<FileEntry> entries = new ArrayList<>();
         Map<String, Boolean> seen = new LinkedHashMap<>();
-        for (int i = 0; i < fileList.size(); i++) {
-            String what = source + ": files[" + i + "]";
-            Map<String, Object> f = Json.asObject(fileList.get(i), what);
-            String path;
-            try {
-                path = BundleFiles.checkRelativePath(Json.getString(f, "path", what + ".path"));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(what + ".path: " + e.getMessage(), e);
-            }
-            if (path.equals("manifest.json")) {
-                throw new IllegalArgumentException(what + ": manifest.json must not list itself");
-            }
-            if (seen.put(path, Boolean.TRUE) != null) {
-                throw new IllegalArgumentException(what + ": \"" + path + "\" is listed twice");
-            }
-            if (previous != null && previous.compareTo(path) > 0) {
-                throw new IllegalArgumentException(what + ": \"files\" must be sorted by path (\""
-                        + path + "\" after \"" + previous + "\")");
-            }
-            previous = path;
-            String sha = lowerHex64(Json.getString(f, "sha256", what + ".sha256"), what + ".sha256");
-            long size = Json.getLong(f, "size", what + ".size");
-            if (size < 0) {
-                throw new IllegalArgumentException(what + ".size is negative");
-            }
-            entries.add(new FileEntry(path, sha, size));
-        }
-        files = Collections.unmodifiableList(entries);
+        files = parseFileList(Json.getList(m, "files", source + ": files"), source + ": files", seen);
         if (!listsFileOrTree(modelFile)) {
             throw new IllegalArgumentException(source + ": model file \"" + modelFile
                     + "\" is not in \"files\", so it cannot be verified");
@@ -157,6 +134,8 @@ public final class BundleManifest {
         }
         String st = null;
         int stCount = -1;
+        String archive = null;
+        List<FileEntry> stFiles = Collections.emptyList();
         if (m.get("selftest") != null) {
             Map<String, Object> so = Json.getObject(m, "selftest", source + ": selftest");
             if (so.containsKey("file")) {
@@ -165,7 +144,27 @@ public final class BundleManifest {
             if (so.containsKey("cases")) {
                 stCount = Json.getInt(so, "cases", source + ": selftest.cases");
             }
+            if (so.containsKey("archive") != so.containsKey("files")) {
+                throw new IllegalArgumentException(source + ": selftest.archive and selftest.files "
+                        + "go together (a self-test shipped separately)");
+            }
+            if (so.containsKey("archive")) {
+                Map<String, Object> a = Json.getObject(so, "archive", source + ": selftest.archive");
+                archive = Json.getString(a, "file", source + ": selftest.archive.file");
+                lowerHex64(Json.getString(a, "sha256", source + ": selftest.archive.sha256"),
+                        source + ": selftest.archive.sha256");
+                stFiles = parseFileList(Json.getList(so, "files", source + ": selftest.files"),
+                        source + ": selftest.files", new LinkedHashMap<String, Boolean>());
+                for (FileEntry e : stFiles) {
+                    if (!e.path.startsWith(SelfTestCase.DIR) || seen.containsKey(e.path)) {
+                        throw new IllegalArgumentException(source + ": selftest.files: \"" + e.path
+                                + "\" must be under " + SelfTestCase.DIR + " and not also in \"files\"");
+                    }
+                }
+            }
         }
+        selfTestArchive = archive;
+        selfTestFiles = stFiles;
         selfTestCount = stCount;
         if (st == null && seen.containsKey(SelfTestCase.CASES_FILE)) {
             st = SelfTestCase.CASES_FILE;
@@ -174,6 +173,41 @@ public final class BundleManifest {
         toleranceHamming = tol;
         toleranceNonfragileFlips = nonfragile;
         toleranceLossyHamming = lossy < 0 ? tol : lossy;
+    }
+
+    /** A {@code files}-style list: relative paths, unique and sorted, sha256 and size each. */
+    private static List<FileEntry> parseFileList(List<Object> fileList, String where,
+            Map<String, Boolean> seen) {
+        String previous = null;
+        List<FileEntry> entries = new ArrayList<>();
+        for (int i = 0; i < fileList.size(); i++) {
+            String what = where + "[" + i + "]";
+            Map<String, Object> f = Json.asObject(fileList.get(i), what);
+            String path;
+            try {
+                path = BundleFiles.checkRelativePath(Json.getString(f, "path", what + ".path"));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(what + ".path: " + e.getMessage(), e);
+            }
+            if (path.equals("manifest.json")) {
+                throw new IllegalArgumentException(what + ": manifest.json must not list itself");
+            }
+            if (seen.put(path, Boolean.TRUE) != null) {
+                throw new IllegalArgumentException(what + ": \"" + path + "\" is listed twice");
+            }
+            if (previous != null && previous.compareTo(path) > 0) {
+                throw new IllegalArgumentException(what + ": \"files\" must be sorted by path (\""
+                        + path + "\" after \"" + previous + "\")");
+            }
+            previous = path;
+            String sha = lowerHex64(Json.getString(f, "sha256", what + ".sha256"), what + ".sha256");
+            long size = Json.getLong(f, "size", what + ".size");
+            if (size < 0) {
+                throw new IllegalArgumentException(what + ".size is negative");
+            }
+            entries.add(new FileEntry(path, sha, size));
+        }
+        return Collections.unmodifiableList(entries);
     }
 
     /** Parses manifest bytes; {@code source} names the file in every error. */
@@ -207,6 +241,16 @@ public final class BundleManifest {
 
     public boolean lists(String path) {
         for (FileEntry e : files) {
+            if (e.path.equals(path)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** True when {@code path} is one of the separately shipped self-test files. */
+    public boolean listsSelfTestFile(String path) {
+        for (FileEntry e : selfTestFiles) {
             if (e.path.equals(path)) {
                 return true;
             }

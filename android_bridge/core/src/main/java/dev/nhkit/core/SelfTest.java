@@ -27,8 +27,11 @@ public final class SelfTest {
             String bridgeName, String bridgeVersion, Map<String, Object> platform)
             throws NhkitException.BundleException {
         if (bundle.selfTestCases().isEmpty()) {
+            String archive = bundle.manifest().selfTestArchive;
             throw new NhkitException.BundleException(bundle.files().describe("manifest.json"),
-                    "bundle " + bundle.bundleId() + " has no self-test cases");
+                    "bundle " + bundle.bundleId() + (archive == null ? " has no self-test cases"
+                            : " ships its self-test cases separately (" + archive + "): unpack "
+                            + "that archive into the bundle's parent folder to run the self-test"));
         }
         HashPipeline pipeline = new HashPipeline(bundle.seed(), bundle.spec(), engine);
         List<SelfTestReport.CaseResult> results = new ArrayList<>();

@@ -113,6 +113,9 @@ public class VectorConformanceTest {
             double margin = Json.getDouble(params, "fragile_margin", "params.fragile_margin");
             return new Object[] {seed, margin};
         }
+        if (algorithm.equals(HashListVectorCases.SEARCH)) {
+            return HashListVectorCases.prepareSearch(params);
+        }
         if (algorithm.equals("nh-spec-v1/resize")) {
             assertEquals("params.size", Spec.SIZE, Json.getInt(params, "size", "params.size"));
         }
@@ -135,6 +138,10 @@ public class VectorConformanceTest {
             case "nh-spec-v1/hex": hex(in, exp, valid); break;
             case "nh-spec-v1/hamming": hamming(in, exp); break;
             case "nh-spec-v1/seed": seed(in, exp, valid); break;
+            case HashListVectorCases.READ: HashListVectorCases.read(in, exp, valid); break;
+            case HashListVectorCases.SEARCH:
+                HashListVectorCases.search((HashMatcher) state, in, exp, valid);
+                break;
             default:
                 throw new AssertionError("no Java handler for vector algorithm \"" + algorithm
                         + "\" (add one to VectorConformanceTest)");
