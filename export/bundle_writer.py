@@ -29,6 +29,7 @@ from nhkit.runtime.jsonfile import json_bytes
 from nhkit.runtime.seed import seed_to_f32_bytes
 from nhkit.runtime.spec import EMBEDDING_DIM, HASH_BITS, Spec
 
+from .wide_gamut_icc import wide_gamut_icc
 
 
 class BundleWriteError(NhkitError):
@@ -65,19 +66,21 @@ def _fit(rgb: np.ndarray, w: int, h: int) -> Image.Image:
     return im.resize((w, h), Image.LANCZOS)
 
 
-def _png(im: Image.Image) -> bytes:
+def _png(im: Image.Image, **info: Any) -> bytes:
     buf = io.BytesIO()
-    im.save(buf, "PNG", optimize=False, compress_level=9)
+    im.save(buf, "PNG", optimize=False, compress_level=9, **info)
     return buf.getvalue()
 
 
 def make_selftest_sources(photos: list[np.ndarray]) -> list[SelftestSource]:
-    """Five small cases from (decoded) validation photos, each exercising a different path:
+    """Six small cases from (decoded) validation photos, each exercising a different path:
 
     s01 landscape RGB PNG (downscale both axes), s02 tall PNG (upscale one axis, downscale the
     other: the case where resize pass order matters), s03 greyscale PNG (mode rule `L`), s04 an
     exact 360x360 PNG (resize skipped), s05 a JPEG with EXIF orientation 6 (decoder and
-    orientation; lossy, so compared within the lossy tolerance)."""
+    orientation; lossy, so compared within the lossy tolerance), s06 a PNG carrying a
+    wide-gamut ICC profile: the stored samples must be hashed as they are, so a decoder that
+    colour-manages fails its digests (lossless)."""
     if not photos:
         raise BundleWriteError("self-test cases need at least one validation photo")
     pick = [photos[i % len(photos)] for i in range(5)]
@@ -99,6 +102,9 @@ def make_selftest_sources(photos: list[np.ndarray]) -> list[SelftestSource]:
     im.save(buf, "JPEG", quality=90, exif=exif.tobytes())
     out.append(SelftestSource("s05-jpg-exif6", "s05-jpg-exif6.jpg", buf.getvalue(), False,
                               "JPEG q90 320x240 with EXIF orientation 6 (rotate 90 cw)"))
+    out.append(SelftestSource("s06-png-wide-gamut", "s06-png-wide-gamut.png",
+                              _png(_fit(pick[0], 240, 240), icc_profile=wide_gamut_icc()), True,
+                              "RGB PNG 240x240 with a wide-gamut (ProPhoto) ICC profile, ignored"))
     return out
 
 

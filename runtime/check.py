@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from . import decode_deviation
 from .errors import InputFileError
 from .compare import Tolerance, judge
 from .golden import GoldenImage, GoldenSet
@@ -366,6 +367,7 @@ def format_text(result: CheckResult) -> str:
     out.append("summary:")
     out += [f"  {line}" for line in stage_summary(result)]
     out += [f"  note: {n}" for n in result.notes]
+    out += [f"  {line}" for line in decode_deviation.report_lines(r)]
     out.append(result.closing_line())
     return "\n".join(out) + "\n"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import struct
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from .errors import ImageDecodeError
 from .orientation import (EXIF_ORIENTATION_TAG, apply_orientation, apply_orientation_image,
                           normalise_orientation_tag)
+from .orientation_source import orientation_from_bytes
 from .spec import DEFAULT_MAX_PIXELS
 
 ImageSource = str | os.PathLike[str] | bytes
@@ -92,6 +94,21 @@ def _to_rgb8(im: Image.Image) -> np.ndarray:
     raise ValueError(f"unsupported image mode {mode!r} (supported: {', '.join(SUPPORTED_MODES)})")
 
 
+def _orientation_tag(im: Image.Image, data: bytes) -> int:
+    """Spec step 2's tag: for JPEG and PNG from exactly the metadata the spec names (read by
+    orientation_source, as the bridges do); for other formats from Pillow's getexif. Unreadable
+    metadata means 1, never an error."""
+    raw = orientation_from_bytes(data)
+    if raw is None and not data.startswith((b"\xff\xd8", b"\x89PNG")):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                raw = im.getexif().get(EXIF_ORIENTATION_TAG)
+        except (ValueError, OSError, SyntaxError, struct.error):
+            raw = None
+    return normalise_orientation_tag(raw)
+
+
 def decode_image(source: ImageSource | BinaryIO, *, orientation: str = "apply",
                  max_pixels: int | None = DEFAULT_MAX_PIXELS, name: str | None = None
                  ) -> DecodedImage:
@@ -140,9 +157,8 @@ def decode_image(source: ImageSource | BinaryIO, *, orientation: str = "apply",
             frames = int(getattr(im, "n_frames", 1) or 1)
             if frames > 1:
                 im.seek(0)
-            tag = 1
-            if orientation == "apply":
-                tag = normalise_orientation_tag(im.getexif().get(EXIF_ORIENTATION_TAG))
+            # Before load(): Pillow's TIFF getexif reads the still-open file.
+            tag = _orientation_tag(im, data) if orientation == "apply" else 1
             mode, fmt = im.mode, im.format
             im.load()
             if mode == "RGB":

@@ -65,6 +65,8 @@ class ReportCase:
     error: str | None = None
     orientation: int | None = None
     extra: dict[str, Any] | None = None
+    # Lossy cases: {samples_differing, max_abs_delta, bits_flipped} (runtime/decode_deviation.py).
+    decode_deviation: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -82,6 +84,8 @@ class ReportCase:
             out["hash"] = self.hash
         if self.orientation is not None:
             out["orientation"] = self.orientation
+        if self.decode_deviation is not None:
+            out["decode_deviation"] = self.decode_deviation
         if self.timings_ms:
             out["timings_ms"] = {k: round(float(v), 4) for k, v in self.timings_ms.items()}
         out["error"] = self.error
@@ -186,7 +190,8 @@ def parse_report(obj: Any, source: str = "<report>") -> DeviceReport:
             embedding=emb, projections=proj,
             hash=c["hash"].lower() if "hash" in c else None,
             timings_ms={k: float(v) for k, v in (c.get("timings_ms") or {}).items()},
-            error=c.get("error"), orientation=c.get("orientation"), extra=c.get("extra")))
+            error=c.get("error"), orientation=c.get("orientation"), extra=c.get("extra"),
+            decode_deviation=c.get("decode_deviation")))
     raise_problems(source, problems)
     b = obj["bundle"]
     return DeviceReport(

@@ -72,6 +72,11 @@ PRECISION_BITS = 22
 _BICUBIC = Image.Resampling.BICUBIC
 # Longest axis Pillow resamples exactly: it carries the box as float32 (exact up to 2^24).
 _PILLOW_MAX_EXACT_DIM = 1 << 24
+# Largest H x size x 3 intermediate (bytes) the two-pass path builds; taller images (e.g.
+# 1 x 2,000,000, legal under the 100 MP limit: 2.16 GB as uint8, more as a Pillow image) take
+# _resize_tall_banded, which needs memory for one band of rows only. Same in the Java bridge.
+_MAX_INTERMEDIATE_BYTES = 64 << 20
+_TALL_BAND_ROWS = 4096
 # The horizontal pass of a large image runs as two bands of rows on two threads when the machine
 # has at least two CPUs (see _horizontal_pillow).
 _THREADS: int = min(2, os.cpu_count() or 1)
@@ -145,6 +150,8 @@ def resize_rgb(rgb: np.ndarray, size: int = SIZE) -> np.ndarray:
     h, w = rgb.shape[0], rgb.shape[1]
     if h == size and w == size:
         return np.array(rgb, dtype=np.uint8, order="C", copy=True)
+    if _is_tall(h, w, size):
+        return _resize_tall_banded(rgb, size)
     if max(h, w, size) > _PILLOW_MAX_EXACT_DIM:
         return _resize_exact_numpy(rgb, size)
 
@@ -171,7 +178,7 @@ def resize_image(im: Image.Image, size: int = SIZE) -> np.ndarray:
         raise ValueError("resize_image expects an RGB-mode PIL image, got "
                          f"{getattr(im, 'mode', type(im).__name__)}")
     w, h = im.size
-    if (w == size and h == size) or max(h, w, size) > _PILLOW_MAX_EXACT_DIM:
+    if (w == size and h == size) or max(h, w, size) > _PILLOW_MAX_EXACT_DIM or _is_tall(h, w, size):
         return resize_rgb(np.asarray(im), size)
     inter = im.resize((size, h), _BICUBIC) if w != size else im
     if h != size:
@@ -295,3 +302,58 @@ def _resize_exact_numpy(rgb: np.ndarray, size: int) -> np.ndarray:
         img = _resize_axis0_numpy(np.ascontiguousarray(img).reshape(h, size * 3), size)
         img = img.reshape(size, size, 3)
     return np.ascontiguousarray(img)
+
+
+# --- very tall images: both passes in bands of rows -----------------------------------------
+
+
+def _is_tall(h: int, w: int, size: int) -> bool:
+    return h != size and w != size and h * size * 3 > _MAX_INTERMEDIATE_BYTES
+
+
+def _resize_tall_banded(rgb: np.ndarray, size: int) -> np.ndarray:
+    """The spec's two passes without the H x size intermediate image.
+
+    Rows are resized horizontally one band at a time (exactly the spec's pass, clipped to uint8),
+    and each band's share of every vertical output whose window overlaps it is added to that
+    output's accumulator. The vertical sum is split into partial sums of exact integers: every
+    product ``v * k`` (|v * k| < 2^30) and every partial sum (below 2^53) is an integer that
+    binary64 holds exactly, so BLAS float64 products give the exact integer result, in any
+    order. The result is byte-identical to the two-pass path (tests check it)."""
+    h, w = rgb.shape[0], rgb.shape[1]
+    filterscale = max(h / size, 1.0)
+    ksize = math.ceil(2.0 * filterscale) * 2 + 1
+    # Weights of the outputs whose window overlaps the current band only (a 1 x 100,000,000
+    # image has 1.1 million taps per output).
+    open_taps: dict[int, tuple[int, np.ndarray]] = {}
+    next_output = 0
+    # Window starts (the spec's xmin), cheap without the weights.
+    starts = [max(int((o + 0.5) * (h / size) - 2.0 * filterscale + 0.5), 0) for o in range(size)]
+    acc = np.zeros((size, size * 3), dtype=np.float64)
+    for y0 in range(0, h, _TALL_BAND_ROWS):
+        y1 = min(h, y0 + _TALL_BAND_ROWS)
+        band = np.ascontiguousarray(rgb[y0:y1])
+        if w > _PILLOW_MAX_EXACT_DIM:
+            cols = band.transpose(1, 0, 2).reshape(w, (y1 - y0) * 3)
+            inter = _resize_axis0_numpy(cols, size).reshape(size, y1 - y0, 3).transpose(1, 0, 2)
+        else:
+            inter = np.asarray(Image.fromarray(band).resize((size, y1 - y0), _BICUBIC))
+        rows = np.ascontiguousarray(inter, dtype=np.float64).reshape(y1 - y0, size * 3)
+        while next_output < size and starts[next_output] < y1:
+            xmin, count, k = _coefficient_rows_numpy(h, size, next_output, next_output + 1, ksize)
+            open_taps[next_output] = (int(xmin[0]), k[0, :int(count[0])].astype(np.float64))
+            next_output += 1
+        # One matrix product per band (the band's rows are read once): row i of `weights`
+        # holds output outs[i]'s taps for the band's rows, zero outside its window.
+        outs = list(open_taps)
+        weights = np.zeros((len(outs), y1 - y0), dtype=np.float64)
+        for i, o in enumerate(outs):
+            xmin0, taps = open_taps[o]
+            lo, hi = max(xmin0, y0), min(xmin0 + len(taps), y1)
+            if lo < hi:
+                weights[i, lo - y0:hi - y0] = taps[lo - xmin0:hi - xmin0]
+            if xmin0 + len(taps) <= y1:
+                del open_taps[o]
+        acc[outs] += weights @ rows
+    total = acc.astype(np.int64) + (1 << (PRECISION_BITS - 1))
+    return np.clip(total >> PRECISION_BITS, 0, 255).astype(np.uint8).reshape(size, size, 3)

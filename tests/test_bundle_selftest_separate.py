@@ -65,7 +65,7 @@ def test_layout_and_manifest(out: Path) -> None:
 def test_cases_found_beside_folder_and_zip(out: Path) -> None:
     for src in (out / BID, out / f"{BID}.zip"):
         with load_bundle(src) as b:
-            assert len(b.cases["cases"]) == 5
+            assert len(b.cases["cases"]) == 6
             assert b.case_path(b.cases["cases"][0]).is_file()
 
 
@@ -81,7 +81,7 @@ def test_cases_unpacked_into_the_folder(out: Path, tmp_path: Path) -> None:
     with zipfile.ZipFile(out / f"{BID}.selftest.zip") as zf:
         zf.extractall(folder.parent)
     with load_bundle(folder) as b:
-        assert len(b.cases["cases"]) == 5
+        assert len(b.cases["cases"]) == 6
     (folder / "selftest" / "s01-png.png").write_bytes(b"\x89PNG tampered")
     with pytest.raises(BundleError, match="s01-png.png: size"):
         load_bundle(folder)

@@ -112,6 +112,19 @@ def test_palette_png_with_transparency_ignores_alpha(tmp_path: Path) -> None:
     assert d.rgb[0, 0].tolist() == [255, 0, 0] and d.rgb[0, 2].tolist() == [10, 20, 30]
 
 
+def test_transparent_gif_pixels_keep_their_palette_colour(tmp_path: Path) -> None:
+    """The spec's `P` rule: a transparent GIF pixel is its palette colour (what the bridges
+    cannot always get from their platform decoders, and report in the case's note)."""
+    im = Image.new("P", (4, 2))
+    im.putpalette([200, 100, 50, 1, 2, 3] + [0] * (256 * 3 - 6))
+    im.putdata([0, 1, 0, 1, 1, 0, 1, 0])
+    p = tmp_path / "t.gif"
+    im.save(p, transparency=0)
+    assert Image.open(p).info.get("transparency") == 0
+    d = decode_image(p)
+    assert d.rgb[0, 0].tolist() == [200, 100, 50] and d.rgb[0, 1].tolist() == [1, 2, 3]
+
+
 def test_la_and_rgba_keep_stored_colour(tmp_path: Path) -> None:
     la = Image.fromarray(np.dstack([np.full((3, 3), 77, np.uint8), np.zeros((3, 3), np.uint8)]),
                          "LA")

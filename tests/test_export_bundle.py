@@ -74,7 +74,7 @@ def test_bundles_verify_and_describe_the_model(exported, inputs, suffix: str) ->
         assert m["drift"]["images"] == 8 and m["drift"]["photos"] == 4
         tol, d = m["tolerance"], m["drift"]
         assert tol["hamming"] == max(d["hamming"]["max"], d["selftest"]["hamming_max"]) + 1
-        assert tol["lossy_hamming"] == tol["hamming"] + 4 and d["selftest"]["cases"] == 5
+        assert tol["lossy_hamming"] == tol["hamming"] + 4 and d["selftest"]["cases"] == 6
         assert b.seed.tobytes() == make_seed(3).astype("<f4").tobytes()
         assert not b.over_budget
         # The bundle's own model through the backend the reader hands out.
@@ -92,8 +92,8 @@ def test_selftest_cases_are_the_reference_pipeline(exported, inputs) -> None:
     b = load_bundle(out / "tiny.tflite-fp32")
     cases = b.cases["cases"]
     assert [c["id"] for c in cases] == ["s01-png", "s02-png-tall", "s03-png-grey", "s04-png-360",
-                                        "s05-jpg-exif6"]
-    assert [c["lossless"] for c in cases] == [True, True, True, True, False]
+                                        "s05-jpg-exif6", "s06-png-wide-gamut"]
+    assert [c["lossless"] for c in cases] == [True, True, True, True, False, True]
     assert cases[4]["orientation"] == 6 and cases[0]["orientation"] == 1
     hasher = Hasher(OnnxBackend(inputs["model"]), make_seed(3),
                     Spec(fragile_margin=0.05), with_digests=True)
@@ -300,7 +300,7 @@ def test_bundle_self_test_passes_here(exported, tmp_path: Path, name: str, capsy
     report = tmp_path / "report.json"
     assert main(["selftest", "--bundle", str(out / name), "-o", str(report)]) == 0
     assert main(["golden", "check", "--bundle", str(out / name), str(report)]) == 0
-    assert "5 passed, 0 failed" in capsys.readouterr().out
+    assert "6 passed, 0 failed" in capsys.readouterr().out
 
 
 def test_parallel_core_ml_worker_gives_identical_bundles(inputs, tmp_path: Path) -> None:
@@ -352,3 +352,27 @@ def test_bundle_hasher_identity_is_the_manifests(exported, inputs) -> None:
             other.identity
     finally:
         h.bundle.close()
+
+
+def test_wide_gamut_case_is_hashed_from_its_stored_samples() -> None:
+    """s06 carries a wide-gamut ICC profile that the spec ignores: the reference decode is the
+    stored samples, and a colour-managing decoder (LittleCMS here, standing in for a device's)
+    would change most of them, so the case's lossless digests catch it."""
+    import io
+
+    from PIL import Image, ImageCms
+
+    from nhkit.export.bundle_writer import make_selftest_sources
+    from nhkit.export.wide_gamut_icc import wide_gamut_icc
+    from nhkit.runtime.decode import decode_image
+
+    photos = [np.random.default_rng(1).integers(0, 256, (300, 400, 3), dtype=np.uint8)]
+    src = {s.case_id: s for s in make_selftest_sources(photos)}["s06-png-wide-gamut"]
+    assert src.lossless
+    im = Image.open(io.BytesIO(src.data))
+    assert im.info["icc_profile"] == wide_gamut_icc()
+    stored = np.asarray(im.convert("RGB"))
+    assert np.array_equal(decode_image(src.data).rgb, stored)
+    managed = ImageCms.profileToProfile(im, ImageCms.ImageCmsProfile(io.BytesIO(wide_gamut_icc())),
+                                        ImageCms.createProfile("sRGB"))
+    assert (np.asarray(managed) != stored).mean() > 0.3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import xml.etree.ElementTree as ET
 
@@ -338,3 +339,37 @@ def test_check_markdown_and_junit_api_directly(env, tmp_path):
     assert "# nhkit golden check: PASS" in (tmp_path / "a.md").read_text()
     assert [v.id for v in res.verdicts] == ["c1-wide", "c2-tall", "c3-grey", "c4-square",
                                             "c5-jpeg"]  # golden order, whatever the report's
+
+
+def test_lossy_decode_deviation_is_measured_reported_and_shown(env, tmp_path):
+    """A lossy case's decode_deviation (docs/device-report.md) survives the schema and the round
+    trip, and `nhkit golden check` prints it; measure() gives the documented numbers."""
+    from nhkit.runtime import decode_deviation
+    from nhkit.runtime.report import load_report
+
+    hasher, golden, _, report = env
+    ref = np.zeros(360 * 360 * 3, dtype=np.uint8)
+    dev = ref.copy()
+    dev[:3888] = 2          # 1% of the samples, by 2
+    dev[10] = 9             # one by 9
+    h = golden.by_id["c5-jpeg"].hash
+    flipped = format(int(h, 16) ^ 0b101, "024x")
+    m = decode_deviation.measure(dev.tobytes(), ref.tobytes(), flipped, h)
+    assert m == {"samples_differing": 0.01, "max_abs_delta": 9, "bits_flipped": 2}
+    with pytest.raises(ValueError, match="length"):
+        decode_deviation.measure(dev[:5].tobytes(), ref.tobytes(), h, h)
+
+    r = replace_case(report, "c5-jpeg", decode_deviation=m)
+    path = tmp_path / "r.json"
+    write_report(r, path)
+    back = load_report(path)
+    assert next(c for c in back.cases if c.id == "c5-jpeg").decode_deviation == m
+    text = format_text(check_report(back, golden, seed=hasher.seed))
+    assert ("c5-jpeg: decode deviation (lossy, platform decoder vs reference): 1.00% of resized "
+            "samples differ, max |delta| 9, 2 bit(s) flipped") in text
+
+    bad = json.loads(path.read_text())
+    next(c for c in bad["cases"] if c["id"] == "c5-jpeg")["decode_deviation"]["max_abs_delta"] = 300
+    path.write_text(json.dumps(bad))
+    with pytest.raises(InputFileError, match="decode_deviation"):
+        load_report(path)

@@ -100,7 +100,7 @@ def test_export_selftest_check_end_to_end(bundle, tiny_model, tmp_path, capsys):
     report = tmp_path / "report.json"
     assert main(["selftest", "--bundle", str(zipped), "-o", str(report)]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[-1].startswith(f"{report}: 5 cases, 0 errors")
+    assert out.splitlines()[-1].startswith(f"{report}: 6 cases, 0 errors")
 
     r = load_report(report)
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -119,9 +119,9 @@ def test_export_selftest_check_end_to_end(bundle, tiny_model, tmp_path, capsys):
     assert main(["golden", "check", str(report), "--bundle", str(folder),
                  "--junit-xml", str(junit)]) == 0
     out = capsys.readouterr().out
-    assert "project: 5/5 exact (seed x embedding recomputed)" in out
+    assert "project: 6/6 exact (seed x embedding recomputed)" in out
     assert "from bundle tiny.tflite-fp16 manifest" in out
-    assert out.splitlines()[-1] == "5 passed, 0 failed"
+    assert out.splitlines()[-1] == "6 passed, 0 failed"
     assert ET.parse(junit).getroot().get("failures") == "0"
 
     # golden file from the reference model on the bundle's own self-test images
@@ -136,7 +136,7 @@ def test_export_selftest_check_end_to_end(bundle, tiny_model, tmp_path, capsys):
     assert [im.hash for im in g.images] == [c["expected"]["hash"] for c in cases]
     capsys.readouterr()
     assert main(["golden", "check", str(report), "--golden", str(golden)]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "5 passed, 0 failed"
+    assert capsys.readouterr().out.splitlines()[-1] == "6 passed, 0 failed"
 
     # a device whose model flips a bit far from zero fails at the model stage
     from nhkit.runtime.bundle import load_bundle
@@ -152,7 +152,7 @@ def test_export_selftest_check_end_to_end(bundle, tiny_model, tmp_path, capsys):
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("s01-png"))
     assert "FAIL" in row and "model" in row and f"{far}({ref.margins[far]:.3g})*" in row
-    assert out.splitlines()[-1] == "4 passed, 1 failed"
+    assert out.splitlines()[-1] == "5 passed, 1 failed"
 
 
 def test_report_for_another_bundle_or_build_is_an_error(bundle, tmp_path, capsys):

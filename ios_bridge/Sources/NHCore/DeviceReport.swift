@@ -83,15 +83,23 @@ public struct DeviceReport: Codable, Equatable, Sendable {
         public var orientation: Int?
         public var timingsMs: Timings?
         public var error: String?
+        /// Lossy cases: the decoder's measured distance from the reference.
+        public var decodeDeviation: DecodeDeviation?
+        /// Free-form notes for people (`extra.note`: what the decoder could not do exactly).
+        public var extra: [String: String]?
 
         enum CodingKeys: String, CodingKey {
             case id, digests, embedding, projections, hash, orientation, timingsMs = "timings_ms", error
+            case decodeDeviation = "decode_deviation", extra
         }
 
         public init(id: String, digests: StageDigests? = nil, embedding: [String]? = nil, projections: [String]? = nil,
-                    hash: String? = nil, orientation: Int? = nil, timingsMs: Timings? = nil, error: String? = nil) {
+                    hash: String? = nil, orientation: Int? = nil, timingsMs: Timings? = nil, error: String? = nil,
+                    decodeDeviation: DecodeDeviation? = nil, extra: [String: String]? = nil) {
             self.id = id; self.digests = digests; self.embedding = embedding; self.projections = projections
             self.hash = hash; self.orientation = orientation; self.timingsMs = timingsMs; self.error = error
+            self.decodeDeviation = decodeDeviation
+            self.extra = extra
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -102,8 +110,10 @@ public struct DeviceReport: Codable, Equatable, Sendable {
             try c.encodeIfPresent(projections, forKey: .projections)
             try c.encodeIfPresent(hash, forKey: .hash)
             try c.encodeIfPresent(orientation, forKey: .orientation)
+            try c.encodeIfPresent(decodeDeviation, forKey: .decodeDeviation)
             try c.encodeIfPresent(timingsMs, forKey: .timingsMs)
             try c.encode(error, forKey: .error)   // explicit null when the case succeeded
+            try c.encodeIfPresent(extra, forKey: .extra)
         }
     }
 

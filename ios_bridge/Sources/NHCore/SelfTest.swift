@@ -11,9 +11,13 @@ public struct DecodedImage: Sendable {
     public var image: RGB8Image
     /// The EXIF Orientation tag (0x0112), nil when absent.
     public var orientation: Int?
-    public init(image: RGB8Image, orientation: Int?) {
+    /// What the decoder could not do exactly (e.g. un-premultiplied alpha), for the report's
+    /// case `extra.note`; nil when nothing is to be said.
+    public var note: String?
+    public init(image: RGB8Image, orientation: Int?, note: String? = nil) {
         self.image = image
         self.orientation = orientation
+        self.note = note
     }
 }
 
@@ -40,10 +44,19 @@ public enum SelfTest {
                 let r = try pipeline.hash(image: decoded.image, orientation: decoded.orientation, computeDigests: true)
                 var timings = r.timings
                 timings.decode += tDecode
+                // Lossy cases: measure how far the platform decoder moved the resized bytes.
+                var deviation: DecodeDeviation?
+                if !c.lossless {
+                    let resized = pipeline.preprocess(decoded.image, orientation: decoded.orientation).resized
+                    let reference = [UInt8](try Data(contentsOf: bundle.selfTestURL.appendingPathComponent(c.rgb360)))
+                    deviation = try DecodeDeviation.measure(device: resized.pixels, reference: reference,
+                                                            deviceHash: r.hash.hex, expectedHash: c.expected.hash)
+                }
                 results.append(DeviceReport.CaseResult(
                     id: c.id, digests: r.digests, embedding: FloatHex.encode(r.embedding),
                     projections: FloatHex.encode(r.projections), hash: r.hash.hex,
-                    orientation: pipeline.effectiveOrientation(decoded.orientation).rawValue, timingsMs: timings, error: nil))
+                    orientation: pipeline.effectiveOrientation(decoded.orientation).rawValue, timingsMs: timings, error: nil,
+                    decodeDeviation: deviation, extra: decoded.note.map { ["note": $0] }))
             } catch {
                 results.append(DeviceReport.CaseResult(id: c.id, error: "\(error)"))
             }

@@ -4,8 +4,8 @@ import Foundation
 import ImageIO
 import NHCore
 
-/// Spec step 1 with ImageIO: an image file -> its stored 8-bit samples as RGB8, plus the EXIF
-/// orientation tag.
+/// Spec step 1 with ImageIO: an image file -> its stored 8-bit samples as RGB8, plus the
+/// orientation tag (spec step 2's sources, via NHCore's `OrientationSource` for JPEG and PNG).
 ///
 /// Why the samples are read straight from the decoded image's data provider instead of drawing
 /// the CGImage into a bitmap context:
@@ -24,18 +24,22 @@ import NHCore
 /// 8-bit indexed over RGB, 8-bit CMYK (Pillow's integer cmyk2rgb). Anything else (floating
 /// point, Lab, ...) is rejected with an error naming the file and the layout, as the spec says.
 /// Premultiplied alpha (which ImageIO does not produce for PNG, but may for other formats) is
-/// un-premultiplied with rounding; only pixels with alpha < 255 can then differ from Pillow.
+/// un-premultiplied with rounding (`Alpha`); only pixels with alpha < 255 can then differ from
+/// Pillow, and the decoder says so in `DecodedImage.note` (the report's `extra.note`), as it does
+/// for transparent GIF pixels, whose palette colour ImageIO may not keep.
 public struct ImageIODecoder: ImageFileDecoding, Sendable {
     public init() {}
 
     public func decode(contentsOf url: URL, maxPixels: Int = DecodeLimits.defaultMaxPixels) throws -> DecodedImage {
-        let name = url.path
-        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue
-        if size == 0 { throw NHError.imageDecode(path: name, reason: "empty file") }
-        guard let source = CGImageSourceCreateWithURL(url as CFURL, [kCGImageSourceShouldCache: false] as CFDictionary) else {
-            throw NHError.imageDecode(path: name, reason: "cannot open the file")
+        // The bytes are read once: ImageIO decodes them and OrientationSource reads the spec's
+        // orientation metadata from them.
+        let data: Data
+        do {
+            data = try Data(contentsOf: url, options: .mappedIfSafe)
+        } catch {
+            throw NHError.imageDecode(path: url.path, reason: "cannot read the file: \(error.localizedDescription)")
         }
-        return try decode(source: source, name: name, maxPixels: maxPixels)
+        return try decode(data: data, name: url.path, maxPixels: maxPixels)
     }
 
     /// Decodes image file bytes (e.g. from the Photos library's original data).
@@ -44,10 +48,10 @@ public struct ImageIODecoder: ImageFileDecoding, Sendable {
         guard let source = CGImageSourceCreateWithData(data as CFData, [kCGImageSourceShouldCache: false] as CFDictionary) else {
             throw NHError.imageDecode(path: name, reason: "not an image or unknown format")
         }
-        return try decode(source: source, name: name, maxPixels: maxPixels)
+        return try decode(source: source, bytes: [UInt8](data), name: name, maxPixels: maxPixels)
     }
 
-    func decode(source: CGImageSource, name: String, maxPixels: Int) throws -> DecodedImage {
+    func decode(source: CGImageSource, bytes: [UInt8], name: String, maxPixels: Int) throws -> DecodedImage {
         guard CGImageSourceGetType(source) != nil, CGImageSourceGetCount(source) > 0 else {
             throw NHError.imageDecode(path: name, reason: "not an image or unknown format")
         }
@@ -61,7 +65,11 @@ public struct ImageIODecoder: ImageFileDecoding, Sendable {
         guard !overflow, pixels <= maxPixels else {
             throw NHError.imageDecode(path: name, reason: "\(w)x\(h) pixels exceeds the limit of \(maxPixels)")
         }
-        let orientation = (props[kCGImagePropertyOrientation] as? NSNumber)?.intValue
+        // Spec step 2's sources for JPEG and PNG (read from the bytes, as Python and Java do);
+        // ImageIO's property only for other formats.
+        let orientation = OrientationSource.covers(bytes)
+            ? OrientationSource.tag(in: bytes)
+            : (props[kCGImagePropertyOrientation] as? NSNumber)?.intValue
         guard CGImageSourceGetStatusAtIndex(source, 0) == .statusComplete else {
             throw NHError.imageDecode(path: name, reason: "truncated or corrupt image data")
         }
@@ -70,11 +78,26 @@ public struct ImageIODecoder: ImageFileDecoding, Sendable {
         guard let image = CGImageSourceCreateImageAtIndex(source, 0, options) else {
             throw NHError.imageDecode(path: name, reason: "truncated or corrupt image data")
         }
-        return DecodedImage(image: try Self.rgb8(from: image, name: name), orientation: orientation)
+        let (rgb, translucent) = try Self.rgb8AndTranslucentCount(from: image, name: name)
+        var notes: [String] = []
+        if translucent > 0 { notes.append(Alpha.premultipliedNote(translucentPixels: translucent)) }
+        if let type = CGImageSourceGetType(source) as String?, type == "com.compuserve.gif",
+           image.alphaInfo != .none, image.alphaInfo != .noneSkipFirst, image.alphaInfo != .noneSkipLast {
+            // Pillow keeps a transparent GIF pixel's palette colour; ImageIO gives it as RGBA
+            // and its colour may be gone (0) where alpha is 0.
+            notes.append("alpha: transparent GIF pixels may have lost their palette colour (ImageIO RGBA)")
+        }
+        return DecodedImage(image: rgb, orientation: orientation, note: notes.isEmpty ? nil : notes.joined(separator: "; "))
     }
 
     /// The stored samples of `image` as RGB8, without colour matching (see the type's notes).
     public static func rgb8(from image: CGImage, name: String = "<CGImage>") throws -> RGB8Image {
+        try rgb8AndTranslucentCount(from: image, name: name).0
+    }
+
+    /// `rgb8(from:)` plus how many premultiplied translucent pixels had to be un-premultiplied
+    /// (their colour is an estimate: `Alpha`).
+    static func rgb8AndTranslucentCount(from image: CGImage, name: String) throws -> (RGB8Image, Int) {
         func fail(_ reason: String) -> NHError { .imageDecode(path: name, reason: reason) }
         let w = image.width, h = image.height
         let bpc = image.bitsPerComponent, bpp = image.bitsPerPixel, bytesPerRow = image.bytesPerRow
@@ -142,8 +165,9 @@ public struct ImageIODecoder: ImageFileDecoding, Sendable {
                     }
                 }
             }
-            return try RGB8Image(width: w, height: h, pixels: out)
+            return (try RGB8Image(width: w, height: h, pixels: out), 0)
         }
+        var translucent = 0
         try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             let p = raw.bindMemory(to: UInt8.self)
             for y in 0..<h {
@@ -163,9 +187,10 @@ public struct ImageIODecoder: ImageFileDecoding, Sendable {
                     }
                     var c = (0..<colourComponents).map { sample(colourOffset + $0) }
                     if premultiplied && hasAlpha {
-                        let a = Int(sample(alphaSlot))
-                        if a == 0 { c = c.map { _ in 0 } } else if a < 255 {
-                            c = c.map { UInt8(min(255, (Int($0) * 255 + a / 2) / a)) }
+                        let a = sample(alphaSlot)
+                        if a < 255 {
+                            translucent += 1
+                            c = c.map { Alpha.unpremultiply($0, alpha: a) }
                         }
                     }
                     switch model {
@@ -188,7 +213,7 @@ public struct ImageIODecoder: ImageFileDecoding, Sendable {
                 }
             }
         }
-        return try RGB8Image(width: w, height: h, pixels: out)
+        return (try RGB8Image(width: w, height: h, pixels: out), translucent)
     }
 }
 #endif

@@ -37,6 +37,31 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(Normalise.digest(Normalise.nchw(try RGB8Image(width: 360, height: 360, pixels: [UInt8](rgb360)))), r.digests?.tensor)
     }
 
+    /// Lossy cases carry decode_deviation (zero here: the test decoder reads the PNG exactly);
+    /// lossless ones do not; the numbers follow docs/device-report.md.
+    func testLossyCasesMeasureDecodeDeviation() throws {
+        let root = try makeTempDir(self)
+        let a = try image(64, 48, seed: 31), b = try image(40, 30, seed: 32)
+        let tb = try TestBundle.make(in: root, sources: [.init(id: "a", image: a, orientation: nil),
+                                                        .init(id: "b-lossy", image: b, orientation: 6, lossless: false)])
+        let report = try SelfTest.run(bundle: try NHBundle(url: tb.url), engine: ChecksumEngine(), decoder: TestPNGDecoder(),
+                                      bridge: .init(name: "nhkit-ios", version: "test"),
+                                      platform: .init(os: "Linux", osVersion: "x", deviceModel: "ci"))
+        XCTAssertNil(report.cases[0].decodeDeviation)
+        XCTAssertEqual(report.cases[1].decodeDeviation, DecodeDeviation(samplesDiffering: 0, maxAbsDelta: 0, bitsFlipped: 0))
+        let json = String(decoding: try report.jsonData(), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"decode_deviation\""), json)
+
+        var dev = [UInt8](repeating: 0, count: 360 * 360 * 3)
+        for i in 0..<3888 { dev[i] = 2 }
+        dev[10] = 9
+        let h = "0123456789abcdef01234567", flipped = "0123456789abcdef01234562"
+        let m = try DecodeDeviation.measure(device: dev, reference: [UInt8](repeating: 0, count: dev.count),
+                                            deviceHash: flipped, expectedHash: h)
+        XCTAssertEqual(m, DecodeDeviation(samplesDiffering: 0.01, maxAbsDelta: 9, bitsFlipped: 2))
+        XCTAssertThrowsError(try DecodeDeviation.measure(device: [1], reference: [1, 2], deviceHash: h, expectedHash: h))
+    }
+
     func testFailingCaseIsReportedAndOthersRun() throws {
         let root = try makeTempDir(self)
         let tb = try TestBundle.make(in: root, sources: [.init(id: "good", image: try image(20, 20, seed: 1), orientation: nil),
@@ -124,6 +149,34 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(BicubicResize.resize(tall, width: 360, height: 360, tableLimit: .max), streamed)
         let wide = try image(16_000, 2, seed: 22)
         XCTAssertEqual(BicubicResize.resize(wide, width: 360, height: 360, tableLimit: 0), BicubicResize.resize(wide))
+    }
+
+    /// Very tall images (1 x 2,000,000 is legal under the 100 MP limit; the Java bridge once threw
+    /// on it: its 2,000,000 x 360 intermediate did not fit one array). This resize never builds
+    /// the intermediate (rows are streamed into the vertical accumulators) and indexes with
+    /// 64-bit Int. 2,000,000 rows took 349 s in a debug build here, so the test uses 100,000
+    /// (a 108 MB intermediate the streaming avoids; the Java and Python tests run 2,000,000).
+    /// Width 1 -> 360 copies the sample (one tap of weight 2^22), so the spec's output is the
+    /// vertical resize of the column, computed here from the coefficient table (checked by the
+    /// vectors).
+    func testVeryTallImageResize() throws {
+        let h = 100_000
+        let tall = try image(1, h, seed: 23)
+        let out = BicubicResize.resize(tall)
+        XCTAssertEqual(out.width, 360)
+        XCTAssertEqual(out.height, 360)
+        let c = BicubicResize.coefficients(inSize: h, outSize: 360)
+        for y in 0..<360 {
+            for ch in 0..<3 {
+                var acc: Int64 = 1 << 21
+                for (i, k) in c.taps(y).enumerated() {
+                    acc += Int64(tall.pixels[(c.xmin[y] + i) * 3 + ch]) * Int64(k)
+                }
+                let want = UInt8(max(0, min(255, acc >> 22)))
+                XCTAssertEqual(out.pixels[(y * 360) * 3 + ch], want, "y=\(y) ch=\(ch)")
+                XCTAssertEqual(out.pixels[(y * 360 + 359) * 3 + ch], want, "y=\(y) ch=\(ch)")
+            }
+        }
     }
 
     func testDecoderPixelLimit() throws {

@@ -82,6 +82,7 @@ struct TestBundle {
         var id: String
         var image: RGB8Image
         var orientation: Int?
+        var lossless = true
     }
 
     let url: URL
@@ -114,7 +115,7 @@ struct TestBundle {
             let pre = pipeline.preprocess(s.image, orientation: s.orientation)
             try write("selftest/\(s.id).rgb360", pre.resized.pixels)
             cases.append([
-                "id": s.id, "source": "\(s.id).png", "lossless": true, "description": "synthetic",
+                "id": s.id, "source": "\(s.id).png", "lossless": s.lossless, "description": "synthetic",
                 "orientation": s.orientation ?? 1, "rgb360": "\(s.id).rgb360",
                 "digests": ["decoded": r.digests!.decoded, "resized": r.digests!.resized, "tensor": r.digests!.tensor],
                 "expected": ["hash": r.hash.hex, "embedding": FloatHex.encode(r.embedding),

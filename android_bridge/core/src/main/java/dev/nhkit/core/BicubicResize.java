@@ -183,9 +183,10 @@ public final class BicubicResize {
         int w = in.width();
         int h = in.height();
         byte[] cur = in.pixels();
-        if (w != outW && (long) h * outW * 3 > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("image " + w + "x" + h + ": the intermediate " + h + "x"
-                    + outW + " image of the horizontal pass does not fit in one Java array");
+        if (w != outW && h != outH && (long) h * outW * 3 > maxIntermediateBytes) {
+            // Very tall (e.g. 1 x 2,000,000, legal under the 100 MP limit): the H x outW
+            // intermediate would not fit in one Java array, or would waste memory on a phone.
+            return new RgbImage(outW, outH, fused(cur, w, h, outW, outH));
         }
         if (w != outW) {
             Axis a = new Axis(w, outW);
@@ -202,6 +203,76 @@ public final class BicubicResize {
                     : verticalStreaming(cur, outW, h, a);
         }
         return new RgbImage(outW, outH, cur);
+    }
+
+    /**
+     * Largest H x outW x 3 intermediate (bytes) the two-pass path allocates. Beyond it the passes
+     * are fused row by row ({@link #fused}): identical bytes, memory proportional to the output.
+     */
+    static long maxIntermediateBytes = 64L << 20;
+
+    /**
+     * Both passes without the intermediate image: each input row is resized horizontally (and
+     * clipped to 8 bits, as the spec's intermediate is) and immediately added, with its vertical
+     * weight, to the accumulators of the few outputs whose window holds it. Integer addition is
+     * exact and order-free, so every accumulator ends with the same value as in
+     * {@link #vertical}; the result is byte-identical to the two-pass path.
+     */
+    static byte[] fused(byte[] src, int w, int h, int outW, int outH) {
+        final Coefficients hc = coefficients(w, outW);
+        final Axis va = new Axis(h, outH);
+        final int row = outW * 3;
+        final int half = 1 << (PRECISION_BITS - 1);
+        final int[] acc = new int[outH * row];
+        java.util.Arrays.fill(acc, half);
+        final byte[] dst = new byte[outH * row];
+        final byte[] hrow = new byte[row];
+        final int[] ymin = new int[outH];
+        final int[][] taps = new int[outH][];   // weights of the outputs currently open
+        final int[] scratch = new int[va.ksize];
+        int oLo = 0; // first output not yet finished
+        int oHi = 0; // first output not yet opened
+        for (int y = 0; y < h; y++) {
+            horizontalRows(src, w, hc, hrow, y, y + 1, 0);
+            while (oHi < outH && windowStart(va, oHi) <= y) {
+                ymin[oHi] = va.row(oHi, scratch, 0);
+                taps[oHi] = java.util.Arrays.copyOf(scratch, va.lastCount);
+                oHi++;
+            }
+            for (int o = oLo; o < oHi; o++) {
+                final int i = y - ymin[o];
+                if (i >= taps[o].length) {
+                    continue;
+                }
+                final int kk = taps[o][i];
+                final int ab = o * row;
+                for (int j = 0; j < row; j++) {
+                    acc[ab + j] += (hrow[j] & 0xff) * kk;
+                }
+            }
+            while (oLo < oHi && ymin[oLo] + taps[oLo].length <= y + 1) {
+                finish(acc, dst, oLo * row, row);
+                taps[oLo] = null;
+                oLo++;
+            }
+        }
+        for (; oLo < outH; oLo++) { // (every window ends by row h, so none is left; defensive)
+            finish(acc, dst, oLo * row, row);
+        }
+        return dst;
+    }
+
+    /** The spec's {@code xmin} of vertical output {@code o} (without computing its weights). */
+    private static int windowStart(Axis a, int o) {
+        double center = (o + 0.5) * a.scale;
+        int xmin = (int) (center - a.support + 0.5);
+        return xmin < 0 ? 0 : xmin;
+    }
+
+    private static void finish(int[] acc, byte[] dst, int off, int n) {
+        for (int j = 0; j < n; j++) {
+            dst[off + j] = clip8(acc[off + j]);
+        }
     }
 
     /** Smallest band of rows worth a thread of its own. */
@@ -266,6 +337,12 @@ public final class BicubicResize {
      * int planes (R, G, B) so the tap loops run over contiguous ints without byte masking.
      */
     static void horizontalRows(byte[] src, int w, Coefficients c, byte[] dst, int y0, int y1) {
+        horizontalRows(src, w, c, dst, y0, y1, y0 * c.nOut * 3);
+    }
+
+    /** As above, with row {@code y0} written at {@code dst[dstOff]} and the others after it. */
+    static void horizontalRows(byte[] src, int w, Coefficients c, byte[] dst, int y0, int y1,
+            int dstOff) {
         final int outW = c.nOut;
         final int ks = c.ksize;
         final int[] xmin = c.xmin;
@@ -276,12 +353,12 @@ public final class BicubicResize {
         final int[] gp = new int[w];
         final int[] bp = new int[w];
         for (int y = y0; y < y1; y++) {
-            for (int x = 0, p = y * w * 3; x < w; x++, p += 3) {
+            for (int x = 0, p = (int) ((long) y * w * 3); x < w; x++, p += 3) {
                 rp[x] = src[p] & 0xff;
                 gp[x] = src[p + 1] & 0xff;
                 bp[x] = src[p + 2] & 0xff;
             }
-            int o3 = y * outW * 3;
+            int o3 = dstOff + (y - y0) * outW * 3;
             for (int o = 0; o < outW; o++, o3 += 3) {
                 int r = half;
                 int g = half;

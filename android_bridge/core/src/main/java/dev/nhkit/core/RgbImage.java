@@ -60,6 +60,23 @@ public final class RgbImage {
         return new RgbImage(width, height, out);
     }
 
+    /**
+     * Pixels of an RGBA buffer (layout as {@link #fromRgba}) whose alpha is below 255: where a
+     * platform decoder may not have kept the stored colour (a transparent GIF pixel's palette
+     * colour, say), so decoders can report the case.
+     */
+    public static int translucentPixels(byte[] rgba, int width, int height, int rowBytes) {
+        int n = 0;
+        for (int y = 0; y < height; y++) {
+            for (int x = 0, p = y * rowBytes + 3; x < width; x++, p += 4) {
+                if (rgba[p] != (byte) 0xff) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
     public int width() {
         return width;
     }

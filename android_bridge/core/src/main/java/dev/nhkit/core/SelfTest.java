@@ -66,8 +66,15 @@ public final class SelfTest {
             }
             int applied = bundle.spec().orientation() == Spec.OrientationPolicy.APPLY
                     ? Orientation.normaliseTag(decoded.exifOrientation) : 1;
+            // Lossy cases: measure how far the platform decoder moved the resized bytes.
+            DecodeDeviation deviation = null;
+            if (!c.lossless && c.rgb360Path() != null) {
+                byte[] reference = Bundle.read(bundle.files(), c.rgb360Path(), 360L * 360 * 3);
+                deviation = DecodeDeviation.measure(p.resized.pixels(), reference, r.hash,
+                        c.expectedHash);
+            }
             return new SelfTestReport.CaseResult(c.id, r.digests, r.embedding, r.projections,
-                    r.hash, t, applied, decoded.note);
+                    r.hash, t, applied, decoded.note, deviation);
         } catch (Exception e) {
             return SelfTestReport.CaseResult.failed(c.id, describe(e));
         } catch (OutOfMemoryError e) {

@@ -32,10 +32,19 @@ public final class SelfTestReport {
         /** Free-form notes for people (e.g. the decoder's colour space); may be {@code null}. */
         public final String note;
         public final String error;
+        /** Lossy cases: the decoder's measured distance from the reference; else {@code null}. */
+        public final DecodeDeviation decodeDeviation;
 
         public CaseResult(String id, HashResult.StageDigests digests, float[] embedding,
                 double[] projections, NeuralHash hash, Map<String, Double> timingsMs,
                 int orientation, String note) {
+            this(id, digests, embedding, projections, hash, timingsMs, orientation, note, null);
+        }
+
+        public CaseResult(String id, HashResult.StageDigests digests, float[] embedding,
+                double[] projections, NeuralHash hash, Map<String, Double> timingsMs,
+                int orientation, String note, DecodeDeviation decodeDeviation) {
+            this.decodeDeviation = decodeDeviation;
             this.id = id;
             this.digests = digests;
             this.embedding = embedding;
@@ -57,6 +66,7 @@ public final class SelfTestReport {
             this.orientation = 0;
             this.note = null;
             this.error = error;
+            this.decodeDeviation = null;
         }
 
         public static CaseResult failed(String id, String error) {
@@ -73,6 +83,9 @@ public final class SelfTestReport {
                 m.put("hash", hash.toHex());
                 if (orientation >= 1 && orientation <= 8) {
                     m.put("orientation", (long) orientation);
+                }
+                if (decodeDeviation != null) {
+                    m.put("decode_deviation", decodeDeviation.toJson());
                 }
                 Map<String, Object> t = new LinkedHashMap<>();
                 for (Map.Entry<String, Double> e : timingsMs.entrySet()) {

@@ -192,6 +192,30 @@ public class FixtureBundleTest {
         try (OutputStream os = new FileOutputStream(new File(out.getPath() + ".bundle"))) {
             os.write((dir.getPath() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
+        // Lossy cases carry the measured decode deviation (javax.imageio's JPEG decoder against
+        // Pillow's reference bytes here); lossless ones do not.
+        for (SelfTestReport.CaseResult r : report.cases()) {
+            SelfTestCase c = null;
+            for (SelfTestCase sc : b.selfTestCases()) {
+                c = sc.id.equals(r.id) ? sc : c;
+            }
+            if (r.error != null || c == null) {
+                continue;
+            }
+            if (c.lossless != (r.decodeDeviation == null)) {
+                failures.add(r.id + ": decode_deviation " + (c.lossless ? "on a lossless case" : "missing"));
+            } else if (r.decodeDeviation != null) {
+                DecodeDeviation d = r.decodeDeviation;
+                System.out.println("  " + b.bundleId() + " " + r.id + ": decode deviation "
+                        + String.format(java.util.Locale.ROOT, "%.2f%%", 100 * d.samplesDiffering)
+                        + " of samples, max |delta| " + d.maxAbsDelta + ", " + d.bitsFlipped
+                        + " bit(s) flipped");
+                if (d.bitsFlipped != r.hash.hamming(c.expectedHash) || d.samplesDiffering < 0
+                        || d.samplesDiffering > 1 || (d.maxAbsDelta == 0) != (d.samplesDiffering == 0)) {
+                    failures.add(r.id + ": inconsistent decode_deviation");
+                }
+            }
+        }
         for (String p : SelfTestReport.problems(b, report)) {
             boolean isLossy = false;
             for (String l : lossy) {

@@ -156,12 +156,46 @@ public class ResizeOrientTensorTest {
             assertEquals("x=" + x, want[x], out.sample(0, x, 0));
             assertEquals(out.sample(0, x, 0), out.sample(359, x, 0)); // 1 row upscaled: constant
         }
-        // A tall image whose H x 360 intermediate cannot be one Java array fails clearly.
-        try {
-            BicubicResize.resizeTo360(new RgbImage(2, 2_000_000, new byte[12_000_000]));
-            org.junit.Assert.fail("expected a clear size error");
-        } catch (IllegalArgumentException e) {
-            org.junit.Assert.assertTrue(e.getMessage(), e.getMessage().contains("intermediate"));
+    }
+
+    @Test
+    public void fusedPassesGiveTheSameBytesAsTwoPasses() {
+        Random rnd = new Random(13);
+        int[][] shapes = {{5, 3100}, {2, 2}, {361, 359}, {1000, 700}, {3, 9000}, {700, 1000}};
+        long saved = BicubicResize.maxIntermediateBytes;
+        for (int[] s : shapes) {
+            RgbImage img = TestSupport.randomImage(rnd, s[0], s[1]);
+            byte[] twoPass = BicubicResize.resizeTo360(img).pixels();
+            try {
+                BicubicResize.maxIntermediateBytes = 0; // force the fused path
+                assertArrayEquals(s[0] + "x" + s[1], twoPass, BicubicResize.resizeTo360(img).pixels());
+                assertArrayEquals(s[0] + "x" + s[1] + " to 13x200",
+                        BicubicResize.resize(img, 13, 200).pixels(), slowResize(img, 13, 200).pixels());
+            } finally {
+                BicubicResize.maxIntermediateBytes = saved;
+            }
+        }
+    }
+
+    @Test
+    public void twoMillionRowsHash() {
+        // 1 x 2,000,000 is legal under the 100 MP limit, and its 2,000,000 x 360 intermediate
+        // (2.16 GB) cannot be one Java array. Width 1 -> 360 copies the sample (one tap of
+        // weight 2^22), so the expected output is the vertical resize of the column: the slow
+        // oracle on one channel at a time.
+        int h = 2_000_000;
+        RgbImage img = TestSupport.randomImage(new Random(14), 1, h);
+        RgbImage out = BicubicResize.resizeTo360(img);
+        for (int ch = 0; ch < 3; ch++) {
+            int[] col = new int[h];
+            for (int y = 0; y < h; y++) {
+                col[y] = img.sample(y, 0, ch);
+            }
+            int[] want = slowAxis(col, h, 360);
+            for (int y = 0; y < 360; y++) {
+                assertEquals("y=" + y + " ch=" + ch, want[y], out.sample(y, 0, ch));
+                assertEquals(out.sample(y, 0, ch), out.sample(y, 359, ch));
+            }
         }
     }
 

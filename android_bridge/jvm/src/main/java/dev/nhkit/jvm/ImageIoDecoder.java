@@ -3,6 +3,8 @@ package dev.nhkit.jvm;
 import dev.nhkit.core.DecodedImage;
 import dev.nhkit.core.ImageDecoder;
 import dev.nhkit.core.NhkitException;
+import dev.nhkit.core.Orientation;
+import dev.nhkit.core.OrientationSource;
 import dev.nhkit.core.RgbImage;
 
 import java.awt.image.BufferedImage;
@@ -17,7 +19,8 @@ import javax.imageio.ImageIO;
  * Spec step 1 on a JVM: javax.imageio's PNG and JPEG readers, taking the raster's stored samples
  * (no colour management, as the spec requires) and converting them to RGB8 under the spec's mode
  * rules: RGB/RGBA 8 and 16 bit (16 bit: high byte), grey 1/8/16 bit, palette; alpha dropped.
- * The EXIF orientation comes from {@link ExifOrientation} (JPEG APP1 Exif, PNG eXIf).
+ * The orientation tag comes from core's {@link OrientationSource} (the spec's sources: EXIF, PNG
+ * eXIf and raw-profile text, XMP), as on Android and iOS.
  *
  * <p>This is the JVM platform's decoder (as BitmapDecoder is Android's): JPEG is lossy and
  * javax.imageio's IDCT is not libjpeg's, so JPEG cases are compared within the bundle's lossy
@@ -84,7 +87,8 @@ public final class ImageIoDecoder implements ImageDecoder {
                 }
             }
         }
-        int orientation = ExifOrientation.read(encoded);
+        Integer tag = OrientationSource.tag(encoded);
+        int orientation = Orientation.normaliseTag(tag == null ? 1 : tag);
         return new DecodedImage(new RgbImage(w, h, out), orientation, mime,
                 "javax.imageio raster samples, " + bands + " band(s) of " + bits + " bit");
     }
