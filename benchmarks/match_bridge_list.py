@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+
 from nhkit.runtime.hashlist import Entry, write_hashlist
 from nhkit.runtime.spec import Spec
 

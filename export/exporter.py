@@ -44,9 +44,17 @@ from .graph import Graph, load_graph, run_graph
 from .quiet import quiet_native_output
 from .report import VariantOutcome, human_bytes, write_report
 from .variants import Variant, parse_targets, resolve_variants
-from .verify import (DEFAULT_VALIDATION_VIEWS, ImageSet, default_image_dir, embed_all,
-                     list_images, load_image_set, measure_drift,
-                     recommended_tolerance, selftest_drift)
+from .verify import (
+    DEFAULT_VALIDATION_VIEWS,
+    ImageSet,
+    default_image_dir,
+    embed_all,
+    list_images,
+    load_image_set,
+    measure_drift,
+    recommended_tolerance,
+    selftest_drift,
+)
 
 DEFAULT_THREADS = 2
 CALIBRATION_VIEWS: tuple[str, ...] = ("full", "mirror")
@@ -448,8 +456,7 @@ def _build_variant(graph: Graph, variant: Variant, work: Path, cal: ImageSet | N
                                                 "min_version": min_runtime_version(path)}
     if variant.target == "coreml":
         try:
-            from .coreml import (MINIMUM_DEPLOYMENT_TARGET, build_coreml_variant,
-                                 coreml_model_io)
+            from .coreml import MINIMUM_DEPLOYMENT_TARGET, build_coreml_variant, coreml_model_io
         except ImportError as exc:
             raise ExportError(f"Core ML export is not available: {exc}") from None
         path = work / "model.mlpackage"

@@ -133,7 +133,7 @@ class Bundle:
                 tmp.cleanup()
         self._tmp = self._st_tmp = None
 
-    def __enter__(self) -> "Bundle":
+    def __enter__(self) -> Bundle:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from .check import check_report
-from .errors import InputFileError, NhkitError
 from .compare import Tolerance
+from .errors import InputFileError, NhkitError
 from .golden import ANY, GoldenSet, ToleranceRule
 from .report import DeviceReport
 

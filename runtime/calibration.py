@@ -33,8 +33,16 @@ from .edits import EDITS, SUITE_VERSION, Edit, apply_edit, edit_seed
 from .errors import InputFileError, NhkitError
 from .hasher import Hasher, Prepared, collect_images
 from .hashing import hex_to_bits
-from .threshold import (Distribution, ThresholdChoice, criterion_name, histogram,
-                        pairwise_distances, quantile, threshold_at, true_positive_rate)
+from .threshold import (
+    Distribution,
+    ThresholdChoice,
+    criterion_name,
+    histogram,
+    pairwise_distances,
+    quantile,
+    threshold_at,
+    true_positive_rate,
+)
 
 REPORT_FORMAT = "nhkit-calibration-report"
 REPORT_VERSION = 1

@@ -16,10 +16,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import InputFileError, NhkitError
 from .atomic import write_bytes_atomic
-from .jsonfile import (check_format_header, json_bytes, raise_problems, read_json,
-                       schema_problems, write_json_atomic)
+from .errors import InputFileError, NhkitError
+from .jsonfile import (
+    check_format_header,
+    json_bytes,
+    raise_problems,
+    read_json,
+    schema_problems,
+    write_json_atomic,
+)
 
 REPORT_SCHEMA = "calibration-report.v1.schema.json"
 REPORT_FILES = ("report.json", "report.md", "threshold.json", "distances.png", "tpr.png")

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from . import decode_deviation
-from .errors import InputFileError
 from .compare import Tolerance, judge
+from .errors import InputFileError
 from .golden import GoldenImage, GoldenSet
 from .hashing import bits_from_projections, hex_to_bits, project
 from .report import DeviceReport, ReportCase

@@ -153,8 +153,14 @@ def _positives_from_folder(hasher: Any, folder: str, negatives: Any, args: argpa
 def run_calibrate(args: argparse.Namespace) -> int:
     """Hash, measure, write the report folder; see the module docstring for the exit status."""
     from .bundle import load_bundle
-    from .calibration import (BundleDrift, HashCache, build_report, hash_images,
-                              hash_originals, list_images)
+    from .calibration import (
+        BundleDrift,
+        HashCache,
+        build_report,
+        hash_images,
+        hash_originals,
+        list_images,
+    )
     from .calibration_report import write_report_folder
     from .edits import suite
     from .progress import Progress

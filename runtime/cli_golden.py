@@ -118,8 +118,13 @@ def run_create(args: argparse.Namespace) -> int:
     """`nhkit golden create`: refuses to overwrite (golden files are precious) unless --force."""
     from .cli_hash import make_hasher
     from .compare import Tolerance
-    from .golden import (DEFAULT_TOLERANCE, create_golden, image_ids,
-                         model_info_for_onnx, write_golden)
+    from .golden import (
+        DEFAULT_TOLERANCE,
+        create_golden,
+        image_ids,
+        model_info_for_onnx,
+        write_golden,
+    )
     from .hasher import collect_images
 
     out = Path(args.output)
@@ -173,7 +178,7 @@ def run_check(args: argparse.Namespace) -> int:
     return _print_check(args, result)
 
 
-def _check(args: argparse.Namespace) -> "CheckResult":
+def _check(args: argparse.Namespace) -> CheckResult:
     """Load the report and what it is judged against (golden file or bundle), and judge it."""
     from .check import check_report
     from .report import load_report
@@ -198,7 +203,7 @@ def _check(args: argparse.Namespace) -> "CheckResult":
     return result
 
 
-def _print_check(args: argparse.Namespace, result: "CheckResult") -> int:
+def _print_check(args: argparse.Namespace, result: CheckResult) -> int:
     """Write the requested files, print the table; the closing line stays the last line."""
     from .check import format_text, write_junit, write_markdown
 

@@ -20,8 +20,12 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageDecodeError
-from .orientation import (EXIF_ORIENTATION_TAG, apply_orientation, apply_orientation_image,
-                          normalise_orientation_tag)
+from .orientation import (
+    EXIF_ORIENTATION_TAG,
+    apply_orientation,
+    apply_orientation_image,
+    normalise_orientation_tag,
+)
 from .orientation_source import orientation_from_bytes
 from .spec import DEFAULT_MAX_PIXELS
 

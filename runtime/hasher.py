@@ -18,8 +18,7 @@ import numpy as np
 
 from .backends.base import EmbeddingBackend
 from .decode import DecodedImage, ImageSource, decode_image
-from .digest import (ModelIdentity, StageDigests, onnx_fingerprint, seed_sha256,
-                     stage_digests)
+from .digest import ModelIdentity, StageDigests, onnx_fingerprint, seed_sha256, stage_digests
 from .errors import ModelError, NhkitError
 from .floathex import f32_to_hex, f64_to_hex
 from .hashing import bits_from_projections, bits_to_hex, fragile_mask, project
@@ -143,7 +142,7 @@ class Hasher:
     def from_onnx(cls, model: str | os.PathLike[str] | None = None,
                   seed: str | os.PathLike[str] | None = None, *, orientation: str = "apply",
                   fragile_margin: float | None = None, threads: int | None = None,
-                  **kwargs: Any) -> "Hasher":
+                  **kwargs: Any) -> Hasher:
         """A Hasher on onnxruntime. With no model, the default model shipped with nhkit."""
         from .backends.onnx import OnnxBackend
         from .models import shipped_model

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -156,7 +156,7 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
 
 # ----- JSON Schema -----------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict[str, Any]:
     """A schema shipped in nhkit.runtime/schemas (package data, so it works installed too)."""
     text = resources.files("nhkit.runtime").joinpath("schemas", name).read_text(encoding="utf-8")

@@ -43,7 +43,7 @@ def normalise_orientation_tag(value: object) -> int:
     return v if 1 <= v <= 8 else 1
 
 
-def apply_orientation_image(im: "Image.Image", orientation: int) -> "Image.Image":
+def apply_orientation_image(im: Image.Image, orientation: int) -> Image.Image:
     """The same permutations on a Pillow image (its C transpose is an exact pixel permutation,
     and avoids a numpy round trip on the Hasher's fast path; tests check it equals the array
     version for all 8 tags)."""

@@ -29,8 +29,8 @@ import numpy as np
 
 from .backends.base import EmbeddingBackend
 from .decode import decode_image
-from .errors import NhkitError
 from .digest import stage_digests
+from .errors import NhkitError
 from .hashing import bits_from_projections, bits_to_hex, project
 from .jsonfile import utc_now_iso
 from .report import BundleRef, DeviceReport, ReportCase

@@ -59,7 +59,7 @@ class Spec:
                 "embedding_dim": self.embedding_dim, "fragile_margin": self.fragile_margin}
 
     @classmethod
-    def from_json(cls, obj: Any, *, source: str = "spec") -> "Spec":
+    def from_json(cls, obj: Any, *, source: str = "spec") -> Spec:
         """Parse a spec object, naming `source` in every error (files are user input)."""
         if not isinstance(obj, dict):
             raise SpecMismatchError(f"{source}: 'spec' must be an object, got {type(obj).__name__}")
@@ -75,7 +75,7 @@ class Spec:
         except (TypeError, ValueError) as exc:
             raise SpecMismatchError(f"{source}: {exc}") from None
 
-    def hash_compatible(self, other: "Spec") -> bool:
+    def hash_compatible(self, other: Spec) -> bool:
         """Hashes compare when everything but the fragile margin (a reporting choice) agrees."""
         return dataclasses.replace(self, fragile_margin=0.0) == dataclasses.replace(
             other, fragile_margin=0.0)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
 from nhkit.runtime.digest import ModelIdentity
 from nhkit.runtime.errors import NhkitError
 from nhkit.runtime.spec import DEFAULT_MAX_PIXELS, EMBEDDING_DIM

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 import pyarrow as pa
+
 from nhkit.runtime.digest import ModelIdentity
 
 from .core import hash_table

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
 from nhkit.runtime.errors import NhkitError
 
 from .output import HashesOutput, read_hashes

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from nhkit.runtime.digest import ModelIdentity
 from nhkit.runtime.errors import InputFileError, NhkitError
 from nhkit.runtime.formats import HASHES_PART_PREFIX as PART_PREFIX

@@ -17,6 +17,7 @@ from typing import TextIO
 
 import numpy as np
 import pyarrow as pa
+
 from nhkit.runtime.digest import ModelIdentity
 from nhkit.runtime.hasher import iter_images
 

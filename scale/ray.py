@@ -20,6 +20,7 @@ import os
 from typing import Any
 
 import pyarrow as pa
+
 from nhkit.runtime.digest import ModelIdentity
 from nhkit.runtime.errors import NhkitError
 

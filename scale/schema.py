@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+
 from nhkit.runtime.digest import ModelIdentity
 from nhkit.runtime.errors import InputFileError
 from nhkit.runtime.spec import EMBEDDING_DIM, HASH_BITS, Spec

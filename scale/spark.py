@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
+
 from nhkit.runtime.digest import ModelIdentity
 
 from .core import HasherConfig, hash_table

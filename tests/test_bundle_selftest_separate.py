@@ -13,6 +13,7 @@ from pathlib import Path
 import onnx
 import pytest
 from nh_models import make_seed
+
 from nhkit.export import testmodels as tm
 from nhkit.runtime.seed import seed_to_f32_bytes
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from nhkit.runtime.compare import Tolerance, compare_bits, judge
 
 REF = np.zeros(96, np.uint8)

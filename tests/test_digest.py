@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from nh_models import build_tiny_model, make_seed
+
 from nhkit.runtime.digest import (
     ModelIdentity,
     onnx_fingerprint,
@@ -27,9 +28,10 @@ from nhkit.runtime.models import read_model_json, recorded_seed_sha256, shipped_
 from nhkit.runtime.seed import load_seed, seed_to_f32_bytes
 
 onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
 from nhkit.export import testmodels as tm  # noqa: E402
 from nhkit.export.graph import model_fingerprint  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 RUNTIME = Path(__file__).resolve().parents[1] / "runtime"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-
 from nh_models import make_seed
+
 from nhkit.export import testmodels as tm
 from nhkit.runtime.errors import NhkitError
 from nhkit.runtime.seed import seed_to_f32_bytes

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from nhkit.runtime.atomic import write_bytes_atomic
 from nhkit.runtime.errors import InputFileError
 from nhkit.runtime.jsonfile import json_bytes, read_json, write_json_atomic

@@ -9,13 +9,21 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from golden_support import (
+    BUNDLE,
+    flip_bits,
+    make_golden,
+    make_hasher,
+    make_images,
+    make_report,
+    map_case,
+    replace_case,
+)
 
-from golden_support import (BUNDLE, flip_bits, make_golden, make_hasher, make_images,
-                            make_report, map_case, replace_case)
 from nhkit.runtime.check import check_report, format_text, write_junit, write_markdown
 from nhkit.runtime.cli import main
-from nhkit.runtime.errors import InputFileError
 from nhkit.runtime.compare import Tolerance
+from nhkit.runtime.errors import InputFileError
 from nhkit.runtime.golden import ToleranceRule, load_golden, write_golden
 from nhkit.runtime.report import BundleRef, write_report
 

@@ -8,9 +8,9 @@ pairs. Weights are not changed; no held-out photo is used.
 """
 from __future__ import annotations
 
+import data
 import numpy as np
 
-import data
 from nhkit.runtime.tensor import normalise
 
 

@@ -22,9 +22,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import numpy as np  # noqa: E402
-
 import data  # noqa: E402  (no TensorFlow: the data worker forks before TF starts threads)
+import numpy as np  # noqa: E402
 
 # (end as a fraction of the budget, resolution, pairs per batch)
 PHASES = [(0.56, 160, 64), (0.82, 224, 48), (1.0, 360, 24)]

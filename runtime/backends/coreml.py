@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from ..coreml.executor import MLProgram
 from ..errors import ModelError
 from ..spec import EMBEDDING_DIM, INPUT_SIZE
 from ..tensor import Layout, to_layout
-from ..coreml.executor import MLProgram
 from .base import check_batch, check_embeddings
 
 _NP_DTYPES: dict[str, np.dtype] = {"fp32": np.dtype(np.float32), "fp16": np.dtype(np.float16)}

@@ -31,8 +31,16 @@ import numpy as np
 
 from ..errors import ModelError
 from .blob import BlobError, BlobFile
-from .mlmodel import (NUMPY_DTYPES, Feature, ModelSpec, Operation, SpecError, TensorType, Value,
-                      parse_model)
+from .mlmodel import (
+    NUMPY_DTYPES,
+    Feature,
+    ModelSpec,
+    Operation,
+    SpecError,
+    TensorType,
+    Value,
+    parse_model,
+)
 from .ops import COMPUTE_OPS, CONSTEXPR_OPS, OpError, decompress, round_to_fp16
 
 DEFAULT_MODEL_PATH = "com.apple.CoreML/model.mlmodel"
@@ -153,7 +161,7 @@ class MLProgram:
     # -- loading ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], function: str = "main") -> "MLProgram":
+    def open(cls, path: str | os.PathLike[str], function: str = "main") -> MLProgram:
         """Open an `.mlpackage` directory (or a bare `model.mlmodel` with `weights/` beside it)."""
         p = Path(path)
         if not p.exists():

@@ -133,7 +133,7 @@ class Fields:
         except UnicodeDecodeError as exc:
             raise WireError(f"field {field}: invalid UTF-8 string") from exc
 
-    def message(self, field: int) -> "Fields | None":
+    def message(self, field: int) -> Fields | None:
         """A sub-message; repeated occurrences of a non-repeated message are merged (proto rule)."""
         vals = self._all(field, WIRE_LEN, "message")
         if not vals:
@@ -142,7 +142,7 @@ class Fields:
             return Fields(vals[0])  # type: ignore[arg-type]
         return Fields(b"".join(bytes(v) for v in vals))  # type: ignore[arg-type]
 
-    def messages(self, field: int) -> list["Fields"]:
+    def messages(self, field: int) -> list[Fields]:
         return [Fields(v) for v in self._all(field, WIRE_LEN, "message")]  # type: ignore[arg-type]
 
     def strings(self, field: int) -> list[str]:
@@ -154,7 +154,7 @@ class Fields:
                 raise WireError(f"field {field}: invalid UTF-8 string") from exc
         return out
 
-    def map(self, field: int) -> dict[str, "Fields"]:
+    def map(self, field: int) -> dict[str, Fields]:
         """map<string, Message>: entries are messages with key = 1, value = 2."""
         out: dict[str, Fields] = {}
         for entry in self.messages(field):

@@ -13,8 +13,13 @@ import pytest
 from PIL import Image
 
 from nhkit.runtime.calibration import BundleDrift, HashedSet, build_report
-from nhkit.runtime.calibration_report import (apply_threshold, list_threshold, load_report,
-                                              validate_report, write_report_folder)
+from nhkit.runtime.calibration_report import (
+    apply_threshold,
+    list_threshold,
+    load_report,
+    validate_report,
+    write_report_folder,
+)
 from nhkit.runtime.cli_calibrate import main
 from nhkit.runtime.digest import ModelIdentity
 from nhkit.runtime.edits import edit_seed, get_edit

@@ -9,9 +9,17 @@ import numpy as np
 import pytest
 
 from nhkit.runtime.errors import NhkitError
-from nhkit.runtime.threshold import (Distribution, _upper95, histogram, pairwise_distances,
-                                     parse_fpr_list, quantile, threshold_at, tpr_curve,
-                                     true_positive_rate)
+from nhkit.runtime.threshold import (
+    Distribution,
+    _upper95,
+    histogram,
+    pairwise_distances,
+    parse_fpr_list,
+    quantile,
+    threshold_at,
+    tpr_curve,
+    true_positive_rate,
+)
 
 
 def hist_of(counts: dict[int, int]) -> np.ndarray:

@@ -19,13 +19,19 @@ from typing import Any
 
 import numpy as np
 
+from nhkit.runtime.errors import SeedFileError
 from nhkit.runtime.floathex import f32_to_hex, f64_to_hex
-from nhkit.runtime.hashing import (bits_from_projections, bits_to_hex, fragile_mask, hamming,
-                                   hex_to_bits, project)
+from nhkit.runtime.hashing import (
+    bits_from_projections,
+    bits_to_hex,
+    fragile_mask,
+    hamming,
+    hex_to_bits,
+    project,
+)
 from nhkit.runtime.orientation import apply_orientation
 from nhkit.runtime.resize import bicubic_coefficients, resize_rgb
-from nhkit.runtime.seed import SEED_BYTES, DAT_BYTES, parse_seed
-from nhkit.runtime.errors import SeedFileError
+from nhkit.runtime.seed import DAT_BYTES, SEED_BYTES, parse_seed
 from nhkit.runtime.tensor import NORMALISE_TABLE, normalise
 
 GENERATOR_VERSION = "1"
