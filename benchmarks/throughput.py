@@ -86,13 +86,17 @@ def main() -> int:
     # Stage split (single thread, sequential) for nhkit's pipeline.
     stages = {"decode": 0.0, "resize": 0.0, "normalise": 0.0, "inference": 0.0}
     for path in files:
-        t = time.perf_counter(); d = decode_image(path, orientation="ignore")
+        t = time.perf_counter()
+        d = decode_image(path, orientation="ignore")
         stages["decode"] += time.perf_counter() - t
-        t = time.perf_counter(); r = resize_image(d.image) if d.image else resize_rgb(d.rgb)
+        t = time.perf_counter()
+        r = resize_image(d.image) if d.image else resize_rgb(d.rgb)
         stages["resize"] += time.perf_counter() - t
-        t = time.perf_counter(); x = normalise(r)
+        t = time.perf_counter()
+        x = normalise(r)
         stages["normalise"] += time.perf_counter() - t
-        t = time.perf_counter(); hasher.backend.embed(x)
+        t = time.perf_counter()
+        hasher.backend.embed(x)
         stages["inference"] += time.perf_counter() - t
     per_image_ms = {k: 1000 * v / len(files) for k, v in stages.items()}
 

@@ -87,8 +87,8 @@ class CoreMLConversionError(NhkitError):
 
 def _mil_pad(pads: Any) -> list[int]:
     """Internal (top, left, bottom, right) -> MIL conv `pad` (top, bottom, left, right)."""
-    t, l, b, r = (int(v) for v in pads)
-    return [t, b, l, r]
+    t, left, b, r = (int(v) for v in pads)
+    return [t, b, left, r]
 
 
 def _emit_node(mb: Any, node: Node, x: Any, get: Callable[[str], Any], name: str) -> Any:

@@ -34,7 +34,8 @@ def _target(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'zero-fp' or a rate like 1e-4, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected 'zero-fp' or a rate like 1e-4, got {text!r}") from None
     if not (0.0 <= v < 1.0):
         raise argparse.ArgumentTypeError(f"a false-positive rate is in [0, 1), got {text}")
     return v

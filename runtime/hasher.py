@@ -6,6 +6,7 @@ together and adds batching and parallel decoding."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -280,6 +281,12 @@ def collect_images(inputs: Iterable[str | os.PathLike[str]], *, recursive: bool 
     return files, problems
 
 
+def _record_walk_error(problems: list[tuple[str, str]], top: str, exc: OSError) -> None:
+    """os.walk's onerror: keep the unlistable folder as a (path, problem) pair, so the walk goes
+    on and the caller reports it with the other failures."""
+    problems.append((exc.filename or top, f"cannot list directory: {exc.strerror}"))
+
+
 def iter_images(inputs: Iterable[str | os.PathLike[str]], *, recursive: bool = False
                 ) -> Iterator[tuple[str, str | None]]:
     """collect_images as a stream of (path, None) or (path, problem): a folder of millions of
@@ -293,9 +300,7 @@ def iter_images(inputs: Iterable[str | os.PathLike[str]], *, recursive: bool = F
                 yield str(p), "is a directory (use -r to hash the images in it)"
                 continue
             problems: list[tuple[str, str]] = []
-
-            def onerror(exc: OSError) -> None:
-                problems.append((exc.filename or str(p), f"cannot list directory: {exc.strerror}"))
+            onerror = functools.partial(_record_walk_error, problems, str(p))
             for root, dirs, names in os.walk(p, onerror=onerror):
                 dirs.sort()
                 for n in sorted(names):

@@ -185,7 +185,7 @@ def test_identity_of_an_onnx_file_and_seed(tiny_model) -> None:
 
 def test_identity_needs_a_model(tiny_model) -> None:
     with pytest.raises(ModelError, match="no known identity"):
-        Hasher(_NoModel(), make_seed()).identity
+        _ = Hasher(_NoModel(), make_seed()).identity  # the property raises
 
 
 def test_model_json_reader(tmp_path: Path) -> None:

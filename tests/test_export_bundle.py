@@ -349,7 +349,7 @@ def test_bundle_hasher_identity_is_the_manifests(exported, inputs) -> None:
         assert ident.seed_sha256 == seed_sha256(make_seed(3))
         other = Hasher(h.backend, make_seed(4), h.spec, bundle=h.bundle)
         with pytest.raises(ModelError, match="not the bundle's seed"):
-            other.identity
+            _ = other.identity  # the property raises
     finally:
         h.bundle.close()
 

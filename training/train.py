@@ -72,7 +72,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--phases", default=None,
-                    help="end_fraction:resolution:pairs,... (default: %s)" % PHASES)
+                    help=f"end_fraction:resolution:pairs,... (default: {PHASES})")
     ap.add_argument("--log", default=None)
     ap.add_argument("--log-every", type=int, default=20)
     a = ap.parse_args()

@@ -128,15 +128,15 @@ def conv(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
         raise OpError(f"conv groups={groups} do not fit input channels {c}, weight "
                       f"{[o, cg, kh, kw]}")
     k_eff = ((kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1)
-    t, b, l, r = _conv_pads(args, (h, wd), k_eff, strides)
-    hp, wp = h + t + b, wd + l + r
+    t, b, left, r = _conv_pads(args, (h, wd), k_eff, strides)
+    hp, wp = h + t + b, wd + left + r
     ho = (hp - k_eff[0]) // strides[0] + 1
     wo = (wp - k_eff[1]) // strides[1] + 1
     if ho < 1 or wo < 1:
         raise OpError(f"conv output would be empty ({ho}x{wo})")
-    if t or b or l or r:
+    if t or b or left or r:
         xp = np.zeros((n, c, hp, wp), dtype=np.float32)
-        xp[:, :, t:t + h, l:l + wd] = x
+        xp[:, :, t:t + h, left:left + wd] = x
     else:
         xp = x
     sh, sw = strides

@@ -270,7 +270,7 @@ def projection_vectors() -> dict[str, Any]:
 def hex_vectors() -> dict[str, Any]:
     rng = np.random.default_rng(7)
     valid = []
-    for i in range(6):
+    for _ in range(6):
         bits = rng.integers(0, 2, 96).astype(np.uint8)
         h = bits_to_hex(bits)
         valid.append(case("random hash", {"hex": h},
