@@ -97,7 +97,8 @@ def bench_pipeline(args: argparse.Namespace, bundles: list[Path], images: list[P
                     for k in ("decoded", "resized", "tensor", "embedding", "hash")}
             rows.append({"bundle": b.name, "threads": t, "images": len(images), "equal": same,
                          "java_ms": statistics.median(r["median_ms"]["total"] for r in jv),
-                         "java_model_ms": statistics.median(r["median_ms"]["model_project"] for r in jv),
+                         "java_model_ms": statistics.median(r["median_ms"]["model_project"]
+                                                            for r in jv),
                          "python_ms": statistics.median(r["median_ms"]["total"] for r in py),
                          "python_model_ms": statistics.median(r["median_ms"]["model"] for r in py),
                          "java": jv, "python": py})
@@ -159,7 +160,8 @@ def write(args: argparse.Namespace, resize: dict, rows: list[dict], images: list
     for r in rows:
         e, n = r["equal"], r["images"]
         lines.append(f"| {r['bundle']} | {r['threads']} | {r['java_ms']:.1f} | "
-                     f"{r['java_model_ms']:.1f} | {r['python_ms']:.1f} | {r['python_model_ms']:.1f} "
+                     f"{r['java_model_ms']:.1f} | {r['python_ms']:.1f} | "
+                     f"{r['python_model_ms']:.1f} "
                      f"| {e['decoded']}/{n} | {e['resized']}/{n} | {e['tensor']}/{n} | "
                      f"{e['embedding']}/{n} | {e['hash']}/{n} |")
     lines += ["", "Java model ms includes the projection (step 6-7, < 0.1 ms).", ""]
@@ -190,7 +192,8 @@ def main() -> None:
     args.load_start = os.getloadavg()[0]
     args.work.mkdir(parents=True, exist_ok=True)
     bundles = sorted(p for p in args.bundles.iterdir() if (p / "manifest.json").is_file())
-    images = sorted(p for p in args.photos.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    images = sorted(p for p in args.photos.rglob("*")
+                    if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     images = images[:args.images]
     if not bundles or not images:
         sys.exit(f"need bundles under {args.bundles} and photos under {args.photos}")

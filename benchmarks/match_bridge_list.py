@@ -4,9 +4,10 @@
 
 OUT_DIR/bench-list/ is a real list made by nhkit's one writer (nhkit.runtime.hashlist): half
 random hashes, half clusters of near duplicates (2..20 copies within 0..8 bits of a centre, so some
-exact duplicates); exactly --hashes distinct hashes, each with a fragile mask of 0..4 bits. OUT_DIR/queries.txt holds one query a
-line, `<hash hex> <fragile hex>`: half near duplicates of listed hashes (0..12 bits flipped), half
-random. Deterministic (fixed seed), so every run and language measures the same work.
+exact duplicates); exactly --hashes distinct hashes, each with a fragile mask of 0..4 bits.
+OUT_DIR/queries.txt holds one query a line, `<hash hex> <fragile hex>`: half near duplicates of
+listed hashes (0..12 bits flipped), half random. Deterministic (fixed seed), so every run and
+language measures the same work.
 """
 from __future__ import annotations
 
@@ -51,8 +52,8 @@ def main() -> None:
                for i, c in enumerate(codes)]
     model = {"name": "bench", "fingerprint": "b" * 64, "seed_sha256": "5" * 64}
     a.out.mkdir(parents=True, exist_ok=True)
-    report = write_hashlist(a.out / "bench-list", entries, spec=Spec(fragile_margin=0.1), model=model,
-                            zip_too=False, overwrite=True)
+    report = write_hashlist(a.out / "bench-list", entries, spec=Spec(fragile_margin=0.1),
+                            model=model, zip_too=False, overwrite=True)
     with open(a.out / "queries.txt", "w") as f:
         for q in range(a.queries):
             if q % 2 == 0:

@@ -37,7 +37,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_photos = ROOT.parent / "shared" / "photos"
     ap.add_argument("--photos", type=Path,
-                    default=default_photos if default_photos.is_dir() else ROOT / "export/data/validation")
+                    default=(default_photos if default_photos.is_dir()
+                             else ROOT / "export/data/validation"))
     ap.add_argument("--model")
     ap.add_argument("--seed")
     ap.add_argument("--repeat", type=int, default=2, help="passes over the photos per method")
@@ -120,11 +121,13 @@ def main() -> int:
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     md = ["# Throughput: nhkit vs an nnhash.py-style loop",
           "", f"`python benchmarks/throughput.py` — model `{model_name}`, {len(files)} photos x "
-          f"{args.repeat} passes, {os.cpu_count()} CPUs, onnxruntime {onnxruntime.__version__}.", "",
+          f"{args.repeat} passes, {os.cpu_count()} CPUs, "
+          f"onnxruntime {onnxruntime.__version__}.", "",
           "| method | images/s |", "|---|---|",
           f"| nnhash.py run per image (new session each time) | {cold_rate:.1f} |",
           f"| nnhash.py procedure, warm loop (one session) | {warm_rate:.1f} |",
-          f"| nhkit Hasher (batch {args.batch}, {args.workers} decode threads) | {nhkit_rate:.1f} |",
+          f"| nhkit Hasher (batch {args.batch}, {args.workers} decode threads) "
+          f"| {nhkit_rate:.1f} |",
           "", f"Speed-up: **{nhkit_rate / warm_rate:.2f}x** the warm loop, "
           f"{nhkit_rate / cold_rate:.2f}x the per-image script.", "",
           "Single-thread stage split of nhkit's pipeline (ms per image): " +

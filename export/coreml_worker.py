@@ -1,4 +1,5 @@
-"""Build and verify Core ML variants in a separate process: `python -m nhkit.export.coreml_worker JOB`.
+"""Build and verify Core ML variants in a separate process:
+`python -m nhkit.export.coreml_worker JOB`.
 
 Why a plain subprocess and not multiprocessing: `nhkit export` converts TFLite variants (single-
 threaded converter) while this process converts Core ML ones, which on 2 cores cuts the default

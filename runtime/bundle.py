@@ -79,7 +79,8 @@ class Bundle:
         if self.cases_json is None:
             raise BundleError(self.source, "this bundle's self-test cases ship separately ("
                               f"{bundle_selftest.archive_name(self.manifest)}) and are not here: "
-                              "put that file beside the bundle, or unpack it into the bundle folder")
+                              "put that file beside the bundle, or unpack it into the bundle "
+                              "folder")
         return self.cases_json
 
     @property
@@ -233,7 +234,8 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
     separate = bundle_selftest.separate_files(manifest)
     st_listed = [f["path"] for f in separate or []]
     if st_listed != sorted(st_listed) or len(set(st_listed)) != len(st_listed) \
-            or any(not p.startswith("selftest/") for p in st_listed) or set(st_listed) & set(listed):
+            or any(not p.startswith("selftest/") for p in st_listed) \
+            or set(st_listed) & set(listed):
         raise BundleError(label, "selftest.files: paths must be unique, sorted, under selftest/ "
                           "and not also in files")
     unlisted = sorted(set(list_files(root)) - set(listed) - set(st_listed) - {"manifest.json"})

@@ -143,7 +143,8 @@ def _match_report(report: DeviceReport, golden: GoldenSet, *, bundle_id: str | N
         raise InputFileError(src, f"bundle.bundle_id: the report is for bundle "
                              f"{report.bundle.bundle_id!r}, not {bundle_id!r} ({expected_label})")
     if manifest_sha256 is not None and report.bundle.manifest_sha256 != manifest_sha256:
-        raise InputFileError(src, f"bundle.manifest_sha256: {report.bundle.manifest_sha256[:12]}... "
+        raise InputFileError(src, "bundle.manifest_sha256: "
+                             f"{report.bundle.manifest_sha256[:12]}... "
                              f"is not the sha256 of {expected_label}'s manifest.json "
                              f"({manifest_sha256[:12]}...): the report was made with another "
                              "build of this bundle")

@@ -60,7 +60,8 @@ def field_path(parts: Iterable[str | int]) -> str:
     return out or "(top level)"
 
 
-def _walk(obj: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+def _walk(obj: Any, path: tuple[str | int, ...] = ()
+          ) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     yield path, obj
     if isinstance(obj, dict):
         for k, v in obj.items():

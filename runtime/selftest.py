@@ -95,7 +95,8 @@ def host_platform() -> dict[str, Any]:
                            "device_model": _platform.machine() or "unknown",
                            "python": _platform.python_version()}
     try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        for line in cpuinfo.splitlines():
             if line.startswith("model name"):
                 out["cpu"] = line.split(":", 1)[1].strip()
                 break

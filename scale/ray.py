@@ -143,11 +143,11 @@ def _sink_class() -> Any:
     return PartSink
 
 
-def ray_engine(config: HasherConfig, identity: ModelIdentity, spec: Any, *, address: str | None = None,
-               batch_size: int = DEFAULT_BATCH_SIZE, concurrency: int | None = None,
-               num_cpus: float = DEFAULT_ACTOR_CPUS, workers: int = 1,
-               rows_per_file: int = 10_000, folder: str, actor_class: type = HashActor,
-               progress: bool = True) -> Any:
+def ray_engine(config: HasherConfig, identity: ModelIdentity, spec: Any, *,
+               address: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+               concurrency: int | None = None, num_cpus: float = DEFAULT_ACTOR_CPUS,
+               workers: int = 1, rows_per_file: int = 10_000, folder: str,
+               actor_class: type = HashActor, progress: bool = True) -> Any:
     """An Engine for plan.run_chunks that runs each chunk as one Ray Data pipeline."""
     ray = _ray()
     if not ray.is_initialized():

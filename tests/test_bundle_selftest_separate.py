@@ -73,7 +73,8 @@ def test_cases_found_beside_folder_and_zip(out: Path) -> None:
 def test_bundle_alone_verifies_but_has_no_cases(out: Path, tmp_path: Path) -> None:
     with load_bundle(_copy(out, tmp_path / "alone", archive=False)) as b:
         assert b.seed.shape == (96, 128)
-        with pytest.raises(BundleError, match=r"ship separately \(tiny\.tflite-fp32\.selftest\.zip\)"):
+        with pytest.raises(BundleError,
+                           match=r"ship separately \(tiny\.tflite-fp32\.selftest\.zip\)"):
             _ = b.cases
 
 

@@ -52,7 +52,8 @@ def test_reader_ignores_other_formats_and_garbage():
     buf = io.BytesIO()
     Image.new("RGB", (2, 2)).save(buf, "GIF")
     assert orientation_from_bytes(buf.getvalue()) is None
-    for junk in (b"", b"\xff\xd8", b"\xff\xd8\xff\xe1\x00", b"\x89PNG\r\n\x1a\n\x00\x00\x00\xffeXIf",
+    for junk in (b"", b"\xff\xd8", b"\xff\xd8\xff\xe1\x00",
+                 b"\x89PNG\r\n\x1a\n\x00\x00\x00\xffeXIf",
                  b"\xff\xd8\xff\xe1\x00\x10Exif\x00\x00MM\x00*\x00\x00"):
         assert orientation_from_bytes(junk) is None
 

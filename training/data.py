@@ -282,7 +282,8 @@ def augment(rng, im, strength=1.0):
         w1, h1 = im.size
         s = rng.uniform(0.2, 1.0)
         im = im.resize((max(16, int(w1 * s)), max(16, int(h1 * s))),
-                       [Image.BILINEAR, Image.BICUBIC, Image.LANCZOS, Image.BOX][int(rng.integers(4))])
+                       [Image.BILINEAR, Image.BICUBIC, Image.LANCZOS,
+                        Image.BOX][int(rng.integers(4))])
         if rng.random() < 0.5:
             im = im.resize((w1, h1), Image.BICUBIC)
     elif u < 0.55:  # upscale

@@ -1,7 +1,8 @@
 """Train nhkit's default NeuralHash-format model (issue 3).
 
     python training/train.py --photos ../shared/photos --out training/checkpoints/run1 --minutes 85
-    python training/train.py --photos ../shared/photos --out training/checkpoints/run1 --minutes 85 --resume
+    python training/train.py --photos ../shared/photos --out training/checkpoints/run1 \
+        --minutes 85 --resume
 
 Wall-clock budgeted: the resolution phases, the cosine learning-rate schedule and the end of the
 run are all fractions of --minutes of *training* time (summed over resumed runs). Checkpoints
@@ -212,7 +213,8 @@ def main():
             t_last = last_ckpt  # do not bill checkpoint time to the budget
             log(f"checkpoint step {state['step']}")
     save()
-    log(f"done: step {state['step']} pairs {state['pairs']} elapsed {state['elapsed'] / 60:.1f} min")
+    log(f"done: step {state['step']} pairs {state['pairs']} "
+        f"elapsed {state['elapsed'] / 60:.1f} min")
     pool.terminate()
 
 

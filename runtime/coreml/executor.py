@@ -170,7 +170,8 @@ class MLProgram:
         try:
             data = spec_path.read_bytes()
         except OSError as exc:
-            raise CoreMLPackageError(spec_path, f"cannot read model spec ({exc.strerror})") from None
+            raise CoreMLPackageError(spec_path,
+                                     f"cannot read model spec ({exc.strerror})") from None
         try:
             spec = parse_model(data)
         except SpecError as exc:

@@ -77,7 +77,8 @@ def chunk(ctype: bytes, body: bytes) -> bytes:
             + struct.pack(">I", zlib.crc32(ctype + body) & 0xFFFFFFFF))
 
 
-def png(before_idat: list[tuple[bytes, bytes]], after_idat: list[tuple[bytes, bytes]] = ()) -> bytes:
+def png(before_idat: list[tuple[bytes, bytes]],
+        after_idat: list[tuple[bytes, bytes]] = ()) -> bytes:
     raw = b"".join(b"\x00" + row.tobytes() for row in PIXELS)
     ihdr = struct.pack(">IIBBBBB", 3, 2, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
@@ -111,7 +112,8 @@ FIXTURES: list[tuple[str, bytes, int, str]] = [
      "EXIF wins over XMP"),
     ("jpeg-xmp5-attribute.jpg", jpeg([XMP_APP1 + xmp_attr(5)]), 5, "XMP only, attribute form"),
     ("jpeg-xmp7-element.jpg", jpeg([XMP_APP1 + xmp_elem(7)]), 7, "XMP only, element form"),
-    ("jpeg-exif-noorientation-xmp8.jpg", jpeg([b"Exif\0\0" + NO_ORIENTATION, XMP_APP1 + xmp_attr(8)]),
+    ("jpeg-exif-noorientation-xmp8.jpg",
+     jpeg([b"Exif\0\0" + NO_ORIENTATION, XMP_APP1 + xmp_attr(8)]),
      8, "EXIF without the tag: XMP counts"),
     ("jpeg-exif-badoffset-xmp6.jpg",
      jpeg([b"Exif\0\0II*\x00" + struct.pack("<I", 999), XMP_APP1 + xmp_attr(6)]), 6,
@@ -138,11 +140,13 @@ FIXTURES: list[tuple[str, bytes, int, str]] = [
      "raw profile in iTXt after IDAT"),
     ("png-rawprofile-badhex.png", png([(b"tEXt", b"Raw profile type exif\0\nexif\n 4\nzz\n")]), 1,
      "raw profile that is not hex: no EXIF (Pillow raises ValueError)"),
-    ("png-exif2-and-rawprofile8.png", png([(b"eXIf", orient(2)), (b"tEXt", b"Raw profile type exif\0"
-                                                                   + raw_profile(orient(8)))]), 2,
+    ("png-exif2-and-rawprofile8.png",
+     png([(b"eXIf", orient(2)), (b"tEXt", b"Raw profile type exif\0" + raw_profile(orient(8)))]), 2,
      "eXIf wins over a raw profile"),
-    ("png-xmp3-itxt.png", png([(b"iTXt", itxt(b"XML:com.adobe.xmp", xmp_attr(3)))]), 3, "XMP in iTXt"),
-    ("png-xmp4-itxt-compressed.png", png([(b"iTXt", itxt(b"XML:com.adobe.xmp", xmp_elem(4), True))]), 4,
+    ("png-xmp3-itxt.png", png([(b"iTXt", itxt(b"XML:com.adobe.xmp", xmp_attr(3)))]), 3,
+     "XMP in iTXt"),
+    ("png-xmp4-itxt-compressed.png",
+     png([(b"iTXt", itxt(b"XML:com.adobe.xmp", xmp_elem(4), True))]), 4,
      "XMP in compressed iTXt"),
     ("png-xmp2-text.png", png([(b"tEXt", b"XML:com.adobe.xmp\0" + xmp_attr(2))]), 2, "XMP in tEXt"),
     ("png-exif-noorientation-xmp6-after-idat.png",
@@ -153,7 +157,8 @@ FIXTURES: list[tuple[str, bytes, int, str]] = [
 
 def decoded_sha(tag: int) -> str:
     from nhkit.runtime.orientation import apply_orientation
-    return hashlib.sha256(np.ascontiguousarray(apply_orientation(PIXELS, tag)).tobytes()).hexdigest()
+    pixels = np.ascontiguousarray(apply_orientation(PIXELS, tag))
+    return hashlib.sha256(pixels.tobytes()).hexdigest()
 
 
 def pillow_tag(data: bytes) -> int | None:
@@ -194,7 +199,8 @@ def build() -> dict[str, bytes]:
 def main(argv: list[str]) -> int:
     files = build()
     if "--check" in argv:
-        stale = [n for n, d in files.items() if not (HERE / n).is_file() or (HERE / n).read_bytes() != d]
+        stale = [n for n, d in files.items()
+                 if not (HERE / n).is_file() or (HERE / n).read_bytes() != d]
         for n in stale:
             print(f"stale: tests/decode_fixtures/{n} (run python tests/decode_fixtures/make.py)")
         return 1 if stale else 0

@@ -71,7 +71,8 @@ def prng_spec(seed: int, levels: int | None = None) -> dict[str, Any]:
 
 
 def sha(a: np.ndarray | bytes) -> str:
-    return hashlib.sha256(a if isinstance(a, bytes) else np.ascontiguousarray(a).tobytes()).hexdigest()
+    data = a if isinstance(a, bytes) else np.ascontiguousarray(a).tobytes()
+    return hashlib.sha256(data).hexdigest()
 
 
 def doc(algorithm: str, header: list[str], groups: list[dict[str, Any]]) -> dict[str, Any]:
@@ -85,8 +86,8 @@ def doc(algorithm: str, header: list[str], groups: list[dict[str, Any]]) -> dict
             "testGroups": groups}
 
 
-def case(comment: str, inp: dict[str, Any], expected: dict[str, Any], *, flags: list[str] | None = None,
-         result: str = "valid") -> dict[str, Any]:
+def case(comment: str, inp: dict[str, Any], expected: dict[str, Any], *,
+         flags: list[str] | None = None, result: str = "valid") -> dict[str, Any]:
     return {"tcId": 0, "comment": comment, "flags": flags or [], "result": result,
             "input": inp, "expected": expected}
 
@@ -120,8 +121,8 @@ def resize_vectors() -> dict[str, Any]:
     return doc("resize", ["Spec step 3: Pillow-compatible 8-bit BICUBIC, horizontal then vertical.",
                           "Inputs are splitmix64 images (see README); expected is the sha256 of "
                           "the 360x360x3 RGB8 output plus sample pixels [y, x, r, g, b]."],
-               [{"type": "ResizeTest", "comment": "random sizes and shapes", "params": {"size": 360},
-                 "tests": tests}])
+               [{"type": "ResizeTest", "comment": "random sizes and shapes",
+                 "params": {"size": 360}, "tests": tests}])
 
 
 def coefficient_vectors() -> dict[str, Any]:
@@ -198,7 +199,8 @@ def tensor_vectors() -> dict[str, Any]:
                           {"width": 360, "height": 360, "prng": prng_spec(seed, levels)},
                           {"sha256_nchw": sha(nchw.tobytes()), "sha256_nhwc": sha(nhwc.tobytes()),
                            "samples_nchw": [[c, y, x, f32_to_hex([nchw[0, c, y, x]])[0]]
-                                            for c, y, x in [(0, 0, 0), (1, 17, 301), (2, 359, 359)]]}))
+                                            for c, y, x in [(0, 0, 0), (1, 17, 301),
+                                                            (2, 359, 359)]]}))
     return doc("tensor", ["Spec step 4: the whole input tensor, float32 little-endian bytes, in "
                           "NCHW [1,3,360,360] and NHWC [1,360,360,3]."],
                [{"type": "TensorTest", "comment": "", "params": {}, "tests": tests}])
@@ -384,7 +386,8 @@ def _render(obj: Any, indent: int) -> str:
     if isinstance(obj, list):
         if all(not isinstance(v, (dict, list)) for v in obj):
             return json.dumps(obj, ensure_ascii=True, separators=(", ", ": "))
-        if all(isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v) for v in obj):
+        if all(isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v)
+               for v in obj):
             if sum(len(v) for v in obj) <= 64:
                 return json.dumps(obj, ensure_ascii=True, separators=(", ", ": "))
         items = [pad + "  " + _render(v, indent + 1) for v in obj]
