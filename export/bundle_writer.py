@@ -63,7 +63,7 @@ def _fit(rgb: np.ndarray, w: int, h: int) -> Image.Image:
     else:
         ch = max(1, round(sw / target))
         im = im.crop((0, (sh - ch) // 2, sw, (sh - ch) // 2 + ch))
-    return im.resize((w, h), Image.LANCZOS)
+    return im.resize((w, h), Image.Resampling.LANCZOS)
 
 
 def _png(im: Image.Image, **info: Any) -> bytes:

@@ -146,9 +146,8 @@ def resolve_source(opts: ExportOptions) -> _Source:
     name = opts.name or meta.name or (model.parent.name if model.stem == "model"
                                       else model.stem)
     name = _NAME_SAFE.sub("-", str(name)).strip("-.") or "model"
-    margin = opts.fragile_margin
-    if margin is None:
-        margin = meta.fragile_margin or 0.0
+    margin = (opts.fragile_margin if opts.fragile_margin is not None
+              else meta.fragile_margin or 0.0)
     return _Source(name, model, seed, Path(opts.seed), float(margin))
 
 
@@ -205,6 +204,7 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
     variants = resolve_variants(targets, opts.variants)
     targets = [t for t in targets if any(v.target == t for v in variants)]
     source = resolve_source(opts)
+    # a str from the CLI: Spec.__post_init__ rejects values outside ORIENTATIONS
     spec = Spec(orientation=opts.orientation,  # type: ignore[arg-type]
                 fragile_margin=source.fragile_margin)
     needs_cal = any(v.target == "tflite" and v.name in ("int8", "int8-io") for v in variants)
@@ -265,7 +265,7 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
         say(f"  reference: onnxruntime fp32 on {len(val)} images, lowering checked, "
             f"{len(cases)} self-test cases [{timings['reference']:.1f}s]")
 
-        common = {
+        common: dict[str, Any] = {
             "spec": spec,
             "source_model": {"name": source.name, "sha256": sha256_file(source.onnx),
                              "fingerprint": fingerprint},

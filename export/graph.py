@@ -534,7 +534,7 @@ class _Lowerer:
         auto = auto.decode() if isinstance(auto, bytes) else auto
         if auto in ("NOTSET", ""):
             p = attrs.get("pads", (0, 0, 0, 0))
-            pads = (int(p[0]), int(p[1]), int(p[2]), int(p[3]))
+            pads: tuple[int, ...] = (int(p[0]), int(p[1]), int(p[2]), int(p[3]))
         elif auto == "VALID":
             pads = (0, 0, 0, 0)
         elif auto in ("SAME_UPPER", "SAME_LOWER"):
@@ -711,8 +711,8 @@ class _Lowerer:
 
     def _op_Reshape(self, node: Any, attrs: dict[str, Any], idx: int) -> None:
         if self.is_const(node.input[0]):
-            target = self._int_list(node, 1) or []
-            self._fold_const(node, np.reshape(self.const(node.input[0]), target))
+            const_target = self._int_list(node, 1) or []
+            self._fold_const(node, np.reshape(self.const(node.input[0]), const_target))
             return
         x = self.value(node.input[0])
         target = self._int_list(node, 1)

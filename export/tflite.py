@@ -152,7 +152,8 @@ class _TfBuilder:
         tf = self.tf
         builder = self
 
-        class _NhModel(tf.Module):  # type: ignore[misc, name-defined]
+        # tensorflow exports its API through a lazy loader that mypy cannot follow
+        class _NhModel(tf.Module):  # type: ignore[name-defined]
             @tf.function(autograph=False, input_signature=[
                 tf.TensorSpec([1, INPUT_SIZE, INPUT_SIZE, 3], tf.float32, name=INPUT_NAME)])
             def serve(self, image: Any) -> dict[str, Any]:

@@ -68,7 +68,7 @@ class Recommendation:
             seen.append(f"lossy max {max(g.lossy)} over {len(g.lossy)} cases")
         if g.export_max is not None:
             seen.append(f"export verification max {g.export_max}")
-        if g.nonfragile and max(g.nonfragile):
+        if g.nonfragile and max(g.nonfragile) != 0:
             seen.append(f"NON-FRAGILE flips up to {max(g.nonfragile)}")
         return (f"{r.label()}: hamming {r.hamming}, lossy {r.lossy_hamming}, non-fragile "
                 f"{r.nonfragile_flips} (was {self.previous.hamming}/"

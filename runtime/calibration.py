@@ -156,7 +156,7 @@ def hash_images(hasher: Hasher, items: Sequence[tuple[str, str]], edits: Sequenc
         res: list[tuple[str, str, Prepared | str]] = []
         pil: Image.Image | None = None
         if cached[""] is not None:
-            res.append(("", keys[""], cached[""]))  # type: ignore[arg-type]
+            res.append(("", keys[""], cached[""]))
         if cached[""] is None or any(v is None for v in cached.values()):
             prepared = hasher.prepare(path)
             if cached[""] is None:

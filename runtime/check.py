@@ -27,7 +27,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -244,9 +244,10 @@ def _judge(case: ReportCase, ref: GoldenImage, tol: Tolerance, seed: np.ndarray 
             v.nonfragile else ""
         v.fail(stage, f"{v.hamming} bits differ from the reference{nf}, tolerance {v.allowed}")
     elif verdict.over_nonfragile:
-        nf = verdict.flips.nonfragile_indices()
+        flipped = verdict.flips.nonfragile_indices()
         v.fail(stage, f"{v.nonfragile} flipped bit(s) outside the fragile mask "
-                      f"({', '.join(map(str, nf))}), {tol.nonfragile_flips} allowed: the model "
+                      f"({', '.join(map(str, flipped))}), {tol.nonfragile_flips} allowed: "
+                      "the model "
                       "output moved more than hardware rounding explains")
     else:
         v.stages[stage] = "pass"
@@ -432,15 +433,16 @@ def write_histogram(result: CheckResult, path: str | os.PathLike[str]) -> str | 
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         return None
-    ran = [v for v in result.verdicts if v.hamming is not None]
-    lossless = [v.hamming for v in ran if v.lossless]
-    lossy = [v.hamming for v in ran if not v.lossless]
+    ran = [(v.hamming, v.lossless) for v in result.verdicts if v.hamming is not None]
+    lossless = [h for h, is_lossless in ran if is_lossless]
+    lossy = [h for h, is_lossless in ran if not is_lossless]
     top = max([*lossless, *lossy, result.tolerance.lossy_hamming, result.tolerance.hamming, 1])
     bins = np.arange(-0.5, top + 1.5, 1.0)
     fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
-    ax.hist([lossless, lossy], bins=bins, stacked=True, label=["lossless", "lossy"],
+    ax.hist([lossless, lossy], bins=bins.tolist(), stacked=True, label=["lossless", "lossy"],
             color=["#3b75af", "#ef8636"])
     ax.axvline(result.tolerance.hamming + 0.5, color="#3b75af", ls="--", lw=1,
                label=f"lossless tolerance {result.tolerance.hamming}")
@@ -450,7 +452,7 @@ def write_histogram(result: CheckResult, path: str | os.PathLike[str]) -> str | 
     ax.set_ylabel("cases")
     ax.set_title(f"{result.report.bundle.bundle_id} on {result.report.platform.get('device_model')}"
                  f" ({result.report.compute_unit})", fontsize=9)
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    cast(MaxNLocator, ax.yaxis.get_major_locator()).set_params(integer=True)
     ax.legend(fontsize=8)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)

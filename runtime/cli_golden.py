@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .check import CheckResult
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     g = sub.add_parser("golden", help="golden hashes: create, check device reports, calibrate",
                        description="Golden-hash regression: reference hashes with their "
                        "projections and fragile bits, device self-test reports judged stage by "
@@ -243,7 +243,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if not args.reports and not args.bundle:
         raise NhkitError("nothing to calibrate from: give device reports and/or --bundle B")
     golden = load_golden(args.golden)
-    groups: dict = {}  # type: ignore[type-arg]
+    groups: dict = {}
     for path in args.reports:
         observe_report(load_report(path), golden, groups, per_bundle=not args.any_bundle)
     for b in args.bundle:

@@ -158,7 +158,9 @@ class Hasher:
             name, fingerprint = shipped.name, shipped.meta.fingerprint
         elif seed is None:
             raise NhkitError(f"{model}: a custom model needs its seed file (--seed S.dat)")
-        spec = Spec(orientation=orientation, fragile_margin=float(margin or 0.0))  # type: ignore[arg-type]
+        # a str from the caller: Spec.__post_init__ rejects values outside ORIENTATIONS
+        spec = Spec(orientation=orientation,  # type: ignore[arg-type]
+                    fragile_margin=float(margin or 0.0))
         return cls(OnnxBackend(model, threads=threads), load_seed(seed), spec, model_name=name,
                    fingerprint=fingerprint, **kwargs)
 
@@ -262,6 +264,7 @@ class Hasher:
                         err = exc if isinstance(exc, NhkitError) else NhkitError(str(exc))
                         results = {i: err for i, _ in good}
                 for i, (path, p) in enumerate(chunk):
+                    # p is an NhkitError where i is not in results (only Prepared were hashed)
                     yield path, (results[i] if i in results else p)  # type: ignore[misc]
                 if progress:
                     progress(len(chunk))

@@ -272,7 +272,7 @@ def seal(entries: Iterable[Entry], *, list_id: str, spec: Spec, model: Any,
     files = {ENTRIES: entries_bin, HASHES: hashes_bin, OFFSETS: offsets_bin}
     with_fragile = [e.fragile is not None for e in ents]
     if ents and all(with_fragile):
-        files[FRAGILE] = b"".join(e.fragile for e in ents)  # type: ignore[misc]
+        files[FRAGILE] = b"".join(e.fragile for e in ents if e.fragile is not None)  # all are
         report.fragile = True
     elif any(with_fragile):
         report.notes.append(f"fragile.bin left out: {with_fragile.count(False)} of {n} entries "

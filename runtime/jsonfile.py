@@ -31,7 +31,7 @@ class _NonFinite:
         self.text = text
 
 
-class _DuplicateKeyDict(dict):  # type: ignore[type-arg]
+class _DuplicateKeyDict(dict):
     """A JSON object that had a key twice; `duplicate` names the key."""
 
     duplicate: str = ""
@@ -160,8 +160,9 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """A schema shipped in nhkit.runtime/schemas (package data, so it works installed too)."""
-    text = resources.files("nhkit.runtime").joinpath("schemas", name).read_text(encoding="utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
+    schema = resources.files("nhkit.runtime").joinpath("schemas").joinpath(name)
+    text = schema.read_text(encoding="utf-8")
+    return json.loads(text)
 
 
 # What the patterns in our schemas mean, for messages a person can act on.

@@ -66,6 +66,7 @@ def _tensor(t: Fields, base: Path, where: str) -> np.ndarray:
     if any(d < 0 for d in dims):
         raise WireError(f"{where}: negative dimension in {dims}")
     count = int(np.prod(dims, dtype=np.int64)) if dims else 1
+    raw: bytes | None
     if t.int(_T_LOCATION) == _LOCATION_EXTERNAL:
         raw = _external(t, base, where)
     else:

@@ -37,7 +37,7 @@ def apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:
 def normalise_orientation_tag(value: object) -> int:
     """A tag outside 1..8 (or absent, or not an integer) means 1, as the spec says."""
     try:
-        v = int(value)  # type: ignore[arg-type]
+        v = int(value)  # type: ignore[call-overload]  # any tag type: int() decides, errors mean 1
     except (TypeError, ValueError):
         return 1
     return v if 1 <= v <= 8 else 1

@@ -23,7 +23,7 @@ import platform as _platform
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -111,7 +111,7 @@ def runtime_info(backend: EmbeddingBackend) -> dict[str, Any]:
     out: dict[str, Any] = {"name": str(d.pop("name", getattr(backend, "name", "unknown"))),
                            "version": str(d.pop("version", "unknown")),
                            "compute_unit": str(d.pop("compute_unit", "cpu")),
-                           "threads": int(d.pop("threads", 0) or 0)}
+                           "threads": int(cast(int, d.pop("threads", 0)) or 0)}
     for k, v in d.items():
         out[k] = v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
     return out

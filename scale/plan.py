@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from nhkit.runtime.digest import ModelIdentity
 from nhkit.runtime.hasher import iter_images
+from nhkit.runtime.spec import Spec
 
 from .core import DEFAULT_MAX_BYTES
 from .output import HashesOutput, resume_key
@@ -93,9 +94,9 @@ class RunSummary:
 Engine = Callable[[list[Listed], str], tuple[int, int, list[str]]]
 
 
-def error_table(rows: list[Listed], spec: object, model: ModelIdentity) -> pa.Table:
+def error_table(rows: list[Listed], spec: Spec, model: ModelIdentity) -> pa.Table:
     """Rows for inputs that failed at listing time (never read)."""
-    schema = hashes_schema(spec, model)  # type: ignore[arg-type]
+    schema = hashes_schema(spec, model)
     cols = {f.name: pa.nulls(len(rows), f.type) for f in schema}
     cols["path"] = pa.array([r.path for r in rows], pa.string())
     cols["size"] = pa.array([r.size for r in rows], pa.int64())
@@ -104,7 +105,7 @@ def error_table(rows: list[Listed], spec: object, model: ModelIdentity) -> pa.Ta
     return pa.Table.from_arrays([cols[f.name] for f in schema], schema=schema)
 
 
-def run_chunks(listed: Iterable[Listed], output: HashesOutput, engine: Engine, *, spec: object,
+def run_chunks(listed: Iterable[Listed], output: HashesOutput, engine: Engine, *, spec: Spec,
                model: ModelIdentity, run_id: str, chunk_files: int = DEFAULT_CHUNK_FILES,
                log: TextIO | None = None) -> RunSummary:
     """Skip done files, write listing errors as rows, and feed chunks to the engine."""

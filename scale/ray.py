@@ -111,7 +111,7 @@ def hash_dataset(ds: Any, model: str | None = None, seed: str | None = None,
 def _sink_class() -> Any:
     from ray.data.datasource import Datasink
 
-    class PartSink(Datasink):  # type: ignore[misc,valid-type]
+    class PartSink(Datasink):
         """Each write task writes its blocks as one part file, atomically (output.write_part);
         the counts come back to the driver for the summary."""
 

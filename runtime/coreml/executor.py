@@ -194,11 +194,11 @@ class MLProgram:
         if v.immediate is not None:
             return v.immediate
         assert v.blob is not None
-        shape = tuple(v.type.shape)
-        if any(d is None for d in shape):
+        dims = tuple(v.type.shape)
+        if any(d is None for d in dims):
             raise CoreMLPackageError(self.source, "blob value with an unknown dimension")
-        return self._blob_file(v.blob.file_name).read(v.blob.offset, v.type.dtype,
-                                                      shape)  # type: ignore[arg-type]
+        shape = tuple(d for d in dims if d is not None)
+        return self._blob_file(v.blob.file_name).read(v.blob.offset, v.type.dtype, shape)
 
     def _load(self) -> None:
         for index, op in enumerate(self.block.operations):
@@ -282,7 +282,7 @@ class MLProgram:
             elif b.name in self.constants:
                 const_args[k] = self.constants[b.name]
             elif b.name in self.types:
-                dyn_args[k] = b.name  # type: ignore[assignment]
+                dyn_args[k] = b.name
             else:
                 raise CoreMLPackageError(self.source, f"op #{index} {op.type} {op.name!r} uses "
                                                       f"{b.name!r} before it is defined")

@@ -16,7 +16,9 @@ corrupt file is reported instead of being decoded into garbage.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
+from typing import cast
 
 import numpy as np
 
@@ -107,6 +109,10 @@ class Fields:
             out.append(v)
         return out
 
+    def _all_len(self, field: int, what: str) -> list[memoryview]:
+        """_all for length-delimited fields, which iter_fields yields as memoryviews."""
+        return cast(list[memoryview], self._all(field, WIRE_LEN, what))
+
     # scalars: proto3 semantics, the last occurrence wins and absence means the default
     def uint(self, field: int, default: int = 0) -> int:
         vals = self._all(field, WIRE_VARINT, "integer")
@@ -117,14 +123,14 @@ class Fields:
         v = self.uint(field, default)
         return v - (1 << 64) if v >= 1 << 63 else v
 
-    def bool(self, field: int) -> bool:
+    def bool(self, field: builtins.int) -> builtins.bool:
         return self.uint(field) != 0
 
-    def bytes(self, field: int) -> memoryview | None:
-        vals = self._all(field, WIRE_LEN, "bytes")
-        return vals[-1] if vals else None  # type: ignore[return-value]
+    def bytes(self, field: builtins.int) -> memoryview | None:
+        vals = self._all_len(field, "bytes")
+        return vals[-1] if vals else None
 
-    def str(self, field: int) -> str:
+    def str(self, field: builtins.int) -> builtins.str:
         b = self.bytes(field)
         if b is None:
             return ""
@@ -133,28 +139,28 @@ class Fields:
         except UnicodeDecodeError as exc:
             raise WireError(f"field {field}: invalid UTF-8 string") from exc
 
-    def message(self, field: int) -> Fields | None:
+    def message(self, field: builtins.int) -> Fields | None:
         """A sub-message; repeated occurrences of a non-repeated message are merged (proto rule)."""
-        vals = self._all(field, WIRE_LEN, "message")
+        vals = self._all_len(field, "message")
         if not vals:
             return None
         if len(vals) == 1:
-            return Fields(vals[0])  # type: ignore[arg-type]
-        return Fields(b"".join(bytes(v) for v in vals))  # type: ignore[arg-type]
+            return Fields(vals[0])
+        return Fields(b"".join(bytes(v) for v in vals))
 
-    def messages(self, field: int) -> list[Fields]:
-        return [Fields(v) for v in self._all(field, WIRE_LEN, "message")]  # type: ignore[arg-type]
+    def messages(self, field: builtins.int) -> list[Fields]:
+        return [Fields(v) for v in self._all_len(field, "message")]
 
-    def strings(self, field: int) -> list[str]:
+    def strings(self, field: builtins.int) -> list[builtins.str]:
         out = []
         for v in self._all(field, WIRE_LEN, "string"):
             try:
-                out.append(bytes(v).decode("utf-8"))  # type: ignore[arg-type]
+                out.append(bytes(v).decode("utf-8"))
             except UnicodeDecodeError as exc:
                 raise WireError(f"field {field}: invalid UTF-8 string") from exc
         return out
 
-    def map(self, field: int) -> dict[str, Fields]:
+    def map(self, field: builtins.int) -> dict[builtins.str, Fields]:
         """map<string, Message>: entries are messages with key = 1, value = 2."""
         out: dict[str, Fields] = {}
         for entry in self.messages(field):
@@ -163,16 +169,17 @@ class Fields:
         return out
 
     # repeated numeric fields: accept both packed (proto3 default) and unpacked encodings
-    def packed_varints(self, field: int, signed: bool = False) -> list[int]:
+    def packed_varints(self, field: builtins.int, signed: builtins.bool = False
+                       ) -> list[builtins.int]:
         out: list[int] = []
         for w, v in self._f.get(field, ()):
             if w == WIRE_VARINT:
-                out.append(int(v))  # type: ignore[arg-type]
+                out.append(int(v))
             elif w == WIRE_LEN:
-                buf = v  # type: ignore[assignment]
+                buf = cast(memoryview, v)  # iter_fields yields WIRE_LEN values as memoryviews
                 pos = 0
-                while pos < len(buf):  # type: ignore[arg-type]
-                    x, pos = read_varint(buf, pos)  # type: ignore[arg-type]
+                while pos < len(buf):
+                    x, pos = read_varint(buf, pos)
                     out.append(x)
             else:
                 raise WireError(f"field {field}: wire type {w} for a repeated integer")
@@ -180,19 +187,20 @@ class Fields:
             out = [x - (1 << 64) if x >= 1 << 63 else x for x in out]
         return out
 
-    def packed_fixed(self, field: int, dtype: str) -> np.ndarray:
+    def packed_fixed(self, field: builtins.int, dtype: builtins.str) -> np.ndarray:
         """Repeated float (`<f4`) or double (`<f8`), packed or not, as a numpy array."""
         size = np.dtype(dtype).itemsize
         wire_single = WIRE_FIXED32 if size == 4 else WIRE_FIXED64
         chunks: list[bytes] = []
         for w, v in self._f.get(field, ()):
             if w == WIRE_LEN:
-                if len(v) % size:  # type: ignore[arg-type]
-                    raise WireError(f"field {field}: packed length {len(v)} not a multiple "  # type: ignore[arg-type]
+                packed = cast(memoryview, v)  # iter_fields yields WIRE_LEN values as memoryviews
+                if len(packed) % size:
+                    raise WireError(f"field {field}: packed length {len(packed)} not a multiple "
                                     f"of {size}")
-                chunks.append(bytes(v))  # type: ignore[arg-type]
+                chunks.append(bytes(v))
             elif w == wire_single:
-                chunks.append(bytes(v))  # type: ignore[arg-type]
+                chunks.append(bytes(v))
             else:
                 raise WireError(f"field {field}: wire type {w} for a repeated {dtype}")
         return np.frombuffer(b"".join(chunks), dtype=dtype).copy()
