@@ -166,7 +166,7 @@ def run_check(args: argparse.Namespace) -> int:
         result = _check(args)
     except NhkitError as exc:
         if args.junit_xml:  # CI should see why, not only a missing file
-            from .check import write_junit_error
+            from .check_render import write_junit_error
 
             write_junit_error(str(exc), args.junit_xml)
         raise
@@ -200,7 +200,7 @@ def _check(args: argparse.Namespace) -> "CheckResult":
 
 def _print_check(args: argparse.Namespace, result: "CheckResult") -> int:
     """Write the requested files, print the table; the closing line stays the last line."""
-    from .check import format_text, write_junit, write_markdown
+    from .check_render import format_text, write_junit, write_markdown
 
     if args.junit_xml:
         write_junit(result, args.junit_xml)
@@ -211,7 +211,7 @@ def _print_check(args: argparse.Namespace, result: "CheckResult") -> int:
         extra.append(f"histogram: {written}" if written else
                      "histogram: skipped (matplotlib is not installed)")
     elif args.histogram:
-        from .check import write_histogram
+        from .check_render import write_histogram
 
         written = write_histogram(result, args.histogram)
         extra.append(f"histogram: {written}" if written else

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,8 @@ pytestmark = pytest.mark.filterwarnings("ignore")
 
 from nhkit.export.coreml import (COREML_VARIANT_INFO, COREML_VARIANTS,  # noqa: E402
                                  CoreMLConversionError, build_coreml_variant, coreml_model_io)
-from nhkit.export.graph import Graph, Node, infer_shapes, run_graph  # noqa: E402
+from nhkit.export.interpreter import run_graph  # noqa: E402
+from nhkit.export.testmodels import every_op_graph  # noqa: E402
 from nhkit.runtime.coreml.executor import MLProgram  # noqa: E402
 
 
@@ -91,7 +91,7 @@ def test_variants_track_onnxruntime(packages: dict[str, Path]) -> None:
 
 
 def test_export_is_deterministic(packages: dict[str, Path], tmp_path: Path) -> None:
-    from nhkit.export.graph import load_graph
+    from nhkit.export.onnx_frontend import load_graph
 
     graph = load_graph(packages["onnx"], use_onnxsim=False)
     for v in ("fp16", "pal4"):
@@ -104,7 +104,7 @@ def test_export_is_deterministic(packages: dict[str, Path], tmp_path: Path) -> N
 
 
 def test_bad_requests_fail_cleanly(packages: dict[str, Path], tmp_path: Path) -> None:
-    from nhkit.export.graph import load_graph
+    from nhkit.export.onnx_frontend import load_graph
 
     graph = load_graph(packages["onnx"], use_onnxsim=False)
     with pytest.raises(CoreMLConversionError, match="unknown Core ML variant 'int4'.*fp32"):
@@ -121,7 +121,7 @@ def test_bad_requests_fail_cleanly(packages: dict[str, Path], tmp_path: Path) ->
 
 def test_unverifiable_program_fails_export_and_leaves_nothing(
         packages: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from nhkit.export.graph import load_graph
+    from nhkit.export.onnx_frontend import load_graph
     from nhkit.runtime.coreml import ops
 
     graph = load_graph(packages["onnx"], use_onnxsim=False)
@@ -132,53 +132,10 @@ def test_unverifiable_program_fails_export_and_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-def _conv(name: str, x: str, cin: int, cout: int, rng: np.random.Generator, **kw: object) -> Node:
-    k = int(kw.pop("k", 3))  # type: ignore[call-overload]
-    groups = int(kw.pop("groups", 1))  # type: ignore[call-overload]
-    attrs = {"weight": (rng.standard_normal((cout, cin // groups, k, k)) * 0.3).astype(np.float32),
-             "bias": (rng.standard_normal(cout) * 0.1).astype(np.float32),
-             "strides": kw.pop("strides", (1, 1)), "pads": kw.pop("pads", (1, 1, 1, 1)),
-             "dilations": kw.pop("dilations", (1, 1)), "groups": groups}
-    return Node("conv", [x], name, attrs, name)
-
-
 def test_every_internal_op_maps_correctly() -> None:
     """A hand-built graph using each internal op and attribute form, at a small input size,
-    compared against graph.run_graph (float64) through the fp32 variant."""
-    rng = np.random.default_rng(5)
-    f = np.float32
-    consts = {"chan_scale": rng.uniform(0.5, 1.5, (1, 8, 1, 1)).astype(f),
-              "chan_shift": rng.standard_normal((1, 8, 1, 1)).astype(f) * 0.1,
-              "three": np.array(3.0, f), "two": np.array(2.0, f)}
-    nodes = [
-        _conv("c1", "image", 3, 8, rng, strides=(2, 2), pads=(0, 1, 2, 0)),  # t, l, b, r
-        Node("clip", ["c1"], "k1", {"min": 0.0, "max": 6.0}, "k1"),
-        Node("mul", ["k1", "chan_scale"], "m1", {}, "m1"),        # mul + add by per-channel
-        Node("add", ["m1", "chan_shift"], "a1", {}, "a1"),        # constants: batch_norm fusion
-        Node("clip", ["a1"], "k2", {"min": -1.0, "max": 2.0}, "k2"),
-        Node("clip", ["k2"], "k3", {"min": -0.5, "max": math.inf}, "k3"),
-        Node("clip", ["k3"], "k4", {"min": -math.inf, "max": 1.5}, "k4"),
-        Node("clip", ["k4"], "k5", {"min": 0.0, "max": math.inf}, "k5"),
-        Node("clip", ["k5"], "k6", {"min": -math.inf, "max": math.inf}, "k6"),
-        _conv("c2", "k6", 8, 8, rng, groups=8, k=5, pads=(2, 2, 2, 2), dilations=(1, 1)),
-        Node("hardsigmoid", ["c2"], "hs", {"alpha": 0.2, "beta": 0.4}, "hs"),
-        Node("sub", ["three", "hs"], "s1", {}, "s1"),             # constant first operand
-        Node("div", ["s1", "two"], "d1", {}, "d1"),
-        Node("div", ["two", "d1"], "d2", {}, "d2"),
-        Node("sigmoid", ["d2"], "sg", {}, "sg"),
-        Node("mul", ["c2", "sg"], "m2", {}, "m2"),
-        Node("hardswish", ["m2"], "hw", {}, "hw"),
-        _conv("c3", "hw", 8, 16, rng, groups=2, dilations=(2, 2), pads=(2, 2, 2, 2)),
-        Node("relu", ["c3"], "r3", {}, "r3"),
-        Node("reshape", ["r3"], "rs", {"shape": (4, 4, 72)}, "rs"),
-        Node("reshape", ["rs"], "rs2", {"shape": (16, 9, 8)}, "rs2"),
-        Node("global_avg_pool", ["rs2"], "gap", {}, "gap"),
-        Node("flatten", ["gap"], "flat", {}, "flat"),
-        Node("dense", ["flat"], "emb", {"weight": rng.standard_normal((128, 16)).astype(f),
-                                        "bias": rng.standard_normal(128).astype(f)}, "emb"),
-    ]
-    graph = Graph("image", (1, 3, 17, 17), nodes, "emb", consts)
-    graph.shapes = infer_shapes(graph)
+    compared against the float64 interpreter through the fp32 variant."""
+    graph = every_op_graph()
     assert graph.shapes["c1"] == (1, 8, 9, 8)
     import tempfile
 
@@ -186,7 +143,7 @@ def test_every_internal_op_maps_correctly() -> None:
         pkg = build_coreml_variant(graph, "fp32", Path(d) / "ops.mlpackage")
         prog = MLProgram.open(pkg)
         counts = prog.op_counts()
-        x = np.random.default_rng(1).uniform(-1, 1, (1, 3, 17, 17)).astype(f)
+        x = np.random.default_rng(1).uniform(-1, 1, (1, 3, 17, 17)).astype(np.float32)
         got = prog.predict({"image": x})["embedding"]
     want = run_graph(graph, x)
     assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()
@@ -195,7 +152,7 @@ def test_every_internal_op_maps_correctly() -> None:
 
 
 def test_manifest_io_entries_drive_the_backend(packages: dict[str, Path]) -> None:
-    from nhkit.export.graph import load_graph
+    from nhkit.export.onnx_frontend import load_graph
     from nhkit.runtime.backends.coreml import CoreMLBackend
 
     io = coreml_model_io(load_graph(packages["onnx"], use_onnxsim=False))

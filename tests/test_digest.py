@@ -1,8 +1,9 @@
 """runtime/digest.py: the one home of stage digests, seed sha256 and model identity.
 
 The weights fingerprint is read by nhkit's own protobuf reader (the light runtime has no `onnx`
-package); here it is checked against `nhkit.export.graph.model_fingerprint`, which extracts the
-same tensors with onnx's numpy_helper, on every kind of tensor storage ONNX files use."""
+package); here it is checked against `nhkit.export.onnx_frontend.model_fingerprint`, which
+extracts the same tensors with onnx's numpy_helper, on every kind of tensor storage ONNX files
+use."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from nhkit.runtime.seed import load_seed, seed_to_f32_bytes
 
 onnx = pytest.importorskip("onnx")
 from nhkit.export import testmodels as tm  # noqa: E402
-from nhkit.export.graph import model_fingerprint  # noqa: E402
+from nhkit.export.onnx_frontend import model_fingerprint  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 RUNTIME = Path(__file__).resolve().parents[1] / "runtime"

@@ -320,10 +320,12 @@ def test_core_ml_worker_failure_is_reported(tmp_path: Path) -> None:
 
     build = tmp_path / "build"
     build.mkdir()
-    src = E._Source("tiny", tmp_path / "missing.onnx", make_seed(1), tmp_path / "s", 0.0)
+    from nhkit.export.coreml_worker import CoremlWorker
+
     v = get_variant("coreml", "fp32")
-    worker = E._CoremlWorker(build, src, True, [v], np.zeros((1, 3, 360, 360), np.float32),
-                             np.zeros((1, 3, 360, 360), np.float32))
+    worker = CoremlWorker(build, tmp_path / "missing.onnx", "tiny", True, [v],
+                          np.zeros((1, 3, 360, 360), np.float32),
+                          np.zeros((1, 3, 360, 360), np.float32))
     try:
         with pytest.raises(E.ExportError, match="worker process exited with code 1") as ei:
             worker.result(v, "tiny.coreml-fp32")

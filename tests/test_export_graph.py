@@ -12,7 +12,9 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from nhkit.export import graph as G
+from nhkit.export import interpreter as interp
+from nhkit.export import ir
+from nhkit.export import onnx_frontend as front
 from nhkit.export import testmodels as tm
 from nhkit.runtime.errors import ModelError
 
@@ -32,10 +34,10 @@ def _save(model: onnx.ModelProto, tmp_path: Path, name: str = "m.onnx") -> Path:
     return p
 
 
-def _assert_same(model: onnx.ModelProto, g: G.Graph, n: int = 2) -> None:
+def _assert_same(model: onnx.ModelProto, g: ir.Graph, n: int = 2) -> None:
     x = _x(n)
     ref = _ort(model, x)
-    got = G.run_graph(g, x)
+    got = interp.run_graph(g, x)
     assert got.shape == (n, 128)
     scale = max(1.0, float(np.abs(ref).max()))
     assert float(np.abs(got - ref).max()) <= 2e-5 * scale
@@ -50,7 +52,7 @@ def _assert_same(model: onnx.ModelProto, g: G.Graph, n: int = 2) -> None:
 ], ids=["pad-nodes", "conv-pads", "output-4d", "batch-1", "opset18"])
 def test_lowering_matches_onnxruntime(tmp_path: Path, kwargs: dict) -> None:
     model = tm.tiny_onnx(**kwargs)
-    g = G.load_graph(_save(model, tmp_path))
+    g = front.load_graph(_save(model, tmp_path))
     assert g.shapes[g.output_name] == (1, 128)
     assert g.dynamic_batch == kwargs.get("dynamic_batch", True)
     _assert_same(model, g, n=1 if kwargs.get("dynamic_batch") is False else 2)
@@ -60,8 +62,8 @@ def test_batchnorm_and_pad_are_folded(tmp_path: Path) -> None:
     model = tm.tiny_onnx(explicit_pad=True)
     onnx_ops = {n.op_type for n in model.graph.node}
     assert {"BatchNormalization", "Pad"} <= onnx_ops
-    g = G.lower(model)  # no onnxsim: the folding is ours
-    assert set(g.op_counts()) <= G.INTERNAL_OPS
+    g = front.lower(model)  # no onnxsim: the folding is ours
+    assert set(g.op_counts()) <= ir.INTERNAL_OPS
     n_bn = sum(n.op_type == "BatchNormalization" for n in model.graph.node)
     n_conv = sum(n.op_type == "Conv" for n in model.graph.node)
     assert g.op_counts()["conv"] == n_conv and n_bn > 0
@@ -73,7 +75,7 @@ def test_batchnorm_and_pad_are_folded(tmp_path: Path) -> None:
 
 def test_full_mobilenet_v3_small_lowers(tmp_path: Path) -> None:
     model = tm.mobilenet_v3_small_onnx(seed=1)
-    g = G.load_graph(_save(model, tmp_path))
+    g = front.load_graph(_save(model, tmp_path))
     counts = g.op_counts()
     assert counts["conv"] == 52 and counts["dense"] == 2 and counts["hardswish"] == 19
     _assert_same(model, g, n=1)
@@ -140,13 +142,13 @@ def _zoo_model() -> onnx.ModelProto:
 @pytest.mark.parametrize("use_onnxsim", [True, False])
 def test_op_zoo_matches_onnxruntime(tmp_path: Path, use_onnxsim: bool) -> None:
     model = _zoo_model()
-    g = G.load_graph(_save(model, tmp_path), use_onnxsim=use_onnxsim)
+    g = front.load_graph(_save(model, tmp_path), use_onnxsim=use_onnxsim)
     ops = g.op_counts()
     assert ops["conv"] == 2 and ops["dense"] == 2 and ops["global_avg_pool"] == 1
     grouped = [n for n in g.nodes if n.op == "conv" and n.attrs["groups"] == 2]
     assert grouped and grouped[0].attrs["dilations"] == (2, 2)
     for n in g.nodes:
-        if n.op in G.BINARY_OPS:
+        if n.op in ir.BINARY_OPS:
             consts = [i for i in n.inputs if i in g.constants]
             assert len(consts) <= 1
             for c in consts:
@@ -158,7 +160,7 @@ def test_op_zoo_matches_onnxruntime(tmp_path: Path, use_onnxsim: bool) -> None:
 def test_flatten_of_spatial_map_keeps_nchw_order(tmp_path: Path) -> None:
     """Flatten over H*W > 1 is layout-sensitive; the interpreter must follow ONNX (NCHW)."""
     model = tm.spatial_flatten_onnx()
-    g = G.load_graph(_save(model, tmp_path))
+    g = front.load_graph(_save(model, tmp_path))
     assert g.shapes[g.nodes[0].output] == (1, 2, 8, 8)
     _assert_same(model, g)
 
@@ -168,8 +170,8 @@ def test_unsupported_ops_are_listed_with_node_names(tmp_path: Path) -> None:
              helper.make_node("MaxPool", ["tanh_out"], ["pool_out"], name="my_pool",
                               kernel_shape=[2, 2])]
     model = tm.tiny_onnx(extra_nodes=extra)
-    with pytest.raises(G.UnsupportedModelError) as ei:
-        G.load_graph(_save(model, tmp_path))
+    with pytest.raises(ir.UnsupportedModelError) as ei:
+        front.load_graph(_save(model, tmp_path))
     msg = str(ei.value)
     assert "['MaxPool', 'Tanh']" in msg and "my_tanh" in msg and "my_pool" in msg
 
@@ -196,24 +198,24 @@ def test_interface_errors_say_expected_and_found(tmp_path: Path, inp: list, out:
     model = _with_io(tm.tiny_onnx(), inp, out, in_type)
     p = tmp_path / "bad.onnx"
     p.write_bytes(model.SerializeToString())
-    with pytest.raises(G.ModelInterfaceError) as ei:
-        G.check_interface(model, source=str(p))
+    with pytest.raises(front.ModelInterfaceError) as ei:
+        front.check_interface(model, source=str(p))
     assert expect in str(ei.value) and "expected" in str(ei.value)
 
 
 def test_missing_empty_and_corrupt_files(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="does not exist"):
-        G.load_graph(tmp_path / "nope.onnx")
+        front.load_graph(tmp_path / "nope.onnx")
     (tmp_path / "empty.onnx").write_bytes(b"")
     with pytest.raises(ModelError, match="empty"):
-        G.load_graph(tmp_path / "empty.onnx")
+        front.load_graph(tmp_path / "empty.onnx")
     (tmp_path / "junk.onnx").write_bytes(np.random.default_rng(0).bytes(5000))
     with pytest.raises(ModelError, match="junk.onnx"):
-        G.load_graph(tmp_path / "junk.onnx")
+        front.load_graph(tmp_path / "junk.onnx")
     good = tm.tiny_onnx().SerializeToString()
     (tmp_path / "cut.onnx").write_bytes(good[: len(good) // 2])
     with pytest.raises(ModelError, match="cut.onnx"):
-        G.load_graph(tmp_path / "cut.onnx")
+        front.load_graph(tmp_path / "cut.onnx")
 
 
 def test_onnxsim_failure_falls_back_with_warning(tmp_path: Path, monkeypatch) -> None:
@@ -226,8 +228,8 @@ def test_onnxsim_failure_falls_back_with_warning(tmp_path: Path, monkeypatch) ->
     model = tm.tiny_onnx()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        g = G.load_graph(_save(model, tmp_path))
-    assert any(issubclass(w.category, G.SimplifyWarning) and "simulated" in str(w.message)
+        g = front.load_graph(_save(model, tmp_path))
+    assert any(issubclass(w.category, front.SimplifyWarning) and "simulated" in str(w.message)
                for w in caught)
     _assert_same(model, g)
 
@@ -237,12 +239,12 @@ def test_fingerprint_ignores_metadata_but_not_weights() -> None:
     b = tm.tiny_onnx(seed=0)
     b.producer_name = "something else"
     b.doc_string = "changed"
-    assert G.model_fingerprint(a) == G.model_fingerprint(b)
+    assert front.model_fingerprint(a) == front.model_fingerprint(b)
     arr = numpy_helper.to_array(b.graph.initializer[0]).copy()
     arr.flat[0] += 1e-3
     b.graph.initializer[0].CopyFrom(numpy_helper.from_array(arr, b.graph.initializer[0].name))
-    assert G.model_fingerprint(a) != G.model_fingerprint(b)
-    assert G.model_fingerprint(a) != G.model_fingerprint(tm.tiny_onnx(seed=1))
+    assert front.model_fingerprint(a) != front.model_fingerprint(b)
+    assert front.model_fingerprint(a) != front.model_fingerprint(tm.tiny_onnx(seed=1))
 
 
 def test_pad_not_before_conv_is_rejected() -> None:
@@ -252,5 +254,28 @@ def test_pad_not_before_conv_is_rejected() -> None:
     extra = helper.make_node("Pad", ["x", "extra_pads"], ["padded"], name="lonely_pad")
     m2 = tm.tiny_onnx(extra_nodes=[extra])
     m2.graph.initializer.append(pads)
-    with pytest.raises(G.UnsupportedModelError, match="lonely_pad"):
-        G.lower(m2)
+    with pytest.raises(ir.UnsupportedModelError, match="lonely_pad"):
+        front.lower(m2)
+
+
+def test_one_op_table_for_every_consumer() -> None:
+    """ir.OPS is the vocabulary: shape inference, the interpreter and both converters dispatch
+    through tables with exactly its ops, and the every-op test graph uses all of them."""
+    from nhkit.export import coreml, tflite
+
+    ops = set(ir.OPS)
+    assert set(ir.SHAPE_RULES) == ops
+    assert set(interp.KERNELS) == ops
+    assert set(tflite.TF_EMITTERS) == ops
+    assert set(coreml.MIL_EMITTERS) == ops
+    assert set(tm.every_op_graph().op_counts()) == ops
+    assert ir.BINARY_OPS == {op for op, s in ir.OPS.items() if s.arity == 2}
+
+
+def test_every_op_graph_shapes_and_attrs() -> None:
+    g = tm.every_op_graph()
+    for n in g.nodes:
+        assert set(ir.OPS[n.op].attrs) == set(n.attrs), n.name
+    assert ir.infer_shapes(g)["emb"] == (1, 128) and g.shapes["c1"] == (1, 8, 9, 8)
+    out = interp.run_graph(g, np.random.default_rng(1).uniform(-1, 1, (2, 3, 17, 17)))
+    assert out.shape == (2, 128) and np.isfinite(out).all()

@@ -9,7 +9,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from nhkit.export import graph as G
+from nhkit.export import interpreter as interp
+from nhkit.export import ir
+from nhkit.export import onnx_frontend as front
 from nhkit.export import testmodels as tm
 from nhkit.runtime.backends.base import EmbeddingBackend
 from nhkit.runtime.errors import ModelError
@@ -34,11 +36,11 @@ def _ort(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[onnx.ModelProto, G.Graph]:
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[onnx.ModelProto, ir.Graph]:
     model = tm.tiny_onnx(seed=2)
     p = tmp_path_factory.mktemp("tiny") / "tiny.onnx"
     onnx.save(model, str(p))
-    return model, G.load_graph(p)
+    return model, front.load_graph(p)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +130,7 @@ def test_zoo_model_converts_exactly(tmp_path: Path) -> None:
     from test_export_graph import _zoo_model
 
     model = _zoo_model()
-    g = G.lower(model)
+    g = front.lower(model)
     info = T.build_tflite_variant(g, "fp32", tmp_path / "zoo.tflite")
     x = _x(1)
     ref = _ort(model, x)
@@ -138,7 +140,7 @@ def test_zoo_model_converts_exactly(tmp_path: Path) -> None:
 
 def test_spatial_flatten_converts_in_nchw_order(tmp_path: Path) -> None:
     model = tm.spatial_flatten_onnx(batch=1)
-    info = T.build_tflite_variant(G.lower(model), "fp32", tmp_path / "flat.tflite")
+    info = T.build_tflite_variant(front.lower(model), "fp32", tmp_path / "flat.tflite")
     x = _x(1)
     np.testing.assert_allclose(TfliteBackend(info.path).embed(x), _ort(model, x), atol=1e-4)
 
@@ -169,3 +171,15 @@ def test_conversion_is_deterministic(tiny, variants, tmp_path: Path) -> None:
     cal = to_layout(_x(4, seed=5), "NCHW", "NHWC")
     again = T.build_tflite_variant(g, "int8-io", tmp_path / "again.tflite", calibration=cal)
     assert again.path.read_bytes() == variants["int8-io"].path.read_bytes()
+
+
+def test_every_internal_op_lowers_to_tensorflow() -> None:
+    """The TensorFlow lowering of every op of ir.OPS (the graph the TFLite converter sees)
+    against the float64 interpreter, on the small every-op graph."""
+    from nhkit.export.tflite import build_tf_module
+
+    g = tm.every_op_graph()
+    x = np.random.default_rng(1).uniform(-1, 1, (1, 3, 17, 17)).astype(np.float32)
+    got = build_tf_module(g).serve(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))["embedding"]
+    want = interp.run_graph(g, x)
+    assert np.abs(np.asarray(got) - want).max() <= 1e-5 * np.abs(want).max()

@@ -8,13 +8,21 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-
-from golden_support import (BUNDLE, flip_bits, make_golden, make_hasher, make_images,
-                            make_report, map_case, replace_case)
-from nhkit.runtime.check import check_report, format_text, write_junit, write_markdown
+from golden_support import (
+    BUNDLE,
+    flip_bits,
+    make_golden,
+    make_hasher,
+    make_images,
+    make_report,
+    map_case,
+    replace_case,
+)
+from nhkit.runtime.check import check_report
+from nhkit.runtime.check_render import format_text, write_junit, write_markdown
 from nhkit.runtime.cli import main
-from nhkit.runtime.errors import InputFileError
 from nhkit.runtime.compare import Tolerance
+from nhkit.runtime.errors import InputFileError
 from nhkit.runtime.golden import ToleranceRule, load_golden, write_golden
 from nhkit.runtime.report import BundleRef, write_report
 
@@ -338,3 +346,25 @@ def test_check_markdown_and_junit_api_directly(env, tmp_path):
     assert "# nhkit golden check: PASS" in (tmp_path / "a.md").read_text()
     assert [v.id for v in res.verdicts] == ["c1-wide", "c2-tall", "c3-grey", "c4-square",
                                             "c5-jpeg"]  # golden order, whatever the report's
+
+
+def test_result_files_are_written_atomically(env, tmp_path):
+    """JUnit and Markdown go through a temporary file and a rename: a target that cannot be
+    replaced fails with the file named, and no partial or temporary file is left."""
+    from nhkit.runtime.check_render import write_junit_error
+
+    hasher, golden, _, report = env
+    res = check_report(report, golden, seed=hasher.seed)
+    out = tmp_path / "out"
+    write_junit(res, out / "j.xml")
+    write_junit_error("bad report\nsecond line", out / "e.xml")
+    assert (out / "j.xml").read_bytes().startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    assert ET.parse(out / "e.xml").getroot().find("testsuite/testcase/error") is not None
+    blocked = out / "blocked.xml"
+    (blocked / "x").mkdir(parents=True)
+    with pytest.raises(InputFileError, match="blocked.xml: cannot write file"):
+        write_junit(res, blocked)
+    with pytest.raises(InputFileError, match="blocked.xml: cannot write file"):
+        write_markdown(res, blocked, histogram=out / "h.png")
+    names = {p.name for p in out.iterdir()} - {"h.png"}  # the histogram needs matplotlib
+    assert names == {"blocked.xml", "e.xml", "j.xml"}

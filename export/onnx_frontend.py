@@ -1,33 +1,8 @@
-"""ONNX front end: load, simplify and lower a NeuralHash-format model to nhkit's internal graph.
+"""ONNX front end: load, check, simplify and lower a NeuralHash-format model to the internal graph.
 
-Why our own graph instead of onnx2tf / onnx-coreml: every converter we ship to (TFLite, Core ML)
-then sees the same dozen well-understood ops with explicit pads and BatchNorm already folded, so
-the two targets cannot disagree about padding conventions or op semantics, and an unsupported model
-fails here with a list of offending ops instead of a stack trace deep inside a converter.
-
-Internal graph conventions (the contract for `export/tflite.py` and `export/coreml.py`):
-
-- Layout is NCHW everywhere, like ONNX. Every value has a known shape in `Graph.shapes`, with the
-  batch dimension written as 1; the batch is free at run time (`run_graph` accepts any N).
-- Nodes are in topological order. `Node.inputs` name graph values: the graph input, an earlier
-  node's output, or (binary ops only) an entry of `Graph.constants`.
-- Vocabulary (attrs in brackets; arrays are float32 numpy):
-    conv            [weight OIHW, bias [O] (always present), strides (sh, sw),
-                     pads (top, left, bottom, right), dilations (dh, dw), groups]
-                    BatchNormalization is folded in; a zero Pad before it is folded into `pads`.
-    relu            []
-    clip            [min, max] (floats, may be +-inf; relu6 is clip(0, 6))
-    hardswish       []              x * clip(x/6 + 0.5, 0, 1)
-    hardsigmoid     [alpha, beta]   clip(alpha*x + beta, 0, 1)
-    sigmoid         []
-    add, sub, mul, div   two inputs, numpy broadcasting. At most one is a constant; a constant is
-                    either 0-d (a scalar) or has the same rank as the other operand (NCHW for
-                    rank 4). Two non-constant operands always have the same rank.
-    global_avg_pool []              [N,C,H,W] -> [N,C,1,1]
-    flatten         []              [N,...] -> [N, prod(...)], in NCHW (C-major) order
-    dense           [weight [out, in], bias [out]]   y = x @ weight.T + bias, x is [N, in]
-    reshape         [shape]         [N,...] -> [N, *shape] (shape excludes the batch dim)
-- The output value `Graph.output_name` has shape [N, 128].
+The internal graph and its op vocabulary are in ir.py; this module only reads ONNX (with the
+`onnx` package of the export extra) and emits those ops, so an unsupported model fails here with
+a list of offending ops instead of a stack trace deep inside a converter.
 """
 
 from __future__ import annotations
@@ -36,7 +11,6 @@ import os
 import re
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +19,8 @@ import numpy as np
 from nhkit.runtime.digest import weights_fingerprint
 from nhkit.runtime.errors import ModelError
 from nhkit.runtime.spec import EMBEDDING_DIM, INPUT_SIZE
+
+from .ir import Graph, Node, UnsupportedModelError, node_shape
 
 EXPECTED_INPUT = (1, 3, INPUT_SIZE, INPUT_SIZE)
 
@@ -55,64 +31,13 @@ SUPPORTED_ONNX_OPS: frozenset[str] = frozenset({
     "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Constant",
 })
 
-INTERNAL_OPS: frozenset[str] = frozenset({
-    "conv", "relu", "clip", "hardswish", "hardsigmoid", "sigmoid", "add", "sub", "mul", "div",
-    "global_avg_pool", "flatten", "dense", "reshape",
-})
-
-BINARY_OPS: frozenset[str] = frozenset({"add", "sub", "mul", "div"})
-
 
 class SimplifyWarning(UserWarning):
     """onnxsim failed; the unsimplified model is lowered instead (usually still fine)."""
 
 
-class UnsupportedModelError(ModelError):
-    """The model uses ops or patterns outside the internal vocabulary; lists every offender."""
-
-
 class ModelInterfaceError(ModelError):
     """The model's input or output does not have the NeuralHash interface."""
-
-
-@dataclass
-class Node:
-    """One op of the internal graph; `name` is the ONNX node it came from (for messages)."""
-
-    op: str
-    inputs: list[str]
-    output: str
-    attrs: dict[str, Any] = field(default_factory=dict)
-    name: str = ""
-
-
-@dataclass
-class Graph:
-    """A lowered model: NCHW input -> ordered nodes -> [N, 128] output (see module docstring)."""
-
-    input_name: str
-    input_shape: tuple[int, int, int, int]
-    nodes: list[Node]
-    output_name: str
-    constants: dict[str, np.ndarray] = field(default_factory=dict)
-    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    dynamic_batch: bool = False
-
-    def op_counts(self) -> dict[str, int]:
-        """How many nodes of each op (for reports and tests)."""
-        counts: dict[str, int] = {}
-        for n in self.nodes:
-            counts[n.op] = counts.get(n.op, 0) + 1
-        return dict(sorted(counts.items()))
-
-    def parameter_count(self) -> int:
-        """Number of weights (conv/dense weights and biases plus constants)."""
-        total = sum(int(c.size) for c in self.constants.values())
-        for n in self.nodes:
-            for key in ("weight", "bias"):
-                if key in n.attrs:
-                    total += int(np.asarray(n.attrs[key]).size)
-        return total
 
 
 # --------------------------------------------------------------------------------------------
@@ -340,7 +265,7 @@ class _Lowerer:
              src: str) -> str:
         out = self.iname(onnx_out)
         node = Node(op=op, inputs=inputs, output=out, attrs=attrs, name=src)
-        self.shapes[out] = _node_shape(node, self.shapes, self.graph_consts)
+        self.shapes[out] = node_shape(node, self.shapes, self.graph_consts)
         self.nodes.append(node)
         return out
 
@@ -820,129 +745,3 @@ def lower(model: Any, *, source: str = "model") -> Graph:
     """ONNX ModelProto (ideally simplified) -> internal Graph; raises UnsupportedModelError."""
     check_interface(model, source=source)
     return _Lowerer(model, source).run()
-
-
-# --------------------------------------------------------------------------------------------
-# Shapes and the numpy reference interpreter
-
-
-def _conv_out(size: int, k: int, s: int, d: int, p0: int, p1: int) -> int:
-    return (size + p0 + p1 - (k - 1) * d - 1) // s + 1
-
-
-def _node_shape(node: Node, shapes: dict[str, tuple[int, ...]],
-                consts: dict[str, np.ndarray]) -> tuple[int, ...]:
-    """Output shape (batch written as 1) of one internal node."""
-    def shp(name: str) -> tuple[int, ...]:
-        return tuple(consts[name].shape) if name in consts else shapes[name]
-
-    op, a = node.op, node.attrs
-    x = shp(node.inputs[0])
-    if op == "conv":
-        w = a["weight"]
-        t, l_, b, r = a["pads"]
-        h = _conv_out(x[2], w.shape[2], a["strides"][0], a["dilations"][0], t, b)
-        wd = _conv_out(x[3], w.shape[3], a["strides"][1], a["dilations"][1], l_, r)
-        if h <= 0 or wd <= 0:
-            raise UnsupportedModelError(None, f"conv {node.name!r} produces an empty output")
-        return (x[0], int(w.shape[0]), h, wd)
-    if op in ("relu", "clip", "hardswish", "hardsigmoid", "sigmoid"):
-        return x
-    if op in BINARY_OPS:
-        return tuple(int(d) for d in np.broadcast_shapes(x, shp(node.inputs[1])))
-    if op == "global_avg_pool":
-        return (x[0], x[1], 1, 1)
-    if op == "flatten":
-        return (x[0], int(np.prod(x[1:])))
-    if op == "dense":
-        return (x[0], int(a["weight"].shape[0]))
-    if op == "reshape":
-        return (x[0],) + tuple(int(d) for d in a["shape"])
-    raise ValueError(f"unknown internal op {op!r}")
-
-
-def infer_shapes(graph: Graph) -> dict[str, tuple[int, ...]]:
-    """Recompute every value's shape (batch = 1) from the nodes, e.g. after editing a graph."""
-    shapes: dict[str, tuple[int, ...]] = {graph.input_name: tuple(graph.input_shape)}
-    for n in graph.nodes:
-        shapes[n.output] = _node_shape(n, shapes, graph.constants)
-    return shapes
-
-
-def _conv_numpy(x: np.ndarray, a: dict[str, Any]) -> np.ndarray:
-    """Direct convolution in float64, one kernel tap at a time (kh*kw strided slices)."""
-    w = np.asarray(a["weight"], dtype=np.float64)
-    bias = np.asarray(a["bias"], dtype=np.float64)
-    (sh, sw), (dh, dw), g = a["strides"], a["dilations"], int(a["groups"])
-    t, l_, b, r = a["pads"]
-    xp = np.pad(x, ((0, 0), (0, 0), (t, b), (l_, r)))
-    n, c, hp, wp = xp.shape
-    o, cg, kh, kw = w.shape
-    oh = (hp - (kh - 1) * dh - 1) // sh + 1
-    ow = (wp - (kw - 1) * dw - 1) // sw + 1
-    og = o // g
-    xg = xp.reshape(n, g, cg, hp, wp)
-    wg = w.reshape(g, og, cg, kh, kw)
-    out = np.zeros((n, g, og, oh, ow), dtype=np.float64)
-    for i in range(kh):
-        for j in range(kw):
-            patch = xg[:, :, :, i * dh: i * dh + sh * (oh - 1) + 1: sh,
-                       j * dw: j * dw + sw * (ow - 1) + 1: sw]
-            if cg == 1 and og == 1:  # depthwise: elementwise, much faster than einsum
-                out += patch * wg[:, 0, 0, i, j][None, :, None, None, None]
-            else:
-                out += np.einsum("ngchw,goc->ngohw", patch, wg[:, :, :, i, j], optimize=True)
-    return (out.reshape(n, o, oh, ow) + bias[None, :, None, None])
-
-
-def run_graph(graph: Graph, x: np.ndarray, *, keep: bool = False
-              ) -> np.ndarray | dict[str, np.ndarray]:
-    """Evaluate the internal graph in float64 numpy: the oracle proving lowering kept the function.
-
-    x is the canonical NCHW batch [N,3,360,360] (any N). Returns float32 [N,128], or with
-    keep=True every intermediate value (float64) by name, for debugging converters."""
-    vals: dict[str, np.ndarray] = {graph.input_name: np.asarray(x, dtype=np.float64)}
-
-    def get(name: str) -> np.ndarray:
-        if name in graph.constants:
-            return np.asarray(graph.constants[name], dtype=np.float64)
-        return vals[name]
-
-    for node in graph.nodes:
-        a = node.attrs
-        v = get(node.inputs[0])
-        if node.op == "conv":
-            y = _conv_numpy(v, a)
-        elif node.op == "relu":
-            y = np.maximum(v, 0.0)
-        elif node.op == "clip":
-            y = np.clip(v, a["min"], a["max"])
-        elif node.op == "hardswish":
-            y = v * np.clip(v / 6.0 + 0.5, 0.0, 1.0)
-        elif node.op == "hardsigmoid":
-            y = np.clip(a["alpha"] * v + a["beta"], 0.0, 1.0)
-        elif node.op == "sigmoid":
-            y = 1.0 / (1.0 + np.exp(-v))
-        elif node.op == "add":
-            y = v + get(node.inputs[1])
-        elif node.op == "sub":
-            y = v - get(node.inputs[1])
-        elif node.op == "mul":
-            y = v * get(node.inputs[1])
-        elif node.op == "div":
-            y = v / get(node.inputs[1])
-        elif node.op == "global_avg_pool":
-            y = v.mean(axis=(2, 3), keepdims=True)
-        elif node.op == "flatten":
-            y = v.reshape(v.shape[0], -1)
-        elif node.op == "dense":
-            y = v @ np.asarray(a["weight"], dtype=np.float64).T + np.asarray(a["bias"],
-                                                                              dtype=np.float64)
-        elif node.op == "reshape":
-            y = v.reshape((v.shape[0],) + tuple(a["shape"]))
-        else:
-            raise ValueError(f"unknown internal op {node.op!r}")
-        vals[node.output] = y
-    if keep:
-        return vals
-    return vals[graph.output_name].astype(np.float32)
