@@ -17,6 +17,7 @@ and .json. Not a test: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -112,7 +113,8 @@ def main() -> int:
         for threads, label in ((1, "1 BLAS thread (default)"), (None, "BLAS default threads")):
             if threads is None and v not in ("fp32", "fp16"):
                 continue
-            t = _time(lambda: prog.predict({"image": x}, blas_threads=threads), args.runs)
+            t = _time(functools.partial(prog.predict, {"image": x}, blas_threads=threads),
+                      args.runs)
             rows.append({"engine": f"nhkit executor, {label}", "variant": v,
                          "precision": COREML_VARIANT_INFO[v].precision, "load_s": load_s,
                          "export_s": export_s, **t, "rel_err": rel})

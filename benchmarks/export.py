@@ -177,7 +177,8 @@ def main() -> int:
             f"{'' if r['default'] else ' (not default)'} | {lat1} | {lat2} | {emb1} |")
     lines += ["", "Variants marked 'not default' are not built by a plain `nhkit export`; they "
               "were exported separately (`--variants ... --allow-over-budget`) for this table and "
-              "are not part of the wall time.", "", f"TFLite latency: median of {args.runs} runs of one 360x360 image after 3 "
+              "are not part of the wall time.", "",
+              f"TFLite latency: median of {args.runs} runs of one 360x360 image after 3 "
               "warm-up runs, ai-edge-litert with XNNPACK, this machine's CPU (shared with other "
               "jobs, so treat small differences as noise). 'TFLite ms' is the model alone (set "
               "input, invoke, read output); 'embed() ms' is TfliteBackend.embed from the "

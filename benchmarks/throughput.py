@@ -37,7 +37,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_photos = ROOT.parent / "shared" / "photos"
     ap.add_argument("--photos", type=Path,
-                    default=default_photos if default_photos.is_dir() else ROOT / "export/data/validation")
+                    default=default_photos if default_photos.is_dir()
+                    else ROOT / "export/data/validation")
     ap.add_argument("--model")
     ap.add_argument("--seed")
     ap.add_argument("--repeat", type=int, default=2, help="passes over the photos per method")
@@ -80,19 +81,25 @@ def main() -> int:
     t0 = time.perf_counter()
     for _ in range(args.repeat):
         for path, result in hasher.hash_files(files, batch_size=args.batch, workers=args.workers):
-            ours[path] = result.hex  # type: ignore[union-attr]
+            if isinstance(result, Exception):
+                raise result
+            ours[path] = result.hex
     nhkit_rate = n / (time.perf_counter() - t0)
 
     # Stage split (single thread, sequential) for nhkit's pipeline.
     stages = {"decode": 0.0, "resize": 0.0, "normalise": 0.0, "inference": 0.0}
     for path in files:
-        t = time.perf_counter(); d = decode_image(path, orientation="ignore")
+        t = time.perf_counter()
+        d = decode_image(path, orientation="ignore")
         stages["decode"] += time.perf_counter() - t
-        t = time.perf_counter(); r = resize_image(d.image) if d.image else resize_rgb(d.rgb)
+        t = time.perf_counter()
+        r = resize_image(d.image) if d.image else resize_rgb(d.rgb)
         stages["resize"] += time.perf_counter() - t
-        t = time.perf_counter(); x = normalise(r)
+        t = time.perf_counter()
+        x = normalise(r)
         stages["normalise"] += time.perf_counter() - t
-        t = time.perf_counter(); hasher.backend.embed(x)
+        t = time.perf_counter()
+        hasher.backend.embed(x)
         stages["inference"] += time.perf_counter() - t
     per_image_ms = {k: 1000 * v / len(files) for k, v in stages.items()}
 
@@ -116,11 +123,13 @@ def main() -> int:
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     md = ["# Throughput: nhkit vs an nnhash.py-style loop",
           "", f"`python benchmarks/throughput.py` — model `{model_name}`, {len(files)} photos x "
-          f"{args.repeat} passes, {os.cpu_count()} CPUs, onnxruntime {onnxruntime.__version__}.", "",
+          f"{args.repeat} passes, {os.cpu_count()} CPUs, "
+          f"onnxruntime {onnxruntime.__version__}.", "",
           "| method | images/s |", "|---|---|",
           f"| nnhash.py run per image (new session each time) | {cold_rate:.1f} |",
           f"| nnhash.py procedure, warm loop (one session) | {warm_rate:.1f} |",
-          f"| nhkit Hasher (batch {args.batch}, {args.workers} decode threads) | {nhkit_rate:.1f} |",
+          f"| nhkit Hasher (batch {args.batch}, {args.workers} decode threads) | "
+          f"{nhkit_rate:.1f} |",
           "", f"Speed-up: **{nhkit_rate / warm_rate:.2f}x** the warm loop, "
           f"{nhkit_rate / cold_rate:.2f}x the per-image script.", "",
           "Single-thread stage split of nhkit's pipeline (ms per image): " +

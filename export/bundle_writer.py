@@ -30,7 +30,6 @@ from nhkit.runtime.seed import seed_to_f32_bytes
 from nhkit.runtime.spec import EMBEDDING_DIM, HASH_BITS, Spec
 
 
-
 class BundleWriteError(NhkitError):
     """The output folder cannot be written, or a bundle could not be assembled."""
 
@@ -62,7 +61,7 @@ def _fit(rgb: np.ndarray, w: int, h: int) -> Image.Image:
     else:
         ch = max(1, round(sw / target))
         im = im.crop((0, (sh - ch) // 2, sw, (sh - ch) // 2 + ch))
-    return im.resize((w, h), Image.LANCZOS)
+    return im.resize((w, h), Image.Resampling.LANCZOS)
 
 
 def _png(im: Image.Image) -> bytes:

@@ -219,7 +219,6 @@ def _convert(graph: Graph, variant: CoreMLVariant) -> Any:
         model = cto.linear_quantize_weights(model, cfg)
     elif variant.palette_bits:
         import coremltools.optimize.coreml as cto
-
         from threadpoolctl import threadpool_limits
 
         cfg = cto.OptimizationConfig(global_config=cto.OpPalettizerConfig(

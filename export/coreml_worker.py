@@ -26,6 +26,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
 from nhkit.runtime.jsonfile import write_json_atomic
 
 from .errors import ExportError
@@ -39,19 +40,32 @@ RESULT_NPZ = "result.npz"
 
 # ----- the parent's end ------------------------------------------------------------------------
 
+
 class CoremlWorker:
     """`python -m nhkit.export.coreml_worker` running one export's Core ML variants."""
 
-    def __init__(self, build_root: Path, onnx: Path, name: str, use_onnxsim: bool,
-                 variants: list[Variant], val_nchw: np.ndarray, case_nchw: np.ndarray) -> None:
+    def __init__(
+        self,
+        build_root: Path,
+        onnx: Path,
+        name: str,
+        use_onnxsim: bool,
+        variants: list[Variant],
+        val_nchw: np.ndarray,
+        case_nchw: np.ndarray,
+    ) -> None:
         root = build_root / ".coreml-worker"
         root.mkdir()
         np.save(root / "validation.npy", val_nchw)
         np.save(root / "cases.npy", case_nchw)
         self.work = {v.key: build_root / f"{name}.{v.key}" for v in variants}
-        job = {"onnx": str(onnx), "use_onnxsim": use_onnxsim,
-               "validation": str(root / "validation.npy"), "cases": str(root / "cases.npy"),
-               "variants": [{"name": v.name, "work": str(self.work[v.key])} for v in variants]}
+        job = {
+            "onnx": str(onnx),
+            "use_onnxsim": use_onnxsim,
+            "validation": str(root / "validation.npy"),
+            "cases": str(root / "cases.npy"),
+            "variants": [{"name": v.name, "work": str(self.work[v.key])} for v in variants],
+        }
         for w in self.work.values():
             w.mkdir()
         write_json_atomic(root / JOB_FILE, job)
@@ -61,7 +75,11 @@ class CoremlWorker:
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "nhkit.export.coreml_worker", str(root / JOB_FILE)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
 
     def result(self, variant: Variant, bundle_id: str) -> BuiltVariant:
         """Wait for one variant's result files (or the worker's death)."""
@@ -71,17 +89,25 @@ class CoremlWorker:
             if self.proc.poll() is not None and not done.exists():
                 tail = self.log.read_text(encoding="utf-8", errors="replace").strip()
                 tail = "\n    ".join(tail.splitlines()[-8:])
-                raise ExportError(f"{bundle_id}: the Core ML worker process exited with code "
-                                  f"{self.proc.returncode}:\n    {tail}")
+                raise ExportError(
+                    f"{bundle_id}: the Core ML worker process exited with code "
+                    f"{self.proc.returncode}:\n    {tail}"
+                )
             time.sleep(0.1)
         res = json.loads(done.read_text(encoding="utf-8"))
         if not res["ok"]:
             raise ExportError(f"{bundle_id}: {res['error']}")
         with np.load(work / RESULT_NPZ) as z:
             emb, case_emb = z["embeddings"], z["case_embeddings"]
-        return BuiltVariant(model_src=Path(res["model_src"]), model_file=res["model_file"],
-                            model_io=res["model_io"], runtime=res["runtime"], embeddings=emb,
-                            case_embeddings=case_emb, seconds=float(res["seconds"]))
+        return BuiltVariant(
+            model_src=Path(res["model_src"]),
+            model_file=res["model_file"],
+            model_io=res["model_io"],
+            runtime=res["runtime"],
+            embeddings=emb,
+            case_embeddings=case_emb,
+            seconds=float(res["seconds"]),
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -94,6 +120,7 @@ class CoremlWorker:
 
 
 # ----- the worker's end ------------------------------------------------------------------------
+
 
 def run_job(job_path: str) -> int:
     """Run every variant of the job; a failing variant is reported and the worker stops."""
@@ -111,18 +138,28 @@ def run_job(job_path: str) -> int:
         work = Path(item["work"])
         t = time.monotonic()
         try:
-            built = build_and_run(graph, get_variant("coreml", item["name"]), work, None,
-                                  validation, cases, None)
+            built = build_and_run(
+                graph, get_variant("coreml", item["name"]), work, None, validation, cases, None
+            )
         except Exception as exc:  # reported to the parent, which raises it as ExportError
-            write_json_atomic(work / RESULT_JSON,
-                              {"ok": False, "error": str(exc) or type(exc).__name__})
+            write_json_atomic(
+                work / RESULT_JSON, {"ok": False, "error": str(exc) or type(exc).__name__}
+            )
             return 1
-        np.savez(work / RESULT_NPZ, embeddings=built.embeddings,
-                 case_embeddings=built.case_embeddings)
-        write_json_atomic(work / RESULT_JSON, {
-            "ok": True, "model_src": str(built.model_src), "model_file": built.model_file,
-            "model_io": built.model_io, "runtime": built.runtime,
-            "seconds": time.monotonic() - t})
+        np.savez(
+            work / RESULT_NPZ, embeddings=built.embeddings, case_embeddings=built.case_embeddings
+        )
+        write_json_atomic(
+            work / RESULT_JSON,
+            {
+                "ok": True,
+                "model_src": str(built.model_src),
+                "model_file": built.model_file,
+                "model_io": built.model_io,
+                "runtime": built.runtime,
+                "seconds": time.monotonic() - t,
+            },
+        )
     return 0
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from nhkit.runtime import __version__ as NHKIT_VERSION
 from nhkit.runtime.backends.onnx import OnnxBackend
 from nhkit.runtime.decode import decode_image
@@ -32,7 +33,7 @@ from nhkit.runtime.digest import onnx_fingerprint, seed_sha256, sha256_file
 from nhkit.runtime.errors import ModelError, SeedFileError
 from nhkit.runtime.hasher import Hasher
 from nhkit.runtime.seed import load_seed
-from nhkit.runtime.spec import Spec
+from nhkit.runtime.spec import Spec, parse_orientation
 from nhkit.runtime.tensor import normalise
 
 from . import bundle_writer as bw
@@ -144,10 +145,8 @@ def resolve_source(opts: ExportOptions) -> _Source:
     name = opts.name or meta.name or (model.parent.name if model.stem == "model"
                                       else model.stem)
     name = _NAME_SAFE.sub("-", str(name)).strip("-.") or "model"
-    margin = opts.fragile_margin
-    if margin is None:
-        margin = meta.fragile_margin or 0.0
-    return _Source(name, model, seed, Path(opts.seed), float(margin))
+    fragile = opts.fragile_margin if opts.fragile_margin is not None else meta.fragile_margin
+    return _Source(name, model, seed, Path(opts.seed), float(fragile or 0.0))
 
 
 def tool_versions(targets: list[str]) -> dict[str, str]:
@@ -203,7 +202,7 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
     variants = resolve_variants(targets, opts.variants)
     targets = [t for t in targets if any(v.target == t for v in variants)]
     source = resolve_source(opts)
-    spec = Spec(orientation=opts.orientation,  # type: ignore[arg-type]
+    spec = Spec(orientation=parse_orientation(opts.orientation),
                 fragile_margin=source.fragile_margin)
     needs_cal = any(v.target == "tflite" and v.name in ("int8", "int8-io") for v in variants)
 
@@ -263,7 +262,7 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
         say(f"  reference: onnxruntime fp32 on {len(val)} images, lowering checked, "
             f"{len(cases)} self-test cases [{timings['reference']:.1f}s]")
 
-        common = {
+        common: dict[str, Any] = {
             "spec": spec,
             "source_model": {"name": source.name, "sha256": sha256_file(source.onnx),
                              "fingerprint": fingerprint},

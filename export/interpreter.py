@@ -31,8 +31,13 @@ def _conv_numpy(x: np.ndarray, a: dict[str, Any]) -> np.ndarray:
     out = np.zeros((n, g, og, oh, ow), dtype=np.float64)
     for i in range(kh):
         for j in range(kw):
-            patch = xg[:, :, :, i * dh: i * dh + sh * (oh - 1) + 1: sh,
-                       j * dw: j * dw + sw * (ow - 1) + 1: sw]
+            patch = xg[
+                :,
+                :,
+                :,
+                i * dh : i * dh + sh * (oh - 1) + 1 : sh,
+                j * dw : j * dw + sw * (ow - 1) + 1 : sw,
+            ]
             if cg == 1 and og == 1:  # depthwise: elementwise, much faster than einsum
                 out += patch * wg[:, 0, 0, i, j][None, :, None, None, None]
             else:
@@ -64,8 +69,9 @@ KERNELS: dict[str, Kernel] = {
 }
 
 
-def run_graph(graph: Graph, x: np.ndarray, *, keep: bool = False
-              ) -> np.ndarray | dict[str, np.ndarray]:
+def run_graph(
+    graph: Graph, x: np.ndarray, *, keep: bool = False
+) -> np.ndarray | dict[str, np.ndarray]:
     """Evaluate the internal graph in float64 numpy: the oracle proving lowering kept the function.
 
     x is the canonical NCHW batch [N,3,360,360] (any N). Returns float32 [N,128], or with

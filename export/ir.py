@@ -45,13 +45,17 @@ class OpSpec:
 
 
 OPS: dict[str, OpSpec] = {
-    "conv": OpSpec(1, ("weight", "bias", "strides", "pads", "dilations", "groups"),
-                   "weight OIHW, bias [O] (always present), strides (sh, sw), pads (top, left, "
-                   "bottom, right), dilations (dh, dw), groups; BatchNormalization and a zero "
-                   "Pad before it are folded in"),
+    "conv": OpSpec(
+        1,
+        ("weight", "bias", "strides", "pads", "dilations", "groups"),
+        "weight OIHW, bias [O] (always present), strides (sh, sw), pads (top, left, "
+        "bottom, right), dilations (dh, dw), groups; BatchNormalization and a zero "
+        "Pad before it are folded in",
+    ),
     "relu": OpSpec(1, (), "max(x, 0)"),
-    "clip": OpSpec(1, ("min", "max"), "clip(x, min, max); floats, may be +-inf (relu6 is "
-                   "clip(0, 6))"),
+    "clip": OpSpec(
+        1, ("min", "max"), "clip(x, min, max); floats, may be +-inf (relu6 is clip(0, 6))"
+    ),
     "hardswish": OpSpec(1, (), "x * clip(x/6 + 0.5, 0, 1)"),
     "hardsigmoid": OpSpec(1, ("alpha", "beta"), "clip(alpha*x + beta, 0, 1)"),
     "sigmoid": OpSpec(1, (), "1 / (1 + exp(-x))"),
@@ -140,9 +144,14 @@ def _shape_broadcast(node: Node, x: Shape, y: Shape | None) -> Shape:
 
 SHAPE_RULES: dict[str, Callable[[Node, Shape, Shape | None], Shape]] = {
     "conv": _shape_conv,
-    "relu": _shape_same, "clip": _shape_same, "hardswish": _shape_same,
-    "hardsigmoid": _shape_same, "sigmoid": _shape_same,
-    "add": _shape_broadcast, "sub": _shape_broadcast, "mul": _shape_broadcast,
+    "relu": _shape_same,
+    "clip": _shape_same,
+    "hardswish": _shape_same,
+    "hardsigmoid": _shape_same,
+    "sigmoid": _shape_same,
+    "add": _shape_broadcast,
+    "sub": _shape_broadcast,
+    "mul": _shape_broadcast,
     "div": _shape_broadcast,
     "global_avg_pool": lambda n, x, y: (x[0], x[1], 1, 1),
     "flatten": lambda n, x, y: (x[0], int(np.prod(x[1:]))),
@@ -153,6 +162,7 @@ SHAPE_RULES: dict[str, Callable[[Node, Shape, Shape | None], Shape]] = {
 
 def node_shape(node: Node, shapes: dict[str, Shape], consts: dict[str, np.ndarray]) -> Shape:
     """Output shape (batch written as 1) of one internal node."""
+
     def shp(name: str) -> Shape:
         return tuple(consts[name].shape) if name in consts else shapes[name]
 

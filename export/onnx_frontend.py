@@ -473,7 +473,7 @@ class _Lowerer:
             pads = (pads_hw[0][0], pads_hw[1][0], pads_hw[0][1], pads_hw[1][1])
         else:
             raise self.fail(node, f"auto_pad {auto!r}")
-        pads = tuple(a + e for a, e in zip(pads, extra))
+        pads = (pads[0] + extra[0], pads[1] + extra[1], pads[2] + extra[2], pads[3] + extra[3])
         out_name = node.output[0]
         bn = self.single_consumer(out_name, "BatchNormalization")
         if bn is not None:
@@ -640,9 +640,10 @@ class _Lowerer:
             self._fold_const(node, np.reshape(self.const(node.input[0]), target))
             return
         x = self.value(node.input[0])
-        target = self._int_list(node, 1)
-        if target is None:
+        shape = self._int_list(node, 1)
+        if shape is None:
             raise self.fail(node, "Reshape without a constant shape")
+        target = shape
         if target and target[0] == 1 and self.shapes[x][0] == 1:
             target = [0] + target[1:]
         self._reshape_to(node, x, target)

@@ -153,7 +153,7 @@ class _TfBuilder:
         builder = self
         _, channels, height, width = (int(d) for d in self.g.input_shape)
 
-        class _NhModel(tf.Module):  # type: ignore[misc, name-defined]
+        class _NhModel(tf.Module):  # type: ignore[name-defined]  # tf is a local, untyped
             @tf.function(autograph=False, input_signature=[
                 tf.TensorSpec([1, height, width, channels], tf.float32, name=INPUT_NAME)])
             def serve(self, image: Any) -> dict[str, Any]:

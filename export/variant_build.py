@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from nhkit.runtime.backends.factory import open_backend
 
 from .errors import ExportError
@@ -33,22 +34,36 @@ class BuiltVariant:
     seconds: float
 
 
-
-def build_and_run(graph: Graph, variant: Variant, work: Path, cal: ImageSet | None,
-                  val_nchw: np.ndarray, case_nchw: np.ndarray, threads: int | None
-                  ) -> BuiltVariant:
+def build_and_run(
+    graph: Graph,
+    variant: Variant,
+    work: Path,
+    cal: ImageSet | None,
+    val_nchw: np.ndarray,
+    case_nchw: np.ndarray,
+    threads: int | None,
+) -> BuiltVariant:
     """Convert one variant and run it on the validation and self-test inputs."""
     t = time.monotonic()
     work.mkdir(exist_ok=True)
     model_src, model_file, model_io, runtime = build_variant(graph, variant, work, cal)
-    backend = open_backend(variant.target, model_src, threads=threads,
-                           input_spec=model_io["inputs"][0])
-    return BuiltVariant(model_src, model_file, model_io, runtime, embed_all(backend, val_nchw),
-                  embed_all(backend, case_nchw), time.monotonic() - t)
+    backend = open_backend(
+        variant.target, model_src, threads=threads, input_spec=model_io["inputs"][0]
+    )
+    return BuiltVariant(
+        model_src,
+        model_file,
+        model_io,
+        runtime,
+        embed_all(backend, val_nchw),
+        embed_all(backend, case_nchw),
+        time.monotonic() - t,
+    )
 
 
-def build_variant(graph: Graph, variant: Variant, work: Path, cal: ImageSet | None
-                   ) -> tuple[Path, str, dict[str, Any], dict[str, str]]:
+def build_variant(
+    graph: Graph, variant: Variant, work: Path, cal: ImageSet | None
+) -> tuple[Path, str, dict[str, Any], dict[str, str]]:
     """Convert one variant into `work`; returns (model path, manifest model.file,
     manifest model block, manifest runtime block)."""
     if variant.target == "tflite":
@@ -57,17 +72,23 @@ def build_variant(graph: Graph, variant: Variant, work: Path, cal: ImageSet | No
         from .tflite import build_tflite_variant, min_runtime_version
 
         path = work / "model.tflite"
-        calibration = cal.nhwc() if (cal is not None and variant.name.startswith("int8")) \
-            else None
+        calibration = cal.nhwc() if (cal is not None and variant.name.startswith("int8")) else None
         info = build_tflite_variant(graph, variant.name, path, calibration=calibration)
         inp = info.input.to_json()
         if inp["quantization"] is not None:
             q = inp["quantization"]
-            inp["quantization"] = {"scale": q["scale"], "zero_point": q["zero_point"],
-                                   "lut": input_lut(q["scale"], q["zero_point"])}
+            inp["quantization"] = {
+                "scale": q["scale"],
+                "zero_point": q["zero_point"],
+                "lut": input_lut(q["scale"], q["zero_point"]),
+            }
         model_io = {"file": "model.tflite", "inputs": [inp], "outputs": [info.output.to_json()]}
-        return path, "model.tflite", model_io, {"name": "litert",
-                                                "min_version": min_runtime_version(path)}
+        return (
+            path,
+            "model.tflite",
+            model_io,
+            {"name": "litert", "min_version": min_runtime_version(path)},
+        )
     if variant.target == "coreml":
         try:
             from .coreml import (
@@ -82,6 +103,10 @@ def build_variant(graph: Graph, variant: Variant, work: Path, cal: ImageSet | No
             build_coreml_variant(graph, variant.name, path)
         io = coreml_model_io(graph)
         model_io = {"file": "model.mlpackage", "inputs": io["inputs"], "outputs": io["outputs"]}
-        return path, "model.mlpackage", model_io, {"name": "coreml",
-                                                  "min_version": MINIMUM_DEPLOYMENT_TARGET}
+        return (
+            path,
+            "model.mlpackage",
+            model_io,
+            {"name": "coreml", "min_version": MINIMUM_DEPLOYMENT_TARGET},
+        )
     raise ExportError(f"unknown target {variant.target!r}")

@@ -118,7 +118,7 @@ class Bundle:
             self._tmp.cleanup()
             self._tmp = None
 
-    def __enter__(self) -> "Bundle":
+    def __enter__(self) -> Bundle:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -239,10 +239,10 @@ def _judge(case: ReportCase, ref: GoldenImage, tol: Tolerance, seed: np.ndarray 
             v.nonfragile else ""
         v.fail(stage, f"{v.hamming} bits differ from the reference{nf}, tolerance {v.allowed}")
     elif verdict.over_nonfragile:
-        nf = verdict.flips.nonfragile_indices()
+        outside = verdict.flips.nonfragile_indices()
         v.fail(stage, f"{v.nonfragile} flipped bit(s) outside the fragile mask "
-                      f"({', '.join(map(str, nf))}), {tol.nonfragile_flips} allowed: the model "
-                      "output moved more than hardware rounding explains")
+                      f"({', '.join(map(str, outside))}), {tol.nonfragile_flips} allowed: "
+                      "the model output moved more than hardware rounding explains")
     else:
         v.stages[stage] = "pass"
     return v

@@ -157,11 +157,10 @@ def write_histogram(result: CheckResult, path: str | os.PathLike[str]) -> str | 
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    ran = [v for v in result.verdicts if v.hamming is not None]
-    lossless = [v.hamming for v in ran if v.lossless]
-    lossy = [v.hamming for v in ran if not v.lossless]
+    lossless = [v.hamming for v in result.verdicts if v.hamming is not None and v.lossless]
+    lossy = [v.hamming for v in result.verdicts if v.hamming is not None and not v.lossless]
     top = max([*lossless, *lossy, result.tolerance.lossy_hamming, result.tolerance.hamming, 1])
-    bins = np.arange(-0.5, top + 1.5, 1.0)
+    bins = [b - 0.5 for b in range(top + 2)]
     fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
     ax.hist([lossless, lossy], bins=bins, stacked=True, label=["lossless", "lossy"],
             color=["#3b75af", "#ef8636"])
@@ -173,7 +172,10 @@ def write_histogram(result: CheckResult, path: str | os.PathLike[str]) -> str | 
     ax.set_ylabel("cases")
     ax.set_title(f"{result.report.bundle.bundle_id} on {result.report.platform.get('device_model')}"
                  f" ({result.report.compute_unit})", fontsize=9)
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10],
+                                           integer=True))  # AutoLocator, whole cases
     ax.legend(fontsize=8)
     fig.tight_layout()
     buf = io.BytesIO()

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import NhkitError
 from .spec import DEFAULT_MAX_PIXELS
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .check import CheckResult
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     g = sub.add_parser("golden", help="golden hashes: create, check device reports, calibrate",
                        description="Golden-hash regression: reference hashes with their "
                        "projections and fragile bits, device self-test reports judged stage by "
@@ -118,8 +118,13 @@ def run_create(args: argparse.Namespace) -> int:
     """`nhkit golden create`: refuses to overwrite (golden files are precious) unless --force."""
     from .cli_hash import make_hasher
     from .compare import Tolerance
-    from .golden import (DEFAULT_TOLERANCE, create_golden, image_ids,
-                         model_info_for_onnx, write_golden)
+    from .golden import (
+        DEFAULT_TOLERANCE,
+        create_golden,
+        image_ids,
+        model_info_for_onnx,
+        write_golden,
+    )
     from .hasher import collect_images
 
     out = Path(args.output)
@@ -173,7 +178,7 @@ def run_check(args: argparse.Namespace) -> int:
     return _print_check(args, result)
 
 
-def _check(args: argparse.Namespace) -> "CheckResult":
+def _check(args: argparse.Namespace) -> CheckResult:
     """Load the report and what it is judged against (golden file or bundle), and judge it."""
     from .check import check_report
     from .report import load_report
@@ -198,7 +203,7 @@ def _check(args: argparse.Namespace) -> "CheckResult":
     return result
 
 
-def _print_check(args: argparse.Namespace, result: "CheckResult") -> int:
+def _print_check(args: argparse.Namespace, result: CheckResult) -> int:
     """Write the requested files, print the table; the closing line stays the last line."""
     from .check_render import format_text, write_junit, write_markdown
 
@@ -238,7 +243,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if not args.reports and not args.bundle:
         raise NhkitError("nothing to calibrate from: give device reports and/or --bundle B")
     golden = load_golden(args.golden)
-    groups: dict = {}  # type: ignore[type-arg]
+    groups: dict[Any, Any] = {}
     for path in args.reports:
         observe_report(load_report(path), golden, groups, per_bundle=not args.any_bundle)
     for b in args.bundle:

@@ -19,8 +19,12 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageDecodeError
-from .orientation import (EXIF_ORIENTATION_TAG, apply_orientation, apply_orientation_image,
-                          normalise_orientation_tag)
+from .orientation import (
+    EXIF_ORIENTATION_TAG,
+    apply_orientation,
+    apply_orientation_image,
+    normalise_orientation_tag,
+)
 from .spec import DEFAULT_MAX_PIXELS
 
 ImageSource = str | os.PathLike[str] | bytes

@@ -23,14 +23,20 @@ from .compare import Tolerance
 from .digest import StageDigests, sha256_file
 from .errors import InputFileError, NhkitError
 from .floathex import f32_to_hex, f64_to_hex, hex_to_f32, hex_to_f64
-from .hashing import bits_from_projections, bits_to_hex, fragile_mask, hex_to_bits
 from .formats import GOLDEN_FORMAT, GOLDEN_VERSION, KNOWN_FORMATS
-from .jsonfile import (check_format_header, raise_problems, read_json, schema_problems,
-                       utc_now_iso, write_json_atomic)
+from .hashing import bits_from_projections, bits_to_hex, fragile_mask, hex_to_bits
+from .jsonfile import (
+    check_format_header,
+    raise_problems,
+    read_json,
+    schema_problems,
+    utc_now_iso,
+    write_json_atomic,
+)
 from .spec import Spec, SpecMismatchError
 
 if TYPE_CHECKING:
-    from .hasher import HashResult, Hasher
+    from .hasher import Hasher, HashResult
 
 GOLDEN_SCHEMA = "golden-set.v1.schema.json"
 ANY = "*"

@@ -18,14 +18,13 @@ import numpy as np
 
 from .backends.base import EmbeddingBackend
 from .decode import DecodedImage, ImageSource, decode_image
-from .digest import (ModelIdentity, StageDigests, onnx_fingerprint, seed_sha256,
-                     stage_digests)
+from .digest import ModelIdentity, StageDigests, onnx_fingerprint, seed_sha256, stage_digests
 from .errors import ModelError, NhkitError
 from .floathex import f32_to_hex, f64_to_hex
 from .hashing import bits_from_projections, bits_to_hex, fragile_mask, project
 from .resize import resize_image, resize_rgb
 from .seed import load_seed
-from .spec import DEFAULT_MAX_PIXELS, INPUT_SIZE, Spec
+from .spec import DEFAULT_MAX_PIXELS, INPUT_SIZE, Spec, parse_orientation
 from .tensor import normalise
 
 if TYPE_CHECKING:
@@ -143,7 +142,7 @@ class Hasher:
     def from_onnx(cls, model: str | os.PathLike[str] | None = None,
                   seed: str | os.PathLike[str] | None = None, *, orientation: str = "apply",
                   fragile_margin: float | None = None, threads: int | None = None,
-                  **kwargs: Any) -> "Hasher":
+                  **kwargs: Any) -> Hasher:
         """A Hasher on onnxruntime. With no model, the default model shipped with nhkit."""
         from .backends.onnx import OnnxBackend
         from .models import shipped_model
@@ -158,7 +157,8 @@ class Hasher:
             name, fingerprint = shipped.name, shipped.meta.fingerprint
         elif seed is None:
             raise NhkitError(f"{model}: a custom model needs its seed file (--seed S.dat)")
-        spec = Spec(orientation=orientation, fragile_margin=float(margin or 0.0))  # type: ignore[arg-type]
+        spec = Spec(orientation=parse_orientation(orientation),
+                    fragile_margin=float(margin or 0.0))
         return cls(OnnxBackend(model, threads=threads), load_seed(seed), spec, model_name=name,
                    fingerprint=fingerprint, **kwargs)
 
@@ -253,7 +253,12 @@ class Hasher:
                         err = exc if isinstance(exc, NhkitError) else NhkitError(str(exc))
                         results = {i: err for i, _ in good}
                 for i, (path, p) in enumerate(chunk):
-                    yield path, (results[i] if i in results else p)  # type: ignore[misc]
+                    if i in results:
+                        yield path, results[i]
+                    elif isinstance(p, NhkitError):
+                        yield path, p
+                    else:  # every prepared image got a result or its batch's error above
+                        raise RuntimeError(f"{path}: no result for a prepared image")
                 if progress:
                     progress(len(chunk))
 
@@ -272,8 +277,11 @@ def collect_images(inputs: Iterable[str | os.PathLike[str]], *, recursive: bool 
             if not recursive:
                 problems.append((str(p), "is a directory (use -r to hash the images in it)"))
                 continue
-            def onerror(exc: OSError) -> None:
-                problems.append((exc.filename or str(p), f"cannot list directory: {exc.strerror}"))
+
+            def onerror(exc: OSError, top: Path = p) -> None:
+                problems.append((exc.filename or str(top),
+                                 f"cannot list directory: {exc.strerror}"))
+
             found = []
             for root, dirs, names in os.walk(p, onerror=onerror):
                 dirs.sort()

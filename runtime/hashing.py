@@ -12,7 +12,7 @@ import numpy as np
 from .spec import EMBEDDING_DIM, HASH_BITS
 
 HEX_DIGITS = HASH_BITS // 4
-_HEX_RE = re.compile(r"^[0-9a-fA-F]{%d}$" % HEX_DIGITS)
+_HEX_RE = re.compile(rf"^[0-9a-fA-F]{{{HEX_DIGITS}}}$")
 
 
 def project(seed: np.ndarray, embedding: np.ndarray) -> np.ndarray:

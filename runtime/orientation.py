@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import SupportsIndex, SupportsInt
+
 import numpy as np
 
 TYPE_CHECKING = False
@@ -36,14 +38,16 @@ def apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:
 
 def normalise_orientation_tag(value: object) -> int:
     """A tag outside 1..8 (or absent, or not an integer) means 1, as the spec says."""
+    if not isinstance(value, (str, bytes, SupportsInt, SupportsIndex)):
+        return 1
     try:
-        v = int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        v = int(value)
+    except (TypeError, ValueError, OverflowError):
         return 1
     return v if 1 <= v <= 8 else 1
 
 
-def apply_orientation_image(im: "Image.Image", orientation: int) -> "Image.Image":
+def apply_orientation_image(im: Image.Image, orientation: int) -> Image.Image:
     """The same permutations on a Pillow image (its C transpose is an exact pixel permutation,
     and avoids a numpy round trip on the Hasher's fast path; tests check it equals the array
     version for all 8 tags)."""

@@ -38,7 +38,7 @@ import pytest
 if TYPE_CHECKING:
     from .compare import Tolerance
     from .golden import GoldenImage, GoldenSet
-    from .hasher import HashResult, Hasher
+    from .hasher import Hasher, HashResult
     from .spec import Spec
 
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
@@ -285,10 +285,16 @@ class GoldenHashes:
                     "--golden-update` to drop them"), stacklevel=1)
 
     def _write(self) -> None:
-        from .errors import NhkitError
         from .digest import seed_sha256
-        from .golden import (DEFAULT_TOLERANCE, GoldenSet, ModelInfo, image_from_result,
-                             load_golden, write_golden)
+        from .errors import NhkitError
+        from .golden import (
+            DEFAULT_TOLERANCE,
+            GoldenSet,
+            ModelInfo,
+            image_from_result,
+            load_golden,
+            write_golden,
+        )
         from .hashing import fragile_mask
         old: GoldenSet | None = None
         if self.path.is_file():

@@ -14,12 +14,17 @@ from typing import Any
 
 import numpy as np
 
+from .digest import StageDigests
 from .errors import InputFileError
 from .floathex import f32_to_hex, f64_to_hex, hex_to_f32, hex_to_f64
-from .digest import StageDigests
 from .formats import KNOWN_FORMATS, REPORT_FORMAT, REPORT_VERSION
-from .jsonfile import (check_format_header, raise_problems, read_json, schema_problems,
-                       write_json_atomic)
+from .jsonfile import (
+    check_format_header,
+    raise_problems,
+    read_json,
+    schema_problems,
+    write_json_atomic,
+)
 from .spec import Spec, SpecMismatchError
 
 REPORT_SCHEMA = "device-report.v1.schema.json"

@@ -207,7 +207,7 @@ def _horizontal_pillow(rgb: np.ndarray, size: int) -> Image.Image:
     helper.join()
     if errors:
         raise errors[0]
-    return Image.fromarray(np.concatenate(bands, axis=0))
+    return Image.fromarray(np.concatenate([b for b in bands if b is not None], axis=0))
 
 
 def _check_rgb(rgb: object) -> np.ndarray:
@@ -235,7 +235,8 @@ def _positive_int(value: object, name: str) -> int:
 # --- exact path without Pillow (axes longer than 2^24) -------------------------------------
 
 
-def _coefficient_rows_numpy(n_in: int, n_out: int, o0: int, o1: int, ksize: int):
+def _coefficient_rows_numpy(n_in: int, n_out: int, o0: int, o1: int, ksize: int
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows ``o0 .. o1-1`` of ``bicubic_coefficients(n_in, n_out)``, vectorised.
 
     Each numpy ufunc rounds one binary64 operation, in the order the spec writes them; the sum

@@ -26,7 +26,8 @@ def parse_seed(data: bytes, *, source: str = "<seed>") -> np.ndarray:
     else:
         raise SeedFileError(
             source, f"seed file has {len(data)} bytes; expected {DAT_BYTES} (NeuralHash .dat: "
-            f"{DAT_HEADER_BYTES}-byte header + {HASH_BITS}x{EMBEDDING_DIM} float32) or {SEED_BYTES} "
+            f"{DAT_HEADER_BYTES}-byte header + {HASH_BITS}x{EMBEDDING_DIM} float32) or "
+            f"{SEED_BYTES} "
             "(nhkit seed.f32)")
     seed = np.frombuffer(payload, dtype="<f4").astype(np.float32).reshape(HASH_BITS, EMBEDDING_DIM)
     bad = ~np.isfinite(seed)

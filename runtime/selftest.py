@@ -29,8 +29,8 @@ import numpy as np
 
 from .backends.base import EmbeddingBackend
 from .decode import decode_image
-from .errors import NhkitError
 from .digest import stage_digests
+from .errors import NhkitError
 from .hashing import bits_from_projections, bits_to_hex, project
 from .jsonfile import utc_now_iso
 from .report import BundleRef, DeviceReport, ReportCase
@@ -95,7 +95,8 @@ def host_platform() -> dict[str, Any]:
                            "device_model": _platform.machine() or "unknown",
                            "python": _platform.python_version()}
     try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        for line in cpuinfo.splitlines():
             if line.startswith("model name"):
                 out["cpu"] = line.split(":", 1)[1].strip()
                 break
@@ -104,13 +105,18 @@ def host_platform() -> dict[str, Any]:
     return out
 
 
+def _int(value: object) -> int:
+    """A describe() count as an int (0 when absent or not a number)."""
+    return int(value) if isinstance(value, (int, float)) else 0
+
+
 def runtime_info(backend: EmbeddingBackend) -> dict[str, Any]:
     """The report's `runtime` from the backend's describe(), with the required keys present."""
     d = dict(backend.describe())
     out: dict[str, Any] = {"name": str(d.pop("name", getattr(backend, "name", "unknown"))),
                            "version": str(d.pop("version", "unknown")),
                            "compute_unit": str(d.pop("compute_unit", "cpu")),
-                           "threads": int(d.pop("threads", 0) or 0)}
+                           "threads": _int(d.pop("threads", 0))}
     for k, v in d.items():
         out[k] = v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
     return out

@@ -22,6 +22,15 @@ Orientation = Literal["apply", "ignore"]
 ORIENTATIONS: tuple[str, ...] = ("apply", "ignore")
 
 
+def parse_orientation(value: str) -> Orientation:
+    """A command-line or file value as the Orientation type; anything else is a ValueError."""
+    if value == "apply":
+        return "apply"
+    if value == "ignore":
+        return "ignore"
+    raise ValueError(f"orientation must be one of {ORIENTATIONS}, got {value!r}")
+
+
 class SpecMismatchError(ValueError):
     """Two artefacts were made under different spec parameters, so their hashes do not compare."""
 
@@ -59,7 +68,7 @@ class Spec:
                 "embedding_dim": self.embedding_dim, "fragile_margin": self.fragile_margin}
 
     @classmethod
-    def from_json(cls, obj: Any, *, source: str = "spec") -> "Spec":
+    def from_json(cls, obj: Any, *, source: str = "spec") -> Spec:
         """Parse a spec object, naming `source` in every error (files are user input)."""
         if not isinstance(obj, dict):
             raise SpecMismatchError(f"{source}: 'spec' must be an object, got {type(obj).__name__}")
@@ -75,7 +84,7 @@ class Spec:
         except (TypeError, ValueError) as exc:
             raise SpecMismatchError(f"{source}: {exc}") from None
 
-    def hash_compatible(self, other: "Spec") -> bool:
+    def hash_compatible(self, other: Spec) -> bool:
         """Hashes compare when everything but the fragile margin (a reporting choice) agrees."""
         return dataclasses.replace(self, fragile_margin=0.0) == dataclasses.replace(
             other, fragile_margin=0.0)

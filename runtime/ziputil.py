@@ -43,8 +43,12 @@ def list_files(folder: str | os.PathLike[str], *, regular_only: bool = False) ->
     return sorted(out)
 
 
-def write_deterministic_zip(folder: str | os.PathLike[str], zip_path: str | os.PathLike[str],
-                            top: str, stored: Callable[[str], bool]) -> None:
+def write_deterministic_zip(
+    folder: str | os.PathLike[str],
+    zip_path: str | os.PathLike[str],
+    top: str,
+    stored: Callable[[str], bool],
+) -> None:
     """Zip every regular file of `folder` under `top/` into `zip_path`, byte-reproducibly.
 
     `stored(rel)` says which relative paths go in uncompressed. The archive is built under a
@@ -64,8 +68,7 @@ def write_deterministic_zip(folder: str | os.PathLike[str], zip_path: str | os.P
                     zf.writestr(info, data)
                 else:
                     info.compress_type = zipfile.ZIP_DEFLATED
-                    zf.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED,
-                                compresslevel=9)
+                    zf.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
         os.replace(tmp, dst)
     except BaseException:
         tmp.unlink(missing_ok=True)

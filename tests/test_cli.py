@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import metadata
 
 import pytest
+
 from nhkit.runtime import cli
 
 
@@ -20,8 +21,7 @@ def test_commands_in_help_order() -> None:
 def test_a_command_whose_module_is_absent_is_left_out(monkeypatch) -> None:
     real = metadata.entry_points
     ghost = metadata.EntryPoint("ghost", "nhkit.ghost_cli:register", cli.COMMAND_GROUP)
-    monkeypatch.setattr(cli.metadata, "entry_points",
-                        lambda **kw: [*real(**kw), ghost])
+    monkeypatch.setattr(cli.metadata, "entry_points", lambda **kw: [*real(**kw), ghost])
     sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
     assert "ghost" not in sub.choices and "hash" in sub.choices
 
@@ -32,10 +32,17 @@ def test_no_registered_commands_is_one_line(monkeypatch, capsys) -> None:
     assert "no commands are registered" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("module, extras, want", [
-    ("tensorflow", (), "export"), ("coremltools.models", (), "export"),
-    ("sklearn", ("export",), "export"), ("pdqhash", (), "bench"),
-    ("not_a_package", ("tflite",), "tflite"), ("not_a_package", (), None)])
+@pytest.mark.parametrize(
+    "module, extras, want",
+    [
+        ("tensorflow", (), "export"),
+        ("coremltools.models", (), "export"),
+        ("sklearn", ("export",), "export"),
+        ("pdqhash", (), "bench"),
+        ("not_a_package", ("tflite",), "tflite"),
+        ("not_a_package", (), None),
+    ],
+)
 def test_missing_module_names_its_extra(module, extras, want) -> None:
     assert cli.extra_for_module(module, extras) == want
 

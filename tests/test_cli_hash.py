@@ -9,14 +9,14 @@ import os
 
 import numpy as np
 import pytest
+from nh_models import build_tiny_model
 from PIL import Image
 
+from nhkit.runtime.backends.onnx import OnnxBackend
 from nhkit.runtime.cli import main
 from nhkit.runtime.errors import ModelError
-from nhkit.runtime.backends.onnx import OnnxBackend
 from nhkit.runtime.hasher import Hasher
-from nhkit.runtime.models import MODELS_DIR, DEFAULT_MODEL_NAME
-from nh_models import build_tiny_model
+from nhkit.runtime.models import DEFAULT_MODEL_NAME, MODELS_DIR
 
 
 def model_args(tiny_model) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from nhkit.runtime.compare import Tolerance, compare_bits, judge
 
 REF = np.zeros(96, np.uint8)
@@ -36,16 +37,19 @@ def test_shape_mismatch_is_an_error() -> None:
         compare_bits(REF, REF[:95], FRAGILE)
 
 
-@pytest.mark.parametrize("cand, lossless, tol, over_h, over_nf", [
-    (_flip(1, 2), True, Tolerance(2, 6, 0), False, False),      # fragile flips within 2
-    (_flip(1, 2, 3), True, Tolerance(2, 6, 0), True, False),    # 3 > 2
-    (_flip(40), True, Tolerance(2, 6, 0), False, True),         # a non-fragile flip
-    (_flip(40), True, Tolerance(2, 6, None), False, False),     # None: any non-fragile flips
-    (_flip(40, 41), True, Tolerance(2, 6, 1), False, True),     # 2 non-fragile > 1
-    (_flip(40, 41, 42), True, Tolerance(2, 6, 0), True, True),  # both limits
-    (_flip(40, 41, 42), False, Tolerance(2, 6, 0), False, False),  # lossy: 3 <= 6, no mask
-    (_flip(*range(7)), False, Tolerance(2, 6, 0), True, False),
-])
+@pytest.mark.parametrize(
+    "cand, lossless, tol, over_h, over_nf",
+    [
+        (_flip(1, 2), True, Tolerance(2, 6, 0), False, False),  # fragile flips within 2
+        (_flip(1, 2, 3), True, Tolerance(2, 6, 0), True, False),  # 3 > 2
+        (_flip(40), True, Tolerance(2, 6, 0), False, True),  # a non-fragile flip
+        (_flip(40), True, Tolerance(2, 6, None), False, False),  # None: any non-fragile flips
+        (_flip(40, 41), True, Tolerance(2, 6, 1), False, True),  # 2 non-fragile > 1
+        (_flip(40, 41, 42), True, Tolerance(2, 6, 0), True, True),  # both limits
+        (_flip(40, 41, 42), False, Tolerance(2, 6, 0), False, False),  # lossy: 3 <= 6, no mask
+        (_flip(*range(7)), False, Tolerance(2, 6, 0), True, False),
+    ],
+)
 def test_verdict(cand, lossless, tol, over_h, over_nf) -> None:
     v = judge(REF, cand, FRAGILE, lossless=lossless, tolerance=tol)
     assert (v.over_hamming, v.over_nonfragile) == (over_h, over_nf)

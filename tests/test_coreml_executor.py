@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from coreml_testmodel import coreml_packages, onnx_embed, random_batch
+
 from nhkit.runtime.coreml.blob import BlobError, BlobFile, unpack_sub_byte
 from nhkit.runtime.coreml.executor import CoreMLPackageError, MLProgram, UnsupportedOpError
 from nhkit.runtime.coreml.mlmodel import SpecError, parse_model
@@ -233,6 +233,7 @@ def test_fp32_program_matches_onnxruntime(packages: dict[str, Path]) -> None:
 def test_fp32_bundle_backend_gives_identical_hashes_on_photos(packages: dict[str, Path],
                                                               photos: list[Path]) -> None:
     from nh_models import make_seed
+
     from nhkit.runtime.backends.coreml import CoreMLBackend
     from nhkit.runtime.backends.onnx import OnnxBackend
     from nhkit.runtime.hasher import Hasher
@@ -525,6 +526,7 @@ def test_backend_feeds_nhwc_and_fp16_inputs_as_the_program_declares(tmp_path: Pa
     ct = pytest.importorskip("coremltools")
     from coremltools.converters.mil import Builder as mb
     from coremltools.converters.mil.mil import types
+
     from nhkit.runtime.backends.coreml import CoreMLBackend
 
     rng = np.random.default_rng(7)

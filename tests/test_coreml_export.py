@@ -11,14 +11,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from coreml_testmodel import coreml_packages, onnx_embed, random_batch
 
 pytest.importorskip("coremltools")
 pytestmark = pytest.mark.filterwarnings("ignore")
 
-from nhkit.export.coreml import (COREML_VARIANT_INFO, COREML_VARIANTS,  # noqa: E402
-                                 CoreMLConversionError, build_coreml_variant, coreml_model_io)
+from nhkit.export.coreml import (  # noqa: E402
+    COREML_VARIANT_INFO,
+    COREML_VARIANTS,
+    CoreMLConversionError,
+    build_coreml_variant,
+    coreml_model_io,
+)
 from nhkit.export.interpreter import run_graph  # noqa: E402
 from nhkit.export.testmodels import every_op_graph  # noqa: E402
 from nhkit.runtime.coreml.executor import MLProgram  # noqa: E402

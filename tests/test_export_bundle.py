@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-
 from nh_models import make_seed
+
 from nhkit.export import testmodels as tm
 from nhkit.runtime.errors import NhkitError
 from nhkit.runtime.seed import seed_to_f32_bytes
@@ -351,6 +351,6 @@ def test_bundle_hasher_identity_is_the_manifests(exported, inputs) -> None:
         assert ident.seed_sha256 == seed_sha256(make_seed(3))
         other = Hasher(h.backend, make_seed(4), h.spec, bundle=h.bundle)
         with pytest.raises(ModelError, match="not the bundle's seed"):
-            other.identity
+            _ = other.identity
     finally:
         h.bundle.close()

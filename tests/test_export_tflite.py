@@ -21,8 +21,7 @@ pytest.importorskip("tensorflow")
 pytest.importorskip("ai_edge_litert")
 
 from nhkit.export import tflite as T  # noqa: E402
-from nhkit.runtime.backends.tflite import (TfliteBackend, input_lut, quantize_input,  # noqa: E402
-                                           round_half_away)
+from nhkit.runtime.backends.tflite import TfliteBackend, input_lut, quantize_input, round_half_away  # noqa: E402
 
 
 def _x(n: int, seed: int = 11) -> np.ndarray:

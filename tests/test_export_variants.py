@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from nh_models import make_seed
+
 from nhkit.export import variants as V
 from nhkit.export import verify as Vf
 from nhkit.runtime.hashing import project

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from nhkit.runtime.atomic import write_bytes_atomic
 from nhkit.runtime.errors import InputFileError
 from nhkit.runtime.jsonfile import json_bytes, read_json, write_json_atomic
@@ -65,8 +66,11 @@ def test_zip_is_byte_identical_and_follows_the_rules(tmp_path: Path) -> None:
         infos = zf.infolist()
     assert [i.filename for i in infos] == ["top/a.txt", "top/b.txt", "top/d/e/m.bin"]
     assert all(i.date_time == ZIP_DATE and i.external_attr >> 16 == 0o100644 for i in infos)
-    assert [i.compress_type for i in infos] == [zipfile.ZIP_DEFLATED, zipfile.ZIP_DEFLATED,
-                                                zipfile.ZIP_STORED]
+    assert [i.compress_type for i in infos] == [
+        zipfile.ZIP_DEFLATED,
+        zipfile.ZIP_DEFLATED,
+        zipfile.ZIP_STORED,
+    ]
     assert sorted(os.listdir(tmp_path)) == ["1.zip", "2.zip", "f"]
 
 

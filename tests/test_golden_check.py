@@ -18,6 +18,7 @@ from golden_support import (
     map_case,
     replace_case,
 )
+
 from nhkit.runtime.check import check_report
 from nhkit.runtime.check_render import format_text, write_junit, write_markdown
 from nhkit.runtime.cli import main

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from golden_support import make_hasher, make_images, make_report, write
+
 from nhkit.runtime.errors import InputFileError
 from nhkit.runtime.jsonfile import load_schema
 from nhkit.runtime.report import load_report, parse_report, write_report

@@ -7,13 +7,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from golden_support import MARGIN, make_golden, make_hasher, make_images, write
+
 from nhkit.runtime.cli import main
-from nhkit.runtime.errors import InputFileError, NhkitError
 from nhkit.runtime.compare import Tolerance
-from nhkit.runtime.golden import (GoldenSet, ToleranceRule, image_ids, load_golden, parse_golden,
-                                  write_golden)
+from nhkit.runtime.errors import InputFileError, NhkitError
+from nhkit.runtime.golden import (
+    GoldenSet,
+    ToleranceRule,
+    image_ids,
+    load_golden,
+    parse_golden,
+    write_golden,
+)
 from nhkit.runtime.hashing import hex_to_bits
 
 

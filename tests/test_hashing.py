@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from nh_models import make_seed
 
 from nhkit.runtime.errors import SeedFileError
 from nhkit.runtime.floathex import f32_to_hex, f64_to_hex, hex_to_f32, hex_to_f64
-from nhkit.runtime.hashing import (bits_from_projections, bits_to_hex, fragile_mask, hamming,
-                                   hex_to_bits, project)
+from nhkit.runtime.hashing import (
+    bits_from_projections,
+    bits_to_hex,
+    fragile_mask,
+    hamming,
+    hex_to_bits,
+    project,
+)
 from nhkit.runtime.seed import load_seed, parse_seed, seed_to_dat_bytes, seed_to_f32_bytes
-from nh_models import make_seed
 
 
 def test_projection_is_left_to_right_float64(rng: np.random.Generator) -> None:

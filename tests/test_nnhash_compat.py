@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 import pytest
+from nh_models import build_tiny_model
+from nnhash_oracle import load_seed1, nnhash_hash
 from PIL import Image
 
 from nhkit.runtime.cli import main
 from nhkit.runtime.resize import resize_rgb
-from nh_models import build_tiny_model
-from nnhash_oracle import load_seed1, nnhash_hash
 
 
 def nnhash_procedure(model_path: Path, seed_path: Path, image_path: Path) -> str:

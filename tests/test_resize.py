@@ -29,7 +29,8 @@ SIZE = 360
 
 
 def image(h: int, w: int, seed: int, kind: str = "noise") -> np.ndarray:
-    """A deterministic H x W x 3 test image. `levels` (0/255 blocks) maximises overshoot/clipping."""
+    """A deterministic H x W x 3 test image; `levels` (0/255 blocks) maximises overshoot and
+    clipping."""
     rng = np.random.default_rng(seed)
     if kind == "noise":
         return rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
@@ -70,7 +71,8 @@ FIXED_SIZES = {
     "near-361x359": (361, 359), "near-359x361": (359, 361), "near-361x361": (361, 361),
     "identity-360x360": (360, 360),
     "single-v-500x360": (500, 360), "single-v-17x360": (17, 360), "single-v-721x360": (721, 360),
-    "single-h-360x101": (360, 101), "single-h-360x1000": (360, 1000), "single-h-360x359": (360, 359),
+    "single-h-360x101": (360, 101), "single-h-360x1000": (360, 1000),
+    "single-h-360x359": (360, 359),
     "down-1500x1100": (1500, 1100), "down-1100x1500": (1100, 1500), "down-720x720": (720, 720),
     "down-1080x1920": (1080, 1920), "down-1920x1080": (1920, 1080),
     "up-50x60": (50, 60), "up-100x200": (100, 200), "up-200x100": (200, 100),

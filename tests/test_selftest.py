@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-
 from golden_support import MARGIN, flip_bits, make_hasher, make_images
+
 from nhkit.runtime.cli import main
 from nhkit.runtime.golden import load_golden
 from nhkit.runtime.report import load_report, write_report

@@ -8,9 +8,9 @@ pairs. Weights are not changed; no held-out photo is used.
 """
 from __future__ import annotations
 
+import data
 import numpy as np
 
-import data
 from nhkit.runtime.tensor import normalise
 
 
@@ -19,8 +19,8 @@ def recalibrate(model, train_rgb360, photo_dir, train_files, batches=24, batch_s
     import keras
     import tensorflow as tf
 
-    bns = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)]
-    old = [l.momentum for l in bns]
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    old = [layer.momentum for layer in bns]
     data.load_photos(photo_dir, train_files)
     inputs = []
     for i in range(0, len(train_rgb360), batch_size):
@@ -29,11 +29,11 @@ def recalibrate(model, train_rgb360, photo_dir, train_files, batches=24, batch_s
         v1, v2 = data.make_batch((seed, k, 360, batch_size // 2))
         inputs.append(np.concatenate([v1, v2]))
     for k, x in enumerate(inputs, start=1):
-        for l in bns:
-            l.momentum = (k - 1) / k
+        for layer in bns:
+            layer.momentum = (k - 1) / k
         model(tf.constant(normalise(x, "NHWC")), training=True)
         if k % 8 == 0:
             log(f"bn recalibration: batch {k}/{len(inputs)}")
-    for l, m in zip(bns, old):
-        l.momentum = m
+    for layer, m in zip(bns, old):
+        layer.momentum = m
     return len(inputs)

@@ -228,8 +228,8 @@ def augment(rng, im, strength=1.0):
     """One random chain of in-the-wild edits. `im` is a PIL RGB image."""
     w, h = im.size
     if rng.random() < 0.7:  # content crop <= 10 % per side
-        l, t, r, b = rng.uniform(0, 0.1, 4) * strength
-        im = im.crop((int(l * w), int(t * h), w - int(r * w), h - int(b * h)))
+        left, t, r, b = rng.uniform(0, 0.1, 4) * strength
+        im = im.crop((int(left * w), int(t * h), w - int(r * w), h - int(b * h)))
     if rng.random() < 0.35:  # rotation +-6 deg
         ang = rng.uniform(-6, 6)
         if rng.random() < 0.5:
@@ -248,14 +248,14 @@ def augment(rng, im, strength=1.0):
     if rng.random() < 0.15:  # border
         w1, h1 = im.size
         if rng.random() < 0.5:
-            l = t = r = b = rng.uniform(0.02, 0.12)
+            left = t = r = b = rng.uniform(0.02, 0.12)
         else:
-            l, t, r, b = rng.uniform(0, 0.12, 4)
+            left, t, r, b = rng.uniform(0, 0.12, 4)
         col = rand_color(rng) if rng.random() < 0.5 else ((0, 0, 0) if rng.random() < 0.5
                                                           else (255, 255, 255))
-        new = Image.new("RGB", (w1 + int(l * w1) + int(r * w1), h1 + int(t * h1) + int(b * h1)),
-                        col)
-        new.paste(im, (int(l * w1), int(t * h1)))
+        new = Image.new("RGB", (w1 + int(left * w1) + int(r * w1),
+                                h1 + int(t * h1) + int(b * h1)), col)
+        new.paste(im, (int(left * w1), int(t * h1)))
         im = new
     if rng.random() < 0.8:  # colour jitter
         ops = [("b", rng.uniform(0.65, 1.4)), ("c", rng.uniform(0.65, 1.4)),
@@ -282,7 +282,8 @@ def augment(rng, im, strength=1.0):
         w1, h1 = im.size
         s = rng.uniform(0.2, 1.0)
         im = im.resize((max(16, int(w1 * s)), max(16, int(h1 * s))),
-                       [Image.BILINEAR, Image.BICUBIC, Image.LANCZOS, Image.BOX][int(rng.integers(4))])
+                       [Image.BILINEAR, Image.BICUBIC, Image.LANCZOS,
+                        Image.BOX][int(rng.integers(4))])
         if rng.random() < 0.5:
             im = im.resize((w1, h1), Image.BICUBIC)
     elif u < 0.55:  # upscale

@@ -130,7 +130,7 @@ def build_model(input_size=None, input_pool=1):
     x, xn = b.conv_bn(x, xn, 16, 3, 2)
     x, xn = b.act(x, xn, "hswish")
     cin = 16
-    for i, (k, exp, out, use_se, a, s) in enumerate(BLOCKS):
+    for k, exp, out, use_se, a, s in BLOCKS:
         shortcut, sn = x, xn
         if exp != cin:
             x, xn = b.conv_bn(x, xn, exp, 1, 1)

@@ -37,7 +37,8 @@ def make_split(files):
     groups = {}
     for f in sorted(files):
         groups.setdefault(group_of(f), []).append(f)
-    order = sorted(groups, key=lambda g: hashlib.sha256(("nhkit-split-v1:" + g).encode()).hexdigest())
+    order = sorted(groups,
+                   key=lambda g: hashlib.sha256(("nhkit-split-v1:" + g).encode()).hexdigest())
     held = []
     for g in order:
         if len(held) >= HELD_OUT_MIN:

@@ -163,7 +163,6 @@ def main():
     tf.config.threading.set_intra_op_parallelism_threads(a.threads)
     tf.config.threading.set_inter_op_parallelism_threads(a.threads)
     import onnxruntime as ort
-
     from model import build_model, count_macs
 
     split = json.load(open(a.split))

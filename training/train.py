@@ -1,7 +1,7 @@
 """Train nhkit's default NeuralHash-format model (issue 3).
 
     python training/train.py --photos ../shared/photos --out training/checkpoints/run1 --minutes 85
-    python training/train.py --photos ../shared/photos --out training/checkpoints/run1 --minutes 85 --resume
+    # after an interruption: the same command with --resume
 
 Wall-clock budgeted: the resolution phases, the cosine learning-rate schedule and the end of the
 run are all fractions of --minutes of *training* time (summed over resumed runs). Checkpoints
@@ -22,9 +22,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import numpy as np  # noqa: E402
-
 import data  # noqa: E402  (no TensorFlow: the data worker forks before TF starts threads)
+import numpy as np  # noqa: E402
 
 # (end as a fraction of the budget, resolution, pairs per batch)
 PHASES = [(0.56, 160, 64), (0.82, 224, 48), (1.0, 360, 24)]
@@ -73,7 +72,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--phases", default=None,
-                    help="end_fraction:resolution:pairs,... (default: %s)" % PHASES)
+                    help=f"end_fraction:resolution:pairs,... (default: {PHASES})")
     ap.add_argument("--log", default=None)
     ap.add_argument("--log-every", type=int, default=20)
     a = ap.parse_args()
@@ -213,7 +212,8 @@ def main():
             t_last = last_ckpt  # do not bill checkpoint time to the budget
             log(f"checkpoint step {state['step']}")
     save()
-    log(f"done: step {state['step']} pairs {state['pairs']} elapsed {state['elapsed'] / 60:.1f} min")
+    log(f"done: step {state['step']} pairs {state['pairs']} "
+        f"elapsed {state['elapsed'] / 60:.1f} min")
     pool.terminate()
 
 

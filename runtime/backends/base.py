@@ -7,7 +7,6 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 
-
 @runtime_checkable
 class EmbeddingBackend(Protocol):
     """An engine that maps preprocessed images to 128-float embeddings.

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from ..coreml.executor import MLProgram
 from ..errors import ModelError
 from ..spec import EMBEDDING_DIM, INPUT_SIZE
 from ..tensor import Layout, to_layout
-from ..coreml.executor import MLProgram
 from .base import check_batch, check_embeddings
 
 _NP_DTYPES: dict[str, np.dtype] = {"fp32": np.dtype(np.float32), "fp16": np.dtype(np.float16)}
@@ -60,7 +60,7 @@ class CoreMLBackend:
         if input_spec is not None:
             self._check_manifest(input_spec, shape, t.dtype, layout)
         self.layout: Layout = layout
-        self.batch = int(shape[0])  # type: ignore[arg-type]
+        self.batch = int(shape[0] or 1)  # the shape checks above leave no unknown dims
         self.in_dtype = _NP_DTYPES[t.dtype]
         outs = list(self.program.output_names)
         if output_name is not None and output_name not in outs:
@@ -69,7 +69,8 @@ class CoreMLBackend:
             raise ModelError(self.path, f"expected 1 program output, found {outs}")
         self.output_name = output_name or outs[0]
         oshape = self.program.types[self.output_name].shape
-        if None in oshape or int(np.prod(oshape)) != EMBEDDING_DIM * self.batch:
+        known = [d for d in oshape if d is not None]
+        if len(known) != len(oshape) or int(np.prod(known)) != EMBEDDING_DIM * self.batch:
             raise ModelError(self.path, f"expected an output of {EMBEDDING_DIM} floats per image, "
                              f"found shape {list(oshape)}")
 

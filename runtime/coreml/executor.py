@@ -31,8 +31,16 @@ import numpy as np
 
 from ..errors import ModelError
 from .blob import BlobError, BlobFile
-from .mlmodel import (NUMPY_DTYPES, Feature, ModelSpec, Operation, SpecError, TensorType, Value,
-                      parse_model)
+from .mlmodel import (
+    NUMPY_DTYPES,
+    Feature,
+    ModelSpec,
+    Operation,
+    SpecError,
+    TensorType,
+    Value,
+    parse_model,
+)
 from .ops import COMPUTE_OPS, CONSTEXPR_OPS, OpError, decompress, round_to_fp16
 
 DEFAULT_MODEL_PATH = "com.apple.CoreML/model.mlmodel"
@@ -43,23 +51,20 @@ _BLAS_CONTROLLER: Any = None
 
 
 def _blas_limit(threads: int | None) -> Any:
-    """A context limiting BLAS threads during a prediction, when threadpoolctl is installed.
+    """A context limiting BLAS threads during a prediction (threadpoolctl, a runtime dependency).
 
     Why: every matmul here is small (at most ~10 M multiply-adds), so a second BLAS thread gains
-    little, while OpenBLAS threads that spin-wait on a busy 2-core machine made a prediction
-    10-20x slower in our measurements (benchmarks/results/coreml_executor.md). threadpoolctl is
-    optional (scikit-learn brings it); without it set OPENBLAS_NUM_THREADS=1 yourself."""
+    little, while OpenBLAS threads spin-waiting on a busy 2-core machine cost more than they
+    gain: benchmarks/results/coreml_executor.md measured the fp32 variant at 0.019 s/image with
+    one BLAS thread and 0.038 s (3x the CPU time) with BLAS's default threads. The controller is
+    created on first use because it inspects the loaded libraries."""
     global _BLAS_CONTROLLER
     if threads is None:
         return contextlib.nullcontext()
     if _BLAS_CONTROLLER is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _BLAS_CONTROLLER = ThreadpoolController()
-        except ImportError:
-            _BLAS_CONTROLLER = False
-    if _BLAS_CONTROLLER is False:
-        return contextlib.nullcontext()
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER = ThreadpoolController()
     return _BLAS_CONTROLLER.limit(limits=threads, user_api="blas")
 
 
@@ -153,7 +158,7 @@ class MLProgram:
     # -- loading ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], function: str = "main") -> "MLProgram":
+    def open(cls, path: str | os.PathLike[str], function: str = "main") -> MLProgram:
         """Open an `.mlpackage` directory (or a bare `model.mlmodel` with `weights/` beside it)."""
         p = Path(path)
         if not p.exists():
@@ -162,7 +167,8 @@ class MLProgram:
         try:
             data = spec_path.read_bytes()
         except OSError as exc:
-            raise CoreMLPackageError(spec_path, f"cannot read model spec ({exc.strerror})") from None
+            raise CoreMLPackageError(spec_path,
+                                     f"cannot read model spec ({exc.strerror})") from None
         try:
             spec = parse_model(data)
         except SpecError as exc:
@@ -185,11 +191,10 @@ class MLProgram:
         if v.immediate is not None:
             return v.immediate
         assert v.blob is not None
-        shape = tuple(v.type.shape)
-        if any(d is None for d in shape):
+        shape = tuple(d for d in v.type.shape if d is not None)
+        if len(shape) != len(v.type.shape):
             raise CoreMLPackageError(self.source, "blob value with an unknown dimension")
-        return self._blob_file(v.blob.file_name).read(v.blob.offset, v.type.dtype,
-                                                      shape)  # type: ignore[arg-type]
+        return self._blob_file(v.blob.file_name).read(v.blob.offset, v.type.dtype, shape)
 
     def _load(self) -> None:
         for index, op in enumerate(self.block.operations):
@@ -273,7 +278,7 @@ class MLProgram:
             elif b.name in self.constants:
                 const_args[k] = self.constants[b.name]
             elif b.name in self.types:
-                dyn_args[k] = b.name  # type: ignore[assignment]
+                dyn_args[k] = b.name
             else:
                 raise CoreMLPackageError(self.source, f"op #{index} {op.type} {op.name!r} uses "
                                                       f"{b.name!r} before it is defined")

@@ -128,15 +128,15 @@ def conv(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
         raise OpError(f"conv groups={groups} do not fit input channels {c}, weight "
                       f"{[o, cg, kh, kw]}")
     k_eff = ((kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1)
-    t, b, l, r = _conv_pads(args, (h, wd), k_eff, strides)
-    hp, wp = h + t + b, wd + l + r
+    t, b, left, r = _conv_pads(args, (h, wd), k_eff, strides)
+    hp, wp = h + t + b, wd + left + r
     ho = (hp - k_eff[0]) // strides[0] + 1
     wo = (wp - k_eff[1]) // strides[1] + 1
     if ho < 1 or wo < 1:
         raise OpError(f"conv output would be empty ({ho}x{wo})")
-    if t or b or l or r:
+    if t or b or left or r:
         xp = np.zeros((n, c, hp, wp), dtype=np.float32)
-        xp[:, :, t:t + h, l:l + wd] = x
+        xp[:, :, t:t + h, left:left + wd] = x
     else:
         xp = x
     sh, sw = strides
@@ -506,7 +506,7 @@ def decompress_lut_ios18(indices: np.ndarray, lut: np.ndarray,
     if flat.size and int(flat.max()) >= palette:
         raise OpError(f"lut index {int(flat.max())} out of range for {palette} entries")
     out = rep[np.arange(rep.shape[0]), flat.astype(np.int32)].reshape(out_shape)
-    if vsize > 1:
+    if vsize > 1 and vector_axis is not None:
         out = np.swapaxes(out, -1, vector_axis % indices.ndim)
     return out
 
