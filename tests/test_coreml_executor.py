@@ -655,3 +655,20 @@ def test_other_mil_op_forms_match_numpy(tmp_path: Path) -> None:
     want = np.clip(np.maximum(c - r, np.minimum(r, 0.1)), -4, 4)
     assert got.shape == want.shape
     assert np.abs(got - want).max() <= 1e-5 * max(1.0, float(np.abs(want).max()))
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('{"rootModelIdentifier": "a", "rootModelIdentifier": "b", "itemInfoEntries": {}}',
+     "rootModelIdentifier: key appears twice"),
+    ('{"rootModelIdentifier": NaN}', "not a JSON number"),
+    ('{"rootModelIdentifier": "a", "itemInfoEntries": []}', "unreadable package manifest"),
+    ("", "file is empty"),
+])
+def test_package_manifest_is_read_strictly(tmp_path: Path, text: str, reason: str) -> None:
+    """Manifest.json follows nhkit's JSON policy (duplicate keys and NaN are errors), like
+    every other JSON file nhkit reads."""
+    from nhkit.runtime.coreml.executor import find_model_spec
+
+    (tmp_path / "Manifest.json").write_text(text)
+    with pytest.raises(CoreMLPackageError, match=reason):
+        find_model_spec(tmp_path)

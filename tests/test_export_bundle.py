@@ -354,3 +354,36 @@ def test_bundle_hasher_identity_is_the_manifests(exported, inputs) -> None:
             _ = other.identity
     finally:
         h.bundle.close()
+
+
+@pytest.mark.parametrize("name, field, bad", [
+    ("tiny.tflite-fp32", "shape", [1, 3, 360, 360]),
+    ("tiny.tflite-fp32", "dtype", "float16"),
+    ("tiny.tflite-fp32", "layout", "NCHW"),
+    ("tiny.tflite-int8-io", "scale", 0.5),
+    ("tiny.tflite-int8-io", "lut", "shifted"),
+])
+def test_tflite_manifest_that_misdescribes_the_model_is_rejected(exported, tmp_path: Path, capsys,
+                                                                 name: str, field: str,
+                                                                 bad: object) -> None:
+    """A TFLite bundle whose manifest states another input than its model has (as a new user
+    editing a manifest would) is refused before hashing, naming the field."""
+    from nhkit.runtime.bundle_backend import hasher_for_bundle
+    from nhkit.runtime.cli import main
+    from nhkit.runtime.errors import ModelError
+
+    b = _copy(exported, tmp_path, name)
+    mpath = b / "manifest.json"
+    manifest = json.loads(mpath.read_text())
+    inp = manifest["model"]["inputs"][0]
+    if field in ("scale", "lut"):
+        q = inp["quantization"]
+        q[field] = bad if field == "scale" else [max(-128, v - 1) for v in q["lut"]]
+    else:
+        inp[field] = bad
+    mpath.write_text(json.dumps(manifest, indent=2))
+    with pytest.raises(ModelError, match=f"does not match the TFLite model: .*{field}"):
+        hasher_for_bundle(b)
+    photo = sorted(PHOTOS.glob("*.jpg"))[0]
+    assert main(["hash", "--bundle", str(b), str(photo)]) == 2
+    assert "does not match the TFLite model" in capsys.readouterr().err

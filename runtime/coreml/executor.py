@@ -20,7 +20,6 @@ numpy's float32 accumulation does not reproduce bit for bit.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import InputFileError, ModelError
+from ..jsonfile import parse_json_bytes
 from .blob import BlobError, BlobFile
 from .mlmodel import (
     NUMPY_DTYPES,
@@ -91,10 +91,16 @@ def find_model_spec(package: Path) -> Path:
     if not manifest.is_file():
         raise CoreMLPackageError(manifest, "package manifest is missing (not an .mlpackage?)")
     try:
-        info = json.loads(manifest.read_text(encoding="utf-8"))
+        # Strict JSON (duplicate keys and NaN rejected), the policy of every nhkit reader.
+        info = parse_json_bytes(manifest.read_bytes(), str(manifest), what="package manifest")
         root = info["rootModelIdentifier"]
         rel = info["itemInfoEntries"][root]["path"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except InputFileError as exc:
+        raise CoreMLPackageError(manifest, exc.reason) from None
+    except OSError as exc:
+        raise CoreMLPackageError(manifest, f"cannot read package manifest: "
+                                 f"{exc.strerror or exc}") from None
+    except (KeyError, TypeError, IndexError) as exc:
         raise CoreMLPackageError(manifest, f"unreadable package manifest ({exc!r})") from None
     if not isinstance(rel, str) or rel.startswith("/") or ".." in PurePosixPath(rel).parts:
         raise CoreMLPackageError(manifest, f"root model path {rel!r} leaves the package")

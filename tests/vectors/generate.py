@@ -19,13 +19,19 @@ from typing import Any
 
 import numpy as np
 
+from nhkit.runtime.errors import SeedFileError
 from nhkit.runtime.floathex import f32_to_hex, f64_to_hex
-from nhkit.runtime.hashing import (bits_from_projections, bits_to_hex, fragile_mask, hamming,
-                                   hex_to_bits, project)
+from nhkit.runtime.hashing import (
+    bits_from_projections,
+    bits_to_hex,
+    fragile_mask,
+    hamming,
+    hex_to_bits,
+    project,
+)
 from nhkit.runtime.orientation import apply_orientation
 from nhkit.runtime.resize import bicubic_coefficients, resize_rgb
-from nhkit.runtime.seed import SEED_BYTES, DAT_BYTES, parse_seed
-from nhkit.runtime.errors import SeedFileError
+from nhkit.runtime.seed import DAT_BYTES, SEED_BYTES, parse_seed
 from nhkit.runtime.tensor import NORMALISE_TABLE, normalise
 
 GENERATOR_VERSION = "1"
@@ -65,7 +71,8 @@ def prng_spec(seed: int, levels: int | None = None) -> dict[str, Any]:
 
 
 def sha(a: np.ndarray | bytes) -> str:
-    return hashlib.sha256(a if isinstance(a, bytes) else np.ascontiguousarray(a).tobytes()).hexdigest()
+    data = a if isinstance(a, bytes) else np.ascontiguousarray(a).tobytes()
+    return hashlib.sha256(data).hexdigest()
 
 
 def doc(algorithm: str, header: list[str], groups: list[dict[str, Any]]) -> dict[str, Any]:
@@ -79,7 +86,8 @@ def doc(algorithm: str, header: list[str], groups: list[dict[str, Any]]) -> dict
             "testGroups": groups}
 
 
-def case(comment: str, inp: dict[str, Any], expected: dict[str, Any], *, flags: list[str] | None = None,
+def case(comment: str, inp: dict[str, Any], expected: dict[str, Any], *,
+         flags: list[str] | None = None,
          result: str = "valid") -> dict[str, Any]:
     return {"tcId": 0, "comment": comment, "flags": flags or [], "result": result,
             "input": inp, "expected": expected}
@@ -114,8 +122,8 @@ def resize_vectors() -> dict[str, Any]:
     return doc("resize", ["Spec step 3: Pillow-compatible 8-bit BICUBIC, horizontal then vertical.",
                           "Inputs are splitmix64 images (see README); expected is the sha256 of "
                           "the 360x360x3 RGB8 output plus sample pixels [y, x, r, g, b]."],
-               [{"type": "ResizeTest", "comment": "random sizes and shapes", "params": {"size": 360},
-                 "tests": tests}])
+               [{"type": "ResizeTest", "comment": "random sizes and shapes",
+                 "params": {"size": 360}, "tests": tests}])
 
 
 def coefficient_vectors() -> dict[str, Any]:
@@ -192,7 +200,8 @@ def tensor_vectors() -> dict[str, Any]:
                           {"width": 360, "height": 360, "prng": prng_spec(seed, levels)},
                           {"sha256_nchw": sha(nchw.tobytes()), "sha256_nhwc": sha(nhwc.tobytes()),
                            "samples_nchw": [[c, y, x, f32_to_hex([nchw[0, c, y, x]])[0]]
-                                            for c, y, x in [(0, 0, 0), (1, 17, 301), (2, 359, 359)]]}))
+                                            for c, y, x in [(0, 0, 0), (1, 17, 301),
+                                                            (2, 359, 359)]]}))
     return doc("tensor", ["Spec step 4: the whole input tensor, float32 little-endian bytes, in "
                           "NCHW [1,3,360,360] and NHWC [1,360,360,3]."],
                [{"type": "TensorTest", "comment": "", "params": {}, "tests": tests}])
@@ -264,7 +273,7 @@ def projection_vectors() -> dict[str, Any]:
 def hex_vectors() -> dict[str, Any]:
     rng = np.random.default_rng(7)
     valid = []
-    for i in range(6):
+    for _ in range(6):
         bits = rng.integers(0, 2, 96).astype(np.uint8)
         h = bits_to_hex(bits)
         valid.append(case("random hash", {"hex": h},
@@ -378,12 +387,103 @@ def _render(obj: Any, indent: int) -> str:
     if isinstance(obj, list):
         if all(not isinstance(v, (dict, list)) for v in obj):
             return json.dumps(obj, ensure_ascii=True, separators=(", ", ": "))
-        if all(isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v) for v in obj):
+        if all(isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v)
+               for v in obj):
             if sum(len(v) for v in obj) <= 64:
                 return json.dumps(obj, ensure_ascii=True, separators=(", ", ": "))
         items = [pad + "  " + _render(v, indent + 1) for v in obj]
         return "[\n" + ",\n".join(items) + "\n" + pad + "]"
     return json.dumps(obj, ensure_ascii=True)
+
+
+# What each test flag means (Wycheproof's "notes"): every file carries the notes of the flags it
+# uses, so an implementer reading one failing test knows what it is about.
+FLAG_NOTES: dict[str, str] = {
+    "Tiny": "A 1-3 pixel wide or tall input: filter supports are clipped at both edges.",
+    "Upscale": "The output is larger than the input on at least one axis: the filter support "
+               "is not scaled (filterscale 1).",
+    "Downscale": "The output is smaller than the input: the filter support grows with the "
+                 "scale factor.",
+    "Downscale3x": "An exact 3x downscale on both axes (1080 -> 360).",
+    "Identity": "Input and output sizes are equal: the pass is skipped (no resampling at all).",
+    "NearIdentity": "One pixel off 360 on each axis: nearly the identity, but resampled.",
+    "VerticalOnly": "The width is already 360: only the vertical pass runs.",
+    "HorizontalOnly": "The height is already 360: only the horizontal pass runs.",
+    "Exact2x": "An exact 2x downscale on both axes.",
+    "Wide": "A very wide image (aspect ratio far above 1): the horizontal pass does most work.",
+    "Tall": "A very tall image (aspect ratio far below 1): the vertical pass does most work.",
+    "Landscape": "A typical landscape photo size.",
+    "Portrait": "A typical portrait photo size.",
+    "HardEdges": "Pixels quantised to a few levels (prng `levels`): flat regions and hard edges, "
+                 "which drive the bicubic filter's overshoot into clipping at 0 and 255.",
+    "NearTie": "A filter weight lands within rounding distance of a .5 tie in fixed point: "
+               "the float64 order of operations decides the coefficient.",
+    "OutOfRange": "An EXIF orientation outside 1..8 (0, 9, 65535): treated as 1 (unchanged).",
+    "ZeroProjection": "Projections that are exactly zero: bit i is 1 iff p[i] >= 0, so they "
+                      "are 1 bits.",
+    "NegativeZero": "Projections that are -0.0: -0.0 >= 0 holds, so they are 1 bits too.",
+    "Subnormal": "Subnormal float32 embedding values: must not be flushed to zero.",
+    "Large": "Embedding values near the float32 maximum: the float64 sums must not overflow.",
+    "OrderSensitive": "Values whose float64 sum depends on the summation order: the spec's "
+                      "left-to-right order (index 0..127) gives the expected bits.",
+    "Fragile": "A small embedding, so many projections are inside the fragile margin.",
+    "NonFinite": "A NaN or infinite float32 in the input: it must be rejected with an error.",
+    "Malformed": "Not exactly 24 ASCII hex digits (wrong length, other characters or digits, "
+                 "whitespace, prefixes): it must be rejected.",
+    "WrongSize": "A seed file of a size other than 49,152 (.f32) or 49,280 (.dat) bytes: it "
+                 "must be rejected.",
+}
+
+
+def envelope(name: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """The file as written: its JSON Schema's path and the notes of the flags it uses go next
+    to the header (key order as documented in README.md)."""
+    used = sorted({f for g in obj["testGroups"] for t in g["tests"] for f in t["flags"]})
+    missing = [f for f in used if f not in FLAG_NOTES]
+    if missing:
+        raise KeyError(f"{name}: flags without a note in FLAG_NOTES: {missing}")
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        out[key] = value
+        if key == "schema":
+            out["jsonSchema"] = f"schemas/{name.removesuffix('.json')}.schema.json"
+        if key == "header":
+            out["notes"] = {f: FLAG_NOTES[f] for f in used}
+    return out
+
+
+# The spec's constants, as docs/spec/nh-spec-v1.md states them (written by hand, not read from
+# the runtime: each language checks its own constants against this file). In a subfolder
+# because the Swift and Java vector suites treat every top-level *.json as a vector file.
+SPEC_FILE = "spec/spec.json"
+SPEC_CONSTANTS: dict[str, Any] = {
+    "schema": "nhkit-spec-constants-v1",
+    "jsonSchema": "../schemas/spec.schema.json",
+    "spec": "nh-spec-v1",
+    "header": ["The constants of docs/spec/nh-spec-v1.md, for every implementation to compare "
+               "its own against (Python: tests/test_vectors.py)."],
+    "constants": {
+        "input_size": 360,
+        "input_channels": 3,
+        "canonical_layout": "NCHW",
+        "resize": "pillow-bicubic-hv",
+        "bicubic_a": -0.5,
+        "resize_precision_bits": 22,
+        "normalise": "v/255*2-1",
+        "embedding_dim": 128,
+        "hash_bits": 96,
+        "hash_hex_digits": 24,
+        "seed_rows": 96,
+        "seed_cols": 128,
+        "seed_f32_bytes": 49152,
+        "seed_dat_header_bytes": 128,
+        "seed_dat_bytes": 49280,
+        "orientation_policies": ["apply", "ignore"],
+        "exif_orientation_tag": 274,
+        "orientation_values": [1, 2, 3, 4, 5, 6, 7, 8],
+        "default_max_pixels": 100000000,
+    },
+}
 
 
 def render(obj: dict[str, Any]) -> bytes:
@@ -398,13 +498,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE)
     args = ap.parse_args(argv)
     stale = []
-    for name, gen in GENERATORS.items():
-        data = render(gen())
+    outputs = {name: lambda name=name, gen=gen: render(envelope(name, gen()))
+               for name, gen in GENERATORS.items()}
+    outputs[SPEC_FILE] = lambda: render(SPEC_CONSTANTS)
+    for name, make in outputs.items():
+        data = make()
         path = args.out / name
         if args.check:
             if not path.is_file() or path.read_bytes() != data:
                 stale.append(name)
         else:
+            path.parent.mkdir(exist_ok=True)
             tmp = path.with_suffix(".json.tmp")
             tmp.write_bytes(data)
             tmp.replace(path)
@@ -413,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
               "\nrun: python tests/vectors/generate.py", file=sys.stderr)
         return 1
     if args.check:
-        print(f"{len(GENERATORS)} vector files up to date")
+        print(f"{len(outputs)} vector files up to date")
     return 0
 
 
