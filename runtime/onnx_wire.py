@@ -10,6 +10,7 @@ onnx/onnx.proto (Apache-2.0, the ONNX project).
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +72,7 @@ def _tensor(t: Fields, base: Path, where: str) -> np.ndarray:
     dims = t.packed_varints(_T_DIMS, signed=True)
     if any(d < 0 for d in dims):
         raise WireError(f"{where}: negative dimension in {dims}")
-    count = int(np.prod(dims, dtype=np.int64)) if dims else 1
+    count = math.prod(dims)  # Python ints: a numpy product could wrap around to a small count
     raw: bytes | None
     if t.int(_T_LOCATION) == _LOCATION_EXTERNAL:
         raw = _external(t, base, where)
