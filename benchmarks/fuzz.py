@@ -17,6 +17,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -25,9 +26,9 @@ from fuzz_targets import TARGETS, Target, check  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 
-def fuzz(target: Target, examples: int) -> dict[str, object]:
+def fuzz(target: Target, examples: int) -> dict[str, Any]:
     executions = 0
-    findings: dict[str, dict[str, object]] = {}
+    findings: dict[str, dict[str, Any]] = {}
 
     @settings(max_examples=examples, deadline=None, database=None, derandomize=False,
               suppress_health_check=list(HealthCheck))
@@ -42,7 +43,7 @@ def fuzz(target: Target, examples: int) -> dict[str, object]:
             key = f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}"
             entry = findings.setdefault(key, {"count": 0, "message": str(exc)[:200],
                                               "input": repr(value)[:300]})
-            entry["count"] = int(entry["count"]) + 1  # type: ignore[call-overload]
+            entry["count"] = int(entry["count"]) + 1
 
     t0 = time.perf_counter()
     run()
@@ -63,8 +64,8 @@ def main() -> int:
         rows.append(row)
         print(f"{t.name}: {row['executions']} executions, {len(row['findings'])} findings "
               f"({row['seconds']} s)", flush=True)
-    total = sum(int(r["executions"]) for r in rows)  # type: ignore[call-overload]
-    found = sum(len(r["findings"]) for r in rows)  # type: ignore[arg-type]
+    total = sum(int(r["executions"]) for r in rows)
+    found = sum(len(r["findings"]) for r in rows)
     lines = ["# Fuzzing the Python readers", "",
              f"`python benchmarks/fuzz.py --examples {args.examples}`: hypothesis-generated "
              "inputs (random; arbitrary bytes, structured archives and JSON, and mutations of "
@@ -75,10 +76,10 @@ def main() -> int:
              "| target | what | executions | seconds | findings |", "|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['target']} | {r['what']} | {r['executions']} | {r['seconds']} | "
-                     f"{len(r['findings'])} |")  # type: ignore[arg-type]
+                     f"{len(r['findings'])} |")
     lines += ["", f"**Total: {total} executions, {found} distinct findings.**", ""]
     for r in rows:
-        for key, f in r["findings"].items():  # type: ignore[attr-defined]
+        for key, f in r["findings"].items():
             lines += [f"- `{r['target']}`: {key} ({f['count']}x): {f['message']}; input "
                       f"`{f['input']}`"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
