@@ -104,10 +104,13 @@ def _mutated(seeds: list[bytes]) -> st.SearchStrategy[bytes]:
     return strategy()
 
 
+def _json_containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.lists(inner, max_size=4),
+                     st.dictionaries(st.text(max_size=12), inner, max_size=4))
+
+
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-                    | st.text(max_size=20),
-                    lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=20)
+                    | st.text(max_size=20), _json_containers, max_leaves=20)
 
 
 def _mutated_doc(doc: dict[str, Any]) -> st.SearchStrategy[Any]:

@@ -143,3 +143,26 @@ def _schema_errors_at(doc: dict, base: Path) -> list[str]:
 
     schema = json.loads((base / doc["jsonSchema"]).read_text())
     return [e.message for e in Draft202012Validator(schema).iter_errors(doc)]
+
+
+def _reader_cases() -> list[dict]:
+    index = json.loads((VECTORS / generate.READERS_DIR / "index.json").read_text())
+    return index["cases"]
+
+
+@pytest.mark.parametrize("case", _reader_cases(), ids=lambda c: c["file"])
+def test_reader_vectors_get_the_same_verdict_here(case: dict, tmp_path: Path) -> None:
+    """tests/vectors/readers/: golden files and device reports with the verdict every reader
+    must reach (Swift and Java read the same files); duplicate keys are rejected everywhere."""
+    from nhkit.runtime.errors import InputFileError
+    from nhkit.runtime.golden import load_golden
+    from nhkit.runtime.report import load_report
+
+    path = VECTORS / generate.READERS_DIR / case["file"]
+    read = {"golden": load_golden, "report": load_report}[case["reader"]]
+    if case["result"] == "valid":
+        read(path)
+    else:
+        with pytest.raises(InputFileError) as info:
+            read(path)
+        assert case["error"] in str(info.value) and case["file"] in str(info.value)

@@ -486,6 +486,129 @@ SPEC_CONSTANTS: dict[str, Any] = {
 }
 
 
+# ----- reader vectors: golden files and device reports every reader must judge alike -----------
+
+READERS_DIR = "readers"
+
+
+def _reader_golden() -> dict[str, Any]:
+    from nhkit.runtime.golden import GoldenImage, GoldenSet, ModelInfo
+    from nhkit.runtime.spec import Spec
+
+    rng = np.random.default_rng(41)
+    images = []
+    for i, lossless in enumerate((True, False)):
+        p = rng.standard_normal(96)
+        images.append(GoldenImage(
+            id=f"im{i}", hash=bits_to_hex(bits_from_projections(p)), projections=p,
+            fragile=np.abs(p) < 0.1, lossless=lossless, file=f"im{i}.png",
+            sha256=sha(bytes([i])), embedding=rng.standard_normal(128).astype(np.float32)))
+    g = GoldenSet(spec=Spec(fragile_margin=0.1),
+                  model=ModelInfo(name="m", fingerprint="f" * 64, sha256="e" * 64,
+                                  seed_sha256="d" * 64),
+                  images=images, created="2026-01-01T00:00:00Z", tool={"nhkit": "vectors"})
+    return g.to_json()
+
+
+def _reader_report() -> dict[str, Any]:
+    from nhkit.runtime.digest import StageDigests
+    from nhkit.runtime.report import BundleRef, DeviceReport, ReportCase
+    from nhkit.runtime.spec import Spec
+
+    rng = np.random.default_rng(42)
+    emb = rng.standard_normal(128).astype(np.float32)
+    proj = rng.standard_normal(96)
+    timings = {"decode": 1.5, "resize": 2.0, "normalise": 0.5, "model": 9.25, "project": 0.25}
+    cases = [ReportCase(id="im0", digests=StageDigests(sha(b"d"), sha(b"r"), sha(b"t")),
+                        embedding=emb, projections=proj,
+                        hash=bits_to_hex(bits_from_projections(proj)), timings_ms=timings,
+                        orientation=1),
+             ReportCase(id="im1", error="cannot decode im1.jpg")]
+    r = DeviceReport(bridge={"name": "vectors", "version": "1"},
+                     platform={"os": "test", "os_version": "1", "device_model": "none"},
+                     runtime={"name": "litert", "version": "1", "compute_unit": "cpu",
+                              "threads": 1},
+                     bundle=BundleRef(bundle_id="b.tflite-fp32", manifest_sha256="c" * 64,
+                                      checksums_verified=True, target="tflite"),
+                     spec=Spec(fragile_margin=0.1), created="2026-01-01T00:00:00Z",
+                     cases=cases)
+    return r.to_json()
+
+
+def reader_vectors() -> dict[str, bytes]:
+    """readers/<name>.json files plus readers/index.json: each file, which reader reads it,
+    the verdict (valid/invalid) and, for invalid ones, the field the error must name. Policy
+    for every language: duplicate keys, NaN literals and truncated files are errors; a UTF-8
+    byte order mark is tolerated."""
+    from nhkit.runtime.jsonfile import json_bytes
+
+    files: dict[str, bytes] = {}
+    index: list[dict[str, Any]] = []
+
+    def add(name: str, reader: str, data: bytes, error: str | None, comment: str) -> None:
+        files[f"{READERS_DIR}/{name}.json"] = data
+        index.append({"file": f"{name}.json", "reader": reader,
+                      "result": "valid" if error is None else "invalid", "error": error,
+                      "comment": comment})
+
+    def edited(doc: dict[str, Any], edit: Any) -> bytes:
+        d = json.loads(json.dumps(doc))
+        edit(d)
+        return json_bytes(d)
+
+    g = _reader_golden()
+    gb = json_bytes(g)
+    first_hash = f'"hash": "{g["images"][0]["hash"]}"'
+    add("golden-valid", "golden", gb, None, "a valid golden set (two images)")
+    add("golden-bom", "golden", b"\xef\xbb\xbf" + gb, None, "a UTF-8 byte order mark is tolerated")
+    add("golden-duplicate-key", "golden",
+        gb.replace(first_hash.encode(), (first_hash + ", " + first_hash).encode(), 1),
+        "images[0].hash", "a key twice in one object: rejected, never last-one-wins")
+    add("golden-nan", "golden", gb.replace(b'"hamming": 2', b'"hamming": NaN', 1),
+        "tolerance.hamming", "a NaN literal is not JSON")
+    add("golden-truncated", "golden", gb[: len(gb) // 2], "truncated", "a file cut short")
+    add("golden-other-format", "golden",
+        edited(g, lambda d: d.__setitem__("format", "nhkit-device-report")), "format",
+        "a device report handed in as a golden file")
+    add("golden-version-2", "golden", edited(g, lambda d: d.__setitem__("format_version", 2)),
+        "format_version", "a format version this reader does not know")
+    add("golden-short-hash", "golden",
+        edited(g, lambda d: d["images"][0].__setitem__("hash", d["images"][0]["hash"][:23])),
+        "images[0].hash", "23 hex digits")
+    add("golden-sign-mismatch", "golden",
+        edited(g, lambda d: d["images"][1].__setitem__(
+            "hash", f"{int(d['images'][1]['hash'], 16) ^ 1:024x}")),
+        "images[1].hash", "the hash is not the signs of the projections (bit 95 flipped)")
+    add("golden-unknown-field", "golden",
+        edited(g, lambda d: d["images"][0].__setitem__("hsah", "x")), "images[0].hsah",
+        "a misspelt field is an error, not ignored")
+
+    r = _reader_report()
+    rb = json_bytes(r)
+    add("report-valid", "report", rb, None, "a valid device report (one case failed on the "
+        "device, which is a valid report)")
+    add("report-duplicate-key", "report", rb.replace(b'"id": "im0"', b'"id": "im0", "id": "im1"',
+                                                     1),
+        "cases[0].id", "a key twice in one object: rejected, never last-one-wins")
+    add("report-nan", "report", rb.replace(b'"decode": 1.5', b'"decode": Infinity', 1),
+        "cases[0].timings_ms.decode", "an Infinity literal is not JSON")
+    add("report-truncated", "report", rb[: len(rb) - 40], "truncated", "a file cut short")
+    add("report-missing-hash", "report", edited(r, lambda d: d["cases"][0].pop("hash")),
+        "cases[0]", "a case without an error must carry its hash")
+    add("report-nonfinite-projection", "report",
+        edited(r, lambda d: d["cases"][0]["projections"].__setitem__(5, "7ff8000000000000")),
+        "cases[0].projections[5]", "a NaN projection (as a bit pattern)")
+    add("report-other-format", "report",
+        edited(r, lambda d: d.__setitem__("format", "nhkit-golden")), "format",
+        "a golden file handed in as a report")
+    files[f"{READERS_DIR}/index.json"] = json_bytes(
+        {"schema": "nhkit-reader-vectors-v1",
+         "header": ["Golden files and device reports with the verdict every reader (Python, "
+                    "Swift, Java) must reach: valid, or invalid with an error naming `error`."],
+         "cases": index})
+    return files
+
+
 def render(obj: dict[str, Any]) -> bytes:
     text = _render(obj, 0) + "\n"
     assert json.loads(text) == obj
@@ -501,6 +624,8 @@ def main(argv: list[str] | None = None) -> int:
     outputs = {name: lambda name=name, gen=gen: render(envelope(name, gen()))
                for name, gen in GENERATORS.items()}
     outputs[SPEC_FILE] = lambda: render(SPEC_CONSTANTS)
+    for reader_file, reader_data in reader_vectors().items():
+        outputs[reader_file] = lambda data=reader_data: data
     for name, make in outputs.items():
         data = make()
         path = args.out / name
