@@ -162,3 +162,22 @@ def test_icc_profile_is_ignored(tmp_path: Path, rng) -> None:
     p = tmp_path / "icc.png"
     Image.fromarray(px).save(p, icc_profile=b"\0" * 200)  # any profile: its bytes are not used
     assert np.array_equal(decode_image(p).rgb, px)
+
+
+# A TIFF whose tag table Pillow's plugin rejects with TypeError ("Missing dimensions"), found by
+# benchmarks/fuzz.py (a mutated 7x9 RGB TIFF).
+CORRUPT_TIFF = bytes.fromhex(
+    "49492a00080000000a0000010400010000000700000001010400010000000900000002010300030000008600"
+    "000003010300010000000100000006010300010000000200000011010400010000008c000000150103000100"
+    "0000030000001601040001000000090000001701040001000000bd0000001c01030001000000010000000100"
+    "0000080008000800f8c2becf931aed15f5d3ef2d059d9f3c36ec6d2ec75220cd240786de399208950e0f160a"
+    "90d0181807290b553b68e16ee2c9089f1a1ba37a2129c94346a6e42832b300b1893f0dbcff405e08089c191d"
+    "9d92be73db872764ed7f48e3a815498410998c6b50a33d6e2fe594aa616e38964ac13e2ceeefe2bc0ecdb9c1"
+    "49eecdf4a06e44c94f68c14858c5ea51943007a695287ea628363bb20d9987de3bbfef4ac19a52f073a76100"
+    "b9d2b0134cb134f96d5ea2f1c505644c32f7a623fa"
+)
+
+
+def test_corrupt_tiff_tag_table_is_an_image_decode_error() -> None:
+    with pytest.raises(ImageDecodeError, match="fuzz.tif: corrupt or truncated image data"):
+        decode_image(CORRUPT_TIFF, name="fuzz.tif")
