@@ -96,7 +96,7 @@ def find_model_spec(package: Path) -> Path:
         root = info["rootModelIdentifier"]
         rel = info["itemInfoEntries"][root]["path"]
     except InputFileError as exc:
-        raise CoreMLPackageError(manifest, exc.reason) from None
+        raise CoreMLPackageError(manifest, f"unreadable package manifest: {exc.reason}") from None
     except OSError as exc:
         raise CoreMLPackageError(manifest, f"cannot read package manifest: "
                                  f"{exc.strerror or exc}") from None
