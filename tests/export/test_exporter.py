@@ -23,7 +23,7 @@ pytest.importorskip("tensorflow")
 from nhkit.export import exporter as E  # noqa: E402
 from nhkit.runtime.bundle import BundleError, load_bundle  # noqa: E402
 
-PHOTOS = Path(__file__).resolve().parents[1] / "export" / "data" / "validation"
+PHOTOS = Path(__file__).resolve().parents[2] / "export" / "data" / "validation"
 
 
 @pytest.fixture(scope="module")

@@ -126,7 +126,7 @@ def test_rounding_and_lut() -> None:
 def test_zoo_model_converts_exactly(tmp_path: Path) -> None:
     """Grouped + dilated convs, SAME_UPPER pads, constants in every binary op, sigmoid,
     hardsigmoid(0.2), reshape/squeeze chains: fp32 TFLite still equals onnxruntime."""
-    from test_export_graph import _zoo_model
+    from test_onnx_frontend import _zoo_model
 
     model = _zoo_model()
     g = front.lower(model)

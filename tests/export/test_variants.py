@@ -13,7 +13,7 @@ from nhkit.export import verify as Vf
 from nhkit.runtime.hashing import project
 from nhkit.runtime.spec import Spec
 
-PHOTOS = Path(__file__).resolve().parents[1] / "export" / "data" / "validation"
+PHOTOS = Path(__file__).resolve().parents[2] / "export" / "data" / "validation"
 
 
 def test_default_sets_and_name_resolution() -> None:

@@ -34,7 +34,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from nhkit.export import testmodels as tm  # noqa: E402
 from nhkit.export.onnx_frontend import model_fingerprint  # noqa: E402
 
-RUNTIME = Path(__file__).resolve().parents[1] / "runtime"
+RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
 
 
 def _both(model, path: Path) -> tuple[str, str]:
@@ -280,10 +280,14 @@ def test_onnx_tensor_with_overflowing_dims_is_a_model_error(tmp_path: Path) -> N
     """Dimensions whose product wraps around in int64 (2^33 * 2^31 = 2^64 -> 0) must not pass
     the size check as an empty tensor (found while writing the fuzz targets)."""
     t = TensorProto(name="w", data_type=TensorProto.FLOAT)  # no data, as a fuzzer writes it
-    t.dims.extend([2 ** 33, 2 ** 31])
-    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])], [t])
+    t.dims.extend([2**33, 2**31])
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+        [t],
+    )
     p = tmp_path / "dims.onnx"
     p.write_bytes(helper.make_model(graph).SerializeToString())
     with pytest.raises(ModelError, match="dims.onnx: not a readable ONNX model: initializer 0"):

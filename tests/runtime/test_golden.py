@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from golden_support import MARGIN, make_golden, make_hasher, make_images, write
+from golden_support import MARGIN, write
 
 from nhkit.runtime.cli import main
 from nhkit.runtime.compare import Tolerance
@@ -24,14 +24,11 @@ from nhkit.runtime.hashing import hex_to_bits
 
 
 @pytest.fixture(scope="module")
-def setup(tiny_model, tmp_path_factory):
-    d = tmp_path_factory.mktemp("golden-set")
-    images = make_images(d / "img")
-    hasher = make_hasher(tiny_model)
-    golden = make_golden(hasher, images, tiny_model[0])
-    path = d / "golden.json"
-    write_golden(golden, path)
-    return hasher, images, golden, path
+def setup(golden_materials, tmp_path_factory):
+    m = golden_materials
+    path = tmp_path_factory.mktemp("golden-set") / "golden.json"
+    write_golden(m.golden, path)
+    return m.hasher, m.images, load_golden(path), path
 
 
 @pytest.fixture()

@@ -11,10 +11,6 @@ import pytest
 from golden_support import (
     BUNDLE,
     flip_bits,
-    make_golden,
-    make_hasher,
-    make_images,
-    make_report,
     map_case,
     replace_case,
 )
@@ -29,15 +25,10 @@ from nhkit.runtime.report import BundleRef, write_report
 
 
 @pytest.fixture(scope="module")
-def env(tiny_model, tmp_path_factory):
-    d = tmp_path_factory.mktemp("check")
-    images = make_images(d / "img")
-    hasher = make_hasher(tiny_model)
-    golden = make_golden(hasher, images, tiny_model[0])
-    gpath = d / "golden.json"
-    write_golden(golden, gpath)
-    report = make_report(hasher, images)
-    return hasher, load_golden(gpath), gpath, report
+def env(golden_materials, tmp_path_factory):
+    gpath = tmp_path_factory.mktemp("check") / "golden.json"
+    write_golden(golden_materials.golden, gpath)
+    return golden_materials.hasher, load_golden(gpath), gpath, golden_materials.report
 
 
 def _fragile_bits(golden, case_id, fragile: bool, n: int) -> list[int]:

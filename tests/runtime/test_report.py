@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from golden_support import make_hasher, make_images, make_report, write
+from golden_support import write
 
 from nhkit.runtime.errors import InputFileError
 from nhkit.runtime.jsonfile import load_schema
@@ -16,14 +16,11 @@ from nhkit.runtime.report import load_report, parse_report, write_report
 
 
 @pytest.fixture(scope="module")
-def setup(tiny_model, tmp_path_factory):
-    d = tmp_path_factory.mktemp("report")
-    images = make_images(d / "img")
-    hasher = make_hasher(tiny_model)
-    report = make_report(hasher, images)
-    path = d / "report.json"
-    write_report(report, path)
-    return hasher, images, report, path
+def setup(golden_materials, tmp_path_factory):
+    m = golden_materials
+    path = tmp_path_factory.mktemp("report") / "report.json"
+    write_report(m.report, path)
+    return m.hasher, m.images, m.report, path
 
 
 @pytest.fixture()

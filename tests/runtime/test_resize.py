@@ -20,7 +20,7 @@ from nhkit.runtime import resize as R
 from nhkit.runtime.resize import bicubic_coefficients, resize_rgb
 
 _spec = importlib.util.spec_from_file_location(
-    "nhkit_resize_oracle", Path(__file__).with_name("resize_oracle.py"))
+    "nhkit_resize_oracle", Path(__file__).resolve().parents[1] / "resize_oracle.py")
 oracle = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(oracle)
 

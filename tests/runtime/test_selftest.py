@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from golden_support import MARGIN, flip_bits, make_hasher, make_images
+from golden_support import MARGIN, flip_bits, make_hasher
 
 from nhkit.runtime.cli import main
 from nhkit.runtime.golden import load_golden
@@ -17,8 +17,8 @@ from nhkit.runtime.selftest import host_platform, run_case, runtime_info
 
 
 @pytest.fixture(scope="module")
-def images(tmp_path_factory):
-    return make_images(tmp_path_factory.mktemp("selftest-img"))
+def images(golden_materials):
+    return golden_materials.images
 
 
 class _Backend:

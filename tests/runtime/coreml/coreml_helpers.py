@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 import shutil
-import struct
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-
-from nhkit.runtime.coreml.blob import BlobError, BlobFile, unpack_sub_byte
-from nhkit.runtime.coreml.executor import CoreMLPackageError, MLProgram, UnsupportedOpError
-from nhkit.runtime.coreml.mlmodel import SpecError, parse_model
-from nhkit.runtime.coreml.ops import round_to_fp16
-from nhkit.runtime.coreml.wire import Fields, WireError
-from nhkit.runtime.errors import ModelError
-
 
 QUIET = pytest.mark.filterwarnings("ignore")
 

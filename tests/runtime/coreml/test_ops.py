@@ -1,26 +1,19 @@
-"""MIL op kernels (nhkit.runtime.coreml.ops): fp16 rounding, decompression forms bit-exact with coremltools, other op forms against numpy.
+"""MIL op kernels (nhkit.runtime.coreml.ops): fp16 rounding, decompression forms bit-exact
+with coremltools, other op forms against numpy.
 
 Split from the former tests/test_coreml_executor.py; tests that need packages made by
 coremltools skip when it is not installed."""
 
 from __future__ import annotations
 
-import shutil
-import struct
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from coreml_helpers import QUIET, _copy, _weights, _spec_path, _varint, _key, _ld, _save_program
-from coreml_testmodel import coreml_packages, onnx_embed, random_batch
+from coreml_helpers import QUIET, _save_program, _spec_path, _weights
 
-from nhkit.runtime.coreml.blob import BlobError, BlobFile, unpack_sub_byte
-from nhkit.runtime.coreml.executor import CoreMLPackageError, MLProgram, UnsupportedOpError
-from nhkit.runtime.coreml.mlmodel import SpecError, parse_model
+from nhkit.runtime.coreml.executor import MLProgram
 from nhkit.runtime.coreml.ops import round_to_fp16
-from nhkit.runtime.coreml.wire import Fields, WireError
-from nhkit.runtime.errors import ModelError
 
 
 def test_round_to_fp16_is_bit_exact() -> None:

@@ -5,22 +5,12 @@ coremltools skip when it is not installed."""
 
 from __future__ import annotations
 
-import shutil
 import struct
-import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
-from coreml_helpers import QUIET, _copy, _weights, _spec_path, _varint, _key, _ld, _save_program
-from coreml_testmodel import coreml_packages, onnx_embed, random_batch
+from coreml_helpers import _key, _ld, _varint
 
-from nhkit.runtime.coreml.blob import BlobError, BlobFile, unpack_sub_byte
-from nhkit.runtime.coreml.executor import CoreMLPackageError, MLProgram, UnsupportedOpError
-from nhkit.runtime.coreml.mlmodel import SpecError, parse_model
-from nhkit.runtime.coreml.ops import round_to_fp16
 from nhkit.runtime.coreml.wire import Fields, WireError
-from nhkit.runtime.errors import ModelError
 
 
 def test_wire_reader_decodes_proto3_encodings() -> None:
