@@ -31,6 +31,9 @@ FIXED = [
     "('Missing dimensions') escaped decode_image as a TypeError; it is now an ImageDecodeError "
     "(runtime/decode.py; test_corrupt_tiff_tag_table_is_an_image_decode_error). Found by "
     "`--examples 1000` (3 of 1000 inputs).",
+    "bundle-zip: a zip entry named '.' (no path parts) raised IndexError in the bundle reader's "
+    "path check; it is now 'has an unsafe path' (runtime/bundle.py; "
+    "test_bundle_zip_entry_naming_nothing_is_unsafe). Found by `--examples 5000` (5 inputs).",
     "onnx: tensor dims whose int64 product wraps around (2^33 x 2^31) passed the size check as "
     "an empty tensor and crashed in reshape (ValueError); the count is now a Python int "
     "(runtime/onnx_wire.py; test_onnx_tensor_with_overflowing_dims_is_a_model_error). Found "

@@ -81,3 +81,17 @@ def test_zip_refuses_symlinks(tmp_path: Path) -> None:
     with pytest.raises(ZipContentError, match="link: only regular files"):
         write_deterministic_zip(src, tmp_path / "z.zip", "top", stored=lambda r: False)
     assert not (tmp_path / "z.zip").exists()
+
+
+@pytest.mark.parametrize("name", [".", "./"])
+def test_bundle_zip_entry_naming_nothing_is_unsafe(tmp_path: Path, name: str) -> None:
+    """A zip entry named "." (no path parts at all) is refused like "..", not an IndexError
+    (found by benchmarks/fuzz.py)."""
+    from nhkit.runtime.bundle import BundleError, load_bundle
+
+    z = tmp_path / "b.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("b/manifest.json", b"{}")
+        zf.writestr(zipfile.ZipInfo(name), b"x")
+    with pytest.raises(BundleError, match="has an unsafe path"):
+        load_bundle(z)
