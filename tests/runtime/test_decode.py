@@ -178,6 +178,7 @@ CORRUPT_TIFF = bytes.fromhex(
 )
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")  # Pillow says so too
 def test_corrupt_tiff_tag_table_is_an_image_decode_error() -> None:
     with pytest.raises(ImageDecodeError, match="fuzz.tif: corrupt or truncated image data"):
         decode_image(CORRUPT_TIFF, name="fuzz.tif")
