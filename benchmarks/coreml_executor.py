@@ -60,7 +60,7 @@ def main() -> int:
     import onnxruntime as ort
 
     from nhkit.export.coreml import COREML_VARIANT_INFO, build_coreml_variant
-    from nhkit.export.graph import load_graph
+    from nhkit.export.onnx_frontend import load_graph
     from nhkit.export.testmodels import mobilenet_v3_small_onnx
     from nhkit.runtime.coreml.executor import MLProgram
     from nhkit.runtime.tensor import NORMALISE_TABLE

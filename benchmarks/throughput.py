@@ -37,8 +37,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_photos = ROOT.parent / "shared" / "photos"
     ap.add_argument("--photos", type=Path,
-                    default=(default_photos if default_photos.is_dir()
-                             else ROOT / "export/data/validation"))
+                    default=default_photos if default_photos.is_dir()
+                    else ROOT / "export/data/validation")
     ap.add_argument("--model")
     ap.add_argument("--seed")
     ap.add_argument("--repeat", type=int, default=2, help="passes over the photos per method")
@@ -81,7 +81,9 @@ def main() -> int:
     t0 = time.perf_counter()
     for _ in range(args.repeat):
         for path, result in hasher.hash_files(files, batch_size=args.batch, workers=args.workers):
-            ours[path] = result.hex  # type: ignore[union-attr]
+            if isinstance(result, Exception):
+                raise result
+            ours[path] = result.hex
     nhkit_rate = n / (time.perf_counter() - t0)
 
     # Stage split (single thread, sequential) for nhkit's pipeline.
@@ -126,8 +128,8 @@ def main() -> int:
           "| method | images/s |", "|---|---|",
           f"| nnhash.py run per image (new session each time) | {cold_rate:.1f} |",
           f"| nnhash.py procedure, warm loop (one session) | {warm_rate:.1f} |",
-          f"| nhkit Hasher (batch {args.batch}, {args.workers} decode threads) "
-          f"| {nhkit_rate:.1f} |",
+          f"| nhkit Hasher (batch {args.batch}, {args.workers} decode threads) | "
+          f"{nhkit_rate:.1f} |",
           "", f"Speed-up: **{nhkit_rate / warm_rate:.2f}x** the warm loop, "
           f"{nhkit_rate / cold_rate:.2f}x the per-image script.", "",
           "Single-thread stage split of nhkit's pipeline (ms per image): " +

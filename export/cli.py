@@ -32,7 +32,7 @@ def _margin(text: str) -> float:
     return v
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `nhkit export` to the nhkit command."""
     p = subparsers.add_parser(
         "export", help="build verified Core ML / TFLite device bundles from an ONNX model",

@@ -1,6 +1,6 @@
 """Core ML export: internal graph -> MIL Builder program -> ML program (.mlpackage) variants.
 
-Why the MIL Builder and not a converter front end: the internal graph (`export/graph.py`) is
+Why the MIL Builder and not a converter front end: the internal graph (`export/ir.py`) is
 already a dozen explicit ops with BatchNorm folded and pads spelled out, and each maps onto one or
 two MIL ops, so nothing is left for a converter to guess (ONNX->Core ML converters are gone from
 coremltools, and going through TensorFlow would re-introduce 'same' padding asymmetries).
@@ -47,7 +47,7 @@ import numpy as np
 
 from nhkit.runtime.errors import NhkitError
 
-from .graph import Graph, Node
+from .ir import BINARY_OPS, Graph, Node
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "embedding"
@@ -91,51 +91,72 @@ def _mil_pad(pads: Any) -> list[int]:
     return [t, b, left, r]
 
 
+def _f32(a: Any) -> np.ndarray:
+    return np.asarray(a, dtype=np.float32)
+
+
+def _mil_conv(mb: Any, node: Node, x: Any, get: Callable[[str], Any], name: str) -> Any:
+    a = node.attrs
+    return mb.conv(x=x, weight=_f32(a["weight"]), bias=_f32(a["bias"]),
+                   strides=[int(s) for s in a["strides"]], pad_type="custom",
+                   pad=_mil_pad(a["pads"]), dilations=[int(d) for d in a["dilations"]],
+                   groups=int(a["groups"]), name=name)
+
+
+def _mil_clip(mb: Any, node: Node, x: Any, get: Callable[[str], Any], name: str) -> Any:
+    lo, hi = float(node.attrs["min"]), float(node.attrs["max"])
+    if lo == 0.0 and hi == 6.0:
+        return mb.relu6(x=x, name=name)
+    if lo == 0.0 and hi == math.inf:
+        return mb.relu(x=x, name=name)
+    if math.isinf(lo) and math.isinf(hi):
+        return mb.identity(x=x, name=name)
+    if math.isinf(hi):
+        return mb.maximum(x=x, y=np.float32(lo), name=name)
+    if math.isinf(lo):
+        return mb.minimum(x=x, y=np.float32(hi), name=name)
+    return mb.clip(x=x, alpha=np.float32(lo), beta=np.float32(hi), name=name)
+
+
+def _mil_hardswish(mb: Any, node: Node, x: Any, get: Callable[[str], Any], name: str) -> Any:
+    gate = mb.sigmoid_hard(x=x, alpha=1.0 / 6.0, beta=0.5, name=name + "_gate")
+    return mb.mul(x=x, y=gate, name=name)  # x * clip(x/6 + 1/2, 0, 1)
+
+
+def _mil_binary(mb: Any, node: Node, x: Any, get: Callable[[str], Any], name: str) -> Any:
+    fn = {"add": mb.add, "sub": mb.sub, "mul": mb.mul, "div": mb.real_div}[node.op]
+    return fn(x=get(node.inputs[0]), y=get(node.inputs[1]), name=name)
+
+
+MilEmitter = Callable[[Any, Node, Any, Callable[[str], Any], str], Any]
+
+# One MIL lowering per internal op (ir.OPS): (builder, node, first input, value getter, name).
+MIL_EMITTERS: dict[str, MilEmitter] = {
+    "conv": _mil_conv,
+    "relu": lambda mb, n, x, get, name: mb.relu(x=x, name=name),
+    "clip": _mil_clip,
+    "hardswish": _mil_hardswish,
+    "hardsigmoid": lambda mb, n, x, get, name: mb.sigmoid_hard(
+        x=x, alpha=float(n.attrs["alpha"]), beta=float(n.attrs["beta"]), name=name),
+    "sigmoid": lambda mb, n, x, get, name: mb.sigmoid(x=x, name=name),
+    **{op: _mil_binary for op in BINARY_OPS},
+    "global_avg_pool": lambda mb, n, x, get, name: mb.reduce_mean(x=x, axes=[2, 3],
+                                                                  keep_dims=True, name=name),
+    "flatten": lambda mb, n, x, get, name: mb.reshape(x=x, shape=[1, -1], name=name),
+    "dense": lambda mb, n, x, get, name: mb.linear(x=x, weight=_f32(n.attrs["weight"]),
+                                                   bias=_f32(n.attrs["bias"]), name=name),
+    "reshape": lambda mb, n, x, get, name: mb.reshape(
+        x=x, shape=[1] + [int(d) for d in n.attrs["shape"]], name=name),
+}
+
+
 def _emit_node(mb: Any, node: Node, x: Any, get: Callable[[str], Any], name: str) -> Any:
     """One internal node as MIL Builder ops; returns the output Var."""
-    a = node.attrs
-    op = node.op
-    if op == "conv":
-        return mb.conv(x=x, weight=np.asarray(a["weight"], dtype=np.float32),
-                       bias=np.asarray(a["bias"], dtype=np.float32),
-                       strides=[int(s) for s in a["strides"]], pad_type="custom",
-                       pad=_mil_pad(a["pads"]), dilations=[int(d) for d in a["dilations"]],
-                       groups=int(a["groups"]), name=name)
-    if op == "relu":
-        return mb.relu(x=x, name=name)
-    if op == "clip":
-        lo, hi = float(a["min"]), float(a["max"])
-        if lo == 0.0 and hi == 6.0:
-            return mb.relu6(x=x, name=name)
-        if lo == 0.0 and hi == math.inf:
-            return mb.relu(x=x, name=name)
-        if math.isinf(lo) and math.isinf(hi):
-            return mb.identity(x=x, name=name)
-        if math.isinf(hi):
-            return mb.maximum(x=x, y=np.float32(lo), name=name)
-        if math.isinf(lo):
-            return mb.minimum(x=x, y=np.float32(hi), name=name)
-        return mb.clip(x=x, alpha=np.float32(lo), beta=np.float32(hi), name=name)
-    if op == "hardswish":  # x * clip(x/6 + 1/2, 0, 1)
-        gate = mb.sigmoid_hard(x=x, alpha=1.0 / 6.0, beta=0.5, name=name + "_gate")
-        return mb.mul(x=x, y=gate, name=name)
-    if op == "hardsigmoid":
-        return mb.sigmoid_hard(x=x, alpha=float(a["alpha"]), beta=float(a["beta"]), name=name)
-    if op == "sigmoid":
-        return mb.sigmoid(x=x, name=name)
-    if op in ("add", "sub", "mul", "div"):
-        fn = {"add": mb.add, "sub": mb.sub, "mul": mb.mul, "div": mb.real_div}[op]
-        return fn(x=get(node.inputs[0]), y=get(node.inputs[1]), name=name)
-    if op == "global_avg_pool":
-        return mb.reduce_mean(x=x, axes=[2, 3], keep_dims=True, name=name)
-    if op == "flatten":
-        return mb.reshape(x=x, shape=[1, -1], name=name)
-    if op == "dense":
-        return mb.linear(x=x, weight=np.asarray(a["weight"], dtype=np.float32),
-                         bias=np.asarray(a["bias"], dtype=np.float32), name=name)
-    if op == "reshape":
-        return mb.reshape(x=x, shape=[1] + [int(d) for d in a["shape"]], name=name)
-    raise CoreMLConversionError(f"node {node.name!r}: internal op {op!r} has no Core ML mapping")
+    emit = MIL_EMITTERS.get(node.op)
+    if emit is None:
+        raise CoreMLConversionError(f"node {node.name!r}: internal op {node.op!r} has no Core "
+                                    "ML mapping")
+    return emit(mb, node, x, get, name)
 
 
 def build_mil_program(graph: Graph) -> Any:

@@ -14,9 +14,7 @@ table order, so logs, reports and bundles are the same as a serial run (`paralle
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 import time
 import warnings
@@ -29,21 +27,24 @@ from typing import Any
 import numpy as np
 
 from nhkit.runtime import __version__ as NHKIT_VERSION
-from nhkit.runtime.backends.factory import open_backend
 from nhkit.runtime.backends.onnx import OnnxBackend
 from nhkit.runtime.decode import decode_image
 from nhkit.runtime.digest import onnx_fingerprint, seed_sha256, sha256_file
-from nhkit.runtime.errors import ModelError, NhkitError, SeedFileError
+from nhkit.runtime.errors import ModelError, SeedFileError
 from nhkit.runtime.hasher import Hasher
 from nhkit.runtime.seed import load_seed
-from nhkit.runtime.spec import Spec
+from nhkit.runtime.spec import Spec, parse_orientation
 from nhkit.runtime.tensor import normalise
 
 from . import bundle_writer as bw
-from .graph import Graph, load_graph, run_graph
-from .quiet import quiet_native_output
+from .coreml_worker import CoremlWorker
+from .errors import ExportError
+from .interpreter import run_graph
+from .ir import Graph
+from .onnx_frontend import load_graph
 from .report import VariantOutcome, human_bytes, write_report
-from .variants import Variant, parse_targets, resolve_variants
+from .variant_build import build_and_run
+from .variants import parse_targets, resolve_variants
 from .verify import (
     DEFAULT_VALIDATION_VIEWS,
     ImageSet,
@@ -59,10 +60,6 @@ from .verify import (
 DEFAULT_THREADS = 2
 CALIBRATION_VIEWS: tuple[str, ...] = ("full", "mirror")
 LOWERING_TOLERANCE = 1e-3  # relative to the embedding's scale; float32 vs float64 is ~1e-6
-
-
-class ExportError(NhkitError):
-    """The export as a whole failed (e.g. a variant over its drift budget); nothing written."""
 
 
 @dataclass
@@ -114,7 +111,11 @@ _NAME_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def resolve_source(opts: ExportOptions) -> _Source:
     """Model, seed, name and fragile margin; a seed that does not belong to the model is an
     error (every hash would be wrong and no check downstream could tell)."""
-    from nhkit.runtime.models import read_model_json, recorded_seed_sha256, shipped_model
+    from nhkit.runtime.models import (
+        read_model_json,
+        recorded_seed_sha256,
+        shipped_model,
+    )
 
     if opts.model is None:
         shipped = shipped_model()
@@ -146,9 +147,8 @@ def resolve_source(opts: ExportOptions) -> _Source:
     name = opts.name or meta.name or (model.parent.name if model.stem == "model"
                                       else model.stem)
     name = _NAME_SAFE.sub("-", str(name)).strip("-.") or "model"
-    margin = (opts.fragile_margin if opts.fragile_margin is not None
-              else meta.fragile_margin or 0.0)
-    return _Source(name, model, seed, Path(opts.seed), float(margin))
+    fragile = opts.fragile_margin if opts.fragile_margin is not None else meta.fragile_margin
+    return _Source(name, model, seed, Path(opts.seed), float(fragile or 0.0))
 
 
 def tool_versions(targets: list[str]) -> dict[str, str]:
@@ -204,8 +204,7 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
     variants = resolve_variants(targets, opts.variants)
     targets = [t for t in targets if any(v.target == t for v in variants)]
     source = resolve_source(opts)
-    # a str from the CLI: Spec.__post_init__ rejects values outside ORIENTATIONS
-    spec = Spec(orientation=opts.orientation,  # type: ignore[arg-type]
+    spec = Spec(orientation=parse_orientation(opts.orientation),
                 fragile_margin=source.fragile_margin)
     needs_cal = any(v.target == "tflite" and v.name in ("int8", "int8-io") for v in variants)
 
@@ -274,13 +273,13 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
         outcomes: list[VariantOutcome] = []
         build_root = staging.path / ".build"
         build_root.mkdir()
-        worker: _CoremlWorker | None = None
+        worker: CoremlWorker | None = None
         if opts.parallel and {v.target for v in variants} == {"tflite", "coreml"}:
             # Core ML conversion + verification in a second process while TFLite runs here:
             # on 2 cores this cuts the default export's wall time by about a third.
-            worker = _CoremlWorker(build_root, source, opts.use_onnxsim,
-                                   [v for v in variants if v.target == "coreml"],
-                                   val_nchw, case_nchw)
+            worker = CoremlWorker(build_root, source.onnx, source.name, opts.use_onnxsim,
+                                  [v for v in variants if v.target == "coreml"],
+                                  val_nchw, case_nchw)
             say("  Core ML variants are built and verified in a parallel process")
         try:
             for i, variant in enumerate(variants, 1):
@@ -289,7 +288,7 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
                 if worker is not None and variant.target == "coreml":
                     built = worker.result(variant, bundle_id)
                 else:
-                    built = _build_and_run(graph, variant, build_root / bundle_id, cal,
+                    built = build_and_run(graph, variant, build_root / bundle_id, cal,
                                            val_nchw, case_nchw, opts.threads)
                 drift = measure_drift(ref_emb, built.embeddings, source.seed, spec,
                                       variant.budget, photos=val.photos)
@@ -351,119 +350,3 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
                             seconds=timings["total"], timings=timings)
     finally:
         staging.cleanup()
-
-
-@dataclass
-class _Built:
-    """A converted variant and its embeddings of the validation and self-test inputs."""
-
-    model_src: Path
-    model_file: str
-    model_io: dict[str, Any]
-    runtime: dict[str, str]
-    embeddings: np.ndarray
-    case_embeddings: np.ndarray
-    seconds: float
-
-
-
-def _build_and_run(graph: Graph, variant: Variant, work: Path, cal: ImageSet | None,
-                   val_nchw: np.ndarray, case_nchw: np.ndarray, threads: int | None) -> _Built:
-    """Convert one variant and run it on the validation and self-test inputs."""
-    t = time.monotonic()
-    work.mkdir(exist_ok=True)
-    model_src, model_file, model_io, runtime = _build_variant(graph, variant, work, cal)
-    backend = open_backend(variant.target, model_src, threads=threads,
-                           input_spec=model_io["inputs"][0])
-    return _Built(model_src, model_file, model_io, runtime, embed_all(backend, val_nchw),
-                  embed_all(backend, case_nchw), time.monotonic() - t)
-
-
-class _CoremlWorker:
-    """`python -m nhkit.export.coreml_worker` running this export's Core ML variants."""
-
-    def __init__(self, build_root: Path, source: _Source, use_onnxsim: bool,
-                 variants: list[Variant], val_nchw: np.ndarray, case_nchw: np.ndarray) -> None:
-        root = build_root / ".coreml-worker"
-        root.mkdir()
-        np.save(root / "validation.npy", val_nchw)
-        np.save(root / "cases.npy", case_nchw)
-        self.work = {v.key: build_root / f"{source.name}.{v.key}" for v in variants}
-        job = {"onnx": str(source.onnx), "use_onnxsim": use_onnxsim,
-               "validation": str(root / "validation.npy"), "cases": str(root / "cases.npy"),
-               "variants": [{"name": v.name, "work": str(self.work[v.key])} for v in variants]}
-        for w in self.work.values():
-            w.mkdir()
-        (root / "job.json").write_text(json.dumps(job), encoding="utf-8")
-        self.log = root / "worker.log"
-        # Same thread settings as the parent: k-means palettization results depend on them.
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "nhkit.export.coreml_worker", str(root / "job.json")],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-
-    def result(self, variant: Variant, bundle_id: str) -> _Built:
-        """Wait for one variant's result files (or the worker's death)."""
-        work = self.work[variant.key]
-        done = work / "result.json"
-        while not done.exists():
-            if self.proc.poll() is not None and not done.exists():
-                tail = self.log.read_text(encoding="utf-8", errors="replace").strip()
-                tail = "\n    ".join(tail.splitlines()[-8:])
-                raise ExportError(f"{bundle_id}: the Core ML worker process exited with code "
-                                  f"{self.proc.returncode}:\n    {tail}")
-            time.sleep(0.1)
-        res = json.loads(done.read_text(encoding="utf-8"))
-        if not res["ok"]:
-            raise ExportError(f"{bundle_id}: {res['error']}")
-        with np.load(work / "result.npz") as z:
-            emb, case_emb = z["embeddings"], z["case_embeddings"]
-        return _Built(model_src=Path(res["model_src"]), model_file=res["model_file"],
-                      model_io=res["model_io"], runtime=res["runtime"], embeddings=emb,
-                      case_embeddings=case_emb, seconds=float(res["seconds"]))
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def _build_variant(graph: Graph, variant: Variant, work: Path, cal: ImageSet | None
-                   ) -> tuple[Path, str, dict[str, Any], dict[str, str]]:
-    """Convert one variant into `work`; returns (model path, manifest model.file,
-    manifest model block, manifest runtime block)."""
-    if variant.target == "tflite":
-        from nhkit.runtime.backends.tflite import input_lut
-
-        from .tflite import build_tflite_variant, min_runtime_version
-
-        path = work / "model.tflite"
-        calibration = cal.nhwc() if (cal is not None and variant.name.startswith("int8")) \
-            else None
-        info = build_tflite_variant(graph, variant.name, path, calibration=calibration)
-        inp = info.input.to_json()
-        if inp["quantization"] is not None:
-            q = inp["quantization"]
-            inp["quantization"] = {"scale": q["scale"], "zero_point": q["zero_point"],
-                                   "lut": input_lut(q["scale"], q["zero_point"])}
-        model_io = {"file": "model.tflite", "inputs": [inp], "outputs": [info.output.to_json()]}
-        return path, "model.tflite", model_io, {"name": "litert",
-                                                "min_version": min_runtime_version(path)}
-    if variant.target == "coreml":
-        try:
-            from .coreml import MINIMUM_DEPLOYMENT_TARGET, build_coreml_variant, coreml_model_io
-        except ImportError as exc:
-            raise ExportError(f"Core ML export is not available: {exc}") from None
-        path = work / "model.mlpackage"
-        with quiet_native_output():  # coremltools draws progress bars for every pass
-            build_coreml_variant(graph, variant.name, path)
-        io = coreml_model_io(graph)
-        model_io = {"file": "model.mlpackage", "inputs": io["inputs"], "outputs": io["outputs"]}
-        return path, "model.mlpackage", model_io, {"name": "coreml",
-                                                  "min_version": MINIMUM_DEPLOYMENT_TARGET}
-    raise ExportError(f"unknown target {variant.target!r}")

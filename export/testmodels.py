@@ -251,3 +251,62 @@ def synthetic_seed(seed: int = 1) -> np.ndarray:
     rng = np.random.default_rng(seed)
     q, _ = np.linalg.qr(rng.standard_normal((128, 96)))
     return np.ascontiguousarray(q.T, dtype=np.float32)
+
+
+# ----- internal graphs (export/ir.py) -----------------------------------------------------------
+
+def _ir_conv(name: str, x: str, cin: int, cout: int, rng: np.random.Generator, *, k: int = 3,
+             groups: int = 1, strides: tuple[int, int] = (1, 1),
+             pads: tuple[int, int, int, int] = (1, 1, 1, 1),
+             dilations: tuple[int, int] = (1, 1)) -> Any:
+    from .ir import Node
+
+    attrs = {"weight": (rng.standard_normal((cout, cin // groups, k, k)) * 0.3).astype(np.float32),
+             "bias": (rng.standard_normal(cout) * 0.1).astype(np.float32),
+             "strides": strides, "pads": pads, "dilations": dilations, "groups": groups}
+    return Node("conv", [x], name, attrs, name)
+
+
+def every_op_graph() -> Any:
+    """A small (17x17 input) internal graph using every op of ir.OPS and each attribute form
+    the converters special-case (clip ranges, a constant first operand, grouped and dilated
+    convs, 4-d reshapes), for testing every consumer of the op table against the interpreter."""
+    import math
+
+    from .ir import Graph, Node, infer_shapes
+
+    rng = np.random.default_rng(5)
+    f = np.float32
+    consts = {"chan_scale": rng.uniform(0.5, 1.5, (1, 8, 1, 1)).astype(f),
+              "chan_shift": rng.standard_normal((1, 8, 1, 1)).astype(f) * 0.1,
+              "three": np.array(3.0, f), "two": np.array(2.0, f)}
+    nodes = [
+        _ir_conv("c1", "image", 3, 8, rng, strides=(2, 2), pads=(0, 1, 2, 0)),  # t, l, b, r
+        Node("clip", ["c1"], "k1", {"min": 0.0, "max": 6.0}, "k1"),
+        Node("mul", ["k1", "chan_scale"], "m1", {}, "m1"),        # mul + add by per-channel
+        Node("add", ["m1", "chan_shift"], "a1", {}, "a1"),        # constants: batch_norm fusion
+        Node("clip", ["a1"], "k2", {"min": -1.0, "max": 2.0}, "k2"),
+        Node("clip", ["k2"], "k3", {"min": -0.5, "max": math.inf}, "k3"),
+        Node("clip", ["k3"], "k4", {"min": -math.inf, "max": 1.5}, "k4"),
+        Node("clip", ["k4"], "k5", {"min": 0.0, "max": math.inf}, "k5"),
+        Node("clip", ["k5"], "k6", {"min": -math.inf, "max": math.inf}, "k6"),
+        _ir_conv("c2", "k6", 8, 8, rng, groups=8, k=5, pads=(2, 2, 2, 2), dilations=(1, 1)),
+        Node("hardsigmoid", ["c2"], "hs", {"alpha": 0.2, "beta": 0.4}, "hs"),
+        Node("sub", ["three", "hs"], "s1", {}, "s1"),             # constant first operand
+        Node("div", ["s1", "two"], "d1", {}, "d1"),
+        Node("div", ["two", "d1"], "d2", {}, "d2"),
+        Node("sigmoid", ["d2"], "sg", {}, "sg"),
+        Node("mul", ["c2", "sg"], "m2", {}, "m2"),
+        Node("hardswish", ["m2"], "hw", {}, "hw"),
+        _ir_conv("c3", "hw", 8, 16, rng, groups=2, dilations=(2, 2), pads=(2, 2, 2, 2)),
+        Node("relu", ["c3"], "r3", {}, "r3"),
+        Node("reshape", ["r3"], "rs", {"shape": (4, 4, 72)}, "rs"),
+        Node("reshape", ["rs"], "rs2", {"shape": (16, 9, 8)}, "rs2"),
+        Node("global_avg_pool", ["rs2"], "gap", {}, "gap"),
+        Node("flatten", ["gap"], "flat", {}, "flat"),
+        Node("dense", ["flat"], "emb", {"weight": rng.standard_normal((128, 16)).astype(f),
+                                        "bias": rng.standard_normal(128).astype(f)}, "emb"),
+    ]
+    graph = Graph("image", (1, 3, 17, 17), nodes, "emb", consts)
+    graph.shapes = infer_shapes(graph)
+    return graph

@@ -27,7 +27,7 @@ import numpy as np
 from nhkit.runtime.errors import NhkitError
 from nhkit.runtime.spec import EMBEDDING_DIM, INPUT_SIZE
 
-from .graph import BINARY_OPS, Graph, Node
+from .ir import BINARY_OPS, Graph, Node
 from .quiet import quiet_native_output
 
 TFLITE_VARIANTS: tuple[str, ...] = ("fp32", "fp16", "dynamic-int8", "int8", "int8-io")
@@ -151,11 +151,11 @@ class _TfBuilder:
         converter write the `serving_default` signature `image` -> `embedding`)."""
         tf = self.tf
         builder = self
+        _, channels, height, width = (int(d) for d in self.g.input_shape)
 
-        # tensorflow exports its API through a lazy loader that mypy cannot follow
-        class _NhModel(tf.Module):  # type: ignore[name-defined]
+        class _NhModel(tf.Module):  # type: ignore[name-defined]  # tf is a local, untyped
             @tf.function(autograph=False, input_signature=[
-                tf.TensorSpec([1, INPUT_SIZE, INPUT_SIZE, 3], tf.float32, name=INPUT_NAME)])
+                tf.TensorSpec([1, height, width, channels], tf.float32, name=INPUT_NAME)])
             def serve(self, image: Any) -> dict[str, Any]:
                 vals: dict[str, Any] = {builder.g.input_name: image}
                 for node in builder.g.nodes:
@@ -172,75 +172,108 @@ class _TfBuilder:
         return vals[name]
 
     def _emit(self, node: Node, vals: dict[str, Any]) -> Any:
-        tf = self.tf
-        a = node.attrs
-        op = node.op
-        if op in BINARY_OPS:
-            x, y = (self._operand(i, vals) for i in node.inputs)
-            fn = {"add": tf.add, "sub": tf.subtract, "mul": tf.multiply, "div": tf.divide}[op]
-            return fn(x, y)
-        x = vals[node.inputs[0]]
-        if op == "conv":
-            p = self.prepared[node.output]
-            if p["pre_pad"] is not None:
-                x = tf.pad(x, p["pre_pad"])
-            strides = [1, p["strides"][0], p["strides"][1], 1]
-            if p["kind"] == "conv":
-                y = tf.nn.conv2d(x, tf.constant(p["filt"]), strides, p["padding"],
-                                 dilations=list(p["dilations"]))
-            elif p["kind"] == "depthwise":
-                y = tf.nn.depthwise_conv2d(x, tf.constant(p["filt"]), strides, p["padding"],
-                                           dilations=list(p["dilations"]))
-            else:
-                parts = tf.split(x, p["groups"], axis=3)
-                y = tf.concat([tf.nn.conv2d(xi, tf.constant(fi), strides, p["padding"],
-                                            dilations=list(p["dilations"]))
-                               for xi, fi in zip(parts, p["filt"])], axis=3)
-            return tf.nn.bias_add(y, tf.constant(p["bias"]))
-        if op == "relu":
-            return tf.nn.relu(x)
-        if op == "clip":
-            lo, hi = a["min"], a["max"]
-            if lo == 0.0 and hi == 6.0:
-                return tf.nn.relu6(x)
-            if lo == 0.0 and hi == float("inf"):
-                return tf.nn.relu(x)
-            if lo == float("-inf"):
-                return tf.minimum(x, hi)
-            if hi == float("inf"):
-                return tf.maximum(x, lo)
-            return tf.clip_by_value(x, lo, hi)
-        if op == "hardswish":
-            # This exact pattern is what the converter fuses into one HARD_SWISH op.
-            return x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
-        if op == "hardsigmoid":
-            alpha, beta = a["alpha"], a["beta"]
-            if abs(alpha * 6.0 - 1.0) < 1e-7 and beta == 0.5:
-                return tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
-            return tf.clip_by_value(x * alpha + beta, 0.0, 1.0)
-        if op == "sigmoid":
-            return tf.math.sigmoid(x)
-        if op == "global_avg_pool":
-            return tf.reduce_mean(x, axis=[1, 2], keepdims=True)
-        if op == "flatten":
-            x = self._to_nchw(x, node.inputs[0])
-            return tf.reshape(x, [-1, int(np.prod(self._shape(node.inputs[0])[1:]))])
-        if op == "dense":
-            p = self.prepared[node.output]
-            return tf.matmul(x, tf.constant(p["w"])) + tf.constant(p["b"])
-        if op == "reshape":
-            x = self._to_nchw(x, node.inputs[0])
-            y = tf.reshape(x, [-1, *[int(d) for d in a["shape"]]])
-            out_shape = self.g.shapes[node.output]
-            if len(out_shape) == 4:
-                y = tf.transpose(y, [0, 2, 3, 1])
-            return y
-        raise TfliteConversionError(f"internal op {op!r} has no TensorFlow lowering")
+        emit = TF_EMITTERS.get(node.op)
+        if emit is None:
+            raise TfliteConversionError(f"internal op {node.op!r} has no TensorFlow lowering")
+        return emit(self, node, vals)
+
+
+# One TensorFlow lowering per internal op (ir.OPS); values are NHWC for rank 4.
+
+def _tf_binary(b: _TfBuilder, node: Node, vals: dict[str, Any]) -> Any:
+    tf = b.tf
+    x, y = (b._operand(i, vals) for i in node.inputs)
+    fn = {"add": tf.add, "sub": tf.subtract, "mul": tf.multiply, "div": tf.divide}[node.op]
+    return fn(x, y)
+
+
+def _tf_conv(b: _TfBuilder, node: Node, vals: dict[str, Any]) -> Any:
+    tf = b.tf
+    x = vals[node.inputs[0]]
+    p = b.prepared[node.output]
+    if p["pre_pad"] is not None:
+        x = tf.pad(x, p["pre_pad"])
+    strides = [1, p["strides"][0], p["strides"][1], 1]
+    if p["kind"] == "conv":
+        y = tf.nn.conv2d(x, tf.constant(p["filt"]), strides, p["padding"],
+                         dilations=list(p["dilations"]))
+    elif p["kind"] == "depthwise":
+        y = tf.nn.depthwise_conv2d(x, tf.constant(p["filt"]), strides, p["padding"],
+                                   dilations=list(p["dilations"]))
+    else:
+        parts = tf.split(x, p["groups"], axis=3)
+        y = tf.concat([tf.nn.conv2d(xi, tf.constant(fi), strides, p["padding"],
+                                    dilations=list(p["dilations"]))
+                       for xi, fi in zip(parts, p["filt"])], axis=3)
+    return tf.nn.bias_add(y, tf.constant(p["bias"]))
+
+
+def _tf_clip(b: _TfBuilder, node: Node, vals: dict[str, Any]) -> Any:
+    tf = b.tf
+    x = vals[node.inputs[0]]
+    lo, hi = node.attrs["min"], node.attrs["max"]
+    if lo == 0.0 and hi == 6.0:
+        return tf.nn.relu6(x)
+    if lo == 0.0 and hi == float("inf"):
+        return tf.nn.relu(x)
+    if lo == float("-inf"):
+        return tf.minimum(x, hi)
+    if hi == float("inf"):
+        return tf.maximum(x, lo)
+    return tf.clip_by_value(x, lo, hi)
+
+
+def _tf_hardswish(b: _TfBuilder, node: Node, vals: dict[str, Any]) -> Any:
+    x = vals[node.inputs[0]]
+    # This exact pattern is what the converter fuses into one HARD_SWISH op.
+    return x * b.tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+
+
+def _tf_hardsigmoid(b: _TfBuilder, node: Node, vals: dict[str, Any]) -> Any:
+    x = vals[node.inputs[0]]
+    alpha, beta = node.attrs["alpha"], node.attrs["beta"]
+    if abs(alpha * 6.0 - 1.0) < 1e-7 and beta == 0.5:
+        return b.tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+    return b.tf.clip_by_value(x * alpha + beta, 0.0, 1.0)
+
+
+def _tf_flatten(b: _TfBuilder, node: Node, vals: dict[str, Any]) -> Any:
+    x = b._to_nchw(vals[node.inputs[0]], node.inputs[0])
+    return b.tf.reshape(x, [-1, int(np.prod(b._shape(node.inputs[0])[1:]))])
+
+
+def _tf_dense(b: _TfBuilder, node: Node, vals: dict[str, Any]) -> Any:
+    p = b.prepared[node.output]
+    return b.tf.matmul(vals[node.inputs[0]], b.tf.constant(p["w"])) + b.tf.constant(p["b"])
+
+
+def _tf_reshape(b: _TfBuilder, node: Node, vals: dict[str, Any]) -> Any:
+    x = b._to_nchw(vals[node.inputs[0]], node.inputs[0])
+    y = b.tf.reshape(x, [-1, *[int(d) for d in node.attrs["shape"]]])
+    if len(b.g.shapes[node.output]) == 4:
+        y = b.tf.transpose(y, [0, 2, 3, 1])
+    return y
+
+
+TF_EMITTERS: dict[str, Callable[[_TfBuilder, Node, dict[str, Any]], Any]] = {
+    "conv": _tf_conv,
+    "relu": lambda b, n, v: b.tf.nn.relu(v[n.inputs[0]]),
+    "clip": _tf_clip,
+    "hardswish": _tf_hardswish,
+    "hardsigmoid": _tf_hardsigmoid,
+    "sigmoid": lambda b, n, v: b.tf.math.sigmoid(v[n.inputs[0]]),
+    **{op: _tf_binary for op in BINARY_OPS},
+    "global_avg_pool": lambda b, n, v: b.tf.reduce_mean(v[n.inputs[0]], axis=[1, 2],
+                                                        keepdims=True),
+    "flatten": _tf_flatten,
+    "dense": _tf_dense,
+    "reshape": _tf_reshape,
+}
 
 
 def build_tf_module(graph: Graph) -> Any:
-    """The internal graph as a tf.Module; `.serve` maps NHWC float32 [1,360,360,3] to
-    {'embedding': [1,128]}."""
+    """The internal graph as a tf.Module; `.serve` maps NHWC float32 [1,H,W,3] (the graph's
+    input size: 360x360 for a real model) to {'embedding': [1,128]}."""
     return _TfBuilder(graph).build()
 
 

@@ -155,7 +155,8 @@ def _extract_zip(path: Path) -> tuple[tempfile.TemporaryDirectory[str], Path, st
         for info in infos:
             name = info.filename
             pp = PurePosixPath(name)
-            if name.startswith("/") or "\\" in name or any(p in ("..", ".") for p in pp.parts):
+            if (name.startswith("/") or "\\" in name or not pp.parts  # "." or "" name nothing
+                    or any(p in ("..", ".") for p in pp.parts)):
                 raise BundleError(path, f"zip entry {name!r} has an unsafe path")
             mode = (info.external_attr >> 16) & 0o170000
             if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):

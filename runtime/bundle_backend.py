@@ -13,7 +13,7 @@ import os
 
 from .errors import NhkitError
 from .hasher import Hasher
-from .spec import DEFAULT_MAX_PIXELS
+from .spec import DEFAULT_MAX_PIXELS, parse_orientation
 
 
 def hasher_for_bundle(path: str | os.PathLike[str], *, orientation: str | None = None,
@@ -34,8 +34,7 @@ def hasher_for_bundle(path: str | os.PathLike[str], *, orientation: str | None =
         if orientation is not None and orientation != spec.orientation:
             if orientation not in ("apply", "ignore"):
                 raise NhkitError(f"orientation must be 'apply' or 'ignore', got {orientation!r}")
-            # checked against the two values just above (a str, not the Orientation Literal)
-            spec = dataclasses.replace(spec, orientation=orientation)  # type: ignore[arg-type]
+            spec = dataclasses.replace(spec, orientation=parse_orientation(orientation))
         if fragile_margin is not None:
             spec = dataclasses.replace(spec, fragile_margin=float(fragile_margin))
         backend = bundle_backend(bundle, threads=threads)

@@ -61,15 +61,16 @@ class Recommendation:
 
     def line(self) -> str:
         r, g = self.rule, self.group
-        seen = []
+        seen: list[str] = []
         if g.lossless:
             seen.append(f"lossless max {max(g.lossless)} over {len(g.lossless)} cases")
         if g.lossy:
             seen.append(f"lossy max {max(g.lossy)} over {len(g.lossy)} cases")
         if g.export_max is not None:
             seen.append(f"export verification max {g.export_max}")
-        if g.nonfragile and max(g.nonfragile) != 0:
-            seen.append(f"NON-FRAGILE flips up to {max(g.nonfragile)}")
+        worst_nonfragile = max(g.nonfragile, default=0)
+        if worst_nonfragile:
+            seen.append(f"NON-FRAGILE flips up to {worst_nonfragile}")
         return (f"{r.label()}: hamming {r.hamming}, lossy {r.lossy_hamming}, non-fragile "
                 f"{r.nonfragile_flips} (was {self.previous.hamming}/"
                 f"{self.previous.lossy_hamming}/{self.previous.nonfragile_flips}); "

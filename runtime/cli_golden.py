@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import NhkitError
 from .spec import DEFAULT_MAX_PIXELS
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .check import CheckResult
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     g = sub.add_parser("golden", help="golden hashes: create, check device reports, calibrate",
                        description="Golden-hash regression: reference hashes with their "
                        "projections and fragile bits, device self-test reports judged stage by "
@@ -171,7 +171,7 @@ def run_check(args: argparse.Namespace) -> int:
         result = _check(args)
     except NhkitError as exc:
         if args.junit_xml:  # CI should see why, not only a missing file
-            from .check import write_junit_error
+            from .check_render import write_junit_error
 
             write_junit_error(str(exc), args.junit_xml)
         raise
@@ -205,7 +205,7 @@ def _check(args: argparse.Namespace) -> CheckResult:
 
 def _print_check(args: argparse.Namespace, result: CheckResult) -> int:
     """Write the requested files, print the table; the closing line stays the last line."""
-    from .check import format_text, write_junit, write_markdown
+    from .check_render import format_text, write_junit, write_markdown
 
     if args.junit_xml:
         write_junit(result, args.junit_xml)
@@ -216,7 +216,7 @@ def _print_check(args: argparse.Namespace, result: CheckResult) -> int:
         extra.append(f"histogram: {written}" if written else
                      "histogram: skipped (matplotlib is not installed)")
     elif args.histogram:
-        from .check import write_histogram
+        from .check_render import write_histogram
 
         written = write_histogram(result, args.histogram)
         extra.append(f"histogram: {written}" if written else
@@ -243,7 +243,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if not args.reports and not args.bundle:
         raise NhkitError("nothing to calibrate from: give device reports and/or --bundle B")
     golden = load_golden(args.golden)
-    groups: dict = {}
+    groups: dict[Any, Any] = {}
     for path in args.reports:
         observe_report(load_report(path), golden, groups, per_bundle=not args.any_bundle)
     for b in args.bundle:

@@ -13,7 +13,7 @@ from .hashing import hamming
 from .spec import DEFAULT_MAX_PIXELS
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("hash", help="hash images (default model unless --model/--bundle)",
                        description="Hash images under nh-spec-v1. Bad files are reported with "
                        "their reason while the others are still hashed; the exit code is 1 if "

@@ -33,8 +33,10 @@ class Tolerance:
 
     def describe(self) -> str:
         nf = "any" if self.nonfragile_flips is None else str(self.nonfragile_flips)
-        return (f"lossless <= {self.hamming} bits, lossy <= {self.lossy_hamming} bits, "
-                f"non-fragile flips <= {nf} (from {self.source})")
+        return (
+            f"lossless <= {self.hamming} bits, lossy <= {self.lossy_hamming} bits, "
+            f"non-fragile flips <= {nf} (from {self.source})"
+        )
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,10 @@ def compare_bits(reference: np.ndarray, candidate: np.ndarray, fragile: np.ndarr
     cand = np.asarray(candidate)
     mask = np.asarray(fragile, dtype=bool)
     if ref.shape != cand.shape or mask.shape != ref.shape:
-        raise ValueError(f"bit arrays differ in shape: reference {ref.shape}, candidate "
-                         f"{cand.shape}, fragile {mask.shape}")
+        raise ValueError(
+            f"bit arrays differ in shape: reference {ref.shape}, candidate "
+            f"{cand.shape}, fragile {mask.shape}"
+        )
     return BitFlips(flipped=ref != cand, fragile=mask)
 
 
@@ -114,14 +118,26 @@ class Verdict:
         return not (self.over_hamming or self.over_nonfragile)
 
 
-def judge(reference: np.ndarray, candidate: np.ndarray, fragile: np.ndarray, *, lossless: bool,
-          tolerance: Tolerance) -> Verdict:
+def judge(
+    reference: np.ndarray,
+    candidate: np.ndarray,
+    fragile: np.ndarray,
+    *,
+    lossless: bool,
+    tolerance: Tolerance,
+) -> Verdict:
     """Judge one hash's bits against the reference bits: within `tolerance.allowed(lossless)`
     bits, and (lossless only) at most `tolerance.nonfragile_flips` flips outside the mask."""
     flips = compare_bits(reference, candidate, fragile)
     allowed = tolerance.allowed(lossless)
     nf_allowed = tolerance.nonfragile_flips
-    return Verdict(flips=flips, lossless=lossless, allowed=allowed, nonfragile_allowed=nf_allowed,
-                   over_hamming=int(flips.hamming) > allowed,
-                   over_nonfragile=(lossless and nf_allowed is not None
-                                    and int(flips.nonfragile) > nf_allowed))
+    return Verdict(
+        flips=flips,
+        lossless=lossless,
+        allowed=allowed,
+        nonfragile_allowed=nf_allowed,
+        over_hamming=int(flips.hamming) > allowed,
+        over_nonfragile=(
+            lossless and nf_allowed is not None and int(flips.nonfragile) > nf_allowed
+        ),
+    )

@@ -174,8 +174,10 @@ def decode_image(source: ImageSource | BinaryIO, *, orientation: str = "apply",
         raise
     except UnidentifiedImageError:
         raise ImageDecodeError(label, "not a recognised image format") from None
-    except (OSError, SyntaxError, zlib.error, EOFError) as exc:
-        # Pillow reports truncated and corrupt data as OSError/SyntaxError.
+    except (OSError, SyntaxError, zlib.error, EOFError, struct.error, TypeError) as exc:
+        # Pillow reports truncated and corrupt data as OSError/SyntaxError; its TIFF plugin
+        # raises TypeError ("Missing dimensions") for some corrupt tag tables, found by
+        # benchmarks/fuzz.py, and struct.error for short ones.
         raise ImageDecodeError(label, f"corrupt or truncated image data: {exc}") from None
     except ValueError as exc:
         raise ImageDecodeError(label, str(exc)) from None

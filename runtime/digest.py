@@ -33,6 +33,7 @@ def sha256_bytes(data: bytes | bytearray | memoryview) -> str:
 
 # ----- stage digests (spec §9) ---------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class StageDigests:
     """sha256 of each pre-model stage (spec §9): where two platforms diverge, these say where."""
@@ -55,10 +56,12 @@ def stage_digests(decoded_rgb: np.ndarray, rgb360: np.ndarray) -> StageDigests:
     return StageDigests(
         decoded=sha256_bytes(np.ascontiguousarray(decoded_rgb).tobytes()),
         resized=sha256_bytes(np.ascontiguousarray(rgb360).tobytes()),
-        tensor=tensor_digest(normalise(rgb360, "NCHW")))
+        tensor=tensor_digest(normalise(rgb360, "NCHW")),
+    )
 
 
 # ----- seed and model identity ---------------------------------------------------------------
+
 
 def seed_sha256(seed: np.ndarray) -> str:
     """sha256 of the 96x128 little-endian float32 matrix, i.e. of the seed's `seed.f32` bytes
@@ -83,8 +86,11 @@ def weights_fingerprint(tensors: dict[str, np.ndarray]) -> str:
     h = hashlib.sha256()
     for name in sorted(tensors):
         arr = np.asarray(tensors[name])
-        le = arr.astype(arr.dtype.newbyteorder("<"), copy=False) if arr.dtype.byteorder == ">" \
+        le = (
+            arr.astype(arr.dtype.newbyteorder("<"), copy=False)
+            if arr.dtype.byteorder == ">"
             else arr
+        )
         h.update(name.encode("utf-8") + b"\0")
         h.update(arr.dtype.name.encode("ascii") + b"\0")
         h.update("x".join(str(d) for d in arr.shape).encode("ascii") + b"\0")
@@ -110,5 +116,7 @@ class ModelIdentity:
 
     def describe(self) -> str:
         """Full identity, for logs and reports."""
-        return (f"model {self.name or '(unnamed)'}: weights fingerprint {self.fingerprint}, "
-                f"seed sha256 {self.seed_sha256}")
+        return (
+            f"model {self.name or '(unnamed)'}: weights fingerprint {self.fingerprint}, "
+            f"seed sha256 {self.seed_sha256}"
+        )

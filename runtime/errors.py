@@ -10,6 +10,13 @@ class NhkitError(Exception):
     """Base of all errors nhkit raises on purpose (the CLI prints these without a traceback)."""
 
 
+class ValueFormatError(NhkitError, ValueError):
+    """A text value (a hash's hex digits, a float's bit pattern) is malformed.
+
+    Also a ValueError, the type Python callers of a parse function expect; an NhkitError, so the
+    CLI prints it as one line and fuzzing can tell it from a crash."""
+
+
 class InputFileError(NhkitError):
     """A user-supplied file (image, seed, model, JSON) is missing, malformed or unsupported."""
 

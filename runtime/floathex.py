@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from .errors import ValueFormatError
+
 _HEX8 = re.compile(r"^[0-9a-f]{8}$")
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
 
@@ -30,7 +32,7 @@ def hex_to_f32(items: Sequence[str], *, what: str = "value") -> np.ndarray:
     out = np.empty(len(items), dtype=np.uint32)
     for i, s in enumerate(items):
         if not isinstance(s, str) or not _HEX8.match(s):
-            raise ValueError(f"{what}[{i}]: expected 8 lowercase hex digits, got {s!r}")
+            raise ValueFormatError(f"{what}[{i}]: expected 8 lowercase hex digits, got {s!r}")
         out[i] = int(s, 16)
     return out.view(np.float32)
 
@@ -40,7 +42,7 @@ def hex_to_f64(items: Sequence[str], *, what: str = "value") -> np.ndarray:
     out = np.empty(len(items), dtype=np.uint64)
     for i, s in enumerate(items):
         if not isinstance(s, str) or not _HEX16.match(s):
-            raise ValueError(f"{what}[{i}]: expected 16 lowercase hex digits, got {s!r}")
+            raise ValueFormatError(f"{what}[{i}]: expected 16 lowercase hex digits, got {s!r}")
         out[i] = int(s, 16)
     return out.view(np.float64)
 

@@ -25,7 +25,7 @@ from .floathex import f32_to_hex, f64_to_hex
 from .hashing import bits_from_projections, bits_to_hex, fragile_mask, project
 from .resize import resize_image, resize_rgb
 from .seed import load_seed
-from .spec import DEFAULT_MAX_PIXELS, INPUT_SIZE, Spec
+from .spec import DEFAULT_MAX_PIXELS, INPUT_SIZE, Spec, parse_orientation
 from .tensor import normalise
 
 if TYPE_CHECKING:
@@ -158,8 +158,7 @@ class Hasher:
             name, fingerprint = shipped.name, shipped.meta.fingerprint
         elif seed is None:
             raise NhkitError(f"{model}: a custom model needs its seed file (--seed S.dat)")
-        # a str from the caller: Spec.__post_init__ rejects values outside ORIENTATIONS
-        spec = Spec(orientation=orientation,  # type: ignore[arg-type]
+        spec = Spec(orientation=parse_orientation(orientation),
                     fragile_margin=float(margin or 0.0))
         return cls(OnnxBackend(model, threads=threads), load_seed(seed), spec, model_name=name,
                    fingerprint=fingerprint, **kwargs)
@@ -264,8 +263,12 @@ class Hasher:
                         err = exc if isinstance(exc, NhkitError) else NhkitError(str(exc))
                         results = {i: err for i, _ in good}
                 for i, (path, p) in enumerate(chunk):
-                    # p is an NhkitError where i is not in results (only Prepared were hashed)
-                    yield path, (results[i] if i in results else p)  # type: ignore[misc]
+                    if i in results:
+                        yield path, results[i]
+                    elif isinstance(p, NhkitError):
+                        yield path, p
+                    else:  # every prepared image got a result or its batch's error above
+                        raise RuntimeError(f"{path}: no result for a prepared image")
                 if progress:
                     progress(len(chunk))
 

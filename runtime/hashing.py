@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 
+from .errors import ValueFormatError
 from .spec import EMBEDDING_DIM, HASH_BITS
 
 HEX_DIGITS = HASH_BITS // 4
@@ -55,10 +56,11 @@ def bits_to_hex(bits: np.ndarray) -> str:
 
 
 def hex_to_bits(text: str) -> np.ndarray:
-    """Parse exactly 24 hex digits (either case) into 96 bits; anything else is a ValueError."""
+    """Parse exactly 24 hex digits (either case) into 96 bits; anything else is a
+    ValueFormatError (a ValueError)."""
     if not isinstance(text, str) or not _HEX_RE.match(text):
-        raise ValueError(f"not a {HASH_BITS}-bit hash: expected exactly {HEX_DIGITS} hex digits, "
-                         f"got {text!r}")
+        raise ValueFormatError(f"not a {HASH_BITS}-bit hash: expected exactly {HEX_DIGITS} hex "
+                               f"digits, got {text!r}")
     return np.unpackbits(np.frombuffer(bytes.fromhex(text), dtype=np.uint8))
 
 

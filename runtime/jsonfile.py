@@ -31,7 +31,7 @@ class _NonFinite:
         self.text = text
 
 
-class _DuplicateKeyDict(dict):
+class _DuplicateKeyDict(dict[str, Any]):
     """A JSON object that had a key twice; `duplicate` names the key."""
 
     duplicate: str = ""
@@ -60,8 +60,10 @@ def field_path(parts: Iterable[str | int]) -> str:
     return out or "(top level)"
 
 
-def _walk(obj: Any, path: tuple[str | int, ...] = ()
-          ) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+FieldPath = tuple[str | int, ...]
+
+
+def _walk(obj: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, Any]]:
     yield path, obj
     if isinstance(obj, dict):
         for k, v in obj.items():
@@ -160,9 +162,10 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """A schema shipped in nhkit.runtime/schemas (package data, so it works installed too)."""
-    schema = resources.files("nhkit.runtime").joinpath("schemas").joinpath(name)
-    text = schema.read_text(encoding="utf-8")
-    return json.loads(text)
+    text = resources.files("nhkit.runtime").joinpath("schemas").joinpath(name).read_text(
+        encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 # What the patterns in our schemas mean, for messages a person can act on.

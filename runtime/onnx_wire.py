@@ -10,6 +10,7 @@ onnx/onnx.proto (Apache-2.0, the ONNX project).
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,11 +41,17 @@ _LOCATION_EXTERNAL = 1
 # TensorProto.DataType -> (numpy dtype, typed field holding the values when raw_data is absent).
 # float16 values sit in int32_data as their 16-bit patterns; bool, (u)int8 and (u)int16 as ints.
 _DTYPES: dict[int, tuple[np.dtype, int]] = {
-    1: (np.dtype("<f4"), _T_FLOAT), 2: (np.dtype("u1"), _T_INT32), 3: (np.dtype("i1"), _T_INT32),
-    4: (np.dtype("<u2"), _T_INT32), 5: (np.dtype("<i2"), _T_INT32),
-    6: (np.dtype("<i4"), _T_INT32), 7: (np.dtype("<i8"), _T_INT64),
-    9: (np.dtype("bool"), _T_INT32), 10: (np.dtype("<f2"), _T_INT32),
-    11: (np.dtype("<f8"), _T_DOUBLE), 12: (np.dtype("<u4"), _T_UINT64),
+    1: (np.dtype("<f4"), _T_FLOAT),
+    2: (np.dtype("u1"), _T_INT32),
+    3: (np.dtype("i1"), _T_INT32),
+    4: (np.dtype("<u2"), _T_INT32),
+    5: (np.dtype("<i2"), _T_INT32),
+    6: (np.dtype("<i4"), _T_INT32),
+    7: (np.dtype("<i8"), _T_INT64),
+    9: (np.dtype("bool"), _T_INT32),
+    10: (np.dtype("<f2"), _T_INT32),
+    11: (np.dtype("<f8"), _T_DOUBLE),
+    12: (np.dtype("<u4"), _T_UINT64),
     13: (np.dtype("<u8"), _T_UINT64),
 }
 
@@ -65,7 +72,7 @@ def _tensor(t: Fields, base: Path, where: str) -> np.ndarray:
     dims = t.packed_varints(_T_DIMS, signed=True)
     if any(d < 0 for d in dims):
         raise WireError(f"{where}: negative dimension in {dims}")
-    count = int(np.prod(dims, dtype=np.int64)) if dims else 1
+    count = math.prod(dims)  # Python ints: a numpy product could wrap around to a small count
     raw: bytes | None
     if t.int(_T_LOCATION) == _LOCATION_EXTERNAL:
         raw = _external(t, base, where)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import SupportsIndex, SupportsInt
+
 import numpy as np
 
 TYPE_CHECKING = False
@@ -36,9 +38,11 @@ def apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:
 
 def normalise_orientation_tag(value: object) -> int:
     """A tag outside 1..8 (or absent, or not an integer) means 1, as the spec says."""
+    if not isinstance(value, (str, bytes, SupportsInt, SupportsIndex)):
+        return 1
     try:
-        v = int(value)  # type: ignore[call-overload]  # any tag type: int() decides, errors mean 1
-    except (TypeError, ValueError):
+        v = int(value)
+    except (TypeError, ValueError, OverflowError):
         return 1
     return v if 1 <= v <= 8 else 1
 

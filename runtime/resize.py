@@ -214,9 +214,7 @@ def _horizontal_pillow(rgb: np.ndarray, size: int) -> Image.Image:
     helper.join()
     if errors:
         raise errors[0]
-    top, bottom = bands
-    assert top is not None and bottom is not None  # both ran without error, so both are set
-    return Image.fromarray(np.concatenate([top, bottom], axis=0))
+    return Image.fromarray(np.concatenate([b for b in bands if b is not None], axis=0))
 
 
 def _check_rgb(rgb: object) -> np.ndarray:

@@ -23,7 +23,7 @@ import platform as _platform
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -105,13 +105,18 @@ def host_platform() -> dict[str, Any]:
     return out
 
 
+def _int(value: object) -> int:
+    """A describe() count as an int (0 when absent or not a number)."""
+    return int(value) if isinstance(value, (int, float)) else 0
+
+
 def runtime_info(backend: EmbeddingBackend) -> dict[str, Any]:
     """The report's `runtime` from the backend's describe(), with the required keys present."""
     d = dict(backend.describe())
     out: dict[str, Any] = {"name": str(d.pop("name", getattr(backend, "name", "unknown"))),
                            "version": str(d.pop("version", "unknown")),
                            "compute_unit": str(d.pop("compute_unit", "cpu")),
-                           "threads": int(cast(int, d.pop("threads", 0)) or 0)}
+                           "threads": _int(d.pop("threads", 0))}
     for k, v in d.items():
         out[k] = v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
     return out

@@ -22,6 +22,15 @@ Orientation = Literal["apply", "ignore"]
 ORIENTATIONS: tuple[str, ...] = ("apply", "ignore")
 
 
+def parse_orientation(value: str) -> Orientation:
+    """A command-line or file value as the Orientation type; anything else is a ValueError."""
+    if value == "apply":
+        return "apply"
+    if value == "ignore":
+        return "ignore"
+    raise ValueError(f"orientation must be one of {ORIENTATIONS}, got {value!r}")
+
+
 class SpecMismatchError(ValueError):
     """Two artefacts were made under different spec parameters, so their hashes do not compare."""
 

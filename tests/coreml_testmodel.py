@@ -107,7 +107,7 @@ def coreml_packages(root: Path) -> dict[str, Path]:
     key = str(root)
     if key not in _PACKAGES:
         from nhkit.export.coreml import COREML_VARIANTS, build_coreml_variant
-        from nhkit.export.graph import load_graph
+        from nhkit.export.onnx_frontend import load_graph
 
         root.mkdir(parents=True, exist_ok=True)
         onnx_path = build_small_onnx(root / "small.onnx")

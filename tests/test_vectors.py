@@ -65,3 +65,104 @@ def test_small_resize_vectors_agree_with_the_independent_oracle() -> None:
         assert hashlib.sha256(out.tobytes()).hexdigest() == t["expected"]["sha256"], t["comment"]
         checked += 1
     assert checked >= 8
+
+
+def _schema_errors(doc: dict) -> list[str]:
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((VECTORS / doc["jsonSchema"]).read_text())
+    Draft202012Validator.check_schema(schema)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:120]}"
+            for e in Draft202012Validator(schema).iter_errors(doc)]
+
+
+@pytest.mark.parametrize("name", sorted(generate.GENERATORS))
+def test_vector_file_matches_its_json_schema_and_explains_its_flags(name: str) -> None:
+    """Every vector file names its JSON Schema (tests/vectors/schemas/) and passes it, and its
+    `notes` explain exactly the flags its tests use."""
+    doc = json.loads((VECTORS / name).read_text())
+    assert doc["jsonSchema"] == f"schemas/{name.removesuffix('.json')}.schema.json"
+    assert _schema_errors(doc) == []
+    used = {f for g in doc["testGroups"] for t in g["tests"] for f in t["flags"]}
+    assert set(doc["notes"]) == used
+    assert all(len(text) > 20 for text in doc["notes"].values())
+
+
+def test_schemas_reject_broken_vector_files() -> None:
+    hexdoc = json.loads((VECTORS / "hex.json").read_text())
+    hexdoc["testGroups"][0]["tests"][0]["expected"]["hex"] = "ABC"
+    assert any("expected/hex" in e for e in _schema_errors(hexdoc))
+    seed = json.loads((VECTORS / "seed.json").read_text())
+    bad = seed["testGroups"][0]["tests"][2]
+    assert bad["result"] == "invalid"
+    bad["expected"] = {"sha256": "0" * 64}  # an invalid test has nothing to expect
+    del seed["testGroups"][0]["tests"][0]["input"]["length"]
+    errors = _schema_errors(seed)
+    assert any("tests/2/expected" in e for e in errors)
+    assert any("tests/0/input" in e and "length" in e for e in errors)
+    proj = json.loads((VECTORS / "projection.json").read_text())
+    proj["testGroups"][0]["tests"][0]["expected"]["projections"].pop()
+    proj["testGroups"][0]["tests"][0]["flags"].append("not a flag")
+    errors = _schema_errors(proj)
+    assert any("expected/projections" in e for e in errors)
+    assert any("flags" in e for e in errors)
+
+
+def test_runtime_constants_are_the_specs() -> None:
+    """tests/vectors/spec/spec.json states the spec's constants; the Python runtime's own must
+    be those (Swift and Java check theirs against the same file)."""
+    from nhkit.runtime import hashing, resize, seed, spec
+    from nhkit.runtime.orientation import EXIF_ORIENTATION_TAG
+    from nhkit.runtime.tensor import NORMALISE_TABLE
+
+    path = VECTORS / generate.SPEC_FILE
+    doc = json.loads(path.read_text())
+    assert _schema_errors_at(doc, path.parent) == []
+    c = doc["constants"]
+    assert doc["spec"] == spec.SPEC_ID
+    assert (c["input_size"], c["resize"], c["normalise"]) == (spec.INPUT_SIZE, spec.RESIZE_METHOD,
+                                                               spec.NORMALISE_METHOD)
+    assert (c["embedding_dim"], c["hash_bits"], c["hash_hex_digits"]) == (
+        spec.EMBEDDING_DIM, spec.HASH_BITS, hashing.HEX_DIGITS)
+    assert c["resize_precision_bits"] == resize.PRECISION_BITS and resize.SIZE == c["input_size"]
+    assert (c["seed_rows"], c["seed_cols"]) == (spec.HASH_BITS, spec.EMBEDDING_DIM)
+    assert (c["seed_f32_bytes"], c["seed_dat_header_bytes"], c["seed_dat_bytes"]) == (
+        seed.SEED_BYTES, seed.DAT_HEADER_BYTES, seed.DAT_BYTES)
+    assert list(spec.ORIENTATIONS) == c["orientation_policies"]
+    assert EXIF_ORIENTATION_TAG == c["exif_orientation_tag"]
+    assert spec.DEFAULT_MAX_PIXELS == c["default_max_pixels"]
+    assert c["canonical_layout"] == "NCHW" and c["input_channels"] == 3
+    assert NORMALISE_TABLE[0] == np.float32(-1.0) and NORMALISE_TABLE[255] == np.float32(1.0)
+    # resize.py writes a = -0.5 inside its kernel expression; resize_coefficients.json pins the
+    # kernel's output, so here only the stated value is compared.
+    assert c["bicubic_a"] == -0.5
+
+
+def _schema_errors_at(doc: dict, base: Path) -> list[str]:
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((base / doc["jsonSchema"]).read_text())
+    return [e.message for e in Draft202012Validator(schema).iter_errors(doc)]
+
+
+def _reader_cases() -> list[dict]:
+    index = json.loads((VECTORS / generate.READERS_DIR / "index.json").read_text())
+    return index["cases"]
+
+
+@pytest.mark.parametrize("case", _reader_cases(), ids=lambda c: c["file"])
+def test_reader_vectors_get_the_same_verdict_here(case: dict, tmp_path: Path) -> None:
+    """tests/vectors/readers/: golden files and device reports with the verdict every reader
+    must reach (Swift and Java read the same files); duplicate keys are rejected everywhere."""
+    from nhkit.runtime.errors import InputFileError
+    from nhkit.runtime.golden import load_golden
+    from nhkit.runtime.report import load_report
+
+    path = VECTORS / generate.READERS_DIR / case["file"]
+    read = {"golden": load_golden, "report": load_report}[case["reader"]]
+    if case["result"] == "valid":
+        read(path)
+    else:
+        with pytest.raises(InputFileError) as info:
+            read(path)
+        assert case["error"] in str(info.value) and case["file"] in str(info.value)

@@ -253,8 +253,8 @@ def augment(rng, im, strength=1.0):
             left, t, r, b = rng.uniform(0, 0.12, 4)
         col = rand_color(rng) if rng.random() < 0.5 else ((0, 0, 0) if rng.random() < 0.5
                                                           else (255, 255, 255))
-        new = Image.new("RGB", (w1 + int(left * w1) + int(r * w1), h1 + int(t * h1) + int(b * h1)),
-                        col)
+        new = Image.new("RGB", (w1 + int(left * w1) + int(r * w1),
+                                h1 + int(t * h1) + int(b * h1)), col)
         new.paste(im, (int(left * w1), int(t * h1)))
         im = new
     if rng.random() < 0.8:  # colour jitter

@@ -1,8 +1,7 @@
 """Train nhkit's default NeuralHash-format model (issue 3).
 
     python training/train.py --photos ../shared/photos --out training/checkpoints/run1 --minutes 85
-    python training/train.py --photos ../shared/photos --out training/checkpoints/run1 \
-        --minutes 85 --resume
+    # after an interruption: the same command with --resume
 
 Wall-clock budgeted: the resolution phases, the cosine learning-rate schedule and the end of the
 run are all fractions of --minutes of *training* time (summed over resumed runs). Checkpoints

@@ -55,7 +55,7 @@ def main() -> None:
         s = min(1.0, LONG_SIDE / max(w, h))
         nw, nh = max(1, round(w * s)), max(1, round(h * s))
         if (nw, nh) != (w, h):
-            im = im.resize((nw, nh), Image.LANCZOS)
+            im = im.resize((nw, nh), Image.Resampling.LANCZOS)
         name = rel.replace("/", "__").rsplit(".", 1)[0] + ".jpg"
         buf = io.BytesIO()
         im.save(buf, "JPEG", quality=90)

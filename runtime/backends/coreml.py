@@ -60,7 +60,7 @@ class CoreMLBackend:
         if input_spec is not None:
             self._check_manifest(input_spec, shape, t.dtype, layout)
         self.layout: Layout = layout
-        self.batch = int(shape[0])
+        self.batch = int(shape[0] or 1)  # the shape checks above leave no unknown dims
         self.in_dtype = _NP_DTYPES[t.dtype]
         outs = list(self.program.output_names)
         if output_name is not None and output_name not in outs:

@@ -19,9 +19,13 @@ if TYPE_CHECKING:
 TARGETS: tuple[str, ...] = ("onnx", "tflite", "coreml")
 
 
-def open_backend(target: str, model_path: str | os.PathLike[str], *,
-                 threads: int | None = None,
-                 input_spec: Mapping[str, Any] | None = None) -> EmbeddingBackend:
+def open_backend(
+    target: str,
+    model_path: str | os.PathLike[str],
+    *,
+    threads: int | None = None,
+    input_spec: Mapping[str, Any] | None = None,
+) -> EmbeddingBackend:
     """An engine running the model file of `target` on this machine.
 
     `input_spec` is a bundle manifest's input entry (name, shape, dtype, layout, quantization):
@@ -42,14 +46,21 @@ def open_backend(target: str, model_path: str | os.PathLike[str], *,
     raise ValueError(f"unknown target {target!r}; known: {', '.join(TARGETS)}")
 
 
-def bundle_backend(bundle: Bundle, requested: str | None = None, *,
-                   threads: int | None = None) -> EmbeddingBackend:
+def bundle_backend(
+    bundle: Bundle, requested: str | None = None, *, threads: int | None = None
+) -> EmbeddingBackend:
     """The engine for a verified bundle: its own target's. `requested` (a --backend flag) may
     only restate the target (a TFLite file cannot run on Core ML), so a wrong flag fails with
     the reason."""
     target = bundle.target
     if requested is not None and requested != target:
-        raise NhkitError(f"{bundle.source}: bundle {bundle.bundle_id} holds a {target} model; "
-                         f"--backend {requested} cannot run it (use --backend {target})")
-    return open_backend(target, bundle.model_path, threads=threads,
-                        input_spec=None if target == "onnx" else bundle.input)
+        raise NhkitError(
+            f"{bundle.source}: bundle {bundle.bundle_id} holds a {target} model; "
+            f"--backend {requested} cannot run it (use --backend {target})"
+        )
+    return open_backend(
+        target,
+        bundle.model_path,
+        threads=threads,
+        input_spec=None if target == "onnx" else bundle.input,
+    )

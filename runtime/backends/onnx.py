@@ -48,8 +48,8 @@ class OnnxBackend:
         self.threads = threads
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1:
-            raise ModelError(self.path,
-                             f"expected 1 input 'image' [1,3,{INPUT_SIZE},{INPUT_SIZE}], "
+            raise ModelError(self.path, f"expected 1 input 'image' "
+                             f"[1,3,{INPUT_SIZE},{INPUT_SIZE}], "
                              f"found {len(inputs)} inputs: {[i.name for i in inputs]}")
         inp = inputs[0]
         shape = list(inp.shape)

@@ -88,16 +88,11 @@ class TfliteBackend:
         self.inp, self.out = ins[0], outs[0]
         shape = tuple(int(v) for v in self.inp["shape"])
         layout: Layout | None = None
-        if input_spec is not None and input_spec.get("layout") in ("NCHW", "NHWC"):
-            layout = input_spec["layout"]
+        if len(shape) == 4 and shape[1:] == (INPUT_SIZE, INPUT_SIZE, 3):
+            layout = "NHWC"
+        elif len(shape) == 4 and shape[1:] == (3, INPUT_SIZE, INPUT_SIZE):
+            layout = "NCHW"
         if layout is None:
-            if shape[1:] == (INPUT_SIZE, INPUT_SIZE, 3):
-                layout = "NHWC"
-            elif shape[1:] == (3, INPUT_SIZE, INPUT_SIZE):
-                layout = "NCHW"
-        expected = ((INPUT_SIZE, INPUT_SIZE, 3) if layout == "NHWC"
-                    else (3, INPUT_SIZE, INPUT_SIZE))
-        if len(shape) != 4 or layout is None or shape[1:] != expected:
             raise ModelError(self.path, f"expected input [1,{INPUT_SIZE},{INPUT_SIZE},3] (NHWC) "
                              f"or [1,3,{INPUT_SIZE},{INPUT_SIZE}] (NCHW), found {list(shape)}")
         self.layout: Layout = layout
@@ -113,6 +108,38 @@ class TfliteBackend:
                              f"found shape {list(self.out['shape'])}")
         self.in_q = self.inp["quantization"]
         self.out_q = self.out["quantization"]
+        if input_spec is not None:
+            self._check_manifest(input_spec, shape)
+
+    def _check_manifest(self, spec: Mapping[str, Any], shape: tuple[int, ...]) -> None:
+        """A bundle manifest's input entry must describe this model exactly: a device feeds the
+        model what the manifest says (shape, dtype, layout, int8 quantization and its lookup
+        table), so a manifest that disagrees would make every device hash wrong."""
+        problems = []
+        if list(spec.get("shape", [])) != list(shape):
+            problems.append(f"shape {spec.get('shape')} (model: {list(shape)})")
+        if spec.get("dtype") != self.in_dtype.name:
+            problems.append(f"dtype {spec.get('dtype')!r} (model: {self.in_dtype.name})")
+        if spec.get("layout") != self.layout:
+            problems.append(f"layout {spec.get('layout')!r} (model shape says {self.layout})")
+        q = spec.get("quantization")
+        if self.in_dtype == np.int8:
+            scale, zero_point = float(self.in_q[0]), int(self.in_q[1])
+            if not isinstance(q, Mapping):
+                problems.append("quantization missing (the model takes int8 input)")
+            else:
+                if q.get("scale") != scale or q.get("zero_point") != zero_point:
+                    problems.append(f"quantization scale {q.get('scale')!r} / zero point "
+                                    f"{q.get('zero_point')!r} (model: {scale!r} / "
+                                    f"{zero_point})")
+                elif "lut" in q and q["lut"] != input_lut(scale, zero_point):
+                    problems.append("quantization lut is not the model's input quantization "
+                                    "of the 256 pixel values")
+        elif q is not None:
+            problems.append("quantization given (the model takes float input)")
+        if problems:
+            raise ModelError(self.path, "bundle manifest input does not match the TFLite "
+                             "model: " + "; ".join(problems))
 
     def _prepare(self, chunk: np.ndarray) -> np.ndarray:
         x = to_layout(chunk, "NCHW", self.layout)

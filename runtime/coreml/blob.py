@@ -89,8 +89,7 @@ class BlobFile:
             raise BlobError(self.path, f"weight file is {self.size} bytes, shorter than its "
                                        f"{HEADER_SIZE}-byte header (truncated)")
         self._map: np.ndarray = np.memmap(self.path, dtype=np.uint8, mode="r")
-        # numpy's stubs declare the buffer protocol (__buffer__) only for Python >= 3.12
-        count, version = struct.unpack_from("<II", self._map, 0)  # type: ignore[arg-type]
+        count, version = struct.unpack_from("<II", self._map.data, 0)
         if version != STORAGE_VERSION:
             raise BlobError(self.path, f"blob storage version {version}, expected "
                                        f"{STORAGE_VERSION}")
@@ -105,9 +104,8 @@ class BlobFile:
         if offset + METADATA_SIZE > self.size:
             raise BlobError(p, f"blob metadata at offset {offset} lies beyond the end of the "
                                f"{self.size}-byte file (bad offset or truncated file)")
-        # numpy's stubs declare the buffer protocol (__buffer__) only for Python >= 3.12
         sentinel, code, size, data_off, pad_bits = struct.unpack_from(
-            "<IIQQQ", self._map, offset)  # type: ignore[arg-type]
+            "<IIQQQ", self._map.data, offset)
         if sentinel != SENTINEL:
             raise BlobError(p, f"no blob metadata at offset {offset} (sentinel 0x{sentinel:08x}, "
                                f"expected 0x{SENTINEL:08x}; bad offset or corrupt file)")

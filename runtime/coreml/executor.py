@@ -20,7 +20,6 @@ numpy's float32 accumulation does not reproduce bit for bit.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import InputFileError, ModelError
+from ..jsonfile import parse_json_bytes
 from .blob import BlobError, BlobFile
 from .mlmodel import (
     NUMPY_DTYPES,
@@ -51,23 +51,20 @@ _BLAS_CONTROLLER: Any = None
 
 
 def _blas_limit(threads: int | None) -> Any:
-    """A context limiting BLAS threads during a prediction, when threadpoolctl is installed.
+    """A context limiting BLAS threads during a prediction (threadpoolctl, a runtime dependency).
 
     Why: every matmul here is small (at most ~10 M multiply-adds), so a second BLAS thread gains
-    little, while OpenBLAS threads that spin-wait on a busy 2-core machine made a prediction
-    10-20x slower in our measurements (benchmarks/results/coreml_executor.md). threadpoolctl is
-    optional (scikit-learn brings it); without it set OPENBLAS_NUM_THREADS=1 yourself."""
+    little, while OpenBLAS threads spin-waiting on a busy 2-core machine cost more than they
+    gain: benchmarks/results/coreml_executor.md measured the fp32 variant at 0.019 s/image with
+    one BLAS thread and 0.038 s (3x the CPU time) with BLAS's default threads. The controller is
+    created on first use because it inspects the loaded libraries."""
     global _BLAS_CONTROLLER
     if threads is None:
         return contextlib.nullcontext()
     if _BLAS_CONTROLLER is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _BLAS_CONTROLLER = ThreadpoolController()
-        except ImportError:
-            _BLAS_CONTROLLER = False
-    if _BLAS_CONTROLLER is False:
-        return contextlib.nullcontext()
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER = ThreadpoolController()
     return _BLAS_CONTROLLER.limit(limits=threads, user_api="blas")
 
 
@@ -94,10 +91,16 @@ def find_model_spec(package: Path) -> Path:
     if not manifest.is_file():
         raise CoreMLPackageError(manifest, "package manifest is missing (not an .mlpackage?)")
     try:
-        info = json.loads(manifest.read_text(encoding="utf-8"))
+        # Strict JSON (duplicate keys and NaN rejected), the policy of every nhkit reader.
+        info = parse_json_bytes(manifest.read_bytes(), str(manifest), what="package manifest")
         root = info["rootModelIdentifier"]
         rel = info["itemInfoEntries"][root]["path"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except InputFileError as exc:
+        raise CoreMLPackageError(manifest, f"unreadable package manifest: {exc.reason}") from None
+    except OSError as exc:
+        raise CoreMLPackageError(manifest, f"cannot read package manifest: "
+                                 f"{exc.strerror or exc}") from None
+    except (KeyError, TypeError, IndexError) as exc:
         raise CoreMLPackageError(manifest, f"unreadable package manifest ({exc!r})") from None
     if not isinstance(rel, str) or rel.startswith("/") or ".." in PurePosixPath(rel).parts:
         raise CoreMLPackageError(manifest, f"root model path {rel!r} leaves the package")
@@ -194,10 +197,9 @@ class MLProgram:
         if v.immediate is not None:
             return v.immediate
         assert v.blob is not None
-        dims = tuple(v.type.shape)
-        if any(d is None for d in dims):
+        shape = tuple(d for d in v.type.shape if d is not None)
+        if len(shape) != len(v.type.shape):
             raise CoreMLPackageError(self.source, "blob value with an unknown dimension")
-        shape = tuple(d for d in dims if d is not None)
         return self._blob_file(v.blob.file_name).read(v.blob.offset, v.type.dtype, shape)
 
     def _load(self) -> None:

@@ -506,8 +506,8 @@ def decompress_lut_ios18(indices: np.ndarray, lut: np.ndarray,
     if flat.size and int(flat.max()) >= palette:
         raise OpError(f"lut index {int(flat.max())} out of range for {palette} entries")
     out = rep[np.arange(rep.shape[0]), flat.astype(np.int32)].reshape(out_shape)
-    if vsize > 1:
-        out = np.swapaxes(out, -1, va)
+    if vsize > 1 and vector_axis is not None:
+        out = np.swapaxes(out, -1, vector_axis % indices.ndim)
     return out
 
 

@@ -16,9 +16,7 @@ corrupt file is reported instead of being decoded into garbage.
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Iterator
-from typing import cast
 
 import numpy as np
 
@@ -85,23 +83,37 @@ def iter_fields(buf: memoryview) -> Iterator[tuple[int, int, WireValue]]:
             raise WireError(f"field {field}: unsupported wire type {wire} at byte {pos}")
 
 
+# Fields has methods named int, str, bool and bytes (the protobuf scalar kinds they read);
+# inside the class those names are the methods, so annotations use these aliases.
+Int = int
+Str = str
+Bool = bool
+Bytes = bytes
+
+
+def _view(value: WireValue, field: int, what: str) -> memoryview:
+    if not isinstance(value, memoryview):
+        raise WireError(f"field {field} ({what}): a varint where bytes were expected")
+    return value
+
+
 class Fields:
     """One decoded message: field number -> list of (wire type, value), in wire order."""
 
     __slots__ = ("_f",)
 
-    def __init__(self, buf: bytes | memoryview) -> None:
-        self._f: dict[int, list[tuple[int, WireValue]]] = {}
+    def __init__(self, buf: Bytes | memoryview) -> None:
+        self._f: dict[Int, list[tuple[Int, WireValue]]] = {}
         for field, wire, value in iter_fields(memoryview(buf)):
             self._f.setdefault(field, []).append((wire, value))
 
-    def has(self, field: int) -> bool:
+    def has(self, field: Int) -> Bool:
         return field in self._f
 
-    def numbers(self) -> list[int]:
+    def numbers(self) -> list[Int]:
         return list(self._f)
 
-    def _all(self, field: int, wire: int, what: str) -> list[WireValue]:
+    def _all(self, field: Int, wire: Int, what: Str) -> list[WireValue]:
         out = []
         for w, v in self._f.get(field, ()):
             if w != wire:
@@ -109,74 +121,72 @@ class Fields:
             out.append(v)
         return out
 
-    def _all_len(self, field: int, what: str) -> list[memoryview]:
-        """_all for length-delimited fields, which iter_fields yields as memoryviews."""
-        return cast(list[memoryview], self._all(field, WIRE_LEN, what))
+    def _views(self, field: Int, what: Str) -> list[memoryview]:
+        return [_view(v, field, what) for v in self._all(field, WIRE_LEN, what)]
 
     # scalars: proto3 semantics, the last occurrence wins and absence means the default
-    def uint(self, field: int, default: int = 0) -> int:
+    def uint(self, field: Int, default: Int = 0) -> Int:
         vals = self._all(field, WIRE_VARINT, "integer")
         return int(vals[-1]) if vals else default
 
-    def int(self, field: int, default: int = 0) -> int:
+    def int(self, field: Int, default: Int = 0) -> Int:
         """int32/int64 (two's complement in 64 bits on the wire)."""
         v = self.uint(field, default)
         return v - (1 << 64) if v >= 1 << 63 else v
 
-    def bool(self, field: builtins.int) -> builtins.bool:
+    def bool(self, field: Int) -> Bool:
         return self.uint(field) != 0
 
-    def bytes(self, field: builtins.int) -> memoryview | None:
-        vals = self._all_len(field, "bytes")
+    def bytes(self, field: Int) -> memoryview | None:
+        vals = self._views(field, "bytes")
         return vals[-1] if vals else None
 
-    def str(self, field: builtins.int) -> builtins.str:
+    def str(self, field: Int) -> Str:
         b = self.bytes(field)
         if b is None:
             return ""
         try:
-            return bytes(b).decode("utf-8")
+            return Bytes(b).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise WireError(f"field {field}: invalid UTF-8 string") from exc
 
-    def message(self, field: builtins.int) -> Fields | None:
+    def message(self, field: Int) -> Fields | None:
         """A sub-message; repeated occurrences of a non-repeated message are merged (proto rule)."""
-        vals = self._all_len(field, "message")
+        vals = self._views(field, "message")
         if not vals:
             return None
         if len(vals) == 1:
             return Fields(vals[0])
-        return Fields(b"".join(bytes(v) for v in vals))
+        return Fields(b"".join(Bytes(v) for v in vals))
 
-    def messages(self, field: builtins.int) -> list[Fields]:
-        return [Fields(v) for v in self._all_len(field, "message")]
+    def messages(self, field: Int) -> list[Fields]:
+        return [Fields(v) for v in self._views(field, "message")]
 
-    def strings(self, field: builtins.int) -> list[builtins.str]:
+    def strings(self, field: Int) -> list[Str]:
         out = []
-        for v in self._all(field, WIRE_LEN, "string"):
+        for v in self._views(field, "string"):
             try:
-                out.append(bytes(v).decode("utf-8"))
+                out.append(Bytes(v).decode("utf-8"))
             except UnicodeDecodeError as exc:
                 raise WireError(f"field {field}: invalid UTF-8 string") from exc
         return out
 
-    def map(self, field: builtins.int) -> dict[builtins.str, Fields]:
+    def map(self, field: Int) -> dict[Str, Fields]:
         """map<string, Message>: entries are messages with key = 1, value = 2."""
-        out: dict[str, Fields] = {}
+        out: dict[Str, Fields] = {}
         for entry in self.messages(field):
             value = entry.message(2)
             out[entry.str(1)] = value if value is not None else Fields(b"")
         return out
 
     # repeated numeric fields: accept both packed (proto3 default) and unpacked encodings
-    def packed_varints(self, field: builtins.int, signed: builtins.bool = False
-                       ) -> list[builtins.int]:
-        out: list[int] = []
+    def packed_varints(self, field: Int, signed: Bool = False) -> list[Int]:
+        out: list[Int] = []
         for w, v in self._f.get(field, ()):
-            if w == WIRE_VARINT:
-                out.append(int(v))
+            if w == WIRE_VARINT and isinstance(v, Int):
+                out.append(v)
             elif w == WIRE_LEN:
-                buf = cast(memoryview, v)  # iter_fields yields WIRE_LEN values as memoryviews
+                buf = _view(v, field, "packed integers")
                 pos = 0
                 while pos < len(buf):
                     x, pos = read_varint(buf, pos)
@@ -187,20 +197,20 @@ class Fields:
             out = [x - (1 << 64) if x >= 1 << 63 else x for x in out]
         return out
 
-    def packed_fixed(self, field: builtins.int, dtype: builtins.str) -> np.ndarray:
+    def packed_fixed(self, field: Int, dtype: Str) -> np.ndarray:
         """Repeated float (`<f4`) or double (`<f8`), packed or not, as a numpy array."""
         size = np.dtype(dtype).itemsize
         wire_single = WIRE_FIXED32 if size == 4 else WIRE_FIXED64
-        chunks: list[bytes] = []
+        chunks: list[Bytes] = []
         for w, v in self._f.get(field, ()):
             if w == WIRE_LEN:
-                packed = cast(memoryview, v)  # iter_fields yields WIRE_LEN values as memoryviews
-                if len(packed) % size:
-                    raise WireError(f"field {field}: packed length {len(packed)} not a multiple "
+                data = _view(v, field, f"packed {dtype}")
+                if len(data) % size:
+                    raise WireError(f"field {field}: packed length {len(data)} not a multiple "
                                     f"of {size}")
-                chunks.append(bytes(v))
+                chunks.append(Bytes(data))
             elif w == wire_single:
-                chunks.append(bytes(v))
+                chunks.append(Bytes(_view(v, field, dtype)))
             else:
                 raise WireError(f"field {field}: wire type {w} for a repeated {dtype}")
         return np.frombuffer(b"".join(chunks), dtype=dtype).copy()

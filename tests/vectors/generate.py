@@ -87,7 +87,8 @@ def doc(algorithm: str, header: list[str], groups: list[dict[str, Any]]) -> dict
 
 
 def case(comment: str, inp: dict[str, Any], expected: dict[str, Any], *,
-         flags: list[str] | None = None, result: str = "valid") -> dict[str, Any]:
+         flags: list[str] | None = None,
+         result: str = "valid") -> dict[str, Any]:
     return {"tcId": 0, "comment": comment, "flags": flags or [], "result": result,
             "input": inp, "expected": expected}
 
@@ -395,6 +396,219 @@ def _render(obj: Any, indent: int) -> str:
     return json.dumps(obj, ensure_ascii=True)
 
 
+# What each test flag means (Wycheproof's "notes"): every file carries the notes of the flags it
+# uses, so an implementer reading one failing test knows what it is about.
+FLAG_NOTES: dict[str, str] = {
+    "Tiny": "A 1-3 pixel wide or tall input: filter supports are clipped at both edges.",
+    "Upscale": "The output is larger than the input on at least one axis: the filter support "
+               "is not scaled (filterscale 1).",
+    "Downscale": "The output is smaller than the input: the filter support grows with the "
+                 "scale factor.",
+    "Downscale3x": "An exact 3x downscale on both axes (1080 -> 360).",
+    "Identity": "Input and output sizes are equal: the pass is skipped (no resampling at all).",
+    "NearIdentity": "One pixel off 360 on each axis: nearly the identity, but resampled.",
+    "VerticalOnly": "The width is already 360: only the vertical pass runs.",
+    "HorizontalOnly": "The height is already 360: only the horizontal pass runs.",
+    "Exact2x": "An exact 2x downscale on both axes.",
+    "Wide": "A very wide image (aspect ratio far above 1): the horizontal pass does most work.",
+    "Tall": "A very tall image (aspect ratio far below 1): the vertical pass does most work.",
+    "Landscape": "A typical landscape photo size.",
+    "Portrait": "A typical portrait photo size.",
+    "HardEdges": "Pixels quantised to a few levels (prng `levels`): flat regions and hard edges, "
+                 "which drive the bicubic filter's overshoot into clipping at 0 and 255.",
+    "NearTie": "A filter weight lands within rounding distance of a .5 tie in fixed point: "
+               "the float64 order of operations decides the coefficient.",
+    "OutOfRange": "An EXIF orientation outside 1..8 (0, 9, 65535): treated as 1 (unchanged).",
+    "ZeroProjection": "Projections that are exactly zero: bit i is 1 iff p[i] >= 0, so they "
+                      "are 1 bits.",
+    "NegativeZero": "Projections that are -0.0: -0.0 >= 0 holds, so they are 1 bits too.",
+    "Subnormal": "Subnormal float32 embedding values: must not be flushed to zero.",
+    "Large": "Embedding values near the float32 maximum: the float64 sums must not overflow.",
+    "OrderSensitive": "Values whose float64 sum depends on the summation order: the spec's "
+                      "left-to-right order (index 0..127) gives the expected bits.",
+    "Fragile": "A small embedding, so many projections are inside the fragile margin.",
+    "NonFinite": "A NaN or infinite float32 in the input: it must be rejected with an error.",
+    "Malformed": "Not exactly 24 ASCII hex digits (wrong length, other characters or digits, "
+                 "whitespace, prefixes): it must be rejected.",
+    "WrongSize": "A seed file of a size other than 49,152 (.f32) or 49,280 (.dat) bytes: it "
+                 "must be rejected.",
+}
+
+
+def envelope(name: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """The file as written: its JSON Schema's path and the notes of the flags it uses go next
+    to the header (key order as documented in README.md)."""
+    used = sorted({f for g in obj["testGroups"] for t in g["tests"] for f in t["flags"]})
+    missing = [f for f in used if f not in FLAG_NOTES]
+    if missing:
+        raise KeyError(f"{name}: flags without a note in FLAG_NOTES: {missing}")
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        out[key] = value
+        if key == "schema":
+            out["jsonSchema"] = f"schemas/{name.removesuffix('.json')}.schema.json"
+        if key == "header":
+            out["notes"] = {f: FLAG_NOTES[f] for f in used}
+    return out
+
+
+# The spec's constants, as docs/spec/nh-spec-v1.md states them (written by hand, not read from
+# the runtime: each language checks its own constants against this file). In a subfolder
+# because the Swift and Java vector suites treat every top-level *.json as a vector file.
+SPEC_FILE = "spec/spec.json"
+SPEC_CONSTANTS: dict[str, Any] = {
+    "schema": "nhkit-spec-constants-v1",
+    "jsonSchema": "../schemas/spec.schema.json",
+    "spec": "nh-spec-v1",
+    "header": ["The constants of docs/spec/nh-spec-v1.md, for every implementation to compare "
+               "its own against (Python: tests/test_vectors.py)."],
+    "constants": {
+        "input_size": 360,
+        "input_channels": 3,
+        "canonical_layout": "NCHW",
+        "resize": "pillow-bicubic-hv",
+        "bicubic_a": -0.5,
+        "resize_precision_bits": 22,
+        "normalise": "v/255*2-1",
+        "embedding_dim": 128,
+        "hash_bits": 96,
+        "hash_hex_digits": 24,
+        "seed_rows": 96,
+        "seed_cols": 128,
+        "seed_f32_bytes": 49152,
+        "seed_dat_header_bytes": 128,
+        "seed_dat_bytes": 49280,
+        "orientation_policies": ["apply", "ignore"],
+        "exif_orientation_tag": 274,
+        "orientation_values": [1, 2, 3, 4, 5, 6, 7, 8],
+        "default_max_pixels": 100000000,
+    },
+}
+
+
+# ----- reader vectors: golden files and device reports every reader must judge alike -----------
+
+READERS_DIR = "readers"
+
+
+def _reader_golden() -> dict[str, Any]:
+    from nhkit.runtime.golden import GoldenImage, GoldenSet, ModelInfo
+    from nhkit.runtime.spec import Spec
+
+    rng = np.random.default_rng(41)
+    images = []
+    for i, lossless in enumerate((True, False)):
+        p = rng.standard_normal(96)
+        images.append(GoldenImage(
+            id=f"im{i}", hash=bits_to_hex(bits_from_projections(p)), projections=p,
+            fragile=np.abs(p) < 0.1, lossless=lossless, file=f"im{i}.png",
+            sha256=sha(bytes([i])), embedding=rng.standard_normal(128).astype(np.float32)))
+    g = GoldenSet(spec=Spec(fragile_margin=0.1),
+                  model=ModelInfo(name="m", fingerprint="f" * 64, sha256="e" * 64,
+                                  seed_sha256="d" * 64),
+                  images=images, created="2026-01-01T00:00:00Z", tool={"nhkit": "vectors"})
+    return g.to_json()
+
+
+def _reader_report() -> dict[str, Any]:
+    from nhkit.runtime.digest import StageDigests
+    from nhkit.runtime.report import BundleRef, DeviceReport, ReportCase
+    from nhkit.runtime.spec import Spec
+
+    rng = np.random.default_rng(42)
+    emb = rng.standard_normal(128).astype(np.float32)
+    proj = rng.standard_normal(96)
+    timings = {"decode": 1.5, "resize": 2.0, "normalise": 0.5, "model": 9.25, "project": 0.25}
+    cases = [ReportCase(id="im0", digests=StageDigests(sha(b"d"), sha(b"r"), sha(b"t")),
+                        embedding=emb, projections=proj,
+                        hash=bits_to_hex(bits_from_projections(proj)), timings_ms=timings,
+                        orientation=1),
+             ReportCase(id="im1", error="cannot decode im1.jpg")]
+    r = DeviceReport(bridge={"name": "vectors", "version": "1"},
+                     platform={"os": "test", "os_version": "1", "device_model": "none"},
+                     runtime={"name": "litert", "version": "1", "compute_unit": "cpu",
+                              "threads": 1},
+                     bundle=BundleRef(bundle_id="b.tflite-fp32", manifest_sha256="c" * 64,
+                                      checksums_verified=True, target="tflite"),
+                     spec=Spec(fragile_margin=0.1), created="2026-01-01T00:00:00Z",
+                     cases=cases)
+    return r.to_json()
+
+
+def reader_vectors() -> dict[str, bytes]:
+    """readers/<name>.json files plus readers/index.json: each file, which reader reads it,
+    the verdict (valid/invalid) and, for invalid ones, the field the error must name. Policy
+    for every language: duplicate keys, NaN literals and truncated files are errors; a UTF-8
+    byte order mark is tolerated."""
+    from nhkit.runtime.jsonfile import json_bytes
+
+    files: dict[str, bytes] = {}
+    index: list[dict[str, Any]] = []
+
+    def add(name: str, reader: str, data: bytes, error: str | None, comment: str) -> None:
+        files[f"{READERS_DIR}/{name}.json"] = data
+        index.append({"file": f"{name}.json", "reader": reader,
+                      "result": "valid" if error is None else "invalid", "error": error,
+                      "comment": comment})
+
+    def edited(doc: dict[str, Any], edit: Any) -> bytes:
+        d = json.loads(json.dumps(doc))
+        edit(d)
+        return json_bytes(d)
+
+    g = _reader_golden()
+    gb = json_bytes(g)
+    first_hash = f'"hash": "{g["images"][0]["hash"]}"'
+    add("golden-valid", "golden", gb, None, "a valid golden set (two images)")
+    add("golden-bom", "golden", b"\xef\xbb\xbf" + gb, None, "a UTF-8 byte order mark is tolerated")
+    add("golden-duplicate-key", "golden",
+        gb.replace(first_hash.encode(), (first_hash + ", " + first_hash).encode(), 1),
+        "images[0].hash", "a key twice in one object: rejected, never last-one-wins")
+    add("golden-nan", "golden", gb.replace(b'"hamming": 2', b'"hamming": NaN', 1),
+        "tolerance.hamming", "a NaN literal is not JSON")
+    add("golden-truncated", "golden", gb[: len(gb) // 2], "truncated", "a file cut short")
+    add("golden-other-format", "golden",
+        edited(g, lambda d: d.__setitem__("format", "nhkit-device-report")), "format",
+        "a device report handed in as a golden file")
+    add("golden-version-2", "golden", edited(g, lambda d: d.__setitem__("format_version", 2)),
+        "format_version", "a format version this reader does not know")
+    add("golden-short-hash", "golden",
+        edited(g, lambda d: d["images"][0].__setitem__("hash", d["images"][0]["hash"][:23])),
+        "images[0].hash", "23 hex digits")
+    add("golden-sign-mismatch", "golden",
+        edited(g, lambda d: d["images"][1].__setitem__(
+            "hash", f"{int(d['images'][1]['hash'], 16) ^ 1:024x}")),
+        "images[1].hash", "the hash is not the signs of the projections (bit 95 flipped)")
+    add("golden-unknown-field", "golden",
+        edited(g, lambda d: d["images"][0].__setitem__("hsah", "x")), "images[0].hsah",
+        "a misspelt field is an error, not ignored")
+
+    r = _reader_report()
+    rb = json_bytes(r)
+    add("report-valid", "report", rb, None, "a valid device report (one case failed on the "
+        "device, which is a valid report)")
+    add("report-duplicate-key", "report", rb.replace(b'"id": "im0"', b'"id": "im0", "id": "im1"',
+                                                     1),
+        "cases[0].id", "a key twice in one object: rejected, never last-one-wins")
+    add("report-nan", "report", rb.replace(b'"decode": 1.5', b'"decode": Infinity', 1),
+        "cases[0].timings_ms.decode", "an Infinity literal is not JSON")
+    add("report-truncated", "report", rb[: len(rb) - 40], "truncated", "a file cut short")
+    add("report-missing-hash", "report", edited(r, lambda d: d["cases"][0].pop("hash")),
+        "cases[0]", "a case without an error must carry its hash")
+    add("report-nonfinite-projection", "report",
+        edited(r, lambda d: d["cases"][0]["projections"].__setitem__(5, "7ff8000000000000")),
+        "cases[0].projections[5]", "a NaN projection (as a bit pattern)")
+    add("report-other-format", "report",
+        edited(r, lambda d: d.__setitem__("format", "nhkit-golden")), "format",
+        "a golden file handed in as a report")
+    files[f"{READERS_DIR}/index.json"] = json_bytes(
+        {"schema": "nhkit-reader-vectors-v1",
+         "header": ["Golden files and device reports with the verdict every reader (Python, "
+                    "Swift, Java) must reach: valid, or invalid with an error naming `error`."],
+         "cases": index})
+    return files
+
+
 def render(obj: dict[str, Any]) -> bytes:
     text = _render(obj, 0) + "\n"
     assert json.loads(text) == obj
@@ -409,13 +623,20 @@ def main(argv: list[str] | None = None) -> int:
     stale = []
     from match_vectors import MATCH_GENERATORS  # hash-list vectors: their own envelope
 
-    for name, gen in {**GENERATORS, **MATCH_GENERATORS}.items():
-        data = render(gen())
+    outputs = {name: lambda name=name, gen=gen: render(envelope(name, gen()))
+               for name, gen in GENERATORS.items()}
+    outputs.update({name: lambda gen=gen: render(gen()) for name, gen in MATCH_GENERATORS.items()})
+    outputs[SPEC_FILE] = lambda: render(SPEC_CONSTANTS)
+    for reader_file, reader_data in reader_vectors().items():
+        outputs[reader_file] = lambda data=reader_data: data
+    for name, make in outputs.items():
+        data = make()
         path = args.out / name
         if args.check:
             if not path.is_file() or path.read_bytes() != data:
                 stale.append(name)
         else:
+            path.parent.mkdir(exist_ok=True)
             tmp = path.with_suffix(".json.tmp")
             tmp.write_bytes(data)
             tmp.replace(path)
@@ -424,7 +645,7 @@ def main(argv: list[str] | None = None) -> int:
               "\nrun: python tests/vectors/generate.py", file=sys.stderr)
         return 1
     if args.check:
-        print(f"{len(GENERATORS) + len(MATCH_GENERATORS)} vector files up to date")
+        print(f"{len(outputs)} vector files up to date")
     return 0
 
 

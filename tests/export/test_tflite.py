@@ -1,0 +1,184 @@
+"""TFLite conversion of the internal graph and the runtime TfliteBackend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from nhkit.export import interpreter as interp
+from nhkit.export import ir
+from nhkit.export import onnx_frontend as front
+from nhkit.export import testmodels as tm
+from nhkit.runtime.backends.base import EmbeddingBackend
+from nhkit.runtime.errors import ModelError
+from nhkit.runtime.tensor import NORMALISE_TABLE, to_layout
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("ai_edge_litert")
+
+from nhkit.export import tflite as T  # noqa: E402
+from nhkit.runtime.backends.tflite import TfliteBackend, input_lut, quantize_input, round_half_away  # noqa: E402
+
+
+def _x(n: int, seed: int = 11) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-1, 1, (n, 3, 360, 360)).astype(np.float32)
+
+
+def _ort(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    s = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return np.concatenate([np.asarray(s.run(None, {"image": x[i:i + 1]})[0]).reshape(1, -1)
+                           for i in range(x.shape[0])])
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[onnx.ModelProto, ir.Graph]:
+    model = tm.tiny_onnx(seed=2)
+    p = tmp_path_factory.mktemp("tiny") / "tiny.onnx"
+    onnx.save(model, str(p))
+    return model, front.load_graph(p)
+
+
+@pytest.fixture(scope="module")
+def variants(tiny, tmp_path_factory) -> dict[str, T.TfliteModelInfo]:
+    _, g = tiny
+    d = tmp_path_factory.mktemp("tflite")
+    cal = to_layout(_x(4, seed=5), "NCHW", "NHWC")
+    return {v: T.build_tflite_variant(g, v, d / f"{v}.tflite", calibration=cal)
+            for v in T.TFLITE_VARIANTS}
+
+
+def test_fp32_matches_onnxruntime_and_signature(tiny, variants) -> None:
+    model, _ = tiny
+    info = variants["fp32"]
+    assert info.input.shape == (1, 360, 360, 3) and info.input.layout == "NHWC"
+    assert info.input.dtype == "float32" and info.input.quantization is None
+    x = _x(3)
+    ref = _ort(model, x)
+    be = TfliteBackend(info.path, threads=1)
+    assert isinstance(be, EmbeddingBackend)
+    got = be.embed(x)  # batch of 3 through a batch-1 model: looped
+    assert got.shape == (3, 128)
+    assert float(np.abs(got - ref).max()) <= 1e-5 * max(1.0, float(np.abs(ref).max()))
+    from ai_edge_litert.interpreter import Interpreter
+
+    sig = Interpreter(model_path=str(info.path)).get_signature_list()
+    assert sig == {T.SIGNATURE_KEY: {"inputs": ["image"], "outputs": ["embedding"]}}
+    # The converter used native kernels: no TF fallback ops, fused HARD_SWISH.
+    assert "HARD_SWISH" in info.op_counts and not any(k.startswith("Flex") for k in info.op_counts)
+
+
+def test_every_variant_is_close_and_smaller(tiny, variants) -> None:
+    model, _ = tiny
+    x = _x(2)
+    ref = _ort(model, x)
+    sizes = {v: info.path.stat().st_size for v, info in variants.items()}
+    for v, info in variants.items():
+        got = TfliteBackend(info.path).embed(x)
+        cos = (got * ref).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(ref, axis=1)
+        assert cos.min() > (0.9999 if v in ("fp32", "fp16") else 0.99), v
+    assert sizes["fp16"] < sizes["fp32"] * 0.7
+    assert sizes["dynamic-int8"] < sizes["fp16"]
+    q = variants["int8-io"]
+    assert q.input.dtype == "int8" and q.output.dtype == "int8"
+    assert q.input.quantization and q.input.quantization["scale"] > 0
+    assert variants["int8"].input.dtype == "float32"
+    assert T.min_runtime_version(variants["fp32"].path).count(".") == 2
+
+
+def test_int8_io_backend_equals_manual_quantization(variants) -> None:
+    info = variants["int8-io"]
+    q = info.input.quantization
+    assert q is not None
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_path=str(info.path))
+    it.allocate_tensors()
+    rgb = np.random.default_rng(0).integers(0, 256, (360, 360, 3), dtype=np.uint8)
+    # Bridges quantize through the manifest's LUT on the RGB bytes; the backend through the
+    # float tensor. Both must give the same int8 input, hence the same output.
+    lut = np.array(input_lut(q["scale"], q["zero_point"]), dtype=np.int8)
+    it.set_tensor(it.get_input_details()[0]["index"], lut[rgb][None])
+    it.invoke()
+    od = it.get_output_details()[0]
+    s, z = od["quantization"]
+    manual = (it.get_tensor(od["index"]).astype(np.int32) - z).astype(np.float32) * np.float32(s)
+    t = NORMALISE_TABLE[rgb].transpose(2, 0, 1)[None]
+    got = TfliteBackend(info.path).embed(t)
+    np.testing.assert_array_equal(got, manual.reshape(1, -1))
+
+
+def test_rounding_and_lut() -> None:
+    assert round_half_away(np.array([0.5, 1.5, 2.5, -0.5, -1.5, 0.49999997])).tolist() == \
+        [1.0, 2.0, 3.0, -1.0, -2.0, 0.0]
+    assert quantize_input(np.array([10.0, -10.0], np.float32), 0.01, 0).tolist() == [127, -128]
+    lut = input_lut(2.0 / 255.0, -1)
+    assert len(lut) == 256 and lut == sorted(lut) and lut[0] == -128
+    assert lut == quantize_input(NORMALISE_TABLE, 2.0 / 255.0, -1).tolist()
+    # Why the manifest carries the table: at 2/255 every pixel lands within float error of a
+    # rounding tie, so v=255 gives 126 here although 1.0/(2/255) - 1 "should" round to 127.
+    assert lut[255] == 126 and lut[128] == 0
+
+
+def test_zoo_model_converts_exactly(tmp_path: Path) -> None:
+    """Grouped + dilated convs, SAME_UPPER pads, constants in every binary op, sigmoid,
+    hardsigmoid(0.2), reshape/squeeze chains: fp32 TFLite still equals onnxruntime."""
+    from test_onnx_frontend import _zoo_model
+
+    model = _zoo_model()
+    g = front.lower(model)
+    info = T.build_tflite_variant(g, "fp32", tmp_path / "zoo.tflite")
+    x = _x(1)
+    ref = _ort(model, x)
+    got = TfliteBackend(info.path).embed(x)
+    assert float(np.abs(got - ref).max()) <= 1e-5 * max(1.0, float(np.abs(ref).max()))
+
+
+def test_spatial_flatten_converts_in_nchw_order(tmp_path: Path) -> None:
+    model = tm.spatial_flatten_onnx(batch=1)
+    info = T.build_tflite_variant(front.lower(model), "fp32", tmp_path / "flat.tflite")
+    x = _x(1)
+    np.testing.assert_allclose(TfliteBackend(info.path).embed(x), _ort(model, x), atol=1e-4)
+
+
+def test_unknown_variant_and_missing_calibration(tiny, tmp_path: Path) -> None:
+    _, g = tiny
+    with pytest.raises(T.TfliteConversionError, match="unknown TFLite variant 'int4'"):
+        T.build_tflite_variant(g, "int4", tmp_path / "x.tflite")
+    with pytest.raises(T.TfliteConversionError, match="needs calibration"):
+        T.build_tflite_variant(g, "int8", tmp_path / "x.tflite")
+    with pytest.raises(T.TfliteConversionError, match="calibration must be NHWC"):
+        T.build_tflite_variant(g, "int8", tmp_path / "x.tflite",
+                               calibration=np.zeros((2, 3, 360, 360), np.float32))
+    assert not (tmp_path / "x.tflite").exists()
+
+
+def test_backend_rejects_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not found"):
+        TfliteBackend(tmp_path / "none.tflite")
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"\x00" * 64)
+    with pytest.raises(ModelError, match="not a loadable TFLite model"):
+        TfliteBackend(bad)
+
+
+def test_conversion_is_deterministic(tiny, variants, tmp_path: Path) -> None:
+    _, g = tiny
+    cal = to_layout(_x(4, seed=5), "NCHW", "NHWC")
+    again = T.build_tflite_variant(g, "int8-io", tmp_path / "again.tflite", calibration=cal)
+    assert again.path.read_bytes() == variants["int8-io"].path.read_bytes()
+
+
+def test_every_internal_op_lowers_to_tensorflow() -> None:
+    """The TensorFlow lowering of every op of ir.OPS (the graph the TFLite converter sees)
+    against the float64 interpreter, on the small every-op graph."""
+    from nhkit.export.tflite import build_tf_module
+
+    g = tm.every_op_graph()
+    x = np.random.default_rng(1).uniform(-1, 1, (1, 3, 17, 17)).astype(np.float32)
+    got = build_tf_module(g).serve(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))["embedding"]
+    want = interp.run_graph(g, x)
+    assert np.abs(np.asarray(got) - want).max() <= 1e-5 * np.abs(want).max()
