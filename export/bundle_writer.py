@@ -31,6 +31,7 @@ from nhkit.runtime.spec import EMBEDDING_DIM, HASH_BITS, Spec
 
 from .wide_gamut_icc import wide_gamut_icc
 
+
 class BundleWriteError(NhkitError):
     """The output folder cannot be written, or a bundle could not be assembled."""
 

@@ -43,9 +43,14 @@ def list_files(folder: str | os.PathLike[str], *, regular_only: bool = False) ->
     return sorted(out)
 
 
-def write_deterministic_zip(folder: str | os.PathLike[str], zip_path: str | os.PathLike[str],
-                            top: str, stored: Callable[[str], bool], *,
-                            compresslevel: int = 9) -> None:
+def write_deterministic_zip(
+    folder: str | os.PathLike[str],
+    zip_path: str | os.PathLike[str],
+    top: str,
+    stored: Callable[[str], bool],
+    *,
+    compresslevel: int = 9,
+) -> None:
     """Zip every regular file of `folder` under `top/` into `zip_path`, byte-reproducibly.
 
     `stored(rel)` says which relative paths go in uncompressed; the others are DEFLATEd at
@@ -67,8 +72,9 @@ def write_deterministic_zip(folder: str | os.PathLike[str], zip_path: str | os.P
                     zf.writestr(info, data)
                 else:
                     info.compress_type = zipfile.ZIP_DEFLATED
-                    zf.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED,
-                                compresslevel=compresslevel)
+                    zf.writestr(
+                        info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=compresslevel
+                    )
         os.replace(tmp, dst)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -4,7 +4,7 @@ place nh-spec-v1 section 2 names (and a few it rules out), plus expected.json.
     python tests/decode_fixtures/make.py            # (re)write the files
     python tests/decode_fixtures/make.py --check    # exit 1 if the committed files differ
 
-Python (tests/test_decode_fixtures.py), Swift (NHCoreTests) and Java (core tests) all read
+Python (tests/runtime/test_decode_fixtures.py), Swift (NHCoreTests) and Java (core tests) all read
 expected.json: `orientation` is the tag the spec says each file carries (1..8), `decoded` the sha256
 of the oriented RGB8 pixels (PNG only: the bridges' test decoders read PNG, not JPEG), and
 `pillow_agrees` whether Pillow 13's getexif (after load, value through int()) gives the same tag.

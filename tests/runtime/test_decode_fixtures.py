@@ -16,7 +16,7 @@ from PIL import Image
 from nhkit.runtime.decode import decode_image
 from nhkit.runtime.orientation_source import orientation_from_bytes
 
-FIXTURES = Path(__file__).with_name("decode_fixtures")
+FIXTURES = Path(__file__).parents[1] / "decode_fixtures"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())["fixtures"]
 
 
