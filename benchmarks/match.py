@@ -188,11 +188,28 @@ def bench_build(sizes: list[int]) -> list[dict[str, Any]]:
     return out
 
 
+def _first_load(value: Any) -> float:
+    """The 1-minute load average of a (possibly merged, nested) loadavg record."""
+    while isinstance(value, list) and value and isinstance(value[0], list):
+        value = value[0]
+    return float(value[0]) if isinstance(value, list) and value else 0.0
+
+
+def _load_note(doc: dict[str, Any]) -> str:
+    """Say how busy the machine was, since wall times depend on it."""
+    load = max(_first_load(doc["loadavg_before"]), _first_load(doc["loadavg_after"]))
+    cores = os.cpu_count() or 1
+    if load > 2 * cores:
+        return (f"about {load / cores:.0f} times more runnable work than cores, so wall times "
+                "are several times the CPU times")
+    return "a lightly loaded machine, so wall times are close to the CPU times"
+
+
 def render(doc: dict[str, Any]) -> str:
     lines = ["# Hash-list matching benchmark", "",
              f"`{doc['command']}` on {doc['machine']} (load average before: "
-             f"{doc['loadavg_before']}, after: {doc['loadavg_after']}: about six times more "
-             "runnable work than cores, so wall times are several times the CPU times). numpy and "
+             f"{doc['loadavg_before']}, after: {doc['loadavg_after']}: {_load_note(doc)}). "
+             "numpy and "
              f"mih split the queries over 2 threads; faiss uses {doc['threads']} OpenMP threads. "
              "`CPU ms/query` is process CPU time (all threads) per query. Queries: half "
              "near-duplicates of listed hashes "
