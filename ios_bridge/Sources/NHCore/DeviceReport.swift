@@ -164,12 +164,40 @@ public struct DeviceReport: Codable, Equatable, Sendable {
         try jsonData().write(to: url, options: .atomic)
     }
 
+    /// Reads and checks a report. The syntax is checked by the strict reader first because
+    /// `JSONDecoder` lets a repeated key win silently (the policy everywhere is to reject it);
+    /// errors name the file and the field (tests/vectors/readers/index.json).
     public static func load(from url: URL) throws -> DeviceReport {
         let data = try Data(contentsOf: url)
-        let report = try JSONDecoder().decode(DeviceReport.self, from: data)
-        guard report.format == formatName, report.formatVersion == 1 else {
-            throw NHError.bundle(path: url.path, reason: "not an \(formatName) v1 file")
+        func fail(_ reason: String) -> NHError { NHError.bundle(path: url.path, reason: reason) }
+        let json: StrictJSON
+        do {
+            json = try StrictJSON.parse(data)
+        } catch let e as StrictJSON.ParseError {
+            if let dup = e.duplicatePath { throw fail("\(dup): \(e)") }
+            if e.truncated { throw fail("truncated: the file ends inside a JSON value (\(e))") }
+            throw fail("not valid JSON\(e.fieldPath.isEmpty ? "" : " at \(e.fieldPath)"): \(e)")
         }
+        guard case .object(let top) = json else { throw fail("not a JSON object") }
+        guard case .string(formatName)? = top["format"] else {
+            throw fail("format is \(top["format"]?.compactText ?? "missing"); expected \"\(formatName)\"")
+        }
+        guard top["format_version"]?.intValue == 1 else {
+            throw fail("format_version is \(top["format_version"]?.compactText ?? "missing"); this reader knows 1")
+        }
+        let report = try JSONDecoder().decode(DeviceReport.self, from: data)
+        try report.checkCases(fail)
         return report
+    }
+
+    /// A case without an error carries its hash, and its projections are finite.
+    private func checkCases(_ fail: (String) -> NHError) throws {
+        for (n, c) in cases.enumerated() where c.error == nil {
+            guard c.hash != nil else { throw fail("cases[\(n)]: a case without an error must carry its hash") }
+            for (j, text) in (c.projections ?? []).enumerated() {
+                let v = try FloatHex.float64(text, what: "cases[\(n)].projections", index: j)
+                guard v.isFinite else { throw fail("cases[\(n)].projections[\(j)] is \(v), not a finite number") }
+            }
+        }
     }
 }

@@ -103,6 +103,15 @@ enum StrictJSON: Equatable, Sendable {
         /// For a repeated key: its field path (`counts.hashes`, `files[1].path`), as Python's
         /// `jsonfile.field_path` writes it.
         var duplicatePath: String? = nil
+        /// The field path of the value being read when the error happened ("" at the root).
+        var fieldPath = ""
+        /// The input ended before the value did (a file cut short).
+        var truncated = false
+    }
+
+    /// `counts.hashes`, `files[1].path`: Python's `jsonfile.field_path` form.
+    static func fieldPath(_ parts: [String]) -> String {
+        parts.reduce("") { acc, p in p.hasPrefix("[") ? acc + p : (acc.isEmpty ? p : acc + "." + p) }
     }
 
 
@@ -126,7 +135,7 @@ enum StrictJSON: Equatable, Sendable {
         init(bytes: [UInt8]) { b = bytes }
 
         func error(_ what: String) -> ParseError {
-            ParseError(description: "\(what) at byte \(i)")
+            ParseError(description: "\(what) at byte \(i)", fieldPath: StrictJSON.fieldPath(path), truncated: i >= b.count)
         }
 
         mutating func skipWhitespace() {
@@ -166,9 +175,7 @@ enum StrictJSON: Equatable, Sendable {
                 let key = try string()
                 guard out[key] == nil else {
                     var e = error("key \(String(reflecting: key)) appears twice in the same object")
-                    e.duplicatePath = (path + [key]).reduce("") { acc, p in
-                        p.hasPrefix("[") ? acc + p : (acc.isEmpty ? p : acc + "." + p)
-                    }
+                    e.duplicatePath = StrictJSON.fieldPath(path + [key])
                     throw e
                 }
                 skipWhitespace()

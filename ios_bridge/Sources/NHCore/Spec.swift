@@ -9,7 +9,7 @@ public struct NHSpec: Codable, Equatable, Sendable {
     public static let resizeMethod = "pillow-bicubic-hv"
     public static let normaliseMethod = "v/255*2-1"
 
-    public enum Orientation: String, Codable, Sendable { case apply, ignore }
+    public enum Orientation: String, Codable, Sendable, CaseIterable { case apply, ignore }
 
     public var id: String
     public var orientation: Orientation
