@@ -282,6 +282,23 @@ def closest_pairs(bits: np.ndarray, ids: list[str], k: int = 10) -> list[dict[st
     return [{"a": ids[iu[0][o]], "b": ids[iu[1][o]], "distance": int(d[iu][o])} for o in order]
 
 
+# Fewer distinct pairs than this and the tail of the distance distribution is not seen: on 28
+# photos (374 pairs) the default model's closest distinct pair was 26 bits, on 629 unseen photos
+# (197,506 pairs) it is 12 (benchmarks/results/calibrate.md). Issue 12 asks for >= 30,000 pairs.
+MIN_TAIL_PAIRS = 30_000
+
+
+def small_set_caveats(pairs: int, images: int) -> list[str]:
+    """A zero-FP threshold from a small set is optimistic: say so wherever it is shown, without
+    blocking (a small set is still better than a guess)."""
+    if pairs >= MIN_TAIL_PAIRS:
+        return []
+    return [f"only {pairs} distinct pairs of {images} images: fewer than {MIN_TAIL_PAIRS:,} pairs "
+            "(about 250 distinct photos) do not show the tail of distinct-pair distances, so this "
+            "threshold is optimistic (the default model's closest distinct pair is 26 bits on 28 "
+            "photos but 12 bits on 629); calibrate on more distinct photos before relying on it"]
+
+
 def build_report(*, model: ModelIdentity, spec: dict[str, Any], negatives: HashedSet,
                  negatives_folder: str, fprs: Sequence[float], target_fpr: float,
                  edits: Sequence[Edit] = (), positives_source: str | None = None,
@@ -375,6 +392,7 @@ def build_report(*, model: ModelIdentity, spec: dict[str, Any], negatives: Hashe
                         "of an unedited photo would fail to match its own server hash at this "
                         "threshold, and raising the threshold to the drift breaks the "
                         "false-positive target")
+    caveats = small_set_caveats(int(neg_hist.sum()), n)
     report["recommended"] = {
         "threshold": rec_t, "criterion": criterion_name(target_fpr), "target_fpr": target_fpr,
         "fpr": max((f for f, _ in fams_at_t), default=0.0),
@@ -386,6 +404,7 @@ def build_report(*, model: ModelIdentity, spec: dict[str, Any], negatives: Hashe
         "margin_used": (round(drift_p99 / rec_t, 4) if drift_p99 is not None and rec_t
                         else None),
         "conflict": bool(problems), "forced": bool(forced and problems), "problems": problems,
+        "caveats": caveats,
     }
 
     if edits or positives_source:

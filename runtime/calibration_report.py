@@ -63,6 +63,10 @@ def render_markdown(report: dict[str, Any], plots: list[str], plots_note: str | 
         L.append(">\n> " + ("Written anyway because --force was given." if rec["forced"]
                             else "No threshold object was written for lists."))
         L.append("")
+    if rec.get("caveats"):
+        L.append("> **CAVEAT**\n>")
+        L += [f"> - {c}" for c in rec["caveats"]]
+        L.append("")
     t = rec["threshold"]
     L.append(f"**Recommended threshold: {'none' if t is None else t}** (a hit is distance <= T; "
              f"criterion `{rec['criterion']}`, observed FPR {rec['fpr']:.3g} on "

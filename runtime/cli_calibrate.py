@@ -254,7 +254,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
                  f"{cross['server_min']}" if cross else ""))
     print(f"recommended: T = {rec['threshold']} ({rec['criterion']}, observed FPR "
           f"{rec['fpr']:.3g}, drift p99 {rec['drift_p99']})")
-    for p in rec["problems"]:
+    for p in rec["problems"] + rec.get("caveats", []):
         print(f"nhkit match calibrate: {p}", file=sys.stderr)
     print(f"report: {args.output} ({', '.join(summary['files'])}"
           + (f"; plots {summary['plots_note']}" if summary["plots_note"] else "") + ")")

@@ -324,3 +324,19 @@ def test_positives_folder_pairs_edited_copies_by_name(negatives, tmp_path, capsy
     assert row["name"] == "shrunk" and row["pairs"] == 3 and row["group"] == "everyday"
     assert row["distances"]["histogram"] == np.bincount(d, minlength=97).tolist()
     assert report["positives"]["source"] == f"folder: {pos}"
+
+
+def test_small_sets_carry_a_caveat_everywhere_the_threshold_is_shown(tmp_path):
+    """A zero-FP threshold from a few hundred pairs is optimistic: the report, its Markdown and
+    the command say so (without blocking), and a set large enough to see the tail does not."""
+    from nhkit.runtime.calibration import MIN_TAIL_PAIRS, small_set_caveats
+
+    assert small_set_caveats(MIN_TAIL_PAIRS, 250) == []
+    caveat = small_set_caveats(MIN_TAIL_PAIRS - 1, 245)[0]
+    assert "only 29999 distinct pairs of 245 images" in caveat
+    r = report_for(synthetic(), [])
+    assert r["recommended"]["caveats"] and not r["recommended"]["conflict"]
+    assert r["recommended"]["threshold"] is not None
+    assert schema_problems(r, "calibration-report.v1.schema.json") == []
+    write_report_folder(r, tmp_path / "rep", plots=False)
+    assert "**CAVEAT**" in (tmp_path / "rep" / "report.md").read_text()
