@@ -25,6 +25,7 @@ Writes benchmarks/results/calib_set.json (kept files with sha256, exclusions wit
 the scan's closest distances) and, with --link, a folder of symlinks
 `<package>__<file>` -> photo, the folder `nhkit match calibrate --negatives` reads.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,9 @@ def cross_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--extra", default=os.path.join(REPO, "..", "shared", "photos_extra"))
     ap.add_argument("--train", default=os.path.join(REPO, "..", "shared", "photos"))
     ap.add_argument("--out", default=os.path.join(REPO, "benchmarks", "results", "calib_set.json"))
@@ -95,9 +97,14 @@ def main() -> int:
         j, k = int(dph[i].argmin()), int(dpdq[i].argmin())
         if dph[i, j] <= PHASH_MAX or dpdq[i, k] <= PDQ_MAX:
             dropped.add(i)
-            excluded.append({"file": f, "reason": "near-duplicate of a training photo",
-                             "closest_phash": [train[j], int(dph[i, j])],
-                             "closest_pdq": [train[k], int(dpdq[i, k])]})
+            excluded.append(
+                {
+                    "file": f,
+                    "reason": "near-duplicate of a training photo",
+                    "closest_phash": [train[j], int(dph[i, j])],
+                    "closest_pdq": [train[k], int(dpdq[i, k])],
+                }
+            )
     overlap_min = {"phash": int(dph.min()), "pdq": int(dpdq.min())}
 
     # 3. near-duplicates inside the set
@@ -119,23 +126,35 @@ def main() -> int:
                 if ri != rj:
                     parent[max(ri, rj)] = min(ri, rj)
                 joins.setdefault(j, []).append(
-                    f"{files[i]} (pHash {int(sph[i, j])}, PDQ {int(spdq[i, j])})")
+                    f"{files[i]} (pHash {int(sph[i, j])}, PDQ {int(spdq[i, j])})"
+                )
     for i in range(n):
         if i in dropped:
             continue
         if find(i) != i:
             dropped.add(i)
-            excluded.append({"file": files[i], "reason": "near-duplicate inside photos_extra",
-                             "kept": files[find(i)], "pairs": joins.get(i, [])})
+            excluded.append(
+                {
+                    "file": files[i],
+                    "reason": "near-duplicate inside photos_extra",
+                    "kept": files[find(i)],
+                    "pairs": joins.get(i, []),
+                }
+            )
     kept = [i for i in range(n) if i not in dropped]
     kph, kpdq = sph[np.ix_(kept, kept)], spdq[np.ix_(kept, kept)]
     iu = np.triu_indices(len(kept), 1)
     res = {
         # Folder names only: where the shared folders sit differs per checkout.
         "source": os.path.basename(os.path.normpath(a.extra)),
-        "rules": {"phash_max": PHASH_MAX, "pdq_max": PDQ_MAX,
-                  "training_folder": os.path.basename(os.path.normpath(a.train))},
-        "candidates": n, "kept_count": len(kept), "excluded_count": len(excluded),
+        "rules": {
+            "phash_max": PHASH_MAX,
+            "pdq_max": PDQ_MAX,
+            "training_folder": os.path.basename(os.path.normpath(a.train)),
+        },
+        "candidates": n,
+        "kept_count": len(kept),
+        "excluded_count": len(excluded),
         "distinct_pairs": len(kept) * (len(kept) - 1) // 2,
         "training_overlap_closest": overlap_min,
         "kept_closest": {"phash": int(kph[iu].min()), "pdq": int(kpdq[iu].min())},
@@ -155,10 +174,12 @@ def main() -> int:
             dst = os.path.join(a.link, files[i].replace("/", "__"))
             if not os.path.lexists(dst):
                 os.symlink(os.path.abspath(os.path.join(a.extra, files[i])), dst)
-    print(f"{n} candidates, {len(kept)} kept ({res['distinct_pairs']} distinct pairs), "
-          f"{len(excluded)} excluded; closest to training: pHash {overlap_min['phash']}, "
-          f"PDQ {overlap_min['pdq']}; closest kept pair: pHash {res['kept_closest']['phash']}, "
-          f"PDQ {res['kept_closest']['pdq']} ({res['seconds']} s)")
+    print(
+        f"{n} candidates, {len(kept)} kept ({res['distinct_pairs']} distinct pairs), "
+        f"{len(excluded)} excluded; closest to training: pHash {overlap_min['phash']}, "
+        f"PDQ {overlap_min['pdq']}; closest kept pair: pHash {res['kept_closest']['phash']}, "
+        f"PDQ {res['kept_closest']['pdq']} ({res['seconds']} s)"
+    )
     return 0
 
 

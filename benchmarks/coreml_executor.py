@@ -43,8 +43,11 @@ def _time(fn: Any, runs: int) -> dict[str, float]:
         fn()
         wall.append(time.perf_counter() - w0)
         cpu.append(time.process_time() - c0)
-    return {"wall_median": statistics.median(wall), "wall_min": min(wall),
-            "cpu_median": statistics.median(cpu)}
+    return {
+        "wall_median": statistics.median(wall),
+        "wall_min": min(wall),
+        "cpu_median": statistics.median(cpu),
+    }
 
 
 def main() -> int:
@@ -76,8 +79,10 @@ def main() -> int:
     else:
         model_path = work / "mnv3s.onnx"
         onnx.save(mobilenet_v3_small_onnx(seed=0), str(model_path))
-        model_desc = ("untrained MobileNetV3-Small-shaped ONNX (`export/testmodels.py`, seed 0; "
-                      "the default model had not landed)")
+        model_desc = (
+            "untrained MobileNetV3-Small-shaped ONNX (`export/testmodels.py`, seed 0; "
+            "the default model had not landed)"
+        )
     graph = load_graph(model_path)
     params = graph.parameter_count()
     macs = 0
@@ -98,8 +103,15 @@ def main() -> int:
     ref = np.asarray(sess.run(None, {in_name: x})[0]).reshape(1, -1)
     rows: list[dict[str, Any]] = []
     ort_t = _time(lambda: sess.run(None, {in_name: x}), args.runs)
-    rows.append({"engine": "onnxruntime 2 threads (reference)", "variant": "fp32",
-                 "load_s": None, **ort_t, "rel_err": 0.0})
+    rows.append(
+        {
+            "engine": "onnxruntime 2 threads (reference)",
+            "variant": "fp32",
+            "load_s": None,
+            **ort_t,
+            "rel_err": 0.0,
+        }
+    )
 
     for v in variants:
         t0 = time.perf_counter()
@@ -113,32 +125,55 @@ def main() -> int:
         for threads, label in ((1, "1 BLAS thread (default)"), (None, "BLAS default threads")):
             if threads is None and v not in ("fp32", "fp16"):
                 continue
-            t = _time(functools.partial(prog.predict, {"image": x}, blas_threads=threads),
-                      args.runs)
-            rows.append({"engine": f"nhkit executor, {label}", "variant": v,
-                         "precision": COREML_VARIANT_INFO[v].precision, "load_s": load_s,
-                         "export_s": export_s, **t, "rel_err": rel})
+            t = _time(
+                functools.partial(prog.predict, {"image": x}, blas_threads=threads), args.runs
+            )
+            rows.append(
+                {
+                    "engine": f"nhkit executor, {label}",
+                    "variant": v,
+                    "precision": COREML_VARIANT_INFO[v].precision,
+                    "load_s": load_s,
+                    "export_s": export_s,
+                    **t,
+                    "rel_err": rel,
+                }
+            )
         mine = next(r for r in rows if r["variant"] == v and "(default)" in r["engine"])
         print(f"{v}: {mine['wall_median']:.3f} s/image (export {export_s:.1f} s)", file=sys.stderr)
     tmp.cleanup()
 
     import numpy
+
     try:
         import threadpoolctl  # noqa: F401
+
         limiter = "threadpoolctl present: predictions run with 1 BLAS thread"
     except ImportError:
         limiter = "threadpoolctl absent: BLAS threads not limited"
     info = {
-        "model": model_desc, "parameters": params, "macs": macs, "runs": args.runs,
-        "python": platform.python_version(), "numpy": numpy.__version__,
+        "model": model_desc,
+        "parameters": params,
+        "macs": macs,
+        "runs": args.runs,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs visible",
-        "load_average_start": load_start, "load_average_end": os.getloadavg()[0],
-        "blas_limit": limiter, "rows": rows,
+        "load_average_start": load_start,
+        "load_average_end": os.getloadavg()[0],
+        "blas_limit": limiter,
+        "rows": rows,
     }
-    best = min(r["wall_median"] for r in rows if r["engine"].startswith("nhkit")
-               and "default)" in r["engine"])
-    worst = max(r["wall_median"] for r in rows if r["engine"].startswith("nhkit")
-                and "default)" in r["engine"])
+    best = min(
+        r["wall_median"]
+        for r in rows
+        if r["engine"].startswith("nhkit") and "default)" in r["engine"]
+    )
+    worst = max(
+        r["wall_median"]
+        for r in rows
+        if r["engine"].startswith("nhkit") and "default)" in r["engine"]
+    )
     lines = [
         "# Core ML executor speed",
         "",
@@ -158,8 +193,10 @@ def main() -> int:
     ]
     for r in rows:
         load = "-" if r["load_s"] is None else f"{r['load_s']:.2f}"
-        lines.append(f"| {r['engine']} | {r['variant']} | {load} | {r['wall_median']:.3f} | "
-                     f"{r['wall_min']:.3f} | {r['cpu_median']:.3f} | {r['rel_err']:.1e} |")
+        lines.append(
+            f"| {r['engine']} | {r['variant']} | {load} | {r['wall_median']:.3f} | "
+            f"{r['wall_min']:.3f} | {r['cpu_median']:.3f} | {r['rel_err']:.1e} |"
+        )
     lines += [
         "",
         f"Result: {best:.3f}-{worst:.3f} s per image (wall median over variants) against the "

@@ -55,14 +55,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path)
     ap.add_argument("--seed", type=Path)
-    ap.add_argument("--synthetic", action="store_true",
-                    help="benchmark a random MobileNetV3-Small-shaped model")
+    ap.add_argument(
+        "--synthetic", action="store_true", help="benchmark a random MobileNetV3-Small-shaped model"
+    )
     ap.add_argument("--runs", type=int, default=30, help="timed TFLite runs per setting")
     ap.add_argument("--keep", type=Path, help="export into this folder and keep it")
     ap.add_argument("--variants", help="passed to nhkit export (default: its default set)")
-    ap.add_argument("--extra", default="coreml-pal8,coreml-pal4",
-                    help="non-default variants exported afterwards (not in the wall time) so "
-                    "their size and drift are in the table too ('' for none)")
+    ap.add_argument(
+        "--extra",
+        default="coreml-pal8,coreml-pal4",
+        help="non-default variants exported afterwards (not in the wall time) so "
+        "their size and drift are in the table too ('' for none)",
+    )
     args = ap.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -77,8 +81,15 @@ def main() -> int:
 
         onnx.save(tm.mobilenet_v3_small_onnx(seed=0), str(work / "model.onnx"))
         (work / "seed.f32").write_bytes(seed_to_f32_bytes(tm.synthetic_seed(1)))
-        cmd += ["--model", str(work / "model.onnx"), "--seed", str(work / "seed.f32"),
-                "--name", "synthetic-mnv3s", "--allow-over-budget"]
+        cmd += [
+            "--model",
+            str(work / "model.onnx"),
+            "--seed",
+            str(work / "seed.f32"),
+            "--name",
+            "synthetic-mnv3s",
+            "--allow-over-budget",
+        ]
         label = "synthetic MobileNetV3-Small (random weights)"
     elif args.model:
         cmd += ["--model", str(args.model), "--seed", str(args.seed), "--allow-over-budget"]
@@ -104,9 +115,13 @@ def main() -> int:
         base = [c for c in cmd[:-2] if c != "--allow-over-budget"]
         if "--variants" in base:
             i = base.index("--variants")
-            del base[i:i + 2]
-        subprocess.run(base + ["--variants", args.extra, "--allow-over-budget", "--quiet", "-o",
-                               str(extra_out)], cwd=REPO, check=True)
+            del base[i : i + 2]
+        subprocess.run(
+            base
+            + ["--variants", args.extra, "--allow-over-budget", "--quiet", "-o", str(extra_out)],
+            cwd=REPO,
+            check=True,
+        )
 
     from nhkit.runtime.bundle import load_bundle
     from nhkit.runtime.decode import decode_image
@@ -126,30 +141,47 @@ def main() -> int:
             files = {f["path"]: f["size"] for f in m["files"]}
             mfile = m["model"]["file"]
             row = {
-                "bundle": m["bundle_id"], "target": m["target"], "variant": m["variant"]["name"],
-                "model_bytes": sum(s for p, s in files.items()
-                                   if p == mfile or p.startswith(mfile + "/")),
+                "bundle": m["bundle_id"],
+                "target": m["target"],
+                "variant": m["variant"]["name"],
+                "model_bytes": sum(
+                    s for p, s in files.items() if p == mfile or p.startswith(mfile + "/")
+                ),
                 "zip_bytes": (manifest.parent.parent / f"{m['bundle_id']}.zip").stat().st_size,
                 "default": manifest.parent.parent == out,
-                "mean": d["hamming"]["mean"], "p95": d["hamming"]["p95"],
-                "max": d["hamming"]["max"], "bit_exact": d["bit_exact_rate"],
-                "nonfragile": d["nonfragile_flips"], "cos_min": d["embedding"]["cosine_min"],
-                "passed": d["passed"], "budget": d["budget"], "images": d["images"],
+                "mean": d["hamming"]["mean"],
+                "p95": d["hamming"]["p95"],
+                "max": d["hamming"]["max"],
+                "bit_exact": d["bit_exact_rate"],
+                "nonfragile": d["nonfragile_flips"],
+                "cos_min": d["embedding"]["cosine_min"],
+                "passed": d["passed"],
+                "budget": d["budget"],
+                "images": d["images"],
             }
             if m["target"] == "tflite":
                 row["ms_1t"], row["embed_ms_1t"] = _latency(b.model_path, x, 1, args.runs)
                 row["ms_2t"], row["embed_ms_2t"] = _latency(b.model_path, x, 2, args.runs)
             rows.append(row)
     order = {"tflite": 0, "coreml": 1}
-    rank = {"fp32": 0, "fp16": 1, "dynamic-int8": 2, "int8": 3, "int8-io": 4, "pal8": 5,
-            "pal6": 6, "pal4": 7}
+    rank = {
+        "fp32": 0,
+        "fp16": 1,
+        "dynamic-int8": 2,
+        "int8": 3,
+        "int8-io": 4,
+        "pal8": 5,
+        "pal6": 6,
+        "pal4": 7,
+    }
     rows.sort(key=lambda r: (order[r["target"]], rank.get(r["variant"], 9)))
 
     def mib(n: int) -> str:
-        return f"{n / 1024 ** 2:.2f}"
+        return f"{n / 1024**2:.2f}"
 
     lines = [
-        "# `nhkit export` benchmark", "",
+        "# `nhkit export` benchmark",
+        "",
         f"- model: {label}",
         f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}",
@@ -174,22 +206,29 @@ def main() -> int:
             f"{r['mean']:.3f} | {r['p95']} | {r['max']} | {r['bit_exact']:.0%} | "
             f"{r['nonfragile']} | {r['cos_min']:.5f} | {budget} | "
             f"{'pass' if r['passed'] else 'OVER BUDGET'}"
-            f"{'' if r['default'] else ' (not default)'} | {lat1} | {lat2} | {emb1} |")
-    lines += ["", "Variants marked 'not default' are not built by a plain `nhkit export`; they "
-              "were exported separately (`--variants ... --allow-over-budget`) for this table and "
-              "are not part of the wall time.", "",
-              f"TFLite latency: median of {args.runs} runs of one 360x360 image after 3 "
-              "warm-up runs, ai-edge-litert with XNNPACK, this machine's CPU (shared with other "
-              "jobs, so treat small differences as noise). 'TFLite ms' is the model alone (set "
-              "input, invoke, read output); 'embed() ms' is TfliteBackend.embed from the "
-              "canonical NCHW float tensor, i.e. plus the NHWC transpose and, for int8 input, "
-              "the exact round-half-away quantization in numpy (a device feeds int8 through "
-              "the manifest's 256-entry table instead).", ""]
+            f"{'' if r['default'] else ' (not default)'} | {lat1} | {lat2} | {emb1} |"
+        )
+    lines += [
+        "",
+        "Variants marked 'not default' are not built by a plain `nhkit export`; they "
+        "were exported separately (`--variants ... --allow-over-budget`) for this table and "
+        "are not part of the wall time.",
+        "",
+        f"TFLite latency: median of {args.runs} runs of one 360x360 image after 3 "
+        "warm-up runs, ai-edge-litert with XNNPACK, this machine's CPU (shared with other "
+        "jobs, so treat small differences as noise). 'TFLite ms' is the model alone (set "
+        "input, invoke, read output); 'embed() ms' is TfliteBackend.embed from the "
+        "canonical NCHW float tensor, i.e. plus the NHWC transpose and, for int8 input, "
+        "the exact round-half-away quantization in numpy (a device feeds int8 through "
+        "the manifest's 256-entry table instead).",
+        "",
+    ]
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "-synthetic" if args.synthetic else ""
     (RESULTS / f"export{suffix}.md").write_text("\n".join(lines), encoding="utf-8")
-    (RESULTS / f"export{suffix}.json").write_text(json.dumps(
-        {"model": label, "wall_seconds": wall, "variants": rows}, indent=2) + "\n")
+    (RESULTS / f"export{suffix}.json").write_text(
+        json.dumps({"model": label, "wall_seconds": wall, "variants": rows}, indent=2) + "\n"
+    )
     print("\n".join(lines))
     if not args.keep:
         import shutil

@@ -45,8 +45,13 @@ def fuzz(target: Target, examples: int) -> dict[str, Any]:
     executions = 0
     findings: dict[str, dict[str, Any]] = {}
 
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=False,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(target.strategy())
     def run(value: object) -> None:
         nonlocal executions
@@ -56,14 +61,20 @@ def fuzz(target: Target, examples: int) -> dict[str, Any]:
         except Exception as exc:  # a finding: record it, keep fuzzing
             frame = traceback.extract_tb(exc.__traceback__)[-1]
             key = f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}"
-            entry = findings.setdefault(key, {"count": 0, "message": str(exc)[:200],
-                                              "input": repr(value)[:300]})
+            entry = findings.setdefault(
+                key, {"count": 0, "message": str(exc)[:200], "input": repr(value)[:300]}
+            )
             entry["count"] = int(entry["count"]) + 1
 
     t0 = time.perf_counter()
     run()
-    return {"target": target.name, "what": target.what, "executions": executions,
-            "seconds": round(time.perf_counter() - t0, 1), "findings": findings}
+    return {
+        "target": target.name,
+        "what": target.what,
+        "executions": executions,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "findings": findings,
+    }
 
 
 def main() -> int:
@@ -77,31 +88,41 @@ def main() -> int:
     for t in chosen:
         row = fuzz(t, args.examples)
         rows.append(row)
-        print(f"{t.name}: {row['executions']} executions, {len(row['findings'])} findings "
-              f"({row['seconds']} s)", flush=True)
+        print(
+            f"{t.name}: {row['executions']} executions, {len(row['findings'])} findings "
+            f"({row['seconds']} s)",
+            flush=True,
+        )
     total = sum(int(r["executions"]) for r in rows)
     found = sum(len(r["findings"]) for r in rows)
-    lines = ["# Fuzzing the Python readers", "",
-             f"`python benchmarks/fuzz.py --examples {args.examples}`: hypothesis-generated "
-             "inputs (random; arbitrary bytes, structured archives and JSON, and mutations of "
-             "valid files) into every parser and reader. A rejection must be an NhkitError; "
-             "any other exception is a finding.", "",
-             f"Machine: {platform.machine()}, Python {platform.python_version()}, shared "
-             "2-core host.", "",
-             "| target | what | executions | seconds | findings |", "|---|---|---|---|---|"]
+    lines = [
+        "# Fuzzing the Python readers",
+        "",
+        f"`python benchmarks/fuzz.py --examples {args.examples}`: hypothesis-generated "
+        "inputs (random; arbitrary bytes, structured archives and JSON, and mutations of "
+        "valid files) into every parser and reader. A rejection must be an NhkitError; "
+        "any other exception is a finding.",
+        "",
+        f"Machine: {platform.machine()}, Python {platform.python_version()}, shared 2-core host.",
+        "",
+        "| target | what | executions | seconds | findings |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['target']} | {r['what']} | {r['executions']} | {r['seconds']} | "
-                     f"{len(r['findings'])} |")
+        lines.append(
+            f"| {r['target']} | {r['what']} | {r['executions']} | {r['seconds']} | "
+            f"{len(r['findings'])} |"
+        )
     lines += ["", f"**Total: {total} executions, {found} distinct findings.**", ""]
     for r in rows:
         for key, f in r["findings"].items():
-            lines += [f"- `{r['target']}`: {key} ({f['count']}x): {f['message']}; input "
-                      f"`{f['input']}`"]
+            lines += [
+                f"- `{r['target']}`: {key} ({f['count']}x): {f['message']}; input `{f['input']}`"
+            ]
     lines += ["", "## Fixed findings", ""] + [f"- {f}" for f in FIXED]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    args.out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n",
-                                             encoding="utf-8")
+    args.out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     print(f"total: {total} executions, {found} distinct findings -> {args.out}.md")
     return 0
 

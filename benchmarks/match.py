@@ -52,16 +52,18 @@ def make_list(rng: np.random.Generator, n: int, kind: str) -> np.ndarray:
     else:
         n_clustered = int(n * 0.3) // 6
         centres = rng.integers(0, 256, (n_clustered, 12), dtype=np.uint8)
-        members = flip_bits(rng, np.repeat(centres, 5, axis=0),
-                            rng.integers(1, 11, n_clustered * 5))
+        members = flip_bits(
+            rng, np.repeat(centres, 5, axis=0), rng.integers(1, 11, n_clustered * 5)
+        )
         single = rng.integers(0, 256, (n - n_clustered * 6, 12), dtype=np.uint8)
         codes = np.concatenate([centres, members, single])
     return np.unique(codes, axis=0)
 
 
 def make_queries(rng: np.random.Generator, codes: np.ndarray, q: int, t: int) -> np.ndarray:
-    near = flip_bits(rng, codes[rng.integers(0, len(codes), q // 2)],
-                     rng.integers(0, t + 1, q // 2))
+    near = flip_bits(
+        rng, codes[rng.integers(0, len(codes), q // 2)], rng.integers(0, t + 1, q // 2)
+    )
     rand = rng.integers(0, 256, (q - q // 2, 12), dtype=np.uint8)
     out = np.empty((q, 12), np.uint8)
     out[0::2], out[1::2] = near, rand
@@ -71,12 +73,17 @@ def make_queries(rng: np.random.Generator, codes: np.ndarray, q: int, t: int) ->
 def index_bytes(idx: Any) -> int:
     if hasattr(idx, "index"):  # faiss: 16-byte codes
         return int(idx.index.ntotal) * 16
-    return sum(int(v.nbytes) for a in vars(idx).values()
-               for v in (a if isinstance(a, list) else [a]) if isinstance(v, np.ndarray))
+    return sum(
+        int(v.nbytes)
+        for a in vars(idx).values()
+        for v in (a if isinstance(a, list) else [a])
+        if isinstance(v, np.ndarray)
+    )
 
 
-def timed_search(idx: Any, queries: np.ndarray, t: int, budget: float, at_least: int = 10
-                 ) -> tuple[Any, int, float, float]:
+def timed_search(
+    idx: Any, queries: np.ndarray, t: int, budget: float, at_least: int = 10
+) -> tuple[Any, int, float, float]:
     """Run a prefix of the queries sized to take about `budget` seconds (at least
     `at_least` queries)."""
     n = min(at_least, len(queries))
@@ -94,16 +101,22 @@ def timed_search(idx: Any, queries: np.ndarray, t: int, budget: float, at_least:
 
 def same(a: Any, b: Any, n: int) -> bool:
     """Identical hits for the first n queries."""
-    la, lb = a[0][:n + 1], b[0][:n + 1]
+    la, lb = a[0][: n + 1], b[0][: n + 1]
     if not np.array_equal(la, lb):
         return False
     m = int(la[-1])
     return bool(np.array_equal(a[1][:m], b[1][:m]) and np.array_equal(a[2][:m], b[2][:m]))
 
 
-def bench_lists(sizes: list[int], backends: list[str], queries: int, budget: float,
-                threads: int, min_exact: int = 100, kinds: tuple[str, ...] = ("random", "clustered")
-                ) -> list[dict[str, Any]]:
+def bench_lists(
+    sizes: list[int],
+    backends: list[str],
+    queries: int,
+    budget: float,
+    threads: int,
+    min_exact: int = 100,
+    kinds: tuple[str, ...] = ("random", "clustered"),
+) -> list[dict[str, Any]]:
     from nhkit.runtime import match
 
     if "faiss" in backends:
@@ -117,8 +130,9 @@ def bench_lists(sizes: list[int], backends: list[str], queries: int, budget: flo
             codes = make_list(rng, n, kind)
             built: dict[Any, Any] = {}
 
-            def index_for(b: str, t: int, codes: np.ndarray = codes,
-                          built: dict[Any, Any] = built) -> tuple[Any, float]:
+            def index_for(
+                b: str, t: int, codes: np.ndarray = codes, built: dict[Any, Any] = built
+            ) -> tuple[Any, float]:
                 key = (b, tuple(match.slot_widths(len(codes), t))) if b == "mih" else (b,)
                 if key not in built:
                     t0 = time.perf_counter()
@@ -128,8 +142,9 @@ def bench_lists(sizes: list[int], backends: list[str], queries: int, budget: flo
 
             for t in THRESHOLDS:
                 qs = make_queries(np.random.default_rng(t), codes, queries, t)
-                ref, ref_n, ref_el, ref_cpu = timed_search(index_for("numpy", t)[0], qs, t,
-                                                           budget, at_least=min_exact)
+                ref, ref_n, ref_el, ref_cpu = timed_search(
+                    index_for("numpy", t)[0], qs, t, budget, at_least=min_exact
+                )
                 for b in backends:
                     idx, build_s = index_for(b, t)
                     if b == "numpy":
@@ -137,16 +152,23 @@ def bench_lists(sizes: list[int], backends: list[str], queries: int, budget: flo
                     else:
                         res, done, el, cpu = timed_search(idx, qs, t, budget)
                     k = min(done, ref_n)
-                    row = {"n": int(len(codes)), "kind": kind, "threshold": t, "backend": b,
-                           "auto": match.choose_backend(len(codes), t) == b,
-                           "build_s": round(build_s, 3),
-                           "index_mb": round(index_bytes(idx) / 2**20, 1),
-                           "layout": "x".join(map(str, idx.widths)) if b == "mih" else "",
-                           "queries": done, "qps": round(done / el, 1),
-                           "ms_per_query": round(1000 * el / done, 3),
-                           "cpu_ms_per_query": round(1000 * cpu / done, 3),
-                           "hits_per_query": round(float(res[0][done]) / done, 2),
-                           "exact_on": k, "exact": same(res, ref, k)}
+                    row = {
+                        "n": int(len(codes)),
+                        "kind": kind,
+                        "threshold": t,
+                        "backend": b,
+                        "auto": match.choose_backend(len(codes), t) == b,
+                        "build_s": round(build_s, 3),
+                        "index_mb": round(index_bytes(idx) / 2**20, 1),
+                        "layout": "x".join(map(str, idx.widths)) if b == "mih" else "",
+                        "queries": done,
+                        "qps": round(done / el, 1),
+                        "ms_per_query": round(1000 * el / done, 3),
+                        "cpu_ms_per_query": round(1000 * cpu / done, 3),
+                        "hits_per_query": round(float(res[0][done]) / done, 2),
+                        "exact_on": k,
+                        "exact": same(res, ref, k),
+                    }
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     return rows
@@ -165,10 +187,11 @@ def bench_build(sizes: list[int]) -> list[dict[str, Any]]:
         hexes = [c.tobytes().hex() for c in codes]
         with tempfile.TemporaryDirectory(prefix="nhkit-bench-") as d:
             t0, c0 = time.perf_counter(), time.process_time()
-            entries = [Entry(f"img-{i:08d}", h, None, f"photos/{i}.jpg", None, frag[i].tobytes())
-                       for i, h in enumerate(hexes)]
-            rep = write_hashlist(Path(d) / "L", entries, spec=Spec(fragile_margin=0.1),
-                                 model=model)
+            entries = [
+                Entry(f"img-{i:08d}", h, None, f"photos/{i}.jpg", None, frag[i].tobytes())
+                for i, h in enumerate(hexes)
+            ]
+            rep = write_hashlist(Path(d) / "L", entries, spec=Spec(fragile_margin=0.1), model=model)
             build, build_cpu = time.perf_counter() - t0, time.process_time() - c0
             size = sum(p.stat().st_size for p in (Path(d) / "L").iterdir())
             zsize = (Path(d) / "L.zip").stat().st_size
@@ -179,10 +202,16 @@ def bench_build(sizes: list[int]) -> list[dict[str, Any]]:
             load(Path(d) / "L.zip")
             zload_s = time.perf_counter() - t0
             assert len(hl) == rep.entries
-        row = {"n": rep.entries, "build_s": round(build, 2), "build_cpu_s": round(build_cpu, 2),
-               "load_s": round(load_s, 2), "load_cpu_s": round(load_cpu, 2),
-               "load_zip_s": round(zload_s, 2), "folder_mb": round(size / 2**20, 1),
-               "zip_mb": round(zsize / 2**20, 1)}
+        row = {
+            "n": rep.entries,
+            "build_s": round(build, 2),
+            "build_cpu_s": round(build_cpu, 2),
+            "load_s": round(load_s, 2),
+            "load_cpu_s": round(load_cpu, 2),
+            "load_zip_s": round(zload_s, 2),
+            "folder_mb": round(size / 2**20, 1),
+            "zip_mb": round(zsize / 2**20, 1),
+        }
         print(json.dumps(row), flush=True)
         out.append(row)
     return out
@@ -200,43 +229,57 @@ def _load_note(doc: dict[str, Any]) -> str:
     load = max(_first_load(doc["loadavg_before"]), _first_load(doc["loadavg_after"]))
     cores = os.cpu_count() or 1
     if load > 2 * cores:
-        return (f"about {load / cores:.0f} times more runnable work than cores, so wall times "
-                "are several times the CPU times")
+        return (
+            f"about {load / cores:.0f} times more runnable work than cores, so wall times "
+            "are several times the CPU times"
+        )
     return "a lightly loaded machine, so wall times are close to the CPU times"
 
 
 def render(doc: dict[str, Any]) -> str:
-    lines = ["# Hash-list matching benchmark", "",
-             f"`{doc['command']}` on {doc['machine']} (load average before: "
-             f"{doc['loadavg_before']}, after: {doc['loadavg_after']}: {_load_note(doc)}). "
-             "numpy and "
-             f"mih split the queries over 2 threads; faiss uses {doc['threads']} OpenMP threads. "
-             "`CPU ms/query` is process CPU time (all threads) per query. Queries: half "
-             "near-duplicates of listed hashes "
-             "(up to T bits flipped), half random. `exact`: identical lims/ids/distances to the "
-             "numpy brute force on the first `exact on` queries. `auto`: the backend "
-             "`--backend auto` picks.", "",
-             "## Search", "",
-             "| hashes | list | T | backend | auto | build s | index MiB | queries | queries/s | "
-             "ms/query | CPU ms/query | hits/query | exact (on) |",
-             "|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "# Hash-list matching benchmark",
+        "",
+        f"`{doc['command']}` on {doc['machine']} (load average before: "
+        f"{doc['loadavg_before']}, after: {doc['loadavg_after']}: {_load_note(doc)}). "
+        "numpy and "
+        f"mih split the queries over 2 threads; faiss uses {doc['threads']} OpenMP threads. "
+        "`CPU ms/query` is process CPU time (all threads) per query. Queries: half "
+        "near-duplicates of listed hashes "
+        "(up to T bits flipped), half random. `exact`: identical lims/ids/distances to the "
+        "numpy brute force on the first `exact on` queries. `auto`: the backend "
+        "`--backend auto` picks.",
+        "",
+        "## Search",
+        "",
+        "| hashes | list | T | backend | auto | build s | index MiB | queries | queries/s | "
+        "ms/query | CPU ms/query | hits/query | exact (on) |",
+        "|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for r in doc["search"]:
         backend = r["backend"] + (f" ({r['layout']})" if r.get("layout") else "")
-        lines.append(f"| {r['n']:,} | {r['kind']} | {r['threshold']} | {backend} | "
-                     f"{'*' if r['auto'] else ''} | {r['build_s']} | {r['index_mb']} | "
-                     f"{r['queries']} | {r['qps']:,} | {r['ms_per_query']} | "
-                     f"{r['cpu_ms_per_query']} | "
-                     f"{r['hits_per_query']} | {'yes' if r['exact'] else 'NO'} "
-                     f"({r['exact_on']}) |")
-    lines += ["", "## List build and load (clustered lists, fragile masks, `nhkit.runtime."
-              "hashlist`)", "",
-              "| entries | build s | build CPU s | load folder s | load CPU s | load zip s | "
-              "folder MiB | zip MiB |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {r['n']:,} | {r['kind']} | {r['threshold']} | {backend} | "
+            f"{'*' if r['auto'] else ''} | {r['build_s']} | {r['index_mb']} | "
+            f"{r['queries']} | {r['qps']:,} | {r['ms_per_query']} | "
+            f"{r['cpu_ms_per_query']} | "
+            f"{r['hits_per_query']} | {'yes' if r['exact'] else 'NO'} "
+            f"({r['exact_on']}) |"
+        )
+    lines += [
+        "",
+        "## List build and load (clustered lists, fragile masks, `nhkit.runtime.hashlist`)",
+        "",
+        "| entries | build s | build CPU s | load folder s | load CPU s | load zip s | "
+        "folder MiB | zip MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in doc["build"]:
-        lines.append(f"| {r['n']:,} | {r['build_s']} | {r['build_cpu_s']} | {r['load_s']} | "
-                     f"{r['load_cpu_s']} | {r['load_zip_s']} | "
-                     f"{r['folder_mb']} | {r['zip_mb']} |")
+        lines.append(
+            f"| {r['n']:,} | {r['build_s']} | {r['build_cpu_s']} | {r['load_s']} | "
+            f"{r['load_cpu_s']} | {r['load_zip_s']} | "
+            f"{r['folder_mb']} | {r['zip_mb']} |"
+        )
     lines += ["", "## Goals", ""] + [f"- {g}" for g in doc["goals"]] + [""]
     return "\n".join(lines)
 
@@ -245,28 +288,40 @@ def goals(doc: dict[str, Any]) -> list[str]:
     out = []
 
     def best(n_lo: float, n_hi: float, t: int) -> dict[str, Any] | None:
-        rows = [r for r in doc["search"] if n_lo <= r["n"] <= n_hi and r["threshold"] == t and
-                r["exact"]]
+        rows = [
+            r
+            for r in doc["search"]
+            if n_lo <= r["n"] <= n_hi and r["threshold"] == t and r["exact"]
+        ]
         return max(rows, key=lambda r: r["qps"]) if rows else None
 
-    for label, lo, hi, want in (("10^6 hashes, T = 12", 9e5, 1.1e6, 2000),
-                                ("10^7 hashes, T = 12", 9e6, 1.1e7, 200)):
+    for label, lo, hi, want in (
+        ("10^6 hashes, T = 12", 9e5, 1.1e6, 2000),
+        ("10^7 hashes, T = 12", 9e6, 1.1e7, 200),
+    ):
         for kind in ("random", "clustered"):
-            rows = [r for r in doc["search"] if lo <= r["n"] <= hi and r["threshold"] == 12
-                    and r["kind"] == kind and r["exact"]]
+            rows = [
+                r
+                for r in doc["search"]
+                if lo <= r["n"] <= hi and r["threshold"] == 12 and r["kind"] == kind and r["exact"]
+            ]
             if not rows:
                 out.append(f"{label} ({kind}): not run")
                 continue
             r = max(rows, key=lambda r: r["qps"])
             per_cpu = 1000 / r["cpu_ms_per_query"]
-            out.append(f"{label} ({kind}): {r['qps']:,} queries/s wall with {r['backend']} "
-                       f"(goal >= {want:,}, exact): {'met' if r['qps'] >= want else 'MISSED'}; "
-                       f"{per_cpu:,.0f} queries per CPU-second ({r['cpu_ms_per_query']} ms)")
+            out.append(
+                f"{label} ({kind}): {r['qps']:,} queries/s wall with {r['backend']} "
+                f"(goal >= {want:,}, exact): {'met' if r['qps'] >= want else 'MISSED'}; "
+                f"{per_cpu:,.0f} queries per CPU-second ({r['cpu_ms_per_query']} ms)"
+            )
     for r in doc["build"]:
         if 9e5 <= r["n"] <= 1.1e6:
-            out.append(f"list build of {r['n']:,} hashes: {r['build_s']} s wall, "
-                       f"{r['build_cpu_s']} s CPU (goal < 10 s): "
-                       f"{'met' if r['build_s'] < 10 else 'MISSED'} on wall time")
+            out.append(
+                f"list build of {r['n']:,} hashes: {r['build_s']} s wall, "
+                f"{r['build_cpu_s']} s CPU (goal < 10 s): "
+                f"{'met' if r['build_s'] < 10 else 'MISSED'} on wall time"
+            )
     return out
 
 
@@ -288,10 +343,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", default="numpy,mih,faiss")
     ap.add_argument("--build-sizes", default="1e5,1e6")
     ap.add_argument("--kinds", default="random,clustered")
-    ap.add_argument("--min-exact", type=int, default=100,
-                    help="queries the numpy brute force answers at least, for the exactness check")
-    ap.add_argument("--merge", action="store_true",
-                    help="add to the existing results files instead of replacing them")
+    ap.add_argument(
+        "--min-exact",
+        type=int,
+        default=100,
+        help="queries the numpy brute force answers at least, for the exactness check",
+    )
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="add to the existing results files instead of replacing them",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--rerender", action="store_true", help="only rewrite match.md from .json")
     args = ap.parse_args(argv)
@@ -303,21 +365,31 @@ def main(argv: list[str] | None = None) -> int:
         sizes.append(10**7)
     before = os.getloadavg()
     doc: dict[str, Any] = {
-        "command": "python benchmarks/match.py " + " ".join(argv if argv is not None
-                                                             else sys.argv[1:]),
+        "command": "python benchmarks/match.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-                   f"Python {platform.python_version()}, numpy {np.__version__}",
-        "threads": args.threads, "loadavg_before": [round(x, 2) for x in before]}
+        f"Python {platform.python_version()}, numpy {np.__version__}",
+        "threads": args.threads,
+        "loadavg_before": [round(x, 2) for x in before],
+    }
     doc["build"] = bench_build([int(float(s)) for s in args.build_sizes.split(",") if s])
-    doc["search"] = bench_lists(sizes, args.backends.split(","), args.queries, args.budget,
-                                args.threads, args.min_exact, tuple(args.kinds.split(",")))
+    doc["search"] = bench_lists(
+        sizes,
+        args.backends.split(","),
+        args.queries,
+        args.budget,
+        args.threads,
+        args.min_exact,
+        tuple(args.kinds.split(",")),
+    )
     doc["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     old = args.out / "match.json"
     if args.merge and old.is_file():  # e.g. the 10^7 run added to the 10^5/10^6 one
         prev = json.loads(old.read_text())
         done = {(r["n"], r["kind"]) for r in doc["search"]}
-        doc["search"] = [r for r in prev["search"] if (r["n"], r["kind"]) not in done] + \
-            doc["search"]
+        doc["search"] = [r for r in prev["search"] if (r["n"], r["kind"]) not in done] + doc[
+            "search"
+        ]
         doc["build"] = prev["build"] + [r for r in doc["build"] if r not in prev["build"]]
         doc["command"] = prev["command"] + "; then " + doc["command"]
         doc["loadavg_before"] = [prev["loadavg_before"], doc["loadavg_before"]]

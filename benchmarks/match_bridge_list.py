@@ -9,6 +9,7 @@ OUT_DIR/queries.txt holds one query a line, `<hash hex> <fragile hex>`: half nea
 listed hashes (0..12 bits flipped), half random. Deterministic (fixed seed), so every run and
 language measures the same work.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,13 +48,27 @@ def main() -> None:
             if bytes(c) in distinct or len(distinct) < a.hashes:
                 codes.append(c)
                 distinct.add(bytes(c))
-    entries = [Entry(id=f"img-{i:07d}", hash=bytes(c).hex(), label=f"image {i}" if i % 3 else None,
-                     source=f"photos/{i % 997:03d}/img-{i:07d}.jpg", meta=None, fragile=mask(rng))
-               for i, c in enumerate(codes)]
+    entries = [
+        Entry(
+            id=f"img-{i:07d}",
+            hash=bytes(c).hex(),
+            label=f"image {i}" if i % 3 else None,
+            source=f"photos/{i % 997:03d}/img-{i:07d}.jpg",
+            meta=None,
+            fragile=mask(rng),
+        )
+        for i, c in enumerate(codes)
+    ]
     model = {"name": "bench", "fingerprint": "b" * 64, "seed_sha256": "5" * 64}
     a.out.mkdir(parents=True, exist_ok=True)
-    report = write_hashlist(a.out / "bench-list", entries, spec=Spec(fragile_margin=0.1),
-                            model=model, zip_too=False, overwrite=True)
+    report = write_hashlist(
+        a.out / "bench-list",
+        entries,
+        spec=Spec(fragile_margin=0.1),
+        model=model,
+        zip_too=False,
+        overwrite=True,
+    )
     with open(a.out / "queries.txt", "w") as f:
         for q in range(a.queries):
             if q % 2 == 0:
@@ -61,8 +76,10 @@ def main() -> None:
             else:
                 code = rng.integers(0, 256, 12, dtype=np.uint8)
             f.write(f"{bytes(code).hex()} {mask(rng).hex()}\n")
-    print(f"wrote {a.out / 'bench-list'} ({report.entries} entries, {report.hashes} distinct "
-          f"hashes) and {a.queries} queries")
+    print(
+        f"wrote {a.out / 'bench-list'} ({report.entries} entries, {report.hashes} distinct "
+        f"hashes) and {a.queries} queries"
+    )
 
 
 if __name__ == "__main__":

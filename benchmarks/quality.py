@@ -12,28 +12,28 @@ preprocessing (nhkit.runtime when importable, else an equivalent Pillow helper) 
 
 Writes benchmarks/results/quality.md and quality.json and prints the table.
 """
+
 from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import os
 import time
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
+from PIL import Image
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from nhkit.runtime.decode import decode_image  # noqa: E402
-from nhkit.runtime.hashing import project  # noqa: E402
-from nhkit.runtime.resize import resize_rgb  # noqa: E402
-from nhkit.runtime.tensor import normalise  # noqa: E402
 
 # ---------------------------------------------------------------- the transform suite
 # One edit suite for the whole project: nhkit.runtime.edits (also `nhkit match calibrate
 # --edits`). Every edit, in its order; hflip is its "mirror" group, left out of the means.
 from nhkit.runtime.edits import suite as _edit_suite  # noqa: E402
+from nhkit.runtime.hashing import project  # noqa: E402
+from nhkit.runtime.resize import resize_rgb  # noqa: E402
+from nhkit.runtime.tensor import normalise  # noqa: E402
 
 TRANSFORMS = [(e.name, e.apply) for e in _edit_suite("all")]
 DESCRIPTIONS = {e.name: e.description for e in _edit_suite("all")}
@@ -51,8 +51,9 @@ class NhkitHasher:
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
-        self.sess = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), so,
-                                         providers=["CPUExecutionProvider"])
+        self.sess = ort.InferenceSession(
+            os.path.join(model_dir, "model.onnx"), so, providers=["CPUExecutionProvider"]
+        )
         self.seed = np.fromfile(os.path.join(model_dir, "seed.f32"), "<f4").reshape(96, 128)
         info_path = os.path.join(model_dir, "model.json")
         self.info = json.load(open(info_path)) if os.path.exists(info_path) else {}
@@ -61,8 +62,9 @@ class NhkitHasher:
     def hash_many(self, images):
         rgb = np.stack([resize_rgb(np.asarray(im.convert("RGB")), 360) for im in images])
         x = normalise(rgb, "NCHW")
-        e = np.concatenate([self.sess.run(["embedding"], {"image": x[i:i + 8]})[0]
-                            for i in range(0, len(x), 8)])
+        e = np.concatenate(
+            [self.sess.run(["embedding"], {"image": x[i : i + 8]})[0] for i in range(0, len(x), 8)]
+        )
         p = project(self.seed, e)
         self.proj.append(p)
         return p >= 0.0
@@ -74,8 +76,12 @@ class PdqHasher:
     def hash_many(self, images):
         import pdqhash
 
-        return np.stack([pdqhash.compute(np.ascontiguousarray(np.asarray(im.convert("RGB"))))[0]
-                         .astype(bool) for im in images])
+        return np.stack(
+            [
+                pdqhash.compute(np.ascontiguousarray(np.asarray(im.convert("RGB"))))[0].astype(bool)
+                for im in images
+            ]
+        )
 
 
 class PHasher:
@@ -95,7 +101,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--photos", default=os.path.join(REPO, "..", "shared", "photos"))
     ap.add_argument("--split", default=os.path.join(REPO, "training", "split.json"))
-    ap.add_argument("--model-dir", default=os.path.join(REPO, "runtime", "models", "nhkit-mnv3s-v1"))
+    ap.add_argument(
+        "--model-dir", default=os.path.join(REPO, "runtime", "models", "nhkit-mnv3s-v1")
+    )
     ap.add_argument("--out", default=os.path.join(REPO, "benchmarks", "results"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tag", default="", help="suffix for the result file names")
@@ -110,30 +118,52 @@ def main():
             group[f] = gi
     originals = [Image.fromarray(decode_image(os.path.join(a.photos, f)).rgb) for f in files]
     n = len(files)
-    hashers = {"nhkit": NhkitHasher(a.model_dir, a.threads), "PDQ": PdqHasher(),
-               "pHash": PHasher()}
+    hashers = {"nhkit": NhkitHasher(a.model_dir, a.threads), "PDQ": PdqHasher(), "pHash": PHasher()}
 
     orig_h = {k: h.hash_many(originals) for k, h in hashers.items()}
     nh_orig_proj = hashers["nhkit"].proj[-1]
-    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)
-             if not (files[i] in group and files[j] in group and group[files[i]] == group[files[j]])]
-    similar_pairs = [(i, j) for i in range(n) for j in range(i + 1, n)
-                     if files[i] in group and files[j] in group and group[files[i]] == group[files[j]]]
-    res = {"photos": files, "n_photos": n, "n_distinct_pairs": len(pairs),
-           "similar_pairs_excluded": [[files[i], files[j]] for i, j in similar_pairs],
-           "methods": {}, "transforms": [t for t, _ in TRANSFORMS], "descriptions": DESCRIPTIONS}
+    pairs = [
+        (i, j)
+        for i in range(n)
+        for j in range(i + 1, n)
+        if not (files[i] in group and files[j] in group and group[files[i]] == group[files[j]])
+    ]
+    similar_pairs = [
+        (i, j)
+        for i in range(n)
+        for j in range(i + 1, n)
+        if files[i] in group and files[j] in group and group[files[i]] == group[files[j]]
+    ]
+    res = {
+        "photos": files,
+        "n_photos": n,
+        "n_distinct_pairs": len(pairs),
+        "similar_pairs_excluded": [[files[i], files[j]] for i, j in similar_pairs],
+        "methods": {},
+        "transforms": [t for t, _ in TRANSFORMS],
+        "descriptions": DESCRIPTIONS,
+    }
     for k, h in hashers.items():
         d = np.array([hamming(orig_h[k][i], orig_h[k][j]) for i, j in pairs])
         thr = int(d.min()) - 1  # match iff distance <= thr: zero false positives
         res["methods"][k] = {
-            "bits": h.bits, "threshold_zero_fp": thr,
-            "distinct": {"min": int(d.min()), "p1": float(np.percentile(d, 1)),
-                         "p5": float(np.percentile(d, 5)), "median": float(np.median(d)),
-                         "mean": float(d.mean()), "std": float(d.std()), "max": int(d.max())},
-            "similar_pair_distances": {f"{files[i]}|{files[j]}": int(hamming(orig_h[k][i],
-                                                                                orig_h[k][j]))
-                                       for i, j in similar_pairs},
-            "transforms": {}}
+            "bits": h.bits,
+            "threshold_zero_fp": thr,
+            "distinct": {
+                "min": int(d.min()),
+                "p1": float(np.percentile(d, 1)),
+                "p5": float(np.percentile(d, 5)),
+                "median": float(np.median(d)),
+                "mean": float(d.mean()),
+                "std": float(d.std()),
+                "max": int(d.max()),
+            },
+            "similar_pair_distances": {
+                f"{files[i]}|{files[j]}": int(hamming(orig_h[k][i], orig_h[k][j]))
+                for i, j in similar_pairs
+            },
+            "transforms": {},
+        }
 
     seeds = [int(hashlib.sha256(f.encode()).hexdigest()[:8], 16) for f in files]
     all_proj = [nh_orig_proj]
@@ -144,19 +174,25 @@ def main():
             d = hamming(hh, orig_h[k])
             thr = res["methods"][k]["threshold_zero_fp"]
             res["methods"][k]["transforms"][tname] = {
-                "exact": float(np.mean(d == 0)), "mean_hamming": float(d.mean()),
-                "max_hamming": int(d.max()), "match_zero_fp": float(np.mean(d <= thr)),
-                "distances": [int(v) for v in d]}
+                "exact": float(np.mean(d == 0)),
+                "mean_hamming": float(d.mean()),
+                "max_hamming": int(d.max()),
+                "match_zero_fp": float(np.mean(d <= thr)),
+                "distances": [int(v) for v in d],
+            }
         all_proj.append(hashers["nhkit"].proj[-1])
     allp = np.abs(np.concatenate(all_proj))
     fm = float(hashers["nhkit"].info.get("fragile_margin", 0.0))
-    res["methods"]["nhkit"]["median_abs_projection_originals"] = float(np.median(np.abs(nh_orig_proj)))
+    res["methods"]["nhkit"]["median_abs_projection_originals"] = float(
+        np.median(np.abs(nh_orig_proj))
+    )
     res["methods"]["nhkit"]["median_abs_projection_all"] = float(np.median(allp))
-    res["methods"]["nhkit"]["projection_rms_originals"] = float(np.sqrt(np.mean(nh_orig_proj ** 2)))
+    res["methods"]["nhkit"]["projection_rms_originals"] = float(np.sqrt(np.mean(nh_orig_proj**2)))
     res["methods"]["nhkit"]["fragile_margin"] = fm
     res["methods"]["nhkit"]["fragile_fraction"] = float(np.mean(allp < fm))
-    res["methods"]["nhkit"]["model"] = {k: hashers["nhkit"].info.get(k) for k in
-                                        ("name", "version", "onnx_sha256")}
+    res["methods"]["nhkit"]["model"] = {
+        k: hashers["nhkit"].info.get(k) for k in ("name", "version", "onnx_sha256")
+    }
     res["seconds"] = time.time() - t0
 
     md = render(res)
@@ -174,76 +210,117 @@ def render(res):
     nh, pdq, ph = M["nhkit"], M["PDQ"], M["pHash"]
     L = []
     L.append("# nhkit quality benchmark (held-out photos)\n")
-    L.append(f"Model: `{nh['model'].get('name')}` {nh['model'].get('version')} "
-             f"(onnx sha256 `{(nh['model'].get('onnx_sha256') or '')[:16]}...`). "
-             f"{res['n_photos']} held-out photos of `training/split.json` (never trained on), "
-             f"{res['n_distinct_pairs']} distinct pairs ({len(res['similar_pairs_excluded'])} "
-             f"'similar' pairs left out). Generated by `python benchmarks/quality.py`.\n")
-    L.append("Match = Hamming distance to the original's hash <= the largest threshold with zero "
-             "false positives among the distinct pairs (each method its own threshold).\n")
-    L.append("| method | bits | zero-FP threshold | distinct pairs: min / p5 / median / mean / max |")
+    L.append(
+        f"Model: `{nh['model'].get('name')}` {nh['model'].get('version')} "
+        f"(onnx sha256 `{(nh['model'].get('onnx_sha256') or '')[:16]}...`). "
+        f"{res['n_photos']} held-out photos of `training/split.json` (never trained on), "
+        f"{res['n_distinct_pairs']} distinct pairs ({len(res['similar_pairs_excluded'])} "
+        f"'similar' pairs left out). Generated by `python benchmarks/quality.py`.\n"
+    )
+    L.append(
+        "Match = Hamming distance to the original's hash <= the largest threshold with zero "
+        "false positives among the distinct pairs (each method its own threshold).\n"
+    )
+    L.append(
+        "| method | bits | zero-FP threshold | distinct pairs: min / p5 / median / mean / max |"
+    )
     L.append("|---|---|---|---|")
     for k in ("nhkit", "PDQ", "pHash"):
         d = M[k]["distinct"]
-        L.append(f"| {k} | {M[k]['bits']} | <= {M[k]['threshold_zero_fp']} | {d['min']} / "
-                 f"{d['p5']:.0f} / {d['median']:.0f} / {d['mean']:.1f} / {d['max']} |")
+        L.append(
+            f"| {k} | {M[k]['bits']} | <= {M[k]['threshold_zero_fp']} | {d['min']} / "
+            f"{d['p5']:.0f} / {d['median']:.0f} / {d['mean']:.1f} / {d['max']} |"
+        )
     L.append("")
-    L.append(f"nhkit median |projection|: {nh['median_abs_projection_originals']:.3f} on originals, "
-             f"{nh['median_abs_projection_all']:.3f} over all edits (projection RMS on originals "
-             f"{nh['projection_rms_originals']:.3f}; fraction of bits with |p| < fragile_margin "
-             f"{nh['fragile_margin']}: {nh['fragile_fraction']:.3f}).\n")
-    L.append("| edit | nhkit match | PDQ match | pHash match | nhkit exact | nhkit mean Ham /96 "
-             "| PDQ mean Ham /256 | pHash mean Ham /64 |")
+    L.append(
+        f"nhkit median |projection|: {nh['median_abs_projection_originals']:.3f} on originals, "
+        f"{nh['median_abs_projection_all']:.3f} over all edits (projection RMS on originals "
+        f"{nh['projection_rms_originals']:.3f}; fraction of bits with |p| < fragile_margin "
+        f"{nh['fragile_margin']}: {nh['fragile_fraction']:.3f}).\n"
+    )
+    L.append(
+        "| edit | nhkit match | PDQ match | pHash match | nhkit exact | nhkit mean Ham /96 "
+        "| PDQ mean Ham /256 | pHash mean Ham /64 |"
+    )
     L.append("|---|---|---|---|---|---|---|---|")
     wins_ph = 0
     ties_ph = 0
     counted = 0
     for t in res["transforms"]:
         a, b, c = nh["transforms"][t], pdq["transforms"][t], ph["transforms"][t]
-        L.append(f"| {t} | {a['match_zero_fp'] * 100:.0f}% | {b['match_zero_fp'] * 100:.0f}% | "
-                 f"{c['match_zero_fp'] * 100:.0f}% | {a['exact'] * 100:.0f}% | "
-                 f"{a['mean_hamming']:.2f} | {b['mean_hamming']:.1f} | {c['mean_hamming']:.2f} |")
+        L.append(
+            f"| {t} | {a['match_zero_fp'] * 100:.0f}% | {b['match_zero_fp'] * 100:.0f}% | "
+            f"{c['match_zero_fp'] * 100:.0f}% | {a['exact'] * 100:.0f}% | "
+            f"{a['mean_hamming']:.2f} | {b['mean_hamming']:.1f} | {c['mean_hamming']:.2f} |"
+        )
         counted += 1
         wins_ph += a["match_zero_fp"] > c["match_zero_fp"]
         ties_ph += a["match_zero_fp"] == c["match_zero_fp"]
-    mean = {k: np.mean([M[k]["transforms"][t]["match_zero_fp"] for t in res["transforms"]
-                        if t not in EXPECTED_FAIL]) for k in M}
-    L.append(f"| **mean (without hflip)** | {mean['nhkit'] * 100:.1f}% | {mean['PDQ'] * 100:.1f}% | "
-             f"{mean['pHash'] * 100:.1f}% | | | | |")
+    mean = {
+        k: np.mean(
+            [
+                M[k]["transforms"][t]["match_zero_fp"]
+                for t in res["transforms"]
+                if t not in EXPECTED_FAIL
+            ]
+        )
+        for k in M
+    }
+    L.append(
+        f"| **mean (without hflip)** | {mean['nhkit'] * 100:.1f}% | {mean['PDQ'] * 100:.1f}% | "
+        f"{mean['pHash'] * 100:.1f}% | | | | |"
+    )
     L.append("")
-    L.append("Headroom (ties at 100% above hide it): worst distance over the photos / zero-FP "
-             "threshold, per method (< 1: every photo matched; lower is better).\n")
+    L.append(
+        "Headroom (ties at 100% above hide it): worst distance over the photos / zero-FP "
+        "threshold, per method (< 1: every photo matched; lower is better).\n"
+    )
     L.append("| edit | nhkit max/thr | PDQ max/thr | pHash max/thr |")
     L.append("|---|---|---|---|")
     for t in res["transforms"]:
         cells = []
         for k in ("nhkit", "PDQ", "pHash"):
             thr = max(M[k]["threshold_zero_fp"], 1)
-            cells.append(f"{M[k]['transforms'][t]['max_hamming']} / {thr} = "
-                         f"{M[k]['transforms'][t]['max_hamming'] / thr:.2f}")
+            cells.append(
+                f"{M[k]['transforms'][t]['max_hamming']} / {thr} = "
+                f"{M[k]['transforms'][t]['max_hamming'] / thr:.2f}"
+            )
         L.append(f"| {t} | " + " | ".join(cells) + " |")
     L.append("")
     L.append("## Goals (issue 3)\n")
     goal_t = ["crop_5%", "crop_10%", "down_0.25", "stretch_1.2", "rotate_2", "rotate_5", "chain"]
     for t in goal_t:
         a, b = nh["transforms"][t]["match_zero_fp"], pdq["transforms"][t]["match_zero_fp"]
-        verdict = "met" if a > b else ("tie (not above)" if a == b
-                                       else f"missed by {(b - a) * 100:.0f} points")
+        verdict = (
+            "met"
+            if a > b
+            else ("tie (not above)" if a == b else f"missed by {(b - a) * 100:.0f} points")
+        )
         L.append(f"- {t}: nhkit {a * 100:.0f}% vs PDQ {b * 100:.0f}% -> {verdict}")
     share = wins_ph / counted
     need = int(np.ceil(0.8 * counted))
-    L.append(f"- above pHash on {wins_ph}/{counted} edits ({share * 100:.0f}%; goal >= 80% = "
-             f"{need}) -> {'met' if wins_ph >= need else f'missed by {need - wins_ph} edits'}; "
-             f"equal on {ties_ph} (mostly both at 100%), below on {counted - wins_ph - ties_ph}")
+    L.append(
+        f"- above pHash on {wins_ph}/{counted} edits ({share * 100:.0f}%; goal >= 80% = "
+        f"{need}) -> {'met' if wins_ph >= need else f'missed by {need - wins_ph} edits'}; "
+        f"equal on {ties_ph} (mostly both at 100%), below on {counted - wins_ph - ties_ph}"
+    )
     med = nh["distinct"]["median"]
-    L.append(f"- median distinct-pair distance {med:.0f} (goal 44-52) -> "
-             f"{'met' if 44 <= med <= 52 else 'missed'}")
+    L.append(
+        f"- median distinct-pair distance {med:.0f} (goal 44-52) -> "
+        f"{'met' if 44 <= med <= 52 else 'missed'}"
+    )
     L.append(f"- median |projection| {nh['median_abs_projection_originals']:.3f} (originals)")
     L.append("")
-    L.append("Similar (excluded) pairs, distances nhkit / PDQ / pHash: " + "; ".join(
-        f"{k.split('|')[0].split('/')[-1]}~{k.split('|')[1].split('/')[-1]} "
-        f"{nh['similar_pair_distances'][k]} / {pdq['similar_pair_distances'][k]} / "
-        f"{ph['similar_pair_distances'][k]}" for k in nh["similar_pair_distances"]) + "\n")
+    L.append(
+        "Similar (excluded) pairs, distances nhkit / PDQ / pHash: "
+        + "; ".join(
+            f"{k.split('|')[0].split('/')[-1]}~{k.split('|')[1].split('/')[-1]} "
+            f"{nh['similar_pair_distances'][k]} / {pdq['similar_pair_distances'][k]} / "
+            f"{ph['similar_pair_distances'][k]}"
+            for k in nh["similar_pair_distances"]
+        )
+        + "\n"
+    )
     L.append("Edits: " + "; ".join(f"`{k}` {v}" for k, v in res["descriptions"].items()) + ".\n")
     return "\n".join(L) + "\n"
 

@@ -33,9 +33,14 @@ SRC = ROOT / "benchmarks" / "native" / "resize_hpass_avx2.c"
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = next((p for p in (ROOT.parent / "shared" / "photos",
-                                ROOT.parent.parent / "shared" / "photos") if p.is_dir()),
-                   ROOT / "export/data/validation")
+    default = next(
+        (
+            p
+            for p in (ROOT.parent / "shared" / "photos", ROOT.parent.parent / "shared" / "photos")
+            if p.is_dir()
+        ),
+        ROOT / "export/data/validation",
+    )
     ap.add_argument("--photos", type=Path, default=default)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/resize_native.md")
     args = ap.parse_args()
@@ -45,8 +50,10 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="nhkit-native-"))
     try:
         so = tmp / "hpass.so"
-        subprocess.run(["gcc", "-O3", "-march=haswell", "-shared", "-fPIC", "-o", str(so),
-                        str(SRC)], check=True)
+        subprocess.run(
+            ["gcc", "-O3", "-march=haswell", "-shared", "-fPIC", "-o", str(so), str(SRC)],
+            check=True,
+        )
         lib = ctypes.CDLL(str(so))
         p = ctypes.c_void_p
         for fn in (lib.hpass_scalar, lib.hpass_avx2):
@@ -55,15 +62,27 @@ def main() -> int:
         @functools.lru_cache(None)
         def coeffs(w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             b, k = bicubic_coefficients(w, 360)
-            return (np.ascontiguousarray(b[:, 0], np.int32),
-                    np.ascontiguousarray(b[:, 1], np.int32), np.ascontiguousarray(k, np.int32))
+            return (
+                np.ascontiguousarray(b[:, 0], np.int32),
+                np.ascontiguousarray(b[:, 1], np.int32),
+                np.ascontiguousarray(k, np.int32),
+            )
 
         def run(fn, a: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
             h, w = a.shape[:2]
             xmin, cnt, k = coeffs(w)
             out = np.empty((h, 360, 3), np.uint8)
-            fn(a.ctypes.data, h, w, out.ctypes.data, 360, xmin.ctypes.data, cnt.ctypes.data,
-               k.ctypes.data, k.shape[1])
+            fn(
+                a.ctypes.data,
+                h,
+                w,
+                out.ctypes.data,
+                360,
+                xmin.ctypes.data,
+                cnt.ctypes.data,
+                k.ctypes.data,
+                k.shape[1],
+            )
             return out
 
         ims = []
@@ -77,10 +96,12 @@ def main() -> int:
             coeffs(a.shape[1])
         bicubic = Image.Resampling.BICUBIC
         same = sum(
-            np.array_equal(np.asarray(im.resize((360, im.size[1]), bicubic)),
-                           run(lib.hpass_avx2, a))
+            np.array_equal(
+                np.asarray(im.resize((360, im.size[1]), bicubic)), run(lib.hpass_avx2, a)
+            )
             and np.array_equal(run(lib.hpass_scalar, a), run(lib.hpass_avx2, a))
-            for im, a in zip(ims, arrs))
+            for im, a in zip(ims, arrs)
+        )
 
         def best(fn, xs) -> float:  # type: ignore[no-untyped-def]
             b = 1e9
@@ -110,7 +131,8 @@ def main() -> int:
         f"Identical bytes to Pillow's pass: {same}/{len(ims)} photos. Integer sums are exact in "
         "any order, so vectorising across rows cannot change a byte; only the coefficient table "
         "(float64, nhkit.runtime.resize.bicubic_coefficients) must match the spec, and it is "
-        "computed once per input width.\n")
+        "computed once per input width.\n"
+    )
     args.out.write_text(text)
     print(text)
     return 0

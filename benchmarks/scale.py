@@ -47,9 +47,15 @@ class MeasuredActor(HashActor):
         out = super().__call__(batch)
         self.rows += out.num_rows
         if self.rss_dir:
-            Path(self.rss_dir, f"{os.getpid()}-{id(self)}.json").write_text(json.dumps({
-                "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                "cpu_s": time.process_time() - self.cpu0, "rows": self.rows}))
+            Path(self.rss_dir, f"{os.getpid()}-{id(self)}.json").write_text(
+                json.dumps(
+                    {
+                        "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                        "cpu_s": time.process_time() - self.cpu0,
+                        "rows": self.rows,
+                    }
+                )
+            )
         return out
 
 
@@ -57,8 +63,9 @@ def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def timed_local(files: list[str], config: HasherConfig, workers: int, batch: int
-                ) -> tuple[float, float]:
+def timed_local(
+    files: list[str], config: HasherConfig, workers: int, batch: int
+) -> tuple[float, float]:
     """(wall seconds, CPU seconds of this process) for one pass over the files."""
     hasher = config.build()
     list(hasher.hash_files(files[:4], batch_size=batch, workers=workers))  # warm-up
@@ -71,18 +78,29 @@ def timed_local(files: list[str], config: HasherConfig, workers: int, batch: int
 
 def run_engine(photos: Path, out: Path, engine, hasher) -> tuple[float, int]:  # type: ignore[no-untyped-def]
     t = time.perf_counter()
-    summary = run_chunks(list_inputs([photos], recursive=True), HashesOutput(out), engine,
-                         spec=hasher.spec, model=hasher.identity, run_id="bench",
-                         log=open(os.devnull, "w"))
+    summary = run_chunks(
+        list_inputs([photos], recursive=True),
+        HashesOutput(out),
+        engine,
+        spec=hasher.spec,
+        model=hasher.identity,
+        run_id="bench",
+        log=open(os.devnull, "w"),
+    )
     return time.perf_counter() - t, summary.hashed
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # ../shared/photos from the main checkout, ../../shared/photos from a worktree in wt/
-    default = next((p for p in (ROOT.parent / "shared" / "photos",
-                                ROOT.parent.parent / "shared" / "photos") if p.is_dir()),
-                   ROOT / "export/data/validation")
+    default = next(
+        (
+            p
+            for p in (ROOT.parent / "shared" / "photos", ROOT.parent.parent / "shared" / "photos")
+            if p.is_dir()
+        ),
+        ROOT / "export/data/validation",
+    )
     ap.add_argument("--photos", type=Path, default=default)
     ap.add_argument("--repeat", type=int, default=3, help="timed passes per local method")
     ap.add_argument("--copies", type=int, default=2, help="times each photo is hashed per run")
@@ -106,9 +124,14 @@ def main() -> int:
                 shutil.copy(f, dst)
     files = [x.path for x in list_inputs([lib], recursive=True)]
     n = len(files)
-    res: dict[str, object] = {"photos": str(args.photos), "copies": args.copies, "images": n,
-                              "cpus": os.cpu_count(), "platform": platform.platform(),
-                              "load_before": load()}
+    res: dict[str, object] = {
+        "photos": str(args.photos),
+        "copies": args.copies,
+        "images": n,
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "load_before": load(),
+    }
     try:
         # 1. nhkit hash's own pipeline (Hasher.hash_files): 2 decode threads, default
         #    inference threads; and one core (1 decode thread, 1 inference thread).
@@ -122,9 +145,14 @@ def main() -> int:
         res["local_2core_cpu_ms"] = min(c for _, c in runs2) / n * 1000
         # 2. the same through nhkit.dist's local engine (listing, resume check, Parquet parts)
         h2 = two.build()
-        dt, hashed = run_engine(lib, tmp / "local.parquet",
-                                local_engine(h2, h2.identity, folder=tmp / "local.parquet",
-                                             batch_size=args.batch, workers=2), h2)
+        dt, hashed = run_engine(
+            lib,
+            tmp / "local.parquet",
+            local_engine(
+                h2, h2.identity, folder=tmp / "local.parquet", batch_size=args.batch, workers=2
+            ),
+            h2,
+        )
         res["local_parquet_ips"] = hashed / dt
 
         # 3. Ray: local cluster, 2 CPUs. Each run starts its actors (model load), reads, hashes
@@ -132,8 +160,13 @@ def main() -> int:
         import ray
 
         t = time.perf_counter()
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 configure_logging=True, logging_level="warning")
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=True,
+            logging_level="warning",
+        )
         res["ray_init_s"] = time.perf_counter() - t
         ray.data.DataContext.get_current().enable_progress_bars = False
         small = tmp / "small"
@@ -147,9 +180,16 @@ def main() -> int:
             MeasuredActor.rss_dir = str(rss_dir)
 
             def eng(folder: Path, actors: int = actors):  # type: ignore[no-untyped-def]
-                return ray_engine(one, h1.identity, h1.spec, batch_size=args.batch,
-                                  concurrency=actors, folder=str(folder),
-                                  actor_class=MeasuredActor)
+                return ray_engine(
+                    one,
+                    h1.identity,
+                    h1.spec,
+                    batch_size=args.batch,
+                    concurrency=actors,
+                    folder=str(folder),
+                    actor_class=MeasuredActor,
+                )
+
             t_small, _ = run_engine(small, tmp / f"s{actors}", eng(tmp / f"s{actors}"), h1)
             for p in rss_dir.iterdir():
                 p.unlink()
@@ -159,15 +199,18 @@ def main() -> int:
             res[f"ray{actors}_total_s"] = t_all
             res[f"ray{actors}_ips"] = n / t_all
             res[f"ray{actors}_fixed_s"] = t_small
-            res[f"ray{actors}_marginal_ips"] = ((n - 4) / (t_all - t_small)
-                                                if t_all > t_small else None)
-            res[f"ray{actors}_actor_cpu_ms"] = (sum(s["cpu_s"] for s in stats)
-                                                / max(1, sum(s["rows"] for s in stats)) * 1000)
+            res[f"ray{actors}_marginal_ips"] = (
+                (n - 4) / (t_all - t_small) if t_all > t_small else None
+            )
+            res[f"ray{actors}_actor_cpu_ms"] = (
+                sum(s["cpu_s"] for s in stats) / max(1, sum(s["rows"] for s in stats)) * 1000
+            )
             res[f"ray{actors}_actor_rss_mb"] = [round(s["rss_kb"] / 1024, 1) for s in stats]
         ray.shutdown()
         # same hashes as the local pipeline (paths are the same files)
-        local_rows = {r["path"]: r["hash"] for r in read_hashes(tmp / "local.parquet")[0]
-                      .to_pylist()}
+        local_rows = {
+            r["path"]: r["hash"] for r in read_hashes(tmp / "local.parquet")[0].to_pylist()
+        }
         ray_rows = {r["path"]: r["hash"] for r in read_hashes(tmp / "r2")[0].to_pylist()}
         res["ray_equals_local"] = local_rows == ray_rows
     finally:
@@ -187,11 +230,16 @@ def main() -> int:
             chunks = math.ceil(images / chunk_files_for(cores))
             fixed = res["ray2_fixed_s"] * chunks  # type: ignore[operator]
             hours = (images * per_image_s / cores + fixed) / 3600
-            projection.append({"images": images, "nodes": nodes, "cores": cores,
-                               "chunks": chunks,
-                               "hours": round(hours, 2),
-                               "driver_result_mb_per_s": round(cores / per_image_s * 700 / 1e6,
-                                                               2)})
+            projection.append(
+                {
+                    "images": images,
+                    "nodes": nodes,
+                    "cores": cores,
+                    "chunks": chunks,
+                    "hours": round(hours, 2),
+                    "driver_result_mb_per_s": round(cores / per_image_s * 700 / 1e6, 2),
+                }
+            )
     res["projection"] = projection
     write(args.out, res)
     print(json.dumps(res, indent=1))
@@ -252,9 +300,11 @@ def write(out: Path, r: dict) -> None:  # type: ignore[type-arg]
         "|---|---|---|---|---|---|",
     ]
     for p in r["projection"]:
-        lines.append(f"| {p['images']:,} | {p['nodes']} | {p['cores']} | {p['chunks']} | "
-                     f"{p['hours']} | "
-                     f"{p['driver_result_mb_per_s']} |")
+        lines.append(
+            f"| {p['images']:,} | {p['nodes']} | {p['cores']} | {p['chunks']} | "
+            f"{p['hours']} | "
+            f"{p['driver_result_mb_per_s']} |"
+        )
     out.write_text("\n".join(lines) + "\n")
 
 

@@ -36,9 +36,11 @@ from nnhash_oracle import nnhash_hash as nnhash_one  # noqa: E402  (the oracle l
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_photos = ROOT.parent / "shared" / "photos"
-    ap.add_argument("--photos", type=Path,
-                    default=default_photos if default_photos.is_dir()
-                    else ROOT / "export/data/validation")
+    ap.add_argument(
+        "--photos",
+        type=Path,
+        default=default_photos if default_photos.is_dir() else ROOT / "export/data/validation",
+    )
     ap.add_argument("--model")
     ap.add_argument("--seed")
     ap.add_argument("--repeat", type=int, default=2, help="passes over the photos per method")
@@ -56,7 +58,7 @@ def main() -> int:
     files = sorted(str(p) for p in args.photos.rglob("*") if p.suffix.lower() in (".jpg", ".png"))
     n = len(files) * args.repeat
     seed_bytes = seed_path.read_bytes()
-    seed1 = np.frombuffer(seed_bytes[-96 * 128 * 4:], dtype=np.float32).reshape(96, 128)
+    seed1 = np.frombuffer(seed_bytes[-96 * 128 * 4 :], dtype=np.float32).reshape(96, 128)
 
     # 1. nnhash.py as a script run per image: a new session every time.
     t0 = time.perf_counter()
@@ -107,44 +109,62 @@ def main() -> int:
     same = sum(ours[p] == warm[p] for p in files)
     same_wide = sum(ours[p] == warm[p] for p in files if p not in tall)
     result = {
-        "model": model_name, "photos": len(files), "repeat": args.repeat,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "onnxruntime": onnxruntime.__version__},
-        "images_per_second": {"nnhash_script_per_image": round(cold_rate, 2),
-                              "nnhash_warm_loop": round(warm_rate, 2),
-                              "nhkit": round(nhkit_rate, 2)},
+        "model": model_name,
+        "photos": len(files),
+        "repeat": args.repeat,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "onnxruntime": onnxruntime.__version__,
+        },
+        "images_per_second": {
+            "nnhash_script_per_image": round(cold_rate, 2),
+            "nnhash_warm_loop": round(warm_rate, 2),
+            "nhkit": round(nhkit_rate, 2),
+        },
         "speedup_vs_warm_loop": round(nhkit_rate / warm_rate, 2),
         "speedup_vs_script": round(nhkit_rate / cold_rate, 2),
         "stage_ms_per_image_single_thread": {k: round(v, 2) for k, v in per_image_ms.items()},
-        "identical_hashes": same, "tall_images": len(tall),
+        "identical_hashes": same,
+        "tall_images": len(tall),
         "identical_hashes_wide_or_square": f"{same_wide}/{len(files) - len(tall)}",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    md = ["# Throughput: nhkit vs an nnhash.py-style loop",
-          "", f"`python benchmarks/throughput.py` — model `{model_name}`, {len(files)} photos x "
-          f"{args.repeat} passes, {os.cpu_count()} CPUs, "
-          f"onnxruntime {onnxruntime.__version__}.", "",
-          "| method | images/s |", "|---|---|",
-          f"| nnhash.py run per image (new session each time) | {cold_rate:.1f} |",
-          f"| nnhash.py procedure, warm loop (one session) | {warm_rate:.1f} |",
-          f"| nhkit Hasher (batch {args.batch}, {args.workers} decode threads) | "
-          f"{nhkit_rate:.1f} |",
-          "", f"Speed-up: **{nhkit_rate / warm_rate:.2f}x** the warm loop, "
-          f"{nhkit_rate / cold_rate:.2f}x the per-image script.", "",
-          "Single-thread stage split of nhkit's pipeline (ms per image): " +
-          ", ".join(f"{k} {v:.1f}" for k, v in per_image_ms.items()) + ".", "",
-          f"Identical hashes: {same}/{len(files)} overall; {same_wide}/{len(files) - len(tall)} on "
-          f"wide or square photos. The {len(tall)} tall photos may differ because Pillow 13's bare "
-          "`Image.resize` runs the vertical pass first for tall images, which nh-spec-v1 does not.",
-          "", "Where the time goes: with the default model, inference is a small share of the "
-          "single-thread cost; decoding and the exact full-resolution BICUBIC resize dominate, "
-          "and both do the same work in either method (a reduced-size JPEG decode would be "
-          "faster but changes the pixels, which the spec forbids). nhkit's gain therefore comes "
-          "from running decode/resize on both cores while the model runs (bounded by 2x on 2 "
-          "cores), batching, a 256-entry normalisation table, and no numpy round trip for RGB "
-          "files. Against the script run once per image (how nnhash.py is used) the gain is "
-          "larger because the session is built once.", ""]
+    md = [
+        "# Throughput: nhkit vs an nnhash.py-style loop",
+        "",
+        f"`python benchmarks/throughput.py` — model `{model_name}`, {len(files)} photos x "
+        f"{args.repeat} passes, {os.cpu_count()} CPUs, "
+        f"onnxruntime {onnxruntime.__version__}.",
+        "",
+        "| method | images/s |",
+        "|---|---|",
+        f"| nnhash.py run per image (new session each time) | {cold_rate:.1f} |",
+        f"| nnhash.py procedure, warm loop (one session) | {warm_rate:.1f} |",
+        f"| nhkit Hasher (batch {args.batch}, {args.workers} decode threads) | {nhkit_rate:.1f} |",
+        "",
+        f"Speed-up: **{nhkit_rate / warm_rate:.2f}x** the warm loop, "
+        f"{nhkit_rate / cold_rate:.2f}x the per-image script.",
+        "",
+        "Single-thread stage split of nhkit's pipeline (ms per image): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in per_image_ms.items())
+        + ".",
+        "",
+        f"Identical hashes: {same}/{len(files)} overall; {same_wide}/{len(files) - len(tall)} on "
+        f"wide or square photos. The {len(tall)} tall photos may differ because Pillow 13's bare "
+        "`Image.resize` runs the vertical pass first for tall images, which nh-spec-v1 does not.",
+        "",
+        "Where the time goes: with the default model, inference is a small share of the "
+        "single-thread cost; decoding and the exact full-resolution BICUBIC resize dominate, "
+        "and both do the same work in either method (a reduced-size JPEG decode would be "
+        "faster but changes the pixels, which the spec forbids). nhkit's gain therefore comes "
+        "from running decode/resize on both cores while the model runs (bounded by 2x on 2 "
+        "cores), batching, a 256-entry normalisation table, and no numpy round trip for RGB "
+        "files. Against the script run once per image (how nnhash.py is used) the gain is "
+        "larger because the session is built once.",
+        "",
+    ]
     args.out.write_text("\n".join(md))
     print("\n".join(md))
     return 0

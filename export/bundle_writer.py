@@ -85,26 +85,58 @@ def make_selftest_sources(photos: list[np.ndarray]) -> list[SelftestSource]:
         raise BundleWriteError("self-test cases need at least one validation photo")
     pick = [photos[i % len(photos)] for i in range(5)]
     out = [
-        SelftestSource("s01-png", "s01-png.png", _png(_fit(pick[0], 320, 240)), True,
-                       "landscape RGB PNG 320x240"),
-        SelftestSource("s02-png-tall", "s02-png-tall.png", _png(_fit(pick[1], 200, 300)), True,
-                       "portrait RGB PNG 200x300"),
-        SelftestSource("s03-png-grey", "s03-png-grey.png",
-                       _png(_fit(pick[2], 300, 200).convert("L")), True,
-                       "greyscale (mode L) PNG 300x200"),
-        SelftestSource("s04-png-360", "s04-png-360.png", _png(_fit(pick[3], 360, 360)), True,
-                       "RGB PNG already 360x360"),
+        SelftestSource(
+            "s01-png",
+            "s01-png.png",
+            _png(_fit(pick[0], 320, 240)),
+            True,
+            "landscape RGB PNG 320x240",
+        ),
+        SelftestSource(
+            "s02-png-tall",
+            "s02-png-tall.png",
+            _png(_fit(pick[1], 200, 300)),
+            True,
+            "portrait RGB PNG 200x300",
+        ),
+        SelftestSource(
+            "s03-png-grey",
+            "s03-png-grey.png",
+            _png(_fit(pick[2], 300, 200).convert("L")),
+            True,
+            "greyscale (mode L) PNG 300x200",
+        ),
+        SelftestSource(
+            "s04-png-360",
+            "s04-png-360.png",
+            _png(_fit(pick[3], 360, 360)),
+            True,
+            "RGB PNG already 360x360",
+        ),
     ]
     im = _fit(pick[4], 320, 240)
     exif = Image.Exif()
     exif[0x0112] = 6
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=90, exif=exif.tobytes())
-    out.append(SelftestSource("s05-jpg-exif6", "s05-jpg-exif6.jpg", buf.getvalue(), False,
-                              "JPEG q90 320x240 with EXIF orientation 6 (rotate 90 cw)"))
-    out.append(SelftestSource("s06-png-wide-gamut", "s06-png-wide-gamut.png",
-                              _png(_fit(pick[0], 240, 240), icc_profile=wide_gamut_icc()), True,
-                              "RGB PNG 240x240 with a wide-gamut (ProPhoto) ICC profile, ignored"))
+    out.append(
+        SelftestSource(
+            "s05-jpg-exif6",
+            "s05-jpg-exif6.jpg",
+            buf.getvalue(),
+            False,
+            "JPEG q90 320x240 with EXIF orientation 6 (rotate 90 cw)",
+        )
+    )
+    out.append(
+        SelftestSource(
+            "s06-png-wide-gamut",
+            "s06-png-wide-gamut.png",
+            _png(_fit(pick[0], 240, 240), icc_profile=wide_gamut_icc()),
+            True,
+            "RGB PNG 240x240 with a wide-gamut (ProPhoto) ICC profile, ignored",
+        )
+    )
     return out
 
 
@@ -123,12 +155,21 @@ class SelftestCase:
 
     def to_json(self) -> dict[str, Any]:
         s = self.source
-        return {"id": s.case_id, "source": s.filename, "lossless": s.lossless,
-                "description": s.description, "orientation": self.orientation,
-                "rgb360": f"{s.case_id}.rgb360", "digests": self.digests,
-                "expected": {"hash": self.hash, "embedding": f32_to_hex(self.embedding),
-                             "projections": f64_to_hex(self.projections),
-                             "fragile": self.fragile}}
+        return {
+            "id": s.case_id,
+            "source": s.filename,
+            "lossless": s.lossless,
+            "description": s.description,
+            "orientation": self.orientation,
+            "rgb360": f"{s.case_id}.rgb360",
+            "digests": self.digests,
+            "expected": {
+                "hash": self.hash,
+                "embedding": f32_to_hex(self.embedding),
+                "projections": f64_to_hex(self.projections),
+                "fragile": self.fragile,
+            },
+        }
 
 
 def compute_selftest_cases(sources: list[SelftestSource], hasher: Hasher) -> list[SelftestCase]:
@@ -140,17 +181,28 @@ def compute_selftest_cases(sources: list[SelftestSource], hasher: Hasher) -> lis
         prepared = ref.prepare(s.data, name=s.filename)
         res = ref.finish(ref.embed_prepared([prepared]), [prepared], [s.filename])[0]
         assert res.digests is not None
-        cases.append(SelftestCase(
-            source=s, rgb360=np.ascontiguousarray(prepared.rgb360, dtype=np.uint8).tobytes(),
-            orientation=res.orientation, digests=res.digests.to_json(), hash=res.hex,
-            embedding=res.embedding, projections=res.projections,
-            fragile=bits_to_hex(res.fragile.astype(np.uint8))))
+        cases.append(
+            SelftestCase(
+                source=s,
+                rgb360=np.ascontiguousarray(prepared.rgb360, dtype=np.uint8).tobytes(),
+                orientation=res.orientation,
+                digests=res.digests.to_json(),
+                hash=res.hex,
+                embedding=res.embedding,
+                projections=res.projections,
+                fragile=bits_to_hex(res.fragile.astype(np.uint8)),
+            )
+        )
     return cases
 
 
 def cases_json(bundle_id: str, cases: list[SelftestCase]) -> dict[str, Any]:
-    return {"format": SELFTEST_FORMAT, "format_version": SELFTEST_VERSION, "bundle_id": bundle_id,
-            "cases": [c.to_json() for c in cases]}
+    return {
+        "format": SELFTEST_FORMAT,
+        "format_version": SELFTEST_VERSION,
+        "bundle_id": bundle_id,
+        "cases": [c.to_json() for c in cases],
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,16 +226,28 @@ def write_zip(folder: Path, zip_path: Path, top: str, model_file: str) -> None:
     """The deterministic zip of a bundle folder (see docs/bundle-format.md): the model files
     are STORED, everything else DEFLATED."""
     list_files(folder)  # a symlink is a BundleWriteError before anything is written
-    ziputil.write_deterministic_zip(folder, zip_path, top,
-                                    stored=lambda rel: is_model_path(rel, model_file))
+    ziputil.write_deterministic_zip(
+        folder, zip_path, top, stored=lambda rel: is_model_path(rel, model_file)
+    )
 
 
-def build_manifest(*, bundle_id: str, spec: Spec, source_model: dict[str, str], target: str,
-                   runtime: dict[str, str], variant: dict[str, str], model: dict[str, Any],
-                   seed_sha256: str, cases: int, files: list[dict[str, Any]],
-                   drift: dict[str, Any], tolerance: dict[str, int],
-                   tools: dict[str, str],
-                   selftest_separate: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_manifest(
+    *,
+    bundle_id: str,
+    spec: Spec,
+    source_model: dict[str, str],
+    target: str,
+    runtime: dict[str, str],
+    variant: dict[str, str],
+    model: dict[str, Any],
+    seed_sha256: str,
+    cases: int,
+    files: list[dict[str, Any]],
+    drift: dict[str, Any],
+    tolerance: dict[str, int],
+    tools: dict[str, str],
+    selftest_separate: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The manifest object in the documented key order.
 
     selftest_separate: {"archive": {...}, "files": [...]} when the self-test cases ship as the
@@ -192,13 +256,28 @@ def build_manifest(*, bundle_id: str, spec: Spec, source_model: dict[str, str], 
     if selftest_separate is not None:
         selftest.update(selftest_separate)
     return {
-        "format": BUNDLE_FORMAT, "format_version": BUNDLE_VERSION, "bundle_id": bundle_id,
-        "spec": spec.to_json(), "source_model": source_model, "target": target,
-        "runtime": runtime, "variant": variant, "model": model,
-        "seed": {"file": "seed.f32", "rows": HASH_BITS, "cols": EMBEDDING_DIM,
-                 "dtype": "float32", "byte_order": "little", "sha256": seed_sha256},
+        "format": BUNDLE_FORMAT,
+        "format_version": BUNDLE_VERSION,
+        "bundle_id": bundle_id,
+        "spec": spec.to_json(),
+        "source_model": source_model,
+        "target": target,
+        "runtime": runtime,
+        "variant": variant,
+        "model": model,
+        "seed": {
+            "file": "seed.f32",
+            "rows": HASH_BITS,
+            "cols": EMBEDDING_DIM,
+            "dtype": "float32",
+            "byte_order": "little",
+            "sha256": seed_sha256,
+        },
         "selftest": selftest,
-        "files": files, "drift": drift, "tolerance": tolerance, "tools": tools,
+        "files": files,
+        "drift": drift,
+        "tolerance": tolerance,
+        "tools": tools,
     }
 
 
@@ -209,10 +288,17 @@ def selftest_archive_name(bundle_id: str) -> str:
     return f"{bundle_id}.selftest.zip"
 
 
-def write_bundle(staging: Path, bundle_id: str, *, model_src: Path, model_file: str,
-                 seed: np.ndarray, cases: list[SelftestCase],
-                 manifest_fields: dict[str, Any],
-                 selftest: str = "embed") -> tuple[Path, Path]:
+def write_bundle(
+    staging: Path,
+    bundle_id: str,
+    *,
+    model_src: Path,
+    model_file: str,
+    seed: np.ndarray,
+    cases: list[SelftestCase],
+    manifest_fields: dict[str, Any],
+    selftest: str = "embed",
+) -> tuple[Path, Path]:
     """Assemble `staging/<bundle_id>/` and `staging/<bundle_id>.zip`; returns both paths.
 
     selftest "embed": the cases are in the bundle's selftest/ folder. "separate": they go to a
@@ -221,8 +307,9 @@ def write_bundle(staging: Path, bundle_id: str, *, model_src: Path, model_file: 
     manifest_fields: everything build_manifest needs except bundle_id, seed_sha256, cases and
     files, which are computed here from what was actually written."""
     if selftest not in SELFTEST_PLACEMENTS:
-        raise BundleWriteError(f"self-test placement must be one of {SELFTEST_PLACEMENTS}, "
-                               f"got {selftest!r}")
+        raise BundleWriteError(
+            f"self-test placement must be one of {SELFTEST_PLACEMENTS}, got {selftest!r}"
+        )
     folder = staging / bundle_id
     if folder.exists():
         shutil.rmtree(folder)
@@ -243,21 +330,38 @@ def write_bundle(staging: Path, bundle_id: str, *, model_src: Path, model_file: 
         (st_root / "selftest" / c.source.filename).write_bytes(c.source.data)
         (st_root / "selftest" / f"{c.source.case_id}.rgb360").write_bytes(c.rgb360)
     (st_root / "selftest" / "cases.json").write_bytes(json_bytes(cases_json(bundle_id, cases)))
-    files = [{"path": rel, "sha256": sha256_file(folder / rel),
-              "size": (folder / rel).stat().st_size} for rel in list_files(folder)]
+    files = [
+        {"path": rel, "sha256": sha256_file(folder / rel), "size": (folder / rel).stat().st_size}
+        for rel in list_files(folder)
+    ]
     separate = None
     if selftest == "separate":
         archive = staging / selftest_archive_name(bundle_id)
         write_zip(st_root, archive, bundle_id, model_file)
         separate = {
-            "archive": {"file": archive.name, "sha256": sha256_file(archive),
-                        "size": archive.stat().st_size},
-            "files": [{"path": rel, "sha256": sha256_file(st_root / rel),
-                       "size": (st_root / rel).stat().st_size} for rel in list_files(st_root)]}
+            "archive": {
+                "file": archive.name,
+                "sha256": sha256_file(archive),
+                "size": archive.stat().st_size,
+            },
+            "files": [
+                {
+                    "path": rel,
+                    "sha256": sha256_file(st_root / rel),
+                    "size": (st_root / rel).stat().st_size,
+                }
+                for rel in list_files(st_root)
+            ],
+        }
         shutil.rmtree(st_root)
-    manifest = build_manifest(bundle_id=bundle_id, seed_sha256=seed_sha256(seed),
-                              cases=len(cases), files=files, selftest_separate=separate,
-                              **manifest_fields)
+    manifest = build_manifest(
+        bundle_id=bundle_id,
+        seed_sha256=seed_sha256(seed),
+        cases=len(cases),
+        files=files,
+        selftest_separate=separate,
+        **manifest_fields,
+    )
     from nhkit.runtime.bundle import validate_manifest
 
     validate_manifest(manifest, source=f"{bundle_id}/manifest.json")
@@ -283,8 +387,9 @@ class Staging:
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise BundleWriteError(f"{out}: cannot create output folder: "
-                                   f"{exc.strerror or exc}") from None
+            raise BundleWriteError(
+                f"{out}: cannot create output folder: {exc.strerror or exc}"
+            ) from None
         if not out.is_dir():
             raise BundleWriteError(f"{out}: output path exists and is not a folder")
         self.path = out / f".nhkit-export-{os.getpid()}.tmp"
@@ -297,8 +402,9 @@ class Staging:
             probe.unlink()
         except OSError as exc:
             shutil.rmtree(self.path, ignore_errors=True)
-            raise BundleWriteError(f"{out}: output folder is not writable: "
-                                   f"{exc.strerror or exc}") from None
+            raise BundleWriteError(
+                f"{out}: output folder is not writable: {exc.strerror or exc}"
+            ) from None
 
     def commit(self, names: list[str]) -> list[Path]:
         """Rename staged entries into OUT, replacing older ones of the same name."""

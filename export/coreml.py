@@ -61,9 +61,9 @@ class CoreMLVariant:
     """What one variant is: compute precision and weight compression (as recorded in manifests)."""
 
     name: str
-    precision: str            # "fp32" | "fp16": compute precision
-    compression: str          # manifest `variant.compression`
-    quantize: str | None = None   # "int8" for linear quantization
+    precision: str  # "fp32" | "fp16": compute precision
+    compression: str  # manifest `variant.compression`
+    quantize: str | None = None  # "int8" for linear quantization
     palette_bits: int | None = None
 
 
@@ -85,6 +85,7 @@ class CoreMLConversionError(NhkitError):
 # --------------------------------------------------------------------------------------------
 # graph -> MIL program
 
+
 def _mil_pad(pads: Any) -> list[int]:
     """Internal (top, left, bottom, right) -> MIL conv `pad` (top, bottom, left, right)."""
     t, left, b, r = (int(v) for v in pads)
@@ -97,10 +98,17 @@ def _f32(a: Any) -> np.ndarray:
 
 def _mil_conv(mb: Any, node: Node, x: Any, get: Callable[[str], Any], name: str) -> Any:
     a = node.attrs
-    return mb.conv(x=x, weight=_f32(a["weight"]), bias=_f32(a["bias"]),
-                   strides=[int(s) for s in a["strides"]], pad_type="custom",
-                   pad=_mil_pad(a["pads"]), dilations=[int(d) for d in a["dilations"]],
-                   groups=int(a["groups"]), name=name)
+    return mb.conv(
+        x=x,
+        weight=_f32(a["weight"]),
+        bias=_f32(a["bias"]),
+        strides=[int(s) for s in a["strides"]],
+        pad_type="custom",
+        pad=_mil_pad(a["pads"]),
+        dilations=[int(d) for d in a["dilations"]],
+        groups=int(a["groups"]),
+        name=name,
+    )
 
 
 def _mil_clip(mb: Any, node: Node, x: Any, get: Callable[[str], Any], name: str) -> Any:
@@ -137,16 +145,20 @@ MIL_EMITTERS: dict[str, MilEmitter] = {
     "clip": _mil_clip,
     "hardswish": _mil_hardswish,
     "hardsigmoid": lambda mb, n, x, get, name: mb.sigmoid_hard(
-        x=x, alpha=float(n.attrs["alpha"]), beta=float(n.attrs["beta"]), name=name),
+        x=x, alpha=float(n.attrs["alpha"]), beta=float(n.attrs["beta"]), name=name
+    ),
     "sigmoid": lambda mb, n, x, get, name: mb.sigmoid(x=x, name=name),
     **{op: _mil_binary for op in BINARY_OPS},
-    "global_avg_pool": lambda mb, n, x, get, name: mb.reduce_mean(x=x, axes=[2, 3],
-                                                                  keep_dims=True, name=name),
+    "global_avg_pool": lambda mb, n, x, get, name: mb.reduce_mean(
+        x=x, axes=[2, 3], keep_dims=True, name=name
+    ),
     "flatten": lambda mb, n, x, get, name: mb.reshape(x=x, shape=[1, -1], name=name),
-    "dense": lambda mb, n, x, get, name: mb.linear(x=x, weight=_f32(n.attrs["weight"]),
-                                                   bias=_f32(n.attrs["bias"]), name=name),
+    "dense": lambda mb, n, x, get, name: mb.linear(
+        x=x, weight=_f32(n.attrs["weight"]), bias=_f32(n.attrs["bias"]), name=name
+    ),
     "reshape": lambda mb, n, x, get, name: mb.reshape(
-        x=x, shape=[1] + [int(d) for d in n.attrs["shape"]], name=name),
+        x=x, shape=[1] + [int(d) for d in n.attrs["shape"]], name=name
+    ),
 }
 
 
@@ -154,8 +166,9 @@ def _emit_node(mb: Any, node: Node, x: Any, get: Callable[[str], Any], name: str
     """One internal node as MIL Builder ops; returns the output Var."""
     emit = MIL_EMITTERS.get(node.op)
     if emit is None:
-        raise CoreMLConversionError(f"node {node.name!r}: internal op {node.op!r} has no Core "
-                                    "ML mapping")
+        raise CoreMLConversionError(
+            f"node {node.name!r}: internal op {node.op!r} has no Core ML mapping"
+        )
     return emit(mb, node, x, get, name)
 
 
@@ -171,8 +184,10 @@ def build_mil_program(graph: Graph) -> Any:
     if shape[0] != 1:
         shape = (1,) + shape[1:]
 
-    @mb.program(input_specs=[mb.TensorSpec(shape=shape)],
-                opset_version=getattr(ct.target, MINIMUM_DEPLOYMENT_TARGET))
+    @mb.program(
+        input_specs=[mb.TensorSpec(shape=shape)],
+        opset_version=getattr(ct.target, MINIMUM_DEPLOYMENT_TARGET),
+    )
     def prog(image: Any) -> Any:
         vals: dict[str, Any] = {graph.input_name: image}
 
@@ -190,8 +205,9 @@ def build_mil_program(graph: Graph) -> Any:
             vals[node.output] = _emit_node(mb, node, get(node.inputs[0]), get, name)
         out = vals.get(graph.output_name)
         if out is None or graph.output_name == graph.input_name:
-            raise CoreMLConversionError(f"graph output {graph.output_name!r} is not produced by "
-                                        "any node")
+            raise CoreMLConversionError(
+                f"graph output {graph.output_name!r} is not produced by any node"
+            )
         return out
 
     fn = prog.functions["main"]
@@ -203,27 +219,42 @@ def build_mil_program(graph: Graph) -> Any:
 # --------------------------------------------------------------------------------------------
 # program -> variant package
 
+
 def _convert(graph: Graph, variant: CoreMLVariant) -> Any:
     import coremltools as ct
 
     precision = ct.precision.FLOAT32 if variant.precision == "fp32" else ct.precision.FLOAT16
-    model = ct.convert(build_mil_program(graph), convert_to="mlprogram",
-                       minimum_deployment_target=getattr(ct.target, MINIMUM_DEPLOYMENT_TARGET),
-                       compute_precision=precision, skip_model_load=True)
+    model = ct.convert(
+        build_mil_program(graph),
+        convert_to="mlprogram",
+        minimum_deployment_target=getattr(ct.target, MINIMUM_DEPLOYMENT_TARGET),
+        compute_precision=precision,
+        skip_model_load=True,
+    )
     if variant.quantize:
         import coremltools.optimize.coreml as cto
 
-        cfg = cto.OptimizationConfig(global_config=cto.OpLinearQuantizerConfig(
-            mode="linear_symmetric", dtype=variant.quantize, granularity="per_channel",
-            weight_threshold=WEIGHT_THRESHOLD))
+        cfg = cto.OptimizationConfig(
+            global_config=cto.OpLinearQuantizerConfig(
+                mode="linear_symmetric",
+                dtype=variant.quantize,
+                granularity="per_channel",
+                weight_threshold=WEIGHT_THRESHOLD,
+            )
+        )
         model = cto.linear_quantize_weights(model, cfg)
     elif variant.palette_bits:
         import coremltools.optimize.coreml as cto
         from threadpoolctl import threadpool_limits
 
-        cfg = cto.OptimizationConfig(global_config=cto.OpPalettizerConfig(
-            mode="kmeans", nbits=variant.palette_bits, granularity="per_tensor",
-            weight_threshold=WEIGHT_THRESHOLD))
+        cfg = cto.OptimizationConfig(
+            global_config=cto.OpPalettizerConfig(
+                mode="kmeans",
+                nbits=variant.palette_bits,
+                granularity="per_tensor",
+                weight_threshold=WEIGHT_THRESHOLD,
+            )
+        )
         # scikit-learn's k-means sums in OpenMP/BLAS chunks whose order follows the thread
         # count; one thread makes the palettes (and so the bundle bytes) the same on machines
         # with different core counts.
@@ -256,24 +287,26 @@ def _make_deterministic(package: Path) -> None:
     if "com.github.apple.coremltools.conversion_date" in meta:
         del meta["com.github.apple.coremltools.conversion_date"]
     spec_path.write_bytes(spec.SerializeToString(deterministic=True))
-    manifest_path.write_text(json.dumps(manifest, indent=4, sort_keys=True) + "\n",
-                             encoding="utf-8")
+    manifest_path.write_text(
+        json.dumps(manifest, indent=4, sort_keys=True) + "\n", encoding="utf-8"
+    )
 
 
-def build_coreml_variant(graph: Graph, variant_name: str,
-                         out_path: str | os.PathLike[str]) -> Path:
+def build_coreml_variant(graph: Graph, variant_name: str, out_path: str | os.PathLike[str]) -> Path:
     """Convert `graph` to the Core ML variant `variant_name` and save it at `out_path`
     (a new directory ending in `.mlpackage`). Returns the package path.
 
     The package is written under a temporary name next to `out_path` and renamed into place only
     after nhkit's executor has loaded it, so a failure leaves nothing behind."""
     if variant_name not in COREML_VARIANT_INFO:
-        raise CoreMLConversionError(f"unknown Core ML variant {variant_name!r}; known: "
-                                    f"{', '.join(COREML_VARIANTS)}")
+        raise CoreMLConversionError(
+            f"unknown Core ML variant {variant_name!r}; known: {', '.join(COREML_VARIANTS)}"
+        )
     out = Path(out_path)
     if out.suffix != ".mlpackage":
-        raise CoreMLConversionError(f"{out}: a Core ML ML program must be saved as a "
-                                    "'.mlpackage' directory")
+        raise CoreMLConversionError(
+            f"{out}: a Core ML ML program must be saved as a '.mlpackage' directory"
+        )
     if out.exists():
         raise CoreMLConversionError(f"{out}: already exists; refusing to overwrite")
     if not out.parent.is_dir():
@@ -286,8 +319,9 @@ def build_coreml_variant(graph: Graph, variant_name: str,
         except CoreMLConversionError:
             raise
         except Exception as exc:  # coremltools raises a wide variety of types
-            raise CoreMLConversionError(f"Core ML {variant_name}: coremltools failed: "
-                                        f"{type(exc).__name__}: {exc}") from exc
+            raise CoreMLConversionError(
+                f"Core ML {variant_name}: coremltools failed: {type(exc).__name__}: {exc}"
+            ) from exc
         tmp_pkg = tmp_root / out.name
         model.save(str(tmp_pkg))
         _make_deterministic(tmp_pkg)
@@ -296,8 +330,10 @@ def build_coreml_variant(graph: Graph, variant_name: str,
         try:
             MLProgram.open(tmp_pkg)
         except CoreMLPackageError as exc:
-            raise CoreMLConversionError(f"Core ML {variant_name}: the saved program cannot be "
-                                        f"verified by nhkit's executor: {exc.reason}") from None
+            raise CoreMLConversionError(
+                f"Core ML {variant_name}: the saved program cannot be "
+                f"verified by nhkit's executor: {exc.reason}"
+            ) from None
         os.replace(tmp_pkg, out)
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
@@ -311,8 +347,16 @@ def coreml_model_io(graph: Graph) -> dict[str, list[dict[str, Any]]]:
     program), so the layout is NCHW and there is no quantization on either side."""
     shape = [1] + [int(d) for d in graph.input_shape[1:]]
     return {
-        "inputs": [{"name": INPUT_NAME, "shape": shape, "dtype": "float32", "layout": "NCHW",
-                    "quantization": None}],
-        "outputs": [{"name": OUTPUT_NAME, "shape": [1, 128], "dtype": "float32",
-                     "quantization": None}],
+        "inputs": [
+            {
+                "name": INPUT_NAME,
+                "shape": shape,
+                "dtype": "float32",
+                "layout": "NCHW",
+                "quantization": None,
+            }
+        ],
+        "outputs": [
+            {"name": OUTPUT_NAME, "shape": [1, 128], "dtype": "float32", "quantization": None}
+        ],
     }

@@ -80,7 +80,7 @@ class ExportOptions:
     orientation: str = "apply"
     #: "embed" (self-test cases inside each bundle) or "separate" (<bundle_id>.selftest.zip)
     selftest: str = "embed"
-    calibration_limit: int | None = 64   # photos (first N by file name); bounds memory/time
+    calibration_limit: int | None = 64  # photos (first N by file name); bounds memory/time
     validation_limit: int | None = 100
     validation_views: tuple[str, ...] = DEFAULT_VALIDATION_VIEWS
     use_onnxsim: bool = True
@@ -123,29 +123,37 @@ def resolve_source(opts: ExportOptions) -> _Source:
         seed = load_seed(seed_path)
         default_seed = load_seed(shipped.seed)
         if opts.seed is not None and not np.array_equal(seed, default_seed):
-            raise SeedFileError(opts.seed, f"seed mismatch: the default model {shipped.name!r} "
-                                "was trained with its own seed; this seed differs. Pass "
-                                "--model too to export another model")
+            raise SeedFileError(
+                opts.seed,
+                f"seed mismatch: the default model {shipped.name!r} "
+                "was trained with its own seed; this seed differs. Pass "
+                "--model too to export another model",
+            )
         margin = shipped.fragile_margin if opts.fragile_margin is None else opts.fragile_margin
-        return _Source(opts.name or shipped.name, shipped.onnx, seed, Path(seed_path),
-                       float(margin))
+        return _Source(
+            opts.name or shipped.name, shipped.onnx, seed, Path(seed_path), float(margin)
+        )
     model = Path(opts.model)
     if opts.seed is None:
-        raise SeedFileError(None, f"{model}: a custom model needs its seed file (--seed S.dat "
-                            "or S.f32)")
+        raise SeedFileError(
+            None, f"{model}: a custom model needs its seed file (--seed S.dat or S.f32)"
+        )
     seed = load_seed(opts.seed)
     if not model.is_file():
-        raise ModelError(model, "model file does not exist" if not model.exists()
-                         else "model path is not a file")
+        raise ModelError(
+            model, "model file does not exist" if not model.exists() else "model path is not a file"
+        )
     meta = read_model_json(model)
     want = recorded_seed_sha256(model, meta)
     if want is not None:
         got = seed_sha256(seed)
         if got != want:
-            raise SeedFileError(opts.seed, f"seed mismatch: the model records seed sha256 "
-                                f"{want[:16]}..., this seed's float32 matrix has {got[:16]}...")
-    name = opts.name or meta.name or (model.parent.name if model.stem == "model"
-                                      else model.stem)
+            raise SeedFileError(
+                opts.seed,
+                f"seed mismatch: the model records seed sha256 "
+                f"{want[:16]}..., this seed's float32 matrix has {got[:16]}...",
+            )
+    name = opts.name or meta.name or (model.parent.name if model.stem == "model" else model.stem)
     name = _NAME_SAFE.sub("-", str(name)).strip("-.") or "model"
     fragile = opts.fragile_margin if opts.fragile_margin is not None else meta.fragile_margin
     return _Source(name, model, seed, Path(opts.seed), float(fragile or 0.0))
@@ -171,8 +179,6 @@ def tool_versions(targets: list[str]) -> dict[str, str]:
     return out
 
 
-
-
 def _check_lowering(graph: Graph, reference: np.ndarray, tensor: np.ndarray) -> None:
     """The numpy interpreter of the lowered graph must reproduce onnxruntime on a real image;
     otherwise the front end mis-lowered this model and every bundle would be wrong."""
@@ -181,9 +187,11 @@ def _check_lowering(graph: Graph, reference: np.ndarray, tensor: np.ndarray) -> 
     err = float(np.abs(got - ref).max())
     scale = max(1.0, float(np.abs(ref).max()))
     if not err <= LOWERING_TOLERANCE * scale:
-        raise ExportError(f"internal check failed: the lowered graph differs from onnxruntime by "
-                          f"{err:.3g} (allowed {LOWERING_TOLERANCE * scale:.3g}); please report "
-                          "this model")
+        raise ExportError(
+            f"internal check failed: the lowered graph differs from onnxruntime by "
+            f"{err:.3g} (allowed {LOWERING_TOLERANCE * scale:.3g}); please report "
+            "this model"
+        )
 
 
 class _Log:
@@ -204,8 +212,9 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
     variants = resolve_variants(targets, opts.variants)
     targets = [t for t in targets if any(v.target == t for v in variants)]
     source = resolve_source(opts)
-    spec = Spec(orientation=parse_orientation(opts.orientation),
-                fragile_margin=source.fragile_margin)
+    spec = Spec(
+        orientation=parse_orientation(opts.orientation), fragile_margin=source.fragile_margin
+    )
     needs_cal = any(v.target == "tflite" and v.name in ("int8", "int8-io") for v in variants)
 
     # Image folders are checked before anything is written.
@@ -228,23 +237,44 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
         for w in caught:
             say(f"  warning: {w.message}")
         timings["front_end"] = time.monotonic() - t
-        say(f"  front end: {len(graph.nodes)} ops {graph.op_counts()}, "
-            f"{graph.parameter_count():,} parameters [{timings['front_end']:.1f}s]")
+        say(
+            f"  front end: {len(graph.nodes)} ops {graph.op_counts()}, "
+            f"{graph.parameter_count():,} parameters [{timings['front_end']:.1f}s]"
+        )
 
         t = time.monotonic()
-        val = load_image_set(val_files, spec, what="validation", views=opts.validation_views,
-                             limit=opts.validation_limit, source=str(val_dir))
+        val = load_image_set(
+            val_files,
+            spec,
+            what="validation",
+            views=opts.validation_views,
+            limit=opts.validation_limit,
+            source=str(val_dir),
+        )
         cal: ImageSet | None = None
         if cal_files:
-            cal = load_image_set(cal_files, spec, what="calibration", views=CALIBRATION_VIEWS,
-                                 limit=opts.calibration_limit,
-                                 source=str(opts.calibration or default_image_dir("calibration")))
+            cal = load_image_set(
+                cal_files,
+                spec,
+                what="calibration",
+                views=CALIBRATION_VIEWS,
+                limit=opts.calibration_limit,
+                source=str(opts.calibration or default_image_dir("calibration")),
+            )
         timings["images"] = time.monotonic() - t
-        say(f"  validation: {val.photos} photos x {len(val.views)} views = {len(val)} images "
-            f"from {val.source}" + (f"; calibration: {cal.photos} photos x "
-                                    f"{len(cal.views)} views from {cal.source}" if cal else ""))
-        for what, n, total in (("validation", val.photos, len(val_files)),
-                               ("calibration", cal.photos if cal else 0, len(cal_files))):
+        say(
+            f"  validation: {val.photos} photos x {len(val.views)} views = {len(val)} images "
+            f"from {val.source}"
+            + (
+                f"; calibration: {cal.photos} photos x {len(cal.views)} views from {cal.source}"
+                if cal
+                else ""
+            )
+        )
+        for what, n, total in (
+            ("validation", val.photos, len(val_files)),
+            ("calibration", cal.photos if cal else 0, len(cal_files)),
+        ):
             if n < total:
                 say(f"  note: using the first {n} of {total} {what} photos (by file name)")
 
@@ -254,20 +284,26 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
         ref_emb = embed_all(reference, val_nchw)
         _check_lowering(graph, ref_emb[:1], val_nchw[:1])
         hasher = Hasher(reference, source.seed, spec, with_digests=True)
-        photos = [decode_image(p, orientation=spec.orientation).rgb
-                  for p in val_files[:5]]
+        photos = [decode_image(p, orientation=spec.orientation).rgb for p in val_files[:5]]
         cases = bw.compute_selftest_cases(bw.make_selftest_sources(photos), hasher)
-        case_nchw = normalise(np.stack([np.frombuffer(c.rgb360, np.uint8).reshape(360, 360, 3)
-                                        for c in cases]), "NCHW")
+        case_nchw = normalise(
+            np.stack([np.frombuffer(c.rgb360, np.uint8).reshape(360, 360, 3) for c in cases]),
+            "NCHW",
+        )
         case_proj = np.stack([c.projections for c in cases])
         timings["reference"] = time.monotonic() - t
-        say(f"  reference: onnxruntime fp32 on {len(val)} images, lowering checked, "
-            f"{len(cases)} self-test cases [{timings['reference']:.1f}s]")
+        say(
+            f"  reference: onnxruntime fp32 on {len(val)} images, lowering checked, "
+            f"{len(cases)} self-test cases [{timings['reference']:.1f}s]"
+        )
 
         common: dict[str, Any] = {
             "spec": spec,
-            "source_model": {"name": source.name, "sha256": sha256_file(source.onnx),
-                             "fingerprint": fingerprint},
+            "source_model": {
+                "name": source.name,
+                "sha256": sha256_file(source.onnx),
+                "fingerprint": fingerprint,
+            },
         }
         tools = tool_versions(targets)
         outcomes: list[VariantOutcome] = []
@@ -277,9 +313,15 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
         if opts.parallel and {v.target for v in variants} == {"tflite", "coreml"}:
             # Core ML conversion + verification in a second process while TFLite runs here:
             # on 2 cores this cuts the default export's wall time by about a third.
-            worker = CoremlWorker(build_root, source.onnx, source.name, opts.use_onnxsim,
-                                  [v for v in variants if v.target == "coreml"],
-                                  val_nchw, case_nchw)
+            worker = CoremlWorker(
+                build_root,
+                source.onnx,
+                source.name,
+                opts.use_onnxsim,
+                [v for v in variants if v.target == "coreml"],
+                val_nchw,
+                case_nchw,
+            )
             say("  Core ML variants are built and verified in a parallel process")
         try:
             for i, variant in enumerate(variants, 1):
@@ -288,30 +330,57 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
                 if worker is not None and variant.target == "coreml":
                     built = worker.result(variant, bundle_id)
                 else:
-                    built = build_and_run(graph, variant, build_root / bundle_id, cal,
-                                           val_nchw, case_nchw, opts.threads)
-                drift = measure_drift(ref_emb, built.embeddings, source.seed, spec,
-                                      variant.budget, photos=val.photos)
+                    built = build_and_run(
+                        graph,
+                        variant,
+                        build_root / bundle_id,
+                        cal,
+                        val_nchw,
+                        case_nchw,
+                        opts.threads,
+                    )
+                drift = measure_drift(
+                    ref_emb, built.embeddings, source.seed, spec, variant.budget, photos=val.photos
+                )
                 if not drift.passed and opts.allow_over_budget:
                     drift.overridden = True
                 st = selftest_drift(case_proj, built.case_embeddings, source.seed, spec)
                 folder, zpath = bw.write_bundle(
-                    staging.path, bundle_id, model_src=built.model_src,
-                    model_file=built.model_file, seed=source.seed, cases=cases,
+                    staging.path,
+                    bundle_id,
+                    model_src=built.model_src,
+                    model_file=built.model_file,
+                    seed=source.seed,
+                    cases=cases,
                     selftest=opts.selftest,
-                    manifest_fields=dict(common, target=variant.target, runtime=built.runtime,
-                                         variant=variant.to_json(), model=built.model_io,
-                                         drift=dict(drift.to_json(), selftest=st.to_json()),
-                                         tolerance=recommended_tolerance(drift, st),
-                                         tools=tools))
+                    manifest_fields=dict(
+                        common,
+                        target=variant.target,
+                        runtime=built.runtime,
+                        variant=variant.to_json(),
+                        model=built.model_io,
+                        drift=dict(drift.to_json(), selftest=st.to_json()),
+                        tolerance=recommended_tolerance(drift, st),
+                        tools=tools,
+                    ),
+                )
                 src = built.model_src
-                model_bytes = (sum(f.stat().st_size for f in src.rglob("*") if f.is_file())
-                               if src.is_dir() else src.stat().st_size)
+                model_bytes = (
+                    sum(f.stat().st_size for f in src.rglob("*") if f.is_file())
+                    if src.is_dir()
+                    else src.stat().st_size
+                )
                 outcome = VariantOutcome(
-                    bundle_id=bundle_id, target=variant.target, variant=variant.name,
-                    description=variant.description, model_bytes=model_bytes,
-                    bundle_bytes=bw.bundle_size(folder), zip_bytes=zpath.stat().st_size,
-                    drift=drift, seconds=built.seconds)
+                    bundle_id=bundle_id,
+                    target=variant.target,
+                    variant=variant.name,
+                    description=variant.description,
+                    model_bytes=model_bytes,
+                    bundle_bytes=bw.bundle_size(folder),
+                    zip_bytes=zpath.stat().st_size,
+                    drift=drift,
+                    seconds=built.seconds,
+                )
                 outcomes.append(outcome)
                 say("    " + outcome.verdict())
         finally:
@@ -324,29 +393,46 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
             raise ExportError(
                 f"{len(failed)} variant(s) over their drift budget; nothing was written:\n  "
                 f"{lines}\n(drop those variants with --variants, or pass --allow-over-budget to "
-                "write them marked as over budget)")
+                "write them marked as over budget)"
+            )
 
         seconds = time.monotonic() - t0
         report_name = f"{source.name}.report"
-        report = write_report(staging.path / report_name, outcomes, {
-            "model_name": source.name, "model_path": source.onnx,
-            "model_sha256": common["source_model"]["sha256"], "fingerprint": fingerprint,
-            "spec": json.dumps(spec.to_json()),
-            "validation": f"{val.photos} photos x views {list(val.views)} = {len(val)} images "
-                          f"({val.source})",
-            "calibration": (f"{cal.photos} photos x views {list(cal.views)} ({cal.source})"
-                            if cal else "not used"),
-            "seconds": seconds})
+        report = write_report(
+            staging.path / report_name,
+            outcomes,
+            {
+                "model_name": source.name,
+                "model_path": source.onnx,
+                "model_sha256": common["source_model"]["sha256"],
+                "fingerprint": fingerprint,
+                "spec": json.dumps(spec.to_json()),
+                "validation": f"{val.photos} photos x views {list(val.views)} = {len(val)} images "
+                f"({val.source})",
+                "calibration": (
+                    f"{cal.photos} photos x views {list(cal.views)} ({cal.source})"
+                    if cal
+                    else "not used"
+                ),
+                "seconds": seconds,
+            },
+        )
         names = [n for o in outcomes for n in (o.bundle_id, o.bundle_id + ".zip")]
         if opts.selftest == "separate":
             names += [bw.selftest_archive_name(o.bundle_id) for o in outcomes]
         placed = staging.commit(names + [report_name])
         timings["total"] = time.monotonic() - t0
         total = sum(o.zip_bytes for o in outcomes)
-        say(f"done: {len(outcomes)} bundles ({human_bytes(total)} of zips) and "
-            f"{report_name}/report.md in {opts.out} [{timings['total']:.1f}s]")
-        return ExportResult(outcomes=outcomes, placed=placed,
-                            report=Path(opts.out) / report_name / report.name,
-                            seconds=timings["total"], timings=timings)
+        say(
+            f"done: {len(outcomes)} bundles ({human_bytes(total)} of zips) and "
+            f"{report_name}/report.md in {opts.out} [{timings['total']:.1f}s]"
+        )
+        return ExportResult(
+            outcomes=outcomes,
+            placed=placed,
+            report=Path(opts.out) / report_name / report.name,
+            seconds=timings["total"],
+            timings=timings,
+        )
     finally:
         staging.cleanup()

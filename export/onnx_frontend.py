@@ -25,11 +25,33 @@ from .ir import Graph, Node, UnsupportedModelError, node_shape
 EXPECTED_INPUT = (1, 3, INPUT_SIZE, INPUT_SIZE)
 
 # ONNX op types the lowering understands. Everything else is reported as unsupported.
-SUPPORTED_ONNX_OPS: frozenset[str] = frozenset({
-    "Conv", "BatchNormalization", "Pad", "Relu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid",
-    "Add", "Sub", "Mul", "Div", "GlobalAveragePool", "ReduceMean", "Flatten", "Gemm", "MatMul",
-    "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Constant",
-})
+SUPPORTED_ONNX_OPS: frozenset[str] = frozenset(
+    {
+        "Conv",
+        "BatchNormalization",
+        "Pad",
+        "Relu",
+        "Clip",
+        "HardSwish",
+        "HardSigmoid",
+        "Sigmoid",
+        "Add",
+        "Sub",
+        "Mul",
+        "Div",
+        "GlobalAveragePool",
+        "ReduceMean",
+        "Flatten",
+        "Gemm",
+        "MatMul",
+        "Reshape",
+        "Squeeze",
+        "Unsqueeze",
+        "Identity",
+        "Dropout",
+        "Constant",
+    }
+)
 
 
 class SimplifyWarning(UserWarning):
@@ -100,16 +122,23 @@ def simplify(model: Any) -> Any:
     try:
         import onnxsim
     except ImportError:
-        warnings.warn("onnxsim is not installed; lowering the model without simplification",
-                      SimplifyWarning, stacklevel=2)
+        warnings.warn(
+            "onnxsim is not installed; lowering the model without simplification",
+            SimplifyWarning,
+            stacklevel=2,
+        )
         return model
     inp = _graph_inputs(model)
     overwrite = {inp[0].name: list(EXPECTED_INPUT)} if len(inp) == 1 else None
     try:
         simplified, _ = onnxsim.simplify(model, check_n=0, overwrite_input_shapes=overwrite)
     except Exception as exc:
-        warnings.warn(f"onnxsim failed ({type(exc).__name__}: {exc}); lowering the model "
-                      "without simplification", SimplifyWarning, stacklevel=2)
+        warnings.warn(
+            f"onnxsim failed ({type(exc).__name__}: {exc}); lowering the model "
+            "without simplification",
+            SimplifyWarning,
+            stacklevel=2,
+        )
         return model
     return simplified
 
@@ -159,34 +188,48 @@ def check_interface(model: Any, *, source: str = "model") -> None:
     inputs = _graph_inputs(model)
     if len(inputs) != 1:
         raise ModelInterfaceError(
-            source, f"expected exactly 1 input (float32 [N,3,{INPUT_SIZE},{INPUT_SIZE}]), found "
-            f"{len(inputs)}: {[i.name for i in inputs]}")
+            source,
+            f"expected exactly 1 input (float32 [N,3,{INPUT_SIZE},{INPUT_SIZE}]), found "
+            f"{len(inputs)}: {[i.name for i in inputs]}",
+        )
     inp = inputs[0]
     elem = inp.type.tensor_type.elem_type
     dims = _dims(inp)
-    ok_shape = (len(dims) == 4 and (dims[0] == 1 or isinstance(dims[0], str))
-                and dims[1:] == [3, INPUT_SIZE, INPUT_SIZE])
+    ok_shape = (
+        len(dims) == 4
+        and (dims[0] == 1 or isinstance(dims[0], str))
+        and dims[1:] == [3, INPUT_SIZE, INPUT_SIZE]
+    )
     if elem != TensorProto.FLOAT or not ok_shape:
         raise ModelInterfaceError(
-            source, f"input {inp.name!r}: expected float32 [N or 1,3,{INPUT_SIZE},{INPUT_SIZE}] "
-            f"(NCHW), found {TensorProto.DataType.Name(elem).lower()} {_fmt_dims(dims)}")
+            source,
+            f"input {inp.name!r}: expected float32 [N or 1,3,{INPUT_SIZE},{INPUT_SIZE}] "
+            f"(NCHW), found {TensorProto.DataType.Name(elem).lower()} {_fmt_dims(dims)}",
+        )
     outputs = list(model.graph.output)
     if len(outputs) != 1:
         raise ModelInterfaceError(
-            source, f"expected exactly 1 output ({EMBEDDING_DIM} floats), found {len(outputs)}: "
-            f"{[o.name for o in outputs]}")
+            source,
+            f"expected exactly 1 output ({EMBEDDING_DIM} floats), found {len(outputs)}: "
+            f"{[o.name for o in outputs]}",
+        )
     out = outputs[0]
     odims = _dims(out)
     oelem = out.type.tensor_type.elem_type
     known = [d for d in odims[1:] if isinstance(d, int)]
-    ok_out = (len(odims) >= 2 and len(known) == len(odims) - 1
-              and int(np.prod(known)) == EMBEDDING_DIM
-              and (odims[0] == 1 or isinstance(odims[0], str)))
+    ok_out = (
+        len(odims) >= 2
+        and len(known) == len(odims) - 1
+        and int(np.prod(known)) == EMBEDDING_DIM
+        and (odims[0] == 1 or isinstance(odims[0], str))
+    )
     if oelem != TensorProto.FLOAT or not ok_out:
         raise ModelInterfaceError(
-            source, f"output {out.name!r}: expected float32 [N,{EMBEDDING_DIM}] (or [N,"
+            source,
+            f"output {out.name!r}: expected float32 [N,{EMBEDDING_DIM}] (or [N,"
             f"{EMBEDDING_DIM},1,1]), found {TensorProto.DataType.Name(oelem).lower()} "
-            f"{_fmt_dims(odims)}")
+            f"{_fmt_dims(odims)}",
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,12 +300,16 @@ class _Lowerer:
         r = self.resolve(onnx_name)
         name = self.iname(r)
         if name not in self.shapes:
-            raise UnsupportedModelError(self.source, f"value {onnx_name!r} is used before it is "
-                                        "produced (graph not in topological order)")
+            raise UnsupportedModelError(
+                self.source,
+                f"value {onnx_name!r} is used before it is "
+                "produced (graph not in topological order)",
+            )
         return name
 
-    def emit(self, op: str, inputs: list[str], onnx_out: str, attrs: dict[str, Any],
-             src: str) -> str:
+    def emit(
+        self, op: str, inputs: list[str], onnx_out: str, attrs: dict[str, Any], src: str
+    ) -> str:
         out = self.iname(onnx_out)
         node = Node(op=op, inputs=inputs, output=out, attrs=attrs, name=src)
         self.shapes[out] = node_shape(node, self.shapes, self.graph_consts)
@@ -278,7 +325,8 @@ class _Lowerer:
 
     def fail(self, node: Any, reason: str) -> UnsupportedModelError:
         return UnsupportedModelError(
-            self.source, f"node {node.name or node.output[0]!r} ({node.op_type}): {reason}")
+            self.source, f"node {node.name or node.output[0]!r} ({node.op_type}): {reason}"
+        )
 
     # -- driver -----------------------------------------------------------------------------
 
@@ -286,15 +334,22 @@ class _Lowerer:
         from onnx import helper
 
         model = self.model
-        bad = sorted({(n.op_type, n.name or n.output[0]) for n in model.graph.node
-                      if n.op_type not in SUPPORTED_ONNX_OPS or n.domain not in ("", "ai.onnx")})
+        bad = sorted(
+            {
+                (n.op_type, n.name or n.output[0])
+                for n in model.graph.node
+                if n.op_type not in SUPPORTED_ONNX_OPS or n.domain not in ("", "ai.onnx")
+            }
+        )
         if bad:
             types = sorted({t for t, _ in bad})
             listing = ", ".join(f"{name} ({t})" for t, name in bad[:30])
             more = f" and {len(bad) - 30} more" if len(bad) > 30 else ""
             raise UnsupportedModelError(
-                self.source, f"unsupported ONNX op types {types}; offending nodes: "
-                f"{listing}{more}. Supported: {sorted(SUPPORTED_ONNX_OPS)}")
+                self.source,
+                f"unsupported ONNX op types {types}; offending nodes: "
+                f"{listing}{more}. Supported: {sorted(SUPPORTED_ONNX_OPS)}",
+            )
         inp = _graph_inputs(model)[0]
         in_dims = _dims(inp)
         dynamic = isinstance(in_dims[0], str)
@@ -315,15 +370,24 @@ class _Lowerer:
         out = self.value(self.output_onnx)
         shape = self.shapes[out]
         if int(np.prod(shape[1:])) != EMBEDDING_DIM:
-            raise ModelInterfaceError(self.source, f"output {self.output_onnx!r}: expected "
-                                      f"[N,{EMBEDDING_DIM}], lowered graph gives {list(shape)}")
+            raise ModelInterfaceError(
+                self.source,
+                f"output {self.output_onnx!r}: expected "
+                f"[N,{EMBEDDING_DIM}], lowered graph gives {list(shape)}",
+            )
         if len(shape) != 2:
             out = self.emit("flatten", [out], self.output_onnx + "__flat", {}, "output_flatten")
         used = {i for n in self.nodes for i in n.inputs}
         consts = {k: v for k, v in self.graph_consts.items() if k in used}
-        return Graph(input_name=in_name, input_shape=EXPECTED_INPUT, nodes=self.nodes,
-                     output_name=out, constants=consts, shapes=dict(self.shapes),
-                     dynamic_batch=dynamic)
+        return Graph(
+            input_name=in_name,
+            input_shape=EXPECTED_INPUT,
+            nodes=self.nodes,
+            output_name=out,
+            constants=consts,
+            shapes=dict(self.shapes),
+            dynamic_batch=dynamic,
+        )
 
     # -- helpers for operands ---------------------------------------------------------------
 
@@ -337,8 +401,11 @@ class _Lowerer:
                 if c.shape[0] == 1 and c.ndim == other_rank + 1:
                     c = c.reshape(c.shape[1:])
                 else:
-                    raise self.fail(node, f"constant of shape {list(c.shape)} does not broadcast "
-                                    f"against a rank-{other_rank} tensor")
+                    raise self.fail(
+                        node,
+                        f"constant of shape {list(c.shape)} does not broadcast "
+                        f"against a rank-{other_rank} tensor",
+                    )
             c = c.reshape((1,) * (other_rank - c.ndim) + c.shape)
         name = self.iname(self.resolve(onnx_name) + "__const")
         # np.array, not np.ascontiguousarray: the latter turns a 0-d scalar into shape (1,).
@@ -453,8 +520,11 @@ class _Lowerer:
         if ks is not None and tuple(ks) != (kh, kw):
             raise self.fail(node, f"kernel_shape {ks} disagrees with weight {list(w.shape)}")
         if xshape[1] != w.shape[1] * group:
-            raise self.fail(node, f"input has {xshape[1]} channels, weight {list(w.shape)} with "
-                            f"group={group} expects {w.shape[1] * group}")
+            raise self.fail(
+                node,
+                f"input has {xshape[1]} channels, weight {list(w.shape)} with "
+                f"group={group} expects {w.shape[1] * group}",
+            )
         auto = attrs.get("auto_pad", b"NOTSET")
         auto = auto.decode() if isinstance(auto, bytes) else auto
         if auto in ("NOTSET", ""):
@@ -464,8 +534,10 @@ class _Lowerer:
             pads = (0, 0, 0, 0)
         elif auto in ("SAME_UPPER", "SAME_LOWER"):
             pads_hw = []
-            for size, k, s, d in ((xshape[2], kh, strides[0], dil[0]),
-                                  (xshape[3], kw, strides[1], dil[1])):
+            for size, k, s, d in (
+                (xshape[2], kh, strides[0], dil[0]),
+                (xshape[3], kw, strides[1], dil[1]),
+            ):
                 out = -(-size // s)
                 total = max(0, (out - 1) * s + (k - 1) * d + 1 - size)
                 small, big = total // 2, total - total // 2
@@ -482,11 +554,20 @@ class _Lowerer:
             b = (b.astype(np.float64) * scale + shift).astype(np.float32)
             self.skip.add(self.index_of[bn.output[0]])
             out_name = bn.output[0]
-        self.emit("conv", [xin], out_name,
-                  {"weight": np.ascontiguousarray(w, dtype=np.float32),
-                   "bias": np.ascontiguousarray(b, dtype=np.float32),
-                   "strides": strides, "pads": pads, "dilations": dil, "groups": group},
-                  node.name or node.output[0])
+        self.emit(
+            "conv",
+            [xin],
+            out_name,
+            {
+                "weight": np.ascontiguousarray(w, dtype=np.float32),
+                "bias": np.ascontiguousarray(b, dtype=np.float32),
+                "strides": strides,
+                "pads": pads,
+                "dilations": dil,
+                "groups": group,
+            },
+            node.name or node.output[0],
+        )
 
     def _bn_affine(self, bn: Any) -> tuple[np.ndarray, np.ndarray]:
         """BatchNormalization (inference) as y = x*scale + shift, computed in float64."""
@@ -500,8 +581,9 @@ class _Lowerer:
         for i in range(1, 5):
             if not self.is_const(bn.input[i]):
                 raise self.fail(bn, f"BatchNormalization input {i} must be a constant")
-        gamma, beta, mean, var = (np.asarray(self.const(bn.input[i]), dtype=np.float64).ravel()
-                                  for i in range(1, 5))
+        gamma, beta, mean, var = (
+            np.asarray(self.const(bn.input[i]), dtype=np.float64).ravel() for i in range(1, 5)
+        )
         eps = float(attrs.get("epsilon", 1e-5))
         scale = gamma / np.sqrt(var + eps)
         return scale, beta - mean * scale
@@ -516,13 +598,15 @@ class _Lowerer:
         tname = self.iname(node.output[0] + "__bn_shift")
         self.graph_consts[sname] = scale.astype(np.float32).reshape(shape)
         self.graph_consts[tname] = shift.astype(np.float32).reshape(shape)
-        mid = self.emit("mul", [x, sname], node.output[0] + "__bn_mul", {},
-                        node.name or node.output[0])
+        mid = self.emit(
+            "mul", [x, sname], node.output[0] + "__bn_mul", {}, node.name or node.output[0]
+        )
         self.emit("add", [mid, tname], node.output[0], {}, node.name or node.output[0])
 
     def _unary(self, op: str, node: Any, attrs: dict[str, Any]) -> None:
-        self.emit(op, [self.value(node.input[0])], node.output[0], attrs,
-                  node.name or node.output[0])
+        self.emit(
+            op, [self.value(node.input[0])], node.output[0], attrs, node.name or node.output[0]
+        )
 
     def _op_Relu(self, node: Any, attrs: dict[str, Any], idx: int) -> None:
         self._unary("relu", node, {})
@@ -534,8 +618,11 @@ class _Lowerer:
         self._unary("hardswish", node, {})
 
     def _op_HardSigmoid(self, node: Any, attrs: dict[str, Any], idx: int) -> None:
-        self._unary("hardsigmoid", node, {"alpha": float(attrs.get("alpha", 0.2)),
-                                          "beta": float(attrs.get("beta", 0.5))})
+        self._unary(
+            "hardsigmoid",
+            node,
+            {"alpha": float(attrs.get("alpha", 0.2)), "beta": float(attrs.get("beta", 0.5))},
+        )
 
     def _op_Clip(self, node: Any, attrs: dict[str, Any], idx: int) -> None:
         lo = attrs.get("min")
@@ -544,8 +631,14 @@ class _Lowerer:
             lo = self._float_scalar(node, 1)
         if hi is None:
             hi = self._float_scalar(node, 2)
-        self._unary("clip", node, {"min": float("-inf") if lo is None else float(lo),
-                                   "max": float("inf") if hi is None else float(hi)})
+        self._unary(
+            "clip",
+            node,
+            {
+                "min": float("-inf") if lo is None else float(lo),
+                "max": float("inf") if hi is None else float(hi),
+            },
+        )
 
     def _binary(self, op: str, node: Any) -> None:
         a, b = node.input[0], node.input[1]
@@ -561,13 +654,19 @@ class _Lowerer:
         else:
             ta, tb = self.value(a), self.value(b)
             if len(self.shapes[ta]) != len(self.shapes[tb]):
-                raise self.fail(node, f"operands of different rank {list(self.shapes[ta])} and "
-                                f"{list(self.shapes[tb])}")
+                raise self.fail(
+                    node,
+                    f"operands of different rank {list(self.shapes[ta])} and "
+                    f"{list(self.shapes[tb])}",
+                )
             try:
                 np.broadcast_shapes(self.shapes[ta], self.shapes[tb])
             except ValueError:
-                raise self.fail(node, f"operands {list(self.shapes[ta])} and "
-                                f"{list(self.shapes[tb])} do not broadcast") from None
+                raise self.fail(
+                    node,
+                    f"operands {list(self.shapes[ta])} and "
+                    f"{list(self.shapes[tb])} do not broadcast",
+                ) from None
             ins = [ta, tb]
         self.emit(op, ins, node.output[0], {}, node.name or node.output[0])
 
@@ -597,8 +696,11 @@ class _Lowerer:
             axes = self._int_list(node, 1)
         keep = int(attrs.get("keepdims", 1))
         if rank != 4 or axes is None or sorted(a % 4 for a in axes) != [2, 3]:
-            raise self.fail(node, f"ReduceMean is supported only over the spatial axes [2, 3] of "
-                            f"a 4-d tensor (axes={axes})")
+            raise self.fail(
+                node,
+                f"ReduceMean is supported only over the spatial axes [2, 3] of "
+                f"a 4-d tensor (axes={axes})",
+            )
         src = node.name or node.output[0]
         if keep:
             self.emit("global_avg_pool", [x], node.output[0], {}, src)
@@ -693,13 +795,21 @@ class _Lowerer:
     def _dense(self, node: Any, x: str, w: np.ndarray, b: np.ndarray, out: str) -> None:
         shape = self.shapes[x]
         if len(shape) != 2:
-            raise self.fail(node, f"dense on a rank-{len(shape)} tensor {list(shape)} (flatten "
-                            "first)")
+            raise self.fail(
+                node, f"dense on a rank-{len(shape)} tensor {list(shape)} (flatten first)"
+            )
         if w.shape[1] != shape[1]:
             raise self.fail(node, f"weight {list(w.shape)} does not fit input {list(shape)}")
-        self.emit("dense", [x], out, {"weight": np.ascontiguousarray(w, dtype=np.float32),
-                                      "bias": np.ascontiguousarray(b, dtype=np.float32)},
-                  node.name or node.output[0])
+        self.emit(
+            "dense",
+            [x],
+            out,
+            {
+                "weight": np.ascontiguousarray(w, dtype=np.float32),
+                "bias": np.ascontiguousarray(b, dtype=np.float32),
+            },
+            node.name or node.output[0],
+        )
 
     def _op_Gemm(self, node: Any, attrs: dict[str, Any], idx: int) -> None:
         x = self.value(node.input[0])

@@ -41,14 +41,16 @@ class VariantOutcome:
         b = self.drift.budget
         budget = f"budget mean<={b.mean:g}" + (f" max<={b.max}" if b.max is not None else "")
         why = f" ({'; '.join(self.drift.reasons)})" if self.drift.reasons else ""
-        return (f"{self.status:<4} {self.bundle_id}: model {human_bytes(self.model_bytes)}, zip "
-                f"{human_bytes(self.zip_bytes)}; {self.drift.summary()}; {budget}{why} "
-                f"[{self.seconds:.1f}s]")
+        return (
+            f"{self.status:<4} {self.bundle_id}: model {human_bytes(self.model_bytes)}, zip "
+            f"{human_bytes(self.zip_bytes)}; {self.drift.summary()}; {budget}{why} "
+            f"[{self.seconds:.1f}s]"
+        )
 
 
 def human_bytes(n: int) -> str:
-    if n >= 1024 ** 2:
-        return f"{n / 1024 ** 2:.2f} MiB"
+    if n >= 1024**2:
+        return f"{n / 1024**2:.2f} MiB"
     if n >= 1024:
         return f"{n / 1024:.1f} KiB"
     return f"{n} B"
@@ -70,8 +72,12 @@ def histogram_png(outcome: VariantOutcome, path: Path) -> None:
     ax.axvline(b.mean, color="#d08c00", linestyle="--", label=f"mean budget {b.mean:g}")
     if b.max is not None:
         ax.axvline(b.max + 0.5, color="#b03030", linestyle=":", label=f"max budget {b.max}")
-    ax.axvline(outcome.drift.mean, color="#333333", linestyle="-",
-               label=f"measured mean {outcome.drift.mean:.2f}")
+    ax.axvline(
+        outcome.drift.mean,
+        color="#333333",
+        linestyle="-",
+        label=f"measured mean {outcome.drift.mean:.2f}",
+    )
     ax.set_xlabel("Hamming distance to fp32 onnxruntime reference (bits of 96)")
     ax.set_ylabel("images")
     ax.set_title(f"{outcome.bundle_id} ({outcome.status})", fontsize=10)
@@ -82,8 +88,7 @@ def histogram_png(outcome: VariantOutcome, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(folder: Path, outcomes: Sequence[VariantOutcome], context: dict[str, Any]
-                 ) -> Path:
+def write_report(folder: Path, outcomes: Sequence[VariantOutcome], context: dict[str, Any]) -> Path:
     """report.md plus hist-<bundle_id>.png per variant in `folder`; returns the .md path."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -108,14 +113,21 @@ def write_report(folder: Path, outcomes: Sequence[VariantOutcome], context: dict
             f"| {o.bundle_id} | {o.status} | {human_bytes(o.model_bytes)} | "
             f"{human_bytes(o.zip_bytes)} | {d.mean:.3f} | {d.p95} | {d.max} | "
             f"{d.bit_exact_rate:.0%} | {d.nonfragile_flips} | {d.max_abs_error:.3g} | "
-            f"{d.cosine_min:.6f} | {budget} |")
+            f"{d.cosine_min:.6f} | {budget} |"
+        )
     lines += ["", "## Histograms", ""]
     for o in outcomes:
         name = f"hist-{o.bundle_id}.png"
         histogram_png(o, folder / name)
         reasons = f" Over budget: {'; '.join(o.drift.reasons)}." if o.drift.reasons else ""
-        lines += [f"### {o.bundle_id}", "", f"{o.description}.{reasons}", "",
-                  f"![Hamming histogram of {o.bundle_id}]({name})", ""]
+        lines += [
+            f"### {o.bundle_id}",
+            "",
+            f"{o.description}.{reasons}",
+            "",
+            f"![Hamming histogram of {o.bundle_id}]({name})",
+            "",
+        ]
     md = folder / "report.md"
     md.write_text("\n".join(lines), encoding="utf-8")
     return md

@@ -69,8 +69,19 @@ class OnnxNetBuilder:
         self.nodes.append(helper.make_node(op, list(inputs), [out], name=out + "_node", **attrs))
         return out
 
-    def conv_bn(self, x: str, cin: int, cout: int, k: int, stride: int, *, depthwise: bool,
-                explicit_pad: bool, bn: bool = True, bias: bool = False) -> str:
+    def conv_bn(
+        self,
+        x: str,
+        cin: int,
+        cout: int,
+        k: int,
+        stride: int,
+        *,
+        depthwise: bool,
+        explicit_pad: bool,
+        bn: bool = True,
+        bias: bool = False,
+    ) -> str:
         groups = cin if depthwise else 1
         wshape = (cout, cin // groups, k, k)
         fan_in = (cin // groups) * k * k
@@ -85,17 +96,33 @@ class OnnxNetBuilder:
             conv_pads = [0, 0, 0, 0]
         else:
             conv_pads = [p, p, p, p]
-        y = self.node("Conv", ins, "conv", kernel_shape=[k, k], strides=[stride, stride],
-                      pads=conv_pads, group=groups)
+        y = self.node(
+            "Conv",
+            ins,
+            "conv",
+            kernel_shape=[k, k],
+            strides=[stride, stride],
+            pads=conv_pads,
+            group=groups,
+        )
         if bn:
             f32 = np.float32
             gamma = self.rng.uniform(0.6, 1.4, cout).astype(f32)
             beta = (self.rng.standard_normal(cout) * 0.1).astype(f32)
             mean = (self.rng.standard_normal(cout) * 0.1).astype(f32)
             var = self.rng.uniform(0.6, 1.4, cout).astype(f32)
-            y = self.node("BatchNormalization",
-                          [y, self.init("g", gamma), self.init("be", beta),
-                           self.init("m", mean), self.init("v", var)], "bn", epsilon=1e-3)
+            y = self.node(
+                "BatchNormalization",
+                [
+                    y,
+                    self.init("g", gamma),
+                    self.init("be", beta),
+                    self.init("m", mean),
+                    self.init("v", var),
+                ],
+                "bn",
+                epsilon=1e-3,
+            )
         return y
 
     def act(self, x: str, kind: str) -> str:
@@ -123,11 +150,9 @@ class OnnxNetBuilder:
     def se(self, x: str, ch: int) -> str:
         sq = _divisible(ch * 0.25)
         s = self.node("GlobalAveragePool", [x], "gap")
-        s = self.conv_bn(s, ch, sq, 1, 1, depthwise=False, explicit_pad=False, bn=False,
-                         bias=True)
+        s = self.conv_bn(s, ch, sq, 1, 1, depthwise=False, explicit_pad=False, bn=False, bias=True)
         s = self.act(s, "relu")
-        s = self.conv_bn(s, sq, ch, 1, 1, depthwise=False, explicit_pad=False, bn=False,
-                         bias=True)
+        s = self.conv_bn(s, sq, ch, 1, 1, depthwise=False, explicit_pad=False, bn=False, bias=True)
         s = self.act(s, "hsigmoid")
         return self.node("Mul", [x, s], "se_mul")
 
@@ -135,19 +160,27 @@ class OnnxNetBuilder:
         w = (self.rng.standard_normal((cout, cin)) * np.sqrt(1.0 / cin)).astype(np.float32)
         b = (self.rng.standard_normal(cout) * 0.05).astype(np.float32)
         if gemm:
-            return self.node("Gemm", [x, self.init("fc_w", w), self.init("fc_b", b)], "gemm",
-                             transB=1)
+            return self.node(
+                "Gemm", [x, self.init("fc_w", w), self.init("fc_b", b)], "gemm", transB=1
+            )
         y = self.node("MatMul", [x, self.init("fc_w", np.ascontiguousarray(w.T))], "matmul")
         return self.node("Add", [y, self.init("fc_b", b)], "fc_add")
 
 
-def mobilenet_v3_small_onnx(*, width: float = 1.0,
-                            blocks: Sequence[tuple[int, int, int, bool, str, int]] =
-                            MNV3_SMALL_BLOCKS,
-                            stem_stride: int = 2, last_conv: int = 576, head_hidden: int = 1024,
-                            seed: int = 0, dynamic_batch: bool = True,
-                            explicit_pad: bool = True, output_4d: bool = False,
-                            opset: int = 17, extra_nodes: Sequence[Any] = ()) -> Any:
+def mobilenet_v3_small_onnx(
+    *,
+    width: float = 1.0,
+    blocks: Sequence[tuple[int, int, int, bool, str, int]] = MNV3_SMALL_BLOCKS,
+    stem_stride: int = 2,
+    last_conv: int = 576,
+    head_hidden: int = 1024,
+    seed: int = 0,
+    dynamic_batch: bool = True,
+    explicit_pad: bool = True,
+    output_4d: bool = False,
+    opset: int = 17,
+    extra_nodes: Sequence[Any] = (),
+) -> Any:
     """A MobileNetV3-Small-shaped NeuralHash-format ONNX model with random weights.
 
     `width` scales every channel count, `blocks`/`stem_stride` shrink it for fast tests;
@@ -184,11 +217,13 @@ def mobilenet_v3_small_onnx(*, width: float = 1.0,
         x = nd.output[0]
     x = b.node("GlobalAveragePool", [x], "gap")
     if output_4d:
-        x = b.conv_bn(x, last, head_hidden, 1, 1, depthwise=False, explicit_pad=False, bn=False,
-                      bias=True)
+        x = b.conv_bn(
+            x, last, head_hidden, 1, 1, depthwise=False, explicit_pad=False, bn=False, bias=True
+        )
         x = b.act(x, "hswish")
-        x = b.conv_bn(x, head_hidden, 128, 1, 1, depthwise=False, explicit_pad=False, bn=False,
-                      bias=True)
+        x = b.conv_bn(
+            x, head_hidden, 128, 1, 1, depthwise=False, explicit_pad=False, bn=False, bias=True
+        )
         out_shape: list[Any] = ["N" if dynamic_batch else 1, 128, 1, 1]
     else:
         x = b.node("Flatten", [x], "flatten", axis=1)
@@ -199,12 +234,17 @@ def mobilenet_v3_small_onnx(*, width: float = 1.0,
     final = b.node("Identity", [x], "embedding")
     batch: Any = "N" if dynamic_batch else 1
     graph = helper.make_graph(
-        b.nodes, "nhkit_synthetic",
+        b.nodes,
+        "nhkit_synthetic",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, [batch, 3, 360, 360])],
         [helper.make_tensor_value_info(final, TensorProto.FLOAT, out_shape)],
-        initializer=b.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                              producer_name="nhkit.export.testmodels")
+        initializer=b.inits,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", opset)],
+        producer_name="nhkit.export.testmodels",
+    )
     model.ir_version = 8
     return model
 
@@ -212,8 +252,9 @@ def mobilenet_v3_small_onnx(*, width: float = 1.0,
 def tiny_onnx(*, seed: int = 0, **kwargs: Any) -> Any:
     """A fast model (~ms per image) with every op kind the export path handles: stride-4 stem,
     padded depthwise conv, squeeze-excite, residual add, Gemm and MatMul+Add head."""
-    opts: dict[str, Any] = dict(width=0.5, blocks=TINY_BLOCKS, stem_stride=4, last_conv=64,
-                                head_hidden=96, seed=seed)
+    opts: dict[str, Any] = dict(
+        width=0.5, blocks=TINY_BLOCKS, stem_stride=4, last_conv=64, head_hidden=96, seed=seed
+    )
     opts.update(kwargs)
     return mobilenet_v3_small_onnx(**opts)
 
@@ -228,11 +269,16 @@ def spatial_flatten_onnx(*, batch: int | str = "N") -> Any:
     d = (rng.standard_normal((128, 2 * 8 * 8)) * 0.2).astype(np.float32)
     node = helper.make_node
     graph = helper.make_graph(
-        [node("Conv", ["image", "w"], ["c"], strides=[45, 45]),
-         node("Flatten", ["c"], ["f"]), node("Gemm", ["f", "d"], ["embedding"], transB=1)],
-        "flat", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [batch, 3, 360, 360])],
+        [
+            node("Conv", ["image", "w"], ["c"], strides=[45, 45]),
+            node("Flatten", ["c"], ["f"]),
+            node("Gemm", ["f", "d"], ["embedding"], transB=1),
+        ],
+        "flat",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [batch, 3, 360, 360])],
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [batch, 128])],
-        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(d, "d")])
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(d, "d")],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     return model
@@ -255,15 +301,30 @@ def synthetic_seed(seed: int = 1) -> np.ndarray:
 
 # ----- internal graphs (export/ir.py) -----------------------------------------------------------
 
-def _ir_conv(name: str, x: str, cin: int, cout: int, rng: np.random.Generator, *, k: int = 3,
-             groups: int = 1, strides: tuple[int, int] = (1, 1),
-             pads: tuple[int, int, int, int] = (1, 1, 1, 1),
-             dilations: tuple[int, int] = (1, 1)) -> Any:
+
+def _ir_conv(
+    name: str,
+    x: str,
+    cin: int,
+    cout: int,
+    rng: np.random.Generator,
+    *,
+    k: int = 3,
+    groups: int = 1,
+    strides: tuple[int, int] = (1, 1),
+    pads: tuple[int, int, int, int] = (1, 1, 1, 1),
+    dilations: tuple[int, int] = (1, 1),
+) -> Any:
     from .ir import Node
 
-    attrs = {"weight": (rng.standard_normal((cout, cin // groups, k, k)) * 0.3).astype(np.float32),
-             "bias": (rng.standard_normal(cout) * 0.1).astype(np.float32),
-             "strides": strides, "pads": pads, "dilations": dilations, "groups": groups}
+    attrs = {
+        "weight": (rng.standard_normal((cout, cin // groups, k, k)) * 0.3).astype(np.float32),
+        "bias": (rng.standard_normal(cout) * 0.1).astype(np.float32),
+        "strides": strides,
+        "pads": pads,
+        "dilations": dilations,
+        "groups": groups,
+    }
     return Node("conv", [x], name, attrs, name)
 
 
@@ -277,14 +338,17 @@ def every_op_graph() -> Any:
 
     rng = np.random.default_rng(5)
     f = np.float32
-    consts = {"chan_scale": rng.uniform(0.5, 1.5, (1, 8, 1, 1)).astype(f),
-              "chan_shift": rng.standard_normal((1, 8, 1, 1)).astype(f) * 0.1,
-              "three": np.array(3.0, f), "two": np.array(2.0, f)}
+    consts = {
+        "chan_scale": rng.uniform(0.5, 1.5, (1, 8, 1, 1)).astype(f),
+        "chan_shift": rng.standard_normal((1, 8, 1, 1)).astype(f) * 0.1,
+        "three": np.array(3.0, f),
+        "two": np.array(2.0, f),
+    }
     nodes = [
         _ir_conv("c1", "image", 3, 8, rng, strides=(2, 2), pads=(0, 1, 2, 0)),  # t, l, b, r
         Node("clip", ["c1"], "k1", {"min": 0.0, "max": 6.0}, "k1"),
-        Node("mul", ["k1", "chan_scale"], "m1", {}, "m1"),        # mul + add by per-channel
-        Node("add", ["m1", "chan_shift"], "a1", {}, "a1"),        # constants: batch_norm fusion
+        Node("mul", ["k1", "chan_scale"], "m1", {}, "m1"),  # mul + add by per-channel
+        Node("add", ["m1", "chan_shift"], "a1", {}, "a1"),  # constants: batch_norm fusion
         Node("clip", ["a1"], "k2", {"min": -1.0, "max": 2.0}, "k2"),
         Node("clip", ["k2"], "k3", {"min": -0.5, "max": math.inf}, "k3"),
         Node("clip", ["k3"], "k4", {"min": -math.inf, "max": 1.5}, "k4"),
@@ -292,7 +356,7 @@ def every_op_graph() -> Any:
         Node("clip", ["k5"], "k6", {"min": -math.inf, "max": math.inf}, "k6"),
         _ir_conv("c2", "k6", 8, 8, rng, groups=8, k=5, pads=(2, 2, 2, 2), dilations=(1, 1)),
         Node("hardsigmoid", ["c2"], "hs", {"alpha": 0.2, "beta": 0.4}, "hs"),
-        Node("sub", ["three", "hs"], "s1", {}, "s1"),             # constant first operand
+        Node("sub", ["three", "hs"], "s1", {}, "s1"),  # constant first operand
         Node("div", ["s1", "two"], "d1", {}, "d1"),
         Node("div", ["two", "d1"], "d2", {}, "d2"),
         Node("sigmoid", ["d2"], "sg", {}, "sg"),
@@ -304,8 +368,16 @@ def every_op_graph() -> Any:
         Node("reshape", ["rs"], "rs2", {"shape": (16, 9, 8)}, "rs2"),
         Node("global_avg_pool", ["rs2"], "gap", {}, "gap"),
         Node("flatten", ["gap"], "flat", {}, "flat"),
-        Node("dense", ["flat"], "emb", {"weight": rng.standard_normal((128, 16)).astype(f),
-                                        "bias": rng.standard_normal(128).astype(f)}, "emb"),
+        Node(
+            "dense",
+            ["flat"],
+            "emb",
+            {
+                "weight": rng.standard_normal((128, 16)).astype(f),
+                "bias": rng.standard_normal(128).astype(f),
+            },
+            "emb",
+        ),
     ]
     graph = Graph("image", (1, 3, 17, 17), nodes, "emb", consts)
     graph.shapes = infer_shapes(graph)

@@ -96,7 +96,8 @@ class _TfBuilder:
             elif n.op == "dense":
                 self.prepared[n.output] = {
                     "w": np.ascontiguousarray(np.asarray(n.attrs["weight"], np.float32).T),
-                    "b": np.asarray(n.attrs["bias"], np.float32)}
+                    "b": np.asarray(n.attrs["bias"], np.float32),
+                }
 
     def _prep_conv(self, n: Node) -> dict[str, Any]:
         a = n.attrs
@@ -107,8 +108,9 @@ class _TfBuilder:
         xshape = self.g.shapes[n.inputs[0]]
         t, l_, b, r = a["pads"]
         (sh, sw), (dh, dw) = a["strides"], a["dilations"]
-        same = (_tf_same_pads(xshape[2], kh, sh, dh) == (t, b)
-                and _tf_same_pads(xshape[3], kw, sw, dw) == (l_, r))
+        same = _tf_same_pads(xshape[2], kh, sh, dh) == (t, b) and _tf_same_pads(
+            xshape[3], kw, sw, dw
+        ) == (l_, r)
         if same:
             padding, pre_pad = "SAME", None
         elif (t, l_, b, r) == (0, 0, 0, 0):
@@ -125,10 +127,17 @@ class _TfBuilder:
         else:
             kind = "grouped"
             og = o // groups
-            filt = [w[i * og:(i + 1) * og].transpose(2, 3, 1, 0) for i in range(groups)]
-        return {"kind": kind, "filt": filt, "bias": np.asarray(a["bias"], np.float32),
-                "padding": padding, "pre_pad": pre_pad, "strides": (sh, sw),
-                "dilations": (dh, dw), "groups": groups}
+            filt = [w[i * og : (i + 1) * og].transpose(2, 3, 1, 0) for i in range(groups)]
+        return {
+            "kind": kind,
+            "filt": filt,
+            "bias": np.asarray(a["bias"], np.float32),
+            "padding": padding,
+            "pre_pad": pre_pad,
+            "strides": (sh, sw),
+            "dilations": (dh, dw),
+            "groups": groups,
+        }
 
     def _rank4(self, name: str) -> bool:
         return len(self._shape(name)) == 4
@@ -154,8 +163,12 @@ class _TfBuilder:
         _, channels, height, width = (int(d) for d in self.g.input_shape)
 
         class _NhModel(tf.Module):  # type: ignore[name-defined]  # tf is a local, untyped
-            @tf.function(autograph=False, input_signature=[
-                tf.TensorSpec([1, height, width, channels], tf.float32, name=INPUT_NAME)])
+            @tf.function(
+                autograph=False,
+                input_signature=[
+                    tf.TensorSpec([1, height, width, channels], tf.float32, name=INPUT_NAME)
+                ],
+            )
             def serve(self, image: Any) -> dict[str, Any]:
                 vals: dict[str, Any] = {builder.g.input_name: image}
                 for node in builder.g.nodes:
@@ -167,8 +180,9 @@ class _TfBuilder:
 
     def _operand(self, name: str, vals: dict[str, Any]) -> Any:
         if name in self.g.constants:
-            return self.tf.constant(_nchw_to_nhwc_const(np.asarray(self.g.constants[name],
-                                                                   np.float32)))
+            return self.tf.constant(
+                _nchw_to_nhwc_const(np.asarray(self.g.constants[name], np.float32))
+            )
         return vals[name]
 
     def _emit(self, node: Node, vals: dict[str, Any]) -> Any:
@@ -179,6 +193,7 @@ class _TfBuilder:
 
 
 # One TensorFlow lowering per internal op (ir.OPS); values are NHWC for rank 4.
+
 
 def _tf_binary(b: _TfBuilder, node: Node, vals: dict[str, Any]) -> Any:
     tf = b.tf
@@ -195,16 +210,24 @@ def _tf_conv(b: _TfBuilder, node: Node, vals: dict[str, Any]) -> Any:
         x = tf.pad(x, p["pre_pad"])
     strides = [1, p["strides"][0], p["strides"][1], 1]
     if p["kind"] == "conv":
-        y = tf.nn.conv2d(x, tf.constant(p["filt"]), strides, p["padding"],
-                         dilations=list(p["dilations"]))
+        y = tf.nn.conv2d(
+            x, tf.constant(p["filt"]), strides, p["padding"], dilations=list(p["dilations"])
+        )
     elif p["kind"] == "depthwise":
-        y = tf.nn.depthwise_conv2d(x, tf.constant(p["filt"]), strides, p["padding"],
-                                   dilations=list(p["dilations"]))
+        y = tf.nn.depthwise_conv2d(
+            x, tf.constant(p["filt"]), strides, p["padding"], dilations=list(p["dilations"])
+        )
     else:
         parts = tf.split(x, p["groups"], axis=3)
-        y = tf.concat([tf.nn.conv2d(xi, tf.constant(fi), strides, p["padding"],
-                                    dilations=list(p["dilations"]))
-                       for xi, fi in zip(parts, p["filt"])], axis=3)
+        y = tf.concat(
+            [
+                tf.nn.conv2d(
+                    xi, tf.constant(fi), strides, p["padding"], dilations=list(p["dilations"])
+                )
+                for xi, fi in zip(parts, p["filt"])
+            ],
+            axis=3,
+        )
     return tf.nn.bias_add(y, tf.constant(p["bias"]))
 
 
@@ -263,8 +286,7 @@ TF_EMITTERS: dict[str, Callable[[_TfBuilder, Node, dict[str, Any]], Any]] = {
     "hardsigmoid": _tf_hardsigmoid,
     "sigmoid": lambda b, n, v: b.tf.math.sigmoid(v[n.inputs[0]]),
     **{op: _tf_binary for op in BINARY_OPS},
-    "global_avg_pool": lambda b, n, v: b.tf.reduce_mean(v[n.inputs[0]], axis=[1, 2],
-                                                        keepdims=True),
+    "global_avg_pool": lambda b, n, v: b.tf.reduce_mean(v[n.inputs[0]], axis=[1, 2], keepdims=True),
     "flatten": _tf_flatten,
     "dense": _tf_dense,
     "reshape": _tf_reshape,
@@ -277,8 +299,9 @@ def build_tf_module(graph: Graph) -> Any:
     return _TfBuilder(graph).build()
 
 
-def _convert(module: Any, variant: str,
-             calibration: Callable[[], Iterable[list[np.ndarray]]] | None) -> bytes:
+def _convert(
+    module: Any, variant: str, calibration: Callable[[], Iterable[list[np.ndarray]]] | None
+) -> bytes:
     import tensorflow as tf
 
     concrete = module.serve.get_concrete_function()
@@ -301,7 +324,8 @@ def _convert(module: Any, variant: str,
             conv.inference_output_type = tf.int8
     else:
         raise TfliteConversionError(
-            f"unknown TFLite variant {variant!r}; known: {', '.join(TFLITE_VARIANTS)}")
+            f"unknown TFLite variant {variant!r}; known: {', '.join(TFLITE_VARIANTS)}"
+        )
     try:
         with quiet_native_output():
             return bytes(conv.convert())
@@ -325,8 +349,9 @@ def describe_tflite(path: str | os.PathLike[str]) -> tuple[TensorInfo, TensorInf
         dtype = np.dtype(d["dtype"]).name
         quant = {"scale": float(scale), "zero_point": int(zp)} if dtype == "int8" else None
         shape = tuple(int(v) for v in d["shape"])
-        layout = "NHWC" if len(shape) == 4 and shape[-1] == 3 else (
-            "NCHW" if len(shape) == 4 else None)
+        layout = (
+            "NHWC" if len(shape) == 4 and shape[-1] == 3 else ("NCHW" if len(shape) == 4 else None)
+        )
         infos.append((shape, dtype, layout, quant))
     ops: dict[str, int] = {}
     try:
@@ -335,12 +360,20 @@ def describe_tflite(path: str | os.PathLike[str]) -> tuple[TensorInfo, TensorInf
     except Exception:  # pragma: no cover - reporting only
         ops = {}
     (ishape, idt, ilay, iq), (oshape, odt, _, oq) = infos
-    return (TensorInfo(INPUT_NAME, ishape, idt, ilay, iq),
-            TensorInfo(OUTPUT_NAME, oshape, odt, None, oq), dict(sorted(ops.items())))
+    return (
+        TensorInfo(INPUT_NAME, ishape, idt, ilay, iq),
+        TensorInfo(OUTPUT_NAME, oshape, odt, None, oq),
+        dict(sorted(ops.items())),
+    )
 
 
-def build_tflite_variant(graph: Graph, variant_name: str, out_path: str | os.PathLike[str], *,
-                         calibration: np.ndarray | None = None) -> TfliteModelInfo:
+def build_tflite_variant(
+    graph: Graph,
+    variant_name: str,
+    out_path: str | os.PathLike[str],
+    *,
+    calibration: np.ndarray | None = None,
+) -> TfliteModelInfo:
     """Convert the graph to one TFLite variant at out_path.
 
     calibration: NHWC float32 batch [N,360,360,3] of preprocessed real images (spec steps 1-4),
@@ -348,7 +381,8 @@ def build_tflite_variant(graph: Graph, variant_name: str, out_path: str | os.Pat
     makes the calibration ranges, and so the file, deterministic."""
     if variant_name not in TFLITE_VARIANTS:
         raise TfliteConversionError(
-            f"unknown TFLite variant {variant_name!r}; known: {', '.join(TFLITE_VARIANTS)}")
+            f"unknown TFLite variant {variant_name!r}; known: {', '.join(TFLITE_VARIANTS)}"
+        )
     with quiet_native_output():
         import tensorflow as tf
 
@@ -360,11 +394,12 @@ def build_tflite_variant(graph: Graph, variant_name: str, out_path: str | os.Pat
         if cal.ndim != 4 or cal.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3) or cal.shape[0] == 0:
             raise TfliteConversionError(
                 f"calibration must be NHWC [N,{INPUT_SIZE},{INPUT_SIZE},3] with N >= 1, "
-                f"got {cal.shape}")
+                f"got {cal.shape}"
+            )
 
         def rep() -> Iterable[list[np.ndarray]]:
             for i in range(cal.shape[0]):
-                yield [cal[i:i + 1]]
+                yield [cal[i : i + 1]]
 
     data = _convert(module, variant_name, rep)
     out = Path(out_path)
@@ -373,7 +408,8 @@ def build_tflite_variant(graph: Graph, variant_name: str, out_path: str | os.Pat
     if inp.shape != (1, INPUT_SIZE, INPUT_SIZE, 3) or int(np.prod(outp.shape)) != EMBEDDING_DIM:
         raise TfliteConversionError(
             f"converted model has input {list(inp.shape)} and output {list(outp.shape)}; "
-            f"expected [1,{INPUT_SIZE},{INPUT_SIZE},3] and [1,{EMBEDDING_DIM}]")
+            f"expected [1,{INPUT_SIZE},{INPUT_SIZE},3] and [1,{EMBEDDING_DIM}]"
+        )
     return TfliteModelInfo(path=out, variant=variant_name, input=inp, output=outp, op_counts=ops)
 
 

@@ -51,8 +51,8 @@ class Variant:
 
     target: str
     name: str
-    precision: str          # compute/weight precision, e.g. fp32, fp16, int8
-    compression: str        # how weights are stored: none, fp16-weights, int8-linear, ...
+    precision: str  # compute/weight precision, e.g. fp32, fp16, int8
+    compression: str  # how weights are stored: none, fp16-weights, int8-linear, ...
     budget: DriftBudget
     description: str
     default: bool = True
@@ -67,35 +67,83 @@ class Variant:
 
 _ALL: tuple[Variant, ...] = (
     # TFLite / LiteRT
-    Variant("tflite", "fp32", "fp32", "none", DriftBudget(0.0, 0),
-            "float32 weights and compute"),
-    Variant("tflite", "fp16", "fp32", "fp16-weights", DriftBudget(0.2, 2),
-            "float16 weights (dequantized at load), float32 compute"),
-    Variant("tflite", "dynamic-int8", "int8", "int8-weights-dynamic-range", DriftBudget(2.0),
-            "int8 weights, activations quantized at run time"),
-    Variant("tflite", "int8", "int8", "int8-full", DriftBudget(4.0),
-            "full int8 (calibrated), float32 input/output"),
-    Variant("tflite", "int8-io", "int8", "int8-full", DriftBudget(4.0),
-            "full int8 (calibrated), int8 input/output"),
+    Variant("tflite", "fp32", "fp32", "none", DriftBudget(0.0, 0), "float32 weights and compute"),
+    Variant(
+        "tflite",
+        "fp16",
+        "fp32",
+        "fp16-weights",
+        DriftBudget(0.2, 2),
+        "float16 weights (dequantized at load), float32 compute",
+    ),
+    Variant(
+        "tflite",
+        "dynamic-int8",
+        "int8",
+        "int8-weights-dynamic-range",
+        DriftBudget(2.0),
+        "int8 weights, activations quantized at run time",
+    ),
+    Variant(
+        "tflite",
+        "int8",
+        "int8",
+        "int8-full",
+        DriftBudget(4.0),
+        "full int8 (calibrated), float32 input/output",
+    ),
+    Variant(
+        "tflite",
+        "int8-io",
+        "int8",
+        "int8-full",
+        DriftBudget(4.0),
+        "full int8 (calibrated), int8 input/output",
+    ),
     # Core ML (ML program, iOS 16). precision = compute precision; compressed variants compute
     # in fp16 as they do on a phone (same strings as export/coreml.py's COREML_VARIANT_INFO).
-    Variant("coreml", "fp32", "fp32", "none", DriftBudget(0.0, 0),
-            "float32 compute"),
-    Variant("coreml", "fp16", "fp16", "fp16-weights", DriftBudget(0.2, 2),
-            "float16 weights and compute"),
-    Variant("coreml", "int8", "fp16", "int8-linear-weights", DriftBudget(2.0),
-            "int8 linear (per-channel) weights, fp16 compute"),
+    Variant("coreml", "fp32", "fp32", "none", DriftBudget(0.0, 0), "float32 compute"),
+    Variant(
+        "coreml", "fp16", "fp16", "fp16-weights", DriftBudget(0.2, 2), "float16 weights and compute"
+    ),
+    Variant(
+        "coreml",
+        "int8",
+        "fp16",
+        "int8-linear-weights",
+        DriftBudget(2.0),
+        "int8 linear (per-channel) weights, fp16 compute",
+    ),
     # pal8 is not in the default set: it is the same size as int8 (8 bits per weight plus a
     # LUT) and k-means costs about a minute of export time; ask for it by name.
-    Variant("coreml", "pal8", "fp16", "palettized-8bit-kmeans", DriftBudget(2.0),
-            "8-bit k-means palettized weights, fp16 compute", default=False),
-    Variant("coreml", "pal6", "fp16", "palettized-6bit-kmeans", DriftBudget(3.0),
-            "6-bit k-means palettized weights, fp16 compute"),
+    Variant(
+        "coreml",
+        "pal8",
+        "fp16",
+        "palettized-8bit-kmeans",
+        DriftBudget(2.0),
+        "8-bit k-means palettized weights, fp16 compute",
+        default=False,
+    ),
+    Variant(
+        "coreml",
+        "pal6",
+        "fp16",
+        "palettized-6bit-kmeans",
+        DriftBudget(3.0),
+        "6-bit k-means palettized weights, fp16 compute",
+    ),
     # pal4 is not in the default set: on the default model it drifts mean 8.3 bits (budget 6),
     # so a default export would fail; it stays available by name, budget unchanged.
-    Variant("coreml", "pal4", "fp16", "palettized-4bit-kmeans", DriftBudget(6.0),
-            "4-bit k-means palettized weights, fp16 compute (smallest; expect the most drift)",
-            default=False),
+    Variant(
+        "coreml",
+        "pal4",
+        "fp16",
+        "palettized-4bit-kmeans",
+        DriftBudget(6.0),
+        "4-bit k-means palettized weights, fp16 compute (smallest; expect the most drift)",
+        default=False,
+    ),
 )
 
 VARIANTS: dict[tuple[str, str], Variant] = {(v.target, v.name): v for v in _ALL}
@@ -110,8 +158,9 @@ def get_variant(target: str, name: str) -> Variant:
     try:
         return VARIANTS[(target, name)]
     except KeyError:
-        raise VariantError(f"unknown {target} variant {name!r}; known: "
-                           f"{', '.join(variant_names(target))}") from None
+        raise VariantError(
+            f"unknown {target} variant {name!r}; known: {', '.join(variant_names(target))}"
+        ) from None
 
 
 def parse_targets(text: str | None) -> list[str]:
@@ -142,10 +191,12 @@ def resolve_variants(targets: Sequence[str], names: Iterable[str] | None = None)
         for t in TARGETS:
             if item.startswith(t + "-"):
                 if t not in targets:
-                    raise VariantError(f"variant {item!r} is for target {t!r}, which is not "
-                                       f"selected (--target {','.join(targets)})")
-                get_variant(t, item[len(t) + 1:])
-                chosen.add((t, item[len(t) + 1:]))
+                    raise VariantError(
+                        f"variant {item!r} is for target {t!r}, which is not "
+                        f"selected (--target {','.join(targets)})"
+                    )
+                get_variant(t, item[len(t) + 1 :])
+                chosen.add((t, item[len(t) + 1 :]))
                 matched = True
         if not matched:
             hits = [(t, item) for t in targets if (t, item) in VARIANTS]

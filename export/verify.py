@@ -75,8 +75,9 @@ def list_images(folder: str | os.PathLike[str], *, what: str) -> list[Path]:
         raise ImageSetError(p, f"cannot read {what} folder: {exc.strerror or exc}") from None
     files = [e for e in entries if e.is_file() and e.suffix.lower() in SUPPORTED_SUFFIXES]
     if not files:
-        raise ImageSetError(p, f"{what} folder holds no images (looked for "
-                            f"{', '.join(sorted(SUPPORTED_SUFFIXES))})")
+        raise ImageSetError(
+            p, f"{what} folder holds no images (looked for {', '.join(sorted(SUPPORTED_SUFFIXES))})"
+        )
     return files
 
 
@@ -89,13 +90,19 @@ def _view(rgb: np.ndarray, view: str) -> np.ndarray:
         h, w = rgb.shape[:2]
         ch, cw = max(1, round(h * 0.8)), max(1, round(w * 0.8))
         y, x = (h - ch) // 2, (w - cw) // 2
-        return np.ascontiguousarray(rgb[y:y + ch, x:x + cw])
+        return np.ascontiguousarray(rgb[y : y + ch, x : x + cw])
     raise ValueError(f"unknown view {view!r}; known: {VIEWS}")
 
 
-def load_image_set(files: Sequence[str | os.PathLike[str]], spec: Spec, *, what: str,
-                   views: Sequence[str] = ("full",), limit: int | None = None,
-                   source: str = "") -> ImageSet:
+def load_image_set(
+    files: Sequence[str | os.PathLike[str]],
+    spec: Spec,
+    *,
+    what: str,
+    views: Sequence[str] = ("full",),
+    limit: int | None = None,
+    source: str = "",
+) -> ImageSet:
     """Decode, orient and resize every file (spec steps 1-3) in each view.
 
     Strict: an unreadable image is an error naming it, because a silently skipped calibration
@@ -115,31 +122,56 @@ def load_image_set(files: Sequence[str | os.PathLike[str]], spec: Spec, *, what:
         for v in views:
             out.append(resize_rgb(_view(dec.rgb, v), INPUT_SIZE))
             names.append(p.name if v == "full" else f"{p.name}#{v}")
-    return ImageSet(names=names, rgb360=np.stack(out), photos=len(paths), views=tuple(views),
-                    source=source or str(paths[0].parent))
+    return ImageSet(
+        names=names,
+        rgb360=np.stack(out),
+        photos=len(paths),
+        views=tuple(views),
+        source=source or str(paths[0].parent),
+    )
 
 
-def load_image_folder(folder: str | os.PathLike[str], spec: Spec, *, what: str,
-                      views: Sequence[str] = ("full",), limit: int | None = None) -> ImageSet:
-    return load_image_set(list_images(folder, what=what), spec, what=what, views=views,
-                          limit=limit, source=str(folder))
+def load_image_folder(
+    folder: str | os.PathLike[str],
+    spec: Spec,
+    *,
+    what: str,
+    views: Sequence[str] = ("full",),
+    limit: int | None = None,
+) -> ImageSet:
+    return load_image_set(
+        list_images(folder, what=what),
+        spec,
+        what=what,
+        views=views,
+        limit=limit,
+        source=str(folder),
+    )
 
 
 def default_image_dir(what: str) -> Path:
     """The photos that ship with nhkit for calibration (train split) or validation (held-out)."""
     folder = DEFAULT_CALIBRATION_DIR if what == "calibration" else DEFAULT_VALIDATION_DIR
     if not folder.is_dir():
-        raise ImageSetError(folder, f"no default {what} photos in this installation (they ship "
-                            f"with the nhkit source tree); pass --{what} DIR")
+        raise ImageSetError(
+            folder,
+            f"no default {what} photos in this installation (they ship "
+            f"with the nhkit source tree); pass --{what} DIR",
+        )
     return folder
 
 
-def embed_all(backend: EmbeddingBackend, tensors: np.ndarray, *, batch: int = 8,
-              progress: Callable[[int], None] | None = None) -> np.ndarray:
+def embed_all(
+    backend: EmbeddingBackend,
+    tensors: np.ndarray,
+    *,
+    batch: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
     """Run a backend over an NCHW batch in chunks (bounded memory), float32 [N,128]."""
     out = []
     for i in range(0, tensors.shape[0], batch):
-        chunk = tensors[i:i + batch]
+        chunk = tensors[i : i + batch]
         out.append(np.asarray(backend.embed(chunk), dtype=np.float32))
         if progress:
             progress(chunk.shape[0])
@@ -152,7 +184,7 @@ class DriftResult:
 
     images: int
     photos: int
-    hamming: np.ndarray            # int [N]
+    hamming: np.ndarray  # int [N]
     max_abs_error: float
     cosine_min: float
     cosine_mean: float
@@ -186,25 +218,40 @@ class DriftResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "reference": "onnxruntime-fp32", "images": self.images, "photos": self.photos,
+            "reference": "onnxruntime-fp32",
+            "images": self.images,
+            "photos": self.photos,
             "hamming": {"mean": round(self.mean, 6), "p95": self.p95, "max": self.max},
             "bit_exact_rate": round(self.bit_exact_rate, 6),
-            "embedding": {"max_abs_error": float(f"{self.max_abs_error:.6g}"),
-                          "cosine_min": float(f"{self.cosine_min:.9f}"),
-                          "cosine_mean": float(f"{self.cosine_mean:.9f}")},
-            "nonfragile_flips": self.nonfragile_flips, "fragile_flips": self.fragile_flips,
-            "budget": self.budget.to_json(), "passed": self.passed,
+            "embedding": {
+                "max_abs_error": float(f"{self.max_abs_error:.6g}"),
+                "cosine_min": float(f"{self.cosine_min:.9f}"),
+                "cosine_mean": float(f"{self.cosine_mean:.9f}"),
+            },
+            "nonfragile_flips": self.nonfragile_flips,
+            "fragile_flips": self.fragile_flips,
+            "budget": self.budget.to_json(),
+            "passed": self.passed,
             "overridden": self.overridden,
         }
 
     def summary(self) -> str:
-        return (f"Hamming mean {self.mean:.3f} p95 {self.p95} max {self.max}, bit-exact "
-                f"{self.bit_exact_rate:.0%}, non-fragile flips {self.nonfragile_flips}, "
-                f"cos>={self.cosine_min:.6f}")
+        return (
+            f"Hamming mean {self.mean:.3f} p95 {self.p95} max {self.max}, bit-exact "
+            f"{self.bit_exact_rate:.0%}, non-fragile flips {self.nonfragile_flips}, "
+            f"cos>={self.cosine_min:.6f}"
+        )
 
 
-def measure_drift(reference: np.ndarray, embeddings: np.ndarray, seed: np.ndarray, spec: Spec,
-                  budget: DriftBudget, *, photos: int | None = None) -> DriftResult:
+def measure_drift(
+    reference: np.ndarray,
+    embeddings: np.ndarray,
+    seed: np.ndarray,
+    spec: Spec,
+    budget: DriftBudget,
+    *,
+    photos: int | None = None,
+) -> DriftResult:
     """Compare a variant's embeddings to the reference's, through the spec's exact steps 6-7.
 
     A flip is "non-fragile" when the reference projection was at least the spec's fragile margin
@@ -216,19 +263,28 @@ def measure_drift(reference: np.ndarray, embeddings: np.ndarray, seed: np.ndarra
     if not np.isfinite(emb).all():
         raise NhkitError("the variant produced NaN or infinite embeddings")
     p_ref = project(seed, ref)
-    flips = compare_bits(bits_from_projections(p_ref), bits_from_projections(project(seed, emb)),
-                         fragile_mask(p_ref, spec.fragile_margin))
+    flips = compare_bits(
+        bits_from_projections(p_ref),
+        bits_from_projections(project(seed, emb)),
+        fragile_mask(p_ref, spec.fragile_margin),
+    )
     hamming = flips.hamming
     r64, e64 = ref.astype(np.float64), emb.astype(np.float64)
     norms = np.linalg.norm(r64, axis=1) * np.linalg.norm(e64, axis=1)
     cos = np.where(norms > 0, (r64 * e64).sum(axis=1) / np.where(norms > 0, norms, 1.0), 0.0)
     result = DriftResult(
-        images=int(ref.shape[0]), photos=int(photos if photos is not None else ref.shape[0]),
-        hamming=hamming, max_abs_error=float(np.abs(r64 - e64).max()),
-        cosine_min=float(cos.min()), cosine_mean=float(cos.mean()),
+        images=int(ref.shape[0]),
+        photos=int(photos if photos is not None else ref.shape[0]),
+        hamming=hamming,
+        max_abs_error=float(np.abs(r64 - e64).max()),
+        cosine_min=float(cos.min()),
+        cosine_mean=float(cos.mean()),
         bit_exact_rate=float((hamming == 0).mean()),
-        nonfragile_flips=int(flips.nonfragile.sum()), fragile_flips=int(flips.fragile_flips.sum()),
-        nonfragile_per_image=flips.nonfragile, budget=budget)
+        nonfragile_flips=int(flips.nonfragile.sum()),
+        fragile_flips=int(flips.fragile_flips.sum()),
+        nonfragile_per_image=flips.nonfragile,
+        budget=budget,
+    )
     result.reasons = budget.check(result.mean, result.max)
     return result
 
@@ -242,24 +298,33 @@ class SelftestDrift:
     nonfragile_max: int
 
     def to_json(self) -> dict[str, int]:
-        return {"cases": self.cases, "hamming_max": self.hamming_max,
-                "nonfragile_max": self.nonfragile_max}
+        return {
+            "cases": self.cases,
+            "hamming_max": self.hamming_max,
+            "nonfragile_max": self.nonfragile_max,
+        }
 
 
-def selftest_drift(case_projections: np.ndarray, embeddings: np.ndarray, seed: np.ndarray,
-                   spec: Spec) -> SelftestDrift:
+def selftest_drift(
+    case_projections: np.ndarray, embeddings: np.ndarray, seed: np.ndarray, spec: Spec
+) -> SelftestDrift:
     """Hamming distance and non-fragile flips of the variant on each self-test case, against
     the fp32 reference projections stored in cases.json."""
     ref = np.asarray(case_projections, dtype=np.float64)
     p = project(seed, np.asarray(embeddings, dtype=np.float32))
-    flips = compare_bits(bits_from_projections(ref), bits_from_projections(p),
-                         fragile_mask(ref, spec.fragile_margin))
-    return SelftestDrift(cases=int(ref.shape[0]), hamming_max=int(flips.hamming.max()),
-                         nonfragile_max=int(flips.nonfragile.max()))
+    flips = compare_bits(
+        bits_from_projections(ref), bits_from_projections(p), fragile_mask(ref, spec.fragile_margin)
+    )
+    return SelftestDrift(
+        cases=int(ref.shape[0]),
+        hamming_max=int(flips.hamming.max()),
+        nonfragile_max=int(flips.nonfragile.max()),
+    )
 
 
-def recommended_tolerance(drift: DriftResult, selftest: SelftestDrift | None = None
-                          ) -> dict[str, int]:
+def recommended_tolerance(
+    drift: DriftResult, selftest: SelftestDrift | None = None
+) -> dict[str, int]:
     """The tolerances a device self-test should allow against the fp32 reference hash.
 
     - hamming: the worst per-image drift seen at export (validation photos and the bundle's own
@@ -277,5 +342,8 @@ def recommended_tolerance(drift: DriftResult, selftest: SelftestDrift | None = N
         worst = max(worst, selftest.hamming_max)
         nonfragile = max(nonfragile, selftest.nonfragile_max)
     hamming = min(HASH_BITS, worst + 1)
-    return {"hamming": hamming, "lossy_hamming": min(HASH_BITS, hamming + 4),
-            "nonfragile_flips": min(HASH_BITS, nonfragile + (1 if worst > 0 else 0))}
+    return {
+        "hamming": hamming,
+        "lossy_hamming": min(HASH_BITS, hamming + 4),
+        "nonfragile_flips": min(HASH_BITS, nonfragile + (1 if worst > 0 else 0)),
+    }

@@ -34,7 +34,7 @@ from .ziputil import list_files
 MANIFEST_SCHEMA = "bundle-manifest.v1.schema.json"
 CASES_SCHEMA = "selftest-cases.v1.schema.json"
 RGB360_BYTES = INPUT_SIZE * INPUT_SIZE * 3
-MAX_ZIP_BYTES = 2 * 1024 ** 3  # refuse absurd archives before extracting (zip-bomb guard)
+MAX_ZIP_BYTES = 2 * 1024**3  # refuse absurd archives before extracting (zip-bomb guard)
 
 
 class BundleError(InputFileError):
@@ -77,10 +77,13 @@ class Bundle:
     def cases(self) -> dict[str, Any]:
         """The verified cases.json; a BundleError when a separately shipped self-test is absent."""
         if self.cases_json is None:
-            raise BundleError(self.source, "this bundle's self-test cases ship separately ("
-                              f"{bundle_selftest.archive_name(self.manifest)}) and are not here: "
-                              "put that file beside the bundle, or unpack it into the bundle "
-                              "folder")
+            raise BundleError(
+                self.source,
+                "this bundle's self-test cases ship separately ("
+                f"{bundle_selftest.archive_name(self.manifest)}) and are not here: "
+                "put that file beside the bundle, or unpack it into the bundle "
+                "folder",
+            )
         return self.cases_json
 
     @property
@@ -155,8 +158,12 @@ def _extract_zip(path: Path) -> tuple[tempfile.TemporaryDirectory[str], Path, st
         for info in infos:
             name = info.filename
             pp = PurePosixPath(name)
-            if (name.startswith("/") or "\\" in name or not pp.parts  # "." or "" name nothing
-                    or any(p in ("..", ".") for p in pp.parts)):
+            if (
+                name.startswith("/")
+                or "\\" in name
+                or not pp.parts  # "." or "" name nothing
+                or any(p in ("..", ".") for p in pp.parts)
+            ):
                 raise BundleError(path, f"zip entry {name!r} has an unsafe path")
             mode = (info.external_attr >> 16) & 0o170000
             if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
@@ -164,8 +171,9 @@ def _extract_zip(path: Path) -> tuple[tempfile.TemporaryDirectory[str], Path, st
             tops.add(pp.parts[0])
             total += info.file_size
         if len(tops) != 1:
-            raise BundleError(path, f"zip must hold one top folder <bundle_id>/, found "
-                              f"{sorted(tops)[:5]}")
+            raise BundleError(
+                path, f"zip must hold one top folder <bundle_id>/, found {sorted(tops)[:5]}"
+            )
         if total > MAX_ZIP_BYTES:
             raise BundleError(path, f"zip expands to {total} bytes (limit {MAX_ZIP_BYTES})")
         tmp = tempfile.TemporaryDirectory(prefix="nhkit-bundle-")
@@ -213,8 +221,9 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
     manifest = parse_json_bytes(mpath.read_bytes(), label, what="bundle manifest")
     validate_manifest(manifest, source=label)
     if zip_top is not None and zip_top != manifest["bundle_id"]:
-        raise BundleError(src, f"zip top folder {zip_top!r} is not the bundle id "
-                          f"{manifest['bundle_id']!r}")
+        raise BundleError(
+            src, f"zip top folder {zip_top!r} is not the bundle id {manifest['bundle_id']!r}"
+        )
 
     listed = [f["path"] for f in manifest["files"]]
     if listed != sorted(listed) or len(set(listed)) != len(listed):
@@ -230,15 +239,21 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
             problems.append(f"{entry['path']}: size {size} bytes, manifest says {entry['size']}")
             continue
         if sha256_file(p) != entry["sha256"]:
-            problems.append(f"{entry['path']}: sha256 does not match the manifest (file changed "
-                            "or corrupt)")
+            problems.append(
+                f"{entry['path']}: sha256 does not match the manifest (file changed or corrupt)"
+            )
     separate = bundle_selftest.separate_files(manifest)
     st_listed = [f["path"] for f in separate or []]
-    if st_listed != sorted(st_listed) or len(set(st_listed)) != len(st_listed) \
-            or any(not p.startswith("selftest/") for p in st_listed) \
-            or set(st_listed) & set(listed):
-        raise BundleError(label, "selftest.files: paths must be unique, sorted, under selftest/ "
-                          "and not also in files")
+    if (
+        st_listed != sorted(st_listed)
+        or len(set(st_listed)) != len(st_listed)
+        or any(not p.startswith("selftest/") for p in st_listed)
+        or set(st_listed) & set(listed)
+    ):
+        raise BundleError(
+            label,
+            "selftest.files: paths must be unique, sorted, under selftest/ and not also in files",
+        )
     unlisted = sorted(set(list_files(root)) - set(listed) - set(st_listed) - {"manifest.json"})
     problems += [f"{u}: file is not listed in the manifest" for u in unlisted]
     mfile = manifest["model"]["file"]
@@ -248,9 +263,12 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
         if required not in listed + st_listed:
             problems.append(f"{required}: not listed in files")
     if problems:
-        raise BundleError(src, "bundle does not match its manifest:\n  " + "\n  ".join(
-            problems[:20]) + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20
-                              else ""))
+        raise BundleError(
+            src,
+            "bundle does not match its manifest:\n  "
+            + "\n  ".join(problems[:20])
+            + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""),
+        )
 
     seed_bytes = (root / "seed.f32").read_bytes()
     if sha256_bytes(seed_bytes) != manifest["seed"]["sha256"]:
@@ -260,12 +278,20 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
     st_root: Path | None = root
     st_tmp: tempfile.TemporaryDirectory[str] | None = None
     if separate is not None:
-        st_root, st_tmp = bundle_selftest.locate(root, src, manifest, extract=_extract_zip,
-                                                 error=BundleError)
+        st_root, st_tmp = bundle_selftest.locate(
+            root, src, manifest, extract=_extract_zip, error=BundleError
+        )
         if st_root is None:
             spec = Spec.from_json(manifest["spec"], source=label)
-            return Bundle(root=root, source=src, manifest=manifest, cases_json=None, spec=spec,
-                          seed=seed, _tmp=tmp)
+            return Bundle(
+                root=root,
+                source=src,
+                manifest=manifest,
+                cases_json=None,
+                spec=spec,
+                seed=seed,
+                _tmp=tmp,
+            )
     assert st_root is not None  # returned above when a separate self-test is absent
     try:
         cases = _verify_cases(st_root, src, manifest, listed + st_listed)
@@ -274,37 +300,60 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
             st_tmp.cleanup()
         raise
     spec = Spec.from_json(manifest["spec"], source=label)
-    return Bundle(root=root, source=src, manifest=manifest, cases_json=cases, spec=spec, seed=seed,
-                  _tmp=tmp, selftest_root=st_root, _st_tmp=st_tmp)
+    return Bundle(
+        root=root,
+        source=src,
+        manifest=manifest,
+        cases_json=cases,
+        spec=spec,
+        seed=seed,
+        _tmp=tmp,
+        selftest_root=st_root,
+        _st_tmp=st_tmp,
+    )
 
 
-def _verify_cases(root: Path, src: Path, manifest: dict[str, Any],
-                  listed: list[str]) -> dict[str, Any]:
+def _verify_cases(
+    root: Path, src: Path, manifest: dict[str, Any], listed: list[str]
+) -> dict[str, Any]:
     """cases.json under root/selftest/: schema, ids, counts, files, rgb360 digests."""
     clabel = f"{src}/selftest/cases.json"
-    cases = parse_json_bytes((root / "selftest" / "cases.json").read_bytes(), clabel,
-                             what="self-test cases")
+    cases = parse_json_bytes(
+        (root / "selftest" / "cases.json").read_bytes(), clabel, what="self-test cases"
+    )
     validate_cases(cases, source=clabel)
     if cases["bundle_id"] != manifest["bundle_id"]:
-        raise BundleError(clabel, f"bundle_id {cases['bundle_id']!r} differs from the "
-                          f"manifest's {manifest['bundle_id']!r}")
+        raise BundleError(
+            clabel,
+            f"bundle_id {cases['bundle_id']!r} differs from the "
+            f"manifest's {manifest['bundle_id']!r}",
+        )
     if len(cases["cases"]) != manifest["selftest"]["cases"]:
-        raise BundleError(clabel, f"{len(cases['cases'])} cases, manifest says "
-                          f"{manifest['selftest']['cases']}")
+        raise BundleError(
+            clabel, f"{len(cases['cases'])} cases, manifest says {manifest['selftest']['cases']}"
+        )
     for case in cases["cases"]:
         for key in ("source", "rgb360"):
             if f"selftest/{case[key]}" not in listed:
-                raise BundleError(clabel, f"case {case['id']}: {key} file {case[key]!r} is not "
-                                  "in the bundle")
+                raise BundleError(
+                    clabel, f"case {case['id']}: {key} file {case[key]!r} is not in the bundle"
+                )
         rgb = (root / "selftest" / case["rgb360"]).read_bytes()
         if len(rgb) != RGB360_BYTES:
-            raise BundleError(clabel, f"case {case['id']}: {case['rgb360']} has {len(rgb)} "
-                              f"bytes, expected {RGB360_BYTES}")
+            raise BundleError(
+                clabel,
+                f"case {case['id']}: {case['rgb360']} has {len(rgb)} "
+                f"bytes, expected {RGB360_BYTES}",
+            )
         if sha256_bytes(rgb) != case["digests"]["resized"]:
-            raise BundleError(clabel, f"case {case['id']}: rgb360 bytes do not match "
-                              "digests.resized")
+            raise BundleError(
+                clabel, f"case {case['id']}: rgb360 bytes do not match digests.resized"
+            )
         t = normalise(np.frombuffer(rgb, np.uint8).reshape(INPUT_SIZE, INPUT_SIZE, 3), "NCHW")
         if tensor_digest(t) != case["digests"]["tensor"]:
-            raise BundleError(clabel, f"case {case['id']}: digests.tensor is not the digest of "
-                              "the normalised rgb360 bytes")
+            raise BundleError(
+                clabel,
+                f"case {case['id']}: digests.tensor is not the digest of "
+                "the normalised rgb360 bytes",
+            )
     return cases

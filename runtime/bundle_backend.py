@@ -16,10 +16,15 @@ from .hasher import Hasher
 from .spec import DEFAULT_MAX_PIXELS, parse_orientation
 
 
-def hasher_for_bundle(path: str | os.PathLike[str], *, orientation: str | None = None,
-                      fragile_margin: float | None = None, threads: int | None = None,
-                      max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                      with_digests: bool = False) -> Hasher:
+def hasher_for_bundle(
+    path: str | os.PathLike[str],
+    *,
+    orientation: str | None = None,
+    fragile_margin: float | None = None,
+    threads: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    with_digests: bool = False,
+) -> Hasher:
     """Load and verify the bundle, and return a Hasher on its own model and seed.
 
     `orientation` None keeps the bundle's policy; a different explicit policy is allowed (it is
@@ -41,5 +46,6 @@ def hasher_for_bundle(path: str | os.PathLike[str], *, orientation: str | None =
     except BaseException:
         bundle.close()
         raise
-    return Hasher(backend, bundle.seed, spec, max_pixels=max_pixels, with_digests=with_digests,
-                  bundle=bundle)
+    return Hasher(
+        backend, bundle.seed, spec, max_pixels=max_pixels, with_digests=with_digests, bundle=bundle
+    )

@@ -43,9 +43,15 @@ def _model_info(bundle: Bundle, msha: str, backend: dict[str, Any] | None = None
     src = m.get("source_model") or {}
     model_file = m["model"]["file"]
     file_sha = next((f["sha256"] for f in m["files"] if f["path"] == model_file), None)
-    return ModelInfo(name=src.get("name"), fingerprint=src.get("fingerprint"), sha256=file_sha,
-                     seed_sha256=m["seed"]["sha256"], backend=backend,
-                     bundle_id=bundle.bundle_id, manifest_sha256=msha)
+    return ModelInfo(
+        name=src.get("name"),
+        fingerprint=src.get("fingerprint"),
+        sha256=file_sha,
+        seed_sha256=m["seed"]["sha256"],
+        backend=backend,
+        bundle_id=bundle.bundle_id,
+        manifest_sha256=msha,
+    )
 
 
 def expected_from_bundle(path: str | os.PathLike[str]) -> BundleExpectation:
@@ -63,28 +69,56 @@ def expected_from_bundle(path: str | os.PathLike[str]) -> BundleExpectation:
             if not np.isfinite(proj).all():
                 problems.append(f"{where}.projections: not all finite")
                 continue
-            problems += _consistency_problems(where, e["hash"], proj, e.get("fragile"),
-                                              b.spec.fragile_margin)
-            fragile = (hex_to_bits(e["fragile"]).astype(bool) if e.get("fragile")
-                       else np.abs(proj) < b.spec.fragile_margin)
+            problems += _consistency_problems(
+                where, e["hash"], proj, e.get("fragile"), b.spec.fragile_margin
+            )
+            fragile = (
+                hex_to_bits(e["fragile"]).astype(bool)
+                if e.get("fragile")
+                else np.abs(proj) < b.spec.fragile_margin
+            )
             src_file = b.case_path(c)
-            images.append(GoldenImage(
-                id=c["id"], hash=e["hash"].lower(), projections=proj, fragile=fragile,
-                lossless=bool(c["lossless"]), orientation=int(c.get("orientation", 1)),
-                file=c["source"], sha256=sha256_file(src_file),
-                digests=StageDigests(**{k: c["digests"][k] for k in
-                                        ("decoded", "resized", "tensor")}),
-                embedding=hex_to_f32(e["embedding"], what=f"{where}.embedding")
-                if "embedding" in e else None))
+            images.append(
+                GoldenImage(
+                    id=c["id"],
+                    hash=e["hash"].lower(),
+                    projections=proj,
+                    fragile=fragile,
+                    lossless=bool(c["lossless"]),
+                    orientation=int(c.get("orientation", 1)),
+                    file=c["source"],
+                    sha256=sha256_file(src_file),
+                    digests=StageDigests(
+                        **{k: c["digests"][k] for k in ("decoded", "resized", "tensor")}
+                    ),
+                    embedding=hex_to_f32(e["embedding"], what=f"{where}.embedding")
+                    if "embedding" in e
+                    else None,
+                )
+            )
         raise_problems(source, problems)
         tol = b.tolerance
-        tolerance = Tolerance(int(tol["hamming"]), int(tol["lossy_hamming"]),
-                              int(tol.get("nonfragile_flips", 0)),
-                              source=f"bundle {b.bundle_id} manifest")
-        golden = GoldenSet(spec=b.spec, model=_model_info(b, msha), images=images,
-                           tolerance=tolerance, source=source)
-        return BundleExpectation(golden=golden, seed=np.array(b.seed), bundle_id=b.bundle_id,
-                                 manifest_sha256=msha, tolerance=tolerance, label=label)
+        tolerance = Tolerance(
+            int(tol["hamming"]),
+            int(tol["lossy_hamming"]),
+            int(tol.get("nonfragile_flips", 0)),
+            source=f"bundle {b.bundle_id} manifest",
+        )
+        golden = GoldenSet(
+            spec=b.spec,
+            model=_model_info(b, msha),
+            images=images,
+            tolerance=tolerance,
+            source=source,
+        )
+        return BundleExpectation(
+            golden=golden,
+            seed=np.array(b.seed),
+            bundle_id=b.bundle_id,
+            manifest_sha256=msha,
+            tolerance=tolerance,
+            label=label,
+        )
 
 
 def read_manifest(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
@@ -95,8 +129,9 @@ def read_manifest(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
         return dict(b.manifest), f"{os.fspath(path)}/manifest.json"
 
 
-def bundle_model_info(path: str | os.PathLike[str], hasher: Hasher
-                      ) -> tuple[ModelInfo, dict[str, int]]:
+def bundle_model_info(
+    path: str | os.PathLike[str], hasher: Hasher
+) -> tuple[ModelInfo, dict[str, int]]:
     """(ModelInfo, manifest tolerance) for `golden create --bundle B`."""
     from .bundle import load_bundle
 

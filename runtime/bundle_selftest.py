@@ -38,17 +38,22 @@ def file_problems(root: Path, entries: list[dict[str, Any]]) -> list[str]:
         if not p.is_file() or p.is_symlink():
             problems.append(f"{entry['path']}: missing")
         elif p.stat().st_size != entry["size"]:
-            problems.append(f"{entry['path']}: size {p.stat().st_size} bytes, manifest says "
-                            f"{entry['size']}")
+            problems.append(
+                f"{entry['path']}: size {p.stat().st_size} bytes, manifest says {entry['size']}"
+            )
         elif sha256_file(p) != entry["sha256"]:
             problems.append(f"{entry['path']}: sha256 does not match the manifest's selftest.files")
     return problems
 
 
-def locate(root: Path, src: Path, manifest: dict[str, Any], *,
-           extract: Callable[[Path], tuple[tempfile.TemporaryDirectory[str], Path, str]],
-           error: Callable[[Path, str], Exception],
-           ) -> tuple[Path | None, tempfile.TemporaryDirectory[str] | None]:
+def locate(
+    root: Path,
+    src: Path,
+    manifest: dict[str, Any],
+    *,
+    extract: Callable[[Path], tuple[tempfile.TemporaryDirectory[str], Path, str]],
+    error: Callable[[Path, str], Exception],
+) -> tuple[Path | None, tempfile.TemporaryDirectory[str] | None]:
     """(folder holding `selftest/`, temp dir to clean up) for a separate self-test, or (None,
     None) when neither the unpacked files nor the archive are here. Everything found is
     verified against the manifest; a mismatch raises `error(path, reason)`."""
@@ -56,8 +61,11 @@ def locate(root: Path, src: Path, manifest: dict[str, Any], *,
     if (root / "selftest").exists():
         problems = file_problems(root, entries)
         if problems:
-            raise error(root, "self-test files do not match the manifest's selftest.files:\n  "
-                        + "\n  ".join(problems[:20]))
+            raise error(
+                root,
+                "self-test files do not match the manifest's selftest.files:\n  "
+                + "\n  ".join(problems[:20]),
+            )
         return root, None
     name = archive_name(manifest)
     archive = src.parent / name if name else None
@@ -65,22 +73,31 @@ def locate(root: Path, src: Path, manifest: dict[str, Any], *,
         return None, None
     pinned = manifest["selftest"]["archive"]
     if archive.stat().st_size != pinned["size"] or sha256_file(archive) != pinned["sha256"]:
-        raise error(archive, "size or sha256 differs from the manifest's selftest.archive (an "
-                    "archive of another export?)")
+        raise error(
+            archive,
+            "size or sha256 differs from the manifest's selftest.archive (an "
+            "archive of another export?)",
+        )
     tmp, top_dir, top = extract(archive)
     try:
         if top != manifest["bundle_id"]:
-            raise error(archive, f"top folder {top!r} is not the bundle id "
-                        f"{manifest['bundle_id']!r}")
-        present = sorted(p.relative_to(top_dir).as_posix() for p in top_dir.rglob("*")
-                         if p.is_file())
+            raise error(
+                archive, f"top folder {top!r} is not the bundle id {manifest['bundle_id']!r}"
+            )
+        present = sorted(
+            p.relative_to(top_dir).as_posix() for p in top_dir.rglob("*") if p.is_file()
+        )
         listed = [e["path"] for e in entries]
         problems = file_problems(top_dir, entries)
-        problems += [f"{u}: in the archive but not in selftest.files"
-                     for u in sorted(set(present) - set(listed))]
+        problems += [
+            f"{u}: in the archive but not in selftest.files"
+            for u in sorted(set(present) - set(listed))
+        ]
         if problems:
-            raise error(archive, "does not match the manifest's selftest.files:\n  "
-                        + "\n  ".join(problems[:20]))
+            raise error(
+                archive,
+                "does not match the manifest's selftest.files:\n  " + "\n  ".join(problems[:20]),
+            )
     except BaseException:
         tmp.cleanup()
         raise

@@ -71,14 +71,17 @@ class Recommendation:
         worst_nonfragile = max(g.nonfragile, default=0)
         if worst_nonfragile:
             seen.append(f"NON-FRAGILE flips up to {worst_nonfragile}")
-        return (f"{r.label()}: hamming {r.hamming}, lossy {r.lossy_hamming}, non-fragile "
-                f"{r.nonfragile_flips} (was {self.previous.hamming}/"
-                f"{self.previous.lossy_hamming}/{self.previous.nonfragile_flips}); "
-                f"observed: {'; '.join(seen) or 'nothing usable'}")
+        return (
+            f"{r.label()}: hamming {r.hamming}, lossy {r.lossy_hamming}, non-fragile "
+            f"{r.nonfragile_flips} (was {self.previous.hamming}/"
+            f"{self.previous.lossy_hamming}/{self.previous.nonfragile_flips}); "
+            f"observed: {'; '.join(seen) or 'nothing usable'}"
+        )
 
 
-def observe_report(report: DeviceReport, golden: GoldenSet, groups: dict[Any, Group], *,
-                   per_bundle: bool = True) -> None:
+def observe_report(
+    report: DeviceReport, golden: GoldenSet, groups: dict[Any, Group], *, per_bundle: bool = True
+) -> None:
     """Add one report's distances to its group (validating it against the golden set first:
     a report that would be rejected by `check` is rejected here too)."""
     result = check_report(report, golden, tolerance=Tolerance(96, 96, None, "calibration"))
@@ -86,8 +89,10 @@ def observe_report(report: DeviceReport, golden: GoldenSet, groups: dict[Any, Gr
     key = (report.target, report.compute_unit, bundle)
     g = groups.setdefault(key, Group(*key))
     g.sources.append(report.source)
-    g.devices.add(f"{report.platform.get('device_model')} ({report.platform.get('os')} "
-                  f"{report.platform.get('os_version')})")
+    g.devices.add(
+        f"{report.platform.get('device_model')} ({report.platform.get('os')} "
+        f"{report.platform.get('os_version')})"
+    )
     for v in result.verdicts:
         if v.failed_stage in NOT_DRIFT_STAGES:
             g.excluded.append(f"{report.source}: {v.id}: {v.failed_stage}: {v.reason}")
@@ -100,25 +105,36 @@ def observe_report(report: DeviceReport, golden: GoldenSet, groups: dict[Any, Gr
             g.lossy.append(v.hamming)
 
 
-def observe_manifest(manifest: dict[str, Any], manifest_source: str, golden: GoldenSet,
-                     groups: dict[Any, Group], *, per_bundle: bool = True) -> None:
+def observe_manifest(
+    manifest: dict[str, Any],
+    manifest_source: str,
+    golden: GoldenSet,
+    groups: dict[Any, Group],
+    *,
+    per_bundle: bool = True,
+) -> None:
     """Use the drift `nhkit export` measured (manifest 'drift') as a calibration source.
 
     The export ran the variant on the build machine, so the compute unit is unknown ('*')."""
     src = manifest_source
     drift = manifest.get("drift")
     if not isinstance(drift, dict) or not isinstance(drift.get("hamming"), dict):
-        raise InputFileError(src, "drift: the manifest has no drift measurement "
-                             "(drift.hamming) to calibrate from")
+        raise InputFileError(
+            src, "drift: the manifest has no drift measurement (drift.hamming) to calibrate from"
+        )
     fp = (manifest.get("source_model") or {}).get("fingerprint")
     if fp and golden.model.fingerprint and fp != golden.model.fingerprint:
-        raise InputFileError(src, f"source_model.fingerprint: the bundle was exported from model "
-                             f"{str(fp)[:12]}..., the golden set holds model "
-                             f"{golden.model.fingerprint[:12]}...")
+        raise InputFileError(
+            src,
+            f"source_model.fingerprint: the bundle was exported from model "
+            f"{str(fp)[:12]}..., the golden set holds model "
+            f"{golden.model.fingerprint[:12]}...",
+        )
     hmax = drift["hamming"].get("max")
     if not isinstance(hmax, int) or isinstance(hmax, bool) or hmax < 0:
-        raise InputFileError(src, f"drift.hamming.max: expected a non-negative integer, got "
-                             f"{hmax!r}")
+        raise InputFileError(
+            src, f"drift.hamming.max: expected a non-negative integer, got {hmax!r}"
+        )
     nf = drift.get("nonfragile_flips", 0)
     target = str(manifest.get("target") or ANY)
     bundle = manifest.get("bundle_id") if per_bundle else None
@@ -133,8 +149,9 @@ def observe_manifest(manifest: dict[str, Any], manifest_source: str, golden: Gol
         g.export_lossy = lossy
 
 
-def recommend(groups: dict[Any, Group], golden: GoldenSet, *, headroom: int = 1
-              ) -> list[Recommendation]:
+def recommend(
+    groups: dict[Any, Group], golden: GoldenSet, *, headroom: int = 1
+) -> list[Recommendation]:
     """One rule per group: observed max + headroom (capped at 96); lossy never below lossless."""
     if headroom < 0:
         raise NhkitError("--headroom must be >= 0")
@@ -157,17 +174,26 @@ def recommend(groups: dict[Any, Group], golden: GoldenSet, *, headroom: int = 1
         nonfragile = max(nf_obs) if nf_obs else (previous.nonfragile_flips or 0)
         calibration: dict[str, Any] = {
             "method": f"observed max + {headroom} bit(s) headroom; lossy >= the file default",
-            "sources": sorted(set(g.sources)), "devices": sorted(g.devices),
-            "lossless_cases": len(g.lossless), "lossy_cases": len(g.lossy),
+            "sources": sorted(set(g.sources)),
+            "devices": sorted(g.devices),
+            "lossless_cases": len(g.lossless),
+            "lossy_cases": len(g.lossy),
             "max_hamming": max(g.lossless) if g.lossless else None,
             "mean_hamming": round(float(np.mean(g.lossless)), 4) if g.lossless else None,
             "max_lossy_hamming": max(g.lossy) if g.lossy else None,
             "max_nonfragile_flips": max(g.nonfragile) if g.nonfragile else None,
-            "excluded_cases": len(g.excluded)}
+            "excluded_cases": len(g.excluded),
+        }
         if g.export_max is not None:
             calibration["export_verification_max_hamming"] = g.export_max
-        rule = ToleranceRule(target=g.target, compute_unit=g.compute_unit,
-                             bundle_id=g.bundle_id, hamming=hamming, lossy_hamming=lossy,
-                             nonfragile_flips=nonfragile, calibration=calibration)
+        rule = ToleranceRule(
+            target=g.target,
+            compute_unit=g.compute_unit,
+            bundle_id=g.bundle_id,
+            hamming=hamming,
+            lossy_hamming=lossy,
+            nonfragile_flips=nonfragile,
+            calibration=calibration,
+        )
         out.append(Recommendation(rule=rule, group=g, previous=previous))
     return out

@@ -51,18 +51,19 @@ SOURCE = "nhkit match calibrate"
 
 # ----- inputs -----------------------------------------------------------------------------------
 
+
 def model_json(model: ModelIdentity) -> dict[str, Any]:
     """The report's `model`: what its hashes are meaningless without."""
-    return {"name": model.name, "fingerprint": model.fingerprint,
-            "seed_sha256": model.seed_sha256}
+    return {"name": model.name, "fingerprint": model.fingerprint, "seed_sha256": model.seed_sha256}
 
 
 def list_images(folder: str | os.PathLike[str], what: str) -> list[tuple[str, str]]:
     """(path, id) of every image under a folder, id = path relative to it (POSIX)."""
     root = Path(folder)
     if not root.is_dir():
-        raise InputFileError(root, f"{what}: not a folder" if root.exists()
-                             else f"{what}: no such folder")
+        raise InputFileError(
+            root, f"{what}: not a folder" if root.exists() else f"{what}: no such folder"
+        )
     files, problems = collect_images([root], recursive=True)
     if problems:
         raise InputFileError(problems[0][0], f"{what}: {problems[0][1]}")
@@ -88,8 +89,10 @@ class HashCache:
                     hex_to_bits(obj["hash"])
                     self.entries[str(obj["key"])] = obj["hash"]
                 except (ValueError, KeyError, TypeError):
-                    raise InputFileError(self.path, f"line {n}: not a hash-cache line (delete "
-                                         "the cache file to rebuild it)") from None
+                    raise InputFileError(
+                        self.path,
+                        f"line {n}: not a hash-cache line (delete the cache file to rebuild it)",
+                    ) from None
 
     @staticmethod
     def key(*parts: object) -> str:
@@ -108,11 +111,16 @@ class HashCache:
     def save(self) -> None:
         if self.path is None or not self.dirty:
             return
-        write_text_atomic(self.path, "".join(json.dumps({"key": k, "hash": v}) + "\n"
-                                             for k, v in sorted(self.entries.items())))
+        write_text_atomic(
+            self.path,
+            "".join(
+                json.dumps({"key": k, "hash": v}) + "\n" for k, v in sorted(self.entries.items())
+            ),
+        )
 
 
 # ----- hashing ----------------------------------------------------------------------------------
+
 
 @dataclass
 class HashedSet:
@@ -120,9 +128,9 @@ class HashedSet:
 
     ids: list[str]
     paths: list[str]
-    bits: dict[int, np.ndarray] = field(default_factory=dict)            # original hashes
+    bits: dict[int, np.ndarray] = field(default_factory=dict)  # original hashes
     edit_bits: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)
-    failed: list[tuple[str, str]] = field(default_factory=list)          # (path, reason)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
     def ok_indices(self) -> list[int]:
         return sorted(self.bits)
@@ -132,17 +140,28 @@ def _model_key(hasher: Hasher, model_id: str) -> list[Any]:
     return [model_id, hasher.spec.to_json()]
 
 
-def hash_images(hasher: Hasher, items: Sequence[tuple[str, str]], edits: Sequence[Edit] = (),
-                *, model_id: str, cache: HashCache | None = None, batch_size: int = 16,
-                workers: int = 2, progress: Callable[[int], None] | None = None) -> HashedSet:
+def hash_images(
+    hasher: Hasher,
+    items: Sequence[tuple[str, str]],
+    edits: Sequence[Edit] = (),
+    *,
+    model_id: str,
+    cache: HashCache | None = None,
+    batch_size: int = 16,
+    workers: int = 2,
+    progress: Callable[[int], None] | None = None,
+) -> HashedSet:
     """Hash each image and its edited copies. A file that cannot be decoded is recorded in
     `failed` (path, reason) and skipped; the batch goes on.
 
     Decoding and editing run on a thread pool (Pillow releases the GIL in its codecs and
     filters) while the main thread embeds full batches, like Hasher.hash_files."""
     cache = cache or HashCache(None)
-    out = HashedSet(ids=[i for _, i in items], paths=[p for p, _ in items],
-                    edit_bits={e.name: {} for e in edits})
+    out = HashedSet(
+        ids=[i for _, i in items],
+        paths=[p for p, _ in items],
+        edit_bits={e.name: {} for e in edits},
+    )
     mkey = _model_key(hasher, model_id)
 
     def job(idx: int) -> list[tuple[str, str, Prepared | str]]:
@@ -150,8 +169,7 @@ def hash_images(hasher: Hasher, items: Sequence[tuple[str, str]], edits: Sequenc
         path, ident = items[idx]
         sha = sha256_file(path)
         keys = {"": HashCache.key(mkey, sha, "")}
-        keys.update({e.name: HashCache.key(mkey, sha, e.name, SUITE_VERSION, ident)
-                     for e in edits})
+        keys.update({e.name: HashCache.key(mkey, sha, e.name, SUITE_VERSION, ident) for e in edits})
         cached = {name: cache.get(k) for name, k in keys.items()}
         res: list[tuple[str, str, Prepared | str]] = []
         pil: Image.Image | None = None
@@ -224,9 +242,15 @@ def hash_images(hasher: Hasher, items: Sequence[tuple[str, str]], edits: Sequenc
     return out
 
 
-def hash_originals(hasher: Hasher, paths: Sequence[str], *, model_id: str,
-                   cache: HashCache | None = None, batch_size: int = 16, workers: int = 2
-                   ) -> dict[int, np.ndarray | str]:
+def hash_originals(
+    hasher: Hasher,
+    paths: Sequence[str],
+    *,
+    model_id: str,
+    cache: HashCache | None = None,
+    batch_size: int = 16,
+    workers: int = 2,
+) -> dict[int, np.ndarray | str]:
     """Hashes of unedited files through another hasher (a device bundle): index -> bits, or
     the failure reason."""
     cache = cache or HashCache(None)
@@ -253,24 +277,35 @@ def hash_originals(hasher: Hasher, paths: Sequence[str], *, model_id: str,
 
 # ----- the report -------------------------------------------------------------------------------
 
+
 @dataclass
 class BundleDrift:
     """One bundle's drift: what its manifest records and, when measured, what we saw."""
 
     path: str
     manifest: dict[str, Any]
-    device_bits: dict[int, np.ndarray] | None = None   # measured: index -> device hash bits
+    device_bits: dict[int, np.ndarray] | None = None  # measured: index -> device hash bits
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _manifest_summary(path: str, m: dict[str, Any]) -> dict[str, Any]:
     d = m["drift"]
-    return {"path": path, "bundle_id": m["bundle_id"], "target": m["target"],
-            "variant": (m["variant"].get("name") if isinstance(m.get("variant"), dict)
-                        else m.get("variant")),
-            "manifest_drift": {"mean": d["hamming"]["mean"], "p95": d["hamming"]["p95"],
-                               "max": d["hamming"]["max"], "images": d["images"],
-                               "photos": d["photos"], "passed": d["passed"]}}
+    return {
+        "path": path,
+        "bundle_id": m["bundle_id"],
+        "target": m["target"],
+        "variant": (
+            m["variant"].get("name") if isinstance(m.get("variant"), dict) else m.get("variant")
+        ),
+        "manifest_drift": {
+            "mean": d["hamming"]["mean"],
+            "p95": d["hamming"]["p95"],
+            "max": d["hamming"]["max"],
+            "images": d["images"],
+            "photos": d["photos"],
+            "passed": d["passed"],
+        },
+    }
 
 
 def closest_pairs(bits: np.ndarray, ids: list[str], k: int = 10) -> list[dict[str, Any]]:
@@ -293,25 +328,38 @@ def small_set_caveats(pairs: int, images: int) -> list[str]:
     blocking (a small set is still better than a guess)."""
     if pairs >= MIN_TAIL_PAIRS:
         return []
-    return [f"only {pairs} distinct pairs of {images} images: fewer than {MIN_TAIL_PAIRS:,} pairs "
-            "(about 250 distinct photos) do not show the tail of distinct-pair distances, so this "
-            "threshold is optimistic (the default model's closest distinct pair is 26 bits on 28 "
-            "photos but 12 bits on 629); calibrate on more distinct photos before relying on it"]
+    return [
+        f"only {pairs} distinct pairs of {images} images: fewer than {MIN_TAIL_PAIRS:,} pairs "
+        "(about 250 distinct photos) do not show the tail of distinct-pair distances, so this "
+        "threshold is optimistic (the default model's closest distinct pair is 26 bits on 28 "
+        "photos but 12 bits on 629); calibrate on more distinct photos before relying on it"
+    ]
 
 
-def build_report(*, model: ModelIdentity, spec: dict[str, Any], negatives: HashedSet,
-                 negatives_folder: str, fprs: Sequence[float], target_fpr: float,
-                 edits: Sequence[Edit] = (), positives_source: str | None = None,
-                 bundles: Sequence[BundleDrift] = (), command: str = "",
-                 forced: bool = False) -> dict[str, Any]:
+def build_report(
+    *,
+    model: ModelIdentity,
+    spec: dict[str, Any],
+    negatives: HashedSet,
+    negatives_folder: str,
+    fprs: Sequence[float],
+    target_fpr: float,
+    edits: Sequence[Edit] = (),
+    positives_source: str | None = None,
+    bundles: Sequence[BundleDrift] = (),
+    command: str = "",
+    forced: bool = False,
+) -> dict[str, Any]:
     """All figures of report.json, from hashes already made (pure: no file access)."""
     from . import __version__
 
     ok = negatives.ok_indices()
     n = len(ok)
     if n < 2:
-        raise NhkitError(f"{negatives_folder}: {n} hashable image(s); calibration needs at least "
-                         "2 distinct images (hundreds for a threshold worth quoting)")
+        raise NhkitError(
+            f"{negatives_folder}: {n} hashable image(s); calibration needs at least "
+            "2 distinct images (hundreds for a threshold worth quoting)"
+        )
     ids = [negatives.ids[i] for i in ok]
     server = np.stack([negatives.bits[i] for i in ok])
     neg_hist = histogram(pairwise_distances(server))
@@ -321,14 +369,20 @@ def build_report(*, model: ModelIdentity, spec: dict[str, Any], negatives: Hashe
     server_choices = {t: threshold_at(neg_hist, t) for t in targets}
 
     report: dict[str, Any] = {
-        "format": REPORT_FORMAT, "format_version": REPORT_VERSION,
-        "tool": {"nhkit": __version__}, "command": command,
-        "model": model_json(model), "spec": spec,
-        "negatives": {"folder": negatives_folder, "images": n,
-                      "pairs": int(neg_hist.sum()),
-                      "skipped": [{"path": p, "reason": r} for p, r in negatives.failed],
-                      "distances": Distribution.of(neg_hist).to_json(),
-                      "closest": closest_pairs(server, ids)},
+        "format": REPORT_FORMAT,
+        "format_version": REPORT_VERSION,
+        "tool": {"nhkit": __version__},
+        "command": command,
+        "model": model_json(model),
+        "spec": spec,
+        "negatives": {
+            "folder": negatives_folder,
+            "images": n,
+            "pairs": int(neg_hist.sum()),
+            "skipped": [{"path": p, "reason": r} for p, r in negatives.failed],
+            "distances": Distribution.of(neg_hist).to_json(),
+            "closest": closest_pairs(server, ids),
+        },
         "thresholds": [server_choices[t].to_json() for t in targets],
     }
 
@@ -343,8 +397,10 @@ def build_report(*, model: ModelIdentity, spec: dict[str, Any], negatives: Hashe
         if b.device_bits is not None:
             both = [i for i in ok if i in b.device_bits]
             if len(both) < 2:
-                raise NhkitError(f"{b.path}: the bundle hashed {len(both)} of the calibration "
-                                 "images; cannot measure its drift")
+                raise NhkitError(
+                    f"{b.path}: the bundle hashed {len(both)} of the calibration "
+                    "images; cannot measure its drift"
+                )
             dev = np.stack([b.device_bits[i] for i in both])
             srv = np.stack([negatives.bits[i] for i in both])
             drift_hist = histogram(np.count_nonzero(dev != srv, axis=1))
@@ -352,23 +408,30 @@ def build_report(*, model: ModelIdentity, spec: dict[str, Any], negatives: Hashe
             p99 = quantile(drift_hist, 0.99)
             choices = {t: threshold_at(cross_hist, t) for t in targets}
             cross_choices.append(choices)
-            entry["measured"] = {"images": len(both),
-                                 "failed": [{"path": p, "reason": r} for p, r in b.failed],
-                                 "drift": Distribution.of(drift_hist).to_json()}
-            entry["cross"] = {"pairs": int(cross_hist.sum()),
-                              "distances": Distribution.of(cross_hist).to_json(),
-                              "server_min": int(np.flatnonzero(neg_hist)[0]),
-                              "thresholds": [choices[t].to_json() for t in targets]}
+            entry["measured"] = {
+                "images": len(both),
+                "failed": [{"path": p, "reason": r} for p, r in b.failed],
+                "drift": Distribution.of(drift_hist).to_json(),
+            }
+            entry["cross"] = {
+                "pairs": int(cross_hist.sum()),
+                "distances": Distribution.of(cross_hist).to_json(),
+                "server_min": int(np.flatnonzero(neg_hist)[0]),
+                "thresholds": [choices[t].to_json() for t in targets],
+            }
             entry["drift_p99"] = p99
             entry["drift_p99_source"] = "measured"
         else:
             # The manifest records mean/p95/max, not p99: max bounds p99 from above.
             entry["drift_p99"] = int(b.manifest["drift"]["hamming"]["max"])
-            entry["drift_p99_source"] = ("manifest max (the manifest records mean/p95/max; "
-                                         "max bounds p99; measure with --measure-drift)")
+            entry["drift_p99_source"] = (
+                "manifest max (the manifest records mean/p95/max; "
+                "max bounds p99; measure with --measure-drift)"
+            )
             # Triangle inequality: a cross pair is at least server distance - drift.
-            entry["cross_min_bound"] = max(0, int(np.flatnonzero(neg_hist)[0])
-                                           - int(b.manifest["drift"]["hamming"]["max"]))
+            entry["cross_min_bound"] = max(
+                0, int(np.flatnonzero(neg_hist)[0]) - int(b.manifest["drift"]["hamming"]["max"])
+            )
         drift_p99s.append(int(entry["drift_p99"]))
         bundle_out.append(entry)
     report["bundles"] = bundle_out
@@ -379,38 +442,57 @@ def build_report(*, model: ModelIdentity, spec: dict[str, Any], negatives: Hashe
     picks = [f[target_fpr] for f in families]
     ts = [c.threshold for c in picks]
     rec_t = None if any(t is None for t in ts) else min(t for t in ts if t is not None)
-    fams_at_t = [(histogram_fpr(fam_hist, rec_t)) for fam_hist in
-                 [neg_hist] + [np.asarray(e["cross"]["distances"]["histogram"])
-                               for e in bundle_out if e["cross"]]] if rec_t is not None else []
+    fams_at_t = (
+        [
+            (histogram_fpr(fam_hist, rec_t))
+            for fam_hist in [neg_hist]
+            + [np.asarray(e["cross"]["distances"]["histogram"]) for e in bundle_out if e["cross"]]
+        ]
+        if rec_t is not None
+        else []
+    )
     problems = []
     if rec_t is None:
-        problems.append(f"no threshold meets {criterion_name(target_fpr)}: distinct images "
-                        "share a hash")
+        problems.append(
+            f"no threshold meets {criterion_name(target_fpr)}: distinct images share a hash"
+        )
     if drift_p99 is not None and rec_t is not None and rec_t < drift_p99:
-        problems.append(f"CONFLICT: the largest threshold with {criterion_name(target_fpr)} is "
-                        f"{rec_t} bits, but device drift p99 is {drift_p99} bits: a device hash "
-                        "of an unedited photo would fail to match its own server hash at this "
-                        "threshold, and raising the threshold to the drift breaks the "
-                        "false-positive target")
+        problems.append(
+            f"CONFLICT: the largest threshold with {criterion_name(target_fpr)} is "
+            f"{rec_t} bits, but device drift p99 is {drift_p99} bits: a device hash "
+            "of an unedited photo would fail to match its own server hash at this "
+            "threshold, and raising the threshold to the drift breaks the "
+            "false-positive target"
+        )
     caveats = small_set_caveats(int(neg_hist.sum()), n)
     report["recommended"] = {
-        "threshold": rec_t, "criterion": criterion_name(target_fpr), "target_fpr": target_fpr,
+        "threshold": rec_t,
+        "criterion": criterion_name(target_fpr),
+        "target_fpr": target_fpr,
         "fpr": max((f for f, _ in fams_at_t), default=0.0),
         "false_positives": sum(k for _, k in fams_at_t),
-        "negative_pairs": int(neg_hist.sum()), "negative_images": n,
+        "negative_pairs": int(neg_hist.sum()),
+        "negative_images": n,
         "cross_pairs": sum(e["cross"]["pairs"] for e in bundle_out if e["cross"]),
         "resolvable": server_choices[target_fpr].resolvable,
         "drift_p99": drift_p99,
-        "margin_used": (round(drift_p99 / rec_t, 4) if drift_p99 is not None and rec_t
-                        else None),
-        "conflict": bool(problems), "forced": bool(forced and problems), "problems": problems,
+        "margin_used": (round(drift_p99 / rec_t, 4) if drift_p99 is not None and rec_t else None),
+        "conflict": bool(problems),
+        "forced": bool(forced and problems),
+        "problems": problems,
         "caveats": caveats,
     }
 
     if edits or positives_source:
-        report["positives"] = positives_section(negatives, edits, ok, targets,
-                                                {t: _strictest(families, t) for t in targets},
-                                                drift_p99, positives_source or "")
+        report["positives"] = positives_section(
+            negatives,
+            edits,
+            ok,
+            targets,
+            {t: _strictest(families, t) for t in targets},
+            drift_p99,
+            positives_source or "",
+        )
     else:
         report["positives"] = None
     report["threshold"] = list_threshold_fields(report)
@@ -429,9 +511,15 @@ def _strictest(families: list[dict[float, ThresholdChoice]], t: float) -> int | 
     return None if any(v is None for v in ts) else min(v for v in ts if v is not None)
 
 
-def positives_section(negatives: HashedSet, edits: Sequence[Edit], ok: list[int],
-                      targets: list[float], thresholds: dict[float, int | None],
-                      drift_p99: int | None, source: str) -> dict[str, Any]:
+def positives_section(
+    negatives: HashedSet,
+    edits: Sequence[Edit],
+    ok: list[int],
+    targets: list[float],
+    thresholds: dict[float, int | None],
+    drift_p99: int | None,
+    source: str,
+) -> dict[str, Any]:
     """Per edit: distance distribution to the original's hash and TPR at each threshold
     (and, with a drift term, at threshold - drift p99: the triangle-inequality worst case for
     an edited photo hashed on a device against a server list)."""
@@ -446,29 +534,46 @@ def positives_section(negatives: HashedSet, edits: Sequence[Edit], ok: list[int]
         d = np.array([np.count_nonzero(per_image[i] != negatives.bits[i]) for i in idx])
         h = histogram(d)
         row: dict[str, Any] = {
-            "name": name, "description": e.description if e else name,
-            "group": e.group if e else "everyday", "pairs": len(idx),
+            "name": name,
+            "description": e.description if e else name,
+            "group": e.group if e else "everyday",
+            "pairs": len(idx),
             "distances": Distribution.of(h).to_json(),
             "tpr": {criterion_name(t): true_positive_rate(h, thresholds[t]) for t in targets},
-            "tpr_after_drift": None}
+            "tpr_after_drift": None,
+        }
         if drift_p99 is not None:
             row_after: dict[str, float] = {}
             for t in targets:
                 thr = thresholds[t]
-                row_after[criterion_name(t)] = (0.0 if thr is None
-                                                else true_positive_rate(h, thr - drift_p99))
+                row_after[criterion_name(t)] = (
+                    0.0 if thr is None else true_positive_rate(h, thr - drift_p99)
+                )
             row["tpr_after_drift"] = row_after
         out.append(row)
     everyday = [r for r in out if r["group"] == "everyday"]
-    means = {criterion_name(t): (float(np.mean([r["tpr"][criterion_name(t)] for r in everyday]))
-                                 if everyday else None) for t in targets}
+    means = {
+        criterion_name(t): (
+            float(np.mean([r["tpr"][criterion_name(t)] for r in everyday])) if everyday else None
+        )
+        for t in targets
+    }
     after: dict[str, float] | None = None
     if drift_p99 is not None and everyday:
-        after = {criterion_name(t): float(np.mean([r["tpr_after_drift"][criterion_name(t)]
-                                                    for r in everyday])) for t in targets}
-    return {"source": source, "suite_version": SUITE_VERSION,
-            "thresholds": {criterion_name(t): thresholds[t] for t in targets},
-            "edits": out, "everyday_mean_tpr": means, "everyday_mean_tpr_after_drift": after}
+        after = {
+            criterion_name(t): float(
+                np.mean([r["tpr_after_drift"][criterion_name(t)] for r in everyday])
+            )
+            for t in targets
+        }
+    return {
+        "source": source,
+        "suite_version": SUITE_VERSION,
+        "thresholds": {criterion_name(t): thresholds[t] for t in targets},
+        "edits": out,
+        "everyday_mean_tpr": means,
+        "everyday_mean_tpr_after_drift": after,
+    }
 
 
 def list_threshold_fields(report: dict[str, Any]) -> dict[str, Any] | None:
@@ -478,6 +583,12 @@ def list_threshold_fields(report: dict[str, Any]) -> dict[str, Any] | None:
     rec = report["recommended"]
     if rec["threshold"] is None or (rec["conflict"] and not rec["forced"]):
         return None
-    return {"recommended": rec["threshold"], "fpr": rec["fpr"], "criterion": rec["criterion"],
-            "negative_pairs": rec["negative_pairs"], "negative_images": rec["negative_images"],
-            "drift_p99": rec["drift_p99"], "source": SOURCE}
+    return {
+        "recommended": rec["threshold"],
+        "fpr": rec["fpr"],
+        "criterion": rec["criterion"],
+        "negative_pairs": rec["negative_pairs"],
+        "negative_images": rec["negative_images"],
+        "drift_p99": rec["drift_p99"],
+        "source": SOURCE,
+    }

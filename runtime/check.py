@@ -35,8 +35,11 @@ from .hashing import bits_from_projections, hex_to_bits, project
 from .report import DeviceReport, ReportCase
 
 STAGES: tuple[str, ...] = ("device", "decode", "resize", "normalise", "project", "model", "lossy")
-PRE_MODEL: tuple[tuple[str, str], ...] = (("decode", "decoded"), ("resize", "resized"),
-                                          ("normalise", "tensor"))
+PRE_MODEL: tuple[tuple[str, str], ...] = (
+    ("decode", "decoded"),
+    ("resize", "resized"),
+    ("normalise", "tensor"),
+)
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,9 @@ class FlippedBit:
     """A bit where the device hash differs from the reference, with how close it was."""
 
     index: int
-    reference: float        # reference projection
-    device: float | None    # device projection (None if the device sent none)
-    fragile: bool           # inside the reference fragile mask
+    reference: float  # reference projection
+    device: float | None  # device projection (None if the device sent none)
+    fragile: bool  # inside the reference fragile mask
 
     @property
     def margin(self) -> float:
@@ -62,7 +65,7 @@ class CaseVerdict:
 
     id: str
     lossless: bool
-    stages: dict[str, str] = field(default_factory=dict)   # stage -> exact|differs|pass|FAIL|...
+    stages: dict[str, str] = field(default_factory=dict)  # stage -> exact|differs|pass|FAIL|...
     failed_stage: str | None = None
     reason: str = ""
     hamming: int | None = None
@@ -123,43 +126,65 @@ class CheckResult:
 
 # ----- identity: is this report about what we are checking it against? -------------------------
 
-def _match_report(report: DeviceReport, golden: GoldenSet, *, bundle_id: str | None,
-                  manifest_sha256: str | None, expected_label: str) -> None:
+
+def _match_report(
+    report: DeviceReport,
+    golden: GoldenSet,
+    *,
+    bundle_id: str | None,
+    manifest_sha256: str | None,
+    expected_label: str,
+) -> None:
     """Refuse reports for another spec, bundle or model, and any id mismatch, naming the field."""
     src = report.source
     if not report.spec.hash_compatible(golden.spec):
         mine, theirs = report.spec.to_json(), golden.spec.to_json()
         diff = [k for k in mine if k != "fragile_margin" and mine[k] != theirs[k]]
         k = diff[0] if diff else "?"
-        raise InputFileError(src, f"spec.{k}: the report was made with {k} = {mine.get(k)!r} "
-                             f"but {expected_label} uses {theirs.get(k)!r}; hashes made under "
-                             "different spec parameters do not compare")
+        raise InputFileError(
+            src,
+            f"spec.{k}: the report was made with {k} = {mine.get(k)!r} "
+            f"but {expected_label} uses {theirs.get(k)!r}; hashes made under "
+            "different spec parameters do not compare",
+        )
     if bundle_id is not None and report.bundle.bundle_id != bundle_id:
-        raise InputFileError(src, f"bundle.bundle_id: the report is for bundle "
-                             f"{report.bundle.bundle_id!r}, not {bundle_id!r} ({expected_label})")
+        raise InputFileError(
+            src,
+            f"bundle.bundle_id: the report is for bundle "
+            f"{report.bundle.bundle_id!r}, not {bundle_id!r} ({expected_label})",
+        )
     if manifest_sha256 is not None and report.bundle.manifest_sha256 != manifest_sha256:
-        raise InputFileError(src, "bundle.manifest_sha256: "
-                             f"{report.bundle.manifest_sha256[:12]}... "
-                             f"is not the sha256 of {expected_label}'s manifest.json "
-                             f"({manifest_sha256[:12]}...): the report was made with another "
-                             "build of this bundle")
+        raise InputFileError(
+            src,
+            "bundle.manifest_sha256: "
+            f"{report.bundle.manifest_sha256[:12]}... "
+            f"is not the sha256 of {expected_label}'s manifest.json "
+            f"({manifest_sha256[:12]}...): the report was made with another "
+            "build of this bundle",
+        )
     fp_report, fp_golden = report.bundle.source_model_fingerprint, golden.model.fingerprint
     if fp_report and fp_golden and fp_report != fp_golden:
-        raise InputFileError(src, f"bundle.source_model_fingerprint: the report's bundle was "
-                             f"exported from model {fp_report[:12]}..., but {expected_label} "
-                             f"holds hashes of model {fp_golden[:12]}...")
+        raise InputFileError(
+            src,
+            f"bundle.source_model_fingerprint: the report's bundle was "
+            f"exported from model {fp_report[:12]}..., but {expected_label} "
+            f"holds hashes of model {fp_golden[:12]}...",
+        )
     known = golden.by_id
     problems: list[str] = []
     for i, case in enumerate(report.cases):
         if case.id not in known:
-            problems.append(f"cases[{i}].id: unknown id {case.id!r}: not a case of "
-                            f"{expected_label}")
+            problems.append(
+                f"cases[{i}].id: unknown id {case.id!r}: not a case of {expected_label}"
+            )
     reported = {c.id for c in report.cases}
     missing = [im.id for im in golden.images if im.id not in reported]
     if missing:
-        problems.append(f"cases: missing {len(missing)} case(s) of {expected_label}: "
-                        f"{', '.join(repr(m) for m in missing[:10])}"
-                        f"{' ...' if len(missing) > 10 else ''} (every case must appear once)")
+        problems.append(
+            f"cases: missing {len(missing)} case(s) of {expected_label}: "
+            f"{', '.join(repr(m) for m in missing[:10])}"
+            f"{' ...' if len(missing) > 10 else ''} (every case must appear once)"
+        )
     if problems:
         from .jsonfile import raise_problems
 
@@ -168,19 +193,25 @@ def _match_report(report: DeviceReport, golden: GoldenSet, *, bundle_id: str | N
 
 # ----- one case -------------------------------------------------------------------------------
 
-def _judge(case: ReportCase, ref: GoldenImage, tol: Tolerance, seed: np.ndarray | None
-           ) -> CaseVerdict:
-    v = CaseVerdict(id=case.id, lossless=ref.lossless,
-                    allowed=tol.hamming if ref.lossless else tol.lossy_hamming,
-                    time_ms=float(sum(case.timings_ms.values())))
+
+def _judge(
+    case: ReportCase, ref: GoldenImage, tol: Tolerance, seed: np.ndarray | None
+) -> CaseVerdict:
+    v = CaseVerdict(
+        id=case.id,
+        lossless=ref.lossless,
+        allowed=tol.hamming if ref.lossless else tol.lossy_hamming,
+        time_ms=float(sum(case.timings_ms.values())),
+    )
     if case.error is not None:
         v.fail("device", f"the device reported an error: {case.error}")
         return v
     v.stages["device"] = "ok"
     if case.hash is None or case.projections is None or case.digests is None:
         # parse_report guarantees these; only a hand-built ReportCase can get here
-        raise ValueError(f"case {case.id!r}: no error, so digests, projections and hash are "
-                         "required")
+        raise ValueError(
+            f"case {case.id!r}: no error, so digests, projections and hash are required"
+        )
 
     # Stages 1-4: exact digests, lossless only.
     previous = "device"
@@ -193,11 +224,15 @@ def _judge(case: ReportCase, ref: GoldenImage, tol: Tolerance, seed: np.ndarray 
         elif getattr(case.digests, attr) == getattr(ref.digests, attr):
             v.stages[stage] = "exact"
         else:
-            msg = (f"{attr} digest differs: device {getattr(case.digests, attr)[:12]}..., "
-                   f"reference {getattr(ref.digests, attr)[:12]}...")
+            msg = (
+                f"{attr} digest differs: device {getattr(case.digests, attr)[:12]}..., "
+                f"reference {getattr(ref.digests, attr)[:12]}..."
+            )
             if stage == "decode" and case.orientation not in (None, ref.orientation):
-                msg += (f" (the device applied EXIF orientation {case.orientation}, the "
-                        f"reference {ref.orientation})")
+                msg += (
+                    f" (the device applied EXIF orientation {case.orientation}, the "
+                    f"reference {ref.orientation})"
+                )
             elif stage != "decode" and before == "exact":
                 msg += f" ({prev_stage} was equal: the divergence starts at {stage})"
             v.fail(stage, msg)
@@ -213,46 +248,71 @@ def _judge(case: ReportCase, ref: GoldenImage, tol: Tolerance, seed: np.ndarray 
         bad_proj = np.array([], dtype=np.int64)
     if bad_proj.size:
         i = int(bad_proj[0])
-        v.fail("project", f"{bad_proj.size} projection(s) are not seed x embedding in index "
-                          f"order (first at {i}: device {case.projections[i]!r}, expected "
-                          f"{want[i]!r})")
+        v.fail(
+            "project",
+            f"{bad_proj.size} projection(s) are not seed x embedding in index "
+            f"order (first at {i}: device {case.projections[i]!r}, expected "
+            f"{want[i]!r})",
+        )
     elif bad_sign.size:
-        v.fail("project", f"the hash is not the signs of the projections (bits "
-                          f"{', '.join(map(str, bad_sign[:8]))}); bit i is 1 iff p[i] >= 0")
+        v.fail(
+            "project",
+            f"the hash is not the signs of the projections (bits "
+            f"{', '.join(map(str, bad_sign[:8]))}); bit i is 1 iff p[i] >= 0",
+        )
     else:
-        v.stages["project"] = "exact" if seed is not None and case.embedding is not None \
-            else "consistent"
+        v.stages["project"] = (
+            "exact" if seed is not None and case.embedding is not None else "consistent"
+        )
 
     # Stage 5 (model) / end to end (lossy): Hamming distance against the reference.
-    verdict = judge(hex_to_bits(ref.hash), dev_bits, ref.fragile, lossless=ref.lossless,
-                    tolerance=tol)
+    verdict = judge(
+        hex_to_bits(ref.hash), dev_bits, ref.fragile, lossless=ref.lossless, tolerance=tol
+    )
     v.hamming = verdict.hamming
-    v.flipped = [FlippedBit(i, float(ref.projections[i]), float(case.projections[i]),
-                            bool(ref.fragile[i])) for i in verdict.flips.indices()]
+    v.flipped = [
+        FlippedBit(i, float(ref.projections[i]), float(case.projections[i]), bool(ref.fragile[i]))
+        for i in verdict.flips.indices()
+    ]
     v.nonfragile = verdict.nonfragile
     if ref.embedding is not None and case.embedding is not None:
-        v.embedding_error = float(np.max(np.abs(case.embedding.astype(np.float64)
-                                                - ref.embedding.astype(np.float64))))
+        v.embedding_error = float(
+            np.max(np.abs(case.embedding.astype(np.float64) - ref.embedding.astype(np.float64)))
+        )
     stage = "model" if ref.lossless else "lossy"
     if verdict.over_hamming:
-        nf = f", {v.nonfragile} of them outside the fragile mask" if ref.lossless and \
-            v.nonfragile else ""
+        nf = (
+            f", {v.nonfragile} of them outside the fragile mask"
+            if ref.lossless and v.nonfragile
+            else ""
+        )
         v.fail(stage, f"{v.hamming} bits differ from the reference{nf}, tolerance {v.allowed}")
     elif verdict.over_nonfragile:
         outside = verdict.flips.nonfragile_indices()
-        v.fail(stage, f"{v.nonfragile} flipped bit(s) outside the fragile mask "
-                      f"({', '.join(map(str, outside))}), {tol.nonfragile_flips} allowed: "
-                      "the model output moved more than hardware rounding explains")
+        v.fail(
+            stage,
+            f"{v.nonfragile} flipped bit(s) outside the fragile mask "
+            f"({', '.join(map(str, outside))}), {tol.nonfragile_flips} allowed: "
+            "the model output moved more than hardware rounding explains",
+        )
     else:
         v.stages[stage] = "pass"
     return v
 
 
-def check_report(report: DeviceReport, golden: GoldenSet, *, expected_label: str | None = None,
-                 seed: np.ndarray | None = None, bundle_id: str | None = None,
-                 manifest_sha256: str | None = None, tolerance: Tolerance | None = None,
-                 hamming: int | None = None, lossy_hamming: int | None = None,
-                 ignore_fragile: bool = False) -> CheckResult:
+def check_report(
+    report: DeviceReport,
+    golden: GoldenSet,
+    *,
+    expected_label: str | None = None,
+    seed: np.ndarray | None = None,
+    bundle_id: str | None = None,
+    manifest_sha256: str | None = None,
+    tolerance: Tolerance | None = None,
+    hamming: int | None = None,
+    lossy_hamming: int | None = None,
+    ignore_fragile: bool = False,
+) -> CheckResult:
     """Judge every case of `report` against `golden`.
 
     The tolerance is `tolerance` if given, else the golden set's rule for the report's target
@@ -260,10 +320,12 @@ def check_report(report: DeviceReport, golden: GoldenSet, *, expected_label: str
     fields (command-line flags). Raises InputFileError for a report that does not belong to
     `golden` (spec, bundle, model, ids)."""
     label = expected_label or Path(golden.source).name
-    _match_report(report, golden, bundle_id=bundle_id, manifest_sha256=manifest_sha256,
-                  expected_label=label)
-    tol = tolerance or golden.tolerance_for(report.target, report.compute_unit,
-                                            report.bundle.bundle_id)
+    _match_report(
+        report, golden, bundle_id=bundle_id, manifest_sha256=manifest_sha256, expected_label=label
+    )
+    tol = tolerance or golden.tolerance_for(
+        report.target, report.compute_unit, report.bundle.bundle_id
+    )
     overrides = []
     if hamming is not None:
         tol = replace(tol, hamming=hamming)
@@ -284,19 +346,48 @@ def check_report(report: DeviceReport, golden: GoldenSet, *, expected_label: str
     if not report.bundle.checksums_verified:
         notes.append("the bridge did not verify the bundle's file checksums")
     if seed is None:
-        notes.append("no seed given: the project stage checked only that the hash is the signs "
-                     "of the projections (check against --bundle to recompute them)")
+        notes.append(
+            "no seed given: the project stage checked only that the hash is the signs "
+            "of the projections (check against --bundle to recompute them)"
+        )
     if any(im.digests is None for im in golden.images if im.lossless):
-        notes.append("some lossless references have no stage digests: their pre-model stages "
-                     "were not checked")
-    return CheckResult(report=report, golden=golden, expected_label=label, tolerance=tol,
-                       verdicts=verdicts, notes=notes, project_checked_with_seed=seed is not None)
+        notes.append(
+            "some lossless references have no stage digests: their pre-model stages "
+            "were not checked"
+        )
+    return CheckResult(
+        report=report,
+        golden=golden,
+        expected_label=label,
+        tolerance=tol,
+        verdicts=verdicts,
+        notes=notes,
+        project_checked_with_seed=seed is not None,
+    )
 
 
 def verdicts_json(result: CheckResult) -> list[dict[str, Any]]:
     """Machine-readable verdicts (used by calibrate and tests)."""
-    return [{"id": v.id, "lossless": v.lossless, "passed": v.passed, "stage": v.failed_stage,
-             "reason": v.explanation(), "hamming": v.hamming, "allowed": v.allowed,
-             "nonfragile": v.nonfragile, "stages": dict(v.stages),
-             "flipped": [{"index": f.index, "reference": f.reference, "device": f.device,
-                          "fragile": f.fragile} for f in v.flipped]} for v in result.verdicts]
+    return [
+        {
+            "id": v.id,
+            "lossless": v.lossless,
+            "passed": v.passed,
+            "stage": v.failed_stage,
+            "reason": v.explanation(),
+            "hamming": v.hamming,
+            "allowed": v.allowed,
+            "nonfragile": v.nonfragile,
+            "stages": dict(v.stages),
+            "flipped": [
+                {
+                    "index": f.index,
+                    "reference": f.reference,
+                    "device": f.device,
+                    "fragile": f.fragile,
+                }
+                for f in v.flipped
+            ],
+        }
+        for v in result.verdicts
+    ]

@@ -59,14 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="nhkit",
-        description="Perceptual image hashes that agree across server, iOS and Android.")
+        description="Perceptual image hashes that agree across server, iOS and Android.",
+    )
     parser.add_argument("--version", action="version", version=f"nhkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     found = commands()
     if not found:
-        raise NhkitError(f"no commands are registered (entry-point group {COMMAND_GROUP!r}): "
-                         "is nhkit installed? pip install -e .")
+        raise NhkitError(
+            f"no commands are registered (entry-point group {COMMAND_GROUP!r}): "
+            "is nhkit installed? pip install -e ."
+        )
     for cmd in found:
         try:
             register = cmd.entry_point.load()
@@ -92,12 +95,16 @@ def extra_for_module(module: str, command_extras: Sequence[str] = ()) -> str | N
     except metadata.PackageNotFoundError:
         requirements = []
     for req in requirements:
-        m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)[^;]*;.*extra\s*==\s*['\"]([^'\"]+)['\"]",
-                     req)
+        m = re.match(
+            r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)[^;]*;.*extra\s*==\s*['\"]([^'\"]+)['\"]", req
+        )
         if m:
             dist = _normalise(m.group(1))
-            if dist == top or dist.startswith(top + "-") or dist.replace("-", "") == \
-                    top.replace("-", ""):
+            if (
+                dist == top
+                or dist.startswith(top + "-")
+                or dist.replace("-", "") == top.replace("-", "")
+            ):
                 return m.group(2)
     return command_extras[0] if command_extras else None
 
@@ -119,8 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = next((c for c in commands() if c.name == args.command), None)
         extra = extra_for_module(exc.name or "", command.extras if command else ())
         how = f"pip install 'nhkit[{extra}]'" if extra else f"pip install {exc.name}"
-        print(f"nhkit {args.command}: error: this needs the Python package {exc.name!r}, which "
-              f"the light install leaves out: {how}", file=sys.stderr)
+        print(
+            f"nhkit {args.command}: error: this needs the Python package {exc.name!r}, which "
+            f"the light install leaves out: {how}",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -35,7 +35,8 @@ def _target(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected 'zero-fp' or a rate like 1e-4, got {text!r}") from None
+            f"expected 'zero-fp' or a rate like 1e-4, got {text!r}"
+        ) from None
     if not (0.0 <= v < 1.0):
         raise argparse.ArgumentTypeError(f"a false-positive rate is in [0, 1), got {text}")
     return v
@@ -43,48 +44,89 @@ def _target(text: str) -> float:
 
 def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of `nhkit match calibrate` (the caller owns the parser and its help text)."""
-    parser.add_argument("--negatives", required=True, metavar="DIR",
-                        help="folder of distinct images (searched recursively): every pair is a "
-                        "negative. Hundreds of images; no near-duplicates of each other")
+    parser.add_argument(
+        "--negatives",
+        required=True,
+        metavar="DIR",
+        help="folder of distinct images (searched recursively): every pair is a "
+        "negative. Hundreds of images; no near-duplicates of each other",
+    )
     pos = parser.add_mutually_exclusive_group()
-    pos.add_argument("--edits", metavar="SUITE",
-                     help="make edited copies of each negative with this edit suite ('default': "
-                     "JPEG, downscale, crop, rotate, border, colour, blur, noise, text, hflip; "
-                     "'all': more) and measure the true-positive rate per edit")
-    pos.add_argument("--positives", metavar="DIR",
-                     help="your own edited copies instead: DIR/<edit name>/<same relative path "
-                     "as in --negatives, any image extension>")
-    parser.add_argument("--bundle", action="append", default=[], metavar="B",
-                        help="a device bundle (folder or zip) whose drift the threshold must "
-                        "absorb; repeatable. Uses the drift its manifest records, or measures "
-                        "it on the negatives with --measure-drift")
-    parser.add_argument("--measure-drift", action="store_true",
-                        help="run each --bundle on the negatives (TFLite via ai-edge-litert, "
-                        "Core ML via nhkit's executor) for the drift p99 and the device-vs-"
-                        "server cross pairs")
-    parser.add_argument("--fpr", default="1e-3,1e-4", metavar="RATES",
-                        help="false-positive rates to report thresholds at, comma-separated "
-                        "(default 1e-3,1e-4); zero-FP is always reported")
-    parser.add_argument("--target", type=_target, default=0.0, metavar="FPR",
-                        help="criterion of the recommended threshold: 'zero-fp' (default) or a "
-                        "rate such as 1e-4")
-    parser.add_argument("--force", action="store_true",
-                        help="write a threshold for lists even when it is below the drift p99")
-    parser.add_argument("-o", "--output", required=True, metavar="REPORT",
-                        help="report folder: report.json, report.md, threshold.json, PNG plots")
+    pos.add_argument(
+        "--edits",
+        metavar="SUITE",
+        help="make edited copies of each negative with this edit suite ('default': "
+        "JPEG, downscale, crop, rotate, border, colour, blur, noise, text, hflip; "
+        "'all': more) and measure the true-positive rate per edit",
+    )
+    pos.add_argument(
+        "--positives",
+        metavar="DIR",
+        help="your own edited copies instead: DIR/<edit name>/<same relative path "
+        "as in --negatives, any image extension>",
+    )
+    parser.add_argument(
+        "--bundle",
+        action="append",
+        default=[],
+        metavar="B",
+        help="a device bundle (folder or zip) whose drift the threshold must "
+        "absorb; repeatable. Uses the drift its manifest records, or measures "
+        "it on the negatives with --measure-drift",
+    )
+    parser.add_argument(
+        "--measure-drift",
+        action="store_true",
+        help="run each --bundle on the negatives (TFLite via ai-edge-litert, "
+        "Core ML via nhkit's executor) for the drift p99 and the device-vs-"
+        "server cross pairs",
+    )
+    parser.add_argument(
+        "--fpr",
+        default="1e-3,1e-4",
+        metavar="RATES",
+        help="false-positive rates to report thresholds at, comma-separated "
+        "(default 1e-3,1e-4); zero-FP is always reported",
+    )
+    parser.add_argument(
+        "--target",
+        type=_target,
+        default=0.0,
+        metavar="FPR",
+        help="criterion of the recommended threshold: 'zero-fp' (default) or a rate such as 1e-4",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write a threshold for lists even when it is below the drift p99",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="REPORT",
+        help="report folder: report.json, report.md, threshold.json, PNG plots",
+    )
     src = parser.add_argument_group("server model (default: the model shipped with nhkit)")
     src.add_argument("--model", help="NeuralHash-format ONNX model")
     src.add_argument("--seed", help="seed file for --model")
     parser.add_argument("--orientation", choices=("apply", "ignore"), default="apply")
-    parser.add_argument("--cache", metavar="FILE",
-                        help="JSON-lines cache of hashes (reused when model, spec, file bytes "
-                        "and edit are the same)")
+    parser.add_argument(
+        "--cache",
+        metavar="FILE",
+        help="JSON-lines cache of hashes (reused when model, spec, file bytes "
+        "and edit are the same)",
+    )
     parser.add_argument("--no-plots", action="store_true", help="do not draw the PNG plots")
     parser.add_argument("--batch", type=int, default=16, help="images per inference batch")
     parser.add_argument("--workers", type=int, default=2, help="decode/edit threads")
     parser.add_argument("--threads", type=int, default=None, help="inference threads")
-    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
-                        help=f"reject images with more pixels (default {DEFAULT_MAX_PIXELS:,})")
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help=f"reject images with more pixels (default {DEFAULT_MAX_PIXELS:,})",
+    )
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
 
@@ -93,8 +135,13 @@ def _server_hasher(args: argparse.Namespace) -> tuple[Any, Any]:
 
     if args.seed and not args.model:
         raise NhkitError("--seed goes with --model (the default model has its own seed)")
-    hasher = Hasher.from_onnx(args.model, args.seed, orientation=args.orientation,
-                              threads=args.threads, max_pixels=args.max_pixels)
+    hasher = Hasher.from_onnx(
+        args.model,
+        args.seed,
+        orientation=args.orientation,
+        threads=args.threads,
+        max_pixels=args.max_pixels,
+    )
     return hasher, hasher.identity
 
 
@@ -105,19 +152,26 @@ def _check_bundle(path: str, manifest: dict[str, Any], model: Any, spec: Any) ->
 
     fp = (manifest.get("source_model") or {}).get("fingerprint")
     if fp and model.fingerprint and fp != model.fingerprint:
-        raise NhkitError(f"{path}: the bundle was exported from model fingerprint {fp}, the "
-                         f"server model's fingerprint is {model.fingerprint}")
+        raise NhkitError(
+            f"{path}: the bundle was exported from model fingerprint {fp}, the "
+            f"server model's fingerprint is {model.fingerprint}"
+        )
     if manifest["seed"]["sha256"] != model.seed_sha256:
-        raise NhkitError(f"{path}: the bundle's seed sha256 is {manifest['seed']['sha256']}, the "
-                         f"server model's seed sha256 is {model.seed_sha256}")
+        raise NhkitError(
+            f"{path}: the bundle's seed sha256 is {manifest['seed']['sha256']}, the "
+            f"server model's seed sha256 is {model.seed_sha256}"
+        )
     bspec = Spec.from_json(manifest["spec"], source=f"{path}/manifest.json")
     if not bspec.hash_compatible(spec):
-        raise NhkitError(f"{path}: the bundle's spec (orientation {bspec.orientation!r}) makes "
-                         f"other hashes than the server's (orientation {spec.orientation!r})")
+        raise NhkitError(
+            f"{path}: the bundle's spec (orientation {bspec.orientation!r}) makes "
+            f"other hashes than the server's (orientation {spec.orientation!r})"
+        )
 
 
-def _positives_from_folder(hasher: Any, folder: str, negatives: Any, args: argparse.Namespace
-                           ) -> list[tuple[str, str]]:
+def _positives_from_folder(
+    hasher: Any, folder: str, negatives: Any, args: argparse.Namespace
+) -> list[tuple[str, str]]:
     """Hash DIR/<edit>/<file> and pair each with the negative of the same relative path (any
     suffix). Returns problems (path, reason) for files that could not be used."""
     from .hasher import collect_images
@@ -141,8 +195,9 @@ def _positives_from_folder(hasher: Any, folder: str, negatives: Any, args: argpa
             else:
                 problems.append((f, "no image of the same name in --negatives"))
         got = negatives.edit_bits.setdefault(sub.name, {})
-        results = hasher.hash_files([f for f, _ in pairs], batch_size=args.batch,
-                                    workers=args.workers)
+        results = hasher.hash_files(
+            [f for f, _ in pairs], batch_size=args.batch, workers=args.workers
+        )
         for (f, idx), (_, r) in zip(pairs, results):
             if isinstance(r, NhkitError):
                 problems.append((f, getattr(r, "reason", None) or str(r)))
@@ -175,9 +230,11 @@ def run_calibrate(args: argparse.Namespace) -> int:
     edits = suite(args.edits) if args.edits else []
     items = list_images(args.negatives, "--negatives")
     if len(items) < 2:
-        raise NhkitError(f"{args.negatives}: --negatives holds {len(items)} image(s); "
-                         "calibration needs at least 2 distinct images (hundreds for a "
-                         "threshold worth quoting)")
+        raise NhkitError(
+            f"{args.negatives}: --negatives holds {len(items)} image(s); "
+            "calibration needs at least 2 distinct images (hundreds for a "
+            "threshold worth quoting)"
+        )
 
     # Bundles are verified (and their model checked) before any hashing starts.
     hasher, model = _server_hasher(args)
@@ -191,9 +248,16 @@ def run_calibrate(args: argparse.Namespace) -> int:
     server_id = f"server:{model.fingerprint}:{model.seed_sha256}"
     bar = Progress(len(items), "hashing", enabled=False if args.no_progress else None)
     try:
-        negatives = hash_images(hasher, items, edits, model_id=server_id, cache=cache,
-                                batch_size=args.batch, workers=args.workers,
-                                progress=bar.update)
+        negatives = hash_images(
+            hasher,
+            items,
+            edits,
+            model_id=server_id,
+            cache=cache,
+            batch_size=args.batch,
+            workers=args.workers,
+            progress=bar.update,
+        )
     finally:
         bar.close()
         cache.save()
@@ -207,57 +271,96 @@ def run_calibrate(args: argparse.Namespace) -> int:
         if args.measure_drift:
             from .bundle_backend import hasher_for_bundle
 
-            dev = hasher_for_bundle(b, orientation=hasher.spec.orientation,
-                                    threads=args.threads, max_pixels=args.max_pixels)
+            dev = hasher_for_bundle(
+                b,
+                orientation=hasher.spec.orientation,
+                threads=args.threads,
+                max_pixels=args.max_pixels,
+            )
             try:
-                model_sha = next(f["sha256"] for f in manifest["files"]
-                                 if f["path"] == manifest["model"]["file"]
-                                 or f["path"].startswith(manifest["model"]["file"].rstrip("/")
-                                                         + "/"))
+                model_sha = next(
+                    f["sha256"]
+                    for f in manifest["files"]
+                    if f["path"] == manifest["model"]["file"]
+                    or f["path"].startswith(manifest["model"]["file"].rstrip("/") + "/")
+                )
                 ok = negatives.ok_indices()
-                got = hash_originals(dev, [negatives.paths[i] for i in ok],
-                                     model_id=f"bundle:{manifest['bundle_id']}:{model_sha}",
-                                     cache=cache, batch_size=args.batch, workers=args.workers)
+                got = hash_originals(
+                    dev,
+                    [negatives.paths[i] for i in ok],
+                    model_id=f"bundle:{manifest['bundle_id']}:{model_sha}",
+                    cache=cache,
+                    batch_size=args.batch,
+                    workers=args.workers,
+                )
             finally:
                 cache.save()
                 opened = getattr(dev, "bundle", None)
                 if opened is not None:
                     opened.close()
             drift.device_bits = {ok[k]: v for k, v in got.items() if not isinstance(v, str)}
-            drift.failed = [(negatives.paths[ok[k]], v) for k, v in got.items()
-                            if isinstance(v, str)]
+            drift.failed = [
+                (negatives.paths[ok[k]], v) for k, v in got.items() if isinstance(v, str)
+            ]
         drifts.append(drift)
 
     command = getattr(args, "command_line", None) or shlex.join(["nhkit", *sys.argv[1:]])
     report = build_report(
-        model=model, spec=hasher.spec.to_json(), negatives=negatives,
-        negatives_folder=os.fspath(args.negatives), fprs=fprs, target_fpr=args.target,
-        edits=edits, positives_source=(f"edits: {args.edits}" if args.edits else
-                                       f"folder: {args.positives}" if args.positives else None),
-        bundles=drifts, command=command, forced=args.force)
+        model=model,
+        spec=hasher.spec.to_json(),
+        negatives=negatives,
+        negatives_folder=os.fspath(args.negatives),
+        fprs=fprs,
+        target_fpr=args.target,
+        edits=edits,
+        positives_source=(
+            f"edits: {args.edits}"
+            if args.edits
+            else f"folder: {args.positives}"
+            if args.positives
+            else None
+        ),
+        bundles=drifts,
+        command=command,
+        forced=args.force,
+    )
     summary = write_report_folder(report, args.output, plots=not args.no_plots)
 
     for path, reason in problems:
         print(f"nhkit match calibrate: skipped {path}: {reason}", file=sys.stderr)
     rec = report["recommended"]
     neg = report["negatives"]
-    print(f"{neg['images']} images, {neg['pairs']} distinct pairs: min {neg['distances']['min']}, "
-          f"p0.1 {neg['distances']['p0_1']}, p1 {neg['distances']['p1']}, median "
-          f"{neg['distances']['median']}")
+    print(
+        f"{neg['images']} images, {neg['pairs']} distinct pairs: min {neg['distances']['min']}, "
+        f"p0.1 {neg['distances']['p0_1']}, p1 {neg['distances']['p1']}, median "
+        f"{neg['distances']['median']}"
+    )
     for c in report["thresholds"]:
-        print(f"  {c['criterion']}: T = {c['threshold']} (observed FPR {c['fpr']:.3g}, "
-              f"{c['false_positives']}/{c['pairs']} pairs){'; ' + c['note'] if c['note'] else ''}")
+        print(
+            f"  {c['criterion']}: T = {c['threshold']} (observed FPR {c['fpr']:.3g}, "
+            f"{c['false_positives']}/{c['pairs']} pairs){'; ' + c['note'] if c['note'] else ''}"
+        )
     for b in report["bundles"]:
         cross = b["cross"]
-        print(f"  bundle {b['bundle_id']}: drift p99 {b['drift_p99']} ({b['drift_p99_source']})"
-              + (f"; cross pairs min {cross['distances']['min']} vs server min "
-                 f"{cross['server_min']}" if cross else ""))
-    print(f"recommended: T = {rec['threshold']} ({rec['criterion']}, observed FPR "
-          f"{rec['fpr']:.3g}, drift p99 {rec['drift_p99']})")
+        print(
+            f"  bundle {b['bundle_id']}: drift p99 {b['drift_p99']} ({b['drift_p99_source']})"
+            + (
+                f"; cross pairs min {cross['distances']['min']} vs server min {cross['server_min']}"
+                if cross
+                else ""
+            )
+        )
+    print(
+        f"recommended: T = {rec['threshold']} ({rec['criterion']}, observed FPR "
+        f"{rec['fpr']:.3g}, drift p99 {rec['drift_p99']})"
+    )
     for p in rec["problems"] + rec.get("caveats", []):
         print(f"nhkit match calibrate: {p}", file=sys.stderr)
-    print(f"report: {args.output} ({', '.join(summary['files'])}"
-          + (f"; plots {summary['plots_note']}" if summary["plots_note"] else "") + ")")
+    print(
+        f"report: {args.output} ({', '.join(summary['files'])}"
+        + (f"; plots {summary['plots_note']}" if summary["plots_note"] else "")
+        + ")"
+    )
     if rec["conflict"] and not args.force:
         return EXIT_CONFLICT
     return EXIT_SKIPPED if problems else 0
@@ -268,7 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     front end, with the same error handling as the nhkit CLI."""
     parser = argparse.ArgumentParser(
         prog="python -m nhkit.runtime.cli_calibrate",
-        description="Calibrate a matching threshold (same as `nhkit match calibrate`).")
+        description="Calibrate a matching threshold (same as `nhkit match calibrate`).",
+    )
     add_calibrate_arguments(parser)
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(raw)
@@ -279,8 +383,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nhkit match calibrate: error: {exc}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
-        print(f"nhkit match calibrate: error: this needs the Python package {exc.name!r}: pip "
-              "install 'nhkit[export]'", file=sys.stderr)
+        print(
+            f"nhkit match calibrate: error: this needs the Python package {exc.name!r}: pip "
+            "install 'nhkit[export]'",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

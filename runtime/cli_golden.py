@@ -21,16 +21,22 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    g = sub.add_parser("golden", help="golden hashes: create, check device reports, calibrate",
-                       description="Golden-hash regression: reference hashes with their "
-                       "projections and fragile bits, device self-test reports judged stage by "
-                       "stage, tolerances calibrated from real devices.")
+    g = sub.add_parser(
+        "golden",
+        help="golden hashes: create, check device reports, calibrate",
+        description="Golden-hash regression: reference hashes with their "
+        "projections and fragile bits, device self-test reports judged stage by "
+        "stage, tolerances calibrated from real devices.",
+    )
     gsub = g.add_subparsers(dest="golden_command", metavar="SUBCOMMAND")
     gsub.required = True
 
-    c = gsub.add_parser("create", help="hash images into a golden file",
-                        description="Hash IMAGES (with stage digests) into a golden file. Every "
-                        "image must hash: a bad file is an error, not a gap in the set.")
+    c = gsub.add_parser(
+        "create",
+        help="hash images into a golden file",
+        description="Hash IMAGES (with stage digests) into a golden file. Every "
+        "image must hash: a bad file is an error, not a gap in the set.",
+    )
     c.add_argument("paths", nargs="+", metavar="IMAGE", help="image files or folders (with -r)")
     c.add_argument("-o", "--output", required=True, help="golden file to write")
     c.add_argument("-r", "--recursive", action="store_true", help="take images inside folders")
@@ -39,80 +45,148 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     src.add_argument("--model", help="NeuralHash-format ONNX model")
     src.add_argument("--seed", help="seed file (.dat or seed.f32) for --model")
     src.add_argument("--bundle", help="an nhkit device bundle folder or zip")
-    c.add_argument("--orientation", choices=("apply", "ignore"), default=None,
-                   help="EXIF orientation policy (default: the bundle's, else apply)")
-    c.add_argument("--margin", type=float, default=None,
-                   help="fragile-bit margin in projection units (default: the model's)")
-    c.add_argument("--id", dest="id_scheme", choices=("stem", "name", "path"), default="stem",
-                   help="image ids: file stem (default; matches bundle case ids), file name, "
-                   "or the path as given")
-    c.add_argument("--tolerance", type=int, default=None,
-                   help="default lossless Hamming tolerance to record (default 2, or the "
-                   "bundle manifest's)")
-    c.add_argument("--lossy-tolerance", type=int, default=None,
-                   help="default lossy Hamming tolerance to record (default 6, or the "
-                   "bundle manifest's)")
+    c.add_argument(
+        "--orientation",
+        choices=("apply", "ignore"),
+        default=None,
+        help="EXIF orientation policy (default: the bundle's, else apply)",
+    )
+    c.add_argument(
+        "--margin",
+        type=float,
+        default=None,
+        help="fragile-bit margin in projection units (default: the model's)",
+    )
+    c.add_argument(
+        "--id",
+        dest="id_scheme",
+        choices=("stem", "name", "path"),
+        default="stem",
+        help="image ids: file stem (default; matches bundle case ids), file name, "
+        "or the path as given",
+    )
+    c.add_argument(
+        "--tolerance",
+        type=int,
+        default=None,
+        help="default lossless Hamming tolerance to record (default 2, or the bundle manifest's)",
+    )
+    c.add_argument(
+        "--lossy-tolerance",
+        type=int,
+        default=None,
+        help="default lossy Hamming tolerance to record (default 6, or the bundle manifest's)",
+    )
     c.add_argument("--threads", type=int, default=None, help="inference threads")
     c.add_argument("--batch", type=int, default=16, help="images per inference batch")
     c.add_argument("--workers", type=int, default=2, help="decode/resize threads")
-    c.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
-                   help="reject images with more pixels")
+    c.add_argument(
+        "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="reject images with more pixels"
+    )
     c.set_defaults(func=run_create)
 
-    k = gsub.add_parser("check", help="judge a device report stage by stage",
-                        description="Judge a device self-test report against a golden file or "
-                        "a bundle's self-test expectations: exact stage digests on lossless "
-                        "cases, the model stage within the Hamming tolerance with no flips "
-                        "outside the fragile mask, lossy cases within the lossy tolerance. "
-                        "Ends with 'N passed, N failed'; exit 1 if any case failed, 2 if the "
-                        "report is malformed or belongs to something else.")
+    k = gsub.add_parser(
+        "check",
+        help="judge a device report stage by stage",
+        description="Judge a device self-test report against a golden file or "
+        "a bundle's self-test expectations: exact stage digests on lossless "
+        "cases, the model stage within the Hamming tolerance with no flips "
+        "outside the fragile mask, lossy cases within the lossy tolerance. "
+        "Ends with 'N passed, N failed'; exit 1 if any case failed, 2 if the "
+        "report is malformed or belongs to something else.",
+    )
     k.add_argument("report", metavar="REPORT.json")
     which = k.add_mutually_exclusive_group(required=True)
     which.add_argument("--golden", metavar="G.json", help="golden file to check against")
-    which.add_argument("--bundle", metavar="B", help="bundle (folder or zip) whose "
-                       "selftest/cases.json holds the expected results")
-    k.add_argument("--tolerance", type=int, default=None, metavar="K",
-                   help="lossless Hamming tolerance (overrides the golden file / manifest)")
-    k.add_argument("--lossy-tolerance", type=int, default=None, metavar="K",
-                   help="lossy Hamming tolerance (overrides the golden file / manifest)")
-    k.add_argument("--ignore-fragile", action="store_true",
-                   help="allow flips outside the fragile mask (judge by Hamming distance only)")
+    which.add_argument(
+        "--bundle",
+        metavar="B",
+        help="bundle (folder or zip) whose selftest/cases.json holds the expected results",
+    )
+    k.add_argument(
+        "--tolerance",
+        type=int,
+        default=None,
+        metavar="K",
+        help="lossless Hamming tolerance (overrides the golden file / manifest)",
+    )
+    k.add_argument(
+        "--lossy-tolerance",
+        type=int,
+        default=None,
+        metavar="K",
+        help="lossy Hamming tolerance (overrides the golden file / manifest)",
+    )
+    k.add_argument(
+        "--ignore-fragile",
+        action="store_true",
+        help="allow flips outside the fragile mask (judge by Hamming distance only)",
+    )
     k.add_argument("--junit-xml", metavar="PATH", help="also write JUnit XML (one test per case)")
-    k.add_argument("--markdown", metavar="PATH",
-                   help="also write a Markdown report with a Hamming histogram PNG next to it")
-    k.add_argument("--histogram", metavar="PATH",
-                   help="histogram PNG path (default: next to --markdown; needs matplotlib)")
+    k.add_argument(
+        "--markdown",
+        metavar="PATH",
+        help="also write a Markdown report with a Hamming histogram PNG next to it",
+    )
+    k.add_argument(
+        "--histogram",
+        metavar="PATH",
+        help="histogram PNG path (default: next to --markdown; needs matplotlib)",
+    )
     k.set_defaults(func=run_check)
 
-    cal = gsub.add_parser("calibrate", help="recommend tolerances from reports and write them",
-                          description="From device reports (grouped by target, compute unit "
-                          "and bundle) and/or the drift nhkit export measured (--bundle), "
-                          "recommend tolerances (observed max + headroom) and write them into "
-                          "the golden file's tolerance.targets.")
+    cal = gsub.add_parser(
+        "calibrate",
+        help="recommend tolerances from reports and write them",
+        description="From device reports (grouped by target, compute unit "
+        "and bundle) and/or the drift nhkit export measured (--bundle), "
+        "recommend tolerances (observed max + headroom) and write them into "
+        "the golden file's tolerance.targets.",
+    )
     cal.add_argument("golden", metavar="G.json")
     cal.add_argument("reports", nargs="*", metavar="REPORT.json")
-    cal.add_argument("--bundle", action="append", default=[], metavar="B",
-                     help="use this bundle's export verification (manifest drift); repeatable")
-    cal.add_argument("--headroom", type=int, default=1,
-                     help="bits added to the largest observed distance (default 1)")
-    cal.add_argument("--any-bundle", action="store_true",
-                     help="one rule per target and compute unit, whatever the bundle")
+    cal.add_argument(
+        "--bundle",
+        action="append",
+        default=[],
+        metavar="B",
+        help="use this bundle's export verification (manifest drift); repeatable",
+    )
+    cal.add_argument(
+        "--headroom",
+        type=int,
+        default=1,
+        help="bits added to the largest observed distance (default 1)",
+    )
+    cal.add_argument(
+        "--any-bundle",
+        action="store_true",
+        help="one rule per target and compute unit, whatever the bundle",
+    )
     cal.add_argument("--dry-run", action="store_true", help="print, do not write")
     cal.set_defaults(func=run_calibrate)
 
-    s = sub.add_parser("selftest", help="run a bundle's self-test here, write a device report",
-                       description="Run every case of a bundle's selftest/cases.json through "
-                       "the reference pipeline with the bundle's model (the procedure the iOS "
-                       "and Android bridges port) and write a device report.")
+    s = sub.add_parser(
+        "selftest",
+        help="run a bundle's self-test here, write a device report",
+        description="Run every case of a bundle's selftest/cases.json through "
+        "the reference pipeline with the bundle's model (the procedure the iOS "
+        "and Android bridges port) and write a device report.",
+    )
     s.add_argument("--bundle", required=True, metavar="B", help="bundle folder or zip")
-    s.add_argument("--backend", choices=("onnx", "tflite", "coreml"), default=None,
-                   help="executor (default: the bundle's target)")
+    s.add_argument(
+        "--backend",
+        choices=("onnx", "tflite", "coreml"),
+        default=None,
+        help="executor (default: the bundle's target)",
+    )
     s.add_argument("--threads", type=int, default=None, help="inference threads")
     s.add_argument("-o", "--output", required=True, help="report file to write")
     s.set_defaults(func=run_selftest)
 
 
 # ----- create ---------------------------------------------------------------------------------
+
 
 def run_create(args: argparse.Namespace) -> int:
     """`nhkit golden create`: refuses to overwrite (golden files are precious) unless --force."""
@@ -142,24 +216,33 @@ def run_create(args: argparse.Namespace) -> int:
         from .bundle_expect import bundle_model_info
 
         model, manifest_tol = bundle_model_info(args.bundle, hasher)
-        base = Tolerance(int(manifest_tol.get("hamming", base.hamming)),
-                         int(manifest_tol.get("lossy_hamming", base.lossy_hamming)), 0)
+        base = Tolerance(
+            int(manifest_tol.get("hamming", base.hamming)),
+            int(manifest_tol.get("lossy_hamming", base.lossy_hamming)),
+            0,
+        )
     else:
         model = model_info_for_onnx(args.model, hasher)
-    tol = Tolerance(base.hamming if args.tolerance is None else args.tolerance,
-                    base.lossy_hamming if args.lossy_tolerance is None else args.lossy_tolerance,
-                    0)
-    golden = create_golden(hasher, files, ids, model, tolerance=tol, batch_size=args.batch,
-                           workers=args.workers)
+    tol = Tolerance(
+        base.hamming if args.tolerance is None else args.tolerance,
+        base.lossy_hamming if args.lossy_tolerance is None else args.lossy_tolerance,
+        0,
+    )
+    golden = create_golden(
+        hasher, files, ids, model, tolerance=tol, batch_size=args.batch, workers=args.workers
+    )
     write_golden(golden, out)
     fragile = sum(int(im.fragile.sum()) for im in golden.images)
-    print(f"{out}: {len(golden.images)} images, model {model.name or '?'}, "
-          f"fragile margin {golden.spec.fragile_margin} ({fragile} fragile bits in all), "
-          f"tolerance lossless {tol.hamming} / lossy {tol.lossy_hamming}")
+    print(
+        f"{out}: {len(golden.images)} images, model {model.name or '?'}, "
+        f"fragile margin {golden.spec.fragile_margin} ({fragile} fragile bits in all), "
+        f"tolerance lossless {tol.hamming} / lossy {tol.lossy_hamming}"
+    )
     return 0
 
 
 # ----- check ----------------------------------------------------------------------------------
+
 
 def run_check(args: argparse.Namespace) -> int:
     """`nhkit golden check`: exit 0 all passed, 1 some case failed, 2 bad input."""
@@ -188,18 +271,30 @@ def _check(args: argparse.Namespace) -> CheckResult:
         from .golden import load_golden
 
         golden = load_golden(args.golden)
-        result = check_report(report, golden, expected_label=f"golden file {args.golden}",
-                              hamming=args.tolerance, lossy_hamming=args.lossy_tolerance,
-                              ignore_fragile=args.ignore_fragile)
+        result = check_report(
+            report,
+            golden,
+            expected_label=f"golden file {args.golden}",
+            hamming=args.tolerance,
+            lossy_hamming=args.lossy_tolerance,
+            ignore_fragile=args.ignore_fragile,
+        )
     else:
         from .bundle_expect import expected_from_bundle
 
         exp = expected_from_bundle(args.bundle)
-        result = check_report(report, exp.golden, expected_label=exp.label, seed=exp.seed,
-                              bundle_id=exp.bundle_id, manifest_sha256=exp.manifest_sha256,
-                              tolerance=exp.tolerance,
-                              hamming=args.tolerance, lossy_hamming=args.lossy_tolerance,
-                              ignore_fragile=args.ignore_fragile)
+        result = check_report(
+            report,
+            exp.golden,
+            expected_label=exp.label,
+            seed=exp.seed,
+            bundle_id=exp.bundle_id,
+            manifest_sha256=exp.manifest_sha256,
+            tolerance=exp.tolerance,
+            hamming=args.tolerance,
+            lossy_hamming=args.lossy_tolerance,
+            ignore_fragile=args.ignore_fragile,
+        )
     return result
 
 
@@ -213,14 +308,20 @@ def _print_check(args: argparse.Namespace, result: CheckResult) -> int:
     if args.markdown:
         written = write_markdown(result, args.markdown, args.histogram)
         extra.append(f"markdown report: {args.markdown}")
-        extra.append(f"histogram: {written}" if written else
-                     "histogram: skipped (matplotlib is not installed)")
+        extra.append(
+            f"histogram: {written}"
+            if written
+            else "histogram: skipped (matplotlib is not installed)"
+        )
     elif args.histogram:
         from .check_render import write_histogram
 
         written = write_histogram(result, args.histogram)
-        extra.append(f"histogram: {written}" if written else
-                     "histogram: skipped (matplotlib is not installed)")
+        extra.append(
+            f"histogram: {written}"
+            if written
+            else "histogram: skipped (matplotlib is not installed)"
+        )
     if args.junit_xml:
         extra.append(f"junit xml: {args.junit_xml}")
     text = format_text(result)
@@ -233,6 +334,7 @@ def _print_check(args: argparse.Namespace, result: CheckResult) -> int:
 
 
 # ----- calibrate ------------------------------------------------------------------------------
+
 
 def run_calibrate(args: argparse.Namespace) -> int:
     """`nhkit golden calibrate`: print the recommendations, then write them unless --dry-run."""
@@ -257,8 +359,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
         for why in rec.group.excluded:
             print(f"  excluded (not drift, fix the bridge): {why}")
         if rec.rule.nonfragile_flips:
-            print(f"  warning: {rec.rule.label()} flips bits outside the fragile mask; the "
-                  "recommendation allows it, but it usually means the model is not the same")
+            print(
+                f"  warning: {rec.rule.label()} flips bits outside the fragile mask; the "
+                "recommendation allows it, but it usually means the model is not the same"
+            )
     if args.dry_run:
         print(f"dry run: {args.golden} not changed")
         return 0
@@ -271,6 +375,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
 # ----- selftest -------------------------------------------------------------------------------
 
+
 def run_selftest(args: argparse.Namespace) -> int:
     """`nhkit selftest`: exit 1 when a case errored (the report is still written)."""
     from .report import write_report
@@ -282,6 +387,8 @@ def run_selftest(args: argparse.Namespace) -> int:
     for c in report.cases:
         status = f"error: {c.error}" if c.error else c.hash
         print(f"{c.id}: {status}")
-    print(f"{os.fspath(args.output)}: {len(report.cases)} cases, {len(failed)} errors "
-          f"({report.describe()})")
+    print(
+        f"{os.fspath(args.output)}: {len(report.cases)} cases, {len(failed)} errors "
+        f"({report.describe()})"
+    )
     return 1 if failed else 0

@@ -14,34 +14,59 @@ from .spec import DEFAULT_MAX_PIXELS
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("hash", help="hash images (default model unless --model/--bundle)",
-                       description="Hash images under nh-spec-v1. Bad files are reported with "
-                       "their reason while the others are still hashed; the exit code is 1 if "
-                       "any input failed.")
+    p = sub.add_parser(
+        "hash",
+        help="hash images (default model unless --model/--bundle)",
+        description="Hash images under nh-spec-v1. Bad files are reported with "
+        "their reason while the others are still hashed; the exit code is 1 if "
+        "any input failed.",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (with -r)")
     p.add_argument("-r", "--recursive", action="store_true", help="hash images inside folders")
     src = p.add_argument_group("model (default: the model shipped with nhkit)")
     src.add_argument("--model", help="NeuralHash-format ONNX model")
     src.add_argument("--seed", help="seed file (.dat or seed.f32) for --model")
     src.add_argument("--bundle", help="an nhkit device bundle folder or zip (TFLite or Core ML)")
-    p.add_argument("--orientation", choices=("apply", "ignore"), default=None,
-                   help="EXIF orientation policy (default: apply, or the bundle's own policy with "
-                   "--bundle; nnhash.py ignores it)")
-    p.add_argument("--format", choices=("text", "json", "csv"), default="text",
-                   help="text: 'HASH  PATH'; json: one JSON object per line with projections; csv")
-    p.add_argument("--margin", type=float, default=None,
-                   help="fragile-bit margin in projection units (default: the model's)")
+    p.add_argument(
+        "--orientation",
+        choices=("apply", "ignore"),
+        default=None,
+        help="EXIF orientation policy (default: apply, or the bundle's own policy with "
+        "--bundle; nnhash.py ignores it)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "csv"),
+        default="text",
+        help="text: 'HASH  PATH'; json: one JSON object per line with projections; csv",
+    )
+    p.add_argument(
+        "--margin",
+        type=float,
+        default=None,
+        help="fragile-bit margin in projection units (default: the model's)",
+    )
     p.add_argument("--batch", type=int, default=16, help="images per inference batch")
     p.add_argument("--workers", type=int, default=2, help="decode/resize threads")
     p.add_argument("--threads", type=int, default=None, help="inference threads")
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
-                   help=f"reject images with more pixels (default {DEFAULT_MAX_PIXELS:,})")
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help=f"reject images with more pixels (default {DEFAULT_MAX_PIXELS:,})",
+    )
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     dist = p.add_argument_group("many files: resumable Parquet output (docs/parquet-format.md)")
-    dist.add_argument("--out", help="write hashes to this Parquet folder (reruns skip files "
-                      "already in it and append)")
-    dist.add_argument("--engine", choices=("local", "ray"), default=None,
-                      help="local: this process (default); ray: a Ray cluster (nhkit[ray])")
+    dist.add_argument(
+        "--out",
+        help="write hashes to this Parquet folder (reruns skip files already in it and append)",
+    )
+    dist.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default=None,
+        help="local: this process (default); ray: a Ray cluster (nhkit[ray])",
+    )
     dist.add_argument("--address", help="Ray cluster address (default: a local cluster)")
     p.set_defaults(func=run_hash)
 
@@ -55,8 +80,11 @@ def make_hasher(args: argparse.Namespace) -> Any:
     """Build the Hasher the flags ask for (shared by hash, golden create and selftest)."""
     from .hasher import Hasher
 
-    common = dict(orientation=args.orientation, fragile_margin=args.margin,
-                  threads=getattr(args, "threads", None))
+    common = dict(
+        orientation=args.orientation,
+        fragile_margin=args.margin,
+        threads=getattr(args, "threads", None),
+    )
     max_pixels = getattr(args, "max_pixels", DEFAULT_MAX_PIXELS)
     if getattr(args, "bundle", None):
         if args.model or args.seed:
@@ -101,8 +129,9 @@ def run_hash(args: argparse.Namespace) -> int:
         report_error(path, reason)
     bar = Progress(len(files), "hashing", enabled=False if args.no_progress else None)
     try:
-        for path, result in hasher.hash_files(files, batch_size=args.batch,
-                                              workers=args.workers, progress=bar.update):
+        for path, result in hasher.hash_files(
+            files, batch_size=args.batch, workers=args.workers, progress=bar.update
+        ):
             if isinstance(result, NhkitError):
                 reason = getattr(result, "reason", None) or str(result)
                 report_error(path, reason)
@@ -113,13 +142,16 @@ def run_hash(args: argparse.Namespace) -> int:
                 print(json.dumps(result.to_json()), file=out)
             else:
                 assert writer is not None
-                writer.writerow([path, result.hex, result.fragile_count,
-                                 f"{result.min_margin:.6g}", ""])
+                writer.writerow(
+                    [path, result.hex, result.fragile_count, f"{result.min_margin:.6g}", ""]
+                )
     finally:
         bar.close()
     if failures:
-        print(f"nhkit hash: {len(files) + len(problems) - failures} hashed, {failures} failed",
-              file=sys.stderr)
+        print(
+            f"nhkit hash: {len(files) + len(problems) - failures} hashed, {failures} failed",
+            file=sys.stderr,
+        )
     return 1 if failures else 0
 
 

@@ -27,18 +27,34 @@ def _add_match_options(p: argparse.ArgumentParser, *, suppress: bool = False) ->
     from .match import BACKENDS
 
     d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
-    p.add_argument("--list", "-l", dest="list", default=d(None), metavar="LIST",
-                   help="hash list folder or zip")
-    p.add_argument("--threshold", "-t", type=int, default=d(None), metavar="T",
-                   help="hits are entries within T bits (0..96; default: the list's "
-                   "recommended threshold)")
+    p.add_argument(
+        "--list", "-l", dest="list", default=d(None), metavar="LIST", help="hash list folder or zip"
+    )
+    p.add_argument(
+        "--threshold",
+        "-t",
+        type=int,
+        default=d(None),
+        metavar="T",
+        help="hits are entries within T bits (0..96; default: the list's recommended threshold)",
+    )
     p.add_argument("--format", choices=("text", "json", "csv"), default=d("text"))
-    p.add_argument("--backend", choices=BACKENDS, default=d("auto"),
-                   help="search backend; all are exact (default: auto)")
-    p.add_argument("--all", action="store_true", default=d(False),
-                   help="also list queries with no hit")
-    p.add_argument("-r", "--recursive", action="store_true", default=d(False),
-                   help="read images inside folders")
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=d("auto"),
+        help="search backend; all are exact (default: auto)",
+    )
+    p.add_argument(
+        "--all", action="store_true", default=d(False), help="also list queries with no hit"
+    )
+    p.add_argument(
+        "-r",
+        "--recursive",
+        action="store_true",
+        default=d(False),
+        help="read images inside folders",
+    )
     if suppress:
         for a in ("--model", "--seed", "--bundle", "--orientation"):
             p.add_argument(a, default=argparse.SUPPRESS)
@@ -52,17 +68,23 @@ def _add_match_options(p: argparse.ArgumentParser, *, suppress: bool = False) ->
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "match", help="find listed images within T bits of new images or hashes",
+        "match",
+        help="find listed images within T bits of new images or hashes",
         description="Match images or hash files against a hash list. One row per (query, hit): "
         "query, query hash, entry id, label, distance, non-fragile distance. "
         "`nhkit match calibrate ...` measures the threshold a list should recommend.",
         usage="nhkit match --list LIST [--threshold T] [--format text|json|csv] "
-              "[--backend auto|numpy|mih|faiss] [--all] [-r] INPUT...\n"
-              "       nhkit match calibrate ...")
+        "[--backend auto|numpy|mih|faiss] [--all] [-r] INPUT...\n"
+        "       nhkit match calibrate ...",
+    )
     _add_match_options(p)
-    p.add_argument("inputs", nargs=argparse.REMAINDER, metavar="INPUT",
-                   help="images, folders (with -r), .csv/.json/.jsonl/.parquet hash files; or "
-                   "'calibrate' followed by its options")
+    p.add_argument(
+        "inputs",
+        nargs=argparse.REMAINDER,
+        metavar="INPUT",
+        help="images, folders (with -r), .csv/.json/.jsonl/.parquet hash files; or "
+        "'calibrate' followed by its options",
+    )
     p.set_defaults(func=run_match)
 
 
@@ -72,11 +94,15 @@ def _run_calibrate(argv: list[str]) -> int:
     except ModuleNotFoundError as exc:
         if exc.name != CALIBRATE_MODULE:
             raise
-        raise NhkitError("`nhkit match calibrate` is not installed in this build of nhkit "
-                         f"(module {CALIBRATE_MODULE} is missing)") from None
-    parser = argparse.ArgumentParser(prog="nhkit match calibrate",
-                                     description="Measure the threshold a hash list should "
-                                     "recommend, with its false-positive rate.")
+        raise NhkitError(
+            "`nhkit match calibrate` is not installed in this build of nhkit "
+            f"(module {CALIBRATE_MODULE} is missing)"
+        ) from None
+    parser = argparse.ArgumentParser(
+        prog="nhkit match calibrate",
+        description="Measure the threshold a hash list should "
+        "recommend, with its false-positive rate.",
+    )
     mod.add_calibrate_arguments(parser)
     return int(mod.run_calibrate(parser.parse_args(argv)) or 0)
 
@@ -107,8 +133,15 @@ def _hasher_for_list(args: argparse.Namespace, hl: Any) -> Any:
         args.margin = hl.spec.fragile_margin
     hasher = make_hasher(args)
     ident = hasher_identity(hasher, args.model)
-    what = "--bundle" if args.bundle else ("--model/--seed" if flags_given(args) else
-                                          "the default model (pass --model/--seed or --bundle)")
+    what = (
+        "--bundle"
+        if args.bundle
+        else (
+            "--model/--seed"
+            if flags_given(args)
+            else "the default model (pass --model/--seed or --bundle)"
+        )
+    )
     hl.check_identity(ident, what)
     hl.check_spec(hasher.spec, what)
     return hasher
@@ -120,8 +153,11 @@ def match_inputs(args: argparse.Namespace) -> int:
     from .progress import Progress
 
     hl = load(args.list)
-    threshold = check_threshold(args.threshold) if args.threshold is not None else \
-        hl._resolve_threshold(None)
+    threshold = (
+        check_threshold(args.threshold)
+        if args.threshold is not None
+        else hl._resolve_threshold(None)
+    )
     images, hash_files, problems = split_inputs(args.inputs, recursive=args.recursive)
     failures = 0
 
@@ -135,8 +171,7 @@ def match_inputs(args: argparse.Namespace) -> int:
     out = sys.stdout
     writer = csv.writer(out) if args.format == "csv" else None
     if writer:
-        writer.writerow(["query", "query_hash", "id", "label", "distance",
-                         "nonfragile_distance"])
+        writer.writerow(["query", "query_hash", "id", "label", "distance", "nonfragile_distance"])
 
     def emit(batch: list[Any]) -> None:
         if not batch:
@@ -180,8 +215,9 @@ def match_inputs(args: argparse.Namespace) -> int:
         bar = Progress(len(images), "hashing", enabled=False if args.no_progress else None)
         try:
             batch = []
-            for rec in hash_images(hasher, images, batch_size=args.batch, workers=args.workers,
-                                   progress=bar.update):
+            for rec in hash_images(
+                hasher, images, batch_size=args.batch, workers=args.workers, progress=bar.update
+            ):
                 if not rec.ok:
                     fail(rec.origin, rec.error or "no hash")
                     continue
@@ -197,20 +233,36 @@ def match_inputs(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _print_row(out: Any, writer: Any, fmt: str, name: str, qhex: str, hit: Any,
-               threshold: int) -> None:
+def _print_row(
+    out: Any, writer: Any, fmt: str, name: str, qhex: str, hit: Any, threshold: int
+) -> None:
     if fmt == "json":
-        row = {"query": name, "query_hash": qhex,
-               "id": hit.id if hit else None, "label": hit.label if hit else None,
-               "distance": hit.distance if hit else None,
-               "nonfragile_distance": hit.nonfragile_distance if hit else None}
+        row = {
+            "query": name,
+            "query_hash": qhex,
+            "id": hit.id if hit else None,
+            "label": hit.label if hit else None,
+            "distance": hit.distance if hit else None,
+            "nonfragile_distance": hit.nonfragile_distance if hit else None,
+        }
         print(json.dumps(row, ensure_ascii=False), file=out)
     elif writer is not None:
-        writer.writerow([name, qhex, hit.id if hit else "", (hit.label or "") if hit else "",
-                         hit.distance if hit else "", hit.nonfragile_distance if hit else ""])
+        writer.writerow(
+            [
+                name,
+                qhex,
+                hit.id if hit else "",
+                (hit.label or "") if hit else "",
+                hit.distance if hit else "",
+                hit.nonfragile_distance if hit else "",
+            ]
+        )
     elif hit is None:
         print(f"{name}\t{qhex}\t(no match within {threshold} bits)", file=out)
     else:
         label = f" [{hit.label}]" if hit.label else ""
-        print(f"{name}\t{qhex}\t{hit.id}{label}\tdistance {hit.distance} (non-fragile "
-              f"{hit.nonfragile_distance})", file=out)
+        print(
+            f"{name}\t{qhex}\t{hit.id}{label}\tdistance {hit.distance} (non-fragile "
+            f"{hit.nonfragile_distance})",
+            file=out,
+        )

@@ -32,8 +32,18 @@ from .spec import DEFAULT_MAX_PIXELS
 ImageSource = str | os.PathLike[str] | bytes
 
 _SIXTEEN_BIT_GREY = ("I;16", "I;16B", "I;16L", "I;16N")
-SUPPORTED_MODES: tuple[str, ...] = ("RGB", "RGBA", "RGBX", "L", "LA", "1", "P", "PA", "CMYK",
-                                    *_SIXTEEN_BIT_GREY)
+SUPPORTED_MODES: tuple[str, ...] = (
+    "RGB",
+    "RGBA",
+    "RGBX",
+    "L",
+    "LA",
+    "1",
+    "P",
+    "PA",
+    "CMYK",
+    *_SIXTEEN_BIT_GREY,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,11 +54,11 @@ class DecodedImage:
     it on first use: the Hasher resizes the Pillow image directly, which saves two full-size
     copies per photo (see resize.resize_image)."""
 
-    orientation: int          # EXIF tag value used (1 when ignored or absent)
-    source_mode: str          # Pillow mode as stored
-    format: str | None        # PNG, JPEG, ...
-    frames: int               # 1, or the frame count of an animated file (first frame used)
-    array: np.ndarray | None = None   # H x W x 3 uint8 when converted from another mode
+    orientation: int  # EXIF tag value used (1 when ignored or absent)
+    source_mode: str  # Pillow mode as stored
+    format: str | None  # PNG, JPEG, ...
+    frames: int  # 1, or the frame count of an animated file (first frame used)
+    array: np.ndarray | None = None  # H x W x 3 uint8 when converted from another mode
     image: Image.Image | None = None  # upright RGB-mode image when stored as RGB
 
     @functools.cached_property
@@ -113,9 +123,13 @@ def _orientation_tag(im: Image.Image, data: bytes) -> int:
     return normalise_orientation_tag(raw)
 
 
-def decode_image(source: ImageSource | BinaryIO, *, orientation: str = "apply",
-                 max_pixels: int | None = DEFAULT_MAX_PIXELS, name: str | None = None
-                 ) -> DecodedImage:
+def decode_image(
+    source: ImageSource | BinaryIO,
+    *,
+    orientation: str = "apply",
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    name: str | None = None,
+) -> DecodedImage:
     """Decode a file path or bytes to upright RGB8 per spec steps 1-2.
 
     Every failure becomes an ImageDecodeError naming the file, so a batch can report it and go
@@ -155,9 +169,11 @@ def decode_image(source: ImageSource | BinaryIO, *, orientation: str = "apply",
                 raise ImageDecodeError(label, f"image has no pixels ({width}x{height})")
             if max_pixels is not None and width * height > max_pixels:
                 raise ImageDecodeError(
-                    label, f"image is {width}x{height} = {width * height:,} pixels, over the "
+                    label,
+                    f"image is {width}x{height} = {width * height:,} pixels, over the "
                     f"limit of {max_pixels:,} (possible decompression bomb; raise --max-pixels "
-                    "if the file is trusted)")
+                    "if the file is trusted)",
+                )
             frames = int(getattr(im, "n_frames", 1) or 1)
             if frames > 1:
                 im.seek(0)
@@ -167,8 +183,13 @@ def decode_image(source: ImageSource | BinaryIO, *, orientation: str = "apply",
             im.load()
             if mode == "RGB":
                 upright_image = apply_orientation_image(im, tag)
-                return DecodedImage(orientation=tag, source_mode=mode, format=fmt, frames=frames,
-                                    image=upright_image)
+                return DecodedImage(
+                    orientation=tag,
+                    source_mode=mode,
+                    format=fmt,
+                    frames=frames,
+                    image=upright_image,
+                )
             rgb = _to_rgb8(im)
     except ImageDecodeError:
         raise
@@ -185,11 +206,27 @@ def decode_image(source: ImageSource | BinaryIO, *, orientation: str = "apply",
         raise ImageDecodeError(label, "image too large to decode in memory") from None
 
     upright = np.ascontiguousarray(apply_orientation(rgb, tag))
-    return DecodedImage(orientation=tag, source_mode=mode, format=fmt, frames=frames,
-                        array=upright)
+    return DecodedImage(orientation=tag, source_mode=mode, format=fmt, frames=frames, array=upright)
+
 
 # File name endings that `nhkit hash -r` picks up when walking a folder (explicit paths are
 # always tried, whatever their ending).
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm",
-     ".pbm", ".pnm", ".tga", ".ico"})
+    {
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".png",
+        ".gif",
+        ".bmp",
+        ".tif",
+        ".tiff",
+        ".webp",
+        ".ppm",
+        ".pgm",
+        ".pbm",
+        ".pnm",
+        ".tga",
+        ".ico",
+    }
+)

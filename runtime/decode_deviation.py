@@ -19,17 +19,23 @@ from .hashing import hamming
 __all__ = ["describe", "measure", "report_lines"]
 
 
-def measure(device_rgb360: bytes | np.ndarray, reference_rgb360: bytes | np.ndarray,
-            device_hash: str, expected_hash: str) -> dict[str, Any]:
+def measure(
+    device_rgb360: bytes | np.ndarray,
+    reference_rgb360: bytes | np.ndarray,
+    device_hash: str,
+    expected_hash: str,
+) -> dict[str, Any]:
     """The report's ``decode_deviation`` object for one case."""
     dev = np.frombuffer(bytes(device_rgb360), dtype=np.uint8)
     ref = np.frombuffer(bytes(reference_rgb360), dtype=np.uint8)
     if dev.shape != ref.shape:
         raise ValueError(f"resized bytes differ in length: {dev.size} vs {ref.size}")
     delta = np.abs(dev.astype(np.int16) - ref.astype(np.int16))
-    return {"samples_differing": float(np.count_nonzero(delta)) / float(delta.size),
-            "max_abs_delta": int(delta.max(initial=0)),
-            "bits_flipped": hamming(device_hash, expected_hash)}
+    return {
+        "samples_differing": float(np.count_nonzero(delta)) / float(delta.size),
+        "max_abs_delta": int(delta.max(initial=0)),
+        "bits_flipped": hamming(device_hash, expected_hash),
+    }
 
 
 def describe(case_id: str, deviation: dict[str, Any] | None) -> str | None:
@@ -37,9 +43,11 @@ def describe(case_id: str, deviation: dict[str, Any] | None) -> str | None:
     if not deviation:
         return None
     share = float(deviation["samples_differing"])
-    return (f"{case_id}: decode deviation (lossy, platform decoder vs reference): "
-            f"{share:.2%} of resized samples differ, max |delta| {deviation['max_abs_delta']}, "
-            f"{deviation['bits_flipped']} bit(s) flipped")
+    return (
+        f"{case_id}: decode deviation (lossy, platform decoder vs reference): "
+        f"{share:.2%} of resized samples differ, max |delta| {deviation['max_abs_delta']}, "
+        f"{deviation['bits_flipped']} bit(s) flipped"
+    )
 
 
 def report_lines(report: Any) -> list[str]:

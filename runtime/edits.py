@@ -52,8 +52,9 @@ def _jpeg(im: Image.Image, quality: int) -> Image.Image:
 
 
 def _scale(im: Image.Image, s: float) -> Image.Image:
-    return im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))),
-                     Image.Resampling.BICUBIC)
+    return im.resize(
+        (max(1, round(im.width * s)), max(1, round(im.height * s))), Image.Resampling.BICUBIC
+    )
 
 
 def _crop(im: Image.Image, f: float) -> Image.Image:
@@ -123,22 +124,33 @@ EDITS: tuple[Edit, ...] = (
     Edit("crop_10%", "centre crop 10% per side", lambda im, s: _crop(im, 0.10)),
     Edit("rotate_2", "rotate 2 deg CCW, same canvas, black corners", lambda im, s: _rotate(im, 2)),
     Edit("rotate_5", "rotate 5 deg", lambda im, s: _rotate(im, 5)),
-    Edit("bright_1.2", "brightness x1.2",
-         lambda im, s: ImageEnhance.Brightness(im).enhance(1.2)),
+    Edit("bright_1.2", "brightness x1.2", lambda im, s: ImageEnhance.Brightness(im).enhance(1.2)),
     Edit("contrast_0.8", "contrast x0.8", lambda im, s: ImageEnhance.Contrast(im).enhance(0.8)),
     Edit("saturation_0.5", "saturation x0.5", lambda im, s: ImageEnhance.Color(im).enhance(0.5)),
     Edit("hue_+18deg", "hue +18 deg (HSV)", lambda im, s: _hue(im, 0.05)),
-    Edit("blur", "Gaussian blur, radius = long side / 360 (1 px at hash scale)",
-         lambda im, s: _blur(im)),
-    Edit("noise_s8", "Gaussian noise sigma 8/255, seeded per photo",
-         lambda im, s: _noise(im, 8.0, s)),
+    Edit(
+        "blur",
+        "Gaussian blur, radius = long side / 360 (1 px at hash scale)",
+        lambda im, s: _blur(im),
+    ),
+    Edit(
+        "noise_s8", "Gaussian noise sigma 8/255, seeded per photo", lambda im, s: _noise(im, 8.0, s)
+    ),
     Edit("grayscale", "grayscale", lambda im, s: im.convert("L").convert("RGB")),
-    Edit("watermark", "white text watermark bottom right, 7% of height",
-         lambda im, s: _watermark(im)),
-    Edit("hflip", "horizontal flip (a mirror image: not expected to match)",
-         lambda im, s: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT), group="mirror"),
-    Edit("stretch_1.2", "width x1.2",
-         lambda im, s: im.resize((round(im.width * 1.2), im.height), Image.Resampling.BICUBIC)),
+    Edit(
+        "watermark", "white text watermark bottom right, 7% of height", lambda im, s: _watermark(im)
+    ),
+    Edit(
+        "hflip",
+        "horizontal flip (a mirror image: not expected to match)",
+        lambda im, s: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+        group="mirror",
+    ),
+    Edit(
+        "stretch_1.2",
+        "width x1.2",
+        lambda im, s: im.resize((round(im.width * 1.2), im.height), Image.Resampling.BICUBIC),
+    ),
     Edit("border_10%", "black border 10% per side", lambda im, s: _border(im, 0.10)),
     Edit("chain", "down 0.5 + JPEG q70 + crop 3% + brightness x1.1", lambda im, s: _chain(im)),
 )
@@ -147,9 +159,24 @@ EDITS: tuple[Edit, ...] = (
 # strengths of each everyday edit (16 edits, so a few hundred photos hash in minutes);
 # "all" is every edit above (the quality benchmark's table).
 SUITES: dict[str, tuple[str, ...]] = {
-    "default": ("jpeg_q75", "jpeg_q50", "down_0.5", "down_0.25", "crop_5%", "crop_10%",
-                "rotate_2", "rotate_5", "border_10%", "bright_1.2", "contrast_0.8",
-                "saturation_0.5", "blur", "noise_s8", "watermark", "hflip"),
+    "default": (
+        "jpeg_q75",
+        "jpeg_q50",
+        "down_0.5",
+        "down_0.25",
+        "crop_5%",
+        "crop_10%",
+        "rotate_2",
+        "rotate_5",
+        "border_10%",
+        "bright_1.2",
+        "contrast_0.8",
+        "saturation_0.5",
+        "blur",
+        "noise_s8",
+        "watermark",
+        "hflip",
+    ),
     "all": tuple(e.name for e in EDITS),
 }
 _BY_NAME = {e.name: e for e in EDITS}

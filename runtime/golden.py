@@ -45,8 +45,9 @@ ANY = "*"
 # match exactly (nh-spec-v1: "for identical input bytes of a lossless image"). Everything else
 # (JPEG, HEIC, lossy WebP) is decoded by each platform's own decoder and judged by hash only.
 LOSSLESS_FORMATS = frozenset({"PNG", "BMP", "GIF", "TIFF", "PPM", "TGA"})
-LOSSLESS_SUFFIXES = frozenset({".png", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".pgm", ".pbm",
-                               ".pnm", ".tga"})
+LOSSLESS_SUFFIXES = frozenset(
+    {".png", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".pnm", ".tga"}
+)
 
 
 DEFAULT_TOLERANCE = Tolerance(hamming=2, lossy_hamming=6, nonfragile_flips=0)
@@ -89,10 +90,14 @@ class ToleranceRule:
         return f"target {self.target}, compute unit {self.compute_unit}{b}"
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"target": self.target, "compute_unit": self.compute_unit,
-                               "bundle_id": self.bundle_id, "hamming": self.hamming,
-                               "lossy_hamming": self.lossy_hamming,
-                               "nonfragile_flips": self.nonfragile_flips}
+        out: dict[str, Any] = {
+            "target": self.target,
+            "compute_unit": self.compute_unit,
+            "bundle_id": self.bundle_id,
+            "hamming": self.hamming,
+            "lossy_hamming": self.lossy_hamming,
+            "nonfragile_flips": self.nonfragile_flips,
+        }
         if self.calibration is not None:
             out["calibration"] = self.calibration
         return out
@@ -111,8 +116,12 @@ class ModelInfo:
     manifest_sha256: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "fingerprint": self.fingerprint,
-                               "sha256": self.sha256, "seed_sha256": self.seed_sha256}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "fingerprint": self.fingerprint,
+            "sha256": self.sha256,
+            "seed_sha256": self.seed_sha256,
+        }
         if self.backend is not None:
             out["backend"] = self.backend
         if self.bundle_id is not None:
@@ -128,14 +137,14 @@ class GoldenImage:
 
     id: str
     hash: str
-    projections: np.ndarray        # float64 [96]
-    fragile: np.ndarray            # bool [96]
+    projections: np.ndarray  # float64 [96]
+    fragile: np.ndarray  # bool [96]
     lossless: bool = True
     orientation: int = 1
     file: str | None = None
     sha256: str | None = None
     digests: StageDigests | None = None
-    embedding: np.ndarray | None = None   # float32 [128]
+    embedding: np.ndarray | None = None  # float32 [128]
     extra: dict[str, Any] | None = None
 
     @property
@@ -144,8 +153,13 @@ class GoldenImage:
         return np.abs(self.projections)
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "file": self.file, "sha256": self.sha256,
-                               "lossless": self.lossless, "orientation": self.orientation}
+        out: dict[str, Any] = {
+            "id": self.id,
+            "file": self.file,
+            "sha256": self.sha256,
+            "lossless": self.lossless,
+            "orientation": self.orientation,
+        }
         if self.digests is not None:
             out["digests"] = self.digests.to_json()
         out["hash"] = self.hash
@@ -182,8 +196,9 @@ class GoldenSet:
     def by_id(self) -> dict[str, GoldenImage]:
         return {im.id: im for im in self.images}
 
-    def tolerance_for(self, target: str, compute_unit: str, bundle_id: str | None = None
-                      ) -> Tolerance:
+    def tolerance_for(
+        self, target: str, compute_unit: str, bundle_id: str | None = None
+    ) -> Tolerance:
         """The most specific rule matching the report, else the file's default tolerance."""
         best: tuple[int, ToleranceRule] | None = None
         for rule in self.rules:
@@ -194,8 +209,9 @@ class GoldenSet:
         if best is None:
             return replace(self.tolerance, source=f"{name} default")
         r = best[1]
-        return Tolerance(r.hamming, r.lossy_hamming, r.nonfragile_flips,
-                         source=f"{name}, {r.label()}")
+        return Tolerance(
+            r.hamming, r.lossy_hamming, r.nonfragile_flips, source=f"{name}, {r.label()}"
+        )
 
     def set_rule(self, rule: ToleranceRule) -> None:
         """Add a rule, replacing one with the same target, compute unit and bundle."""
@@ -204,14 +220,20 @@ class GoldenSet:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "format": GOLDEN_FORMAT, "format_version": GOLDEN_VERSION,
-            "spec": self.spec.to_json(), "model": self.model.to_json(),
-            "created": self.created, "tool": self.tool,
-            "tolerance": {"hamming": self.tolerance.hamming,
-                          "lossy_hamming": self.tolerance.lossy_hamming,
-                          "nonfragile_flips": self.tolerance.nonfragile_flips or 0,
-                          "targets": [r.to_json() for r in self.rules]},
-            "images": [im.to_json() for im in self.images]}
+            "format": GOLDEN_FORMAT,
+            "format_version": GOLDEN_VERSION,
+            "spec": self.spec.to_json(),
+            "model": self.model.to_json(),
+            "created": self.created,
+            "tool": self.tool,
+            "tolerance": {
+                "hamming": self.tolerance.hamming,
+                "lossy_hamming": self.tolerance.lossy_hamming,
+                "nonfragile_flips": self.tolerance.nonfragile_flips or 0,
+                "targets": [r.to_json() for r in self.rules],
+            },
+            "images": [im.to_json() for im in self.images],
+        }
         if self.extra is not None:
             out["extra"] = self.extra
         return out
@@ -219,8 +241,10 @@ class GoldenSet:
 
 # ----- reading --------------------------------------------------------------------------------
 
-def _consistency_problems(where: str, hash_hex: str, proj: np.ndarray, fragile_hex: str | None,
-                          margin: float) -> list[str]:
+
+def _consistency_problems(
+    where: str, hash_hex: str, proj: np.ndarray, fragile_hex: str | None, margin: float
+) -> list[str]:
     """A golden entry must agree with itself: hash = sign(projections), mask = |p| < margin.
 
     Checked because a hand-edited or corrupted golden file would otherwise judge devices by
@@ -229,21 +253,26 @@ def _consistency_problems(where: str, hash_hex: str, proj: np.ndarray, fragile_h
     bits = bits_from_projections(proj)
     diff = np.flatnonzero(bits != hex_to_bits(hash_hex))
     if diff.size:
-        out.append(f"{where}.hash: does not match the signs of {where}.projections "
-                   f"(bits {', '.join(map(str, diff[:8]))}{' ...' if diff.size > 8 else ''})")
+        out.append(
+            f"{where}.hash: does not match the signs of {where}.projections "
+            f"(bits {', '.join(map(str, diff[:8]))}{' ...' if diff.size > 8 else ''})"
+        )
     if fragile_hex is not None:
         want = fragile_mask(proj, margin).astype(np.uint8)
         fdiff = np.flatnonzero(want != hex_to_bits(fragile_hex))
         if fdiff.size:
-            out.append(f"{where}.fragile: is not the mask |projection| < {margin} of "
-                       f"{where}.projections (bits {', '.join(map(str, fdiff[:8]))} differ)")
+            out.append(
+                f"{where}.fragile: is not the mask |projection| < {margin} of "
+                f"{where}.projections (bits {', '.join(map(str, fdiff[:8]))} differ)"
+            )
     return out
 
 
 def parse_golden(obj: Any, source: str = "<golden>") -> GoldenSet:
     """Validate a golden-set object and build a GoldenSet; problems name the file and field."""
-    check_format_header(obj, source, fmt=GOLDEN_FORMAT, version=GOLDEN_VERSION,
-                        others=KNOWN_FORMATS)
+    check_format_header(
+        obj, source, fmt=GOLDEN_FORMAT, version=GOLDEN_VERSION, others=KNOWN_FORMATS
+    )
     raise_problems(source, schema_problems(obj, GOLDEN_SCHEMA))
     try:
         spec = Spec.from_json(obj["spec"], source="spec")
@@ -256,16 +285,19 @@ def parse_golden(obj: Any, source: str = "<golden>") -> GoldenSet:
     for i, im in enumerate(obj["images"]):
         where = f"images[{i}]"
         if im["id"] in first_seen:
-            problems.append(f"{where}.id: duplicate id {im['id']!r} "
-                            f"(first at images[{first_seen[im['id']]}])")
+            problems.append(
+                f"{where}.id: duplicate id {im['id']!r} (first at images[{first_seen[im['id']]}])"
+            )
             continue
         first_seen[im["id"]] = i
         proj = hex_to_f64(im["projections"], what=f"{where}.projections")
         bad = np.flatnonzero(~np.isfinite(proj))
         if bad.size:
             j = int(bad[0])
-            problems.append(f"{where}.projections[{j}]: {proj[j]} ({im['projections'][j]}); "
-                            "projections must be finite")
+            problems.append(
+                f"{where}.projections[{j}]: {proj[j]} ({im['projections'][j]}); "
+                "projections must be finite"
+            )
             continue
         emb = None
         if "embedding" in im:
@@ -273,41 +305,68 @@ def parse_golden(obj: Any, source: str = "<golden>") -> GoldenSet:
             if not np.isfinite(emb).all():
                 j = int(np.flatnonzero(~np.isfinite(emb))[0])
                 problems.append(f"{where}.embedding[{j}]: {emb[j]} is not finite")
-        problems += _consistency_problems(where, im["hash"], proj, im["fragile"],
-                                          spec.fragile_margin)
+        problems += _consistency_problems(
+            where, im["hash"], proj, im["fragile"], spec.fragile_margin
+        )
         d = im.get("digests")
-        images.append(GoldenImage(
-            id=im["id"], hash=im["hash"].lower(), projections=proj,
-            fragile=hex_to_bits(im["fragile"]).astype(bool), lossless=im["lossless"],
-            orientation=im["orientation"], file=im["file"], sha256=im["sha256"],
-            digests=StageDigests(d["decoded"], d["resized"], d["tensor"]) if d else None,
-            embedding=emb, extra=im.get("extra")))
+        images.append(
+            GoldenImage(
+                id=im["id"],
+                hash=im["hash"].lower(),
+                projections=proj,
+                fragile=hex_to_bits(im["fragile"]).astype(bool),
+                lossless=im["lossless"],
+                orientation=im["orientation"],
+                file=im["file"],
+                sha256=im["sha256"],
+                digests=StageDigests(d["decoded"], d["resized"], d["tensor"]) if d else None,
+                embedding=emb,
+                extra=im.get("extra"),
+            )
+        )
     tol = obj["tolerance"]
     rules: list[ToleranceRule] = []
     seen_keys: dict[tuple[str, str, str | None], int] = {}
     for i, r in enumerate(tol["targets"]):
-        rule = ToleranceRule(target=r["target"], compute_unit=r["compute_unit"],
-                             bundle_id=r.get("bundle_id"), hamming=r["hamming"],
-                             lossy_hamming=r["lossy_hamming"],
-                             nonfragile_flips=r["nonfragile_flips"],
-                             calibration=r.get("calibration"))
+        rule = ToleranceRule(
+            target=r["target"],
+            compute_unit=r["compute_unit"],
+            bundle_id=r.get("bundle_id"),
+            hamming=r["hamming"],
+            lossy_hamming=r["lossy_hamming"],
+            nonfragile_flips=r["nonfragile_flips"],
+            calibration=r.get("calibration"),
+        )
         if rule.key() in seen_keys:
-            problems.append(f"tolerance.targets[{i}]: same target, compute unit and bundle as "
-                            f"tolerance.targets[{seen_keys[rule.key()]}]")
+            problems.append(
+                f"tolerance.targets[{i}]: same target, compute unit and bundle as "
+                f"tolerance.targets[{seen_keys[rule.key()]}]"
+            )
         seen_keys.setdefault(rule.key(), i)
         rules.append(rule)
     raise_problems(source, problems)
     m = obj["model"]
     return GoldenSet(
         spec=spec,
-        model=ModelInfo(name=m["name"], fingerprint=m["fingerprint"], sha256=m["sha256"],
-                        seed_sha256=m["seed_sha256"], backend=m.get("backend"),
-                        bundle_id=m.get("bundle_id"), manifest_sha256=m.get("manifest_sha256")),
+        model=ModelInfo(
+            name=m["name"],
+            fingerprint=m["fingerprint"],
+            sha256=m["sha256"],
+            seed_sha256=m["seed_sha256"],
+            backend=m.get("backend"),
+            bundle_id=m.get("bundle_id"),
+            manifest_sha256=m.get("manifest_sha256"),
+        ),
         images=images,
-        tolerance=Tolerance(tol["hamming"], tol["lossy_hamming"], tol["nonfragile_flips"],
-                            source="golden default"),
-        rules=rules, created=obj["created"], tool=dict(obj.get("tool") or {}),
-        extra=obj.get("extra"), source=source)
+        tolerance=Tolerance(
+            tol["hamming"], tol["lossy_hamming"], tol["nonfragile_flips"], source="golden default"
+        ),
+        rules=rules,
+        created=obj["created"],
+        tool=dict(obj.get("tool") or {}),
+        extra=obj.get("extra"),
+        source=source,
+    )
 
 
 def load_golden(path: str | os.PathLike[str]) -> GoldenSet:
@@ -335,19 +394,30 @@ def is_lossless_path(path: str | os.PathLike[str] | None) -> bool:
     return Path(path).suffix.lower() in LOSSLESS_SUFFIXES
 
 
-def image_from_result(image_id: str, result: HashResult, *, lossless: bool | None = None,
-                      file: str | None = None, sha256: str | None = None) -> GoldenImage:
+def image_from_result(
+    image_id: str,
+    result: HashResult,
+    *,
+    lossless: bool | None = None,
+    file: str | None = None,
+    sha256: str | None = None,
+) -> GoldenImage:
     """A golden entry from a HashResult (fragile mask as the result computed it)."""
     src = file if file is not None else result.source
     if sha256 is None and src is not None and Path(src).is_file():
         sha256 = file_sha256(src)
     return GoldenImage(
-        id=image_id, hash=result.hex, projections=np.asarray(result.projections, np.float64),
+        id=image_id,
+        hash=result.hex,
+        projections=np.asarray(result.projections, np.float64),
         fragile=np.asarray(result.fragile, dtype=bool),
         lossless=is_lossless_path(src) if lossless is None else lossless,
         orientation=int(result.orientation),
-        file=Path(src).name if src is not None else None, sha256=sha256,
-        digests=result.digests, embedding=np.asarray(result.embedding, np.float32))
+        file=Path(src).name if src is not None else None,
+        sha256=sha256,
+        digests=result.digests,
+        embedding=np.asarray(result.embedding, np.float32),
+    )
 
 
 def image_ids(paths: Sequence[str], scheme: str = "stem") -> list[str]:
@@ -357,13 +427,16 @@ def image_ids(paths: Sequence[str], scheme: str = "stem") -> list[str]:
     match with bundle case ids and device reports."""
     if scheme not in ("stem", "name", "path"):
         raise ValueError(f"unknown id scheme {scheme!r}")
-    ids = [Path(p).stem if scheme == "stem" else Path(p).name if scheme == "name" else p
-           for p in paths]
+    ids = [
+        Path(p).stem if scheme == "stem" else Path(p).name if scheme == "name" else p for p in paths
+    ]
     first: dict[str, str] = {}
     for i, p in zip(ids, paths):
         if i in first:
-            raise NhkitError(f"{p}: id {i!r} is also the id of {first[i]}; use --id name or "
-                             "--id path, or rename one of them")
+            raise NhkitError(
+                f"{p}: id {i!r} is also the id of {first[i]}; use --id name or "
+                "--id path, or rename one of them"
+            )
         first[i] = p
     return ids
 
@@ -376,14 +449,26 @@ def model_info_for_onnx(model: str | os.PathLike[str] | None, hasher: Hasher) ->
 
     path = shipped_model().onnx if model is None else Path(model)
     ident = hasher.identity
-    return ModelInfo(name=ident.name, fingerprint=ident.fingerprint, sha256=file_sha256(path),
-                     seed_sha256=ident.seed_sha256, backend=hasher.backend.describe())
+    return ModelInfo(
+        name=ident.name,
+        fingerprint=ident.fingerprint,
+        sha256=file_sha256(path),
+        seed_sha256=ident.seed_sha256,
+        backend=hasher.backend.describe(),
+    )
 
 
-def create_golden(hasher: Hasher, paths: Sequence[str], ids: Sequence[str], model: ModelInfo,
-                  *, tolerance: Tolerance = DEFAULT_TOLERANCE,
-                  rules: Iterable[ToleranceRule] = (), batch_size: int = 16,
-                  workers: int = 2) -> GoldenSet:
+def create_golden(
+    hasher: Hasher,
+    paths: Sequence[str],
+    ids: Sequence[str],
+    model: ModelInfo,
+    *,
+    tolerance: Tolerance = DEFAULT_TOLERANCE,
+    rules: Iterable[ToleranceRule] = (),
+    batch_size: int = 16,
+    workers: int = 2,
+) -> GoldenSet:
     """Hash every image (with stage digests) into a golden set.
 
     Any image that cannot be hashed is an error for the whole set: a golden set with a hole
@@ -405,5 +490,11 @@ def create_golden(hasher: Hasher, paths: Sequence[str], ids: Sequence[str], mode
     if problems:
         raise NhkitError("cannot create the golden set:\n  " + "\n  ".join(problems))
     images = [image_from_result(i, results[os.fspath(p)]) for p, i in zip(paths, ids)]
-    return GoldenSet(spec=hasher.spec, model=model, images=images, tolerance=tolerance,
-                     rules=list(rules), tool={"nhkit": __version__})
+    return GoldenSet(
+        spec=hasher.spec,
+        model=model,
+        images=images,
+        tolerance=tolerance,
+        rules=list(rules),
+        tool={"nhkit": __version__},
+    )

@@ -46,10 +46,10 @@ class HashResult:
     """One image's hash with everything needed to judge it: projections, not only bits."""
 
     hex: str
-    bits: np.ndarray          # uint8 [96]
-    projections: np.ndarray   # float64 [96]
-    fragile: np.ndarray       # bool [96]
-    embedding: np.ndarray     # float32 [128]
+    bits: np.ndarray  # uint8 [96]
+    projections: np.ndarray  # float64 [96]
+    fragile: np.ndarray  # bool [96]
+    embedding: np.ndarray  # float32 [128]
     source: str | None = None
     orientation: int = 1
     digests: StageDigests | None = None
@@ -64,9 +64,12 @@ class HashResult:
         return float(np.abs(self.projections).min())
 
     def to_json(self, *, full: bool = True) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.source, "hash": self.hex,
-                               "fragile_bits": [int(i) for i in np.flatnonzero(self.fragile)],
-                               "min_margin": self.min_margin}
+        out: dict[str, Any] = {
+            "path": self.source,
+            "hash": self.hex,
+            "fragile_bits": [int(i) for i in np.flatnonzero(self.fragile)],
+            "min_margin": self.min_margin,
+        }
         if full:
             out["projections"] = f64_to_hex(self.projections)
             out["embedding"] = f32_to_hex(self.embedding)
@@ -85,10 +88,18 @@ class Hasher:
     Decoding and resizing run on a thread pool (Pillow releases the GIL there) while the
     backend embeds the previous batch, so 2 cores stay busy."""
 
-    def __init__(self, backend: EmbeddingBackend, seed: np.ndarray, spec: Spec | None = None, *,
-                 max_pixels: int | None = DEFAULT_MAX_PIXELS, with_digests: bool = False,
-                 bundle: Bundle | None = None, model_name: str | None = None,
-                 fingerprint: str | None = None) -> None:
+    def __init__(
+        self,
+        backend: EmbeddingBackend,
+        seed: np.ndarray,
+        spec: Spec | None = None,
+        *,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        with_digests: bool = False,
+        bundle: Bundle | None = None,
+        model_name: str | None = None,
+        fingerprint: str | None = None,
+    ) -> None:
         """`bundle`: the verified bundle whose model the backend runs (kept open as long as the
         hasher lives: a zip's extracted files are its model). `model_name` and `fingerprint`
         name the model when the caller knows them (a shipped model's model.json); otherwise
@@ -121,29 +132,39 @@ class Hasher:
             manifest = self.bundle.manifest
             src = manifest.get("source_model") or {}
             if seed_hash != manifest["seed"]["sha256"]:
-                raise ModelError(self.bundle.source, "the hasher's seed is not the bundle's "
-                                 "seed (seed.sha256 in the manifest)")
+                raise ModelError(
+                    self.bundle.source,
+                    "the hasher's seed is not the bundle's seed (seed.sha256 in the manifest)",
+                )
             fp, name = src.get("fingerprint"), src.get("name")
             if not isinstance(fp, str):
-                raise ModelError(self.bundle.source, "manifest source_model.fingerprint is "
-                                 "missing")
+                raise ModelError(self.bundle.source, "manifest source_model.fingerprint is missing")
             return ModelIdentity(name if isinstance(name, str) else None, fp, seed_hash)
         path = getattr(self.backend, "path", None)
         fingerprint = self._fingerprint
         if fingerprint is None:
             if path is None or Path(path).suffix.lower() != ".onnx":
-                raise ModelError(path, f"the {self.backend.name} backend's model has no known "
-                                 "identity (hash with an ONNX model or a bundle)")
+                raise ModelError(
+                    path,
+                    f"the {self.backend.name} backend's model has no known "
+                    "identity (hash with an ONNX model or a bundle)",
+                )
             fingerprint = onnx_fingerprint(path)
         name = self._model_name or (Path(path).stem if path is not None else None)
         return ModelIdentity(name, fingerprint, seed_hash)
 
     # ----- construction ---------------------------------------------------------------------
     @classmethod
-    def from_onnx(cls, model: str | os.PathLike[str] | None = None,
-                  seed: str | os.PathLike[str] | None = None, *, orientation: str = "apply",
-                  fragile_margin: float | None = None, threads: int | None = None,
-                  **kwargs: Any) -> Hasher:
+    def from_onnx(
+        cls,
+        model: str | os.PathLike[str] | None = None,
+        seed: str | os.PathLike[str] | None = None,
+        *,
+        orientation: str = "apply",
+        fragile_margin: float | None = None,
+        threads: int | None = None,
+        **kwargs: Any,
+    ) -> Hasher:
         """A Hasher on onnxruntime. With no model, the default model shipped with nhkit."""
         from .backends.onnx import OnnxBackend
         from .models import shipped_model
@@ -158,16 +179,22 @@ class Hasher:
             name, fingerprint = shipped.name, shipped.meta.fingerprint
         elif seed is None:
             raise NhkitError(f"{model}: a custom model needs its seed file (--seed S.dat)")
-        spec = Spec(orientation=parse_orientation(orientation),
-                    fragile_margin=float(margin or 0.0))
-        return cls(OnnxBackend(model, threads=threads), load_seed(seed), spec, model_name=name,
-                   fingerprint=fingerprint, **kwargs)
+        spec = Spec(orientation=parse_orientation(orientation), fragile_margin=float(margin or 0.0))
+        return cls(
+            OnnxBackend(model, threads=threads),
+            load_seed(seed),
+            spec,
+            model_name=name,
+            fingerprint=fingerprint,
+            **kwargs,
+        )
 
     # ----- single steps ---------------------------------------------------------------------
     def prepare(self, source: ImageSource, *, name: str | None = None) -> Prepared:
         """Spec steps 1-3 for one file or bytes."""
-        decoded = decode_image(source, orientation=self.spec.orientation,
-                               max_pixels=self.max_pixels, name=name)
+        decoded = decode_image(
+            source, orientation=self.spec.orientation, max_pixels=self.max_pixels, name=name
+        )
         if decoded.image is not None and not self.with_digests:
             return Prepared(rgb360=resize_image(decoded.image, INPUT_SIZE), decoded=decoded)
         return self.prepare_rgb(decoded.rgb, decoded=decoded)
@@ -178,8 +205,12 @@ class Hasher:
         digests = stage_digests(rgb, rgb360) if self.with_digests else None
         return Prepared(rgb360=rgb360, decoded=decoded, digests=digests)
 
-    def finish(self, embeddings: np.ndarray, prepared: list[Prepared | None] | None = None,
-               sources: list[str | None] | None = None) -> list[HashResult]:
+    def finish(
+        self,
+        embeddings: np.ndarray,
+        prepared: list[Prepared | None] | None = None,
+        sources: list[str | None] | None = None,
+    ) -> list[HashResult]:
         """Spec steps 6-7 for a batch of embeddings."""
         emb = np.asarray(embeddings, dtype=np.float32).reshape(-1, self.spec.embedding_dim)
         proj = project(self.seed, emb)
@@ -187,12 +218,18 @@ class Hasher:
         for i in range(emb.shape[0]):
             bits = bits_from_projections(proj[i])
             p = prepared[i] if prepared else None
-            out.append(HashResult(
-                hex=bits_to_hex(bits), bits=bits, projections=proj[i],
-                fragile=fragile_mask(proj[i], self.spec.fragile_margin), embedding=emb[i],
-                source=sources[i] if sources else None,
-                orientation=p.decoded.orientation if p and p.decoded else 1,
-                digests=p.digests if p else None))
+            out.append(
+                HashResult(
+                    hex=bits_to_hex(bits),
+                    bits=bits,
+                    projections=proj[i],
+                    fragile=fragile_mask(proj[i], self.spec.fragile_margin),
+                    embedding=emb[i],
+                    source=sources[i] if sources else None,
+                    orientation=p.decoded.orientation if p and p.decoded else 1,
+                    digests=p.digests if p else None,
+                )
+            )
         return out
 
     def embed_prepared(self, prepared: list[Prepared]) -> np.ndarray:
@@ -210,19 +247,30 @@ class Hasher:
         p = self.prepare(source)
         return self.finish(self.embed_prepared([p]), [p], [name])[0]
 
-    def hash_files(self, paths: Iterable[str | os.PathLike[str]], *, batch_size: int = 16,
-                   workers: int = 2, progress: Callable[[int], None] | None = None
-                   ) -> Iterator[Outcome]:
+    def hash_files(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        batch_size: int = 16,
+        workers: int = 2,
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[Outcome]:
         """Yield (path, HashResult or the error) for every input, in input order.
 
         A bad file never stops the batch: its error is yielded in its place."""
         names = [os.fspath(p) for p in paths]
-        return self.hash_sources(zip(names, names), batch_size=batch_size, workers=workers,
-                                 progress=progress)
+        return self.hash_sources(
+            zip(names, names), batch_size=batch_size, workers=workers, progress=progress
+        )
 
-    def hash_sources(self, items: Iterable[tuple[str, ImageSource]], *, batch_size: int = 16,
-                     workers: int = 2, progress: Callable[[int], None] | None = None
-                     ) -> Iterator[Outcome]:
+    def hash_sources(
+        self,
+        items: Iterable[tuple[str, ImageSource]],
+        *,
+        batch_size: int = 16,
+        workers: int = 2,
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[Outcome]:
         """hash_files for (name, path or bytes) pairs: distributed engines hand over file bytes
         they already read, and decoding those (not re-reading the path) keeps one read per file.
         Errors name `name`."""
@@ -256,8 +304,9 @@ class Hasher:
                 if good:
                     try:
                         emb = self.embed_prepared([p for _, p in good])
-                        done = self.finish(emb, [p for _, p in good],
-                                           [chunk[i][0] for i, _ in good])
+                        done = self.finish(
+                            emb, [p for _, p in good], [chunk[i][0] for i, _ in good]
+                        )
                         results = {i: r for (i, _), r in zip(good, done)}
                     except (ValueError, NhkitError) as exc:
                         err = exc if isinstance(exc, NhkitError) else NhkitError(str(exc))
@@ -273,8 +322,9 @@ class Hasher:
                     progress(len(chunk))
 
 
-def collect_images(inputs: Iterable[str | os.PathLike[str]], *, recursive: bool = False
-                   ) -> tuple[list[str], list[tuple[str, str]]]:
+def collect_images(
+    inputs: Iterable[str | os.PathLike[str]], *, recursive: bool = False
+) -> tuple[list[str], list[tuple[str, str]]]:
     """Expand CLI inputs into image paths; problems (missing path, directory without -r,
     unreadable directory) are returned as (path, reason) so the batch can go on."""
     files: list[str] = []
@@ -293,8 +343,9 @@ def _record_walk_error(problems: list[tuple[str, str]], top: str, exc: OSError) 
     problems.append((exc.filename or top, f"cannot list directory: {exc.strerror}"))
 
 
-def iter_images(inputs: Iterable[str | os.PathLike[str]], *, recursive: bool = False
-                ) -> Iterator[tuple[str, str | None]]:
+def iter_images(
+    inputs: Iterable[str | os.PathLike[str]], *, recursive: bool = False
+) -> Iterator[tuple[str, str | None]]:
     """collect_images as a stream of (path, None) or (path, problem): a folder of millions of
     files is walked without holding its listing (nhkit.dist plans runs from this)."""
     from .decode import SUPPORTED_SUFFIXES

@@ -33,7 +33,7 @@ def project(seed: np.ndarray, embedding: np.ndarray) -> np.ndarray:
         raise ValueError(f"embedding must have {EMBEDDING_DIM} values, got shape {e.shape}")
     acc = np.zeros((e2.shape[0], HASH_BITS), dtype=np.float64)
     for j in range(EMBEDDING_DIM):
-        acc += e2[:, j:j + 1] * s[None, :, j]
+        acc += e2[:, j : j + 1] * s[None, :, j]
     if not np.isfinite(acc).all():
         raise ValueError("projections are not finite (the model produced NaN or infinity)")
     return acc[0] if single else acc
@@ -59,8 +59,9 @@ def hex_to_bits(text: str) -> np.ndarray:
     """Parse exactly 24 hex digits (either case) into 96 bits; anything else is a
     ValueFormatError (a ValueError)."""
     if not isinstance(text, str) or not _HEX_RE.match(text):
-        raise ValueFormatError(f"not a {HASH_BITS}-bit hash: expected exactly {HEX_DIGITS} hex "
-                               f"digits, got {text!r}")
+        raise ValueFormatError(
+            f"not a {HASH_BITS}-bit hash: expected exactly {HEX_DIGITS} hex digits, got {text!r}"
+        )
     return np.unpackbits(np.frombuffer(bytes.fromhex(text), dtype=np.uint8))
 
 

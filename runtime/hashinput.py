@@ -23,8 +23,13 @@ import numpy as np
 from .errors import InputFileError, NhkitError
 from .formats import HASHES_PARQUET_SCHEMA, HASHES_PART_PREFIX
 
-HASH_FILE_SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "json", ".ndjson": "json",
-                      ".parquet": "parquet"}
+HASH_FILE_SUFFIXES = {
+    ".csv": "csv",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".parquet": "parquet",
+}
 PARQUET_SCHEMA_ID = HASHES_PARQUET_SCHEMA
 _HEX = re.compile(r"^[0-9a-fA-F]{24}$")
 
@@ -35,15 +40,15 @@ class HashRecord:
     when the input carried no projections/mask; `projections` when the input had them (the
     mask can then be recomputed at any margin)."""
 
-    name: str                         # what the user calls it: image path or the file's path
-    origin: str                       # file it came from, with line/row for hash files
+    name: str  # what the user calls it: image path or the file's path
+    origin: str  # file it came from, with line/row for hash files
     hex: str | None = None
     fragile: bytes | None = None
     projections: np.ndarray | None = None
     error: str | None = None
     id: str | None = None
     label: str | None = None
-    rel: str | None = None            # image path relative to the folder given
+    rel: str | None = None  # image path relative to the folder given
 
     @property
     def ok(self) -> bool:
@@ -84,6 +89,7 @@ def _check_hex(value: Any) -> str | None:
 
 # ----- nhkit hash --format csv ----------------------------------------------------------------
 
+
 def read_csv(path: str) -> Iterator[HashRecord]:
     """Columns: `hash` (required), `path` or `id`, optional `label`, `fragile` (24 hex: mask),
     `error` (non-empty: the row was a failure in `nhkit hash`)."""
@@ -97,38 +103,71 @@ def read_csv(path: str) -> Iterator[HashRecord]:
             reader = csv.DictReader(f)
             fields = reader.fieldnames or []
             if "hash" not in fields or not ({"path", "id"} & set(fields)):
-                yield HashRecord(name=path, origin=path, error=f"not an nhkit hash CSV: needs a "
-                                 f"'hash' column and a 'path' or 'id' column, found {fields}")
+                yield HashRecord(
+                    name=path,
+                    origin=path,
+                    error=f"not an nhkit hash CSV: needs a "
+                    f"'hash' column and a 'path' or 'id' column, found {fields}",
+                )
                 return
             for row in reader:
                 line = reader.line_num
-                yield _record(path, f"{path}:{line}", row.get("path") or row.get("id") or "",
-                              row.get("hash"), row.get("error"), row.get("id"),
-                              row.get("label"), fragile_hex=row.get("fragile"))
+                yield _record(
+                    path,
+                    f"{path}:{line}",
+                    row.get("path") or row.get("id") or "",
+                    row.get("hash"),
+                    row.get("error"),
+                    row.get("id"),
+                    row.get("label"),
+                    fragile_hex=row.get("fragile"),
+                )
         except (csv.Error, UnicodeDecodeError) as exc:
             yield HashRecord(name=path, origin=path, error=f"not readable as CSV: {exc}")
 
 
-def _record(path: str, origin: str, name: str, hx: Any, error: Any, rid: Any, label: Any, *,
-            fragile_hex: Any = None, fragile: bytes | None = None,
-            projections: np.ndarray | None = None) -> HashRecord:
+def _record(
+    path: str,
+    origin: str,
+    name: str,
+    hx: Any,
+    error: Any,
+    rid: Any,
+    label: Any,
+    *,
+    fragile_hex: Any = None,
+    fragile: bytes | None = None,
+    projections: np.ndarray | None = None,
+) -> HashRecord:
     name = str(name or origin)
     if error:
         return HashRecord(name=name, origin=origin, error=f"failed when hashed: {error}")
     h = _check_hex(hx)
     if h is None:
-        return HashRecord(name=name, origin=origin,
-                          error=f"hash: expected 24 hex digits, got {str(hx)[:40]!r}")
+        return HashRecord(
+            name=name, origin=origin, error=f"hash: expected 24 hex digits, got {str(hx)[:40]!r}"
+        )
     if fragile_hex:
         fragile = bytes.fromhex(fragile_hex) if _check_hex(fragile_hex) else None
         if fragile is None:
-            return HashRecord(name=name, origin=origin, error="fragile: expected 24 hex "
-                              f"digits, got {str(fragile_hex)[:40]!r}")
-    return HashRecord(name=name, origin=origin, hex=h, fragile=fragile, projections=projections,
-                      id=str(rid) if rid else None, label=str(label) if label else None)
+            return HashRecord(
+                name=name,
+                origin=origin,
+                error=f"fragile: expected 24 hex digits, got {str(fragile_hex)[:40]!r}",
+            )
+    return HashRecord(
+        name=name,
+        origin=origin,
+        hex=h,
+        fragile=fragile,
+        projections=projections,
+        id=str(rid) if rid else None,
+        label=str(label) if label else None,
+    )
 
 
 # ----- nhkit hash --format json ---------------------------------------------------------------
+
 
 def read_jsonl(path: str) -> Iterator[HashRecord]:
     """One object per line: `path` or `id`, `hash`, optional `projections` (float64 hex) or
@@ -171,15 +210,27 @@ def read_jsonl(path: str) -> Iterator[HashRecord]:
                     raise ValueError("fragile_bits must be bit indices 0..95")
                 fragile = _mask_from_bits(bits)
         except (ValueError, TypeError) as exc:
-            yield HashRecord(name=str(obj.get("path") or origin), origin=origin,
-                             error=f"projections/fragile_bits: {exc}")
+            yield HashRecord(
+                name=str(obj.get("path") or origin),
+                origin=origin,
+                error=f"projections/fragile_bits: {exc}",
+            )
             continue
-        yield _record(path, origin, obj.get("path") or obj.get("id") or "", obj.get("hash"),
-                      obj.get("error"), obj.get("id"), obj.get("label"),
-                      fragile=fragile, projections=proj)
+        yield _record(
+            path,
+            origin,
+            obj.get("path") or obj.get("id") or "",
+            obj.get("hash"),
+            obj.get("error"),
+            obj.get("id"),
+            obj.get("label"),
+            fragile=fragile,
+            projections=proj,
+        )
 
 
 # ----- Parquet (scale-out) --------------------------------------------------------------------
+
 
 def parquet_identity(path: str) -> FileIdentity:
     """The model and spec a Parquet hash file declares in its key-value metadata."""
@@ -190,8 +241,11 @@ def parquet_identity(path: str) -> FileIdentity:
         raise InputFileError(path, f"not a readable Parquet file: {exc}") from None
     kv = {k.decode("utf-8", "replace"): v.decode("utf-8", "replace") for k, v in meta.items()}
     if kv.get("nhkit.schema") != PARQUET_SCHEMA_ID:
-        raise InputFileError(path, f"nhkit.schema: expected {PARQUET_SCHEMA_ID!r} in the file "
-                             f"metadata, got {kv.get('nhkit.schema')!r}")
+        raise InputFileError(
+            path,
+            f"nhkit.schema: expected {PARQUET_SCHEMA_ID!r} in the file "
+            f"metadata, got {kv.get('nhkit.schema')!r}",
+        )
     out: dict[str, Any] = {}
     for key in ("nhkit.model", "nhkit.spec"):
         try:
@@ -199,8 +253,9 @@ def parquet_identity(path: str) -> FileIdentity:
         except json.JSONDecodeError:
             raise InputFileError(path, f"{key}: not valid JSON") from None
     model = out["nhkit.model"]
-    if model is not None and not (isinstance(model, dict) and
-                                  {"name", "fingerprint", "seed_sha256"} <= set(model)):
+    if model is not None and not (
+        isinstance(model, dict) and {"name", "fingerprint", "seed_sha256"} <= set(model)
+    ):
         raise InputFileError(path, "nhkit.model: expected {name, fingerprint, seed_sha256}")
     return FileIdentity(model=model, spec=out["nhkit.spec"])
 
@@ -233,11 +288,22 @@ def read_parquet(path: str) -> Iterator[HashRecord]:
                 fr = d["fragile"][i] if "fragile" in d else None
                 origin = f"{path}:row {row}"
                 if fr is not None and len(fr) != 12:
-                    yield HashRecord(name=d["path"][i] or origin, origin=origin,
-                                     error=f"fragile: {len(fr)} bytes, expected 12")
+                    yield HashRecord(
+                        name=d["path"][i] or origin,
+                        origin=origin,
+                        error=f"fragile: {len(fr)} bytes, expected 12",
+                    )
                     continue
-                yield _record(path, origin, d["path"][i] or "", d["hash"][i], d["error"][i],
-                              None, None, fragile=fr)
+                yield _record(
+                    path,
+                    origin,
+                    d["path"][i] or "",
+                    d["hash"][i],
+                    d["error"][i],
+                    None,
+                    None,
+                    fragile=fr,
+                )
     except InputFileError as exc:
         yield HashRecord(name=path, origin=path, error=exc.reason)
     except Exception as exc:  # pyarrow's own errors: a truncated or foreign file
@@ -245,6 +311,7 @@ def read_parquet(path: str) -> Iterator[HashRecord]:
 
 
 # ----- dispatch -------------------------------------------------------------------------------
+
 
 def read_hash_file(path: str) -> Iterator[HashRecord]:
     kind = kind_of(path)
@@ -265,13 +332,18 @@ def parquet_parts(folder: str | os.PathLike[str]) -> list[str]:
         names = sorted(os.listdir(folder))
     except OSError:
         return []
-    return [os.path.join(folder, n) for n in names
-            if n.startswith(HASHES_PART_PREFIX) and n.endswith(".parquet")
-            and os.path.isfile(os.path.join(folder, n))]
+    return [
+        os.path.join(folder, n)
+        for n in names
+        if n.startswith(HASHES_PART_PREFIX)
+        and n.endswith(".parquet")
+        and os.path.isfile(os.path.join(folder, n))
+    ]
 
 
-def split_inputs(inputs: Iterable[str], *, recursive: bool
-                 ) -> tuple[list[tuple[str, str | None]], list[str], list[tuple[str, str]]]:
+def split_inputs(
+    inputs: Iterable[str], *, recursive: bool
+) -> tuple[list[tuple[str, str | None]], list[str], list[tuple[str, str]]]:
     """INPUT arguments -> (images as (path, folder given or None), hash files, problems)."""
     from .decode import SUPPORTED_SUFFIXES
 
@@ -287,8 +359,10 @@ def split_inputs(inputs: Iterable[str], *, recursive: bool
             if not recursive:
                 problems.append((raw, "is a directory (use -r to read the images in it)"))
                 continue
+
             def onerror(exc: OSError, top: str = raw) -> None:
                 problems.append((exc.filename or top, f"cannot list directory: {exc.strerror}"))
+
             for root, dirs, names in os.walk(raw, onerror=onerror):
                 dirs.sort()
                 for n in sorted(names):
@@ -303,18 +377,34 @@ def split_inputs(inputs: Iterable[str], *, recursive: bool
     return images, hash_files, problems
 
 
-def hash_images(hasher: Any, images: list[tuple[str, str | None]], *, batch_size: int = 16,
-                workers: int = 2, progress: Any = None) -> Iterator[HashRecord]:
+def hash_images(
+    hasher: Any,
+    images: list[tuple[str, str | None]],
+    *,
+    batch_size: int = 16,
+    workers: int = 2,
+    progress: Any = None,
+) -> Iterator[HashRecord]:
     """Hash images with the runtime; failures become records with `error`."""
     folder_of = dict(images)
-    for path, outcome in hasher.hash_files([p for p, _ in images], batch_size=batch_size,
-                                           workers=workers, progress=progress):
+    for path, outcome in hasher.hash_files(
+        [p for p, _ in images], batch_size=batch_size, workers=workers, progress=progress
+    ):
         folder = folder_of.get(path)
         rel = os.path.relpath(path, folder) if folder else os.path.basename(path)
         if isinstance(outcome, NhkitError):
-            yield HashRecord(name=path, origin=path, rel=rel,
-                             error=getattr(outcome, "reason", None) or str(outcome))
+            yield HashRecord(
+                name=path,
+                origin=path,
+                rel=rel,
+                error=getattr(outcome, "reason", None) or str(outcome),
+            )
             continue
-        yield HashRecord(name=path, origin=path, hex=outcome.hex, rel=rel,
-                         fragile=np.packbits(outcome.fragile).tobytes(),
-                         projections=np.asarray(outcome.projections, np.float64))
+        yield HashRecord(
+            name=path,
+            origin=path,
+            hex=outcome.hex,
+            rel=rel,
+            fragile=np.packbits(outcome.fragile).tobytes(),
+            projections=np.asarray(outcome.projections, np.float64),
+        )

@@ -102,18 +102,24 @@ def parse_json_text(text: str, source: str) -> Any:
         hint = ""
         if exc.pos >= len(text.rstrip()) or _unclosed(text):
             hint = "; the file ends before the JSON is complete (truncated?)"
-        raise InputFileError(source, f"not valid JSON: {exc.msg} (line {exc.lineno}, column "
-                             f"{exc.colno}){hint}") from None
+        raise InputFileError(
+            source, f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}){hint}"
+        ) from None
     except RecursionError:
         raise InputFileError(source, "not valid JSON: nested too deeply") from None
     for path, value in _walk(obj):
         if isinstance(value, _NonFinite):
-            raise InputFileError(source, f"{field_path(path)}: {value.text} is not a JSON number "
-                                 "(numbers must be finite; floats in nhkit files are hex bit "
-                                 "patterns)")
+            raise InputFileError(
+                source,
+                f"{field_path(path)}: {value.text} is not a JSON number "
+                "(numbers must be finite; floats in nhkit files are hex bit "
+                "patterns)",
+            )
         if isinstance(value, _DuplicateKeyDict):
-            raise InputFileError(source, f"{field_path(path + (value.duplicate,))}: key appears "
-                                 "twice in the same object")
+            raise InputFileError(
+                source,
+                f"{field_path(path + (value.duplicate,))}: key appears twice in the same object",
+            )
     return obj
 
 
@@ -159,11 +165,16 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
 
 # ----- JSON Schema -----------------------------------------------------------------------------
 
+
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """A schema shipped in nhkit.runtime/schemas (package data, so it works installed too)."""
-    text = resources.files("nhkit.runtime").joinpath("schemas").joinpath(name).read_text(
-        encoding="utf-8")
+    text = (
+        resources.files("nhkit.runtime")
+        .joinpath("schemas")
+        .joinpath(name)
+        .read_text(encoding="utf-8")
+    )
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -223,21 +234,31 @@ def _describe(err: Any) -> tuple[list[str | int], str]:
         want = val if isinstance(val, str) else " or ".join(val)
         return path, f"expected {want}, got {_json_type(inst)} {short(inst)}"
     if v == "pattern":
-        return path, f"expected {_PATTERN_WORDS.get(val, 'text matching ' + val)}, got " \
-            f"{short(inst)}" + (f" ({len(inst)} characters)" if isinstance(inst, str) else "")
+        return (
+            path,
+            f"expected {_PATTERN_WORDS.get(val, 'text matching ' + val)}, got "
+            f"{short(inst)}" + (f" ({len(inst)} characters)" if isinstance(inst, str) else ""),
+        )
     if v in ("minItems", "maxItems") and isinstance(inst, list):
         lo = err.schema.get("minItems")
         hi = err.schema.get("maxItems")
-        want = f"exactly {lo}" if lo == hi else (f"at least {lo}" if v == "minItems" else
-                                                   f"at most {hi}")
+        want = (
+            f"exactly {lo}"
+            if lo == hi
+            else (f"at least {lo}" if v == "minItems" else f"at most {hi}")
+        )
         return path, f"has {len(inst)} items, expected {want}"
     if v == "const":
         return path, f"must be {json.dumps(val)}, got {short(inst)}"
     if v == "enum":
         return path, f"must be one of {', '.join(json.dumps(x) for x in val)}, got {short(inst)}"
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        words = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">",
-                 "exclusiveMaximum": "<"}[v]
+        words = {
+            "minimum": ">=",
+            "maximum": "<=",
+            "exclusiveMinimum": ">",
+            "exclusiveMaximum": "<",
+        }[v]
         return path, f"must be {words} {val}, got {short(inst)}"
     if v == "minLength":
         return path, "must not be empty" if val == 1 else f"must have at least {val} characters"
@@ -285,8 +306,9 @@ def raise_problems(source: str, problems: list[str]) -> None:
     raise InputFileError(source, f"{len(problems)} problems:\n  {body}")
 
 
-def check_format_header(obj: Any, source: str, *, fmt: str, version: int,
-                        others: dict[str, str] | None = None) -> None:
+def check_format_header(
+    obj: Any, source: str, *, fmt: str, version: int, others: dict[str, str] | None = None
+) -> None:
     """The first thing to say about a wrong file: what it is, or which version it is.
 
     A golden file handed to `--report` or a v2 report to this nhkit should say so plainly
@@ -301,10 +323,13 @@ def check_format_header(obj: Any, source: str, *, fmt: str, version: int,
     ver = obj.get("format_version")
     if ver != version:
         if isinstance(ver, int) and not isinstance(ver, bool):
-            raise InputFileError(source, f"format_version: {ver} is not supported; this nhkit "
-                                 f"reads {fmt} version {version}")
-        raise InputFileError(source, f"format_version: expected the integer {version}, got "
-                             f"{short(ver)}")
+            raise InputFileError(
+                source,
+                f"format_version: {ver} is not supported; this nhkit reads {fmt} version {version}",
+            )
+        raise InputFileError(
+            source, f"format_version: expected the integer {version}, got {short(ver)}"
+        )
 
 
 def utc_now_iso() -> str:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 CODE_BYTES = 12
 HASH_BITS = 96
-BLOCK_CELLS = 1 << 22     # query x list cells per numpy block (about 64 MiB of temporaries)
+BLOCK_CELLS = 1 << 22  # query x list cells per numpy block (about 64 MiB of temporaries)
 MIH_CANDIDATES = 1 << 22  # candidates per mih block
 BACKENDS = ("auto", "numpy", "mih", "faiss")
 THREADS = min(2, os.cpu_count() or 1)  # the numpy backends' threads (faiss: OpenMP's own)
@@ -86,10 +86,13 @@ def _in_threads(nq: int, threads: int, part: Callable[[int, int], Found]) -> Ran
         return _finish(qs, ids, ds, nq)
     bounds = np.linspace(0, nq, threads + 1).astype(int)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        parts = list(pool.map(lambda k: part(int(bounds[k]), int(bounds[k + 1])),
-                              range(threads)))
-    return _finish([a for p in parts for a in p[0]], [a for p in parts for a in p[1]],
-                   [a for p in parts for a in p[2]], nq)
+        parts = list(pool.map(lambda k: part(int(bounds[k]), int(bounds[k + 1])), range(threads)))
+    return _finish(
+        [a for p in parts for a in p[0]],
+        [a for p in parts for a in p[1]],
+        [a for p in parts for a in p[2]],
+        nq,
+    )
 
 
 class NumpyIndex:
@@ -103,11 +106,13 @@ class NumpyIndex:
 
     def range_search(self, queries: np.ndarray, threshold: int) -> Ranges:
         qhi, qlo = pack(queries)
-        return _in_threads(len(qhi), self.threads,
-                           lambda a, b: self._part(qhi, qlo, a, b, threshold))
+        return _in_threads(
+            len(qhi), self.threads, lambda a, b: self._part(qhi, qlo, a, b, threshold)
+        )
 
-    def _part(self, qhi: np.ndarray, qlo: np.ndarray, start: int, stop: int, threshold: int
-              ) -> Found:
+    def _part(
+        self, qhi: np.ndarray, qlo: np.ndarray, start: int, stop: int, threshold: int
+    ) -> Found:
         n = len(self.hi)
         chunk = max(1, min(n, BLOCK_CELLS))
         qblock = max(1, BLOCK_CELLS // chunk)
@@ -118,8 +123,8 @@ class NumpyIndex:
             q1 = min(stop, q0 + qblock)
             bh, bl = qhi[q0:q1, None], qlo[q0:q1, None]
             for c0 in range(0, n, chunk):
-                d = np.bitwise_count(bh ^ self.hi[None, c0:c0 + chunk])
-                d += np.bitwise_count(bl ^ self.lo[None, c0:c0 + chunk])
+                d = np.bitwise_count(bh ^ self.hi[None, c0 : c0 + chunk])
+                d += np.bitwise_count(bl ^ self.lo[None, c0 : c0 + chunk])
                 qi, ci = np.nonzero(d <= threshold)
                 if len(qi):
                     qs.append(qi + q0)
@@ -128,12 +133,15 @@ class NumpyIndex:
         return qs, ids, ds
 
 
-def _finish(qs: list[np.ndarray], ids: list[np.ndarray], ds: list[np.ndarray], nq: int
-            ) -> Ranges:
+def _finish(qs: list[np.ndarray], ids: list[np.ndarray], ds: list[np.ndarray], nq: int) -> Ranges:
     if not qs:
         return np.zeros(nq + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32)
-    return sort_ranges(np.concatenate(qs).astype(np.int64), np.concatenate(ids).astype(np.int64),
-                       np.concatenate(ds).astype(np.int32), nq)
+    return sort_ranges(
+        np.concatenate(qs).astype(np.int64),
+        np.concatenate(ids).astype(np.int64),
+        np.concatenate(ds).astype(np.int32),
+        nq,
+    )
 
 
 _FLIPS_CACHE: dict[tuple[int, int], np.ndarray] = {}
@@ -159,8 +167,9 @@ def layout_cost(widths: list[int], n: int, threshold: int) -> float:
     probes (one costs about 4 candidate checks: measured on 10^5 and 10^6 lists at T = 12 and
     16, where this picks the fastest of the 5-8 slot layouts) plus candidates checked."""
     r = threshold // len(widths)
-    return sum(sum(math.comb(w, k) for k in range(r + 1)) * (4.0 + n / float(1 << w))
-               for w in widths)
+    return sum(
+        sum(math.comb(w, k) for k in range(r + 1)) * (4.0 + n / float(1 << w)) for w in widths
+    )
 
 
 def slot_widths(n: int, threshold: int = 12) -> list[int]:
@@ -188,8 +197,9 @@ class MultiIndex:
 
     name = "mih"
 
-    def __init__(self, codes: np.ndarray, threads: int = THREADS,
-                 widths: list[int] | None = None) -> None:
+    def __init__(
+        self, codes: np.ndarray, threads: int = THREADS, widths: list[int] | None = None
+    ) -> None:
         c = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1, CODE_BYTES)
         hi, lo = pack(c)
         self.n = len(c)
@@ -225,8 +235,9 @@ class MultiIndex:
         if nq == 0 or self.n == 0:
             return _finish([], [], [], nq)
         qhi, qlo = pack(q)
-        qwords = np.stack([slot_values(qhi, qlo, a, w) for a, w in
-                           zip(self.offsets, self.widths)], axis=1)  # [nq, slots]
+        qwords = np.stack(
+            [slot_values(qhi, qlo, a, w) for a, w in zip(self.offsets, self.widths)], axis=1
+        )  # [nq, slots]
         r = self.radius(threshold)
         masks = [_flip_masks(w, r) for w in self.widths]
 
@@ -237,13 +248,21 @@ class MultiIndex:
 
         return _in_threads(nq, self.threads, part)
 
-    def _search_block(self, qidx: np.ndarray, qwords: np.ndarray, qhi: np.ndarray,
-                      qlo: np.ndarray, masks: list[np.ndarray], threshold: int,
-                      qs: list[np.ndarray],
-                      ids: list[np.ndarray], ds: list[np.ndarray]) -> None:
+    def _search_block(
+        self,
+        qidx: np.ndarray,
+        qwords: np.ndarray,
+        qhi: np.ndarray,
+        qlo: np.ndarray,
+        masks: list[np.ndarray],
+        threshold: int,
+        qs: list[np.ndarray],
+        ids: list[np.ndarray],
+        ds: list[np.ndarray],
+    ) -> None:
         found_q, found_c, found_d = [], [], []
         for s in range(len(self.widths)):
-            keys = qwords[qidx, s][:, None] ^ masks[s][None, :]       # [b, K]
+            keys = qwords[qidx, s][:, None] ^ masks[s][None, :]  # [b, K]
             lo = self.starts[s][keys]
             cnt = self.starts[s][keys + 1] - lo
             total = int(cnt.sum())
@@ -309,8 +328,10 @@ def import_faiss() -> Any:
     try:
         import faiss
     except ImportError:
-        raise NhkitError("backend 'faiss' needs faiss-cpu: pip install 'nhkit[faiss]' (or use "
-                         "--backend numpy / mih, which are exact too)") from None
+        raise NhkitError(
+            "backend 'faiss' needs faiss-cpu: pip install 'nhkit[faiss]' (or use "
+            "--backend numpy / mih, which are exact too)"
+        ) from None
     return faiss
 
 
@@ -352,8 +373,9 @@ def make_index(codes: np.ndarray, backend: str, threshold: int = 12) -> Index:
     raise NhkitError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
 
 
-def search_codes(codes: np.ndarray, queries: np.ndarray, threshold: int, backend: str = "auto"
-                 ) -> tuple[Ranges, str]:
+def search_codes(
+    codes: np.ndarray, queries: np.ndarray, threshold: int, backend: str = "auto"
+) -> tuple[Ranges, str]:
     """Range search over unique codes with a fresh index (the API caches indexes per list)."""
     name = choose_backend(len(codes), threshold) if backend == "auto" else backend
     return make_index(codes, name, threshold).range_search(queries, threshold), name
@@ -369,9 +391,15 @@ def _index_for(hl: HashList, backend: str, threshold: int) -> Index:
     return idx
 
 
-def search_entries(hl: HashList, codes: np.ndarray, fq: np.ndarray | None, threshold: int, *,
-                   backend: str = "auto", names: list[str | None] | None = None
-                   ) -> SearchResult:
+def search_entries(
+    hl: HashList,
+    codes: np.ndarray,
+    fq: np.ndarray | None,
+    threshold: int,
+    *,
+    backend: str = "auto",
+    names: list[str | None] | None = None,
+) -> SearchResult:
     """Search the unique hashes, then expand each hit hash to the entries that share it."""
     from .hashlist import SearchResult, check_threshold
 
@@ -380,8 +408,11 @@ def search_entries(hl: HashList, codes: np.ndarray, fq: np.ndarray | None, thres
         raise NhkitError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
     name = choose_backend(len(hl.hashes), threshold) if backend == "auto" else backend
     nq = len(codes)
-    lims_h, hid, dist = _index_for(hl, name, threshold).range_search(codes, threshold) if nq else \
-        _finish([], [], [], 0)
+    lims_h, hid, dist = (
+        _index_for(hl, name, threshold).range_search(codes, threshold)
+        if nq
+        else _finish([], [], [], 0)
+    )
     qh = np.repeat(np.arange(nq, dtype=np.int64), np.diff(lims_h))
     start, stop = hl.offsets[hid], hl.offsets[hid + 1]
     cnt = stop - start
@@ -404,30 +435,43 @@ def search_entries(hl: HashList, codes: np.ndarray, fq: np.ndarray | None, thres
         ehi, elo = pack(hl.fragile)
         xhi, xlo = xhi & ~ehi[entry], xlo & ~elo[entry]
     nonfragile = popcount96(xhi, xlo)
-    return SearchResult(lims=lims, ids=entry, distances=de, nonfragile=nonfragile, hashlist=hl,
-                        names=list(names) if names is not None else [None] * nq,
-                        query_hex=[c.tobytes().hex() for c in codes], threshold=threshold)
+    return SearchResult(
+        lims=lims,
+        ids=entry,
+        distances=de,
+        nonfragile=nonfragile,
+        hashlist=hl,
+        names=list(names) if names is not None else [None] * nq,
+        query_hex=[c.tobytes().hex() for c in codes],
+        threshold=threshold,
+    )
 
 
 # ----- queries and results (what HashList.search takes and gives) -----------------------------
 
+
 def check_threshold(threshold: Any) -> int:
     """A hit is distance <= T; T outside 0..96 is a mistake, never clamped."""
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or \
-            not 0 <= int(threshold) <= HASH_BITS:
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, np.integer))
+        or not 0 <= int(threshold) <= HASH_BITS
+    ):
         raise NhkitError(f"threshold: must be an integer in 0..{HASH_BITS}, got {threshold!r}")
     return int(threshold)
 
 
-def query_codes(queries: Any, fragile: Any) -> tuple[np.ndarray, np.ndarray | None,
-                                                      list[str | None]]:
+def query_codes(
+    queries: Any, fragile: Any
+) -> tuple[np.ndarray, np.ndarray | None, list[str | None]]:
     """Normalise the accepted query forms to (codes uint8 [Q,12], fragile or None, names)."""
     if isinstance(queries, str):
         queries = [queries]
     if isinstance(queries, np.ndarray) and queries.dtype == np.uint8 and queries.ndim == 2:
         if queries.shape[1] != CODE_BYTES:
-            raise NhkitError(f"queries: expected [Q, {CODE_BYTES}] uint8 codes, got "
-                             f"{queries.shape}")
+            raise NhkitError(
+                f"queries: expected [Q, {CODE_BYTES}] uint8 codes, got {queries.shape}"
+            )
         codes = np.ascontiguousarray(queries)
         names: list[str | None] = [None] * len(codes)
         fq = None
@@ -462,10 +506,10 @@ def query_codes(queries: Any, fragile: Any) -> tuple[np.ndarray, np.ndarray | No
 class SearchResult:
     """FAISS-style range result over entries, plus the friendly per-query view."""
 
-    lims: np.ndarray            # int64 [Q + 1]
-    ids: np.ndarray             # int64 entry indices
-    distances: np.ndarray       # int32
-    nonfragile: np.ndarray      # int32
+    lims: np.ndarray  # int64 [Q + 1]
+    ids: np.ndarray  # int64 entry indices
+    distances: np.ndarray  # int32
+    nonfragile: np.ndarray  # int32
     hashlist: HashList = field(repr=False)
     names: list[str | None] = field(default_factory=list)
     query_hex: list[str] = field(default_factory=list)
@@ -477,11 +521,19 @@ class SearchResult:
     def hits(self, q: int) -> list[Hit]:
         a, b = int(self.lims[q]), int(self.lims[q + 1])
         hl = self.hashlist
-        return [Hit(query=q, query_name=self.names[q] if self.names else None,
-                    query_hash=self.query_hex[q] if self.query_hex else "",
-                    entry=int(self.ids[j]), id=hl.ids[int(self.ids[j])],
-                    label=hl.labels[int(self.ids[j])], distance=int(self.distances[j]),
-                    nonfragile_distance=int(self.nonfragile[j])) for j in range(a, b)]
+        return [
+            Hit(
+                query=q,
+                query_name=self.names[q] if self.names else None,
+                query_hash=self.query_hex[q] if self.query_hex else "",
+                entry=int(self.ids[j]),
+                id=hl.ids[int(self.ids[j])],
+                label=hl.labels[int(self.ids[j])],
+                distance=int(self.distances[j]),
+                nonfragile_distance=int(self.nonfragile[j]),
+            )
+            for j in range(a, b)
+        ]
 
     def rows(self) -> list[Hit]:
         return [h for q in range(len(self.lims) - 1) for h in self.hits(q)]
@@ -499,6 +551,12 @@ class Hit:
     nonfragile_distance: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"query": self.query_name, "query_hash": self.query_hash, "entry": self.entry,
-                "id": self.id, "label": self.label, "distance": self.distance,
-                "nonfragile_distance": self.nonfragile_distance}
+        return {
+            "query": self.query_name,
+            "query_hash": self.query_hash,
+            "entry": self.entry,
+            "id": self.id,
+            "label": self.label,
+            "distance": self.distance,
+            "nonfragile_distance": self.nonfragile_distance,
+        }

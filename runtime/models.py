@@ -57,17 +57,22 @@ def read_model_json(model_path: str | os.PathLike[str]) -> ModelMetadata:
         return value.lower() if key in ("seed_sha256", "fingerprint") else value
 
     margin = info.get("fragile_margin")
-    if margin is not None and (isinstance(margin, bool) or not isinstance(margin, (int, float))
-                               or not margin >= 0):
+    if margin is not None and (
+        isinstance(margin, bool) or not isinstance(margin, (int, float)) or not margin >= 0
+    ):
         raise ModelError(meta, f"fragile_margin: expected a number >= 0, got {margin!r}")
-    return ModelMetadata(name=text("name"),
-                         fragile_margin=None if margin is None else float(margin),
-                         seed_sha256=text("seed_sha256"), fingerprint=text("fingerprint"),
-                         info=info)
+    return ModelMetadata(
+        name=text("name"),
+        fragile_margin=None if margin is None else float(margin),
+        seed_sha256=text("seed_sha256"),
+        fingerprint=text("fingerprint"),
+        info=info,
+    )
 
 
-def recorded_seed_sha256(model_path: str | os.PathLike[str],
-                         meta: ModelMetadata | None = None) -> str | None:
+def recorded_seed_sha256(
+    model_path: str | os.PathLike[str], meta: ModelMetadata | None = None
+) -> str | None:
     """The sha256 of the seed a model was trained with, when the model says so: `model.json`'s
     `seed_sha256`, else the ONNX metadata property `nhkit.seed_sha256`."""
     meta = meta if meta is not None else read_model_json(model_path)
@@ -96,10 +101,17 @@ def shipped_model(name: str = DEFAULT_MODEL_NAME) -> ShippedModel:
     folder = MODELS_DIR / name
     onnx, seed = folder / "model.onnx", folder / "seed.f32"
     if not onnx.is_file() or not seed.is_file():
-        available = sorted(p.name for p in MODELS_DIR.glob("*") if (p / "model.onnx").is_file()) \
-            if MODELS_DIR.is_dir() else []
-        raise ModelError(folder, f"model {name!r} is not installed with this nhkit "
-                         f"(available: {available or 'none'}); pass --model M.onnx --seed S.dat")
+        available = (
+            sorted(p.name for p in MODELS_DIR.glob("*") if (p / "model.onnx").is_file())
+            if MODELS_DIR.is_dir()
+            else []
+        )
+        raise ModelError(
+            folder,
+            f"model {name!r} is not installed with this nhkit "
+            f"(available: {available or 'none'}); pass --model M.onnx --seed S.dat",
+        )
     meta = read_model_json(onnx)
-    return ShippedModel(name=name, onnx=onnx, seed=seed,
-                        fragile_margin=meta.fragile_margin or 0.0, meta=meta)
+    return ShippedModel(
+        name=name, onnx=onnx, seed=seed, fragile_margin=meta.fragile_margin or 0.0, meta=meta
+    )

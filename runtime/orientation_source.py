@@ -54,10 +54,10 @@ def _jpeg_metadata(data: bytes) -> tuple[bytes | None, bytes | None]:
         if data[pos] != 0xFF:
             break
         marker = data[pos + 1]
-        if marker == 0xFF:          # fill byte
+        if marker == 0xFF:  # fill byte
             pos += 1
             continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:   # no length field
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length field
             pos += 2
             continue
         if marker in (0xDA, 0xD9):  # start of scan, end of image
@@ -65,12 +65,12 @@ def _jpeg_metadata(data: bytes) -> tuple[bytes | None, bytes | None]:
         length = (data[pos + 2] << 8) | data[pos + 3]
         if length < 2 or pos + 2 + length > n:
             break
-        payload = data[pos + 4:pos + 2 + length]
+        payload = data[pos + 4 : pos + 2 + length]
         if marker == 0xE1:
             if payload.startswith(_EXIF_PREFIX):
                 exif = payload if exif is None else exif + payload[6:]
             elif payload.startswith(_XMP_PREFIX):
-                xmp = payload[len(_XMP_PREFIX):]
+                xmp = payload[len(_XMP_PREFIX) :]
         pos += 2 + length
     return exif, xmp
 
@@ -82,8 +82,8 @@ def _png_metadata(data: bytes) -> tuple[bytes | None, bytes | None]:
     xmp: bytes | None = None
     pos, n = 8, len(data)
     while pos + 8 <= n:
-        length, ctype = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
+        length, ctype = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
         if len(body) < length:
             break
         pos += 12 + length
@@ -158,23 +158,23 @@ def _exif_orientation(block: bytes) -> int | None:
     (ifd,) = struct.unpack(end + "I", block[4:8])
     if ifd + 2 > len(block):
         return None
-    (count,) = struct.unpack(end + "H", block[ifd:ifd + 2])
-    if ifd + 2 + 12 * count > len(block):   # entry table runs past the end: unreadable
+    (count,) = struct.unpack(end + "H", block[ifd : ifd + 2])
+    if ifd + 2 + 12 * count > len(block):  # entry table runs past the end: unreadable
         return None
     for i in range(count):
-        entry = block[ifd + 2 + 12 * i:ifd + 14 + 12 * i]
+        entry = block[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
         number, ftype, n = struct.unpack(end + "HHI", entry[:8])
         if number != _ORIENTATION:
             continue
-        if n == 0:                      # no value: as if absent
+        if n == 0:  # no value: as if absent
             return None
         size = _INTEGER_TYPES.get(ftype)
-        if size is None:                # present, but not an integer type: means 1
+        if size is None:  # present, but not an integer type: means 1
             return 0
-        value = entry[8:8 + size]
-        if n * size > 4:                # values stored elsewhere: the first one
+        value = entry[8 : 8 + size]
+        if n * size > 4:  # values stored elsewhere: the first one
             (offset,) = struct.unpack(end + "I", entry[8:12])
-            value = block[offset:offset + size]
+            value = block[offset : offset + size]
             if len(value) < size:
                 return None
         return struct.unpack(end + _INTEGER_TYPES_FMT[ftype], value)[0]

@@ -9,8 +9,9 @@ from typing import TextIO
 
 
 class Progress:
-    def __init__(self, total: int, label: str = "", stream: TextIO | None = None,
-                 enabled: bool | None = None) -> None:
+    def __init__(
+        self, total: int, label: str = "", stream: TextIO | None = None, enabled: bool | None = None
+    ) -> None:
         self.total, self.label, self.done = total, label, 0
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled

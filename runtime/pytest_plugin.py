@@ -51,27 +51,43 @@ class GoldenUnusedWarning(UserWarning):
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("nhkit-golden", "nhkit golden hashes")
-    group.addoption("--golden-update", action="store_true", default=False,
-                    help="write missing golden hash files and refresh changed ones "
-                    "(golden_hashes fixture)")
-    parser.addini("golden_dir", "folder for golden hash files, relative to each test file's "
-                  "folder (default: golden)", default="golden")
-    parser.addini("golden_tolerance", "lossless Hamming tolerance for golden_hashes (default: "
-                  "the golden file's)", default="")
-    parser.addini("golden_ignore_fragile", "allow flips outside the fragile mask (default: "
-                  "false)", type="bool", default=False)
+    group.addoption(
+        "--golden-update",
+        action="store_true",
+        default=False,
+        help="write missing golden hash files and refresh changed ones (golden_hashes fixture)",
+    )
+    parser.addini(
+        "golden_dir",
+        "folder for golden hash files, relative to each test file's folder (default: golden)",
+        default="golden",
+    )
+    parser.addini(
+        "golden_tolerance",
+        "lossless Hamming tolerance for golden_hashes (default: the golden file's)",
+        default="",
+    )
+    parser.addini(
+        "golden_ignore_fragile",
+        "allow flips outside the fragile mask (default: false)",
+        type="bool",
+        default=False,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "golden(tolerance=None, lossy_tolerance=None, ignore_fragile=None, "
-        "file=None): options for the golden_hashes fixture")
+        "markers",
+        "golden(tolerance=None, lossy_tolerance=None, ignore_fragile=None, "
+        "file=None): options for the golden_hashes fixture",
+    )
     config.stash[_WRITTEN] = []
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
-                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Remember the call-phase outcome so the fixture writes golden files only for tests that
     passed (a test that crashed half-way must not overwrite a golden file with half a set)."""
     rep = yield
@@ -94,7 +110,7 @@ def _safe_name(name: str) -> str:
 
 @dataclass
 class _Entry:
-    result: Any            # HashResult or hex str
+    result: Any  # HashResult or hex str
     tolerance: dict[str, Any] = field(default_factory=dict)
 
 
@@ -122,9 +138,16 @@ class GoldenHashes:
         return test_dir / folder / module / f"{_safe_name(self._request.node.name)}.json"
 
     # ----- public API ---------------------------------------------------------------------
-    def check(self, results: Mapping[str, HashResult | str], *, hasher: Hasher | None = None,
-              spec: Spec | None = None, tolerance: int | None = None,
-              lossy_tolerance: int | None = None, ignore_fragile: bool | None = None) -> None:
+    def check(
+        self,
+        results: Mapping[str, HashResult | str],
+        *,
+        hasher: Hasher | None = None,
+        spec: Spec | None = None,
+        tolerance: int | None = None,
+        lossy_tolerance: int | None = None,
+        ignore_fragile: bool | None = None,
+    ) -> None:
         """Compare {image id: HashResult or hex hash} with the golden file (or, with
         --golden-update, record them to be written when the test passes).
 
@@ -140,8 +163,13 @@ class GoldenHashes:
         if self.update:
             self._record(results)
             return
-        self._compare(results, spec, dict(tolerance=tolerance, lossy_tolerance=lossy_tolerance,
-                                          ignore_fragile=ignore_fragile))
+        self._compare(
+            results,
+            spec,
+            dict(
+                tolerance=tolerance, lossy_tolerance=lossy_tolerance, ignore_fragile=ignore_fragile
+            ),
+        )
 
     def check_image(self, image_id: str, result: HashResult | str, **kwargs: Any) -> None:
         """check() for one image."""
@@ -153,8 +181,11 @@ class GoldenHashes:
         from .golden import load_golden
 
         if not self.path.exists():
-            pytest.fail(f"golden file {self._rel(self.path)} does not exist; run "
-                        "`pytest --golden-update` to create it", pytrace=False)
+            pytest.fail(
+                f"golden file {self._rel(self.path)} does not exist; run "
+                "`pytest --golden-update` to create it",
+                pytrace=False,
+            )
         try:
             return load_golden(self.path)
         except NhkitError as exc:
@@ -191,17 +222,21 @@ class GoldenHashes:
             tol = replace(tol, nonfragile_flips=None)
         return tol
 
-    def _compare(self, results: Mapping[str, HashResult | str], spec: Spec | None,
-                 kw: dict[str, Any]) -> None:
+    def _compare(
+        self, results: Mapping[str, HashResult | str], spec: Spec | None, kw: dict[str, Any]
+    ) -> None:
         from .compare import judge
         from .golden import file_sha256
         from .hashing import hex_to_bits
 
         golden = self._load()
         if spec is not None and not spec.hash_compatible(golden.spec):
-            pytest.fail(f"golden file {self._rel(self.path)} was made under spec "
-                        f"{golden.spec.to_json()}, these hashes under {spec.to_json()}; run "
-                        "`pytest --golden-update` if the change is intended", pytrace=False)
+            pytest.fail(
+                f"golden file {self._rel(self.path)} was made under spec "
+                f"{golden.spec.to_json()}, these hashes under {spec.to_json()}; run "
+                "`pytest --golden-update` if the change is intended",
+                pytrace=False,
+            )
         tol = self._tolerance(golden, kw)
         refs = golden.by_id
         problems: list[str] = []
@@ -209,8 +244,9 @@ class GoldenHashes:
             self._checked.add(image_id)
             ref = refs.get(image_id)
             if ref is None:
-                problems.append(f"  {image_id}: not in the golden file (run `pytest "
-                                "--golden-update` to add it)")
+                problems.append(
+                    f"  {image_id}: not in the golden file (run `pytest --golden-update` to add it)"
+                )
                 continue
             hex_now = result if isinstance(result, str) else result.hex
             try:
@@ -218,8 +254,9 @@ class GoldenHashes:
             except ValueError as exc:
                 problems.append(f"  {image_id}: {exc}")
                 continue
-            verdict = judge(hex_to_bits(ref.hash), now_bits, ref.fragile,
-                            lossless=ref.lossless, tolerance=tol)
+            verdict = judge(
+                hex_to_bits(ref.hash), now_bits, ref.fragile, lossless=ref.lossless, tolerance=tol
+            )
             if verdict.passed:
                 continue
             flips = verdict.flips.indices()
@@ -227,8 +264,9 @@ class GoldenHashes:
             if verdict.over_hamming:
                 why.append(f"tolerance {verdict.allowed}")
             if verdict.over_nonfragile:
-                why.append(f"{verdict.nonfragile} outside the fragile mask, "
-                           f"{tol.nonfragile_flips} allowed")
+                why.append(
+                    f"{verdict.nonfragile} outside the fragile mask, {tol.nonfragile_flips} allowed"
+                )
             note = ""
             src = getattr(result, "source", None)
             if src and ref.sha256 and Path(src).is_file() and file_sha256(src) != ref.sha256:
@@ -237,31 +275,45 @@ class GoldenHashes:
             proj_now = None if isinstance(result, str) else result.projections
             for i in flips:
                 now = "" if proj_now is None else f" -> now {float(proj_now[i]):+.6g}"
-                lines.append(f"      bit {i:2d}: margin {ref.margins[i]:.6g} "
-                             f"({'fragile' if ref.fragile[i] else 'NOT fragile'}), golden "
-                             f"{float(ref.projections[i]):+.6g}{now}")
+                lines.append(
+                    f"      bit {i:2d}: margin {ref.margins[i]:.6g} "
+                    f"({'fragile' if ref.fragile[i] else 'NOT fragile'}), golden "
+                    f"{float(ref.projections[i]):+.6g}{now}"
+                )
             problems.append("\n".join(lines))
         if problems:
             nf = "any" if tol.nonfragile_flips is None else tol.nonfragile_flips
-            head = (f"golden hashes differ from {self._rel(self.path)} (lossless <= {tol.hamming}"
-                    f" bits, lossy <= {tol.lossy_hamming} bits, non-fragile flips <= {nf}; "
-                    f"tolerance from {tol.source}):")
-            tail = (f"{len(problems)} of {len(results)} image(s) differ; run `pytest "
-                    "--golden-update` if the change is intended")
+            head = (
+                f"golden hashes differ from {self._rel(self.path)} (lossless <= {tol.hamming}"
+                f" bits, lossy <= {tol.lossy_hamming} bits, non-fragile flips <= {nf}; "
+                f"tolerance from {tol.source}):"
+            )
+            tail = (
+                f"{len(problems)} of {len(results)} image(s) differ; run `pytest "
+                "--golden-update` if the change is intended"
+            )
             pytest.fail("\n".join([head, *problems, tail]), pytrace=False)
 
     # ----- update -------------------------------------------------------------------------
     def _record(self, results: Mapping[str, HashResult | str]) -> None:
         if self._spec is None and not self.path.is_file():
-            pytest.fail("golden_hashes.check(..., hasher=h) or spec=... is needed to write a new "
-                        "golden file: it records the spec and its fragile margin", pytrace=False)
+            pytest.fail(
+                "golden_hashes.check(..., hasher=h) or spec=... is needed to write a new "
+                "golden file: it records the spec and its fragile margin",
+                pytrace=False,
+            )
         for image_id, result in results.items():
             if isinstance(result, str):
-                pytest.fail(f"{image_id}: --golden-update needs a HashResult (with projections) "
-                            "to write a golden file, got a hex string", pytrace=False)
+                pytest.fail(
+                    f"{image_id}: --golden-update needs a HashResult (with projections) "
+                    "to write a golden file, got a hex string",
+                    pytrace=False,
+                )
             if image_id in self._recorded:
-                pytest.fail(f"{image_id}: checked twice in one test; image ids must be unique",
-                            pytrace=False)
+                pytest.fail(
+                    f"{image_id}: checked twice in one test; image ids must be unique",
+                    pytrace=False,
+                )
             self._recorded[image_id] = result
 
     def _finish(self) -> None:
@@ -279,10 +331,14 @@ class GoldenHashes:
 
             unused = [i.id for i in load_golden(self.path).images if i.id not in self._checked]
             if unused:
-                warnings.warn(GoldenUnusedWarning(
-                    f"{self._rel(self.path)}: golden image(s) not checked by "
-                    f"{self._request.node.nodeid}: {', '.join(unused[:10])}; run `pytest "
-                    "--golden-update` to drop them"), stacklevel=1)
+                warnings.warn(
+                    GoldenUnusedWarning(
+                        f"{self._rel(self.path)}: golden image(s) not checked by "
+                        f"{self._request.node.nodeid}: {', '.join(unused[:10])}; run `pytest "
+                        "--golden-update` to drop them"
+                    ),
+                    stacklevel=1,
+                )
 
     def _write(self) -> None:
         from .digest import seed_sha256
@@ -296,6 +352,7 @@ class GoldenHashes:
             write_golden,
         )
         from .hashing import fragile_mask
+
         old: GoldenSet | None = None
         if self.path.is_file():
             try:
@@ -304,14 +361,15 @@ class GoldenHashes:
                 old = None  # a broken golden file is what --golden-update is for
         spec: Spec | None = self._spec or (old.spec if old else None)
         if spec is None:
-            pytest.fail("golden_hashes.check(..., hasher=h) or spec=... is needed to write a "
-                        "new golden file: it records the spec and its fragile margin",
-                        pytrace=False)
+            pytest.fail(
+                "golden_hashes.check(..., hasher=h) or spec=... is needed to write a "
+                "new golden file: it records the spec and its fragile margin",
+                pytrace=False,
+            )
         images: list[GoldenImage] = []
         for image_id, result in self._recorded.items():
             im = image_from_result(image_id, result)
-            images.append(replace(im, fragile=fragile_mask(im.projections,
-                                                           spec.fragile_margin)))
+            images.append(replace(im, fragile=fragile_mask(im.projections, spec.fragile_margin)))
         model = old.model if old else ModelInfo()
         if self._hasher is not None:
             h = self._hasher
@@ -322,13 +380,21 @@ class GoldenHashes:
                 fingerprint = None
             model = ModelInfo(
                 name=Path(path).stem if path else getattr(h.backend, "name", None),
-                fingerprint=fingerprint, sha256=_sha(path), seed_sha256=seed_sha256(h.seed),
-                backend=h.backend.describe())
+                fingerprint=fingerprint,
+                sha256=_sha(path),
+                seed_sha256=seed_sha256(h.seed),
+                backend=h.backend.describe(),
+            )
         from . import __version__
 
-        new = GoldenSet(spec=spec, model=model, images=images,
-                        tolerance=old.tolerance if old else DEFAULT_TOLERANCE,
-                        rules=list(old.rules) if old else [], tool={"nhkit": __version__})
+        new = GoldenSet(
+            spec=spec,
+            model=model,
+            images=images,
+            tolerance=old.tolerance if old else DEFAULT_TOLERANCE,
+            rules=list(old.rules) if old else [],
+            tool={"nhkit": __version__},
+        )
         if old is not None and _same_content(old, new):
             return
         write_golden(new, self.path)

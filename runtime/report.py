@@ -32,8 +32,14 @@ TIMING_STAGES: tuple[str, ...] = ("decode", "resize", "normalise", "model", "pro
 
 # Runtime names a bridge may write -> the bundle target they execute. Used when a report does
 # not carry the optional bundle.target, so calibrated tolerances can still be looked up.
-RUNTIME_TARGETS = {"coreml": "coreml", "litert": "tflite", "tflite": "tflite",
-                   "tensorflow-lite": "tflite", "onnxruntime": "onnx", "onnx": "onnx"}
+RUNTIME_TARGETS = {
+    "coreml": "coreml",
+    "litert": "tflite",
+    "tflite": "tflite",
+    "tensorflow-lite": "tflite",
+    "onnxruntime": "onnx",
+    "onnx": "onnx",
+}
 
 
 @dataclass(frozen=True)
@@ -47,9 +53,11 @@ class BundleRef:
     source_model_fingerprint: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"bundle_id": self.bundle_id,
-                               "manifest_sha256": self.manifest_sha256,
-                               "checksums_verified": self.checksums_verified}
+        out: dict[str, Any] = {
+            "bundle_id": self.bundle_id,
+            "manifest_sha256": self.manifest_sha256,
+            "checksums_verified": self.checksums_verified,
+        }
         if self.target is not None:
             out["target"] = self.target
         if self.source_model_fingerprint is not None:
@@ -63,9 +71,9 @@ class ReportCase:
 
     id: str
     digests: StageDigests | None = None
-    embedding: np.ndarray | None = None      # float32 [128]
-    projections: np.ndarray | None = None    # float64 [96]
-    hash: str | None = None                  # 24 lowercase hex digits
+    embedding: np.ndarray | None = None  # float32 [128]
+    projections: np.ndarray | None = None  # float64 [96]
+    hash: str | None = None  # 24 lowercase hex digits
     timings_ms: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     orientation: int | None = None
@@ -130,24 +138,32 @@ class DeviceReport:
         b, p, r = self.bridge, self.platform, self.runtime
         threads = r.get("threads")
         t = f", {threads} threads" if threads else ""
-        return (f"{b.get('name')} {b.get('version')} on {p.get('device_model')} "
-                f"({p.get('os')} {p.get('os_version')}), {r.get('name')} {r.get('version')} "
-                f"{r.get('compute_unit')}{t}")
+        return (
+            f"{b.get('name')} {b.get('version')} on {p.get('device_model')} "
+            f"({p.get('os')} {p.get('os_version')}), {r.get('name')} {r.get('version')} "
+            f"{r.get('compute_unit')}{t}"
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "format": REPORT_FORMAT, "format_version": REPORT_VERSION,
-            "bridge": dict(self.bridge), "platform": dict(self.platform),
-            "runtime": dict(self.runtime), "bundle": self.bundle.to_json(),
-            "spec": self.spec.to_json(), "created": self.created,
-            "cases": [c.to_json() for c in self.cases]}
+            "format": REPORT_FORMAT,
+            "format_version": REPORT_VERSION,
+            "bridge": dict(self.bridge),
+            "platform": dict(self.platform),
+            "runtime": dict(self.runtime),
+            "bundle": self.bundle.to_json(),
+            "spec": self.spec.to_json(),
+            "created": self.created,
+            "cases": [c.to_json() for c in self.cases],
+        }
         if self.extra is not None:
             out["extra"] = self.extra
         return out
 
 
-def _nonfinite_problems(values: np.ndarray, texts: list[str], field_name: str, why: str
-                        ) -> list[str]:
+def _nonfinite_problems(
+    values: np.ndarray, texts: list[str], field_name: str, why: str
+) -> list[str]:
     bad = np.flatnonzero(~np.isfinite(values))
     if not bad.size:
         return []
@@ -161,8 +177,9 @@ def parse_report(obj: Any, source: str = "<report>") -> DeviceReport:
 
     Order of checks: what the file is, its schema, then what a schema cannot say (spec
     parameters, duplicate ids, non-finite floats); all problems of a stage are listed at once."""
-    check_format_header(obj, source, fmt=REPORT_FORMAT, version=REPORT_VERSION,
-                        others=KNOWN_FORMATS)
+    check_format_header(
+        obj, source, fmt=REPORT_FORMAT, version=REPORT_VERSION, others=KNOWN_FORMATS
+    )
     raise_problems(source, schema_problems(obj, REPORT_SCHEMA))
     try:
         spec = Spec.from_json(obj["spec"], source="spec")
@@ -172,8 +189,10 @@ def parse_report(obj: Any, source: str = "<report>") -> DeviceReport:
     problems: list[str] = []
     cases: list[ReportCase] = []
     first_seen: dict[str, int] = {}
-    why = ("a case whose model or projection gave NaN or infinity must carry an 'error' "
-           "instead (nh-spec-v1 section 6)")
+    why = (
+        "a case whose model or projection gave NaN or infinity must carry an 'error' "
+        "instead (nh-spec-v1 section 6)"
+    )
     for i, c in enumerate(obj["cases"]):
         where = f"cases[{i}]"
         cid = c["id"]
@@ -189,22 +208,39 @@ def parse_report(obj: Any, source: str = "<report>") -> DeviceReport:
             proj = hex_to_f64(c["projections"], what=f"{where}.projections")
             problems += _nonfinite_problems(proj, c["projections"], f"{where}.projections", why)
         d = c.get("digests")
-        cases.append(ReportCase(
-            id=cid,
-            digests=StageDigests(d["decoded"], d["resized"], d["tensor"]) if d else None,
-            embedding=emb, projections=proj,
-            hash=c["hash"].lower() if "hash" in c else None,
-            timings_ms={k: float(v) for k, v in (c.get("timings_ms") or {}).items()},
-            error=c.get("error"), orientation=c.get("orientation"), extra=c.get("extra"),
-            decode_deviation=c.get("decode_deviation")))
+        cases.append(
+            ReportCase(
+                id=cid,
+                digests=StageDigests(d["decoded"], d["resized"], d["tensor"]) if d else None,
+                embedding=emb,
+                projections=proj,
+                hash=c["hash"].lower() if "hash" in c else None,
+                timings_ms={k: float(v) for k, v in (c.get("timings_ms") or {}).items()},
+                error=c.get("error"),
+                orientation=c.get("orientation"),
+                extra=c.get("extra"),
+                decode_deviation=c.get("decode_deviation"),
+            )
+        )
     raise_problems(source, problems)
     b = obj["bundle"]
     return DeviceReport(
-        bridge=dict(obj["bridge"]), platform=dict(obj["platform"]), runtime=dict(obj["runtime"]),
-        bundle=BundleRef(bundle_id=b["bundle_id"], manifest_sha256=b["manifest_sha256"],
-                         checksums_verified=b["checksums_verified"], target=b.get("target"),
-                         source_model_fingerprint=b.get("source_model_fingerprint")),
-        spec=spec, created=obj["created"], cases=cases, extra=obj.get("extra"), source=source)
+        bridge=dict(obj["bridge"]),
+        platform=dict(obj["platform"]),
+        runtime=dict(obj["runtime"]),
+        bundle=BundleRef(
+            bundle_id=b["bundle_id"],
+            manifest_sha256=b["manifest_sha256"],
+            checksums_verified=b["checksums_verified"],
+            target=b.get("target"),
+            source_model_fingerprint=b.get("source_model_fingerprint"),
+        ),
+        spec=spec,
+        created=obj["created"],
+        cases=cases,
+        extra=obj.get("extra"),
+        source=source,
+    )
 
 
 def load_report(path: str | os.PathLike[str]) -> DeviceReport:

@@ -175,8 +175,10 @@ def resize_image(im: Image.Image, size: int = SIZE) -> np.ndarray:
     threads, because callers already run this on a worker pool."""
     size = _positive_int(size, "size")
     if not isinstance(im, Image.Image) or im.mode != "RGB":
-        raise ValueError("resize_image expects an RGB-mode PIL image, got "
-                         f"{getattr(im, 'mode', type(im).__name__)}")
+        raise ValueError(
+            "resize_image expects an RGB-mode PIL image, got "
+            f"{getattr(im, 'mode', type(im).__name__)}"
+        )
     w, h = im.size
     if (w == size and h == size) or max(h, w, size) > _PILLOW_MAX_EXACT_DIM or _is_tall(h, w, size):
         return resize_rgb(np.asarray(im), size)
@@ -203,8 +205,7 @@ def _horizontal_pillow(rgb: np.ndarray, size: int) -> Image.Image:
 
     def run(i: int, part: np.ndarray) -> None:
         try:
-            bands[i] = np.asarray(
-                Image.fromarray(part).resize((size, part.shape[0]), _BICUBIC))
+            bands[i] = np.asarray(Image.fromarray(part).resize((size, part.shape[0]), _BICUBIC))
         except BaseException as exc:  # re-raised in the calling thread
             errors.append(exc)
 
@@ -219,11 +220,14 @@ def _horizontal_pillow(rgb: np.ndarray, size: int) -> Image.Image:
 
 def _check_rgb(rgb: object) -> np.ndarray:
     if not isinstance(rgb, np.ndarray):
-        raise TypeError(f"resize_rgb expects a numpy array of shape (H, W, 3) and dtype uint8, "
-                        f"got {type(rgb).__name__}")
+        raise TypeError(
+            f"resize_rgb expects a numpy array of shape (H, W, 3) and dtype uint8, "
+            f"got {type(rgb).__name__}"
+        )
     if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"resize_rgb expects an RGB8 array of shape (H, W, 3), got shape "
-                         f"{rgb.shape}")
+        raise ValueError(
+            f"resize_rgb expects an RGB8 array of shape (H, W, 3), got shape {rgb.shape}"
+        )
     if rgb.dtype != np.uint8:
         raise ValueError(f"resize_rgb expects dtype uint8 (8-bit RGB samples), got {rgb.dtype}")
     if rgb.shape[0] < 1 or rgb.shape[1] < 1:
@@ -242,8 +246,9 @@ def _positive_int(value: object, name: str) -> int:
 # --- exact path without Pillow (axes longer than 2^24) -------------------------------------
 
 
-def _coefficient_rows_numpy(n_in: int, n_out: int, o0: int, o1: int, ksize: int
-                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _coefficient_rows_numpy(
+    n_in: int, n_out: int, o0: int, o1: int, ksize: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows ``o0 .. o1-1`` of ``bicubic_coefficients(n_in, n_out)``, vectorised.
 
     Each numpy ufunc rounds one binary64 operation, in the order the spec writes them; the sum
@@ -286,7 +291,7 @@ def _resize_axis0_numpy(src: np.ndarray, n_out: int) -> np.ndarray:
             lo, n = int(xmin[j]), int(count[j])
             # int64 is exact here; Pillow's int32 never overflows for 8-bit input (that is what
             # the two spare bits of PRECISION_BITS are for), so the results are the same.
-            acc = k[j, :n].astype(np.int64) @ src[lo:lo + n].astype(np.int64)
+            acc = k[j, :n].astype(np.int64) @ src[lo : lo + n].astype(np.int64)
             acc += 1 << (PRECISION_BITS - 1)
             out[o0 + j] = np.clip(acc >> PRECISION_BITS, 0, 255)
     return out
@@ -342,7 +347,7 @@ def _resize_tall_banded(rgb: np.ndarray, size: int) -> np.ndarray:
         rows = np.ascontiguousarray(inter, dtype=np.float64).reshape(y1 - y0, size * 3)
         while next_output < size and starts[next_output] < y1:
             xmin, count, k = _coefficient_rows_numpy(h, size, next_output, next_output + 1, ksize)
-            open_taps[next_output] = (int(xmin[0]), k[0, :int(count[0])].astype(np.float64))
+            open_taps[next_output] = (int(xmin[0]), k[0, : int(count[0])].astype(np.float64))
             next_output += 1
         # One matrix product per band (the band's rows are read once): row i of `weights`
         # holds output outs[i]'s taps for the band's rows, zero outside its window.
@@ -352,7 +357,7 @@ def _resize_tall_banded(rgb: np.ndarray, size: int) -> np.ndarray:
             xmin0, taps = open_taps[o]
             lo, hi = max(xmin0, y0), min(xmin0 + len(taps), y1)
             if lo < hi:
-                weights[i, lo - y0:hi - y0] = taps[lo - xmin0:hi - xmin0]
+                weights[i, lo - y0 : hi - y0] = taps[lo - xmin0 : hi - xmin0]
             if xmin0 + len(taps) <= y1:
                 del open_taps[o]
         acc[outs] += weights @ rows

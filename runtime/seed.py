@@ -25,16 +25,21 @@ def parse_seed(data: bytes, *, source: str = "<seed>") -> np.ndarray:
         payload = data
     else:
         raise SeedFileError(
-            source, f"seed file has {len(data)} bytes; expected {DAT_BYTES} (NeuralHash .dat: "
+            source,
+            f"seed file has {len(data)} bytes; expected {DAT_BYTES} (NeuralHash .dat: "
             f"{DAT_HEADER_BYTES}-byte header + {HASH_BITS}x{EMBEDDING_DIM} float32) or "
             f"{SEED_BYTES} "
-            "(nhkit seed.f32)")
+            "(nhkit seed.f32)",
+        )
     seed = np.frombuffer(payload, dtype="<f4").astype(np.float32).reshape(HASH_BITS, EMBEDDING_DIM)
     bad = ~np.isfinite(seed)
     if bad.any():
         r, c = (int(v) for v in np.argwhere(bad)[0])
-        raise SeedFileError(source, f"seed holds {int(bad.sum())} non-finite values "
-                            f"(first at row {r}, column {c}: {seed[r, c]})")
+        raise SeedFileError(
+            source,
+            f"seed holds {int(bad.sum())} non-finite values "
+            f"(first at row {r}, column {c}: {seed[r, c]})",
+        )
     seed.setflags(write=False)
     return seed
 

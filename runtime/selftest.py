@@ -51,16 +51,24 @@ def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def run_case(case_id: str, data: bytes, *, spec: Spec, backend: EmbeddingBackend,
-             seed: np.ndarray, name: str | None = None,
-             max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ReportCase:
+def run_case(
+    case_id: str,
+    data: bytes,
+    *,
+    spec: Spec,
+    backend: EmbeddingBackend,
+    seed: np.ndarray,
+    name: str | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> ReportCase:
     """One case through the whole pipeline with per-stage timings; never raises for the case's
     own failure (it is returned as `error`), because a report must list every case."""
     t: dict[str, float] = {}
     try:
         t0 = time.perf_counter()
-        decoded = decode_image(data, orientation=spec.orientation, max_pixels=max_pixels,
-                               name=name or case_id)
+        decoded = decode_image(
+            data, orientation=spec.orientation, max_pixels=max_pixels, name=name or case_id
+        )
         t1 = time.perf_counter()
         rgb360 = resize_rgb(decoded.rgb, INPUT_SIZE)
         t2 = time.perf_counter()
@@ -71,29 +79,50 @@ def run_case(case_id: str, data: bytes, *, spec: Spec, backend: EmbeddingBackend
         projections = project(seed, embedding)
         hash_hex = bits_to_hex(bits_from_projections(projections))
         t5 = time.perf_counter()
-        t = {"decode": _ms(t0, t1), "resize": _ms(t1, t2), "normalise": _ms(t2, t3),
-             "model": _ms(t3, t4), "project": _ms(t4, t5)}
+        t = {
+            "decode": _ms(t0, t1),
+            "resize": _ms(t1, t2),
+            "normalise": _ms(t2, t3),
+            "model": _ms(t3, t4),
+            "project": _ms(t4, t5),
+        }
         digests = stage_digests(decoded.rgb, rgb360)
     except Exception as exc:  # any failure is this case's result, like the bridges do
         return ReportCase(id=case_id, error=_describe_error(exc))
-    return ReportCase(id=case_id, digests=digests, embedding=embedding, projections=projections,
-                      hash=hash_hex, timings_ms=t, orientation=decoded.orientation)
+    return ReportCase(
+        id=case_id,
+        digests=digests,
+        embedding=embedding,
+        projections=projections,
+        hash=hash_hex,
+        timings_ms=t,
+        orientation=decoded.orientation,
+    )
 
 
-def run_cases(items: Iterable[tuple[str, bytes, str | None]], *, spec: Spec,
-              backend: EmbeddingBackend, seed: np.ndarray,
-              max_pixels: int | None = DEFAULT_MAX_PIXELS) -> list[ReportCase]:
+def run_cases(
+    items: Iterable[tuple[str, bytes, str | None]],
+    *,
+    spec: Spec,
+    backend: EmbeddingBackend,
+    seed: np.ndarray,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> list[ReportCase]:
     """run_case over (id, file bytes, display name) items, in order."""
-    return [run_case(cid, data, spec=spec, backend=backend, seed=seed, name=name,
-                     max_pixels=max_pixels) for cid, data, name in items]
+    return [
+        run_case(cid, data, spec=spec, backend=backend, seed=seed, name=name, max_pixels=max_pixels)
+        for cid, data, name in items
+    ]
 
 
 def host_platform() -> dict[str, Any]:
     """The report's `platform` for this machine (the CPU model helps tell CI runners apart)."""
-    out: dict[str, Any] = {"os": _platform.system() or "unknown",
-                           "os_version": _platform.release() or "unknown",
-                           "device_model": _platform.machine() or "unknown",
-                           "python": _platform.python_version()}
+    out: dict[str, Any] = {
+        "os": _platform.system() or "unknown",
+        "os_version": _platform.release() or "unknown",
+        "device_model": _platform.machine() or "unknown",
+        "python": _platform.python_version(),
+    }
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
         for line in cpuinfo.splitlines():
@@ -113,28 +142,41 @@ def _int(value: object) -> int:
 def runtime_info(backend: EmbeddingBackend) -> dict[str, Any]:
     """The report's `runtime` from the backend's describe(), with the required keys present."""
     d = dict(backend.describe())
-    out: dict[str, Any] = {"name": str(d.pop("name", getattr(backend, "name", "unknown"))),
-                           "version": str(d.pop("version", "unknown")),
-                           "compute_unit": str(d.pop("compute_unit", "cpu")),
-                           "threads": _int(d.pop("threads", 0))}
+    out: dict[str, Any] = {
+        "name": str(d.pop("name", getattr(backend, "name", "unknown"))),
+        "version": str(d.pop("version", "unknown")),
+        "compute_unit": str(d.pop("compute_unit", "cpu")),
+        "threads": _int(d.pop("threads", 0)),
+    }
     for k, v in d.items():
         out[k] = v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
     return out
 
 
-def make_report(cases: list[ReportCase], *, backend: EmbeddingBackend, spec: Spec,
-                bundle: BundleRef) -> DeviceReport:
+def make_report(
+    cases: list[ReportCase], *, backend: EmbeddingBackend, spec: Spec, bundle: BundleRef
+) -> DeviceReport:
     """Wrap case results into a device report from this machine."""
     from . import __version__
 
-    return DeviceReport(bridge={"name": BRIDGE_NAME, "version": __version__},
-                        platform=host_platform(), runtime=runtime_info(backend),
-                        bundle=bundle, spec=spec, created=utc_now_iso(), cases=cases)
+    return DeviceReport(
+        bridge={"name": BRIDGE_NAME, "version": __version__},
+        platform=host_platform(),
+        runtime=runtime_info(backend),
+        bundle=bundle,
+        spec=spec,
+        created=utc_now_iso(),
+        cases=cases,
+    )
 
 
-def run_bundle_selftest(path: str | os.PathLike[str], *, backend: str | None = None,
-                        threads: int | None = None,
-                        max_pixels: int | None = DEFAULT_MAX_PIXELS) -> DeviceReport:
+def run_bundle_selftest(
+    path: str | os.PathLike[str],
+    *,
+    backend: str | None = None,
+    threads: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> DeviceReport:
     """Verify the bundle (load_bundle checks every file's sha256), run all its cases, and
     return the device report (checksums_verified is true because load_bundle verified them)."""
     from .backends.factory import bundle_backend
@@ -145,10 +187,13 @@ def run_bundle_selftest(path: str | os.PathLike[str], *, backend: str | None = N
         items = []
         for case in b.cases["cases"]:
             items.append((case["id"], b.case_path(case).read_bytes(), case["source"]))
-        cases = run_cases(items, spec=b.spec, backend=engine, seed=b.seed,
-                          max_pixels=max_pixels)
+        cases = run_cases(items, spec=b.spec, backend=engine, seed=b.seed, max_pixels=max_pixels)
         fp = (b.manifest.get("source_model") or {}).get("fingerprint")
-        ref = BundleRef(bundle_id=b.bundle_id, manifest_sha256=b.manifest_sha256,
-                        checksums_verified=True, target=b.target,
-                        source_model_fingerprint=fp if isinstance(fp, str) else None)
+        ref = BundleRef(
+            bundle_id=b.bundle_id,
+            manifest_sha256=b.manifest_sha256,
+            checksums_verified=True,
+            target=b.target,
+            source_model_fingerprint=fp if isinstance(fp, str) else None,
+        )
         return make_report(cases, backend=engine, spec=b.spec, bundle=ref)

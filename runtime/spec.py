@@ -53,19 +53,32 @@ class Spec:
             raise ValueError(f"orientation must be one of {ORIENTATIONS}, got {self.orientation!r}")
         if not (self.fragile_margin >= 0.0):  # also rejects NaN
             raise ValueError(f"fragile_margin must be a number >= 0, got {self.fragile_margin!r}")
-        fixed = {"id": SPEC_ID, "resize": RESIZE_METHOD, "size": INPUT_SIZE,
-                 "normalise": NORMALISE_METHOD, "hash_bits": HASH_BITS,
-                 "embedding_dim": EMBEDDING_DIM}
+        fixed = {
+            "id": SPEC_ID,
+            "resize": RESIZE_METHOD,
+            "size": INPUT_SIZE,
+            "normalise": NORMALISE_METHOD,
+            "hash_bits": HASH_BITS,
+            "embedding_dim": EMBEDDING_DIM,
+        }
         for name, value in fixed.items():
             if getattr(self, name) != value:
                 raise SpecMismatchError(
-                    f"spec field {name!r} is {getattr(self, name)!r}; {SPEC_ID} requires {value!r}")
+                    f"spec field {name!r} is {getattr(self, name)!r}; {SPEC_ID} requires {value!r}"
+                )
 
     def to_json(self) -> dict[str, Any]:
         """The canonical JSON object (key order fixed) used in manifests, goldens and reports."""
-        return {"id": self.id, "orientation": self.orientation, "resize": self.resize,
-                "size": self.size, "normalise": self.normalise, "hash_bits": self.hash_bits,
-                "embedding_dim": self.embedding_dim, "fragile_margin": self.fragile_margin}
+        return {
+            "id": self.id,
+            "orientation": self.orientation,
+            "resize": self.resize,
+            "size": self.size,
+            "normalise": self.normalise,
+            "hash_bits": self.hash_bits,
+            "embedding_dim": self.embedding_dim,
+            "fragile_margin": self.fragile_margin,
+        }
 
     @classmethod
     def from_json(cls, obj: Any, *, source: str = "spec") -> Spec:
@@ -74,7 +87,8 @@ class Spec:
             raise SpecMismatchError(f"{source}: 'spec' must be an object, got {type(obj).__name__}")
         if obj.get("id") != SPEC_ID:
             raise SpecMismatchError(
-                f"{source}: spec id is {obj.get('id')!r}; this nhkit implements {SPEC_ID!r}")
+                f"{source}: spec id is {obj.get('id')!r}; this nhkit implements {SPEC_ID!r}"
+            )
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(obj) - known)
         if unknown:
@@ -87,4 +101,5 @@ class Spec:
     def hash_compatible(self, other: Spec) -> bool:
         """Hashes compare when everything but the fragile margin (a reporting choice) agrees."""
         return dataclasses.replace(self, fragile_margin=0.0) == dataclasses.replace(
-            other, fragile_margin=0.0)
+            other, fragile_margin=0.0
+        )

@@ -87,36 +87,60 @@ class Distribution:
         if total == 0:
             raise ValueError("no pairs")
         nz = np.flatnonzero(h)
-        return cls(pairs=total, min=int(nz[0]), p0_1=quantile(h, 0.001), p1=quantile(h, 0.01),
-                   p5=quantile(h, 0.05), median=quantile(h, 0.5),
-                   mean=float((h * np.arange(h.size)).sum() / total), p99=quantile(h, 0.99),
-                   max=int(nz[-1]), histogram=[int(v) for v in h])
+        return cls(
+            pairs=total,
+            min=int(nz[0]),
+            p0_1=quantile(h, 0.001),
+            p1=quantile(h, 0.01),
+            p5=quantile(h, 0.05),
+            median=quantile(h, 0.5),
+            mean=float((h * np.arange(h.size)).sum() / total),
+            p99=quantile(h, 0.99),
+            max=int(nz[-1]),
+            histogram=[int(v) for v in h],
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"pairs": self.pairs, "min": self.min, "p0_1": self.p0_1, "p1": self.p1,
-                "p5": self.p5, "median": self.median, "mean": round(self.mean, 4),
-                "p99": self.p99, "max": self.max, "histogram": self.histogram}
+        return {
+            "pairs": self.pairs,
+            "min": self.min,
+            "p0_1": self.p0_1,
+            "p1": self.p1,
+            "p5": self.p5,
+            "median": self.median,
+            "mean": round(self.mean, 4),
+            "p99": self.p99,
+            "max": self.max,
+            "histogram": self.histogram,
+        }
 
 
 @dataclass(frozen=True)
 class ThresholdChoice:
     """The largest threshold whose observed false-positive rate is at most `target_fpr`."""
 
-    criterion: str             # "zero-fp" or "fpr<=X" (docs/hashlist-format.md)
+    criterion: str  # "zero-fp" or "fpr<=X" (docs/hashlist-format.md)
     target_fpr: float
-    threshold: int | None      # None: no threshold meets the target (a distinct pair at 0)
-    false_positives: int       # negative pairs with distance <= threshold
+    threshold: int | None  # None: no threshold meets the target (a distinct pair at 0)
+    false_positives: int  # negative pairs with distance <= threshold
     pairs: int
-    fpr: float                 # false_positives / pairs
-    resolvable: bool           # target_fpr >= 1/pairs: the data can tell this rate from zero
-    fpr_upper95: float         # one-sided 95% upper bound on the true rate at this threshold
+    fpr: float  # false_positives / pairs
+    resolvable: bool  # target_fpr >= 1/pairs: the data can tell this rate from zero
+    fpr_upper95: float  # one-sided 95% upper bound on the true rate at this threshold
     note: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"criterion": self.criterion, "target_fpr": self.target_fpr,
-                "threshold": self.threshold, "false_positives": self.false_positives,
-                "pairs": self.pairs, "fpr": self.fpr, "resolvable": self.resolvable,
-                "fpr_upper95": self.fpr_upper95, "note": self.note}
+        return {
+            "criterion": self.criterion,
+            "target_fpr": self.target_fpr,
+            "threshold": self.threshold,
+            "false_positives": self.false_positives,
+            "pairs": self.pairs,
+            "fpr": self.fpr,
+            "resolvable": self.resolvable,
+            "fpr_upper95": self.fpr_upper95,
+            "note": self.note,
+        }
 
 
 def criterion_name(target_fpr: float) -> str:
@@ -136,8 +160,14 @@ def _upper95(k: int, n: int) -> float:
         return 1.0
 
     def tail(p: float) -> float:  # P[X <= k] for X ~ Binomial(n, p), summed in log space
-        logs = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
-                + i * math.log(p) + (n - i) * math.log1p(-p) for i in range(k + 1)]
+        logs = [
+            math.lgamma(n + 1)
+            - math.lgamma(i + 1)
+            - math.lgamma(n - i + 1)
+            + i * math.log(p)
+            + (n - i) * math.log1p(-p)
+            for i in range(k + 1)
+        ]
         m = max(logs)
         return math.exp(m) * sum(math.exp(v - m) for v in logs)
 
@@ -168,17 +198,28 @@ def threshold_at(hist: np.ndarray, target_fpr: float) -> ThresholdChoice:
     resolvable = target_fpr == 0 or target_fpr * pairs >= 1
     crit = criterion_name(target_fpr)
     if ok.size == 0:
-        return ThresholdChoice(crit, target_fpr, None, 0, pairs, 0.0, resolvable, 1.0,
-                               f"no threshold meets {crit}: {int(h[0])} distinct pair(s) have "
-                               "identical hashes")
+        return ThresholdChoice(
+            crit,
+            target_fpr,
+            None,
+            0,
+            pairs,
+            0.0,
+            resolvable,
+            1.0,
+            f"no threshold meets {crit}: {int(h[0])} distinct pair(s) have identical hashes",
+        )
     t = int(ok[-1])
     fp = int(cum[t])
     note = ""
     if not resolvable:
-        note = (f"target {target_fpr:g} is below 1/{pairs} pairs = {1 / pairs:.2g}: not "
-                "resolvable on this set, the zero-FP threshold is given instead")
-    return ThresholdChoice(crit, target_fpr, t, fp, pairs, fp / pairs, resolvable,
-                           _upper95(fp, pairs), note)
+        note = (
+            f"target {target_fpr:g} is below 1/{pairs} pairs = {1 / pairs:.2g}: not "
+            "resolvable on this set, the zero-FP threshold is given instead"
+        )
+    return ThresholdChoice(
+        crit, target_fpr, t, fp, pairs, fp / pairs, resolvable, _upper95(fp, pairs), note
+    )
 
 
 def true_positive_rate(hist: np.ndarray, threshold: int | None) -> float:

@@ -40,8 +40,9 @@ _HEX = re.compile(r"^[0-9a-f]{24}$")
 NhkitIndexMatch = IndexMatchUntyped[SignalSimilarityInfoWithIntDistance, IndexT]
 
 
-class NhkitSignal(signal_base.SimpleSignalType, signal_base.BytesHasher,
-                  signal_base.CanGenerateRandomSignal):
+class NhkitSignal(
+    signal_base.SimpleSignalType, signal_base.BytesHasher, signal_base.CanGenerateRandomSignal
+):
     """nhkit's 96-bit perceptual hash (nh-spec-v1) of a photo, with the default model.
 
     Hashes of different models or seeds do not compare; this signal type is the default
@@ -67,10 +68,10 @@ class NhkitSignal(signal_base.SimpleSignalType, signal_base.BytesHasher,
         return s
 
     @classmethod
-    def compare_hash(cls, hash1: str, hash2: str, threshold: int = DEFAULT_THRESHOLD
-                     ) -> signal_base.SignalComparisonResult:
-        return signal_base.SignalComparisonResult.from_simple_dist(hamming(hash1, hash2),
-                                                                   threshold)
+    def compare_hash(
+        cls, hash1: str, hash2: str, threshold: int = DEFAULT_THRESHOLD
+    ) -> signal_base.SignalComparisonResult:
+        return signal_base.SignalComparisonResult.from_simple_dist(hamming(hash1, hash2), threshold)
 
     _hasher: t.Any = None
 
@@ -84,12 +85,11 @@ class NhkitSignal(signal_base.SimpleSignalType, signal_base.BytesHasher,
 
     @classmethod
     def get_random_signal(cls) -> str:
-        return f"{random.randrange(16 ** 24):024x}"
+        return f"{random.randrange(16**24):024x}"
 
     @staticmethod
     def get_examples() -> list[str]:
-        return ["bc6cf2d368442f7d30da97ba", "bcf8d2d368c42f35219a973a",
-                "2b186faa6b6cd6e5b6c5a0c1"]
+        return ["bc6cf2d368442f7d30da97ba", "bcf8d2d368c42f35219a973a", "2b186faa6b6cd6e5b6c5a0c1"]
 
 
 class NhkitIndex(SignalTypeIndex[IndexT]):
@@ -98,8 +98,9 @@ class NhkitIndex(SignalTypeIndex[IndexT]):
 
     threshold: int = DEFAULT_THRESHOLD
 
-    def __init__(self, entries: t.Iterable[tuple[str, IndexT]] = (), *,
-                 threshold: int | None = None) -> None:
+    def __init__(
+        self, entries: t.Iterable[tuple[str, IndexT]] = (), *, threshold: int | None = None
+    ) -> None:
         super().__init__()
         if threshold is not None:
             self.threshold = int(threshold)
@@ -120,18 +121,19 @@ class NhkitIndex(SignalTypeIndex[IndexT]):
         if self._index is None:
             from .match import choose_backend, make_index
 
-            codes = np.frombuffer(bytes.fromhex("".join(self._hashes)), np.uint8
-                                  ).reshape(-1, 12)
+            codes = np.frombuffer(bytes.fromhex("".join(self._hashes)), np.uint8).reshape(-1, 12)
             self._index = make_index(codes, choose_backend(len(codes), self.threshold))
         return self._index
 
     def query(self, query: str) -> t.Sequence[NhkitIndexMatch[IndexT]]:
-        q = np.frombuffer(bytes.fromhex(NhkitSignal.validate_signal_str(query)), np.uint8
-                          ).reshape(1, 12)
+        q = np.frombuffer(bytes.fromhex(NhkitSignal.validate_signal_str(query)), np.uint8).reshape(
+            1, 12
+        )
         lims, ids, dist = self._built().range_search(q, self.threshold)
-        return [IndexMatchUntyped(SignalSimilarityInfoWithIntDistance(int(d)),
-                                  self._entries[int(i)])
-                for i, d in zip(ids.tolist(), dist.tolist())]
+        return [
+            IndexMatchUntyped(SignalSimilarityInfoWithIntDistance(int(d)), self._entries[int(i)])
+            for i, d in zip(ids.tolist(), dist.tolist())
+        ]
 
     def __getstate__(self) -> dict[str, t.Any]:
         state = dict(self.__dict__)
@@ -139,8 +141,9 @@ class NhkitIndex(SignalTypeIndex[IndexT]):
         return state
 
     @classmethod
-    def from_hashlist(cls, path: str | os.PathLike[str], threshold: int | None = None
-                      ) -> NhkitIndex[dict[str, t.Any]]:
+    def from_hashlist(
+        cls, path: str | os.PathLike[str], threshold: int | None = None
+    ) -> NhkitIndex[dict[str, t.Any]]:
         """An index over a verified nhkit hash list; entries are {"id", "label", "source"};
         the threshold defaults to the list's calibrated one."""
         from .hashlist import load

@@ -43,13 +43,19 @@ def run_dist(args: argparse.Namespace) -> int:
     if args.address and engine_name != "ray":
         raise NhkitError("--address is the Ray cluster address: use it with --engine ray")
     if args.format != "text":
-        raise NhkitError("--format is for standard output; --out always writes Parquet "
-                         "(docs/parquet-format.md)")
+        raise NhkitError(
+            "--format is for standard output; --out always writes Parquet (docs/parquet-format.md)"
+        )
     local = engine_name == "local"
-    config = HasherConfig(model=args.model, seed=args.seed, bundle=args.bundle,
-                          orientation=args.orientation, fragile_margin=args.margin,
-                          threads=args.threads if (args.threads or local) else 1,
-                          max_pixels=args.max_pixels)
+    config = HasherConfig(
+        model=args.model,
+        seed=args.seed,
+        bundle=args.bundle,
+        orientation=args.orientation,
+        fragile_margin=args.margin,
+        threads=args.threads if (args.threads or local) else 1,
+        max_pixels=args.max_pixels,
+    )
     hasher = config.build()
     identity = hasher.identity
     output = HashesOutput(args.out)
@@ -59,19 +65,38 @@ def run_dist(args: argparse.Namespace) -> int:
     if local:
         from .local import local_engine
 
-        engine = local_engine(hasher, identity, folder=output.path, batch_size=args.batch,
-                              workers=args.workers, progress=counter)
+        engine = local_engine(
+            hasher,
+            identity,
+            folder=output.path,
+            batch_size=args.batch,
+            workers=args.workers,
+            progress=counter,
+        )
     else:
         from .ray import cluster_cpus, ray_engine
 
-        engine = ray_engine(config, identity, hasher.spec, address=args.address,
-                            batch_size=args.batch, folder=str(output.path),
-                            progress=not args.no_progress)
+        engine = ray_engine(
+            config,
+            identity,
+            hasher.spec,
+            address=args.address,
+            batch_size=args.batch,
+            folder=str(output.path),
+            progress=not args.no_progress,
+        )
         chunk_files = chunk_files_for(cluster_cpus())
     try:
-        summary = run_chunks(list_inputs(args.paths, recursive=args.recursive), output, engine,
-                             spec=hasher.spec, model=identity, run_id=new_run_id(),
-                             chunk_files=chunk_files, log=sys.stderr)
+        summary = run_chunks(
+            list_inputs(args.paths, recursive=args.recursive),
+            output,
+            engine,
+            spec=hasher.spec,
+            model=identity,
+            run_id=new_run_id(),
+            chunk_files=chunk_files,
+            log=sys.stderr,
+        )
     finally:
         counter.close()
     print(f"nhkit hash: {summary.line()} -> {output.path}", file=sys.stderr)

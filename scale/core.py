@@ -45,14 +45,23 @@ class HasherConfig:
                 raise NhkitError("a bundle carries its own model and seed; drop model/seed")
             from nhkit.runtime.bundle_backend import hasher_for_bundle
 
-            return hasher_for_bundle(self.bundle, orientation=self.orientation,
-                                     fragile_margin=self.fragile_margin, threads=self.threads,
-                                     max_pixels=self.max_pixels)
+            return hasher_for_bundle(
+                self.bundle,
+                orientation=self.orientation,
+                fragile_margin=self.fragile_margin,
+                threads=self.threads,
+                max_pixels=self.max_pixels,
+            )
         if self.seed and not self.model:
             raise NhkitError("a seed goes with a model (the default model has its own seed)")
-        return Hasher.from_onnx(self.model, self.seed, orientation=self.orientation or "apply",
-                                fragile_margin=self.fragile_margin, threads=self.threads,
-                                max_pixels=self.max_pixels)
+        return Hasher.from_onnx(
+            self.model,
+            self.seed,
+            orientation=self.orientation or "apply",
+            fragile_margin=self.fragile_margin,
+            threads=self.threads,
+            max_pixels=self.max_pixels,
+        )
 
 
 def _column(batch: pa.Table | pa.RecordBatch, name: str) -> list[Any] | None:
@@ -68,8 +77,14 @@ def _mtime_ns(path: str) -> int | None:
         return None
 
 
-def hash_table(hasher: Any, batch: pa.Table | pa.RecordBatch, *, model: ModelIdentity | None = None,
-               batch_size: int = 16, workers: int = 1) -> pa.Table:
+def hash_table(
+    hasher: Any,
+    batch: pa.Table | pa.RecordBatch,
+    *,
+    model: ModelIdentity | None = None,
+    batch_size: int = 16,
+    workers: int = 1,
+) -> pa.Table:
     """Hash one Arrow batch with columns `path` (string) and `bytes` (binary; null = the engine
     could not read the file, then `error` says why if given), optionally `size`, `mtime_ns` and
     `error`. Returns a table of the documented schema, one row per input row, same order.
@@ -104,8 +119,9 @@ def hash_table(hasher: Any, batch: pa.Table | pa.RecordBatch, *, model: ModelIde
             continue
         rows.append(i)
         items.append((p, c))
-    for k, (_, outcome) in enumerate(hasher.hash_sources(items, batch_size=batch_size,
-                                                          workers=workers)):
+    for k, (_, outcome) in enumerate(
+        hasher.hash_sources(items, batch_size=batch_size, workers=workers)
+    ):
         i = rows[k]
         if isinstance(outcome, NhkitError):
             errors[i] = getattr(outcome, "reason", None) or str(outcome)
@@ -123,7 +139,8 @@ def hash_table(hasher: Any, batch: pa.Table | pa.RecordBatch, *, model: ModelIde
 
     def fixed(a: np.ndarray) -> pa.Array:
         return pa.FixedSizeBinaryArray.from_buffers(
-            pa.binary(12), n, [_validity(ok), pa.py_buffer(np.ascontiguousarray(a).tobytes())])
+            pa.binary(12), n, [_validity(ok), pa.py_buffer(np.ascontiguousarray(a).tobytes())]
+        )
 
     columns = [
         pa.array(paths, pa.string()),
@@ -131,8 +148,9 @@ def hash_table(hasher: Any, batch: pa.Table | pa.RecordBatch, *, model: ModelIde
         pa.array(mtimes, pa.int64()),
         pa.array(hexes, pa.string()),
         fixed(bits),
-        pa.FixedSizeListArray.from_arrays(pa.array(emb.ravel(), pa.float32()), EMBEDDING_DIM,
-                                          mask=null),
+        pa.FixedSizeListArray.from_arrays(
+            pa.array(emb.ravel(), pa.float32()), EMBEDDING_DIM, mask=null
+        ),
         fixed(fragile),
         pa.array(margin, pa.float64(), mask=~ok),
         pa.array(fcount, pa.int32(), mask=~ok),

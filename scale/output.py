@@ -53,14 +53,20 @@ class HashesOutput:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
-            raise InputFileError(self.path, "exists and is not a folder: the output of a "
-                                 "distributed run is a folder of Parquet part files")
+            raise InputFileError(
+                self.path,
+                "exists and is not a folder: the output of a "
+                "distributed run is a folder of Parquet part files",
+            )
 
     def parts(self) -> list[Path]:
         if not self.path.is_dir():
             return []
-        return sorted(p for p in self.path.iterdir()
-                      if p.name.startswith(PART_PREFIX) and p.name.endswith(".parquet"))
+        return sorted(
+            p
+            for p in self.path.iterdir()
+            if p.name.startswith(PART_PREFIX) and p.name.endswith(".parquet")
+        )
 
     def meta(self) -> HashesMeta | None:
         """Metadata shared by every part (None for a new output); parts that disagree are an
@@ -75,11 +81,13 @@ class HashesOutput:
             meta = parse_metadata(schema.metadata, str(part))
             if first is None:
                 first = (part, meta)
-            elif not (same_model(meta.model, first[1].model)
-                      and meta.spec.hash_compatible(first[1].spec)):
+            elif not (
+                same_model(meta.model, first[1].model) and meta.spec.hash_compatible(first[1].spec)
+            ):
                 raise OutputMismatchError(
                     f"{part}: made with {meta.model.describe()}, but {first[0]} with "
-                    f"{first[1].model.describe()}; one output folder holds one model's hashes")
+                    f"{first[1].model.describe()}; one output folder holds one model's hashes"
+                )
         return None if first is None else first[1]
 
     def check_compatible(self, spec: Spec, model: ModelIdentity) -> HashesMeta | None:
@@ -91,11 +99,13 @@ class HashesOutput:
             raise OutputMismatchError(
                 f"{self.path}: holds hashes of model fingerprint {meta.model.fingerprint} "
                 f"(seed sha256 {meta.model.seed_sha256}); this run uses model fingerprint "
-                f"{model.fingerprint} (seed sha256 {model.seed_sha256}). Use another --out.")
+                f"{model.fingerprint} (seed sha256 {model.seed_sha256}). Use another --out."
+            )
         if not meta.spec.hash_compatible(spec):
             raise OutputMismatchError(
                 f"{self.path}: holds hashes made under spec {meta.spec.to_json()}; this run "
-                f"uses {spec.to_json()} (e.g. another orientation policy). Use another --out.")
+                f"uses {spec.to_json()} (e.g. another orientation policy). Use another --out."
+            )
         return meta
 
     def done_keys(self) -> np.ndarray:
@@ -104,8 +114,9 @@ class HashesOutput:
         keys: list[bytes] = []
         for part in self.parts():
             t = pq.read_table(part, columns=["path", "size", "mtime_ns"])
-            for p, s, m in zip(t.column(0).to_pylist(), t.column(1).to_pylist(),
-                               t.column(2).to_pylist()):
+            for p, s, m in zip(
+                t.column(0).to_pylist(), t.column(1).to_pylist(), t.column(2).to_pylist()
+            ):
                 keys.append(resume_key(p, s, m))
         return np.sort(np.array(keys, dtype="S16"))
 
@@ -134,8 +145,9 @@ def write_part(folder: str | os.PathLike[str], name: str, table: pa.Table) -> Pa
     return final
 
 
-def read_hashes(path: str | os.PathLike[str], columns: Iterable[str] | None = None
-                ) -> tuple[pa.Table, HashesMeta]:
+def read_hashes(
+    path: str | os.PathLike[str], columns: Iterable[str] | None = None
+) -> tuple[pa.Table, HashesMeta]:
     """Read an nhkit hashes Parquet (one file, or an output folder of parts) with its checked
     metadata. This is the reader `nhkit hashlist build` and `nhkit match` can share."""
     p = Path(path)

@@ -47,8 +47,12 @@ class Listed:
     error: str | None = None
 
 
-def list_inputs(inputs: Iterable[str | os.PathLike[str]], *, recursive: bool = False,
-                max_bytes: int | None = DEFAULT_MAX_BYTES) -> Iterator[Listed]:
+def list_inputs(
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    recursive: bool = False,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
+) -> Iterator[Listed]:
     """Stream the inputs (files, or folders with recursive) as absolute paths with their stat.
 
     Files the workers could not read (missing, not a regular file, no read permission, over
@@ -67,8 +71,10 @@ def list_inputs(inputs: Iterable[str | os.PathLike[str]], *, recursive: bool = F
         if not stat.S_ISREG(st.st_mode):
             error = "is not a regular file"
         elif max_bytes is not None and st.st_size > max_bytes:
-            error = (f"file is {st.st_size:,} bytes, over the limit of {max_bytes:,} "
-                     "(raise max_bytes if the file is trusted)")
+            error = (
+                f"file is {st.st_size:,} bytes, over the limit of {max_bytes:,} "
+                "(raise max_bytes if the file is trusted)"
+            )
         elif not os.access(full, os.R_OK):
             error = "cannot read file: permission denied"
         yield Listed(full, st.st_size, st.st_mtime_ns, error)
@@ -84,9 +90,11 @@ class RunSummary:
 
     def line(self) -> str:
         rate = self.hashed / self.seconds if self.seconds > 0 else 0.0
-        return (f"{self.hashed} hashed, {self.failed} failed, {self.skipped} skipped (already in "
-                f"the output), {len(self.parts)} part files written in {self.seconds:.1f} s "
-                f"({rate:.1f} images/s)")
+        return (
+            f"{self.hashed} hashed, {self.failed} failed, {self.skipped} skipped (already in "
+            f"the output), {len(self.parts)} part files written in {self.seconds:.1f} s "
+            f"({rate:.1f} images/s)"
+        )
 
 
 # An engine hashes one chunk of readable files into part files named with `prefix` and returns
@@ -105,9 +113,17 @@ def error_table(rows: list[Listed], spec: Spec, model: ModelIdentity) -> pa.Tabl
     return pa.Table.from_arrays([cols[f.name] for f in schema], schema=schema)
 
 
-def run_chunks(listed: Iterable[Listed], output: HashesOutput, engine: Engine, *, spec: Spec,
-               model: ModelIdentity, run_id: str, chunk_files: int = DEFAULT_CHUNK_FILES,
-               log: TextIO | None = None) -> RunSummary:
+def run_chunks(
+    listed: Iterable[Listed],
+    output: HashesOutput,
+    engine: Engine,
+    *,
+    spec: Spec,
+    model: ModelIdentity,
+    run_id: str,
+    chunk_files: int = DEFAULT_CHUNK_FILES,
+    log: TextIO | None = None,
+) -> RunSummary:
     """Skip done files, write listing errors as rows, and feed chunks to the engine."""
     from .output import write_part
 
@@ -143,9 +159,12 @@ def run_chunks(listed: Iterable[Listed], output: HashesOutput, engine: Engine, *
         chunk_no += 1
         todo, bad = [], []
         elapsed = time.monotonic() - start
-        print(f"nhkit hash: {summary.hashed} hashed, {summary.failed} failed, "
-              f"{summary.skipped} skipped, {summary.hashed / max(elapsed, 1e-9):.1f} images/s",
-              file=log, flush=True)
+        print(
+            f"nhkit hash: {summary.hashed} hashed, {summary.failed} failed, "
+            f"{summary.skipped} skipped, {summary.hashed / max(elapsed, 1e-9):.1f} images/s",
+            file=log,
+            flush=True,
+        )
 
     for item in listed:
         if is_done(item):

@@ -45,16 +45,22 @@ def _ray() -> Any:
 class HashActor:
     """One model per actor; called per batch of (path, bytes)."""
 
-    def __init__(self, config: HasherConfig, model: ModelIdentity, workers: int = 1,
-                 batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(
+        self,
+        config: HasherConfig,
+        model: ModelIdentity,
+        workers: int = 1,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
         self.hasher = config.build()
         self.model = model
         self.workers = workers
         self.batch_size = batch_size
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return hash_table(self.hasher, batch, model=self.model, batch_size=self.batch_size,
-                          workers=self.workers)
+        return hash_table(
+            self.hasher, batch, model=self.model, batch_size=self.batch_size, workers=self.workers
+        )
 
 
 def _check_reachable(address: str) -> None:
@@ -68,8 +74,9 @@ def _check_reachable(address: str) -> None:
     try:
         socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
     except OSError as exc:
-        raise NhkitError(f"cannot reach the Ray cluster at {address}: "
-                         f"{exc.strerror or exc}") from None
+        raise NhkitError(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}"
+        ) from None
 
 
 def cluster_cpus() -> int:
@@ -77,13 +84,24 @@ def cluster_cpus() -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
-def hash_dataset(ds: Any, model: str | None = None, seed: str | None = None,
-                 bundle: str | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE,
-                 concurrency: int | None = None, num_cpus: float = DEFAULT_ACTOR_CPUS,
-                 workers: int = 1, threads: int = 1, orientation: str | None = None,
-                 fragile_margin: float | None = None, max_pixels: int | None = None,
-                 config: HasherConfig | None = None, identity: ModelIdentity | None = None,
-                 actor_class: type = HashActor) -> Any:
+def hash_dataset(
+    ds: Any,
+    model: str | None = None,
+    seed: str | None = None,
+    bundle: str | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    concurrency: int | None = None,
+    num_cpus: float = DEFAULT_ACTOR_CPUS,
+    workers: int = 1,
+    threads: int = 1,
+    orientation: str | None = None,
+    fragile_margin: float | None = None,
+    max_pixels: int | None = None,
+    config: HasherConfig | None = None,
+    identity: ModelIdentity | None = None,
+    actor_class: type = HashActor,
+) -> Any:
     """A Ray Dataset of (path, bytes) rows -> a Dataset of hash rows (docs/parquet-format.md).
 
     `ds` is typically `ray.data.read_binary_files(paths, include_paths=True)`. `concurrency` is
@@ -96,16 +114,31 @@ def hash_dataset(ds: Any, model: str | None = None, seed: str | None = None,
         kw: dict[str, Any] = {}
         if max_pixels is not None:
             kw["max_pixels"] = max_pixels
-        config = HasherConfig(model=model, seed=seed, bundle=bundle, orientation=orientation,
-                              fragile_margin=fragile_margin, threads=threads, **kw)
+        config = HasherConfig(
+            model=model,
+            seed=seed,
+            bundle=bundle,
+            orientation=orientation,
+            fragile_margin=fragile_margin,
+            threads=threads,
+            **kw,
+        )
     if identity is None:
         identity = config.build().identity
     size = concurrency or cluster_cpus()
     return ds.map_batches(
-        actor_class, batch_format="pyarrow", batch_size=batch_size, num_cpus=num_cpus,
+        actor_class,
+        batch_format="pyarrow",
+        batch_size=batch_size,
+        num_cpus=num_cpus,
         compute=ray.data.ActorPoolStrategy(size=size),
-        fn_constructor_kwargs={"config": config, "model": identity, "workers": workers,
-                               "batch_size": batch_size})
+        fn_constructor_kwargs={
+            "config": config,
+            "model": identity,
+            "workers": workers,
+            "batch_size": batch_size,
+        },
+    )
 
 
 def _sink_class() -> Any:
@@ -115,8 +148,7 @@ def _sink_class() -> Any:
         """Each write task writes its blocks as one part file, atomically (output.write_part);
         the counts come back to the driver for the summary."""
 
-        def __init__(self, folder: str, prefix: str, schema: pa.Schema,
-                     rows_per_file: int) -> None:
+        def __init__(self, folder: str, prefix: str, schema: pa.Schema, rows_per_file: int) -> None:
             self.folder, self.prefix, self.schema = folder, prefix, schema
             self.rows_per_file = rows_per_file
             self.results: list[dict[str, Any]] = []
@@ -130,11 +162,13 @@ def _sink_class() -> Any:
             tables = [t for t in tables if t.num_rows]
             if not tables:
                 return {"rows": 0, "errors": 0, "part": None}
-            table = pa.concat_tables([t.select(self.schema.names).cast(self.schema)
-                                      for t in tables])
+            table = pa.concat_tables(
+                [t.select(self.schema.names).cast(self.schema) for t in tables]
+            )
             part = write_part(self.folder, f"{self.prefix}-{ctx.task_idx:05d}", table)
-            errors = (table.num_rows - table["error"].null_count
-                      if "error" in table.column_names else 0)
+            errors = (
+                table.num_rows - table["error"].null_count if "error" in table.column_names else 0
+            )
             return {"rows": table.num_rows, "errors": errors, "part": str(part)}
 
         def on_write_complete(self, write_result: Any) -> None:
@@ -143,22 +177,38 @@ def _sink_class() -> Any:
     return PartSink
 
 
-def ray_engine(config: HasherConfig, identity: ModelIdentity, spec: Any, *,
-               address: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
-               concurrency: int | None = None, num_cpus: float = DEFAULT_ACTOR_CPUS,
-               workers: int = 1, rows_per_file: int = 10_000, folder: str,
-               actor_class: type = HashActor, progress: bool = True) -> Any:
+def ray_engine(
+    config: HasherConfig,
+    identity: ModelIdentity,
+    spec: Any,
+    *,
+    address: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    concurrency: int | None = None,
+    num_cpus: float = DEFAULT_ACTOR_CPUS,
+    workers: int = 1,
+    rows_per_file: int = 10_000,
+    folder: str,
+    actor_class: type = HashActor,
+    progress: bool = True,
+) -> Any:
     """An Engine for plan.run_chunks that runs each chunk as one Ray Data pipeline."""
     ray = _ray()
     if not ray.is_initialized():
         if address:
             _check_reachable(address)
         try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                     configure_logging=True, logging_level="warning")
+            ray.init(
+                address=address,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=True,
+                logging_level="warning",
+            )
         except (ConnectionError, ValueError, RuntimeError) as exc:
-            raise NhkitError(f"cannot connect to the Ray cluster at {address or 'local'}: "
-                             f"{exc}") from None
+            raise NhkitError(
+                f"cannot connect to the Ray cluster at {address or 'local'}: {exc}"
+            ) from None
     # Ray Data's own progress bars are the live count and rate on a terminal.
     ray.data.DataContext.get_current().enable_progress_bars = progress
     schema = hashes_schema(spec, identity)
@@ -169,11 +219,19 @@ def ray_engine(config: HasherConfig, identity: ModelIdentity, spec: Any, *,
         # About one batch per read block, and at least two blocks per actor so none idles.
         actors = concurrency or cluster_cpus()
         blocks = min(len(paths), max(len(paths) // batch_size, 2 * actors))
-        ds = ray.data.read_binary_files(paths, include_paths=True, ignore_missing_paths=True,
-                                        override_num_blocks=max(1, blocks))
-        hashed = hash_dataset(ds, config=config, identity=identity, batch_size=batch_size,
-                              concurrency=concurrency, num_cpus=num_cpus, workers=workers,
-                              actor_class=actor_class)
+        ds = ray.data.read_binary_files(
+            paths, include_paths=True, ignore_missing_paths=True, override_num_blocks=max(1, blocks)
+        )
+        hashed = hash_dataset(
+            ds,
+            config=config,
+            identity=identity,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            num_cpus=num_cpus,
+            workers=workers,
+            actor_class=actor_class,
+        )
         sink = sink_class(os.fspath(folder), prefix, schema, rows_per_file)
         try:
             hashed.write_datasink(sink)
@@ -181,7 +239,8 @@ def ray_engine(config: HasherConfig, identity: ModelIdentity, spec: Any, *,
             first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc)
             raise NhkitError(
                 f"the Ray run stopped ({type(exc).__name__}: {first}); the part files already "
-                f"in {folder} are complete and valid: rerun the same command to resume") from None
+                f"in {folder} are complete and valid: rerun the same command to resume"
+            ) from None
         rows = sum(r["rows"] for r in sink.results)
         errors = sum(r["errors"] for r in sink.results)
         return rows - errors, errors, [r["part"] for r in sink.results]

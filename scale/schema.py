@@ -43,8 +43,7 @@ META_VERSION = b"nhkit.version"
 
 def model_json(model: ModelIdentity) -> dict[str, Any]:
     """The `nhkit.model` metadata object (the same three keys as a hash list's `model`)."""
-    return {"name": model.name, "fingerprint": model.fingerprint,
-            "seed_sha256": model.seed_sha256}
+    return {"name": model.name, "fingerprint": model.fingerprint, "seed_sha256": model.seed_sha256}
 
 
 def same_model(a: ModelIdentity, b: ModelIdentity) -> bool:
@@ -56,12 +55,14 @@ def hashes_schema(spec: Spec, model: ModelIdentity) -> pa.Schema:
     """The table schema with the file metadata every part file carries."""
     from nhkit.runtime import __version__
 
-    return BASE_SCHEMA.with_metadata({
-        META_SCHEMA: SCHEMA_ID.encode(),
-        META_SPEC: json.dumps(spec.to_json()).encode(),
-        META_MODEL: json.dumps(model_json(model)).encode(),
-        META_VERSION: __version__.encode(),
-    })
+    return BASE_SCHEMA.with_metadata(
+        {
+            META_SCHEMA: SCHEMA_ID.encode(),
+            META_SPEC: json.dumps(spec.to_json()).encode(),
+            META_MODEL: json.dumps(model_json(model)).encode(),
+            META_VERSION: __version__.encode(),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,11 @@ def parse_metadata(metadata: dict[bytes, bytes] | None, source: str) -> HashesMe
     md = metadata or {}
     schema_id = md.get(META_SCHEMA, b"").decode("utf-8", "replace")
     if schema_id != SCHEMA_ID:
-        raise InputFileError(source, f"not an nhkit hashes file: metadata nhkit.schema is "
-                             f"{schema_id or 'missing'!r}, expected {SCHEMA_ID!r}")
+        raise InputFileError(
+            source,
+            f"not an nhkit hashes file: metadata nhkit.schema is "
+            f"{schema_id or 'missing'!r}, expected {SCHEMA_ID!r}",
+        )
     try:
         spec = Spec.from_json(json.loads(md[META_SPEC]), source=f"{source}: nhkit.spec")
         m = json.loads(md[META_MODEL])
@@ -99,5 +103,6 @@ def check_columns(schema: pa.Schema, source: str) -> None:
         if idx < 0:
             raise InputFileError(source, f"column {f.name!r} is missing")
         if schema.field(idx).type != f.type:
-            raise InputFileError(source, f"column {f.name!r} is {schema.field(idx).type}, "
-                                 f"expected {f.type}")
+            raise InputFileError(
+                source, f"column {f.name!r} is {schema.field(idx).type}, expected {f.type}"
+            )

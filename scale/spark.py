@@ -28,9 +28,11 @@ from .output import HashesOutput, new_run_id, write_part
 from .schema import hashes_schema
 
 # Spark's nearest types to docs/parquet-format.md (for hash_dataframe).
-SPARK_SCHEMA = ("path string, size long, mtime_ns long, hash string, bits binary, "
-                "embedding array<float>, fragile binary, min_margin double, fragile_count int, "
-                "error string")
+SPARK_SCHEMA = (
+    "path string, size long, mtime_ns long, hash string, bits binary, "
+    "embedding array<float>, fragile binary, min_margin double, fragile_count int, "
+    "error string"
+)
 WRITE_RESULT = "rows long, errors long, part string"
 
 
@@ -38,9 +40,9 @@ def _local_path(path: str) -> str:
     """Spark names local files `file:/a/b.jpg`; nhkit's rows (and the resume key) use
     `/a/b.jpg`, as the local and Ray engines do. Other schemes stay as Spark gives them."""
     if path.startswith("file://"):
-        return path[len("file://"):]
+        return path[len("file://") :]
     if path.startswith("file:"):
-        return path[len("file:"):]
+        return path[len("file:") :]
     return path
 
 
@@ -48,27 +50,33 @@ def _to_core_batch(batch: pa.RecordBatch) -> pa.Table:
     """binaryFile columns (path, modificationTime, length, content) -> the core's input."""
     t = pa.Table.from_batches([batch])
     mtime = t.column("modificationTime").cast(pa.timestamp("us")).cast(pa.int64())
-    return pa.table({
-        "path": pa.array([_local_path(p) for p in t.column("path").to_pylist()], pa.string()),
-        "bytes": t.column("content"),
-        "size": t.column("length").cast(pa.int64()),
-        "mtime_ns": pa.compute.multiply(mtime, 1000),
-    })
+    return pa.table(
+        {
+            "path": pa.array([_local_path(p) for p in t.column("path").to_pylist()], pa.string()),
+            "bytes": t.column("content"),
+            "size": t.column("length").cast(pa.int64()),
+            "mtime_ns": pa.compute.multiply(mtime, 1000),
+        }
+    )
 
 
-def _hash_partitions(config: HasherConfig, model: ModelIdentity, batch_size: int,
-                     workers: int) -> Any:
+def _hash_partitions(
+    config: HasherConfig, model: ModelIdentity, batch_size: int, workers: int
+) -> Any:
     def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Table]:
         hasher = config.build()  # once per partition
         for b in batches:
             if b.num_rows:
-                yield hash_table(hasher, _to_core_batch(b), model=model, batch_size=batch_size,
-                                 workers=workers)
+                yield hash_table(
+                    hasher, _to_core_batch(b), model=model, batch_size=batch_size, workers=workers
+                )
+
     return run
 
 
-def hash_dataframe(df: Any, config: HasherConfig | None = None, *, batch_size: int = 16,
-                   workers: int = 1) -> Any:
+def hash_dataframe(
+    df: Any, config: HasherConfig | None = None, *, batch_size: int = 16, workers: int = 1
+) -> Any:
     """A `binaryFile` DataFrame -> a DataFrame of hash rows (Spark types: SPARK_SCHEMA)."""
     config = config or HasherConfig()
     model = config.build().identity
@@ -76,19 +84,37 @@ def hash_dataframe(df: Any, config: HasherConfig | None = None, *, batch_size: i
 
     def to_spark(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for table in inner(batches):
-            table = table.cast(pa.schema([
-                (f.name, pa.binary() if pa.types.is_fixed_size_binary(f.type) else
-                 pa.list_(pa.float32()) if pa.types.is_fixed_size_list(f.type) else f.type)
-                for f in table.schema]))
+            table = table.cast(
+                pa.schema(
+                    [
+                        (
+                            f.name,
+                            pa.binary()
+                            if pa.types.is_fixed_size_binary(f.type)
+                            else pa.list_(pa.float32())
+                            if pa.types.is_fixed_size_list(f.type)
+                            else f.type,
+                        )
+                        for f in table.schema
+                    ]
+                )
+            )
             yield from table.to_batches()
 
     return df.mapInArrow(to_spark, SPARK_SCHEMA)
 
 
-def hash_binary_files(spark: Any, paths: str | list[str], out: str | os.PathLike[str], *,
-                      config: HasherConfig | None = None, batch_size: int = 16,
-                      workers: int = 1, path_glob: str = "*.{jpg,jpeg,png,gif,bmp,tif,tiff,webp}",
-                      recursive: bool = True) -> dict[str, int]:
+def hash_binary_files(
+    spark: Any,
+    paths: str | list[str],
+    out: str | os.PathLike[str],
+    *,
+    config: HasherConfig | None = None,
+    batch_size: int = 16,
+    workers: int = 1,
+    path_glob: str = "*.{jpg,jpeg,png,gif,bmp,tif,tiff,webp}",
+    recursive: bool = True,
+) -> dict[str, int]:
     """Hash image files with Spark into the resumable Parquet folder `out` (a path every
     executor can write, e.g. a shared filesystem). Returns {"hashed", "failed", "skipped"}."""
     config = config or HasherConfig()
@@ -112,14 +138,20 @@ def hash_binary_files(spark: Any, paths: str | list[str], out: str | os.PathLike
         # Resume in Spark: anti-join the listing with the rows already written, so neither
         # the listing nor the done-set comes to the driver.
         done_df = spark.read.parquet(folder).select(
-            F.col("path").alias("_dpath"), F.col("size").alias("_dsize"),
-            F.col("mtime_ns").alias("_dmtime"))
-        keyed = df.withColumn("_path", F.regexp_replace("path", "^file:(//)?", "")) \
-            .withColumn("_mtime", F.unix_micros("modificationTime") * F.lit(1000))
-        todo_df = keyed.join(done_df, (keyed["_path"] == done_df["_dpath"])
-                             & (keyed["length"] == done_df["_dsize"])
-                             & (keyed["_mtime"] == done_df["_dmtime"]), "left_anti") \
-            .select(*df.columns)
+            F.col("path").alias("_dpath"),
+            F.col("size").alias("_dsize"),
+            F.col("mtime_ns").alias("_dmtime"),
+        )
+        keyed = df.withColumn("_path", F.regexp_replace("path", "^file:(//)?", "")).withColumn(
+            "_mtime", F.unix_micros("modificationTime") * F.lit(1000)
+        )
+        todo_df = keyed.join(
+            done_df,
+            (keyed["_path"] == done_df["_dpath"])
+            & (keyed["length"] == done_df["_dsize"])
+            & (keyed["_mtime"] == done_df["_dmtime"]),
+            "left_anti",
+        ).select(*df.columns)
     total = df.select("path").count()
     inner = _hash_partitions(config, model, batch_size, workers)
 
@@ -135,9 +167,13 @@ def hash_binary_files(spark: Any, paths: str | list[str], out: str | os.PathLike
         ctx = TaskContext.get()
         name = f"{ctx.partitionId():05d}" if ctx is not None else uuid.uuid4().hex[:8]
         part = write_part(folder, f"{run_id}-spark-{name}", table)
-        yield pa.RecordBatch.from_pydict({
-            "rows": [table.num_rows], "errors": [table.num_rows - table["error"].null_count],
-            "part": [str(part)]})
+        yield pa.RecordBatch.from_pydict(
+            {
+                "rows": [table.num_rows],
+                "errors": [table.num_rows - table["error"].null_count],
+                "part": [str(part)],
+            }
+        )
 
     results = todo_df.mapInArrow(write, WRITE_RESULT).collect()
     rows = sum(r["rows"] for r in results)

@@ -37,11 +37,21 @@ def build_small_onnx(path: Path, *, seed: int = 0, size: int = 360) -> Path:
         return out
 
     f = np.float32
-    x = node("Conv", ["image", w("stem_w", (16, 3, 3, 3), 0.3), w("stem_b", (16,), 0.1)],
-             "stem", strides=[2, 2], pads=[0, 0, 1, 1])               # asymmetric: bottom/right
+    x = node(
+        "Conv",
+        ["image", w("stem_w", (16, 3, 3, 3), 0.3), w("stem_b", (16,), 0.1)],
+        "stem",
+        strides=[2, 2],
+        pads=[0, 0, 1, 1],
+    )  # asymmetric: bottom/right
     x = node("HardSwish", [x], "stem_hs")
-    x = node("Conv", [x, w("dw1_w", (16, 1, 3, 3), 0.4), w("dw1_b", (16,), 0.1)], "dw1",
-             pads=[1, 1, 1, 1], group=16)
+    x = node(
+        "Conv",
+        [x, w("dw1_w", (16, 1, 3, 3), 0.4), w("dw1_b", (16,), 0.1)],
+        "dw1",
+        pads=[1, 1, 1, 1],
+        group=16,
+    )
     x = node("Relu", [x], "dw1_relu")
     # squeeze-excite
     s = node("GlobalAveragePool", [x], "se_gap")
@@ -52,12 +62,24 @@ def build_small_onnx(path: Path, *, seed: int = 0, size: int = 360) -> Path:
     x = node("Mul", [x, s], "se_mul")
     x = node("Conv", [x, w("pw1_w", (32, 16, 1, 1), 0.3), w("pw1_b", (32,), 0.1)], "pw1")
     x = node("Clip", [x, init("zero", np.array(0, f)), init("six", np.array(6, f))], "pw1_relu6")
-    x = node("Conv", [x, w("dw2_w", (32, 1, 5, 5), 0.2), w("dw2_b", (32,), 0.1)], "dw2",
-             strides=[2, 2], pads=[1, 2, 2, 1], group=32)              # t, l, b, r all different
+    x = node(
+        "Conv",
+        [x, w("dw2_w", (32, 1, 5, 5), 0.2), w("dw2_b", (32,), 0.1)],
+        "dw2",
+        strides=[2, 2],
+        pads=[1, 2, 2, 1],
+        group=32,
+    )  # t, l, b, r all different
     x = node("HardSwish", [x], "dw2_hs")
     r = x
-    x = node("Conv", [x, w("gc_w", (32, 8, 3, 3), 0.2), w("gc_b", (32,), 0.1)], "gconv",
-             pads=[2, 2, 2, 2], dilations=[2, 2], group=4)
+    x = node(
+        "Conv",
+        [x, w("gc_w", (32, 8, 3, 3), 0.2), w("gc_b", (32,), 0.1)],
+        "gconv",
+        pads=[2, 2, 2, 2],
+        dilations=[2, 2],
+        group=4,
+    )
     g = node("Sigmoid", [x], "gconv_sig")
     x = node("Mul", [x, g], "gconv_swish")
     x = node("Add", [r, x], "res_add")
@@ -67,12 +89,14 @@ def build_small_onnx(path: Path, *, seed: int = 0, size: int = 360) -> Path:
     x = node("HardSwish", [x], "head_hs")
     x = node("GlobalAveragePool", [x], "gap")
     x = node("Flatten", [x], "flat", axis=1)
-    x = node("Gemm", [x, w("fc_w", (128, 64), 0.3), w("fc_b", (128,), 0.05)], "embedding",
-             transB=1)
+    x = node("Gemm", [x, w("fc_w", (128, 64), 0.3), w("fc_b", (128,), 0.05)], "embedding", transB=1)
     graph = helper.make_graph(
-        nodes, "coreml-test-neuralhash",
+        nodes,
+        "coreml-test-neuralhash",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, size, size])],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", 128])], inits)
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", 128])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)

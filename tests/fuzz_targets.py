@@ -35,9 +35,15 @@ def _valid_golden_json() -> dict[str, Any]:
     images = []
     for i in range(2):
         p = rng.standard_normal(96)
-        images.append(GoldenImage(id=f"im{i}", hash=bits_to_hex(bits_from_projections(p)),
-                                  projections=p, fragile=fragile_mask(p, 0.1),
-                                  embedding=rng.standard_normal(128).astype(np.float32)))
+        images.append(
+            GoldenImage(
+                id=f"im{i}",
+                hash=bits_to_hex(bits_from_projections(p)),
+                projections=p,
+                fragile=fragile_mask(p, 0.1),
+                embedding=rng.standard_normal(128).astype(np.float32),
+            )
+        )
     g = GoldenSet(spec=Spec(fragile_margin=0.1), model=ModelInfo(name="m"), images=images)
     return g.to_json()
 
@@ -51,19 +57,24 @@ def _valid_report_json() -> dict[str, Any]:
     rng = np.random.default_rng(2)
     emb = rng.standard_normal(128).astype(np.float32)
     proj = rng.standard_normal(96)
-    case = ReportCase(id="c1", digests=StageDigests("0" * 64, "1" * 64, "2" * 64),
-                      embedding=emb, projections=proj,
-                      hash=bits_to_hex(bits_from_projections(proj)),
-                      timings_ms={"decode": 1.0, "resize": 1.0, "normalise": 1.0, "model": 1.0,
-                                  "project": 1.0}, orientation=1)
-    r = DeviceReport(bridge={"name": "fuzz", "version": "1"},
-                     platform={"os": "x", "os_version": "1", "device_model": "y"},
-                     runtime={"name": "litert", "version": "1", "compute_unit": "cpu",
-                              "threads": 1},
-                     bundle=BundleRef(bundle_id="b", manifest_sha256="3" * 64,
-                                      checksums_verified=True),
-                     spec=Spec(), created="2026-01-01T00:00:00Z", cases=[case, ReportCase(
-                         id="c2", error="decoder failed")])
+    case = ReportCase(
+        id="c1",
+        digests=StageDigests("0" * 64, "1" * 64, "2" * 64),
+        embedding=emb,
+        projections=proj,
+        hash=bits_to_hex(bits_from_projections(proj)),
+        timings_ms={"decode": 1.0, "resize": 1.0, "normalise": 1.0, "model": 1.0, "project": 1.0},
+        orientation=1,
+    )
+    r = DeviceReport(
+        bridge={"name": "fuzz", "version": "1"},
+        platform={"os": "x", "os_version": "1", "device_model": "y"},
+        runtime={"name": "litert", "version": "1", "compute_unit": "cpu", "threads": 1},
+        bundle=BundleRef(bundle_id="b", manifest_sha256="3" * 64, checksums_verified=True),
+        spec=Spec(),
+        created="2026-01-01T00:00:00Z",
+        cases=[case, ReportCase(id="c2", error="decoder failed")],
+    )
     return r.to_json()
 
 
@@ -73,8 +84,15 @@ def _images() -> list[bytes]:
     rng = np.random.default_rng(3)
     rgb = Image.fromarray(rng.integers(0, 256, (9, 7, 3), dtype=np.uint8))
     out = []
-    for fmt, im in (("PNG", rgb), ("JPEG", rgb), ("GIF", rgb.convert("P")), ("BMP", rgb),
-                    ("TIFF", rgb), ("PNG", rgb.convert("LA")), ("WEBP", rgb)):
+    for fmt, im in (
+        ("PNG", rgb),
+        ("JPEG", rgb),
+        ("GIF", rgb.convert("P")),
+        ("BMP", rgb),
+        ("TIFF", rgb),
+        ("PNG", rgb.convert("LA")),
+        ("WEBP", rgb),
+    ):
         buf = io.BytesIO()
         im.save(buf, fmt)
         out.append(buf.getvalue())
@@ -90,6 +108,7 @@ def _onnx_bytes() -> bytes:
 
 def _mutated(seeds: list[bytes]) -> st.SearchStrategy[bytes]:
     """A seed with a few bytes replaced, then possibly cut short or extended."""
+
     @st.composite
     def strategy(draw: st.DrawFn) -> bytes:
         data = bytearray(draw(st.sampled_from(seeds)))
@@ -105,12 +124,16 @@ def _mutated(seeds: list[bytes]) -> st.SearchStrategy[bytes]:
 
 
 def _json_containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.one_of(st.lists(inner, max_size=4),
-                     st.dictionaries(st.text(max_size=12), inner, max_size=4))
+    return st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    )
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-                    | st.text(max_size=20), _json_containers, max_leaves=20)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    _json_containers,
+    max_leaves=20,
+)
 
 
 def _mutated_doc(doc: dict[str, Any]) -> st.SearchStrategy[Any]:
@@ -226,15 +249,27 @@ def _bundle_zip(data: bytes) -> object:
     def load(p: Path) -> object:
         with load_bundle(p) as b:
             return b.bundle_id
+
     return _in_file(data, ".zip", load)
 
 
 @st.composite
 def _zip_archives(draw: st.DrawFn) -> bytes:
     """Well-formed zips with arbitrary names and contents (paths, tops, manifests)."""
-    names = st.sampled_from(["b/manifest.json", "b/seed.f32", "b/selftest/cases.json",
-                             "../x", "/abs", "b/a/../../c", "b\\win", "b/", "c/manifest.json",
-                             "b/model.tflite"]) | st.text(min_size=1, max_size=12)
+    names = st.sampled_from(
+        [
+            "b/manifest.json",
+            "b/seed.f32",
+            "b/selftest/cases.json",
+            "../x",
+            "/abs",
+            "b/a/../../c",
+            "b\\win",
+            "b/",
+            "c/manifest.json",
+            "b/model.tflite",
+        ]
+    ) | st.text(min_size=1, max_size=12)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for name in draw(st.lists(names, max_size=5, unique=True)):
@@ -267,8 +302,17 @@ def _wire(data: bytes) -> object:
     try:
         f = Fields(data)
         for n in f.numbers()[:4]:
-            for read in (f.uint, f.int, f.str, f.bytes, f.message, f.messages, f.strings,
-                         f.packed_varints, f.map):
+            for read in (
+                f.uint,
+                f.int,
+                f.str,
+                f.bytes,
+                f.message,
+                f.messages,
+                f.strings,
+                f.packed_varints,
+                f.map,
+            ):
                 try:
                     read(n)
                 except WireError:
@@ -288,9 +332,15 @@ def _mlpackage(data: bytes) -> object:
         spec = pkg / "Data" / "com.apple.CoreML" / "model.mlmodel"
         spec.parent.mkdir(parents=True)
         spec.write_bytes(data)
-        (pkg / "Manifest.json").write_text(json.dumps({
-            "fileFormatVersion": "1.0.0", "rootModelIdentifier": "r",
-            "itemInfoEntries": {"r": {"path": "com.apple.CoreML/model.mlmodel"}}}))
+        (pkg / "Manifest.json").write_text(
+            json.dumps(
+                {
+                    "fileFormatVersion": "1.0.0",
+                    "rootModelIdentifier": "r",
+                    "itemInfoEntries": {"r": {"path": "com.apple.CoreML/model.mlmodel"}},
+                }
+            )
+        )
         return MLProgram.open(pkg)
 
 
@@ -305,6 +355,7 @@ def _blob(args: tuple[bytes, int, str, tuple[int, ...]]) -> object:
             return f.read(offset, dtype, shape)
         finally:
             f.close()
+
     return _in_file(data, ".bin", read)
 
 
@@ -327,9 +378,14 @@ def _blob_args(draw: st.DrawFn) -> tuple[bytes, int, str, tuple[int, ...]]:
     # a plausible header: count, version 2, then metadata records at 64-byte offsets
     header = struct.pack("<II", draw(st.integers(0, 3)), draw(st.sampled_from([1, 2, 2, 3])))
     body = draw(st.binary(max_size=300))
-    meta = struct.pack("<IIQQQ", draw(st.sampled_from([0xDEADBEEF, 0xDEADBEEF, 0])),
-                       draw(st.integers(0, 12)), draw(st.integers(0, 1 << 40)),
-                       draw(st.integers(0, 1 << 40)), draw(st.integers(0, 8)))
+    meta = struct.pack(
+        "<IIQQQ",
+        draw(st.sampled_from([0xDEADBEEF, 0xDEADBEEF, 0])),
+        draw(st.integers(0, 12)),
+        draw(st.integers(0, 1 << 40)),
+        draw(st.integers(0, 1 << 40)),
+        draw(st.integers(0, 8)),
+    )
     data = header.ljust(64, b"\0") + meta + body
     dtype = draw(st.sampled_from(["fp32", "fp16", "int8", "uint8", "int4", "uint6", "x"]))
     shape = tuple(draw(st.lists(st.integers(0, 1 << 20), max_size=3)))
@@ -345,48 +401,112 @@ def _seed_sized(draw: st.DrawFn) -> bytes:
     data = bytearray(rng.standard_normal(size // 4 + 1).astype("<f4").tobytes()[:size])
     for _ in range(draw(st.integers(0, 4))):
         i = draw(st.integers(0, size - 4))
-        data[i:i + 4] = draw(st.sampled_from([b"\x00\x00\xc0\x7f", b"\x00\x00\x80\x7f",
-                                              b"\x00\x00\x80\x3f", b"\x01\x00\x00\x00"]))
+        data[i : i + 4] = draw(
+            st.sampled_from(
+                [b"\x00\x00\xc0\x7f", b"\x00\x00\x80\x7f", b"\x00\x00\x80\x3f", b"\x01\x00\x00\x00"]
+            )
+        )
     return bytes(data)
 
 
 TARGETS: list[Target] = [
-    Target("hex", "hash hex parsing (hashing.hex_to_bits, hamming)", lambda: st.text(max_size=30)
-           | st.text("0123456789abcdefABCDEF \n", min_size=23, max_size=25), _hex),
-    Target("floathex", "float bit patterns (floathex.hex_to_f32/f64)",
-           lambda: st.lists(st.text("0123456789abcdefABx", max_size=17), max_size=3), _floathex),
-    Target("seed", "seed files (seed.parse_seed)", lambda: st.binary(max_size=200)
-           | _seed_sized(), _seed),
-    Target("json-bytes", "strict JSON reading (jsonfile.parse_json_bytes)",
-           lambda: st.binary(max_size=200) | JSON.map(lambda o: json.dumps(o).encode())
-           | st.text(max_size=60).map(str.encode), _json_bytes),
-    Target("json-documents", "golden, report, manifest, cases validation on any JSON value",
-           lambda: JSON, _documents),
-    Target("golden-mutated", "golden files: a valid file with one value replaced",
-           lambda: _mutated_doc(_valid_golden_json()), _golden),
-    Target("report-mutated", "device reports: a valid report with one value replaced",
-           lambda: _mutated_doc(_valid_report_json()), _report),
-    Target("model-json", "model.json next to an ONNX file (models.read_model_json)",
-           lambda: st.binary(max_size=100) | JSON.map(lambda o: json.dumps(o).encode()),
-           _model_json),
-    Target("bundle-zip", "bundle zips: arbitrary bytes and arbitrary archives (load_bundle)",
-           lambda: st.binary(max_size=200) | _zip_archives(), _bundle_zip),
-    Target("bundle-folder", "bundle folders with arbitrary files (load_bundle)",
-           lambda: st.dictionaries(st.sampled_from(["manifest.json", "seed.f32",
-                                                    "selftest/cases.json", "model.tflite"]),
-                                   st.binary(max_size=64) | JSON.map(
-                                       lambda o: json.dumps(o).encode()), max_size=4),
-           _bundle_folder),
-    Target("coreml-wire", "protobuf wire reader and Core ML spec parser (coreml.wire, mlmodel)",
-           lambda: st.binary(max_size=300), _wire),
-    Target("coreml-package", "a Core ML package with an arbitrary model spec (MLProgram.open)",
-           lambda: st.binary(max_size=300), _mlpackage),
-    Target("coreml-blob", "Core ML weight blobs (coreml.blob.BlobFile)", lambda: _blob_args(),
-           _blob),
-    Target("onnx", "ONNX weights fingerprint reader (onnx_wire, digest.onnx_fingerprint)",
-           lambda: st.binary(max_size=200) | _mutated([_onnx_bytes()]), _onnx),
-    Target("image-decode", "image decoding (decode.decode_image) on arbitrary and mutated files",
-           lambda: st.binary(max_size=200) | _mutated(_images()), _decode),
+    Target(
+        "hex",
+        "hash hex parsing (hashing.hex_to_bits, hamming)",
+        lambda: (
+            st.text(max_size=30) | st.text("0123456789abcdefABCDEF \n", min_size=23, max_size=25)
+        ),
+        _hex,
+    ),
+    Target(
+        "floathex",
+        "float bit patterns (floathex.hex_to_f32/f64)",
+        lambda: st.lists(st.text("0123456789abcdefABx", max_size=17), max_size=3),
+        _floathex,
+    ),
+    Target(
+        "seed",
+        "seed files (seed.parse_seed)",
+        lambda: st.binary(max_size=200) | _seed_sized(),
+        _seed,
+    ),
+    Target(
+        "json-bytes",
+        "strict JSON reading (jsonfile.parse_json_bytes)",
+        lambda: (
+            st.binary(max_size=200)
+            | JSON.map(lambda o: json.dumps(o).encode())
+            | st.text(max_size=60).map(str.encode)
+        ),
+        _json_bytes,
+    ),
+    Target(
+        "json-documents",
+        "golden, report, manifest, cases validation on any JSON value",
+        lambda: JSON,
+        _documents,
+    ),
+    Target(
+        "golden-mutated",
+        "golden files: a valid file with one value replaced",
+        lambda: _mutated_doc(_valid_golden_json()),
+        _golden,
+    ),
+    Target(
+        "report-mutated",
+        "device reports: a valid report with one value replaced",
+        lambda: _mutated_doc(_valid_report_json()),
+        _report,
+    ),
+    Target(
+        "model-json",
+        "model.json next to an ONNX file (models.read_model_json)",
+        lambda: st.binary(max_size=100) | JSON.map(lambda o: json.dumps(o).encode()),
+        _model_json,
+    ),
+    Target(
+        "bundle-zip",
+        "bundle zips: arbitrary bytes and arbitrary archives (load_bundle)",
+        lambda: st.binary(max_size=200) | _zip_archives(),
+        _bundle_zip,
+    ),
+    Target(
+        "bundle-folder",
+        "bundle folders with arbitrary files (load_bundle)",
+        lambda: st.dictionaries(
+            st.sampled_from(["manifest.json", "seed.f32", "selftest/cases.json", "model.tflite"]),
+            st.binary(max_size=64) | JSON.map(lambda o: json.dumps(o).encode()),
+            max_size=4,
+        ),
+        _bundle_folder,
+    ),
+    Target(
+        "coreml-wire",
+        "protobuf wire reader and Core ML spec parser (coreml.wire, mlmodel)",
+        lambda: st.binary(max_size=300),
+        _wire,
+    ),
+    Target(
+        "coreml-package",
+        "a Core ML package with an arbitrary model spec (MLProgram.open)",
+        lambda: st.binary(max_size=300),
+        _mlpackage,
+    ),
+    Target(
+        "coreml-blob", "Core ML weight blobs (coreml.blob.BlobFile)", lambda: _blob_args(), _blob
+    ),
+    Target(
+        "onnx",
+        "ONNX weights fingerprint reader (onnx_wire, digest.onnx_fingerprint)",
+        lambda: st.binary(max_size=200) | _mutated([_onnx_bytes()]),
+        _onnx,
+    ),
+    Target(
+        "image-decode",
+        "image decoding (decode.decode_image) on arbitrary and mutated files",
+        lambda: st.binary(max_size=200) | _mutated(_images()),
+        _decode,
+    ),
 ]
 
 
@@ -396,4 +516,3 @@ def check(target: Target, value: Any) -> None:
         target.run(value)
     except NhkitError:
         pass
-

@@ -61,14 +61,19 @@ def make_golden(hasher: Hasher, images: list[Path], model: Path) -> GoldenSet:
     return create_golden(hasher, paths, image_ids(paths), model_info_for_onnx(model, hasher))
 
 
-BUNDLE = BundleRef(bundle_id="tiny.onnx-fp32", manifest_sha256="ab" * 32,
-                   checksums_verified=True, target="onnx")
+BUNDLE = BundleRef(
+    bundle_id="tiny.onnx-fp32", manifest_sha256="ab" * 32, checksums_verified=True, target="onnx"
+)
 
 
 def make_report(hasher: Hasher, images: list[Path], bundle: BundleRef = BUNDLE) -> DeviceReport:
     """A report as `nhkit selftest` writes it, computed with the same model: exact."""
-    cases = run_cases([(p.stem, p.read_bytes(), p.name) for p in images], spec=hasher.spec,
-                      backend=hasher.backend, seed=hasher.seed)
+    cases = run_cases(
+        [(p.stem, p.read_bytes(), p.name) for p in images],
+        spec=hasher.spec,
+        backend=hasher.backend,
+        seed=hasher.seed,
+    )
     return wrap_report(cases, backend=hasher.backend, spec=hasher.spec, bundle=bundle)
 
 
@@ -83,8 +88,9 @@ def flip_bits(case: ReportCase, seed: np.ndarray, bits: list[int]) -> ReportCase
         e = e - 2.0 * float(s[i] @ e) * s[i] / float(s[i] @ s[i])
     emb = e.astype(np.float32)
     proj = project(seed, emb)
-    return dataclasses.replace(case, embedding=emb, projections=proj,
-                               hash=bits_to_hex(bits_from_projections(proj)))
+    return dataclasses.replace(
+        case, embedding=emb, projections=proj, hash=bits_to_hex(bits_from_projections(proj))
+    )
 
 
 def with_cases(report: DeviceReport, cases: list[ReportCase]) -> DeviceReport:
@@ -92,8 +98,9 @@ def with_cases(report: DeviceReport, cases: list[ReportCase]) -> DeviceReport:
 
 
 def replace_case(report: DeviceReport, case_id: str, **changes: Any) -> DeviceReport:
-    return with_cases(report, [dataclasses.replace(c, **changes) if c.id == case_id else c
-                               for c in report.cases])
+    return with_cases(
+        report, [dataclasses.replace(c, **changes) if c.id == case_id else c for c in report.cases]
+    )
 
 
 def map_case(report: DeviceReport, case_id: str, fn: Any) -> DeviceReport:

@@ -15,8 +15,9 @@ def load_seed1(seed_path: Path) -> np.ndarray:
     return np.frombuffer(Path(seed_path).read_bytes()[128:], dtype=np.float32).reshape([96, 128])
 
 
-def nnhash_hash(session: onnxruntime.InferenceSession, seed1: np.ndarray, image_path: str | Path
-                ) -> str:
+def nnhash_hash(
+    session: onnxruntime.InferenceSession, seed1: np.ndarray, image_path: str | Path
+) -> str:
     """One image through nnhash.py's steps (bare Pillow resize, float32 dot and all)."""
     image = Image.open(image_path).convert("RGB")
     image = image.resize([360, 360])

@@ -18,8 +18,9 @@ import generate  # noqa: E402
 
 
 def test_committed_vectors_are_regenerated_byte_identically() -> None:
-    proc = subprocess.run([sys.executable, str(VECTORS / "generate.py"), "--check"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(VECTORS / "generate.py"), "--check"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -72,8 +73,10 @@ def _schema_errors(doc: dict) -> list[str]:
 
     schema = json.loads((VECTORS / doc["jsonSchema"]).read_text())
     Draft202012Validator.check_schema(schema)
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:120]}"
-            for e in Draft202012Validator(schema).iter_errors(doc)]
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message[:120]}"
+        for e in Draft202012Validator(schema).iter_errors(doc)
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(generate.GENERATORS))
@@ -120,14 +123,23 @@ def test_runtime_constants_are_the_specs() -> None:
     assert _schema_errors_at(doc, path.parent) == []
     c = doc["constants"]
     assert doc["spec"] == spec.SPEC_ID
-    assert (c["input_size"], c["resize"], c["normalise"]) == (spec.INPUT_SIZE, spec.RESIZE_METHOD,
-                                                               spec.NORMALISE_METHOD)
+    assert (c["input_size"], c["resize"], c["normalise"]) == (
+        spec.INPUT_SIZE,
+        spec.RESIZE_METHOD,
+        spec.NORMALISE_METHOD,
+    )
     assert (c["embedding_dim"], c["hash_bits"], c["hash_hex_digits"]) == (
-        spec.EMBEDDING_DIM, spec.HASH_BITS, hashing.HEX_DIGITS)
+        spec.EMBEDDING_DIM,
+        spec.HASH_BITS,
+        hashing.HEX_DIGITS,
+    )
     assert c["resize_precision_bits"] == resize.PRECISION_BITS and resize.SIZE == c["input_size"]
     assert (c["seed_rows"], c["seed_cols"]) == (spec.HASH_BITS, spec.EMBEDDING_DIM)
     assert (c["seed_f32_bytes"], c["seed_dat_header_bytes"], c["seed_dat_bytes"]) == (
-        seed.SEED_BYTES, seed.DAT_HEADER_BYTES, seed.DAT_BYTES)
+        seed.SEED_BYTES,
+        seed.DAT_HEADER_BYTES,
+        seed.DAT_BYTES,
+    )
     assert list(spec.ORIENTATIONS) == c["orientation_policies"]
     assert EXIF_ORIENTATION_TAG == c["exif_orientation_tag"]
     assert spec.DEFAULT_MAX_PIXELS == c["default_max_pixels"]

@@ -6,6 +6,7 @@ BN layer's mean/variance as the plain average over batches (momentum (k-1)/k for
 360 px images: the training photos through the spec's preprocessing plus augmented training
 pairs. Weights are not changed; no held-out photo is used.
 """
+
 from __future__ import annotations
 
 import data
@@ -14,8 +15,9 @@ import numpy as np
 from nhkit.runtime.tensor import normalise
 
 
-def recalibrate(model, train_rgb360, photo_dir, train_files, batches=24, batch_size=32, seed=777,
-                log=print):
+def recalibrate(
+    model, train_rgb360, photo_dir, train_files, batches=24, batch_size=32, seed=777, log=print
+):
     import keras
     import tensorflow as tf
 
@@ -24,7 +26,7 @@ def recalibrate(model, train_rgb360, photo_dir, train_files, batches=24, batch_s
     data.load_photos(photo_dir, train_files)
     inputs = []
     for i in range(0, len(train_rgb360), batch_size):
-        inputs.append(train_rgb360[i:i + batch_size])
+        inputs.append(train_rgb360[i : i + batch_size])
     for k in range(batches):
         v1, v2 = data.make_batch((seed, k, 360, batch_size // 2))
         inputs.append(np.concatenate([v1, v2]))

@@ -11,6 +11,7 @@ with little overlap (IoU < 0.25), which the contrastive loss pushes apart like a
 
 Everything is a function of (seed, batch index), so a resumed run sees the same batches.
 """
+
 from __future__ import annotations
 
 import io
@@ -25,8 +26,10 @@ CACHE_LONG_SIDE = 512
 PHOTOS: list[np.ndarray] = []  # filled by load_photos() before the worker pool forks
 _FONTS: dict[int, ImageFont.ImageFont] = {}
 
-WORDS = ("nhkit photo hash sample copyright 2024 holiday IMG_0042 beach party share me "
-         "www.example.com @user lol watermark draft CONFIDENTIAL summer trip family").split()
+WORDS = (
+    "nhkit photo hash sample copyright 2024 holiday IMG_0042 beach party share me "
+    "www.example.com @user lol watermark draft CONFIDENTIAL summer trip family"
+).split()
 
 
 def load_split(path):
@@ -41,8 +44,11 @@ def load_photos(photo_dir, files):
         im = Image.open(os.path.join(photo_dir, rel)).convert("RGB")
         s = CACHE_LONG_SIDE / max(im.size)
         if s < 1:
-            im = im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))),
-                           Image.BICUBIC, reducing_gap=2.0)
+            im = im.resize(
+                (max(1, round(im.width * s)), max(1, round(im.height * s))),
+                Image.BICUBIC,
+                reducing_gap=2.0,
+            )
         out.append(np.asarray(im))
     PHOTOS[:] = out
     return out
@@ -64,6 +70,7 @@ def rand_color(rng):
 
 # ---------------------------------------------------------------- procedural sources
 
+
 def dead_leaves(rng, w, h):
     im = Image.new("RGB", (w, h), rand_color(rng))
     d = ImageDraw.Draw(im)
@@ -72,7 +79,7 @@ def dead_leaves(rng, w, h):
     for _ in range(n):
         # power-law radii, as in the dead-leaves model
         u = rng.random()
-        r = (rmin ** -2 + u * (rmax ** -2 - rmin ** -2)) ** -0.5
+        r = (rmin**-2 + u * (rmax**-2 - rmin**-2)) ** -0.5
         cx, cy = rng.random() * w, rng.random() * h
         box = [cx - r, cy - r * rng.uniform(0.5, 1.5), cx + r, cy + r * rng.uniform(0.5, 1.5)]
         kind = rng.random()
@@ -81,8 +88,10 @@ def dead_leaves(rng, w, h):
         elif kind < 0.9:
             d.rectangle(box, fill=rand_color(rng))
         else:
-            pts = [(cx + r * math.cos(a), cy + r * math.sin(a))
-                   for a in np.sort(rng.uniform(0, 2 * math.pi, int(rng.integers(3, 7))))]
+            pts = [
+                (cx + r * math.cos(a), cy + r * math.sin(a))
+                for a in np.sort(rng.uniform(0, 2 * math.pi, int(rng.integers(3, 7))))
+            ]
             d.polygon(pts, fill=rand_color(rng))
     return im
 
@@ -97,7 +106,7 @@ def pink_noise(rng, w, h):
     chans = []
     mix = rng.normal(size=(3, 3)) * 0.5 + np.eye(3)
     for _ in range(3):
-        spec = (rng.normal(size=f.shape) + 1j * rng.normal(size=f.shape)) / f ** alpha
+        spec = (rng.normal(size=f.shape) + 1j * rng.normal(size=f.shape)) / f**alpha
         spec[0, 0] = 0
         chans.append(np.fft.irfft2(spec, s=(n, n)))
     a = np.stack(chans, -1) @ mix
@@ -111,7 +120,7 @@ def gradient_text(rng, w, h):
     c0, c1 = np.array(rand_color(rng), float), np.array(rand_color(rng), float)
     ang = rng.uniform(0, 2 * math.pi)
     yy, xx = np.mgrid[0:h, 0:w]
-    t = (xx * math.cos(ang) + yy * math.sin(ang))
+    t = xx * math.cos(ang) + yy * math.sin(ang)
     t = (t - t.min()) / (t.max() - t.min() + 1e-8)
     a = c0 * (1 - t[..., None]) + c1 * t[..., None]
     im = Image.fromarray(a.astype(np.uint8))
@@ -125,8 +134,12 @@ def gradient_text(rng, w, h):
             d.rectangle([x0, y0, x0 + s, y0 + s * rng.uniform(0.5, 2)], fill=rand_color(rng))
     for _ in range(int(rng.integers(1, 8))):
         txt = " ".join(rng.choice(WORDS, int(rng.integers(1, 4))))
-        d.text((rng.random() * w * 0.8, rng.random() * h * 0.9), txt,
-               fill=rand_color(rng), font=font(rng.uniform(0.04, 0.15) * h))
+        d.text(
+            (rng.random() * w * 0.8, rng.random() * h * 0.9),
+            txt,
+            fill=rand_color(rng),
+            font=font(rng.uniform(0.04, 0.15) * h),
+        )
     return im
 
 
@@ -145,7 +158,7 @@ def photo_crop(rng, w, h, idx=None, window=None):
         y0 = int(rng.integers(0, ph - ch + 1))
         window = (x0, y0, cw, ch)
     x0, y0, cw, ch = window
-    im = Image.fromarray(a[y0:y0 + ch, x0:x0 + cw])
+    im = Image.fromarray(a[y0 : y0 + ch, x0 : x0 + cw])
     return im.resize((w, h), Image.BILINEAR, reducing_gap=2.0), idx, window
 
 
@@ -193,6 +206,7 @@ def base_image(rng, w, h):
 
 # ---------------------------------------------------------------- edits
 
+
 def hue_shift(im, shift):
     hsv = np.asarray(im.convert("HSV")).copy()
     hsv[..., 0] = (hsv[..., 0].astype(np.int16) + int(round(shift * 255))) % 256
@@ -205,8 +219,12 @@ def overlay(rng, im):
     if rng.random() < 0.6:
         d = ImageDraw.Draw(im)
         txt = " ".join(rng.choice(WORDS, int(rng.integers(1, 4))))
-        d.text((rng.random() * w * 0.7, rng.random() * h * 0.9), txt, fill=rand_color(rng),
-               font=font(rng.uniform(0.04, 0.12) * h))
+        d.text(
+            (rng.random() * w * 0.7, rng.random() * h * 0.9),
+            txt,
+            fill=rand_color(rng),
+            font=font(rng.uniform(0.04, 0.12) * h),
+        )
     else:  # semi-transparent logo box / disc
         layer = Image.new("RGBA", im.size, (0, 0, 0, 0))
         d = ImageDraw.Draw(layer)
@@ -218,8 +236,12 @@ def overlay(rng, im):
             d.ellipse([x0, y0, x0 + s, y0 + s], fill=col)
         else:
             d.rectangle([x0, y0, x0 + s, y0 + s * 0.6], fill=col)
-        d.text((x0 + s * 0.1, y0 + s * 0.15), str(rng.choice(WORDS))[:6],
-               fill=rand_color(rng) + (255,), font=font(s * 0.25))
+        d.text(
+            (x0 + s * 0.1, y0 + s * 0.15),
+            str(rng.choice(WORDS))[:6],
+            fill=rand_color(rng) + (255,),
+            font=font(s * 0.25),
+        )
         im = Image.alpha_composite(im.convert("RGBA"), layer).convert("RGB")
     return im
 
@@ -233,8 +255,12 @@ def augment(rng, im, strength=1.0):
     if rng.random() < 0.35:  # rotation +-6 deg
         ang = rng.uniform(-6, 6)
         if rng.random() < 0.5:
-            im = im.rotate(ang, Image.BILINEAR, expand=False,
-                           fillcolor=rand_color(rng) if rng.random() < 0.3 else (0, 0, 0))
+            im = im.rotate(
+                ang,
+                Image.BILINEAR,
+                expand=False,
+                fillcolor=rand_color(rng) if rng.random() < 0.3 else (0, 0, 0),
+            )
         else:  # rotate, then crop to the inscribed rectangle
             w1, h1 = im.size
             im = im.rotate(ang, Image.BILINEAR, expand=False)
@@ -251,20 +277,30 @@ def augment(rng, im, strength=1.0):
             left = t = r = b = rng.uniform(0.02, 0.12)
         else:
             left, t, r, b = rng.uniform(0, 0.12, 4)
-        col = rand_color(rng) if rng.random() < 0.5 else ((0, 0, 0) if rng.random() < 0.5
-                                                          else (255, 255, 255))
-        new = Image.new("RGB", (w1 + int(left * w1) + int(r * w1),
-                                h1 + int(t * h1) + int(b * h1)), col)
+        col = (
+            rand_color(rng)
+            if rng.random() < 0.5
+            else ((0, 0, 0) if rng.random() < 0.5 else (255, 255, 255))
+        )
+        new = Image.new(
+            "RGB", (w1 + int(left * w1) + int(r * w1), h1 + int(t * h1) + int(b * h1)), col
+        )
         new.paste(im, (int(left * w1), int(t * h1)))
         im = new
     if rng.random() < 0.8:  # colour jitter
-        ops = [("b", rng.uniform(0.65, 1.4)), ("c", rng.uniform(0.65, 1.4)),
-               ("s", rng.uniform(0.3, 1.6))]
+        ops = [
+            ("b", rng.uniform(0.65, 1.4)),
+            ("c", rng.uniform(0.65, 1.4)),
+            ("s", rng.uniform(0.3, 1.6)),
+        ]
         rng.shuffle(ops)
         for k, v in ops:
             if rng.random() < 0.7:
-                im = {"b": ImageEnhance.Brightness, "c": ImageEnhance.Contrast,
-                      "s": ImageEnhance.Color}[k](im).enhance(v)
+                im = {
+                    "b": ImageEnhance.Brightness,
+                    "c": ImageEnhance.Contrast,
+                    "s": ImageEnhance.Color,
+                }[k](im).enhance(v)
         if rng.random() < 0.3:
             im = hue_shift(im, rng.uniform(-0.1, 0.1))
     if rng.random() < 0.12:
@@ -281,9 +317,10 @@ def augment(rng, im, strength=1.0):
     if u < 0.45:  # downscale 0.2-1x (and maybe back up)
         w1, h1 = im.size
         s = rng.uniform(0.2, 1.0)
-        im = im.resize((max(16, int(w1 * s)), max(16, int(h1 * s))),
-                       [Image.BILINEAR, Image.BICUBIC, Image.LANCZOS,
-                        Image.BOX][int(rng.integers(4))])
+        im = im.resize(
+            (max(16, int(w1 * s)), max(16, int(h1 * s))),
+            [Image.BILINEAR, Image.BICUBIC, Image.LANCZOS, Image.BOX][int(rng.integers(4))],
+        )
         if rng.random() < 0.5:
             im = im.resize((w1, h1), Image.BICUBIC)
     elif u < 0.55:  # upscale

@@ -9,12 +9,22 @@
 - hard-negative hinge: two different images whose soft bits agree on more than (1+c)/2 of the
   bits (Hamming < ~48(1-c)) are pushed apart; this aims at the zero-false-positive threshold.
 """
+
 import math
 
 import tensorflow as tf
 
-CFG = dict(tau=0.1, w_ntx=1.0, margin=0.8, k=3.0, w_margin=1.0, w_bal=1.0, w_dec=0.5,
-           neg_cos=0.3, w_neg=2.0)
+CFG = dict(
+    tau=0.1,
+    w_ntx=1.0,
+    margin=0.8,
+    k=3.0,
+    w_margin=1.0,
+    w_bal=1.0,
+    w_dec=0.5,
+    neg_cos=0.3,
+    w_neg=2.0,
+)
 
 
 def projections(e, seed_t):
@@ -36,8 +46,9 @@ def total_loss(e1, e2, seed_t, cfg=CFG):
 
     k = cfg["k"]
     m = cfg["margin"]
-    hinge = 0.5 * tf.reduce_mean(tf.nn.relu(m - p1 * tf.tanh(k * p2))
-                                 + tf.nn.relu(m - p2 * tf.tanh(k * p1)))
+    hinge = 0.5 * tf.reduce_mean(
+        tf.nn.relu(m - p1 * tf.tanh(k * p2)) + tf.nn.relu(m - p2 * tf.tanh(k * p1))
+    )
 
     sb = tf.tanh(k * p)  # soft bits, 2B x 96
     bal = tf.reduce_mean(tf.square(tf.reduce_mean(sb, 0)))
@@ -54,8 +65,13 @@ def total_loss(e1, e2, seed_t, cfg=CFG):
     neg = tf.nn.relu(agree - cfg["neg_cos"]) * (1.0 - same)
     negl = tf.reduce_sum(tf.square(neg)) / tf.cast(n2, tf.float32)
 
-    loss = (cfg["w_ntx"] * ntx + cfg["w_margin"] * hinge + cfg["w_bal"] * bal
-            + cfg["w_dec"] * dec + cfg["w_neg"] * negl)
+    loss = (
+        cfg["w_ntx"] * ntx
+        + cfg["w_margin"] * hinge
+        + cfg["w_bal"] * bal
+        + cfg["w_dec"] * dec
+        + cfg["w_neg"] * negl
+    )
 
     # monitoring (hard bits)
     h1, h2 = p1 >= 0, p2 >= 0
@@ -65,7 +81,16 @@ def total_loss(e1, e2, seed_t, cfg=CFG):
     negmask = 1.0 - same
     ham_neg = tf.reduce_sum(hd * negmask) / tf.reduce_sum(negmask)
     ham_neg_min = tf.reduce_min(hd + 1e3 * same)
-    stats = dict(loss=loss, ntx=ntx, hinge=hinge, bal=bal, dec=dec, neg=negl,
-                 ham_pos=ham_pos, ham_neg=ham_neg, ham_neg_min=ham_neg_min,
-                 absp=tf.reduce_mean(tf.abs(p)))
+    stats = dict(
+        loss=loss,
+        ntx=ntx,
+        hinge=hinge,
+        bal=bal,
+        dec=dec,
+        neg=negl,
+        ham_pos=ham_pos,
+        ham_neg=ham_neg,
+        ham_neg_min=ham_neg_min,
+        absp=tf.reduce_mean(tf.abs(p)),
+    )
     return loss, stats

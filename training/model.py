@@ -9,6 +9,7 @@ padding, so the padding is the same at every input size and in ONNX (no TF 'same
 The builder also returns `topo`: an ordered list of nodes (op, name, inputs, extra) that the
 ONNX writer replays, so the exported graph is exactly the Keras graph.
 """
+
 from __future__ import annotations
 
 import keras
@@ -70,16 +71,23 @@ class _Builder:
         else:
             padding = "same"  # odd kernel, stride 1: symmetric (k-1)/2
         if depthwise:
-            conv = layers.DepthwiseConv2D(k, strides=stride, padding=padding, use_bias=False,
-                                          name=name)
+            conv = layers.DepthwiseConv2D(
+                k, strides=stride, padding=padding, use_bias=False, name=name
+            )
         else:
-            conv = layers.Conv2D(filters, k, strides=stride, padding=padding, use_bias=False,
-                                 name=name)
+            conv = layers.Conv2D(
+                filters, k, strides=stride, padding=padding, use_bias=False, name=name
+            )
         x = conv(x)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPS, name=name + "_bn")(x)
-        self.topo.append(("conv_bn", name, [xname],
-                          {"bn": name + "_bn", "pad": pad, "stride": stride, "k": k,
-                           "depthwise": depthwise}))
+        self.topo.append(
+            (
+                "conv_bn",
+                name,
+                [xname],
+                {"bn": name + "_bn", "pad": pad, "stride": stride, "k": k, "depthwise": depthwise},
+            )
+        )
         return x, name
 
     def act(self, x, xname, kind):
@@ -123,8 +131,9 @@ def build_model(input_size=None, input_pool=1):
     inp = keras.Input((input_size, input_size, 3), name="image")
     x, xn = inp, "image"
     if input_pool > 1:
-        x = layers.AveragePooling2D(input_pool, strides=input_pool, padding="valid",
-                                    name="input_pool")(x)
+        x = layers.AveragePooling2D(
+            input_pool, strides=input_pool, padding="valid", name="input_pool"
+        )(x)
         b.topo.append(("avgpool", "input_pool", [xn], {"k": input_pool}))
         xn = "input_pool"
     x, xn = b.conv_bn(x, xn, 16, 3, 2)
@@ -166,6 +175,7 @@ def build_model(input_size=None, input_pool=1):
 def count_macs(topo, model, size=360):
     """Multiply-accumulates of the conv/dense layers at a given input size."""
     import numpy as np  # noqa: F401
+
     hw = {"image": size}
     macs = 0
     for op, name, ins, ex in topo:
@@ -196,5 +206,11 @@ def count_macs(topo, model, size=360):
 
 if __name__ == "__main__":
     m, t = build_model()
-    print("params", m.count_params(), "MACs@360", count_macs(t, m, 360),
-          "MACs@224", count_macs(t, m, 224))
+    print(
+        "params",
+        m.count_params(),
+        "MACs@360",
+        count_macs(t, m, 360),
+        "MACs@224",
+        count_macs(t, m, 224),
+    )

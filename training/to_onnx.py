@@ -17,6 +17,7 @@
 - Writes model.onnx, seed.dat (b"NHKITSEED v1" header + 96x128 LE float32), seed.f32 and
   model.json (name, version, fragile_margin, input/output, sha256s, verification, training info).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,36 +70,64 @@ def build_onnx(model, topo, head_scale=1.0, size=360):
             bf = (beta - mean * s).astype(np.float32)
             kk = ex["k"]
             p = ex["pad"] if ex["stride"] == 2 else (kk - 1) // 2
-            nodes.append(helper.make_node(
-                "Conv", [x[0], init(name + ".w", wf), init(name + ".b", bf)], [out], name=name,
-                kernel_shape=[kk, kk], strides=[ex["stride"]] * 2, pads=[p, p, p, p],
-                group=group, dilations=[1, 1]))
+            nodes.append(
+                helper.make_node(
+                    "Conv",
+                    [x[0], init(name + ".w", wf), init(name + ".b", bf)],
+                    [out],
+                    name=name,
+                    kernel_shape=[kk, kk],
+                    strides=[ex["stride"]] * 2,
+                    pads=[p, p, p, p],
+                    group=group,
+                    dilations=[1, 1],
+                )
+            )
         elif op == "conv_bias":
             conv = model.get_layer(name)
             w = conv.kernel.numpy().transpose(3, 2, 0, 1)
-            nodes.append(helper.make_node(
-                "Conv", [x[0], init(name + ".w", w), init(name + ".b", conv.bias.numpy())], [out],
-                name=name, kernel_shape=[1, 1], strides=[1, 1], pads=[0, 0, 0, 0]))
+            nodes.append(
+                helper.make_node(
+                    "Conv",
+                    [x[0], init(name + ".w", w), init(name + ".b", conv.bias.numpy())],
+                    [out],
+                    name=name,
+                    kernel_shape=[1, 1],
+                    strides=[1, 1],
+                    pads=[0, 0, 0, 0],
+                )
+            )
         elif op == "avgpool":
             # written as a fixed depthwise Conv (weights 1/k^2): Conv is in every target's op set
             kk = ex["k"]
             w = np.full((3, 1, kk, kk), 1.0 / (kk * kk), np.float32)
-            nodes.append(helper.make_node("Conv", [x[0], init(name + ".w", w)], [out], name=name,
-                                          kernel_shape=[kk, kk], strides=[kk, kk],
-                                          pads=[0, 0, 0, 0], group=3))
+            nodes.append(
+                helper.make_node(
+                    "Conv",
+                    [x[0], init(name + ".w", w)],
+                    [out],
+                    name=name,
+                    kernel_shape=[kk, kk],
+                    strides=[kk, kk],
+                    pads=[0, 0, 0, 0],
+                    group=3,
+                )
+            )
         elif op == "relu":
             nodes.append(helper.make_node("Relu", x, [out], name=name))
         elif op == "hswish":
             nodes.append(helper.make_node("HardSwish", x, [out], name=name))
         elif op == "hsigmoid":
-            nodes.append(helper.make_node("HardSigmoid", x, [out], name=name,
-                                          alpha=1.0 / 6.0, beta=0.5))
+            nodes.append(
+                helper.make_node("HardSigmoid", x, [out], name=name, alpha=1.0 / 6.0, beta=0.5)
+            )
         elif op == "gap":
             nodes.append(helper.make_node("GlobalAveragePool", x, [out], name=name))
         elif op == "gap_flat":
             nodes.append(helper.make_node("GlobalAveragePool", x, [name + ".pool"], name=name))
-            nodes.append(helper.make_node("Flatten", [name + ".pool"], [out], name=name + "_flat",
-                                          axis=1))
+            nodes.append(
+                helper.make_node("Flatten", [name + ".pool"], [out], name=name + "_flat", axis=1)
+            )
         elif op == "mul":
             nodes.append(helper.make_node("Mul", x, [out], name=name))
         elif op == "add":
@@ -108,19 +137,27 @@ def build_onnx(model, topo, head_scale=1.0, size=360):
             w, b = d.kernel.numpy(), d.bias.numpy()
             if name == "embedding":
                 w, b = w * head_scale, b * head_scale
-            nodes.append(helper.make_node("Gemm", [x[0], init(name + ".w", w),
-                                                   init(name + ".b", b)], [out], name=name))
+            nodes.append(
+                helper.make_node(
+                    "Gemm", [x[0], init(name + ".w", w), init(name + ".b", b)], [out], name=name
+                )
+            )
         else:
             raise ValueError(f"unknown op {op}")
         names[name] = out
     assert topo[-1][1] == "embedding"
     graph = helper.make_graph(
-        nodes, "nhkit_mnv3s",
+        nodes,
+        "nhkit_mnv3s",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, size, size])],
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", 128])],
-        initializer=inits)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                          producer_name="nhkit training/to_onnx.py")
+        initializer=inits,
+    )
+    m = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="nhkit training/to_onnx.py",
+    )
     m.ir_version = 8
     onnx.checker.check_model(m, full_check=True)
     return m
@@ -137,7 +174,7 @@ def preprocess(paths):
 def keras_embed(model, rgb360, batch=8):
     out = []
     for i in range(0, len(rgb360), batch):
-        x = normalise(rgb360[i:i + batch], "NHWC")
+        x = normalise(rgb360[i : i + batch], "NHWC")
         out.append(np.asarray(model(x, training=False)))
     return np.concatenate(out).astype(np.float32)
 
@@ -152,10 +189,18 @@ def main():
     ap.add_argument("--version", default="1.0.0")
     ap.add_argument("--fragile-margin", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--input-pool", type=int, default=2,
-                    help="average-pool the 360 px input by this factor in front of the backbone")
-    ap.add_argument("--recal-batches", type=int, default=24,
-                    help="augmented 360 px batches for BN recalibration (0 = no recalibration)")
+    ap.add_argument(
+        "--input-pool",
+        type=int,
+        default=2,
+        help="average-pool the 360 px input by this factor in front of the backbone",
+    )
+    ap.add_argument(
+        "--recal-batches",
+        type=int,
+        default=24,
+        help="augmented 360 px batches for BN recalibration (0 = no recalibration)",
+    )
     a = ap.parse_args()
 
     import tensorflow as tf
@@ -178,24 +223,31 @@ def main():
     if a.recal_batches > 0:
         import bn_recal
 
-        recal = bn_recal.recalibrate(model, train_rgb, a.photos, split["train"],
-                                     batches=a.recal_batches)
+        recal = bn_recal.recalibrate(
+            model, train_rgb, a.photos, split["train"], batches=a.recal_batches
+        )
         model.save_weights(os.path.join(a.ckpt, "model.recal.weights.h5"))
 
     # 1. head scale from the training photos
     e_train = keras_embed(model, train_rgb)
     p_train = project(seed, e_train)
-    rms = float(np.sqrt(np.mean(p_train ** 2)))
+    rms = float(np.sqrt(np.mean(p_train**2)))
     head_scale = 1.0 / rms
-    print(f"projection RMS over {len(train_rgb)} training photos {rms:.4g} -> head scale "
-          f"{head_scale:.6g}")
+    print(
+        f"projection RMS over {len(train_rgb)} training photos {rms:.4g} -> head scale "
+        f"{head_scale:.6g}"
+    )
 
     # 2. ONNX
     m = build_onnx(model, topo, head_scale)
     sf = seed.astype("<f4").tobytes()
-    for k, v in (("nhkit.name", a.name), ("nhkit.version", a.version),
-                 ("nhkit.seed_sha256", seed_sha256(seed)),
-                 ("nhkit.fragile_margin", repr(a.fragile_margin)), ("nhkit.spec", "nh-spec-v1")):
+    for k, v in (
+        ("nhkit.name", a.name),
+        ("nhkit.version", a.version),
+        ("nhkit.seed_sha256", seed_sha256(seed)),
+        ("nhkit.fragile_margin", repr(a.fragile_margin)),
+        ("nhkit.spec", "nh-spec-v1"),
+    ):
         m.metadata_props.append(onnx.StringStringEntryProto(key=k, value=v))
     m.doc_string = "nhkit default perceptual-hash embedding (training/to_onnx.py)"
     os.makedirs(a.out, exist_ok=True)
@@ -210,23 +262,30 @@ def main():
     so.intra_op_num_threads = a.threads
     sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
     x = normalise(ver_rgb, "NCHW")
-    e_ort = np.concatenate([sess.run(["embedding"], {"image": x[i:i + 8]})[0]
-                            for i in range(0, len(x), 8)])
+    e_ort = np.concatenate(
+        [sess.run(["embedding"], {"image": x[i : i + 8]})[0] for i in range(0, len(x), 8)]
+    )
     e_ort1 = sess.run(["embedding"], {"image": x[:1]})[0]  # batch 1 == batch 8
     err = float(np.max(np.abs(e_ort - e_keras)))
-    scale_out = float(np.sqrt(np.mean(e_keras ** 2)))
+    scale_out = float(np.sqrt(np.mean(e_keras**2)))
     p_k, p_o = project(seed, e_keras), project(seed, e_ort)
     bits_k, bits_o = p_k >= 0, p_o >= 0
     n_diff_hash = int(np.sum(np.any(bits_k != bits_o, axis=1)))
     b1 = float(np.max(np.abs(e_ort1 - e_ort[:1])))
-    held_p = project(seed, e_ort[:len(held_rgb)])
-    ver = {"photos": int(len(ver_rgb)), "max_abs_err": err, "output_rms": scale_out,
-           "max_abs_err_relative": err / scale_out, "hashes_identical": n_diff_hash == 0,
-           "hashes_differing": n_diff_hash, "batch1_vs_batch8_max_abs": b1,
-           "max_abs_proj_err": float(np.max(np.abs(p_k - p_o))),
-           "min_abs_projection": float(np.min(np.abs(p_o))),
-           "median_abs_projection_held_out": float(np.median(np.abs(held_p))),
-           "fragile_fraction_held_out": float(np.mean(np.abs(held_p) < a.fragile_margin))}
+    held_p = project(seed, e_ort[: len(held_rgb)])
+    ver = {
+        "photos": int(len(ver_rgb)),
+        "max_abs_err": err,
+        "output_rms": scale_out,
+        "max_abs_err_relative": err / scale_out,
+        "hashes_identical": n_diff_hash == 0,
+        "hashes_differing": n_diff_hash,
+        "batch1_vs_batch8_max_abs": b1,
+        "max_abs_proj_err": float(np.max(np.abs(p_k - p_o))),
+        "min_abs_projection": float(np.min(np.abs(p_o))),
+        "median_abs_projection_held_out": float(np.median(np.abs(held_p))),
+        "fragile_fraction_held_out": float(np.mean(np.abs(held_p) < a.fragile_margin)),
+    }
     print("verification:", json.dumps(ver, indent=1))
     ok = (err / scale_out) <= 1e-4 and n_diff_hash == 0
     if not ok:
@@ -240,24 +299,44 @@ def main():
         f.write(SEED_HEADER.ljust(128, b"\0") + sf)
     params = int(model.count_params())
     info = {
-        "name": a.name, "version": a.version, "spec": "nh-spec-v1",
+        "name": a.name,
+        "version": a.version,
+        "spec": "nh-spec-v1",
         "fragile_margin": a.fragile_margin,
-        "input": {"name": "image", "shape": ["N", 3, 360, 360], "layout": "NCHW",
-                  "dtype": "float32", "range": [-1.0, 1.0]},
+        "input": {
+            "name": "image",
+            "shape": ["N", 3, 360, 360],
+            "layout": "NCHW",
+            "dtype": "float32",
+            "range": [-1.0, 1.0],
+        },
         "output": {"name": "embedding", "shape": ["N", 128], "dtype": "float32"},
         "opset": OPSET,
         "seed_sha256": seed_sha256(seed),
         "onnx_sha256": sha256_file(onnx_path),
         "fingerprint": onnx_fingerprint(onnx_path),
-        "params": params, "macs_360": int(count_macs(topo, model, 360)),
+        "params": params,
+        "macs_360": int(count_macs(topo, model, 360)),
         "head_scale": head_scale,
         "input_pool": a.input_pool,
         "bn_recalibration_batches": recal,
         "projection_rms_train": 1.0,
         "verification_onnxruntime_vs_keras": ver,
-        "training": {k: state.get(k) for k in ("step", "pairs", "elapsed", "minutes", "seed",
-                                                "seed_rng", "phases", "loss_cfg", "lr",
-                                                "photos_train")},
+        "training": {
+            k: state.get(k)
+            for k in (
+                "step",
+                "pairs",
+                "elapsed",
+                "minutes",
+                "seed",
+                "seed_rng",
+                "phases",
+                "loss_cfg",
+                "lr",
+                "photos_train",
+            )
+        },
         "held_out_photos": len(split["held_out"]),
         "license": "Apache-2.0",
     }

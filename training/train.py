@@ -9,6 +9,7 @@ every --ckpt-minutes into --out (weights, optimizer state, state.json); progress
 training/logs/<run>.log. Random seeds are fixed (--seed); the batch of step i is a pure function
 of (seed, i, resolution, batch size).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,9 @@ def main():
     ap.add_argument("--ckpt-minutes", type=float, default=4.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--phases", default=None,
-                    help=f"end_fraction:resolution:pairs,... (default: {PHASES})")
+    ap.add_argument(
+        "--phases", default=None, help=f"end_fraction:resolution:pairs,... (default: {PHASES})"
+    )
     ap.add_argument("--log", default=None)
     ap.add_argument("--log-every", type=int, default=20)
     a = ap.parse_args()
@@ -95,6 +97,7 @@ def main():
     data.load_photos(a.photos, train_files)
 
     import multiprocessing as mp
+
     pool = mp.get_context("fork").Pool(a.workers)
 
     import tensorflow as tf
@@ -111,24 +114,40 @@ def main():
         state = json.load(open(state_path))
         seed_mat = np.fromfile(seed_path, "<f4").reshape(96, 128)
     else:
-        state = {"step": 0, "elapsed": 0.0, "pairs": 0, "minutes": a.minutes, "seed": a.seed,
-                 "seed_rng": SEED_RNG, "phases": PHASES, "loss_cfg": CFG, "lr": a.lr,
-                 "photos_train": len(train_files)}
+        state = {
+            "step": 0,
+            "elapsed": 0.0,
+            "pairs": 0,
+            "minutes": a.minutes,
+            "seed": a.seed,
+            "seed_rng": SEED_RNG,
+            "phases": PHASES,
+            "loss_cfg": CFG,
+            "lr": a.lr,
+            "photos_train": len(train_files),
+        }
         seed_mat = make_seed_matrix()
         seed_mat.tofile(seed_path)
     state["minutes"] = a.minutes
     phases = parse_phases(a.phases) if a.phases else [tuple(p) for p in state.get("phases", PHASES)]
     if [list(p) for p in phases] != [list(p) for p in state.get("phases", phases)]:
         state.setdefault("phase_changes", []).append(
-            {"at_step": state["step"], "at_elapsed": state["elapsed"], "from": state["phases"],
-             "to": phases})
+            {
+                "at_step": state["step"],
+                "at_elapsed": state["elapsed"],
+                "from": state["phases"],
+                "to": phases,
+            }
+        )
     state["phases"] = phases
     seed_t = tf.constant(seed_mat)
 
     model, topo = build_model()
     log(f"phases {phases}")
-    log(f"model params {model.count_params()} MACs@360 {count_macs(topo, model, 360) / 1e6:.1f}M"
-        f" train photos {len(train_files)} budget {a.minutes} min")
+    log(
+        f"model params {model.count_params()} MACs@360 {count_macs(topo, model, 360) / 1e6:.1f}M"
+        f" train photos {len(train_files)} budget {a.minutes} min"
+    )
     opt = tf.keras.optimizers.AdamW(learning_rate=a.lr, weight_decay=1e-4, clipnorm=2.0)
     opt.build(model.trainable_variables)
 
@@ -198,10 +217,12 @@ def main():
         state["pairs"] += len(v1)
         pairs_log += len(v1)
         if state["step"] % a.log_every == 0:
-            log(f"step {state['step']} t {state['elapsed'] / 60:.1f}m res {res} bs {len(v1)} "
+            log(
+                f"step {state['step']} t {state['elapsed'] / 60:.1f}m res {res} bs {len(v1)} "
                 f"lr {float(opt.learning_rate.numpy()):.2e} "
                 + " ".join(f"{k} {v / nacc:.3f}" for k, v in acc.items())
-                + f" pairs/s {pairs_log / (now - t_log):.1f} pairs {state['pairs']}")
+                + f" pairs/s {pairs_log / (now - t_log):.1f} pairs {state['pairs']}"
+            )
             acc.clear()
             nacc = 0
             t_log = now
@@ -212,8 +233,9 @@ def main():
             t_last = last_ckpt  # do not bill checkpoint time to the budget
             log(f"checkpoint step {state['step']}")
     save()
-    log(f"done: step {state['step']} pairs {state['pairs']} "
-        f"elapsed {state['elapsed'] / 60:.1f} min")
+    log(
+        f"done: step {state['step']} pairs {state['pairs']} elapsed {state['elapsed'] / 60:.1f} min"
+    )
     pool.terminate()
 
 

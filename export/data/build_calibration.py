@@ -7,6 +7,7 @@ per similarity group, chosen in sha256 order so the choice is reproducible:
 
     python export/data/build_calibration.py --photos /path/to/shared/photos
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,11 +38,17 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=HERE / "calibration")
     args = ap.parse_args()
     split = json.loads((REPO / "training" / "split.json").read_text())
-    manifest = {row["file"]: row for row in csv.DictReader(
-        open(args.photos / "MANIFEST.tsv", encoding="utf-8"), delimiter="\t")}
+    manifest = {
+        row["file"]: row
+        for row in csv.DictReader(
+            open(args.photos / "MANIFEST.tsv", encoding="utf-8"), delimiter="\t"
+        )
+    }
     chosen: dict[str, str] = {}
-    for rel in sorted(split["train"], key=lambda r: hashlib.sha256(
-            ("nhkit-calibration-v1:" + r).encode()).hexdigest()):
+    for rel in sorted(
+        split["train"],
+        key=lambda r: hashlib.sha256(("nhkit-calibration-v1:" + r).encode()).hexdigest(),
+    ):
         g = group_of(rel)
         if g not in chosen and rel in manifest:
             chosen[g] = rel
@@ -61,12 +68,21 @@ def main() -> None:
         im.save(buf, "JPEG", quality=90)
         (args.out / name).write_bytes(buf.getvalue())
         m = manifest[rel]
-        rows.append([name, m["source_package"], m["original_path"], m["original_size"],
-                     m["license"], f"downscaled to {nw}x{nh}, JPEG q90"])
+        rows.append(
+            [
+                name,
+                m["source_package"],
+                m["original_path"],
+                m["original_size"],
+                m["license"],
+                f"downscaled to {nw}x{nh}, JPEG q90",
+            ]
+        )
     with open(args.out / "ATTRIBUTION.tsv", "w", encoding="utf-8", newline="") as f:
         wr = csv.writer(f, delimiter="\t", lineterminator="\n")
-        wr.writerow(["file", "source_package", "original_path", "original_size", "license",
-                     "change"])
+        wr.writerow(
+            ["file", "source_package", "original_path", "original_size", "license", "change"]
+        )
         wr.writerows(rows)
     print(f"wrote {len(rows)} photos to {args.out}")
 

@@ -35,9 +35,13 @@ class CoreMLBackend:
 
     name = "coreml-executor"
 
-    def __init__(self, model_path: str | os.PathLike[str], *,
-                 input_spec: Mapping[str, Any] | None = None,
-                 output_name: str | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        *,
+        input_spec: Mapping[str, Any] | None = None,
+        output_name: str | None = None,
+    ) -> None:
         self.path = Path(model_path)
         self.program = MLProgram.open(self.path)  # raises ModelError subclasses naming the file
         names = list(self.program.input_types)
@@ -47,16 +51,21 @@ class CoreMLBackend:
         t = self.program.input_types[self.input_name]
         shape = tuple(t.shape)
         if t.dtype not in _NP_DTYPES:
-            raise ModelError(self.path, f"input {self.input_name!r} is {t.dtype}; only fp32 and "
-                             "fp16 inputs are supported")
+            raise ModelError(
+                self.path,
+                f"input {self.input_name!r} is {t.dtype}; only fp32 and fp16 inputs are supported",
+            )
         layout: Layout | None = None
         if shape[1:] == (3, INPUT_SIZE, INPUT_SIZE):
             layout = "NCHW"
         elif shape[1:] == (INPUT_SIZE, INPUT_SIZE, 3):
             layout = "NHWC"
         if len(shape) != 4 or layout is None or shape[0] is None:
-            raise ModelError(self.path, f"expected input [1,3,{INPUT_SIZE},{INPUT_SIZE}] (NCHW) or "
-                             f"[1,{INPUT_SIZE},{INPUT_SIZE},3] (NHWC), found {list(shape)}")
+            raise ModelError(
+                self.path,
+                f"expected input [1,3,{INPUT_SIZE},{INPUT_SIZE}] (NCHW) or "
+                f"[1,{INPUT_SIZE},{INPUT_SIZE},3] (NHWC), found {list(shape)}",
+            )
         if input_spec is not None:
             self._check_manifest(input_spec, shape, t.dtype, layout)
         self.layout: Layout = layout
@@ -71,11 +80,15 @@ class CoreMLBackend:
         oshape = self.program.types[self.output_name].shape
         known = [d for d in oshape if d is not None]
         if len(known) != len(oshape) or int(np.prod(known)) != EMBEDDING_DIM * self.batch:
-            raise ModelError(self.path, f"expected an output of {EMBEDDING_DIM} floats per image, "
-                             f"found shape {list(oshape)}")
+            raise ModelError(
+                self.path,
+                f"expected an output of {EMBEDDING_DIM} floats per image, "
+                f"found shape {list(oshape)}",
+            )
 
-    def _check_manifest(self, spec: Mapping[str, Any], shape: tuple[int | None, ...],
-                        dtype: str, layout: Layout) -> None:
+    def _check_manifest(
+        self, spec: Mapping[str, Any], shape: tuple[int | None, ...], dtype: str, layout: Layout
+    ) -> None:
         problems = []
         if spec.get("name") != self.input_name:
             problems.append(f"name {spec.get('name')!r} (program: {self.input_name!r})")
@@ -88,8 +101,10 @@ class CoreMLBackend:
         if spec.get("quantization") is not None:
             problems.append("quantized input (Core ML bundles take float input)")
         if problems:
-            raise ModelError(self.path, "bundle manifest input does not match the Core ML "
-                             "program: " + "; ".join(problems))
+            raise ModelError(
+                self.path,
+                "bundle manifest input does not match the Core ML program: " + "; ".join(problems),
+            )
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         feed = to_layout(x, "NCHW", self.layout).astype(self.in_dtype)
@@ -101,15 +116,25 @@ class CoreMLBackend:
         n = b.shape[0]
         step = self.batch
         if n % step:
-            raise ValueError(f"{self.path}: batch of {n} is not a multiple of the model's fixed "
-                             f"batch {step}")
-        out = np.concatenate([self._run(b[i:i + step]) for i in range(0, n, step)]) if n else \
-            np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+            raise ValueError(
+                f"{self.path}: batch of {n} is not a multiple of the model's fixed batch {step}"
+            )
+        out = (
+            np.concatenate([self._run(b[i : i + step]) for i in range(0, n, step)])
+            if n
+            else np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        )
         return check_embeddings(out, n, str(self.path))
 
     def describe(self) -> dict[str, Any]:
         from .. import __version__
 
-        return {"name": self.name, "version": __version__, "compute_unit": "cpu-numpy",
-                "threads": 0, "precision": self.program.compute_precision,
-                "input_dtype": self.in_dtype.name, "layout": self.layout}
+        return {
+            "name": self.name,
+            "version": __version__,
+            "compute_unit": "cpu-numpy",
+            "threads": 0,
+            "precision": self.program.compute_precision,
+            "input_dtype": self.in_dtype.name,
+            "layout": self.layout,
+        }

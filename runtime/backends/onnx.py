@@ -40,23 +40,33 @@ class OnnxBackend:
             opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(str(self.path), sess_options=opts,
-                                                providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(
+                str(self.path), sess_options=opts, providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:  # onnxruntime raises its own exception types for bad files
             msg = str(exc).splitlines()[0][:300]
             raise ModelError(self.path, f"not a loadable ONNX model: {msg}") from None
         self.threads = threads
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1:
-            raise ModelError(self.path, f"expected 1 input 'image' "
-                             f"[1,3,{INPUT_SIZE},{INPUT_SIZE}], "
-                             f"found {len(inputs)} inputs: {[i.name for i in inputs]}")
+            raise ModelError(
+                self.path,
+                f"expected 1 input 'image' "
+                f"[1,3,{INPUT_SIZE},{INPUT_SIZE}], "
+                f"found {len(inputs)} inputs: {[i.name for i in inputs]}",
+            )
         inp = inputs[0]
         shape = list(inp.shape)
-        if (len(shape) != 4 or shape[1:] != [3, INPUT_SIZE, INPUT_SIZE]
-                or inp.type != "tensor(float)"):
-            raise ModelError(self.path, f"expected input float32 [1,3,{INPUT_SIZE},{INPUT_SIZE}] "
-                             f"(NCHW), found {inp.type} {_dims(shape)} named {inp.name!r}")
+        if (
+            len(shape) != 4
+            or shape[1:] != [3, INPUT_SIZE, INPUT_SIZE]
+            or inp.type != "tensor(float)"
+        ):
+            raise ModelError(
+                self.path,
+                f"expected input float32 [1,3,{INPUT_SIZE},{INPUT_SIZE}] "
+                f"(NCHW), found {inp.type} {_dims(shape)} named {inp.name!r}",
+            )
         self.input_name = inp.name
         self.batchable = not isinstance(shape[0], int)
         out = outputs[0]
@@ -65,23 +75,34 @@ class OnnxBackend:
         for d in oshape[1:]:
             flat = flat * d if isinstance(d, int) else -1
         if len(outputs) != 1 or flat != EMBEDDING_DIM:
-            raise ModelError(self.path, f"expected one output of {EMBEDDING_DIM} floats, found "
-                             f"{[(o.name, _dims(list(o.shape))) for o in outputs]}")
+            raise ModelError(
+                self.path,
+                f"expected one output of {EMBEDDING_DIM} floats, found "
+                f"{[(o.name, _dims(list(o.shape))) for o in outputs]}",
+            )
         self.output_name = out.name
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         b = check_batch(batch)
         if self.batchable or b.shape[0] == 1:
             out = self.session.run([self.output_name], {self.input_name: b})[0]
-            return check_embeddings(np.asarray(out).reshape(b.shape[0], -1), b.shape[0],
-                                    str(self.path))
-        rows = [self.session.run([self.output_name], {self.input_name: b[i:i + 1]})[0]
-                for i in range(b.shape[0])]
-        return check_embeddings(np.concatenate([np.asarray(r).reshape(1, -1) for r in rows]),
-                                b.shape[0], str(self.path))
+            return check_embeddings(
+                np.asarray(out).reshape(b.shape[0], -1), b.shape[0], str(self.path)
+            )
+        rows = [
+            self.session.run([self.output_name], {self.input_name: b[i : i + 1]})[0]
+            for i in range(b.shape[0])
+        ]
+        return check_embeddings(
+            np.concatenate([np.asarray(r).reshape(1, -1) for r in rows]), b.shape[0], str(self.path)
+        )
 
     def describe(self) -> dict[str, object]:
         import onnxruntime as ort
 
-        return {"name": "onnxruntime", "version": ort.__version__, "compute_unit": "cpu",
-                "threads": self.threads or 0}
+        return {
+            "name": "onnxruntime",
+            "version": ort.__version__,
+            "compute_unit": "cpu",
+            "threads": self.threads or 0,
+        }

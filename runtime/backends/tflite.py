@@ -47,8 +47,7 @@ def input_lut(scale: float, zero_point: int) -> list[int]:
 
 def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     """(q - zero_point) * scale in float32, as the manifest specifies for int8 outputs."""
-    return ((np.asarray(q, dtype=np.int32) - int(zero_point)).astype(np.float32)
-            * np.float32(scale))
+    return (np.asarray(q, dtype=np.int32) - int(zero_point)).astype(np.float32) * np.float32(scale)
 
 
 class TfliteBackend:
@@ -60,31 +59,42 @@ class TfliteBackend:
 
     name = "litert"
 
-    def __init__(self, model_path: str | os.PathLike[str], *, threads: int | None = None,
-                 input_spec: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        *,
+        threads: int | None = None,
+        input_spec: Mapping[str, Any] | None = None,
+    ) -> None:
         """`input_spec`: a bundle manifest's input entry; its layout is used, not inferred."""
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
-            raise NhkitError("running a TFLite bundle needs the LiteRT runtime, which the light "
-                             "install leaves out: pip install 'nhkit[tflite]'") from None
+            raise NhkitError(
+                "running a TFLite bundle needs the LiteRT runtime, which the light "
+                "install leaves out: pip install 'nhkit[tflite]'"
+            ) from None
 
         self.path = Path(model_path)
         if not self.path.is_file():
             raise ModelError(self.path, "TFLite model file not found")
         self.threads = threads
         try:
-            self.interp = Interpreter(model_path=str(self.path),
-                                      num_threads=int(threads) if threads else None)
+            self.interp = Interpreter(
+                model_path=str(self.path), num_threads=int(threads) if threads else None
+            )
             self.interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             msg = str(exc).strip().splitlines()
-            raise ModelError(self.path, "not a loadable TFLite model: "
-                             f"{msg[0][:300] if msg else exc}") from None
+            raise ModelError(
+                self.path, f"not a loadable TFLite model: {msg[0][:300] if msg else exc}"
+            ) from None
         ins, outs = self.interp.get_input_details(), self.interp.get_output_details()
         if len(ins) != 1 or len(outs) != 1:
-            raise ModelError(self.path, f"expected 1 input and 1 output, found {len(ins)} inputs "
-                             f"and {len(outs)} outputs")
+            raise ModelError(
+                self.path,
+                f"expected 1 input and 1 output, found {len(ins)} inputs and {len(outs)} outputs",
+            )
         self.inp, self.out = ins[0], outs[0]
         shape = tuple(int(v) for v in self.inp["shape"])
         layout: Layout | None = None
@@ -93,19 +103,30 @@ class TfliteBackend:
         elif len(shape) == 4 and shape[1:] == (3, INPUT_SIZE, INPUT_SIZE):
             layout = "NCHW"
         if layout is None:
-            raise ModelError(self.path, f"expected input [1,{INPUT_SIZE},{INPUT_SIZE},3] (NHWC) "
-                             f"or [1,3,{INPUT_SIZE},{INPUT_SIZE}] (NCHW), found {list(shape)}")
+            raise ModelError(
+                self.path,
+                f"expected input [1,{INPUT_SIZE},{INPUT_SIZE},3] (NHWC) "
+                f"or [1,3,{INPUT_SIZE},{INPUT_SIZE}] (NCHW), found {list(shape)}",
+            )
         self.layout: Layout = layout
         self.batch = shape[0]
         self.in_dtype = np.dtype(self.inp["dtype"])
         self.out_dtype = np.dtype(self.out["dtype"])
-        if self.in_dtype not in (np.float32, np.int8) or self.out_dtype not in (np.float32,
-                                                                              np.int8):
-            raise ModelError(self.path, f"unsupported I/O dtypes {self.in_dtype.name} -> "
-                             f"{self.out_dtype.name} (float32 or int8 expected)")
+        if self.in_dtype not in (np.float32, np.int8) or self.out_dtype not in (
+            np.float32,
+            np.int8,
+        ):
+            raise ModelError(
+                self.path,
+                f"unsupported I/O dtypes {self.in_dtype.name} -> "
+                f"{self.out_dtype.name} (float32 or int8 expected)",
+            )
         if int(np.prod(self.out["shape"])) != EMBEDDING_DIM * self.batch:
-            raise ModelError(self.path, f"expected an output of {EMBEDDING_DIM} floats per image, "
-                             f"found shape {list(self.out['shape'])}")
+            raise ModelError(
+                self.path,
+                f"expected an output of {EMBEDDING_DIM} floats per image, "
+                f"found shape {list(self.out['shape'])}",
+            )
         self.in_q = self.inp["quantization"]
         self.out_q = self.out["quantization"]
         if input_spec is not None:
@@ -129,17 +150,23 @@ class TfliteBackend:
                 problems.append("quantization missing (the model takes int8 input)")
             else:
                 if q.get("scale") != scale or q.get("zero_point") != zero_point:
-                    problems.append(f"quantization scale {q.get('scale')!r} / zero point "
-                                    f"{q.get('zero_point')!r} (model: {scale!r} / "
-                                    f"{zero_point})")
+                    problems.append(
+                        f"quantization scale {q.get('scale')!r} / zero point "
+                        f"{q.get('zero_point')!r} (model: {scale!r} / "
+                        f"{zero_point})"
+                    )
                 elif "lut" in q and q["lut"] != input_lut(scale, zero_point):
-                    problems.append("quantization lut is not the model's input quantization "
-                                    "of the 256 pixel values")
+                    problems.append(
+                        "quantization lut is not the model's input quantization "
+                        "of the 256 pixel values"
+                    )
         elif q is not None:
             problems.append("quantization given (the model takes float input)")
         if problems:
-            raise ModelError(self.path, "bundle manifest input does not match the TFLite "
-                             "model: " + "; ".join(problems))
+            raise ModelError(
+                self.path,
+                "bundle manifest input does not match the TFLite model: " + "; ".join(problems),
+            )
 
     def _prepare(self, chunk: np.ndarray) -> np.ndarray:
         x = to_layout(chunk, "NCHW", self.layout)
@@ -163,10 +190,15 @@ class TfliteBackend:
         else:
             step = self.batch
             if n % step:
-                raise ValueError(f"{self.path}: batch of {n} is not a multiple of the model's "
-                                 f"fixed batch {step}")
-            out = np.concatenate([self._run(self._prepare(b[i:i + step])).reshape(step, -1)
-                                  for i in range(0, n, step)])
+                raise ValueError(
+                    f"{self.path}: batch of {n} is not a multiple of the model's fixed batch {step}"
+                )
+            out = np.concatenate(
+                [
+                    self._run(self._prepare(b[i : i + step])).reshape(step, -1)
+                    for i in range(0, n, step)
+                ]
+            )
         return check_embeddings(out, n, str(self.path))
 
     def describe(self) -> dict[str, Any]:
@@ -174,6 +206,11 @@ class TfliteBackend:
             from ai_edge_litert import __version__ as version
         except ImportError:  # pragma: no cover
             version = "unknown"
-        return {"name": "litert", "version": str(version), "compute_unit": "xnnpack",
-                "threads": self.threads or 0, "input_dtype": self.in_dtype.name,
-                "layout": self.layout}
+        return {
+            "name": "litert",
+            "version": str(version),
+            "compute_unit": "xnnpack",
+            "threads": self.threads or 0,
+            "input_dtype": self.in_dtype.name,
+            "layout": self.layout,
+        }

@@ -75,14 +75,21 @@ class CoreMLPackageError(ModelError):
 class UnsupportedOpError(CoreMLPackageError):
     """The program uses an op (or an op form) the executor does not implement."""
 
-    def __init__(self, path: str | os.PathLike[str] | None, op_type: str, index: int,
-                 op_name: str, detail: str = "") -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None,
+        op_type: str,
+        index: int,
+        op_name: str,
+        detail: str = "",
+    ) -> None:
         self.op_type = op_type
         self.index = index
         self.op_name = op_name
         extra = f": {detail}" if detail else ""
-        super().__init__(path, f"unsupported op {op_type!r} at position {index} "
-                               f"(name {op_name!r}){extra}")
+        super().__init__(
+            path, f"unsupported op {op_type!r} at position {index} (name {op_name!r}){extra}"
+        )
 
 
 def find_model_spec(package: Path) -> Path:
@@ -98,8 +105,9 @@ def find_model_spec(package: Path) -> Path:
     except InputFileError as exc:
         raise CoreMLPackageError(manifest, f"unreadable package manifest: {exc.reason}") from None
     except OSError as exc:
-        raise CoreMLPackageError(manifest, f"cannot read package manifest: "
-                                 f"{exc.strerror or exc}") from None
+        raise CoreMLPackageError(
+            manifest, f"cannot read package manifest: {exc.strerror or exc}"
+        ) from None
     except (KeyError, TypeError, IndexError) as exc:
         raise CoreMLPackageError(manifest, f"unreadable package manifest ({exc!r})") from None
     if not isinstance(rel, str) or rel.startswith("/") or ".." in PurePosixPath(rel).parts:
@@ -125,19 +133,22 @@ class _Step:
 class MLProgram:
     """A loaded ML program: `predict` maps input arrays to output arrays."""
 
-    def __init__(self, spec: ModelSpec, model_dir: Path, source: Path,
-                 function: str = "main") -> None:
+    def __init__(
+        self, spec: ModelSpec, model_dir: Path, source: Path, function: str = "main"
+    ) -> None:
         """Load `spec` whose `@model_path` is `model_dir`; `source` is named in errors."""
         self.source = source
         self.spec = spec
         self.model_dir = model_dir
         self._blobs: dict[Path, BlobFile] = {}
         if spec.program_version != 1:
-            raise CoreMLPackageError(source, f"ML program version {spec.program_version}, "
-                                             "expected 1")
+            raise CoreMLPackageError(
+                source, f"ML program version {spec.program_version}, expected 1"
+            )
         if function not in spec.functions:
-            raise CoreMLPackageError(source, f"program has no function {function!r} "
-                                             f"(has {sorted(spec.functions)})")
+            raise CoreMLPackageError(
+                source, f"program has no function {function!r} (has {sorted(spec.functions)})"
+            )
         fn = spec.functions[function]
         try:
             self.block = fn.block
@@ -158,8 +169,11 @@ class MLProgram:
             for b in self._blobs.values():
                 b.close()
             self._blobs.clear()
-        self.compute_precision = ("fp16" if any(t.dtype == "fp16" for s in self.steps
-                                                for _, t in s.op.outputs) else "fp32")
+        self.compute_precision = (
+            "fp16"
+            if any(t.dtype == "fp16" for s in self.steps for _, t in s.op.outputs)
+            else "fp32"
+        )
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -173,8 +187,9 @@ class MLProgram:
         try:
             data = spec_path.read_bytes()
         except OSError as exc:
-            raise CoreMLPackageError(spec_path,
-                                     f"cannot read model spec ({exc.strerror})") from None
+            raise CoreMLPackageError(
+                spec_path, f"cannot read model spec ({exc.strerror})"
+            ) from None
         try:
             spec = parse_model(data)
         except SpecError as exc:
@@ -183,9 +198,10 @@ class MLProgram:
 
     def _blob_file(self, file_name: str) -> BlobFile:
         if not file_name.startswith(MODEL_PATH_PREFIX):
-            raise CoreMLPackageError(self.source, f"weight file {file_name!r} is not under "
-                                                  f"{MODEL_PATH_PREFIX}")
-        rel = PurePosixPath(file_name[len(MODEL_PATH_PREFIX):])
+            raise CoreMLPackageError(
+                self.source, f"weight file {file_name!r} is not under {MODEL_PATH_PREFIX}"
+            )
+        rel = PurePosixPath(file_name[len(MODEL_PATH_PREFIX) :])
         if rel.is_absolute() or ".." in rel.parts:
             raise CoreMLPackageError(self.source, f"weight file {file_name!r} leaves the package")
         path = self.model_dir.joinpath(*rel.parts)
@@ -205,8 +221,13 @@ class MLProgram:
     def _load(self) -> None:
         for index, op in enumerate(self.block.operations):
             if op.has_blocks:
-                raise UnsupportedOpError(self.source, op.type, index, op.name,
-                                         "control flow (nested blocks) is not supported")
+                raise UnsupportedOpError(
+                    self.source,
+                    op.type,
+                    index,
+                    op.name,
+                    "control flow (nested blocks) is not supported",
+                )
             if op.type == "const":
                 self._load_const(index, op)
             elif op.type in CONSTEXPR_OPS:
@@ -217,8 +238,7 @@ class MLProgram:
                 raise UnsupportedOpError(self.source, op.type, index, op.name)
         for name in self.output_names:
             if name not in self.types:
-                raise CoreMLPackageError(self.source, f"program output {name!r} is never "
-                                                      "computed")
+                raise CoreMLPackageError(self.source, f"program output {name!r} is never computed")
 
     def _store_const(self, index: int, op: Operation, value: np.ndarray | str) -> None:
         if len(op.outputs) != 1:
@@ -249,8 +269,13 @@ class MLProgram:
                 params[k] = self._value(v)
         for k, bindings in op.inputs.items():  # iOS18 constexpr ops may chain through inputs
             if len(bindings) != 1:
-                raise UnsupportedOpError(self.source, op.type, index, op.name,
-                                         f"parameter {k!r} has {len(bindings)} bindings")
+                raise UnsupportedOpError(
+                    self.source,
+                    op.type,
+                    index,
+                    op.name,
+                    f"parameter {k!r} has {len(bindings)} bindings",
+                )
             b = bindings[0]
             if b.value is not None:
                 params[k] = self._value(b.value)
@@ -259,8 +284,9 @@ class MLProgram:
             elif b.name in self.constants:
                 params[k] = self.constants[b.name]
             else:
-                raise UnsupportedOpError(self.source, op.type, index, op.name,
-                                         f"parameter {k!r} is not a constant")
+                raise UnsupportedOpError(
+                    self.source, op.type, index, op.name, f"parameter {k!r} is not a constant"
+                )
         try:
             value = decompress(op.type, params)
         except OpError as exc:
@@ -273,8 +299,13 @@ class MLProgram:
         dyn_args: dict[str, str] = {}
         for k, bindings in op.inputs.items():
             if len(bindings) != 1:
-                raise UnsupportedOpError(self.source, op.type, index, op.name,
-                                         f"parameter {k!r} has {len(bindings)} bindings")
+                raise UnsupportedOpError(
+                    self.source,
+                    op.type,
+                    index,
+                    op.name,
+                    f"parameter {k!r} has {len(bindings)} bindings",
+                )
             b = bindings[0]
             if b.value is not None:
                 v = self._value(b.value)
@@ -286,36 +317,49 @@ class MLProgram:
             elif b.name in self.types:
                 dyn_args[k] = b.name
             else:
-                raise CoreMLPackageError(self.source, f"op #{index} {op.type} {op.name!r} uses "
-                                                      f"{b.name!r} before it is defined")
+                raise CoreMLPackageError(
+                    self.source,
+                    f"op #{index} {op.type} {op.name!r} uses {b.name!r} before it is defined",
+                )
         if len(op.outputs) != 1:
-            raise UnsupportedOpError(self.source, op.type, index, op.name,
-                                     f"{len(op.outputs)} outputs (expected 1)")
+            raise UnsupportedOpError(
+                self.source, op.type, index, op.name, f"{len(op.outputs)} outputs (expected 1)"
+            )
         for name, t in op.outputs:
             self.types[name] = t
         self.steps.append(_Step(index, op, COMPUTE_OPS[op.type], const_args, dyn_args, {}))
 
-    def _check(self, index: int, op: Operation, name: str, t: TensorType,
-               value: np.ndarray) -> None:
+    def _check(
+        self, index: int, op: Operation, name: str, t: TensorType, value: np.ndarray
+    ) -> None:
         """The value must have the declared shape (where known) and a matching dtype family."""
         shape = t.shape
-        if len(shape) != value.ndim or any(d is not None and d != s
-                                           for d, s in zip(shape, value.shape)):
-            raise CoreMLPackageError(self.source, f"op #{index} {op.type} {op.name!r}: output "
-                                                  f"{name!r} has shape {list(value.shape)}, the "
-                                                  f"program declares {list(shape)}")
+        if len(shape) != value.ndim or any(
+            d is not None and d != s for d, s in zip(shape, value.shape)
+        ):
+            raise CoreMLPackageError(
+                self.source,
+                f"op #{index} {op.type} {op.name!r}: output "
+                f"{name!r} has shape {list(value.shape)}, the "
+                f"program declares {list(shape)}",
+            )
         want = NUMPY_DTYPES.get(t.dtype)
-        ok = want is not None and (value.dtype == want or (
-            t.dtype == "fp16" and value.dtype == np.float32))
+        ok = want is not None and (
+            value.dtype == want or (t.dtype == "fp16" and value.dtype == np.float32)
+        )
         if not ok:
-            raise CoreMLPackageError(self.source, f"op #{index} {op.type} {op.name!r}: output "
-                                                  f"{name!r} is {value.dtype}, the program "
-                                                  f"declares {t.dtype}")
+            raise CoreMLPackageError(
+                self.source,
+                f"op #{index} {op.type} {op.name!r}: output "
+                f"{name!r} is {value.dtype}, the program "
+                f"declares {t.dtype}",
+            )
 
     # -- running ---------------------------------------------------------------------------
 
-    def predict(self, feeds: Mapping[str, np.ndarray], *,
-                blas_threads: int | None = 1) -> dict[str, np.ndarray]:
+    def predict(
+        self, feeds: Mapping[str, np.ndarray], *, blas_threads: int | None = 1
+    ) -> dict[str, np.ndarray]:
         """Run the program. Inputs must match the declared names, shapes and dtypes exactly
         (no implicit conversion, so a layout or dtype mistake fails instead of hashing wrong).
         Outputs come back in their declared dtype (fp16 outputs as float16).
@@ -334,10 +378,13 @@ class MLProgram:
             want = NUMPY_DTYPES.get(t.dtype)
             if x.dtype != want:
                 raise ValueError(f"{self.source}: input {name!r} must be {t.dtype}, got {x.dtype}")
-            if x.ndim != len(t.shape) or any(d is not None and d != s
-                                             for d, s in zip(t.shape, x.shape)):
-                raise ValueError(f"{self.source}: input {name!r} must have shape "
-                                 f"{list(t.shape)}, got {list(x.shape)}")
+            if x.ndim != len(t.shape) or any(
+                d is not None and d != s for d, s in zip(t.shape, x.shape)
+            ):
+                raise ValueError(
+                    f"{self.source}: input {name!r} must have shape "
+                    f"{list(t.shape)}, got {list(x.shape)}"
+                )
             env[name] = x.astype(np.float32) if t.dtype == "fp16" else x
         extra = set(feeds) - set(self.input_types)
         if extra:
@@ -350,8 +397,9 @@ class MLProgram:
             try:
                 y = step.fn(args, step.cache)
             except (OpError, KeyError, ValueError, TypeError) as exc:
-                raise UnsupportedOpError(self.source, op.type, step.index, op.name,
-                                         f"{type(exc).__name__}: {exc}") from None
+                raise UnsupportedOpError(
+                    self.source, op.type, step.index, op.name, f"{type(exc).__name__}: {exc}"
+                ) from None
             name, t = op.outputs[0]
             if t.dtype == "fp16":
                 y = round_to_fp16(np.asarray(y, dtype=np.float32))

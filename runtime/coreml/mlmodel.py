@@ -17,34 +17,80 @@ from .wire import Fields, WireError
 
 # MILSpec.DataType enum -> short MIL name (the names coremltools prints: fp16, int8, ...)
 MIL_DTYPES: dict[int, str] = {
-    1: "bool", 2: "string", 10: "fp16", 11: "fp32", 12: "fp64", 13: "bf16",
-    21: "int8", 22: "int16", 23: "int32", 24: "int64", 25: "int4",
-    31: "uint8", 32: "uint16", 33: "uint32", 34: "uint64", 35: "uint4", 36: "uint2",
-    37: "uint1", 38: "uint6", 39: "uint3", 40: "fp8e4m3fn", 41: "fp8e5m2",
+    1: "bool",
+    2: "string",
+    10: "fp16",
+    11: "fp32",
+    12: "fp64",
+    13: "bf16",
+    21: "int8",
+    22: "int16",
+    23: "int32",
+    24: "int64",
+    25: "int4",
+    31: "uint8",
+    32: "uint16",
+    33: "uint32",
+    34: "uint64",
+    35: "uint4",
+    36: "uint2",
+    37: "uint1",
+    38: "uint6",
+    39: "uint3",
+    40: "fp8e4m3fn",
+    41: "fp8e5m2",
 }
 
 # numpy dtypes for MIL types that have one (sub-byte types unpack to (u)int8)
 NUMPY_DTYPES: dict[str, np.dtype] = {
-    "bool": np.dtype(np.bool_), "fp16": np.dtype(np.float16), "fp32": np.dtype(np.float32),
-    "fp64": np.dtype(np.float64), "int8": np.dtype(np.int8), "int16": np.dtype(np.int16),
-    "int32": np.dtype(np.int32), "int64": np.dtype(np.int64), "uint8": np.dtype(np.uint8),
-    "uint16": np.dtype(np.uint16), "uint32": np.dtype(np.uint32),
-    "uint64": np.dtype(np.uint64), "int4": np.dtype(np.int8), "uint1": np.dtype(np.uint8),
-    "uint2": np.dtype(np.uint8), "uint3": np.dtype(np.uint8), "uint4": np.dtype(np.uint8),
+    "bool": np.dtype(np.bool_),
+    "fp16": np.dtype(np.float16),
+    "fp32": np.dtype(np.float32),
+    "fp64": np.dtype(np.float64),
+    "int8": np.dtype(np.int8),
+    "int16": np.dtype(np.int16),
+    "int32": np.dtype(np.int32),
+    "int64": np.dtype(np.int64),
+    "uint8": np.dtype(np.uint8),
+    "uint16": np.dtype(np.uint16),
+    "uint32": np.dtype(np.uint32),
+    "uint64": np.dtype(np.uint64),
+    "int4": np.dtype(np.int8),
+    "uint1": np.dtype(np.uint8),
+    "uint2": np.dtype(np.uint8),
+    "uint3": np.dtype(np.uint8),
+    "uint4": np.dtype(np.uint8),
     "uint6": np.dtype(np.uint8),
 }
-SUB_BYTE_BITS: dict[str, int] = {"int4": 4, "uint1": 1, "uint2": 2, "uint3": 3, "uint4": 4,
-                                 "uint6": 6}
+SUB_BYTE_BITS: dict[str, int] = {
+    "int4": 4,
+    "uint1": 1,
+    "uint2": 2,
+    "uint3": 3,
+    "uint4": 4,
+    "uint6": 6,
+}
 
 # ArrayFeatureType.ArrayDataType -> MIL name
-ARRAY_DTYPES: dict[int, str] = {65568: "fp32", 65600: "fp64", 131104: "int32", 131080: "int8",
-                                65552: "fp16"}
+ARRAY_DTYPES: dict[int, str] = {
+    65568: "fp32",
+    65600: "fp64",
+    131104: "int32",
+    131080: "int8",
+    65552: "fp16",
+}
 
 # Model.Type oneof field numbers -> names, to say what a non-ML-program model is
 _MODEL_TYPES: dict[int, str] = {
-    200: "pipelineClassifier", 201: "pipelineRegressor", 202: "pipeline",
-    303: "neuralNetworkRegressor", 403: "neuralNetworkClassifier", 500: "neuralNetwork",
-    502: "mlProgram", 555: "customModel", 556: "linkedModel",
+    200: "pipelineClassifier",
+    201: "pipelineRegressor",
+    202: "pipeline",
+    303: "neuralNetworkRegressor",
+    403: "neuralNetworkClassifier",
+    500: "neuralNetwork",
+    502: "mlProgram",
+    555: "customModel",
+    556: "linkedModel",
 }
 
 
@@ -122,8 +168,9 @@ class Function:
             return self.blocks[self.opset]
         if len(self.blocks) == 1:
             return next(iter(self.blocks.values()))
-        raise SpecError(f"function has no block for its opset {self.opset!r} "
-                        f"(has {sorted(self.blocks)})")
+        raise SpecError(
+            f"function has no block for its opset {self.opset!r} (has {sorted(self.blocks)})"
+        )
 
 
 @dataclass(frozen=True)
@@ -146,6 +193,7 @@ class ModelSpec:
 
 # ---------------------------------------------------------------------------------------------
 # decoding
+
 
 def _tensor_type(vt: Fields | None, where: str) -> TensorType:
     if vt is None:
@@ -270,8 +318,10 @@ def _feature(f: Fields, where: str) -> Feature:
     ft = f.message(3)
     arr = ft.message(5) if ft is not None else None
     if arr is None:
-        raise SpecError(f"{where} {name!r}: only multi-array features are supported "
-                        "(image, dictionary and sequence features are not)")
+        raise SpecError(
+            f"{where} {name!r}: only multi-array features are supported "
+            "(image, dictionary and sequence features are not)"
+        )
     code = arr.uint(2)
     dtype = ARRAY_DTYPES.get(code)
     if dtype is None:
@@ -286,19 +336,19 @@ def parse_model(data: bytes) -> ModelSpec:
         version = model.int(1)
         prog = model.message(502)
         if prog is None:
-            present = [_MODEL_TYPES.get(n, f"field {n}") for n in model.numbers()
-                       if n >= 200]
-            raise SpecError("not an ML program (model type: "
-                            f"{', '.join(present) if present else 'none'})")
+            present = [_MODEL_TYPES.get(n, f"field {n}") for n in model.numbers() if n >= 200]
+            raise SpecError(
+                f"not an ML program (model type: {', '.join(present) if present else 'none'})"
+            )
         desc = model.message(2)
         inputs = tuple(_feature(f, "input") for f in desc.messages(1)) if desc else ()
         outputs = tuple(_feature(f, "output") for f in desc.messages(10)) if desc else ()
         functions: dict[str, Function] = {}
         for fname, fn in prog.map(2).items():
-            blocks = {k: _block(b, f"function {fname!r} block {k!r}")
-                      for k, b in fn.map(3).items()}
-            functions[fname] = Function(_named_types(fn.messages(1), f"function {fname!r} input"),
-                                        fn.str(2), blocks)
+            blocks = {k: _block(b, f"function {fname!r} block {k!r}") for k, b in fn.map(3).items()}
+            functions[fname] = Function(
+                _named_types(fn.messages(1), f"function {fname!r} input"), fn.str(2), blocks
+            )
         return ModelSpec(version, inputs, outputs, functions, prog.int(1))
     except WireError as exc:
         raise SpecError(f"corrupt model spec: {exc}") from None

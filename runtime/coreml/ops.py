@@ -69,9 +69,9 @@ def round_to_fp16(x: np.ndarray) -> np.ndarray:
     r += b
     r &= 0xFFFFE000
     a = b & 0x7FFFFFFF
-    bad = a >= 0x477FF000          # |x| >= 65520 rounds to inf in fp16; also inf and NaN
-    a -= 1                         # 0 wraps around, so zeros are not flagged below
-    bad |= a < 0x387FFFFF          # 0 < |x| < 2**-14: fp16 subnormal range
+    bad = a >= 0x477FF000  # |x| >= 65520 rounds to inf in fp16; also inf and NaN
+    a -= 1  # 0 wraps around, so zeros are not flagged below
+    bad |= a < 0x387FFFFF  # 0 < |x| < 2**-14: fp16 subnormal range
     y = r.view(np.float32)
     if bad.any():
         idx = np.flatnonzero(bad)
@@ -83,8 +83,10 @@ def round_to_fp16(x: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # convolution
 
-def _conv_pads(args: dict[str, Any], hw: tuple[int, int], k_eff: tuple[int, int],
-               strides: list[int]) -> list[int]:
+
+def _conv_pads(
+    args: dict[str, Any], hw: tuple[int, int], k_eff: tuple[int, int], strides: list[int]
+) -> list[int]:
     """[top, bottom, left, right] from MIL's pad_type / pad."""
     pad_type = _str(args.get("pad_type", "valid"))
     if pad_type == "valid":
@@ -125,8 +127,9 @@ def conv(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
     if len(strides) != 2 or len(dil) != 2 or min(strides) < 1 or min(dil) < 1:
         raise OpError(f"bad conv strides {strides} or dilations {dil}")
     if groups < 1 or c % groups or o % groups or c // groups != cg:
-        raise OpError(f"conv groups={groups} do not fit input channels {c}, weight "
-                      f"{[o, cg, kh, kw]}")
+        raise OpError(
+            f"conv groups={groups} do not fit input channels {c}, weight {[o, cg, kh, kw]}"
+        )
     k_eff = ((kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1)
     t, b, left, r = _conv_pads(args, (h, wd), k_eff, strides)
     hp, wp = h + t + b, wd + left + r
@@ -136,7 +139,7 @@ def conv(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
         raise OpError(f"conv output would be empty ({ho}x{wo})")
     if t or b or left or r:
         xp = np.zeros((n, c, hp, wp), dtype=np.float32)
-        xp[:, :, t:t + h, left:left + wd] = x
+        xp[:, :, t : t + h, left : left + wd] = x
     else:
         xp = x
     sh, sw = strides
@@ -148,8 +151,7 @@ def conv(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
         cache["w_src"] = w_src
         if groups == c and cg == 1:
             # depthwise: taps [kh*kw, O, 1, 1]
-            cache["dw"] = np.ascontiguousarray(
-                w.reshape(o, kh * kw).T.reshape(kh * kw, 1, o, 1, 1))
+            cache["dw"] = np.ascontiguousarray(w.reshape(o, kh * kw).T.reshape(kh * kw, 1, o, 1, 1))
         else:
             cache["mat"] = np.ascontiguousarray(w.reshape(groups, og, cg * kh * kw))
 
@@ -162,7 +164,7 @@ def conv(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
         for i in range(kh):
             for j in range(kw):
                 y0, x0 = i * dil[0], j * dil[1]
-                view = src[:, :, y0:y0 + sh * (ho - 1) + 1:sh, x0:x0 + sw * (wo - 1) + 1:sw]
+                view = src[:, :, y0 : y0 + sh * (ho - 1) + 1 : sh, x0 : x0 + sw * (wo - 1) + 1 : sw]
                 np.multiply(view, taps[i * kw + j], out=tmp)
                 out += tmp
     else:
@@ -170,19 +172,21 @@ def conv(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
         mat = cache["mat"]
         out = np.empty((n, o, ho * wo), dtype=np.float32)
         if kh == 1 and kw == 1:
-            pix = xp[:, :, :sh * (ho - 1) + 1:sh, :sw * (wo - 1) + 1:sw]
+            pix = xp[:, :, : sh * (ho - 1) + 1 : sh, : sw * (wo - 1) + 1 : sw]
             for i in range(n):
                 cols_i = np.ascontiguousarray(pix[i]).reshape(c, ho * wo)
                 for g in range(groups):
-                    np.matmul(mat[g], cols_i[g * cg:(g + 1) * cg], out=out[i, g * og:(g + 1) * og])
+                    np.matmul(
+                        mat[g], cols_i[g * cg : (g + 1) * cg], out=out[i, g * og : (g + 1) * og]
+                    )
         else:
             win = sliding_window_view(xp, k_eff, axis=(2, 3))  # [N, C, Hw, Ww, kh', kw']
-            win = win[:, :, ::sh, ::sw, ::dil[0], ::dil[1]][:, :, :ho, :wo]
+            win = win[:, :, ::sh, ::sw, :: dil[0], :: dil[1]][:, :, :ho, :wo]
             for i in range(n):
                 for g in range(groups):
-                    part = win[i, g * cg:(g + 1) * cg]  # [cg, ho, wo, kh, kw]
+                    part = win[i, g * cg : (g + 1) * cg]  # [cg, ho, wo, kh, kw]
                     cols = part.transpose(0, 3, 4, 1, 2).reshape(cg * kh * kw, ho * wo)
-                    np.matmul(mat[g], cols, out=out[i, g * og:(g + 1) * og])
+                    np.matmul(mat[g], cols, out=out[i, g * og : (g + 1) * og])
         out = out.reshape(n, o, ho, wo)
     bias = args.get("bias")
     if bias is not None:
@@ -193,12 +197,14 @@ def conv(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # elementwise
 
+
 def _binary(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> OpFn:
     def op(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
         x, y = np.asarray(args["x"]), np.asarray(args["y"])
         if x.dtype.kind == "f" or y.dtype.kind == "f":
             x, y = _f32(x), _f32(y)
         return fn(x, y)
+
     return op
 
 
@@ -288,6 +294,7 @@ def identity(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # reductions, shapes
 
+
 def _axes(args: dict[str, Any], rank: int) -> tuple[int, ...] | None:
     a = args.get("axes")
     if a is None:
@@ -305,6 +312,7 @@ def _reduce(fn: Callable[..., np.ndarray]) -> OpFn:
         x = _f32(args["x"])
         keep = bool(_scalar(args.get("keep_dims", False)))
         return np.asarray(fn(x, axis=_axes(args, x.ndim), keepdims=keep), dtype=np.float32)
+
     return op
 
 
@@ -357,8 +365,12 @@ def pad(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
 
 
 _CAST_TYPES: dict[str, np.dtype] = {
-    "fp16": np.dtype(np.float16), "fp32": np.dtype(np.float32), "int32": np.dtype(np.int32),
-    "int16": np.dtype(np.int16), "int8": np.dtype(np.int8), "uint8": np.dtype(np.uint8),
+    "fp16": np.dtype(np.float16),
+    "fp32": np.dtype(np.float32),
+    "int32": np.dtype(np.int32),
+    "int16": np.dtype(np.int16),
+    "int8": np.dtype(np.int8),
+    "uint8": np.dtype(np.uint8),
     "bool": np.dtype(np.bool_),
 }
 
@@ -400,22 +412,39 @@ def matmul(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
 
 COMPUTE_OPS: dict[str, OpFn] = {
     "conv": conv,
-    "add": _binary(np.add), "sub": _binary(np.subtract), "mul": _binary(np.multiply),
-    "real_div": _binary(_real_div), "maximum": _binary(np.maximum),
+    "add": _binary(np.add),
+    "sub": _binary(np.subtract),
+    "mul": _binary(np.multiply),
+    "real_div": _binary(_real_div),
+    "maximum": _binary(np.maximum),
     "minimum": _binary(np.minimum),
-    "relu": relu, "relu6": relu6, "clip": clip, "sigmoid_hard": sigmoid_hard,
-    "sigmoid": sigmoid, "silu": silu, "thresholded_relu": thresholded_relu,
+    "relu": relu,
+    "relu6": relu6,
+    "clip": clip,
+    "sigmoid_hard": sigmoid_hard,
+    "sigmoid": sigmoid,
+    "silu": silu,
+    "thresholded_relu": thresholded_relu,
     "batch_norm": batch_norm,
-    "linear_activation": linear_activation, "identity": identity,
-    "reduce_mean": _reduce(np.mean), "reduce_sum": _reduce(np.sum),
+    "linear_activation": linear_activation,
+    "identity": identity,
+    "reduce_mean": _reduce(np.mean),
+    "reduce_sum": _reduce(np.sum),
     "reduce_max": _reduce(np.max),
-    "reshape": reshape, "transpose": transpose, "squeeze": squeeze, "expand_dims": expand_dims,
-    "pad": pad, "cast": cast, "linear": linear, "matmul": matmul,
+    "reshape": reshape,
+    "transpose": transpose,
+    "squeeze": squeeze,
+    "expand_dims": expand_dims,
+    "pad": pad,
+    "cast": cast,
+    "linear": linear,
+    "matmul": matmul,
 }
 
 
 # ---------------------------------------------------------------------------------------------
 # weight decompression (constexpr ops), bit-identical to coremltools' materialisation
+
 
 def _promote_rank(param: np.ndarray, rank: int, axis: int) -> np.ndarray:
     """Scale / zero point, scalar or vector along `axis`, reshaped to broadcast (coremltools'
@@ -431,8 +460,9 @@ def _promote_rank(param: np.ndarray, rank: int, axis: int) -> np.ndarray:
     return param.reshape(shape)
 
 
-def decompress_affine_dequantize(quantized_data: np.ndarray, zero_point: np.ndarray,
-                                 scale: np.ndarray, axis: int) -> np.ndarray:
+def decompress_affine_dequantize(
+    quantized_data: np.ndarray, zero_point: np.ndarray, scale: np.ndarray, axis: int
+) -> np.ndarray:
     """iOS16 `constexpr_affine_dequantize`: scale * (q - zero_point), in the dtype of `scale`.
 
     As coremltools computes it: (float32(q) - float32(zp)) * scale evaluated in float32, then
@@ -444,8 +474,7 @@ def decompress_affine_dequantize(quantized_data: np.ndarray, zero_point: np.ndar
     ax = axis % rank
     for name, p in (("scale", scale), ("zero_point", zero_point)):
         if np.ndim(p) == 1 and np.shape(p)[0] != q.shape[ax]:
-            raise OpError(f"{name} has {np.shape(p)[0]} values for axis {ax} of size "
-                          f"{q.shape[ax]}")
+            raise OpError(f"{name} has {np.shape(p)[0]} values for axis {ax} of size {q.shape[ax]}")
     s = _promote_rank(np.asarray(scale), rank, ax)
     zp = _promote_rank(np.asarray(zero_point), rank, ax)
     out = q.astype(np.float32)
@@ -469,13 +498,15 @@ def decompress_lut_ios16(indices: np.ndarray, lut: np.ndarray, shape: np.ndarray
     if nbits == 8:
         idx = packed
     else:
-        idx = unpack_sub_byte(packed, {1: "uint1", 2: "uint2", 4: "uint4", 6: "uint6"}[nbits],
-                              count)
+        idx = unpack_sub_byte(
+            packed, {1: "uint1", 2: "uint2", 4: "uint4", 6: "uint6"}[nbits], count
+        )
     return lut[idx].reshape(shp)
 
 
-def decompress_lut_ios18(indices: np.ndarray, lut: np.ndarray,
-                         vector_axis: int | None) -> np.ndarray:
+def decompress_lut_ios18(
+    indices: np.ndarray, lut: np.ndarray, vector_axis: int | None
+) -> np.ndarray:
     """iOS18 `constexpr_lut_to_dense`: per-block LUTs [..., 2**n, vector_size] broadcast over
     the (unpacked) `indices` tensor (coremltools' `optimize._utils.lut_to_dense`)."""
     indices = np.asarray(indices)
@@ -511,15 +542,18 @@ def decompress_lut_ios18(indices: np.ndarray, lut: np.ndarray,
     return out
 
 
-def decompress_blockwise_shift_scale(data: np.ndarray, scale: np.ndarray,
-                                     offset: np.ndarray | None) -> np.ndarray:
+def decompress_blockwise_shift_scale(
+    data: np.ndarray, scale: np.ndarray, offset: np.ndarray | None
+) -> np.ndarray:
     """iOS18 `constexpr_blockwise_shift_scale`: scale * (data - offset) with per-block scale and
     offset repeated over the blocks, computed in the scale's dtype as coremltools does."""
     scale = np.asarray(scale)
     d = np.asarray(data).astype(scale.dtype)
     if d.ndim != scale.ndim or (offset is not None and np.shape(offset) != scale.shape):
-        raise OpError(f"data {d.shape}, scale {scale.shape} and offset "
-                      f"{None if offset is None else np.shape(offset)} ranks/shapes disagree")
+        raise OpError(
+            f"data {d.shape}, scale {scale.shape} and offset "
+            f"{None if offset is None else np.shape(offset)} ranks/shapes disagree"
+        )
     off = None if offset is None else np.asarray(offset)
     for axis, (ds, ss) in enumerate(zip(d.shape, scale.shape)):
         if ds % ss:
@@ -540,28 +574,35 @@ def decompress_cast(source_val: np.ndarray, output_dtype: str) -> np.ndarray:
     return np.float32(np.asarray(source_val))
 
 
-CONSTEXPR_OPS: frozenset[str] = frozenset({
-    "constexpr_affine_dequantize", "constexpr_lut_to_dense", "constexpr_blockwise_shift_scale",
-    "constexpr_cast",
-})
+CONSTEXPR_OPS: frozenset[str] = frozenset(
+    {
+        "constexpr_affine_dequantize",
+        "constexpr_lut_to_dense",
+        "constexpr_blockwise_shift_scale",
+        "constexpr_cast",
+    }
+)
 
 
 def decompress(op_type: str, p: dict[str, Any]) -> np.ndarray:
     """Materialise one constexpr op from its parameters (already loaded as numpy values)."""
+
     def need(name: str) -> Any:
         if name not in p:
             raise OpError(f"{op_type} is missing its {name!r} parameter")
         return p[name]
 
     if op_type == "constexpr_affine_dequantize":
-        return decompress_affine_dequantize(need("quantized_data"), need("zero_point"),
-                                            need("scale"), int(_scalar(need("axis"))))
+        return decompress_affine_dequantize(
+            need("quantized_data"), need("zero_point"), need("scale"), int(_scalar(need("axis")))
+        )
     if op_type == "constexpr_lut_to_dense":
         if "shape" in p:  # iOS16 form: packed uint8 indices + flat lut + shape
             return decompress_lut_ios16(need("indices"), need("lut"), p["shape"])
         va = p.get("vector_axis")
-        return decompress_lut_ios18(need("indices"), need("lut"),
-                                    None if va is None else int(_scalar(va)))
+        return decompress_lut_ios18(
+            need("indices"), need("lut"), None if va is None else int(_scalar(va))
+        )
     if op_type == "constexpr_blockwise_shift_scale":
         return decompress_blockwise_shift_scale(need("data"), need("scale"), p.get("offset"))
     if op_type == "constexpr_cast":

@@ -69,15 +69,16 @@ def iter_fields(buf: memoryview) -> Iterator[tuple[int, int, WireValue]]:
             length, pos = read_varint(buf, pos)
             end = pos + length
             if end > n:
-                raise WireError(f"field {field}: {length} bytes declared at byte {pos}, "
-                                f"only {n - pos} left")
+                raise WireError(
+                    f"field {field}: {length} bytes declared at byte {pos}, only {n - pos} left"
+                )
             yield field, wire, buf[pos:end]
             pos = end
         elif wire == WIRE_FIXED32 or wire == WIRE_FIXED64:
             size = 4 if wire == WIRE_FIXED32 else 8
             if pos + size > n:
                 raise WireError(f"field {field}: truncated fixed{size * 8} at byte {pos}")
-            yield field, wire, buf[pos:pos + size]
+            yield field, wire, buf[pos : pos + size]
             pos += size
         else:  # 3/4 are deprecated groups (never used by Core ML), 6/7 do not exist
             raise WireError(f"field {field}: unsupported wire type {wire} at byte {pos}")
@@ -206,8 +207,9 @@ class Fields:
             if w == WIRE_LEN:
                 data = _view(v, field, f"packed {dtype}")
                 if len(data) % size:
-                    raise WireError(f"field {field}: packed length {len(data)} not a multiple "
-                                    f"of {size}")
+                    raise WireError(
+                        f"field {field}: packed length {len(data)} not a multiple of {size}"
+                    )
                 chunks.append(Bytes(data))
             elif w == wire_single:
                 chunks.append(Bytes(_view(v, field, dtype)))

@@ -34,8 +34,11 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _tree_digest(pkg: Path) -> dict[str, str]:
-    return {p.relative_to(pkg).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(pkg.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(pkg).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(pkg.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_variant_names_and_info() -> None:
@@ -48,8 +51,9 @@ def test_every_variant_has_the_interface_and_its_compression(packages: dict[str,
     sizes = {}
     for v in COREML_VARIANTS:
         p = MLProgram.open(packages[v])
-        assert [(f.name, f.dtype, f.shape) for f in p.inputs] == [("image", "fp32",
-                                                                    (1, 3, 360, 360))]
+        assert [(f.name, f.dtype, f.shape) for f in p.inputs] == [
+            ("image", "fp32", (1, 3, 360, 360))
+        ]
         assert [(f.name, f.dtype, f.shape) for f in p.outputs] == [("embedding", "fp32", (1, 128))]
         assert p.opset == "CoreML6"  # iOS 16
         assert p.compute_precision == COREML_VARIANT_INFO[v].precision
@@ -74,9 +78,12 @@ def test_palette_sizes_match_the_bits(packages: dict[str, Path]) -> None:
     for v in ("pal8", "pal6", "pal4"):
         bits = COREML_VARIANT_INFO[v].palette_bits
         spec = parse_model((packages[v] / "Data/com.apple.CoreML/model.mlmodel").read_bytes())
-        luts = [op.attributes["lut"].type.shape for op in spec.functions["main"].block.operations
-                if op.type == "constexpr_lut_to_dense"]
-        assert luts and all(s == (2 ** bits,) for s in luts), (v, luts)
+        luts = [
+            op.attributes["lut"].type.shape
+            for op in spec.functions["main"].block.operations
+            if op.type == "constexpr_lut_to_dense"
+        ]
+        assert luts and all(s == (2**bits,) for s in luts), (v, luts)
 
 
 def test_variants_track_onnxruntime(packages: dict[str, Path]) -> None:
@@ -124,7 +131,8 @@ def test_bad_requests_fail_cleanly(packages: dict[str, Path], tmp_path: Path) ->
 
 
 def test_unverifiable_program_fails_export_and_leaves_nothing(
-        packages: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    packages: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from nhkit.export.onnx_frontend import load_graph
     from nhkit.runtime.coreml import ops
 
@@ -160,11 +168,20 @@ def test_manifest_io_entries_drive_the_backend(packages: dict[str, Path]) -> Non
     from nhkit.runtime.backends.coreml import CoreMLBackend
 
     io = coreml_model_io(load_graph(packages["onnx"], use_onnxsim=False))
-    assert io["inputs"] == [{"name": "image", "shape": [1, 3, 360, 360], "dtype": "float32",
-                             "layout": "NCHW", "quantization": None}]
-    assert io["outputs"] == [{"name": "embedding", "shape": [1, 128], "dtype": "float32",
-                              "quantization": None}]
+    assert io["inputs"] == [
+        {
+            "name": "image",
+            "shape": [1, 3, 360, 360],
+            "dtype": "float32",
+            "layout": "NCHW",
+            "quantization": None,
+        }
+    ]
+    assert io["outputs"] == [
+        {"name": "embedding", "shape": [1, 128], "dtype": "float32", "quantization": None}
+    ]
     for v in COREML_VARIANTS:
-        b = CoreMLBackend(packages[v], input_spec=io["inputs"][0],
-                          output_name=io["outputs"][0]["name"])
+        b = CoreMLBackend(
+            packages[v], input_spec=io["inputs"][0], output_name=io["outputs"][0]["name"]
+        )
         assert b.embed(random_batch(1, seed=9)).shape == (1, 128)

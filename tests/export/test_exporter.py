@@ -35,9 +35,17 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _opts(inputs: dict[str, Path], out: Path, **kw) -> E.ExportOptions:
-    base = dict(out=out, model=inputs["model"], seed=inputs["seed"], targets="tflite",
-                variants=["fp32", "int8-io"], validation_limit=4, calibration_limit=4,
-                threads=2, fragile_margin=0.05)
+    base = dict(
+        out=out,
+        model=inputs["model"],
+        seed=inputs["seed"],
+        targets="tflite",
+        variants=["fp32", "int8-io"],
+        validation_limit=4,
+        calibration_limit=4,
+        threads=2,
+        fragile_margin=0.05,
+    )
     base.update(kw)
     return E.ExportOptions(**base)
 
@@ -51,8 +59,13 @@ def exported(inputs, tmp_path_factory) -> tuple[E.ExportResult, Path]:
 def test_output_layout(exported) -> None:
     result, out = exported
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["tiny.report", "tiny.tflite-fp32", "tiny.tflite-fp32.zip",
-                     "tiny.tflite-int8-io", "tiny.tflite-int8-io.zip"]
+    assert names == [
+        "tiny.report",
+        "tiny.tflite-fp32",
+        "tiny.tflite-fp32.zip",
+        "tiny.tflite-int8-io",
+        "tiny.tflite-int8-io.zip",
+    ]
     report = (out / "tiny.report" / "report.md").read_text()
     assert "| tiny.tflite-fp32 | PASS |" in report and "| tiny.tflite-int8-io |" in report
     assert (out / "tiny.report" / "hist-tiny.tflite-int8-io.png").read_bytes()[:4] == b"\x89PNG"
@@ -66,11 +79,15 @@ def test_bundles_verify_and_describe_the_model(exported, inputs, suffix: str) ->
         m = b.manifest
         assert m["bundle_id"] == "tiny.tflite-int8-io" and m["target"] == "tflite"
         assert m["spec"]["fragile_margin"] == 0.05
-        assert m["source_model"]["sha256"] == hashlib.sha256(
-            inputs["model"].read_bytes()).hexdigest()
+        assert (
+            m["source_model"]["sha256"] == hashlib.sha256(inputs["model"].read_bytes()).hexdigest()
+        )
         inp = m["model"]["inputs"][0]
-        assert inp["dtype"] == "int8" and inp["layout"] == "NHWC" and len(inp["quantization"][
-            "lut"]) == 256
+        assert (
+            inp["dtype"] == "int8"
+            and inp["layout"] == "NHWC"
+            and len(inp["quantization"]["lut"]) == 256
+        )
         assert m["drift"]["images"] == 8 and m["drift"]["photos"] == 4
         tol, d = m["tolerance"], m["drift"]
         assert tol["hamming"] == max(d["hamming"]["max"], d["selftest"]["hamming_max"]) + 1
@@ -91,12 +108,19 @@ def test_selftest_cases_are_the_reference_pipeline(exported, inputs) -> None:
     _, out = exported
     b = load_bundle(out / "tiny.tflite-fp32")
     cases = b.cases["cases"]
-    assert [c["id"] for c in cases] == ["s01-png", "s02-png-tall", "s03-png-grey", "s04-png-360",
-                                        "s05-jpg-exif6", "s06-png-wide-gamut"]
+    assert [c["id"] for c in cases] == [
+        "s01-png",
+        "s02-png-tall",
+        "s03-png-grey",
+        "s04-png-360",
+        "s05-jpg-exif6",
+        "s06-png-wide-gamut",
+    ]
     assert [c["lossless"] for c in cases] == [True, True, True, True, False, True]
     assert cases[4]["orientation"] == 6 and cases[0]["orientation"] == 1
-    hasher = Hasher(OnnxBackend(inputs["model"]), make_seed(3),
-                    Spec(fragile_margin=0.05), with_digests=True)
+    hasher = Hasher(
+        OnnxBackend(inputs["model"]), make_seed(3), Spec(fragile_margin=0.05), with_digests=True
+    )
     for c in cases:
         r = hasher.hash_file(b.case_path(c))
         assert r.hex == c["expected"]["hash"]
@@ -171,8 +195,9 @@ def test_reader_checks_zip_top_folder(exported, tmp_path: Path) -> None:
     bad = tmp_path / "renamed.zip"
     with zipfile.ZipFile(bad, "w") as zf:
         for info in src.infolist():
-            zf.writestr(info.filename.replace("tiny.tflite-fp32/", "other/"),
-                        src.read(info.filename))
+            zf.writestr(
+                info.filename.replace("tiny.tflite-fp32/", "other/"), src.read(info.filename)
+            )
     with pytest.raises(BundleError, match="top folder 'other' is not the bundle id"):
         load_bundle(bad)
     (tmp_path / "junk.zip").write_bytes(b"PK\x03\x04 not really a zip")
@@ -204,8 +229,9 @@ def test_over_budget_fails_with_nothing_written(inputs, tmp_path: Path, monkeypa
 
 def test_over_budget_override_marks_the_bundle(inputs, tmp_path: Path, monkeypatch) -> None:
     _impossible(monkeypatch)
-    E.run_export(_opts(inputs, tmp_path, variants=["fp32"], allow_over_budget=True),
-                 log=lambda m: None)
+    E.run_export(
+        _opts(inputs, tmp_path, variants=["fp32"], allow_over_budget=True), log=lambda m: None
+    )
     with load_bundle(tmp_path / "tiny.tflite-fp32.zip") as b:
         assert b.over_budget
         assert b.manifest["drift"]["passed"] is False
@@ -228,9 +254,10 @@ def test_bad_inputs_fail_cleanly(inputs, tmp_path: Path, capsys) -> None:
     bad_shape = tm.tiny_onnx()
     bad_shape.graph.input[0].type.tensor_type.shape.dim[2].dim_value = 224
     onnx.save(bad_shape, str(d / "shape.onnx"))
-    onnx.save(tm.tiny_onnx(extra_nodes=[onnx.helper.make_node("Tanh", ["x"], ["t"],
-                                                              name="act_tanh")]),
-              str(d / "tanh.onnx"))
+    onnx.save(
+        tm.tiny_onnx(extra_nodes=[onnx.helper.make_node("Tanh", ["x"], ["t"], name="act_tanh")]),
+        str(d / "tanh.onnx"),
+    )
     (d / "short.f32").write_bytes(b"\0" * 100)
     (d / "empty").mkdir()
     (d / "badcal").mkdir()
@@ -245,12 +272,38 @@ def test_bad_inputs_fail_cleanly(inputs, tmp_path: Path, capsys) -> None:
         (["--model", model, "--seed", str(d / "short.f32")], "seed file has 100 bytes"),
         (["--model", model, "--seed", seed, "--variants", "int4"], "unknown variant 'int4'"),
         (["--model", model, "--seed", seed, "--target", "onnx"], "unknown target"),
-        (["--model", model, "--seed", seed, "--target", "tflite", "--calibration",
-          str(d / "empty")], "calibration folder holds no images"),
-        (["--model", model, "--seed", seed, "--target", "tflite", "--variants", "int8",
-          "--calibration", str(d / "badcal")], "broken.jpg: unreadable calibration image"),
-        (["--model", model, "--seed", seed, "--validation", str(d / "missing")],
-         "validation folder does not exist"),
+        (
+            [
+                "--model",
+                model,
+                "--seed",
+                seed,
+                "--target",
+                "tflite",
+                "--calibration",
+                str(d / "empty"),
+            ],
+            "calibration folder holds no images",
+        ),
+        (
+            [
+                "--model",
+                model,
+                "--seed",
+                seed,
+                "--target",
+                "tflite",
+                "--variants",
+                "int8",
+                "--calibration",
+                str(d / "badcal"),
+            ],
+            "broken.jpg: unreadable calibration image",
+        ),
+        (
+            ["--model", model, "--seed", seed, "--validation", str(d / "missing")],
+            "validation folder does not exist",
+        ),
     ]
     for argv, expect in cases:
         code, err = _cli([*argv, "-o", str(out)], capsys)
@@ -259,8 +312,7 @@ def test_bad_inputs_fail_cleanly(inputs, tmp_path: Path, capsys) -> None:
         # One clear message (last line), no traceback.
         assert "Traceback" not in err and expect in err.strip().splitlines()[-1], err
         assert not out.exists(), argv  # not even an empty output folder is left behind
-    code, err = _cli(["--model", model, "--seed", seed, "-o", str(d / "file.txt" / "sub")],
-                     capsys)
+    code, err = _cli(["--model", model, "--seed", seed, "-o", str(d / "file.txt" / "sub")], capsys)
     assert code == 2 and "cannot create output folder" in err
 
 
@@ -270,16 +322,27 @@ def test_seed_mismatch_with_model_metadata(inputs, tmp_path: Path, capsys) -> No
     shutil.copy(inputs["model"], d / "model.onnx")
     other = hashlib.sha256(seed_to_f32_bytes(make_seed(99))).hexdigest()
     (d / "model.json").write_text(json.dumps({"name": "x", "seed_sha256": other}))
-    code, err = _cli(["--model", str(d / "model.onnx"), "--seed", str(inputs["seed"]), "-o",
-                      str(tmp_path / "out")], capsys)
+    code, err = _cli(
+        [
+            "--model",
+            str(d / "model.onnx"),
+            "--seed",
+            str(inputs["seed"]),
+            "-o",
+            str(tmp_path / "out"),
+        ],
+        capsys,
+    )
     assert code == 2 and "seed mismatch" in err
     assert not (tmp_path / "out").exists()
 
 
 def test_coreml_bundle_end_to_end(inputs, tmp_path: Path) -> None:
     pytest.importorskip("coremltools")
-    result = E.run_export(_opts(inputs, tmp_path, targets="coreml", variants=["fp32"],
-                                validation_limit=2), log=lambda m: None)
+    result = E.run_export(
+        _opts(inputs, tmp_path, targets="coreml", variants=["fp32"], validation_limit=2),
+        log=lambda m: None,
+    )
     assert result.outcomes[0].drift.passed
     with load_bundle(tmp_path / "tiny.coreml-fp32.zip") as b:
         assert b.manifest["model"]["file"] == "model.mlpackage"
@@ -307,8 +370,17 @@ def test_parallel_core_ml_worker_gives_identical_bundles(inputs, tmp_path: Path)
     pytest.importorskip("coremltools")
     names = ["tflite-fp32", "coreml-fp16", "coreml-pal6"]
     for mode, parallel in (("par", True), ("ser", False)):
-        E.run_export(_opts(inputs, tmp_path / mode, targets=None, variants=names,
-                           validation_limit=2, parallel=parallel), log=lambda m: None)
+        E.run_export(
+            _opts(
+                inputs,
+                tmp_path / mode,
+                targets=None,
+                variants=names,
+                validation_limit=2,
+                parallel=parallel,
+            ),
+            log=lambda m: None,
+        )
     zips = sorted(p.name for p in (tmp_path / "par").glob("*.zip"))
     assert zips == ["tiny.coreml-fp16.zip", "tiny.coreml-pal6.zip", "tiny.tflite-fp32.zip"]
     for z in zips:
@@ -323,9 +395,15 @@ def test_core_ml_worker_failure_is_reported(tmp_path: Path) -> None:
     from nhkit.export.coreml_worker import CoremlWorker
 
     v = get_variant("coreml", "fp32")
-    worker = CoremlWorker(build, tmp_path / "missing.onnx", "tiny", True, [v],
-                          np.zeros((1, 3, 360, 360), np.float32),
-                          np.zeros((1, 3, 360, 360), np.float32))
+    worker = CoremlWorker(
+        build,
+        tmp_path / "missing.onnx",
+        "tiny",
+        True,
+        [v],
+        np.zeros((1, 3, 360, 360), np.float32),
+        np.zeros((1, 3, 360, 360), np.float32),
+    )
     try:
         with pytest.raises(E.ExportError, match="worker process exited with code 1") as ei:
             worker.result(v, "tiny.coreml-fp32")
@@ -375,19 +453,25 @@ def test_wide_gamut_case_is_hashed_from_its_stored_samples() -> None:
     assert im.info["icc_profile"] == wide_gamut_icc()
     stored = np.asarray(im.convert("RGB"))
     assert np.array_equal(decode_image(src.data).rgb, stored)
-    managed = ImageCms.profileToProfile(im, ImageCms.ImageCmsProfile(io.BytesIO(wide_gamut_icc())),
-                                        ImageCms.createProfile("sRGB"))
+    managed = ImageCms.profileToProfile(
+        im, ImageCms.ImageCmsProfile(io.BytesIO(wide_gamut_icc())), ImageCms.createProfile("sRGB")
+    )
     assert (np.asarray(managed) != stored).mean() > 0.3
-@pytest.mark.parametrize("name, field, bad", [
-    ("tiny.tflite-fp32", "shape", [1, 3, 360, 360]),
-    ("tiny.tflite-fp32", "dtype", "float16"),
-    ("tiny.tflite-fp32", "layout", "NCHW"),
-    ("tiny.tflite-int8-io", "scale", 0.5),
-    ("tiny.tflite-int8-io", "lut", "shifted"),
-])
-def test_tflite_manifest_that_misdescribes_the_model_is_rejected(exported, tmp_path: Path, capsys,
-                                                                 name: str, field: str,
-                                                                 bad: object) -> None:
+
+
+@pytest.mark.parametrize(
+    "name, field, bad",
+    [
+        ("tiny.tflite-fp32", "shape", [1, 3, 360, 360]),
+        ("tiny.tflite-fp32", "dtype", "float16"),
+        ("tiny.tflite-fp32", "layout", "NCHW"),
+        ("tiny.tflite-int8-io", "scale", 0.5),
+        ("tiny.tflite-int8-io", "lut", "shifted"),
+    ],
+)
+def test_tflite_manifest_that_misdescribes_the_model_is_rejected(
+    exported, tmp_path: Path, capsys, name: str, field: str, bad: object
+) -> None:
     """A TFLite bundle whose manifest states another input than its model has (as a new user
     editing a manifest would) is refused before hashing, naming the field."""
     from nhkit.runtime.bundle_backend import hasher_for_bundle

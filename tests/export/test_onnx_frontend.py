@@ -43,13 +43,17 @@ def _assert_same(model: onnx.ModelProto, g: ir.Graph, n: int = 2) -> None:
     assert float(np.abs(got - ref).max()) <= 2e-5 * scale
 
 
-@pytest.mark.parametrize("kwargs", [
-    {},
-    {"explicit_pad": False},
-    {"output_4d": True},
-    {"dynamic_batch": False},
-    {"seed": 7, "opset": 18},
-], ids=["pad-nodes", "conv-pads", "output-4d", "batch-1", "opset18"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"explicit_pad": False},
+        {"output_4d": True},
+        {"dynamic_batch": False},
+        {"seed": 7, "opset": 18},
+    ],
+    ids=["pad-nodes", "conv-pads", "output-4d", "batch-1", "opset18"],
+)
 def test_lowering_matches_onnxruntime(tmp_path: Path, kwargs: dict) -> None:
     model = tm.tiny_onnx(**kwargs)
     g = front.load_graph(_save(model, tmp_path))
@@ -87,14 +91,17 @@ def _zoo_model() -> onnx.ModelProto:
     f = np.float32
     inits = {
         "w1": (rng.standard_normal((8, 3, 3, 3)) * 0.3).astype(f),
-        "w2": (rng.standard_normal((8, 4, 3, 3)) * 0.3).astype(f),   # groups=2
+        "w2": (rng.standard_normal((8, 4, 3, 3)) * 0.3).astype(f),  # groups=2
         "b2": (rng.standard_normal(8) * 0.1).astype(f),
-        "bn_s": rng.uniform(0.5, 1.5, 8).astype(f), "bn_b": (rng.standard_normal(8) * .1).astype(f),
-        "bn_m": (rng.standard_normal(8) * .1).astype(f), "bn_v": rng.uniform(.5, 1.5, 8).astype(f),
+        "bn_s": rng.uniform(0.5, 1.5, 8).astype(f),
+        "bn_b": (rng.standard_normal(8) * 0.1).astype(f),
+        "bn_m": (rng.standard_normal(8) * 0.1).astype(f),
+        "bn_v": rng.uniform(0.5, 1.5, 8).astype(f),
         "c_sub": (rng.standard_normal((1, 8, 1, 1)) * 0.1).astype(f),
         "c_div": np.array(1.7, dtype=f),
         "c_scale": rng.uniform(0.5, 1.5, (8, 1, 1)).astype(f),
-        "lo": np.array(0.0, dtype=f), "hi": np.array(6.0, dtype=f),
+        "lo": np.array(0.0, dtype=f),
+        "hi": np.array(6.0, dtype=f),
         "axes23": np.array([2, 3], dtype=np.int64),
         "shape_flat": np.array([1, -1], dtype=np.int64),
         "shape_4d": np.array([0, 8, 1, 1], dtype=np.int64),
@@ -108,13 +115,20 @@ def _zoo_model() -> onnx.ModelProto:
     N = helper.make_node
     nodes = [
         N("Conv", ["image", "w1"], ["c1"], strides=[2, 2], auto_pad="SAME_UPPER"),
-        N("Conv", ["c1", "w2", "b2"], ["c2"], group=2, dilations=[2, 2], pads=[2, 2, 2, 2],
-          strides=[2, 2]),
+        N(
+            "Conv",
+            ["c1", "w2", "b2"],
+            ["c2"],
+            group=2,
+            dilations=[2, 2],
+            pads=[2, 2, 2, 2],
+            strides=[2, 2],
+        ),
         N("BatchNormalization", ["c2", "bn_s", "bn_b", "bn_m", "bn_v"], ["bn"]),
         N("Sub", ["bn", "c_sub"], ["s1"]),
         N("Clip", ["s1", "lo", "hi"], ["r6"]),
         N("Div", ["r6", "c_div"], ["d1"]),
-        N("Mul", ["c_scale", "d1"], ["m1"]),          # constant first, rank-3 constant
+        N("Mul", ["c_scale", "d1"], ["m1"]),  # constant first, rank-3 constant
         N("Sigmoid", ["m1"], ["sg"]),
         N("HardSigmoid", ["m1"], ["hs"], alpha=0.2, beta=0.5),
         N("Add", ["sg", "hs"], ["a1"]),
@@ -130,9 +144,12 @@ def _zoo_model() -> onnx.ModelProto:
         N("Gemm", ["rl", "gemm_w", "gemm_c"], ["embedding"], alpha=0.5, beta=2.0),
     ]
     graph = helper.make_graph(
-        nodes, "zoo", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 360, 360])],
+        nodes,
+        "zoo",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 360, 360])],
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [1, 128])],
-        [numpy_helper.from_array(v, k) for k, v in inits.items()])
+        [numpy_helper.from_array(v, k) for k, v in inits.items()],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -166,9 +183,12 @@ def test_flatten_of_spatial_map_keeps_nchw_order(tmp_path: Path) -> None:
 
 
 def test_unsupported_ops_are_listed_with_node_names(tmp_path: Path) -> None:
-    extra = [helper.make_node("Tanh", ["x"], ["tanh_out"], name="my_tanh"),
-             helper.make_node("MaxPool", ["tanh_out"], ["pool_out"], name="my_pool",
-                              kernel_shape=[2, 2])]
+    extra = [
+        helper.make_node("Tanh", ["x"], ["tanh_out"], name="my_tanh"),
+        helper.make_node(
+            "MaxPool", ["tanh_out"], ["pool_out"], name="my_pool", kernel_shape=[2, 2]
+        ),
+    ]
     model = tm.tiny_onnx(extra_nodes=extra)
     with pytest.raises(ir.UnsupportedModelError) as ei:
         front.load_graph(_save(model, tmp_path))
@@ -176,8 +196,9 @@ def test_unsupported_ops_are_listed_with_node_names(tmp_path: Path) -> None:
     assert "['MaxPool', 'Tanh']" in msg and "my_tanh" in msg and "my_pool" in msg
 
 
-def _with_io(model: onnx.ModelProto, inp: list, out: list | None = None,
-             in_type: int = TensorProto.FLOAT) -> onnx.ModelProto:
+def _with_io(
+    model: onnx.ModelProto, inp: list, out: list | None = None, in_type: int = TensorProto.FLOAT
+) -> onnx.ModelProto:
     m = onnx.ModelProto()
     m.CopyFrom(model)
     m.graph.input[0].CopyFrom(helper.make_tensor_value_info("image", in_type, inp))
@@ -187,14 +208,18 @@ def _with_io(model: onnx.ModelProto, inp: list, out: list | None = None,
     return m
 
 
-@pytest.mark.parametrize("inp,out,in_type,expect", [
-    ([1, 3, 224, 224], None, TensorProto.FLOAT, "found float [1,3,224,224]"),
-    ([1, 360, 360, 3], None, TensorProto.FLOAT, "found float [1,360,360,3]"),
-    (["N", 3, 360, 360], None, TensorProto.UINT8, "found uint8"),
-    (["N", 3, 360, 360], ["N", 64], TensorProto.FLOAT, "found float [N,64]"),
-])
-def test_interface_errors_say_expected_and_found(tmp_path: Path, inp: list, out: list | None,
-                                                 in_type: int, expect: str) -> None:
+@pytest.mark.parametrize(
+    "inp,out,in_type,expect",
+    [
+        ([1, 3, 224, 224], None, TensorProto.FLOAT, "found float [1,3,224,224]"),
+        ([1, 360, 360, 3], None, TensorProto.FLOAT, "found float [1,360,360,3]"),
+        (["N", 3, 360, 360], None, TensorProto.UINT8, "found uint8"),
+        (["N", 3, 360, 360], ["N", 64], TensorProto.FLOAT, "found float [N,64]"),
+    ],
+)
+def test_interface_errors_say_expected_and_found(
+    tmp_path: Path, inp: list, out: list | None, in_type: int, expect: str
+) -> None:
     model = _with_io(tm.tiny_onnx(), inp, out, in_type)
     p = tmp_path / "bad.onnx"
     p.write_bytes(model.SerializeToString())
@@ -229,8 +254,10 @@ def test_onnxsim_failure_falls_back_with_warning(tmp_path: Path, monkeypatch) ->
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         g = front.load_graph(_save(model, tmp_path))
-    assert any(issubclass(w.category, front.SimplifyWarning) and "simulated" in str(w.message)
-               for w in caught)
+    assert any(
+        issubclass(w.category, front.SimplifyWarning) and "simulated" in str(w.message)
+        for w in caught
+    )
     _assert_same(model, g)
 
 

@@ -31,10 +31,20 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     onnx.save(tm.tiny_onnx(seed=4), str(d / "tiny.onnx"))
     (d / "tiny.f32").write_bytes(seed_to_f32_bytes(make_seed(3)))
     o = d / "out"
-    E.run_export(E.ExportOptions(out=o, model=d / "tiny.onnx", seed=d / "tiny.f32",
-                                 targets="tflite", variants=["fp32"], validation_limit=2,
-                                 threads=1, fragile_margin=0.05, selftest="separate"),
-                 log=lambda m: None)
+    E.run_export(
+        E.ExportOptions(
+            out=o,
+            model=d / "tiny.onnx",
+            seed=d / "tiny.f32",
+            targets="tflite",
+            variants=["fp32"],
+            validation_limit=2,
+            threads=1,
+            fragile_margin=0.05,
+            selftest="separate",
+        ),
+        log=lambda m: None,
+    )
     return o
 
 
@@ -48,13 +58,20 @@ def _copy(out: Path, dst: Path, *, archive: bool) -> Path:
 
 def test_layout_and_manifest(out: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
-        "tiny.report", BID, f"{BID}.selftest.zip", f"{BID}.zip"]
+        "tiny.report",
+        BID,
+        f"{BID}.selftest.zip",
+        f"{BID}.zip",
+    ]
     assert not (out / BID / "selftest").exists()
     m = json.loads((out / BID / "manifest.json").read_text())
     assert [f["path"] for f in m["files"]] == ["model.tflite", "seed.f32"]
     archive = out / f"{BID}.selftest.zip"
-    assert m["selftest"]["archive"] == {"file": archive.name, "size": archive.stat().st_size,
-                                        "sha256": hashlib.sha256(archive.read_bytes()).hexdigest()}
+    assert m["selftest"]["archive"] == {
+        "file": archive.name,
+        "size": archive.stat().st_size,
+        "sha256": hashlib.sha256(archive.read_bytes()).hexdigest(),
+    }
     with zipfile.ZipFile(archive) as zf:
         names = sorted(zf.namelist())
     assert names == [f"{BID}/{f['path']}" for f in m["selftest"]["files"]]
@@ -73,8 +90,9 @@ def test_cases_found_beside_folder_and_zip(out: Path) -> None:
 def test_bundle_alone_verifies_but_has_no_cases(out: Path, tmp_path: Path) -> None:
     with load_bundle(_copy(out, tmp_path / "alone", archive=False)) as b:
         assert b.seed.shape == (96, 128)
-        with pytest.raises(BundleError,
-                           match=r"ship separately \(tiny\.tflite-fp32\.selftest\.zip\)"):
+        with pytest.raises(
+            BundleError, match=r"ship separately \(tiny\.tflite-fp32\.selftest\.zip\)"
+        ):
             _ = b.cases
 
 

@@ -30,8 +30,12 @@ def _x(n: int, seed: int = 11) -> np.ndarray:
 
 def _ort(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
     s = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return np.concatenate([np.asarray(s.run(None, {"image": x[i:i + 1]})[0]).reshape(1, -1)
-                           for i in range(x.shape[0])])
+    return np.concatenate(
+        [
+            np.asarray(s.run(None, {"image": x[i : i + 1]})[0]).reshape(1, -1)
+            for i in range(x.shape[0])
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +51,10 @@ def variants(tiny, tmp_path_factory) -> dict[str, T.TfliteModelInfo]:
     _, g = tiny
     d = tmp_path_factory.mktemp("tflite")
     cal = to_layout(_x(4, seed=5), "NCHW", "NHWC")
-    return {v: T.build_tflite_variant(g, v, d / f"{v}.tflite", calibration=cal)
-            for v in T.TFLITE_VARIANTS}
+    return {
+        v: T.build_tflite_variant(g, v, d / f"{v}.tflite", calibration=cal)
+        for v in T.TFLITE_VARIANTS
+    }
 
 
 def test_fp32_matches_onnxruntime_and_signature(tiny, variants) -> None:
@@ -112,8 +118,14 @@ def test_int8_io_backend_equals_manual_quantization(variants) -> None:
 
 
 def test_rounding_and_lut() -> None:
-    assert round_half_away(np.array([0.5, 1.5, 2.5, -0.5, -1.5, 0.49999997])).tolist() == \
-        [1.0, 2.0, 3.0, -1.0, -2.0, 0.0]
+    assert round_half_away(np.array([0.5, 1.5, 2.5, -0.5, -1.5, 0.49999997])).tolist() == [
+        1.0,
+        2.0,
+        3.0,
+        -1.0,
+        -2.0,
+        0.0,
+    ]
     assert quantize_input(np.array([10.0, -10.0], np.float32), 0.01, 0).tolist() == [127, -128]
     lut = input_lut(2.0 / 255.0, -1)
     assert len(lut) == 256 and lut == sorted(lut) and lut[0] == -128
@@ -151,8 +163,9 @@ def test_unknown_variant_and_missing_calibration(tiny, tmp_path: Path) -> None:
     with pytest.raises(T.TfliteConversionError, match="needs calibration"):
         T.build_tflite_variant(g, "int8", tmp_path / "x.tflite")
     with pytest.raises(T.TfliteConversionError, match="calibration must be NHWC"):
-        T.build_tflite_variant(g, "int8", tmp_path / "x.tflite",
-                               calibration=np.zeros((2, 3, 360, 360), np.float32))
+        T.build_tflite_variant(
+            g, "int8", tmp_path / "x.tflite", calibration=np.zeros((2, 3, 360, 360), np.float32)
+        )
     assert not (tmp_path / "x.tflite").exists()
 
 

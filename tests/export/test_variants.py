@@ -19,14 +19,28 @@ PHOTOS = Path(__file__).resolve().parents[2] / "export" / "data" / "validation"
 def test_default_sets_and_name_resolution() -> None:
     both = V.resolve_variants(["coreml", "tflite"])
     assert [v.key for v in both] == [
-        "tflite-fp32", "tflite-fp16", "tflite-dynamic-int8", "tflite-int8", "tflite-int8-io",
-        "coreml-fp32", "coreml-fp16", "coreml-int8", "coreml-pal6"]
+        "tflite-fp32",
+        "tflite-fp16",
+        "tflite-dynamic-int8",
+        "tflite-int8",
+        "tflite-int8-io",
+        "coreml-fp32",
+        "coreml-fp16",
+        "coreml-int8",
+        "coreml-pal6",
+    ]
     assert [v.key for v in V.resolve_variants(["coreml"], ["pal4", "pal8"])] == [
-        "coreml-pal8", "coreml-pal4"]
+        "coreml-pal8",
+        "coreml-pal4",
+    ]
     assert [v.key for v in V.resolve_variants(["tflite", "coreml"], ["fp16"])] == [
-        "tflite-fp16", "coreml-fp16"]
+        "tflite-fp16",
+        "coreml-fp16",
+    ]
     assert [v.key for v in V.resolve_variants(["tflite"], ["int8", "tflite-fp32"])] == [
-        "tflite-fp32", "tflite-int8"]
+        "tflite-fp32",
+        "tflite-int8",
+    ]
     with pytest.raises(V.VariantError, match="unknown variant 'pal6'"):
         V.resolve_variants(["tflite"], ["pal6"])
     with pytest.raises(V.VariantError, match="not selected"):
@@ -37,16 +51,19 @@ def test_default_sets_and_name_resolution() -> None:
 
 
 def test_budgets_follow_the_issue_goals() -> None:
-    b = {v.key: v.budget for v in V.resolve_variants(["coreml", "tflite"], [
-        f"{t}-{n}" for t in V.TARGETS for n in V.variant_names(t)])}
+    b = {
+        v.key: v.budget
+        for v in V.resolve_variants(
+            ["coreml", "tflite"], [f"{t}-{n}" for t in V.TARGETS for n in V.variant_names(t)]
+        )
+    }
     assert b["tflite-fp32"] == b["coreml-fp32"] == V.DriftBudget(0.0, 0)
     assert b["tflite-fp16"] == b["coreml-fp16"] == V.DriftBudget(0.2, 2)
     assert b["coreml-int8"].mean == b["tflite-dynamic-int8"].mean == 2.0
     assert b["tflite-int8"].mean == b["tflite-int8-io"].mean == 4.0
     assert b["coreml-pal6"].mean == 3.0
     assert V.DriftBudget(0.2, 2).check(0.2, 2) == []
-    assert V.DriftBudget(0.2, 2).check(0.25, 3) == ["mean Hamming 0.250 > 0.2",
-                                                    "max Hamming 3 > 2"]
+    assert V.DriftBudget(0.2, 2).check(0.25, 3) == ["mean Hamming 0.250 > 0.2", "max Hamming 3 > 2"]
     assert V.DriftBudget(2.0).check(1.0, 40) == []
 
 
@@ -69,13 +86,14 @@ def test_measure_drift_counts_bits_and_fragile_flips() -> None:
     assert same.passed and same.max == 0 and same.bit_exact_rate == 1.0
     assert same.cosine_min == pytest.approx(1.0) and same.max_abs_error == 0.0
     var = ref.copy()
-    var[0] = -var[0]                      # image 0: every bit flips
+    var[0] = -var[0]  # image 0: every bit flips
     p = project(seed, ref[1])
-    k = int(np.argmin(np.abs(p)))         # image 1: push the weakest projection over zero
+    k = int(np.argmin(np.abs(p)))  # image 1: push the weakest projection over zero
     var[1] = var[1] - (p[k] * 1.001) * seed[k] / float(np.dot(seed[k], seed[k]))
     margin = float(np.abs(p[k])) * 2
-    d = Vf.measure_drift(ref, var, seed, Spec(fragile_margin=margin), V.DriftBudget(0.2, 2),
-                         photos=3)
+    d = Vf.measure_drift(
+        ref, var, seed, Spec(fragile_margin=margin), V.DriftBudget(0.2, 2), photos=3
+    )
     assert d.hamming[0] == 96 and d.hamming[1] >= 1 and d.hamming[2:].sum() == 0
     assert d.fragile_flips >= 1 and d.nonfragile_flips + d.fragile_flips == d.hamming.sum()
     assert d.max == 96 and d.p95 == 96 and d.photos == 3
@@ -83,10 +101,16 @@ def test_measure_drift_counts_bits_and_fragile_flips() -> None:
     j = d.to_json()
     assert j["hamming"]["max"] == 96 and j["passed"] is False and j["images"] == 6
     assert d.nonfragile_per_image[0] == 96 - int((np.abs(project(seed, ref[0])) < margin).sum())
-    assert Vf.recommended_tolerance(d) == {"hamming": 96, "lossy_hamming": 96,
-                                           "nonfragile_flips": int(d.nonfragile_per_image[0]) + 1}
-    assert Vf.recommended_tolerance(same) == {"hamming": 1, "lossy_hamming": 5,
-                                              "nonfragile_flips": 0}
+    assert Vf.recommended_tolerance(d) == {
+        "hamming": 96,
+        "lossy_hamming": 96,
+        "nonfragile_flips": int(d.nonfragile_per_image[0]) + 1,
+    }
+    assert Vf.recommended_tolerance(same) == {
+        "hamming": 1,
+        "lossy_hamming": 5,
+        "nonfragile_flips": 0,
+    }
     # The bundle's own cases widen the tolerance when they drift more than the photos did.
     st = Vf.selftest_drift(project(seed, ref[:2]), var[:2], seed, Spec(fragile_margin=margin))
     assert st.cases == 2 and st.hamming_max == 96
@@ -98,8 +122,7 @@ def test_measure_drift_counts_bits_and_fragile_flips() -> None:
 
 
 def test_image_sets(tmp_path: Path) -> None:
-    s = Vf.load_image_folder(PHOTOS, Spec(), what="validation", views=("full", "mirror"),
-                             limit=2)
+    s = Vf.load_image_folder(PHOTOS, Spec(), what="validation", views=("full", "mirror"), limit=2)
     assert s.rgb360.shape == (4, 360, 360, 3) and s.photos == 2 and len(s) == 4
     assert not np.array_equal(s.rgb360[0], s.rgb360[1])  # the mirror view is another input
     assert s.names[1].endswith("#mirror")
@@ -126,6 +149,14 @@ def test_cli_help_lists_the_options(capsys) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["export", "--help"])
     text = capsys.readouterr().out
-    for opt in ("--model", "--seed", "--target", "--variants", "--calibration", "--validation",
-                "--allow-over-budget", "-o"):
+    for opt in (
+        "--model",
+        "--seed",
+        "--target",
+        "--variants",
+        "--calibration",
+        "--validation",
+        "--allow-over-budget",
+        "-o",
+    ):
         assert opt in text

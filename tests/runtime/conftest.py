@@ -26,10 +26,14 @@ class GoldenMaterials:
 
 
 @pytest.fixture(scope="session")
-def golden_materials(tiny_model: tuple[Path, Path],
-                     tmp_path_factory: pytest.TempPathFactory) -> GoldenMaterials:
+def golden_materials(
+    tiny_model: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> GoldenMaterials:
     images = make_images(tmp_path_factory.mktemp("golden-materials") / "img")
     hasher = make_hasher(tiny_model)
-    return GoldenMaterials(hasher=hasher, images=images,
-                           golden=make_golden(hasher, images, tiny_model[0]),
-                           report=make_report(hasher, images))
+    return GoldenMaterials(
+        hasher=hasher,
+        images=images,
+        golden=make_golden(hasher, images, tiny_model[0]),
+        report=make_report(hasher, images),
+    )

@@ -48,20 +48,36 @@ def run(tiny_model, *extra: str) -> int:
 def test_report_figures_match_an_independent_recomputation(negatives, tmp_path, capsys):
     # The shipped model: the tiny test model is too weak to keep 16 photos apart.
     out = tmp_path / "report"
-    assert main(["--negatives", str(negatives), "--edits", "default", "-o", str(out),
-                 "--fpr", "1e-2,1e-4", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "--negatives",
+                str(negatives),
+                "--edits",
+                "default",
+                "-o",
+                str(out),
+                "--fpr",
+                "1e-2,1e-4",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     report, _ = load_report(out)  # schema-checked
     hasher = Hasher.from_onnx()
     files = sorted(negatives.iterdir())
     bits = np.stack([hasher.hash_file(f).bits for f in files])
-    d = [int(np.count_nonzero(bits[i] != bits[j]))
-         for i in range(len(files)) for j in range(i + 1, len(files))]
+    d = [
+        int(np.count_nonzero(bits[i] != bits[j]))
+        for i in range(len(files))
+        for j in range(i + 1, len(files))
+    ]
     neg = report["negatives"]
     assert neg["images"] == len(files) and neg["pairs"] == len(d)
     assert neg["distances"]["histogram"] == np.bincount(d, minlength=97).tolist()
     assert neg["distances"]["min"] == min(d) and report["thresholds"][0]["threshold"] == min(d) - 1
-    assert [c["criterion"] for c in report["thresholds"]] == ["zero-fp", "fpr<=0.01",
-                                                              "fpr<=0.0001"]
+    assert [c["criterion"] for c in report["thresholds"]] == ["zero-fp", "fpr<=0.01", "fpr<=0.0001"]
     assert not report["thresholds"][2]["resolvable"]  # 1e-4 < 1/120 pairs
     # TPR of one edit, recomputed with the edit suite and the plain hasher.
     t = report["recommended"]["threshold"]
@@ -73,8 +89,9 @@ def test_report_figures_match_an_independent_recomputation(negatives, tmp_path, 
         hits.append(np.count_nonzero(edited != b) <= t)
     row = next(e for e in report["positives"]["edits"] if e["name"] == "jpeg_q50")
     assert row["tpr"]["zero-fp"] == pytest.approx(np.mean(hits))
-    assert next(e for e in report["positives"]["edits"] if e["name"] == "hflip")["group"] == \
-        "mirror"
+    assert (
+        next(e for e in report["positives"]["edits"] if e["name"] == "hflip")["group"] == "mirror"
+    )
     # threshold.json is the list manifest's object, pinned to report.json's bytes.
     thr = json.loads((out / "threshold.json").read_text())
     assert schema_problems(thr, "calibration-threshold.v1.schema.json") == []
@@ -83,14 +100,14 @@ def test_report_figures_match_an_independent_recomputation(negatives, tmp_path, 
     assert "Recommended threshold" in (out / "report.md").read_text()
     try:
         import matplotlib  # noqa: F401
+
         assert (out / "distances.png").stat().st_size > 0 and (out / "tpr.png").is_file()
     except ImportError:
         assert "skipped: matplotlib is not installed" in (out / "report.md").read_text()
     assert f"zero-fp: T = {t}" in capsys.readouterr().out
 
 
-def test_distinct_images_sharing_a_hash_leave_no_threshold(tiny_model, negatives, tmp_path,
-                                                           capsys):
+def test_distinct_images_sharing_a_hash_leave_no_threshold(tiny_model, negatives, tmp_path, capsys):
     # The tiny model hashes two of these photos alike: no threshold has zero false positives,
     # so the report says so, writes no threshold.json and the exit status is 3.
     out = tmp_path / "r"
@@ -107,9 +124,12 @@ def test_bad_negatives_folders_are_clear_errors(tiny_model, negatives, tmp_path,
     one = tmp_path / "one"
     one.mkdir()
     shutil.copy(next(negatives.iterdir()), one / "a.jpg")
-    cases = [(empty, "holds 0 image(s)"), (one, "holds 1 image(s)"),
-             (tmp_path / "missing", "--negatives: no such folder"),
-             (one / "a.jpg", "--negatives: not a folder")]
+    cases = [
+        (empty, "holds 0 image(s)"),
+        (one, "holds 1 image(s)"),
+        (tmp_path / "missing", "--negatives: no such folder"),
+        (one / "a.jpg", "--negatives: not a folder"),
+    ]
     for folder, msg in cases:
         assert run(tiny_model, "--negatives", str(folder), "-o", str(tmp_path / "r")) == 2
         err = capsys.readouterr().err
@@ -135,11 +155,13 @@ def test_bad_bundles_and_flags_are_clear_errors(tiny_model, negatives, tmp_path,
     fake = tmp_path / "fake-bundle"
     fake.mkdir()
     (fake / "manifest.json").write_text("{}")
-    for extra, msg in [(["--bundle", str(tmp_path / "nope")], "bundle not found"),
-                       (["--bundle", str(fake)], "format"),
-                       (["--measure-drift"], "--measure-drift needs at least one --bundle"),
-                       (["--edits", "nope"], "unknown edit suite 'nope'"),
-                       (["--fpr", "2"], "--fpr: 2 must be a rate")]:
+    for extra, msg in [
+        (["--bundle", str(tmp_path / "nope")], "bundle not found"),
+        (["--bundle", str(fake)], "format"),
+        (["--measure-drift"], "--measure-drift needs at least one --bundle"),
+        (["--edits", "nope"], "unknown edit suite 'nope'"),
+        (["--fpr", "2"], "--fpr: 2 must be a rate"),
+    ]:
         assert run(tiny_model, "--negatives", str(negatives), "-o", str(out), *extra) == 2
         err = capsys.readouterr().err
         assert msg in err and "Traceback" not in err
@@ -155,11 +177,13 @@ def test_bad_bundles_and_flags_are_clear_errors(tiny_model, negatives, tmp_path,
 
 # ----- the bundle drift term, on synthetic hashes ----------------------------------------------
 
+
 def synthetic(n: int = 40, seed: int = 5) -> HashedSet:
     rng = np.random.default_rng(seed)
     bits = rng.integers(0, 2, (n, 96), dtype=np.uint8)
-    hs = HashedSet(ids=[f"img{i:02d}.jpg" for i in range(n)], paths=[f"/x/img{i:02d}.jpg"
-                                                                    for i in range(n)])
+    hs = HashedSet(
+        ids=[f"img{i:02d}.jpg" for i in range(n)], paths=[f"/x/img{i:02d}.jpg" for i in range(n)]
+    )
     hs.bits = {i: bits[i] for i in range(n)}
     edited = bits.copy()
     edited[:, :3] ^= 1  # every edited copy 3 bits away
@@ -168,9 +192,17 @@ def synthetic(n: int = 40, seed: int = 5) -> HashedSet:
 
 
 def manifest(max_drift: int = 4) -> dict:
-    return {"bundle_id": "m.tflite-int8", "target": "tflite", "variant": {"name": "int8"},
-            "drift": {"hamming": {"mean": 1.5, "p95": 3, "max": max_drift}, "images": 32,
-                      "photos": 16, "passed": True}}
+    return {
+        "bundle_id": "m.tflite-int8",
+        "target": "tflite",
+        "variant": {"name": "int8"},
+        "drift": {
+            "hamming": {"mean": 1.5, "p95": 3, "max": max_drift},
+            "images": 32,
+            "photos": 16,
+            "passed": True,
+        },
+    }
 
 
 def flipped(hs: HashedSet, flips: list[int]) -> dict[int, np.ndarray]:
@@ -183,10 +215,19 @@ def flipped(hs: HashedSet, flips: list[int]) -> dict[int, np.ndarray]:
 
 
 def report_for(hs: HashedSet, bundles: list[BundleDrift], forced: bool = False) -> dict:
-    r = build_report(model=ModelIdentity("m", FP, SEED), spec={"id": "nh-spec-v1"}, negatives=hs,
-                     negatives_folder="/x", fprs=[1e-3], target_fpr=0.0,
-                     edits=[get_edit("jpeg_q50")], positives_source="edits: test",
-                     bundles=bundles, command="test", forced=forced)
+    r = build_report(
+        model=ModelIdentity("m", FP, SEED),
+        spec={"id": "nh-spec-v1"},
+        negatives=hs,
+        negatives_folder="/x",
+        fprs=[1e-3],
+        target_fpr=0.0,
+        edits=[get_edit("jpeg_q50")],
+        positives_source="edits: test",
+        bundles=bundles,
+        command="test",
+        forced=forced,
+    )
     validate_report(r, "synthetic report")
     return r
 
@@ -200,14 +241,16 @@ def test_measured_drift_gives_p99_cross_pairs_and_the_margin_used():
     assert b["measured"]["drift"]["histogram"][:6] == [30, 8, 1, 0, 0, 1]
     srv = np.stack([hs.bits[i] for i in range(40)])
     dev = np.stack([flipped(hs, flips)[i] for i in range(40)])
-    cross = [int(np.count_nonzero(dev[i] != srv[j])) for i in range(40) for j in range(40)
-             if i != j]
+    cross = [
+        int(np.count_nonzero(dev[i] != srv[j])) for i in range(40) for j in range(40) if i != j
+    ]
     assert b["cross"]["pairs"] == 40 * 39 and b["cross"]["distances"]["min"] == min(cross)
     rec = r["recommended"]
     t_server = r["thresholds"][0]["threshold"]
     assert rec["threshold"] == min(t_server, min(cross) - 1)
-    assert rec["drift_p99"] == 5 and rec["margin_used"] == pytest.approx(5 / rec["threshold"],
-                                                                        abs=1e-4)
+    assert rec["drift_p99"] == 5 and rec["margin_used"] == pytest.approx(
+        5 / rec["threshold"], abs=1e-4
+    )
     assert not rec["conflict"] and r["threshold"]["drift_p99"] == 5
     row = r["positives"]["edits"][0]
     assert row["tpr"]["zero-fp"] == 1.0  # 3 bits, far below any threshold here
@@ -226,8 +269,10 @@ def test_drift_above_the_fpr_threshold_is_a_loud_conflict(tmp_path):
     with pytest.raises(NhkitError, match="recommends no threshold"):
         list_threshold(tmp_path / "r")
     forced = report_for(hs, [BundleDrift("b", manifest(), device_bits=big)], forced=True)
-    assert forced["recommended"]["forced"] and forced["threshold"]["recommended"] == \
-        forced["recommended"]["threshold"]
+    assert (
+        forced["recommended"]["forced"]
+        and forced["threshold"]["recommended"] == forced["recommended"]["threshold"]
+    )
 
 
 def test_manifest_drift_bounds_p99_by_max_without_measuring():
@@ -248,16 +293,25 @@ def test_apply_threshold_puts_the_report_into_a_list(tmp_path):
     from nhkit.runtime.spec import Spec
 
     lst = tmp_path / "list"
-    write_hashlist(lst, [Entry("a", "0" * 24), Entry("b", "f" * 24)], spec=Spec(),
-                   model=ModelIdentity(name="m", fingerprint=FP, seed_sha256=SEED))
+    write_hashlist(
+        lst,
+        [Entry("a", "0" * 24), Entry("b", "f" * 24)],
+        spec=Spec(),
+        model=ModelIdentity(name="m", fingerprint=FP, seed_sha256=SEED),
+    )
     thr = apply_threshold(tmp_path / "rep", lst)
-    assert thr == summary["threshold"] == json.loads((tmp_path / "rep" / "threshold.json")
-                                                     .read_text())
+    assert (
+        thr == summary["threshold"] == json.loads((tmp_path / "rep" / "threshold.json").read_text())
+    )
     assert load(lst).threshold == load(f"{lst}.zip").threshold == thr
     assert schema_problems(thr, "calibration-threshold.v1.schema.json") == []
     other = tmp_path / "other"
-    write_hashlist(other, [Entry("a", "0" * 24)], spec=Spec(),
-                   model=ModelIdentity(name="m", fingerprint="c" * 64, seed_sha256=SEED))
+    write_hashlist(
+        other,
+        [Entry("a", "0" * 24)],
+        spec=Spec(),
+        model=ModelIdentity(name="m", fingerprint="c" * 64, seed_sha256=SEED),
+    )
     with pytest.raises(NhkitError, match=f"{FP}.*{'c' * 64}"):
         apply_threshold(tmp_path / "rep", other)
     # A report edited after the fact no longer validates or no longer matches its sha.
@@ -270,6 +324,7 @@ def test_apply_threshold_puts_the_report_into_a_list(tmp_path):
 
 # ----- end to end with a real (tiny) TFLite bundle ---------------------------------------------
 
+
 def test_measured_drift_of_a_real_bundle(tiny_model, negatives, tmp_path):
     pytest.importorskip("tensorflow")
     pytest.importorskip("ai_edge_litert")
@@ -281,22 +336,45 @@ def test_measured_drift_of_a_real_bundle(tiny_model, negatives, tmp_path):
     for p in sorted(negatives.iterdir())[:3]:
         shutil.copy(p, val / p.name)
     model, seed = tiny_model
-    run_export(ExportOptions(out=tmp_path / "b", model=model, seed=seed, name="tiny",
-                             targets="tflite", variants=["int8"], validation=val,
-                             validation_limit=3, threads=1, validation_views=("full",),
-                             allow_over_budget=True), log=lambda m: None)
+    run_export(
+        ExportOptions(
+            out=tmp_path / "b",
+            model=model,
+            seed=seed,
+            name="tiny",
+            targets="tflite",
+            variants=["int8"],
+            validation=val,
+            validation_limit=3,
+            threads=1,
+            validation_views=("full",),
+            allow_over_budget=True,
+        ),
+        log=lambda m: None,
+    )
     bundle = tmp_path / "b" / "tiny.tflite-int8"
     out = tmp_path / "r"
-    rc = run(tiny_model, "--negatives", str(negatives), "-o", str(out), "--no-plots",
-             "--bundle", str(bundle), "--measure-drift", "--force")
+    rc = run(
+        tiny_model,
+        "--negatives",
+        str(negatives),
+        "-o",
+        str(out),
+        "--no-plots",
+        "--bundle",
+        str(bundle),
+        "--measure-drift",
+        "--force",
+    )
     report, _ = load_report(out)
     assert rc == 0
     b = report["bundles"][0]
     files = sorted(negatives.iterdir())
     server = Hasher.from_onnx(*tiny_model)
     device = hasher_for_bundle(bundle)
-    drift = [int(np.count_nonzero(server.hash_file(f).bits != device.hash_file(f).bits))
-             for f in files]
+    drift = [
+        int(np.count_nonzero(server.hash_file(f).bits != device.hash_file(f).bits)) for f in files
+    ]
     assert b["measured"]["images"] == len(files)
     assert b["measured"]["drift"]["histogram"] == np.bincount(drift, minlength=97).tolist()
     assert b["drift_p99"] == max(drift)  # 16 images: p99 is the largest
@@ -312,15 +390,33 @@ def test_positives_folder_pairs_edited_copies_by_name(negatives, tmp_path, capsy
         im.resize((im.width // 2, im.height // 2)).save(pos / "shrunk" / f"{f.stem}.png")
     Image.new("RGB", (40, 40)).save(pos / "shrunk" / "stranger.png")
     out = tmp_path / "r"
-    assert main(["--negatives", str(negatives), "--positives", str(pos), "-o", str(out),
-                 "--no-plots", "--no-progress"]) == 1  # the stranger is reported and skipped
+    assert (
+        main(
+            [
+                "--negatives",
+                str(negatives),
+                "--positives",
+                str(pos),
+                "-o",
+                str(out),
+                "--no-plots",
+                "--no-progress",
+            ]
+        )
+        == 1
+    )  # the stranger is reported and skipped
     assert "stranger.png: no image of the same name in --negatives" in capsys.readouterr().err
     report, _ = load_report(out)
     [row] = report["positives"]["edits"]
     hasher = Hasher.from_onnx()
-    d = [int(np.count_nonzero(hasher.hash_file(f).bits
-                              != hasher.hash_file(pos / "shrunk" / f"{f.stem}.png").bits))
-         for f in files[:3]]
+    d = [
+        int(
+            np.count_nonzero(
+                hasher.hash_file(f).bits != hasher.hash_file(pos / "shrunk" / f"{f.stem}.png").bits
+            )
+        )
+        for f in files[:3]
+    ]
     assert row["name"] == "shrunk" and row["pairs"] == 3 and row["group"] == "everyday"
     assert row["distances"]["histogram"] == np.bincount(d, minlength=97).tolist()
     assert report["positives"]["source"] == f"folder: {pos}"

@@ -62,10 +62,12 @@ def test_bad_files_are_reported_and_the_rest_hashed(tiny_model, photos, tmp_path
     assert code == 1
     hashed = [line.split("  ")[1] for line in out.out.splitlines()]
     assert hashed == [str(good[0]), str(good[1])]
-    for name, reason in [("notes.jpg", "not a recognised image format"),
-                         ("empty.png", "file is empty"),
-                         ("dangling.jpg", "cannot read file"),
-                         ("nope.jpg", "no such file")]:
+    for name, reason in [
+        ("notes.jpg", "not a recognised image format"),
+        ("empty.png", "file is empty"),
+        ("dangling.jpg", "cannot read file"),
+        ("nope.jpg", "no such file"),
+    ]:
         assert any(name in line and reason in line for line in out.err.splitlines()), name
     assert "2 hashed, 4 failed" in out.err
 
@@ -98,10 +100,13 @@ def test_default_model(photos, capsys) -> None:
         assert code == 2 and "--model" in out.err
 
 
-@pytest.mark.parametrize("kwargs, expected", [
-    ({"in_shape": (3, 224, 224)}, r"expected input float32 \[1,3,360,360\].*found.*224"),
-    ({"out_dim": 64}, r"expected one output of 128 floats, found"),
-])
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        ({"in_shape": (3, 224, 224)}, r"expected input float32 \[1,3,360,360\].*found.*224"),
+        ({"out_dim": 64}, r"expected one output of 128 floats, found"),
+    ],
+)
 def test_wrong_model_interface(tmp_path, kwargs, expected) -> None:
     path = build_tiny_model(tmp_path / "wrong.onnx", **kwargs)
     with pytest.raises(ModelError, match=expected):
@@ -113,6 +118,10 @@ def test_corrupt_and_missing_model(tmp_path, tiny_model, capsys) -> None:
     bad.write_bytes(b"\x08\x01garbage")
     with pytest.raises(ModelError, match="not a loadable ONNX model"):
         OnnxBackend(bad)
-    assert main(["hash", "--model", str(tmp_path / "none.onnx"), "--seed", str(tiny_model[1]),
-                 str(bad)]) == 2
+    assert (
+        main(
+            ["hash", "--model", str(tmp_path / "none.onnx"), "--seed", str(tiny_model[1]), str(bad)]
+        )
+        == 2
+    )
     assert "none.onnx: model file not found" in capsys.readouterr().err

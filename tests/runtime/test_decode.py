@@ -23,12 +23,22 @@ def png_bytes(img: Image.Image, **kw) -> bytes:
 
 def raw_png(width: int, height: int, color_type: int, bit_depth: int, rows: bytes) -> bytes:
     """A minimal PNG writer, for layouts Pillow cannot save (16-bit RGB)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_rgb_jpeg_matches_pillow_convert(photos) -> None:
@@ -85,7 +95,7 @@ def test_cmyk_jpeg_uses_pillows_integer_formula(tmp_path: Path, rng) -> None:
 
 
 def test_16bit_grey_png_takes_the_high_byte(tmp_path: Path) -> None:
-    grey = (np.arange(24, dtype=np.uint16).reshape(4, 6) * 2741)
+    grey = np.arange(24, dtype=np.uint16).reshape(4, 6) * 2741
     p = tmp_path / "grey16.png"
     Image.fromarray(grey).save(p)
     d = decode_image(p)
@@ -126,8 +136,9 @@ def test_transparent_gif_pixels_keep_their_palette_colour(tmp_path: Path) -> Non
 
 
 def test_la_and_rgba_keep_stored_colour(tmp_path: Path) -> None:
-    la = Image.fromarray(np.dstack([np.full((3, 3), 77, np.uint8), np.zeros((3, 3), np.uint8)]),
-                         "LA")
+    la = Image.fromarray(
+        np.dstack([np.full((3, 3), 77, np.uint8), np.zeros((3, 3), np.uint8)]), "LA"
+    )
     (tmp_path / "la.png").write_bytes(png_bytes(la))
     assert decode_image(tmp_path / "la.png").rgb[1, 1].tolist() == [77, 77, 77]
     rgba = Image.new("RGBA", (2, 2), (9, 99, 199, 0))

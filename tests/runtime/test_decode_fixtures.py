@@ -52,9 +52,13 @@ def test_reader_ignores_other_formats_and_garbage():
     buf = io.BytesIO()
     Image.new("RGB", (2, 2)).save(buf, "GIF")
     assert orientation_from_bytes(buf.getvalue()) is None
-    for junk in (b"", b"\xff\xd8", b"\xff\xd8\xff\xe1\x00",
-                 b"\x89PNG\r\n\x1a\n\x00\x00\x00\xffeXIf",
-                 b"\xff\xd8\xff\xe1\x00\x10Exif\x00\x00MM\x00*\x00\x00"):
+    for junk in (
+        b"",
+        b"\xff\xd8",
+        b"\xff\xd8\xff\xe1\x00",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\xffeXIf",
+        b"\xff\xd8\xff\xe1\x00\x10Exif\x00\x00MM\x00*\x00\x00",
+    ):
         assert orientation_from_bytes(junk) is None
 
 
@@ -63,7 +67,7 @@ def test_truncated_metadata_never_fails_the_decode():
     at = data.index(b"eXIf")
     # An eXIf chunk whose IFD0 entry count promises more entries than there are: no tag.
     bad = bytearray(data)
-    bad[at + 4 + 8:at + 4 + 10] = b"\x09\x00"
+    bad[at + 4 + 8 : at + 4 + 10] = b"\x09\x00"
     assert orientation_from_bytes(bytes(bad)) is None
 
 

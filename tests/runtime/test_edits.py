@@ -34,19 +34,41 @@ def test_noise_follows_the_seed_and_only_the_seed(image):
 
 
 def test_geometry_matches_the_descriptions(image):
-    sizes = {n: apply_edit(get_edit(n), image, 0).size
-             for n in ("down_0.5", "crop_5%", "crop_10%", "border_10%", "rotate_5", "hflip")}
-    assert sizes == {"down_0.5": (50, 40), "crop_5%": (90, 72), "crop_10%": (80, 64),
-                     "border_10%": (120, 96), "rotate_5": (100, 80), "hflip": (100, 80)}
+    sizes = {
+        n: apply_edit(get_edit(n), image, 0).size
+        for n in ("down_0.5", "crop_5%", "crop_10%", "border_10%", "rotate_5", "hflip")
+    }
+    assert sizes == {
+        "down_0.5": (50, 40),
+        "crop_5%": (90, 72),
+        "crop_10%": (80, 64),
+        "border_10%": (120, 96),
+        "rotate_5": (100, 80),
+        "hflip": (100, 80),
+    }
     flipped = np.asarray(apply_edit(get_edit("hflip"), image, 0))
     assert np.array_equal(flipped, np.asarray(image)[:, ::-1])
 
 
 def test_default_suite_covers_the_everyday_edits_and_keeps_the_mirror_apart():
     names = [e.name for e in suite("default")]
-    for want in ("jpeg_q50", "jpeg_q75", "down_0.5", "crop_5%", "crop_10%", "rotate_2",
-                 "rotate_5", "border_10%", "bright_1.2", "contrast_0.8", "saturation_0.5",
-                 "blur", "noise_s8", "watermark", "hflip"):
+    for want in (
+        "jpeg_q50",
+        "jpeg_q75",
+        "down_0.5",
+        "crop_5%",
+        "crop_10%",
+        "rotate_2",
+        "rotate_5",
+        "border_10%",
+        "bright_1.2",
+        "contrast_0.8",
+        "saturation_0.5",
+        "blur",
+        "noise_s8",
+        "watermark",
+        "hflip",
+    ):
         assert want in names
     assert [e.name for e in EDITS if e.group == "mirror"] == ["hflip"]
     assert set(SUITES["all"]) == {e.name for e in EDITS} and len(set(SUITES["all"])) == len(EDITS)

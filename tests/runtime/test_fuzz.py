@@ -11,8 +11,13 @@ import pytest
 from fuzz_targets import TARGETS, Target, check
 from hypothesis import HealthCheck, given, settings
 
-PROFILE = settings(derandomize=True, max_examples=25, deadline=None, database=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROFILE = settings(
+    derandomize=True,
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=[t.name for t in TARGETS])

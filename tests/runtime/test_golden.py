@@ -68,8 +68,21 @@ def test_cli_create_and_refuse_overwrite(tiny_model, setup, tmp_path, capsys):
     model, seed = tiny_model
     images = setup[1]
     out = tmp_path / "g.json"
-    args = ["golden", "create", *map(str, images), "--model", str(model), "--seed", str(seed),
-            "--margin", str(MARGIN), "-o", str(out), "--tolerance", "3"]
+    args = [
+        "golden",
+        "create",
+        *map(str, images),
+        "--model",
+        str(model),
+        "--seed",
+        str(seed),
+        "--margin",
+        str(MARGIN),
+        "-o",
+        str(out),
+        "--tolerance",
+        "3",
+    ]
     assert main(args) == 0
     g = load_golden(out)
     assert len(g.images) == 5 and g.tolerance.hamming == 3 and g.tolerance.lossy_hamming == 6
@@ -81,8 +94,20 @@ def test_cli_create_and_refuse_overwrite(tiny_model, setup, tmp_path, capsys):
 def test_cli_create_bad_image_is_an_error_naming_it(tiny_model, setup, tmp_path, capsys):
     bad = tmp_path / "broken.png"
     bad.write_bytes(setup[1][0].read_bytes()[:60])
-    rc = main(["golden", "create", str(setup[1][0]), str(bad), "--model", str(tiny_model[0]),
-               "--seed", str(tiny_model[1]), "-o", str(tmp_path / "g.json")])
+    rc = main(
+        [
+            "golden",
+            "create",
+            str(setup[1][0]),
+            str(bad),
+            "--model",
+            str(tiny_model[0]),
+            "--seed",
+            str(tiny_model[1]),
+            "-o",
+            str(tmp_path / "g.json"),
+        ]
+    )
     assert rc == 2
     err = capsys.readouterr().err
     assert "broken.png" in err and not (tmp_path / "g.json").exists()
@@ -111,6 +136,7 @@ def test_tolerance_rule_most_specific_wins(setup):
 
 
 # ----- malformed golden files: each a clear error naming the file and the field --------------
+
 
 def _err(path: Path) -> str:
     with pytest.raises(InputFileError) as ei:
@@ -142,8 +168,9 @@ def test_nan_literal_named_by_field(gobj, tmp_path):
 
 def test_nan_in_projections(gobj, tmp_path):
     gobj["images"][1]["projections"][7] = "7ff8000000000000"
-    assert "images[1].projections[7]: nan (7ff8000000000000); projections must be finite" \
-        in _err(write(tmp_path / "g.json", gobj))
+    assert "images[1].projections[7]: nan (7ff8000000000000); projections must be finite" in _err(
+        write(tmp_path / "g.json", gobj)
+    )
 
 
 def test_other_spec_version(gobj, tmp_path):
@@ -160,23 +187,39 @@ def test_other_format_version_and_other_format(gobj, tmp_path):
     assert "looks like an nhkit device self-test report" in _err(write(tmp_path / "g.json", gobj))
 
 
-@pytest.mark.parametrize("mutate, expected", [
-    (lambda g: g["images"][0].__setitem__("hash", "abc"),
-     "images[0].hash: expected a 96-bit hash: exactly 24 hex digits, got \"abc\" (3 characters)"),
-    (lambda g: g["images"][2].__setitem__("projections", g["images"][2]["projections"][:95]),
-     "images[2].projections: has 95 items, expected exactly 96"),
-    (lambda g: g["images"][0].__setitem__("lossless", "yes"),
-     "images[0].lossless: expected boolean, got string \"yes\""),
-    (lambda g: g["tolerance"].__setitem__("hamming", 2.5),
-     "tolerance.hamming: expected integer, got number 2.5"),
-    (lambda g: g["images"][3].pop("fragile"), "images[3].fragile: missing (required field)"),
-    (lambda g: g["images"][0].__setitem__("hsah", "x"), "images[0].hsah: unknown field"),
-    (lambda g: g["images"][1]["embedding"].__setitem__(0, "3F800000"),
-     "images[1].embedding[0]: expected a float32 bit pattern"),
-    (lambda g: g.__setitem__("images", []), "images: has 0 items, expected at least 1"),
-    (lambda g: g["images"][1].__setitem__("id", g["images"][0]["id"]),
-     "images[1].id: duplicate id 'c1-wide' (first at images[0])"),
-])
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (
+            lambda g: g["images"][0].__setitem__("hash", "abc"),
+            "images[0].hash: expected a 96-bit hash: exactly 24 hex digits, "
+            'got "abc" (3 characters)',
+        ),
+        (
+            lambda g: g["images"][2].__setitem__("projections", g["images"][2]["projections"][:95]),
+            "images[2].projections: has 95 items, expected exactly 96",
+        ),
+        (
+            lambda g: g["images"][0].__setitem__("lossless", "yes"),
+            'images[0].lossless: expected boolean, got string "yes"',
+        ),
+        (
+            lambda g: g["tolerance"].__setitem__("hamming", 2.5),
+            "tolerance.hamming: expected integer, got number 2.5",
+        ),
+        (lambda g: g["images"][3].pop("fragile"), "images[3].fragile: missing (required field)"),
+        (lambda g: g["images"][0].__setitem__("hsah", "x"), "images[0].hsah: unknown field"),
+        (
+            lambda g: g["images"][1]["embedding"].__setitem__(0, "3F800000"),
+            "images[1].embedding[0]: expected a float32 bit pattern",
+        ),
+        (lambda g: g.__setitem__("images", []), "images: has 0 items, expected at least 1"),
+        (
+            lambda g: g["images"][1].__setitem__("id", g["images"][0]["id"]),
+            "images[1].id: duplicate id 'c1-wide' (first at images[0])",
+        ),
+    ],
+)
 def test_schema_and_semantic_violations(gobj, tmp_path, mutate, expected):
     mutate(gobj)
     assert expected in _err(write(tmp_path / "g.json", gobj))
@@ -185,19 +228,26 @@ def test_schema_and_semantic_violations(gobj, tmp_path, mutate, expected):
 def test_hash_must_be_the_signs_of_the_projections(gobj, tmp_path):
     h = gobj["images"][0]["hash"]
     gobj["images"][0]["hash"] = ("0" if h[0] != "0" else "f") + h[1:]
-    assert "images[0].hash: does not match the signs of images[0].projections" in \
-        _err(write(tmp_path / "g.json", gobj))
+    assert "images[0].hash: does not match the signs of images[0].projections" in _err(
+        write(tmp_path / "g.json", gobj)
+    )
 
 
 def test_fragile_mask_must_match_the_margin(gobj, tmp_path):
     gobj["spec"]["fragile_margin"] = 0.2
-    assert "images[0].fragile: is not the mask |projection| < 0.2" in \
-        _err(write(tmp_path / "g.json", gobj))
+    assert "images[0].fragile: is not the mask |projection| < 0.2" in _err(
+        write(tmp_path / "g.json", gobj)
+    )
 
 
 def test_duplicate_json_keys_are_refused(setup, tmp_path):
-    text = setup[3].read_text().replace('"format": "nhkit-golden",',
-                                        '"format": "nhkit-golden", "format": "nhkit-golden",', 1)
+    text = (
+        setup[3]
+        .read_text()
+        .replace(
+            '"format": "nhkit-golden",', '"format": "nhkit-golden", "format": "nhkit-golden",', 1
+        )
+    )
     p = tmp_path / "dup.json"
     p.write_text(text)
     assert "format: key appears twice" in _err(p)
@@ -207,8 +257,11 @@ def test_several_problems_are_all_listed(gobj, tmp_path):
     gobj["images"][0]["hash"] = "zz"
     gobj["images"][4]["orientation"] = 9
     msg = _err(write(tmp_path / "g.json", gobj))
-    assert "2 problems" in msg and "images[0].hash" in msg and \
-        "images[4].orientation: must be <= 8, got 9" in msg
+    assert (
+        "2 problems" in msg
+        and "images[0].hash" in msg
+        and "images[4].orientation: must be <= 8, got 9" in msg
+    )
 
 
 def test_parse_golden_rejects_top_level_array():

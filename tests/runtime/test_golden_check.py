@@ -46,8 +46,14 @@ def test_exact_report_passes_every_stage(env):
     res = check_report(report, golden, seed=hasher.seed)
     assert res.ok and res.closing_line() == "5 passed, 0 failed"
     v = _verdict(res, "c1-wide")
-    assert v.stages == {"device": "ok", "decode": "exact", "resize": "exact",
-                        "normalise": "exact", "project": "exact", "model": "pass"}
+    assert v.stages == {
+        "device": "ok",
+        "decode": "exact",
+        "resize": "exact",
+        "normalise": "exact",
+        "project": "exact",
+        "model": "pass",
+    }
     lossy = _verdict(res, "c5-jpeg")
     assert lossy.stages["decode"] == "lossy" and lossy.stages["lossy"] == "pass"
     assert format_text(res).rstrip().splitlines()[-1] == "5 passed, 0 failed"
@@ -87,16 +93,16 @@ def test_one_non_fragile_flip_fails_unless_allowed(env):
     assert f"outside the fragile mask ({bit[0]}), 0 allowed" in v.reason
     assert f"{bit[0]}(" in format_text(res) and ")*" in format_text(res)
     assert check_report(r, golden, seed=hasher.seed, ignore_fragile=True).ok
-    assert check_report(r, golden, seed=hasher.seed,
-                        tolerance=Tolerance(2, 6, 1, "test")).ok
+    assert check_report(r, golden, seed=hasher.seed, tolerance=Tolerance(2, 6, 1, "test")).ok
 
 
 def test_lossy_case_uses_the_looser_tolerance_and_no_fragile_rule(env):
     hasher, golden, _, report = env
     bits = _fragile_bits(golden, "c5-jpeg", False, 5)
     r = map_case(report, "c5-jpeg", lambda c: flip_bits(c, hasher.seed, bits))
-    r = replace_case(r, "c5-jpeg", digests=dataclasses.replace(
-        r.cases[4].digests, decoded="00" * 32))  # another platform's JPEG decoder
+    r = replace_case(
+        r, "c5-jpeg", digests=dataclasses.replace(r.cases[4].digests, decoded="00" * 32)
+    )  # another platform's JPEG decoder
     assert _verdict(check_report(r, golden, seed=hasher.seed), "c5-jpeg").passed
     res = check_report(r, golden, seed=hasher.seed, lossy_hamming=4)
     v = _verdict(res, "c5-jpeg")
@@ -107,8 +113,9 @@ def test_lossy_case_uses_the_looser_tolerance_and_no_fragile_rule(env):
 def test_resize_digest_mismatch_names_the_stage(env):
     hasher, golden, _, report = env
     c = report.cases[1]
-    r = replace_case(report, c.id, digests=dataclasses.replace(
-        c.digests, resized="11" * 32, tensor="22" * 32))
+    r = replace_case(
+        report, c.id, digests=dataclasses.replace(c.digests, resized="11" * 32, tensor="22" * 32)
+    )
     v = _verdict(check_report(r, golden, seed=hasher.seed), c.id)
     assert v.failed_stage == "resize" and v.stages["decode"] == "exact"
     assert "decode was equal: the divergence starts at resize" in v.reason
@@ -118,16 +125,25 @@ def test_resize_digest_mismatch_names_the_stage(env):
 def test_decode_mismatch_mentions_orientation(env):
     hasher, golden, _, report = env
     c = report.cases[0]
-    r = replace_case(report, c.id, digests=dataclasses.replace(c.digests, decoded="33" * 32),
-                     orientation=3)
+    r = replace_case(
+        report, c.id, digests=dataclasses.replace(c.digests, decoded="33" * 32), orientation=3
+    )
     v = _verdict(check_report(r, golden, seed=hasher.seed), c.id)
     assert v.failed_stage == "decode" and "applied EXIF orientation 3" in v.reason
 
 
 def test_device_error_fails_the_case(env):
     hasher, golden, _, report = env
-    r = replace_case(report, "c3-grey", error="decoder returned null", digests=None,
-                     embedding=None, projections=None, hash=None, timings_ms={})
+    r = replace_case(
+        report,
+        "c3-grey",
+        error="decoder returned null",
+        digests=None,
+        embedding=None,
+        projections=None,
+        hash=None,
+        timings_ms={},
+    )
     v = _verdict(check_report(r, golden, seed=hasher.seed), "c3-grey")
     assert v.failed_stage == "device" and "decoder returned null" in v.reason
 
@@ -137,8 +153,9 @@ def test_project_stage_catches_hash_and_projection_bugs(env):
     c = report.cases[3]
     # hash not the signs of the projections (e.g. '>' instead of '>=' plus a bit-order bug)
     flipped = format(int(c.hash, 16) ^ (1 << 95), "024x")
-    v = _verdict(check_report(replace_case(report, c.id, hash=flipped), golden,
-                              seed=hasher.seed), c.id)
+    v = _verdict(
+        check_report(replace_case(report, c.id, hash=flipped), golden, seed=hasher.seed), c.id
+    )
     assert v.failed_stage == "project" and "bits 0" in v.reason
     # projections that are not seed x embedding (e.g. summed in another order, or float32)
     p = c.projections.copy()
@@ -152,6 +169,7 @@ def test_project_stage_catches_hash_and_projection_bugs(env):
 
 # ----- reports that do not belong to what they are checked against: errors, not verdicts -----
 
+
 def test_unknown_missing_ids_and_identity(env):
     hasher, golden, _, report = env
     src = dataclasses.replace(report, source="dev.json")
@@ -163,19 +181,29 @@ def test_unknown_missing_ids_and_identity(env):
     assert "cases[1].id: unknown id 'c9-other'" in msg
     assert "cases: missing 1 case(s) of golden.json: 'c2-tall'" in msg
 
-    with pytest.raises(InputFileError, match=r"bundle.bundle_id: the report is for bundle "
-                       r"'tiny.onnx-fp32', not 'other'"):
+    with pytest.raises(
+        InputFileError,
+        match=r"bundle.bundle_id: the report is for bundle "
+        r"'tiny.onnx-fp32', not 'other'",
+    ):
         check_report(src, golden, bundle_id="other")
     with pytest.raises(InputFileError, match=r"bundle.manifest_sha256: .* another build"):
         check_report(src, golden, bundle_id=BUNDLE.bundle_id, manifest_sha256="cd" * 32)
-    other_model = dataclasses.replace(src, bundle=dataclasses.replace(
-        BUNDLE, source_model_fingerprint="ef" * 32))
-    with pytest.raises(InputFileError, match=r"bundle.source_model_fingerprint: .* exported "
-                       r"from model efefefefefef"):
+    other_model = dataclasses.replace(
+        src, bundle=dataclasses.replace(BUNDLE, source_model_fingerprint="ef" * 32)
+    )
+    with pytest.raises(
+        InputFileError,
+        match=r"bundle.source_model_fingerprint: .* exported "
+        r"from model efefefefefef",
+    ):
         check_report(other_model, golden)
     ignore = dataclasses.replace(src, spec=dataclasses.replace(src.spec, orientation="ignore"))
-    with pytest.raises(InputFileError, match=r"spec.orientation: the report was made with "
-                       r"orientation = 'ignore' but golden.json uses 'apply'"):
+    with pytest.raises(
+        InputFileError,
+        match=r"spec.orientation: the report was made with "
+        r"orientation = 'ignore' but golden.json uses 'apply'",
+    ):
         check_report(ignore, golden)
 
 
@@ -192,6 +220,7 @@ def test_calibrated_rule_is_used_for_matching_target_and_compute_unit(env):
 
 
 # ----- CLI, JUnit, Markdown, histogram ------------------------------------------------------
+
 
 def _drifted_report(env, tmp_path):
     hasher, golden, _, report = env
@@ -211,8 +240,19 @@ def test_cli_check_output_exit_codes_and_files(env, tmp_path, capsys):
 
     bad, bits = _drifted_report(env, tmp_path)
     junit, md = tmp_path / "out" / "junit.xml", tmp_path / "out" / "report.md"
-    rc = main(["golden", "check", str(bad), "--golden", str(gpath), "--junit-xml", str(junit),
-               "--markdown", str(md)])
+    rc = main(
+        [
+            "golden",
+            "check",
+            str(bad),
+            "--golden",
+            str(gpath),
+            "--junit-xml",
+            str(junit),
+            "--markdown",
+            str(md),
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 1 and out.splitlines()[-1] == "4 passed, 1 failed"
     row = next(line for line in out.splitlines() if line.startswith("c4-square"))
@@ -244,19 +284,25 @@ def test_histogram_skipped_with_a_note_without_matplotlib(env, tmp_path, monkeyp
     assert "| 2 | 1 |" in text and not (tmp_path / "r-hamming.png").exists()
 
 
-@pytest.mark.parametrize("damage, expected", [
-    (lambda t: t[: len(t) // 2], "truncated"),
-    (lambda t: t.replace('"cases": [', '"cases": 5, "x": [', 1), "cases: expected array"),
-    (lambda t: t.replace('"c3-grey"', '"c1-wide"', 1), "duplicate id 'c1-wide'"),
-])
-def test_cli_malformed_report_exits_2_naming_file_and_field(env, tmp_path, capsys, damage,
-                                                            expected):
+@pytest.mark.parametrize(
+    "damage, expected",
+    [
+        (lambda t: t[: len(t) // 2], "truncated"),
+        (lambda t: t.replace('"cases": [', '"cases": 5, "x": [', 1), "cases: expected array"),
+        (lambda t: t.replace('"c3-grey"', '"c1-wide"', 1), "duplicate id 'c1-wide'"),
+    ],
+)
+def test_cli_malformed_report_exits_2_naming_file_and_field(
+    env, tmp_path, capsys, damage, expected
+):
     good = tmp_path / "r.json"
     write_report(env[3], good)
     good.write_text(damage(good.read_text()))
     junit = tmp_path / "j.xml"
-    assert main(["golden", "check", str(good), "--golden", str(env[2]),
-                 "--junit-xml", str(junit)]) == 2
+    assert (
+        main(["golden", "check", str(good), "--golden", str(env[2]), "--junit-xml", str(junit)])
+        == 2
+    )
     err = capsys.readouterr().err
     assert f"nhkit golden: error: {good}" in err and expected in err
     error = ET.parse(junit).getroot().find("testsuite/testcase/error")
@@ -266,12 +312,12 @@ def test_cli_malformed_report_exits_2_naming_file_and_field(env, tmp_path, capsy
 def test_cli_tolerance_range_checked(env, tmp_path, capsys):
     good = tmp_path / "r.json"
     write_report(env[3], good)
-    assert main(["golden", "check", str(good), "--golden", str(env[2]),
-                 "--tolerance", "97"]) == 2
+    assert main(["golden", "check", str(good), "--golden", str(env[2]), "--tolerance", "97"]) == 2
     assert "--tolerance must be between 0 and 96" in capsys.readouterr().err
 
 
 # ----- calibrate ------------------------------------------------------------------------------
+
 
 def test_calibrate_writes_rules_per_target_compute_unit_bundle(env, tmp_path, capsys):
     hasher, golden, gpath, report = env
@@ -279,15 +325,19 @@ def test_calibrate_writes_rules_per_target_compute_unit_bundle(env, tmp_path, ca
     g.write_text(gpath.read_text())
     reports = []
     for n, cu in enumerate(["cpuAndGPU", "cpuAndGPU", "cpuOnly"]):
-        r = dataclasses.replace(report, runtime={**report.runtime, "compute_unit": cu},
-                                bundle=BundleRef("m.coreml-fp16", "ab" * 32, True, "coreml"))
+        r = dataclasses.replace(
+            report,
+            runtime={**report.runtime, "compute_unit": cu},
+            bundle=BundleRef("m.coreml-fp16", "ab" * 32, True, "coreml"),
+        )
         bits = _fragile_bits(golden, "c1-wide", True, n + 1) if cu == "cpuAndGPU" else []
         r = map_case(r, "c1-wide", lambda c, b=bits: flip_bits(c, hasher.seed, b))
         lossy = _fragile_bits(golden, "c5-jpeg", False, 7)
         r = map_case(r, "c5-jpeg", lambda c, b=lossy: flip_bits(c, hasher.seed, b))
         if n == 2:  # a bridge bug in one report: excluded, never widens the tolerance
-            r = replace_case(r, "c2-tall", digests=dataclasses.replace(
-                r.cases[1].digests, resized="00" * 32))
+            r = replace_case(
+                r, "c2-tall", digests=dataclasses.replace(r.cases[1].digests, resized="00" * 32)
+            )
         p = tmp_path / f"r{n}.json"
         write_report(r, p)
         reports.append(str(p))
@@ -308,8 +358,7 @@ def test_calibrate_writes_rules_per_target_compute_unit_bundle(env, tmp_path, ca
     assert cpu.calibration["excluded_cases"] == 1 and cpu.calibration["lossless_cases"] == 3
     # lossy never below the file default (6), however small the observed distances
     lo = tmp_path / "low.json"
-    write_report(dataclasses.replace(report, runtime={**report.runtime, "compute_unit": "npu"}),
-                 lo)
+    write_report(dataclasses.replace(report, runtime={**report.runtime, "compute_unit": "npu"}), lo)
     assert main(["golden", "calibrate", str(g), str(lo)]) == 0
     low = {(r.target, r.compute_unit): r for r in load_golden(g).rules}[("onnx", "npu")]
     assert (low.hamming, low.lossy_hamming) == (1, 6)
@@ -337,8 +386,13 @@ def test_check_markdown_and_junit_api_directly(env, tmp_path):
     assert ET.parse(tmp_path / "j.xml").getroot().get("failures") == "0"
     assert write_markdown(res, tmp_path / "a.md", tmp_path / "h.png") == str(tmp_path / "h.png")
     assert "# nhkit golden check: PASS" in (tmp_path / "a.md").read_text()
-    assert [v.id for v in res.verdicts] == ["c1-wide", "c2-tall", "c3-grey", "c4-square",
-                                            "c5-jpeg"]  # golden order, whatever the report's
+    assert [v.id for v in res.verdicts] == [
+        "c1-wide",
+        "c2-tall",
+        "c3-grey",
+        "c4-square",
+        "c5-jpeg",
+    ]  # golden order, whatever the report's
 
 
 def test_lossy_decode_deviation_is_measured_reported_and_shown(env, tmp_path):
@@ -350,8 +404,8 @@ def test_lossy_decode_deviation_is_measured_reported_and_shown(env, tmp_path):
     hasher, golden, _, report = env
     ref = np.zeros(360 * 360 * 3, dtype=np.uint8)
     dev = ref.copy()
-    dev[:3888] = 2          # 1% of the samples, by 2
-    dev[10] = 9             # one by 9
+    dev[:3888] = 2  # 1% of the samples, by 2
+    dev[10] = 9  # one by 9
     h = golden.by_id["c5-jpeg"].hash
     flipped = format(int(h, 16) ^ 0b101, "024x")
     m = decode_deviation.measure(dev.tobytes(), ref.tobytes(), flipped, h)
@@ -365,14 +419,18 @@ def test_lossy_decode_deviation_is_measured_reported_and_shown(env, tmp_path):
     back = load_report(path)
     assert next(c for c in back.cases if c.id == "c5-jpeg").decode_deviation == m
     text = format_text(check_report(back, golden, seed=hasher.seed))
-    assert ("c5-jpeg: decode deviation (lossy, platform decoder vs reference): 1.00% of resized "
-            "samples differ, max |delta| 9, 2 bit(s) flipped") in text
+    assert (
+        "c5-jpeg: decode deviation (lossy, platform decoder vs reference): 1.00% of resized "
+        "samples differ, max |delta| 9, 2 bit(s) flipped"
+    ) in text
 
     bad = json.loads(path.read_text())
     next(c for c in bad["cases"] if c["id"] == "c5-jpeg")["decode_deviation"]["max_abs_delta"] = 300
     path.write_text(json.dumps(bad))
     with pytest.raises(InputFileError, match="decode_deviation"):
         load_report(path)
+
+
 def test_result_files_are_written_atomically(env, tmp_path):
     """JUnit and Markdown go through a temporary file and a rename: a target that cannot be
     replaced fails with the file named, and no partial or temporary file is left."""

@@ -20,8 +20,9 @@ def test_pillow_orientation_equals_array_orientation(rng, tag: int) -> None:
     assert np.array_equal(ours, apply_orientation(px, tag))
 
 
-@pytest.mark.parametrize("shape", [(360, 360), (500, 360), (360, 517), (37, 1000), (1000, 37),
-                                   (1, 1), (481, 641)])
+@pytest.mark.parametrize(
+    "shape", [(360, 360), (500, 360), (360, 517), (37, 1000), (1000, 37), (1, 1), (481, 641)]
+)
 def test_resize_image_equals_resize_rgb(rng, shape) -> None:
     px = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
     out = resize_image(Image.fromarray(px))

@@ -45,8 +45,9 @@ def test_sign_rule_and_hex_layout() -> None:
         bits_from_projections(np.full(96, np.nan))
 
 
-@pytest.mark.parametrize("bad", ["", "0" * 23, "0" * 25, "0x" + "0" * 22, "g" * 24,
-                                 " " + "0" * 23, "\u0660" * 24])
+@pytest.mark.parametrize(
+    "bad", ["", "0" * 23, "0" * 25, "0x" + "0" * 22, "g" * 24, " " + "0" * 23, "\u0660" * 24]
+)
 def test_hex_parsing_rejects_malformed(bad: str) -> None:
     with pytest.raises(ValueError):
         hex_to_bits(bad)
@@ -90,13 +91,16 @@ def test_seed_files_dat_and_f32(tmp_path) -> None:
     assert np.array_equal(load_seed(tmp_path / "seed.f32"), seed)
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda b: b[:-4], "49276 bytes"),
-    (lambda b: b + b"\0", "49281 bytes"),
-    (lambda b: b"", "0 bytes"),
-    (lambda b: b[:200] + np.float32(np.nan).tobytes() + b[204:], "non-finite"),
-    (lambda b: b[:-4] + np.float32(np.inf).tobytes(), "non-finite"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda b: b[:-4], "49276 bytes"),
+        (lambda b: b + b"\0", "49281 bytes"),
+        (lambda b: b"", "0 bytes"),
+        (lambda b: b[:200] + np.float32(np.nan).tobytes() + b[204:], "non-finite"),
+        (lambda b: b[:-4] + np.float32(np.inf).tobytes(), "non-finite"),
+    ],
+)
 def test_bad_seed_files_name_the_file(tmp_path, mutate, message) -> None:
     path = tmp_path / "bad.dat"
     path.write_bytes(mutate(seed_to_dat_bytes(make_seed())))

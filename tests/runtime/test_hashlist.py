@@ -25,9 +25,16 @@ from nhkit.runtime.spec import Spec
 
 MODEL = {"name": "m", "fingerprint": "1" * 64, "seed_sha256": "2" * 64}
 SPEC = Spec(fragile_margin=0.1)
-THRESHOLD = {"recommended": 10, "fpr": 0.0, "criterion": "zero-fp", "negative_pairs": 4950,
-             "negative_images": 100, "drift_p99": None, "source": "nhkit match calibrate",
-             "report_sha256": "3" * 64}
+THRESHOLD = {
+    "recommended": 10,
+    "fpr": 0.0,
+    "criterion": "zero-fp",
+    "negative_pairs": 4950,
+    "negative_images": 100,
+    "drift_p99": None,
+    "source": "nhkit match calibrate",
+    "report_sha256": "3" * 64,
+}
 
 
 def _entries(rng: np.random.Generator, n: int = 20) -> list[Entry]:
@@ -35,9 +42,17 @@ def _entries(rng: np.random.Generator, n: int = 20) -> list[Entry]:
     if n >= 10:
         codes[5] = codes[2]  # a shared hash
         codes[9] = codes[2]
-    return [Entry(f"img-{i:03d}", codes[i].tobytes().hex(), f"label {i}", f"src/{i}.jpg",
-                  {"i": i} if i % 3 == 0 else None, rng.integers(0, 256, 12, np.uint8).tobytes())
-            for i in range(n)]
+    return [
+        Entry(
+            f"img-{i:03d}",
+            codes[i].tobytes().hex(),
+            f"label {i}",
+            f"src/{i}.jpg",
+            {"i": i} if i % 3 == 0 else None,
+            rng.integers(0, 256, 12, np.uint8).tobytes(),
+        )
+        for i in range(n)
+    ]
 
 
 def test_write_then_load_folder_and_zip_round_trip(tmp_path: Path, rng) -> None:
@@ -61,8 +76,10 @@ def test_two_builds_are_byte_identical_whatever_the_input_order(tmp_path: Path, 
         assert (tmp_path / "a/L" / name).read_bytes() == (tmp_path / "b/L" / name).read_bytes()
     assert (tmp_path / "a/L.zip").read_bytes() == (tmp_path / "b/L.zip").read_bytes()
     with zipfile.ZipFile(tmp_path / "a/L.zip") as zf:
-        assert [i.filename for i in zf.infolist()] == sorted(f"L/{n}" for n in (
-            "manifest.json", "entries.jsonl", "hashes.bin", "offsets.bin", "fragile.bin"))
+        assert [i.filename for i in zf.infolist()] == sorted(
+            f"L/{n}"
+            for n in ("manifest.json", "entries.jsonl", "hashes.bin", "offsets.bin", "fragile.bin")
+        )
         assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
@@ -82,14 +99,17 @@ def test_mixed_fragile_inputs_leave_fragile_out_with_a_note(tmp_path: Path, rng)
     assert load(tmp_path / "L").fragile is None
 
 
-@pytest.mark.parametrize("bad,field", [
-    (Entry("x", "0" * 24, "y" * 1025), "label"),
-    (Entry("", "0" * 24), "id"),
-    (Entry("x", "0" * 23 + "G"), "hash"),
-    (Entry("x", "ABCDEF" * 4), "hash"),
-    (Entry("x", "0" * 24, source="s" * 4097), "source"),
-    (Entry("x", "0" * 24, meta={"k": "v" * 20000}), "meta"),
-])
+@pytest.mark.parametrize(
+    "bad,field",
+    [
+        (Entry("x", "0" * 24, "y" * 1025), "label"),
+        (Entry("", "0" * 24), "id"),
+        (Entry("x", "0" * 23 + "G"), "hash"),
+        (Entry("x", "ABCDEF" * 4), "hash"),
+        (Entry("x", "0" * 24, source="s" * 4097), "source"),
+        (Entry("x", "0" * 24, meta={"k": "v" * 20000}), "meta"),
+    ],
+)
 def test_writer_refuses_what_readers_reject(tmp_path: Path, bad: Entry, field: str) -> None:
     with pytest.raises(HashListError) as info:
         write_hashlist(tmp_path / "L", [bad], spec=SPEC, model=MODEL)
@@ -99,8 +119,9 @@ def test_writer_refuses_what_readers_reject(tmp_path: Path, bad: Entry, field: s
 
 def test_writer_refuses_a_bad_threshold_or_model(tmp_path: Path) -> None:
     with pytest.raises(HashListError) as info:
-        write_hashlist(tmp_path / "L", [], spec=SPEC, model=MODEL,
-                       threshold={**THRESHOLD, "recommended": 97})
+        write_hashlist(
+            tmp_path / "L", [], spec=SPEC, model=MODEL, threshold={**THRESHOLD, "recommended": 97}
+        )
     assert "threshold" in info.value.field
     with pytest.raises(HashListError) as info:
         write_hashlist(tmp_path / "L", [], spec=SPEC, model={**MODEL, "fingerprint": "X" * 64})
@@ -109,14 +130,16 @@ def test_writer_refuses_a_bad_threshold_or_model(tmp_path: Path) -> None:
 
 def test_writer_refuses_duplicate_ids_and_bad_list_ids(tmp_path: Path) -> None:
     with pytest.raises(HashListError, match="'a' appears twice"):
-        write_hashlist(tmp_path / "L", [Entry("a", "0" * 24), Entry("a", "1" * 24)], spec=SPEC,
-                       model=MODEL)
+        write_hashlist(
+            tmp_path / "L", [Entry("a", "0" * 24), Entry("a", "1" * 24)], spec=SPEC, model=MODEL
+        )
     with pytest.raises(HashListError, match="list_id"):
         write_hashlist(tmp_path / "L", [], spec=SPEC, model=MODEL, list_id="a b")
 
 
-def test_existing_list_is_replaced_only_with_overwrite_and_atomically(tmp_path: Path, rng,
-                                                                      monkeypatch) -> None:
+def test_existing_list_is_replaced_only_with_overwrite_and_atomically(
+    tmp_path: Path, rng, monkeypatch
+) -> None:
     out = tmp_path / "L"
     write_hashlist(out, _entries(rng, 3), spec=SPEC, model=MODEL)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -169,6 +192,7 @@ def test_identity_mismatch_names_both_fingerprints(tmp_path: Path, rng) -> None:
 
 # ----- zips -------------------------------------------------------------------------------------
 
+
 def _zip(path: Path, members: dict[str, bytes]) -> Path:
     with zipfile.ZipFile(path, "w") as zf:
         for name, data in members.items():
@@ -203,11 +227,14 @@ def test_tampered_zip_member(good_zip: Path, tmp_path: Path) -> None:
     assert info.value.field == "hashes.bin" and "sha256" in str(info.value)
 
 
-@pytest.mark.parametrize("rename,field", [
-    (lambda n: n.replace("L/", "other/"), "list_id"),
-    (lambda n: n.replace("L/", "../"), ".."),
-    (lambda n: n if "hashes" not in n else "M/hashes.bin", "zip"),
-])
+@pytest.mark.parametrize(
+    "rename,field",
+    [
+        (lambda n: n.replace("L/", "other/"), "list_id"),
+        (lambda n: n.replace("L/", "../"), ".."),
+        (lambda n: n if "hashes" not in n else "M/hashes.bin", "zip"),
+    ],
+)
 def test_zip_layout_faults(good_zip: Path, tmp_path: Path, rename, field: str) -> None:
     m = {rename(k): v for k, v in _members(good_zip).items()}
     with pytest.raises(HashListError) as info:
@@ -246,8 +273,9 @@ def test_manifest_changes_are_caught(tmp_path: Path, rng) -> None:
 
 def test_search_api_rows_and_threshold_default(tmp_path: Path) -> None:
     h0, h1 = "0" * 24, "0" * 23 + "3"
-    write_hashlist(tmp_path / "L", [Entry("a", h0, "A"), Entry("b", h1, "B")], spec=SPEC,
-                   model=MODEL)
+    write_hashlist(
+        tmp_path / "L", [Entry("a", h0, "A"), Entry("b", h1, "B")], spec=SPEC, model=MODEL
+    )
     hl = load(tmp_path / "L")
     with pytest.raises(NhkitError, match="--threshold"):
         hl.search([h0])
@@ -279,8 +307,10 @@ def test_loading_verifies_each_entry_line(tmp_path: Path) -> None:
 
 
 def test_entry_lines_are_what_json_dumps_writes(tmp_path: Path) -> None:
-    ents = [Entry("é\u2028\"q\"\\/\x01", "0" * 24, "tab\there", None, {"k": [1, "ü"]}),
-            Entry("\U0001f600", "1" * 24, None, "a/b.jpg", None)]
+    ents = [
+        Entry('é\u2028"q"\\/\x01', "0" * 24, "tab\there", None, {"k": [1, "ü"]}),
+        Entry("\U0001f600", "1" * 24, None, "a/b.jpg", None),
+    ]
     write_hashlist(tmp_path / "L", ents, spec=SPEC, model=MODEL)
     lines = (tmp_path / "L/entries.jsonl").read_text(encoding="utf-8").split("\n")[:-1]
     assert lines == [json.dumps(e.to_json(), ensure_ascii=False) for e in ents]

@@ -42,8 +42,7 @@ def _brute(codes: np.ndarray, queries: np.ndarray, t: int) -> list[list[tuple[in
     return _BRUTE[key]
 
 
-def _brute_uncached(codes: np.ndarray, queries: np.ndarray, t: int
-                    ) -> list[list[tuple[int, int]]]:
+def _brute_uncached(codes: np.ndarray, queries: np.ndarray, t: int) -> list[list[tuple[int, int]]]:
     ints = [int.from_bytes(c.tobytes(), "big") for c in codes]
     out = []
     for q in queries:
@@ -54,8 +53,10 @@ def _brute_uncached(codes: np.ndarray, queries: np.ndarray, t: int
 
 
 def _as_lists(lims, ids, dist) -> list[list[tuple[int, int]]]:
-    return [list(zip(dist[lims[i]:lims[i + 1]].tolist(), ids[lims[i]:lims[i + 1]].tolist()))
-            for i in range(len(lims) - 1)]
+    return [
+        list(zip(dist[lims[i] : lims[i + 1]].tolist(), ids[lims[i] : lims[i + 1]].tolist()))
+        for i in range(len(lims) - 1)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +64,9 @@ def data() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(7)
     codes = _clustered(rng, 150, 6)
     # Queries: near-duplicates of listed hashes (at 0..14 bits), exact copies, random ones.
-    near = np.stack([_flip(rng, codes[i], int(rng.integers(0, 15)))
-                     for i in rng.choice(len(codes), 60)])
+    near = np.stack(
+        [_flip(rng, codes[i], int(rng.integers(0, 15))) for i in rng.choice(len(codes), 60)]
+    )
     queries = np.concatenate([near, codes[:5], rng.integers(0, 256, (20, 12), dtype=np.uint8)])
     return codes, queries
 
@@ -82,8 +84,8 @@ def test_backends_equal_brute_force(data, backend: str, t: int) -> None:
 def test_small_memory_blocks_give_the_same_hits(data, backend: str, monkeypatch) -> None:
     codes, queries = data
     want = _brute(codes, queries, 13)
-    monkeypatch.setattr(match, "BLOCK_CELLS", 97)       # many list chunks and query blocks
-    monkeypatch.setattr(match, "MIH_CANDIDATES", 50)    # mih splits query batches down to one
+    monkeypatch.setattr(match, "BLOCK_CELLS", 97)  # many list chunks and query blocks
+    monkeypatch.setattr(match, "MIH_CANDIDATES", 50)  # mih splits query batches down to one
     assert _as_lists(*match.make_index(codes, backend).range_search(queries, 13)) == want
 
 
@@ -103,10 +105,12 @@ def test_zero_queries_and_empty_lists() -> None:
     codes = np.random.default_rng(1).integers(0, 256, (10, 12), dtype=np.uint8)
     for backend in BACKENDS:
         lims, ids, dist = match.make_index(codes, backend).range_search(
-            np.zeros((0, 12), np.uint8), 5)
+            np.zeros((0, 12), np.uint8), 5
+        )
         assert lims.tolist() == [0] and ids.size == 0 and dist.size == 0
         lims, ids, _ = match.make_index(np.zeros((0, 12), np.uint8), backend).range_search(
-            codes, 96)
+            codes, 96
+        )
         assert lims.tolist() == [0] * 11 and ids.size == 0
 
 
@@ -116,15 +120,25 @@ def test_search_expands_shared_hashes_to_entries_in_order(tmp_path: Path, data) 
     ents = []
     for k, c in enumerate(codes[:200]):
         for j in range(int(rng.integers(1, 4))):  # 1-3 entries behind each hash
-            ents.append(Entry(f"e{k:04d}-{j}", c.tobytes().hex(),
-                              fragile=rng.integers(0, 256, 12, np.uint8).tobytes()))
-    write_hashlist(tmp_path / "L", ents, spec=Spec(fragile_margin=0.1),
-                   model={"name": "m", "fingerprint": "1" * 64, "seed_sha256": "2" * 64})
+            ents.append(
+                Entry(
+                    f"e{k:04d}-{j}",
+                    c.tobytes().hex(),
+                    fragile=rng.integers(0, 256, 12, np.uint8).tobytes(),
+                )
+            )
+    write_hashlist(
+        tmp_path / "L",
+        ents,
+        spec=Spec(fragile_margin=0.1),
+        model={"name": "m", "fingerprint": "1" * 64, "seed_sha256": "2" * 64},
+    )
     hl = load(tmp_path / "L")
     fq = np.random.default_rng(4).integers(0, 256, (len(queries), 12), dtype=np.uint8)
     results = {b: hl.search(queries, 14, backend=b, fragile=fq) for b in BACKENDS + ["auto"]}
-    entry_codes = np.stack([np.frombuffer(bytes.fromhex(hl.entry(i).hash), np.uint8)
-                            for i in range(len(hl))])
+    entry_codes = np.stack(
+        [np.frombuffer(bytes.fromhex(hl.entry(i).hash), np.uint8) for i in range(len(hl))]
+    )
     qints = [int.from_bytes(q.tobytes(), "big") for q in queries]
     for b, res in results.items():
         for qi, q in enumerate(qints):
@@ -132,8 +146,9 @@ def test_search_expands_shared_hashes_to_entries_in_order(tmp_path: Path, data) 
             for i in range(len(hl)):
                 x = q ^ int.from_bytes(entry_codes[i].tobytes(), "big")
                 if bin(x).count("1") <= 14:
-                    mask = int.from_bytes(fq[qi].tobytes(), "big") | \
-                        int.from_bytes(hl.fragile[i].tobytes(), "big")
+                    mask = int.from_bytes(fq[qi].tobytes(), "big") | int.from_bytes(
+                        hl.fragile[i].tobytes(), "big"
+                    )
                     want.append((bin(x).count("1"), i, bin(x & ~mask).count("1")))
             got = [(h.distance, h.entry, h.nonfragile_distance) for h in res.hits(qi)]
             assert got == sorted(want), (b, qi)
@@ -165,8 +180,10 @@ def test_unknown_backend_and_missing_faiss(monkeypatch) -> None:
     assert match.choose_backend(10**6, 40) == "numpy"
 
 
-@pytest.mark.parametrize("widths", [[20, 19, 19, 19, 19], [16] * 6, [14] * 5 + [13] * 2,
-                                    [12] * 8, [1] * 8 + [22, 22, 22, 22]])
+@pytest.mark.parametrize(
+    "widths",
+    [[20, 19, 19, 19, 19], [16] * 6, [14] * 5 + [13] * 2, [12] * 8, [1] * 8 + [22, 22, 22, 22]],
+)
 @pytest.mark.parametrize("t", [0, 4, 12, 19])
 def test_every_slot_layout_is_exact(data, widths: list[int], t: int) -> None:
     codes, queries = data

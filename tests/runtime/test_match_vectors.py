@@ -42,8 +42,11 @@ def test_vector_file_is_valid_by_its_schema_and_explains_every_flag(name: str) -
 
 
 def _list_cases() -> list:
-    return [pytest.param(t, id=f"{t['tcId']}-{t['comment'][:40]}")
-            for g in _doc("match_lists.json")["testGroups"] for t in g["tests"]]
+    return [
+        pytest.param(t, id=f"{t['tcId']}-{t['comment'][:40]}")
+        for g in _doc("match_lists.json")["testGroups"]
+        for t in g["tests"]
+    ]
 
 
 @pytest.mark.parametrize("case", _list_cases())
@@ -52,10 +55,15 @@ def test_list_vectors(case: dict, tmp_path: Path) -> None:
     if case["result"] == "valid":
         hl = load(root)
         exp = case["expected"]
-        assert (len(hl.ids), len(hl.hashes), hl.list_id) == (exp["entries"], exp["hashes"],
-                                                             exp["list_id"])
-        assert (hl.model["fingerprint"], hl.model["seed_sha256"]) == (exp["fingerprint"],
-                                                                      exp["seed_sha256"])
+        assert (len(hl.ids), len(hl.hashes), hl.list_id) == (
+            exp["entries"],
+            exp["hashes"],
+            exp["list_id"],
+        )
+        assert (hl.model["fingerprint"], hl.model["seed_sha256"]) == (
+            exp["fingerprint"],
+            exp["seed_sha256"],
+        )
         assert hl.ids == exp["ids"]
     else:
         with pytest.raises(HashListError) as info:
@@ -64,8 +72,11 @@ def test_list_vectors(case: dict, tmp_path: Path) -> None:
 
 
 def _search_cases() -> list:
-    return [pytest.param(g, t, id=f"{t['tcId']}-{t['comment'][:40]}")
-            for g in _doc("match_search.json")["testGroups"] for t in g["tests"]]
+    return [
+        pytest.param(g, t, id=f"{t['tcId']}-{t['comment'][:40]}")
+        for g in _doc("match_search.json")["testGroups"]
+        for t in g["tests"]
+    ]
 
 
 @pytest.mark.parametrize("backend", ["numpy", "mih", "faiss"])
@@ -81,8 +92,16 @@ def test_search_vectors(group: dict, case: dict, backend: str, tmp_path: Path) -
         if "model" in inp:
             hl.check_identity({"name": "query", **inp["model"]}, "the query")
         res = hl.search([inp["query"]], inp["threshold"], backend=backend, fragile=fq)
-        return [{"entry": h.entry, "id": h.id, "label": h.label, "distance": h.distance,
-                 "nonfragile_distance": h.nonfragile_distance} for h in res.hits(0)]
+        return [
+            {
+                "entry": h.entry,
+                "id": h.id,
+                "label": h.label,
+                "distance": h.distance,
+                "nonfragile_distance": h.nonfragile_distance,
+            }
+            for h in res.hits(0)
+        ]
 
     if case["result"] == "valid":
         assert run() == case["expected"]["hits"]

@@ -42,12 +42,27 @@ def test_nhkit_equals_nnhash_procedure(neuralhash_model, photos, tmp_path, capsy
         Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(path)
         images.append(path)
     assert len(images) >= 10
-    assert main(["hash", "--orientation", "ignore", "--model", str(model), "--seed", str(seed),
-                 "--no-progress", *map(str, images)]) == 0
+    assert (
+        main(
+            [
+                "hash",
+                "--orientation",
+                "ignore",
+                "--model",
+                str(model),
+                "--seed",
+                str(seed),
+                "--no-progress",
+                *map(str, images),
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.splitlines()
     ours = {line.split("  ", 1)[1]: line.split("  ", 1)[0] for line in lines}
     for p in images:
         rgb = np.asarray(Image.open(p).convert("RGB"))
-        assert np.array_equal(resize_rgb(rgb), np.asarray(Image.open(p).convert("RGB").resize(
-            [360, 360]))), f"{p}: resize depends on pass order; not a fair comparison"
+        assert np.array_equal(
+            resize_rgb(rgb), np.asarray(Image.open(p).convert("RGB").resize([360, 360]))
+        ), f"{p}: resize depends on pass order; not a fair comparison"
         assert ours[str(p)] == nnhash_procedure(model, seed, p), p

@@ -13,9 +13,11 @@ from nhkit.runtime.cli import main
 
 def test_export_without_converters_names_the_extra(monkeypatch, tmp_path, capsys) -> None:
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name in ("tensorflow", "coremltools")
-                        else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name in ("tensorflow", "coremltools") else real(name, *a),
+    )
     assert main(["export", "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "missing: tensorflow-cpu, coremltools" in err and "nhkit[export]" in err

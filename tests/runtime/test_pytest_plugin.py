@@ -17,7 +17,7 @@ pytest_plugins = ["pytester"]
 
 # The user's test module. Hashes come from fixed projections so every run is instant; the
 # environment says which bits to flip (negate) to simulate a changed model.
-USER_TESTS = '''
+USER_TESTS = """
 import os
 import numpy as np
 import pytest
@@ -65,7 +65,7 @@ def test_hashes(golden_hashes):
 @pytest.mark.golden(tolerance=5, ignore_fragile=True)
 def test_lenient(golden_hashes):
     golden_hashes.check_image("cat", result(0, flips("FLIP_cat")), spec=SPEC)
-'''
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -76,8 +76,15 @@ def only_this_plugin(monkeypatch):
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest("-p", "nhkit.runtime.pytest_plugin", "-p", "no:cacheprovider",
-                              "-W", "ignore::pytest.PytestAssertRewriteWarning", *args)
+    return pytester.runpytest(
+        "-p",
+        "nhkit.runtime.pytest_plugin",
+        "-p",
+        "no:cacheprovider",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        *args,
+    )
 
 
 @pytest.fixture()
@@ -93,19 +100,27 @@ def _golden(pytester: pytest.Pytester, name: str = "test_hashes"):
 def test_missing_golden_file_fails_without_update(suite):
     res = run(suite)
     res.assert_outcomes(failed=2)
-    res.stdout.fnmatch_lines(["*golden file golden/test_user/test_hashes.json does not exist; "
-                              "run `pytest --golden-update` to create it*"])
+    res.stdout.fnmatch_lines(
+        [
+            "*golden file golden/test_user/test_hashes.json does not exist; "
+            "run `pytest --golden-update` to create it*"
+        ]
+    )
     assert not _golden(suite).exists()
 
 
 def test_update_writes_then_plain_run_passes(suite):
     res = run(suite, "--golden-update")
     res.assert_outcomes(passed=2)
-    res.stdout.fnmatch_lines(["*nhkit golden files*",
-                              "golden/test_user/test_hashes.json: created (3 images)"])
+    res.stdout.fnmatch_lines(
+        ["*nhkit golden files*", "golden/test_user/test_hashes.json: created (3 images)"]
+    )
     obj = json.loads(_golden(suite).read_text())
-    assert obj["format"] == "nhkit-golden" and [i["id"] for i in obj["images"]] == \
-        ["cat", "dog", "bird"]
+    assert obj["format"] == "nhkit-golden" and [i["id"] for i in obj["images"]] == [
+        "cat",
+        "dog",
+        "bird",
+    ]
     assert obj["spec"]["fragile_margin"] == 0.1
     assert _golden(suite, "test_lenient").exists()
     run(suite).assert_outcomes(passed=2)
@@ -119,19 +134,21 @@ def test_fragile_flips_within_tolerance_pass(suite, monkeypatch):
 
 def test_failure_lists_flipped_bits_with_margins(suite, monkeypatch):
     run(suite, "--golden-update").assert_outcomes(passed=2)
-    monkeypatch.setenv("FLIP_dog", "40")       # one non-fragile bit
-    monkeypatch.setenv("FLIP_bird", "1,2,5")   # three fragile bits: over tolerance 2
+    monkeypatch.setenv("FLIP_dog", "40")  # one non-fragile bit
+    monkeypatch.setenv("FLIP_bird", "1,2,5")  # three fragile bits: over tolerance 2
     res = run(suite, "-k", "test_hashes")
     res.assert_outcomes(failed=1)
-    res.stdout.fnmatch_lines([
-        "*golden hashes differ from golden/test_user/test_hashes.json (lossless <= 2 bits, "
-        "lossy <= 6 bits, non-fragile flips <= 0*",
-        "*dog: 1 bit(s) flipped (1 outside the fragile mask, 0 allowed)*",
-        "*bit 40: margin 0.487* (NOT fragile), golden -0.487* -> now +0.487*",
-        "*bird: 3 bit(s) flipped (tolerance 2)*",
-        "*bit  1: margin 0.0* (fragile), golden*",
-        "*2 of 3 image(s) differ; run `pytest --golden-update` if the change is intended*",
-    ])
+    res.stdout.fnmatch_lines(
+        [
+            "*golden hashes differ from golden/test_user/test_hashes.json (lossless <= 2 bits, "
+            "lossy <= 6 bits, non-fragile flips <= 0*",
+            "*dog: 1 bit(s) flipped (1 outside the fragile mask, 0 allowed)*",
+            "*bit 40: margin 0.487* (NOT fragile), golden -0.487* -> now +0.487*",
+            "*bird: 3 bit(s) flipped (tolerance 2)*",
+            "*bit  1: margin 0.0* (fragile), golden*",
+            "*2 of 3 image(s) differ; run `pytest --golden-update` if the change is intended*",
+        ]
+    )
     assert "cat:" not in res.stdout.str()
 
 
@@ -159,8 +176,9 @@ def test_update_refreshes_only_when_changed(suite, monkeypatch):
     monkeypatch.setenv("FLIP_dog", "50")
     monkeypatch.setenv("IDS", "cat,dog,fish")
     res = run(suite, "--golden-update", "-k", "test_hashes")
-    res.stdout.fnmatch_lines(["*test_hashes.json: updated (1 hash(es) changed, 1 added, "
-                              "1 removed)"])
+    res.stdout.fnmatch_lines(
+        ["*test_hashes.json: updated (1 hash(es) changed, 1 added, 1 removed)"]
+    )
     assert [i["id"] for i in json.loads(path.read_text())["images"]] == ["cat", "dog", "fish"]
     run(suite, "-k", "test_hashes").assert_outcomes(passed=1)
 
@@ -176,8 +194,9 @@ def test_new_and_unchecked_ids(suite, monkeypatch):
     monkeypatch.setenv("IDS", "cat,dog,fish")
     res = run(suite, "-k", "test_hashes")
     res.assert_outcomes(failed=1)
-    res.stdout.fnmatch_lines(["*fish: not in the golden file (run `pytest --golden-update` "
-                              "to add it)*"])
+    res.stdout.fnmatch_lines(
+        ["*fish: not in the golden file (run `pytest --golden-update` to add it)*"]
+    )
     monkeypatch.setenv("IDS", "cat,dog")
     res = run(suite, "-k", "test_hashes")
     res.assert_outcomes(passed=1, warnings=1)
@@ -190,8 +209,9 @@ def test_corrupt_golden_file_is_a_clear_failure(suite):
     path.write_text(path.read_text()[:200])
     res = run(suite, "-k", "test_hashes")
     res.assert_outcomes(failed=1)
-    res.stdout.fnmatch_lines(["*golden file is not usable: *test_hashes.json: not valid JSON*"
-                              "truncated*"])
+    res.stdout.fnmatch_lines(
+        ["*golden file is not usable: *test_hashes.json: not valid JSON*truncated*"]
+    )
     # --golden-update repairs it
     run(suite, "--golden-update", "-k", "test_hashes").assert_outcomes(passed=1)
     run(suite, "-k", "test_hashes").assert_outcomes(passed=1)
@@ -209,7 +229,8 @@ def test_spec_mismatch_fails(suite):
 
 
 def test_update_needs_projections_and_spec(pytester: pytest.Pytester):
-    pytester.makepyfile(test_other='''
+    pytester.makepyfile(
+        test_other="""
 from nhkit.runtime.hasher import HashResult
 from nhkit.runtime.spec import Spec
 
@@ -222,11 +243,16 @@ def test_no_spec(golden_hashes, request):
     golden_hashes.check({"a": HashResult(hex="f" * 24, bits=np.ones(96, np.uint8),
                         projections=p, fragile=np.zeros(96, bool),
                         embedding=np.zeros(128, np.float32))})
-''')
+"""
+    )
     res = run(pytester, "--golden-update")
     res.assert_outcomes(failed=2)
-    res.stdout.fnmatch_lines(["*a: --golden-update needs a HashResult (with projections)*",
-                              "*spec=... is needed to write a new golden file*"])
+    res.stdout.fnmatch_lines(
+        [
+            "*a: --golden-update needs a HashResult (with projections)*",
+            "*spec=... is needed to write a new golden file*",
+        ]
+    )
 
 
 def test_plugin_registered_by_entry_point(pytester: pytest.Pytester, monkeypatch):

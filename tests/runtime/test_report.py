@@ -57,10 +57,19 @@ def test_bridge_style_report_is_accepted(robj, tmp_path):
     """What the Java core writes: optional target/fingerprint/orientation, extra notes, a
     failed case with only id and error, more platform keys, upper-case hash."""
     robj["bridge"] = {"name": "nhkit-android", "version": "0.1.0"}
-    robj["platform"] = {"os": "Android", "os_version": "15", "device_model": "Pixel 8",
-                        "manufacturer": "Google", "sdk_int": 35}
-    robj["runtime"] = {"name": "litert", "version": "1.2.0", "compute_unit": "xnnpack",
-                       "threads": 4}
+    robj["platform"] = {
+        "os": "Android",
+        "os_version": "15",
+        "device_model": "Pixel 8",
+        "manufacturer": "Google",
+        "sdk_int": 35,
+    }
+    robj["runtime"] = {
+        "name": "litert",
+        "version": "1.2.0",
+        "compute_unit": "xnnpack",
+        "threads": 4,
+    }
     robj["bundle"].pop("target")
     robj["bundle"]["source_model_fingerprint"] = "cd" * 32
     robj["cases"][0]["extra"] = {"note": "decoder colour space sRGB"}
@@ -92,7 +101,7 @@ def test_nan_and_infinity_literals_named(setup, tmp_path):
     text = setup[3].read_text()
     p = tmp_path / "r.json"
     first_model = text.index('"model": ')
-    bad = text[:first_model] + '"model": Infinity,' + text[text.index("\n", first_model):]
+    bad = text[:first_model] + '"model": Infinity,' + text[text.index("\n", first_model) :]
     p.write_text(bad)
     assert "cases[0].timings_ms.model: Infinity is not a JSON number" in _err(p)
 
@@ -106,37 +115,67 @@ def test_nan_in_projections_and_embedding(robj, tmp_path):
     assert "must carry an 'error' instead" in msg
 
 
-@pytest.mark.parametrize("mutate, expected", [
-    (lambda r: r["cases"][0].__setitem__("hash", r["cases"][0]["hash"][:23]),
-     "cases[0].hash: expected a 96-bit hash: exactly 24 hex digits"),
-    (lambda r: r["cases"][0].__setitem__("hash", r["cases"][0]["hash"] + "00"),
-     "(26 characters)"),
-    (lambda r: r["cases"][1].pop("projections"), "cases[1].projections: missing (required field)"),
-    (lambda r: r["cases"][1]["embedding"].pop(), "cases[1].embedding: has 127 items, expected "
-     "exactly 128"),
-    (lambda r: r["runtime"].__setitem__("threads", "4"),
-     "runtime.threads: expected integer, got string \"4\""),
-    (lambda r: r["bundle"].__setitem__("checksums_verified", 1),
-     "bundle.checksums_verified: expected boolean, got number 1"),
-    (lambda r: r["bundle"].__setitem__("manifest_sha256", "ab"),
-     "bundle.manifest_sha256: expected a sha256"),
-    (lambda r: r.pop("platform"), "platform: missing (required field)"),
-    (lambda r: r["cases"][0].__setitem__("hsah", "x"),
-     "cases[0].hsah: unknown field (put free-form data under 'extra')"),
-    (lambda r: r["cases"][0]["digests"].__setitem__("tensor", None),
-     "cases[0].digests.tensor: expected string, got null"),
-    (lambda r: r["cases"][0]["timings_ms"].__setitem__("model", -1),
-     "cases[0].timings_ms.model: must be >= 0, got -1"),
-    (lambda r: r["cases"][0]["timings_ms"].__setitem__("gpu_upload", "fast"),
-     "cases[0].timings_ms.gpu_upload: expected number, got string"),
-    (lambda r: r.__setitem__("created", "yesterday"), "created: expected text matching"),
-    (lambda r: r.__setitem__("cases", {}), "cases: expected array, got object"),
-    (lambda r: r["cases"][0].__setitem__("error", ""), "cases[0].error: must not be empty"),
-    (lambda r: r["cases"][3].__setitem__("id", r["cases"][0]["id"]),
-     "cases[3].id: duplicate id 'c1-wide' (first at cases[0])"),
-    (lambda r: r["spec"].__setitem__("orientation", "rotate"),
-     "spec.orientation: must be one of \"apply\", \"ignore\", got \"rotate\""),
-])
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (
+            lambda r: r["cases"][0].__setitem__("hash", r["cases"][0]["hash"][:23]),
+            "cases[0].hash: expected a 96-bit hash: exactly 24 hex digits",
+        ),
+        (
+            lambda r: r["cases"][0].__setitem__("hash", r["cases"][0]["hash"] + "00"),
+            "(26 characters)",
+        ),
+        (
+            lambda r: r["cases"][1].pop("projections"),
+            "cases[1].projections: missing (required field)",
+        ),
+        (
+            lambda r: r["cases"][1]["embedding"].pop(),
+            "cases[1].embedding: has 127 items, expected exactly 128",
+        ),
+        (
+            lambda r: r["runtime"].__setitem__("threads", "4"),
+            'runtime.threads: expected integer, got string "4"',
+        ),
+        (
+            lambda r: r["bundle"].__setitem__("checksums_verified", 1),
+            "bundle.checksums_verified: expected boolean, got number 1",
+        ),
+        (
+            lambda r: r["bundle"].__setitem__("manifest_sha256", "ab"),
+            "bundle.manifest_sha256: expected a sha256",
+        ),
+        (lambda r: r.pop("platform"), "platform: missing (required field)"),
+        (
+            lambda r: r["cases"][0].__setitem__("hsah", "x"),
+            "cases[0].hsah: unknown field (put free-form data under 'extra')",
+        ),
+        (
+            lambda r: r["cases"][0]["digests"].__setitem__("tensor", None),
+            "cases[0].digests.tensor: expected string, got null",
+        ),
+        (
+            lambda r: r["cases"][0]["timings_ms"].__setitem__("model", -1),
+            "cases[0].timings_ms.model: must be >= 0, got -1",
+        ),
+        (
+            lambda r: r["cases"][0]["timings_ms"].__setitem__("gpu_upload", "fast"),
+            "cases[0].timings_ms.gpu_upload: expected number, got string",
+        ),
+        (lambda r: r.__setitem__("created", "yesterday"), "created: expected text matching"),
+        (lambda r: r.__setitem__("cases", {}), "cases: expected array, got object"),
+        (lambda r: r["cases"][0].__setitem__("error", ""), "cases[0].error: must not be empty"),
+        (
+            lambda r: r["cases"][3].__setitem__("id", r["cases"][0]["id"]),
+            "cases[3].id: duplicate id 'c1-wide' (first at cases[0])",
+        ),
+        (
+            lambda r: r["spec"].__setitem__("orientation", "rotate"),
+            'spec.orientation: must be one of "apply", "ignore", got "rotate"',
+        ),
+    ],
+)
 def test_malformed_reports(robj, tmp_path, mutate, expected):
     mutate(robj)
     assert expected in _err(write(tmp_path / "r.json", robj))
@@ -150,10 +189,13 @@ def test_spec_of_another_version(robj, tmp_path):
 
 def test_other_format_version_and_golden_given_as_report(robj, tmp_path):
     robj["format_version"] = 2
-    assert "format_version: 2 is not supported; this nhkit reads nhkit-device-report version 1" \
+    assert (
+        "format_version: 2 is not supported; this nhkit reads nhkit-device-report version 1"
         in _err(write(tmp_path / "r.json", robj))
-    assert "(this looks like an nhkit golden set)" in _err(write(
-        tmp_path / "g.json", {"format": "nhkit-golden", "format_version": 1}))
+    )
+    assert "(this looks like an nhkit golden set)" in _err(
+        write(tmp_path / "g.json", {"format": "nhkit-golden", "format_version": 1})
+    )
 
 
 def test_many_problems_are_capped(robj, tmp_path):

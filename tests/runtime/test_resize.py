@@ -20,7 +20,8 @@ from nhkit.runtime import resize as R
 from nhkit.runtime.resize import bicubic_coefficients, resize_rgb
 
 _spec = importlib.util.spec_from_file_location(
-    "nhkit_resize_oracle", Path(__file__).resolve().parents[1] / "resize_oracle.py")
+    "nhkit_resize_oracle", Path(__file__).resolve().parents[1] / "resize_oracle.py"
+)
 oracle = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(oracle)
 
@@ -41,8 +42,9 @@ def image(h: int, w: int, seed: int, kind: str = "noise") -> np.ndarray:
         return np.repeat((((yy + xx) % 2) * 255).astype(np.uint8)[:, :, None], 3, axis=2)
     if kind == "gradient":
         yy, xx = np.indices((h, w))
-        g = np.stack([xx * 255 // max(w - 1, 1), yy * 255 // max(h - 1, 1),
-                      (xx + yy) % 256], axis=2)
+        g = np.stack(
+            [xx * 255 // max(w - 1, 1), yy * 255 // max(h - 1, 1), (xx + yy) % 256], axis=2
+        )
         return g.astype(np.uint8)
     if kind in ("black", "white"):
         return np.full((h, w, 3), 0 if kind == "black" else 255, dtype=np.uint8)
@@ -56,28 +58,53 @@ def assert_same(actual: np.ndarray, expected: np.ndarray) -> None:
         y, x, c = diff[0]
         raise AssertionError(
             f"{len(diff)} samples differ; first at (y={y}, x={x}, c={c}): "
-            f"{actual[y, x, c]} != {expected[y, x, c]}")
+            f"{actual[y, x, c]} != {expected[y, x, c]}"
+        )
 
 
 # (height, width) pairs; the id says what each one exercises.
 FIXED_SIZES = {
-    "tiny-1x1": (1, 1), "tiny-1x2": (1, 2), "tiny-2x1": (2, 1), "tiny-2x2": (2, 2),
-    "tiny-3x3": (3, 3), "row-1x360": (1, 360), "col-360x1": (360, 1),
-    "tall-901x37": (901, 37), "wide-37x901": (37, 901),
-    "tall-2000x50": (2000, 50), "wide-50x2000": (50, 2000),
-    "tall-3000x7": (3000, 7), "wide-5x2500": (5, 2500),
-    "prime-359x367": (359, 367), "prime-367x359": (367, 359), "prime-7x13": (7, 13),
-    "prime-101x401": (101, 401), "prime-997x61": (997, 61), "prime-1009x1013": (1009, 1013),
-    "near-361x359": (361, 359), "near-359x361": (359, 361), "near-361x361": (361, 361),
+    "tiny-1x1": (1, 1),
+    "tiny-1x2": (1, 2),
+    "tiny-2x1": (2, 1),
+    "tiny-2x2": (2, 2),
+    "tiny-3x3": (3, 3),
+    "row-1x360": (1, 360),
+    "col-360x1": (360, 1),
+    "tall-901x37": (901, 37),
+    "wide-37x901": (37, 901),
+    "tall-2000x50": (2000, 50),
+    "wide-50x2000": (50, 2000),
+    "tall-3000x7": (3000, 7),
+    "wide-5x2500": (5, 2500),
+    "prime-359x367": (359, 367),
+    "prime-367x359": (367, 359),
+    "prime-7x13": (7, 13),
+    "prime-101x401": (101, 401),
+    "prime-997x61": (997, 61),
+    "prime-1009x1013": (1009, 1013),
+    "near-361x359": (361, 359),
+    "near-359x361": (359, 361),
+    "near-361x361": (361, 361),
     "identity-360x360": (360, 360),
-    "single-v-500x360": (500, 360), "single-v-17x360": (17, 360), "single-v-721x360": (721, 360),
-    "single-h-360x101": (360, 101), "single-h-360x1000": (360, 1000),
+    "single-v-500x360": (500, 360),
+    "single-v-17x360": (17, 360),
+    "single-v-721x360": (721, 360),
+    "single-h-360x101": (360, 101),
+    "single-h-360x1000": (360, 1000),
     "single-h-360x359": (360, 359),
-    "down-1500x1100": (1500, 1100), "down-1100x1500": (1100, 1500), "down-720x720": (720, 720),
-    "down-1080x1920": (1080, 1920), "down-1920x1080": (1920, 1080),
-    "up-50x60": (50, 60), "up-100x200": (100, 200), "up-200x100": (200, 100),
-    "up-359x359": (359, 359), "up-13x300": (13, 300),
-    "mixed-200x900": (200, 900), "mixed-900x200": (900, 200),
+    "down-1500x1100": (1500, 1100),
+    "down-1100x1500": (1100, 1500),
+    "down-720x720": (720, 720),
+    "down-1080x1920": (1080, 1920),
+    "down-1920x1080": (1920, 1080),
+    "up-50x60": (50, 60),
+    "up-100x200": (100, 200),
+    "up-200x100": (200, 100),
+    "up-359x359": (359, 359),
+    "up-13x300": (13, 300),
+    "mixed-200x900": (200, 900),
+    "mixed-900x200": (900, 200),
 }
 
 
@@ -106,8 +133,9 @@ def test_fast_path_equals_oracle_random_sizes(hw):
 
 
 @pytest.mark.parametrize("kind", ["levels", "checker", "gradient", "black", "white"])
-@pytest.mark.parametrize("hw", [(1, 1), (3, 5), (401, 97), (97, 401), (777, 555)],
-                         ids=lambda hw: f"{hw[0]}x{hw[1]}")
+@pytest.mark.parametrize(
+    "hw", [(1, 1), (3, 5), (401, 97), (97, 401), (777, 555)], ids=lambda hw: f"{hw[0]}x{hw[1]}"
+)
 def test_fast_path_equals_oracle_content(hw, kind):
     # 0/255 edges drive the accumulator outside 0..255 (clipping in both passes).
     rgb = image(*hw, seed=5, kind=kind)
@@ -115,8 +143,9 @@ def test_fast_path_equals_oracle_content(hw, kind):
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 64, 224, 361])
-@pytest.mark.parametrize("hw", [(1, 1), (2, 3), (300, 200), (97, 640)],
-                         ids=lambda hw: f"{hw[0]}x{hw[1]}")
+@pytest.mark.parametrize(
+    "hw", [(1, 1), (2, 3), (300, 200), (97, 640)], ids=lambda hw: f"{hw[0]}x{hw[1]}"
+)
 def test_other_target_sizes(hw, size):
     rgb = image(*hw, seed=size)
     out = resize_rgb(rgb, size)
@@ -191,8 +220,30 @@ def test_threaded_bands_equal_single_thread(monkeypatch):
 
 
 def _coefficient_pairs() -> list[tuple[int, int]]:
-    pairs = [(n, SIZE) for n in (1, 2, 3, 5, 37, 50, 359, 360, 361, 719, 720, 721, 1000, 1100,
-                                 1500, 2000, 3024, 4032, 9999)]
+    pairs = [
+        (n, SIZE)
+        for n in (
+            1,
+            2,
+            3,
+            5,
+            37,
+            50,
+            359,
+            360,
+            361,
+            719,
+            720,
+            721,
+            1000,
+            1100,
+            1500,
+            2000,
+            3024,
+            4032,
+            9999,
+        )
+    ]
     pairs += [(SIZE, n) for n in (1, 2, 7, 359, 361, 1000)]
     pairs += [(1, 1), (2, 1), (1, 2), (7, 3), (3, 7), (13, 13), (100, 1), (1, 100)]
     rng = np.random.default_rng(77)
@@ -238,9 +289,17 @@ def test_bicubic_coefficients_known_values():
         assert np.all(np.abs(c.sum(axis=1, dtype=np.int64) - (1 << 22)) <= c.shape[1])
 
 
-@pytest.mark.parametrize("n_in,n_out,exc", [(0, 360, ValueError), (360, 0, ValueError),
-                                            (-1, 5, ValueError), (3.0, 5, TypeError),
-                                            (3, "5", TypeError), (True, 5, TypeError)])
+@pytest.mark.parametrize(
+    "n_in,n_out,exc",
+    [
+        (0, 360, ValueError),
+        (360, 0, ValueError),
+        (-1, 5, ValueError),
+        (3.0, 5, TypeError),
+        (3, "5", TypeError),
+        (True, 5, TypeError),
+    ],
+)
 def test_bicubic_coefficients_rejects_bad_lengths(n_in, n_out, exc):
     with pytest.raises(exc):
         bicubic_coefficients(n_in, n_out)
@@ -249,8 +308,11 @@ def test_bicubic_coefficients_rejects_bad_lengths(n_in, n_out, exc):
 # --- the path without Pillow (axes longer than 2^24) ---------------------------------------
 
 
-@pytest.mark.parametrize("hw", [(1, 1), (1, 7), (5, 1), (360, 42), (42, 360), (377, 1213),
-                                (900, 37), (359, 361)], ids=lambda hw: f"{hw[0]}x{hw[1]}")
+@pytest.mark.parametrize(
+    "hw",
+    [(1, 1), (1, 7), (5, 1), (360, 42), (42, 360), (377, 1213), (900, 37), (359, 361)],
+    ids=lambda hw: f"{hw[0]}x{hw[1]}",
+)
 def test_exact_numpy_path_equals_oracle(hw, monkeypatch):
     monkeypatch.setattr(R, "_PILLOW_MAX_EXACT_DIM", 0)  # force the no-Pillow path
     rgb = image(*hw, seed=21, kind="levels" if hw[0] % 2 else "noise")
@@ -273,8 +335,9 @@ def test_axis_longer_than_float32_exact_range(monkeypatch):
     assert (out == out[:1]).all()  # 1 row upscaled to 360: every row is the same
     for o in (0, 1, 179, 341, 359):  # checked against the oracle one output column at a time
         xmin, k = oracle.output_weights(w, SIZE, o)
-        acc = (1 << 21) + (rgb[0, xmin:xmin + len(k)].astype(np.int64)
-                           * np.array(k, dtype=np.int64)[:, None]).sum(axis=0)
+        acc = (1 << 21) + (
+            rgb[0, xmin : xmin + len(k)].astype(np.int64) * np.array(k, dtype=np.int64)[:, None]
+        ).sum(axis=0)
         assert out[0, o].tolist() == np.clip(acc >> 22, 0, 255).tolist(), o
 
 
@@ -286,9 +349,25 @@ def pillow13_goes_vertical_first(h: int, w: int, size: int = SIZE) -> bool:
     return size < h and (h - size) > 2 * (w - size)
 
 
-PILLOW_ORDER_SIZES = [(37, 901), (50, 2000), (1100, 1500), (360, 1000), (1000, 1000), (361, 361),
-                      (359, 100), (100, 359), (1500, 1100), (700, 500), (441, 400),
-                      (440, 400), (901, 37), (2000, 50), (1501, 1099), (361, 359), (500, 400)]
+PILLOW_ORDER_SIZES = [
+    (37, 901),
+    (50, 2000),
+    (1100, 1500),
+    (360, 1000),
+    (1000, 1000),
+    (361, 361),
+    (359, 100),
+    (100, 359),
+    (1500, 1100),
+    (700, 500),
+    (441, 400),
+    (440, 400),
+    (901, 37),
+    (2000, 50),
+    (1501, 1099),
+    (361, 359),
+    (500, 400),
+]
 
 
 @pytest.mark.parametrize("hw", PILLOW_ORDER_SIZES, ids=lambda hw: f"{hw[0]}x{hw[1]}")
@@ -310,8 +389,9 @@ def test_bare_pillow_resize_agrees_exactly_where_expected(hw):
     if PIL.__version__ != "13.0.0":
         pytest.skip(f"pass-order rule recorded for pillow 13.0.0, running {PIL.__version__}")
     if pillow13_goes_vertical_first(h, w):
-        v_then_h = np.asarray(Image.fromarray(rgb).resize((w, SIZE), BICUBIC)
-                              .resize((SIZE, SIZE), BICUBIC))
+        v_then_h = np.asarray(
+            Image.fromarray(rgb).resize((w, SIZE), BICUBIC).resize((SIZE, SIZE), BICUBIC)
+        )
         assert_same(bare, v_then_h)
         assert not np.array_equal(bare, ours)
     else:
@@ -321,27 +401,38 @@ def test_bare_pillow_resize_agrees_exactly_where_expected(hw):
 # --- invalid input --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad,exc,match", [
-    ([[[0, 0, 0]]], TypeError, "numpy array"),
-    (None, TypeError, "numpy array"),
-    (np.zeros((4, 4), np.uint8), ValueError, r"shape \(H, W, 3\)"),
-    (np.zeros((4, 4, 4), np.uint8), ValueError, r"shape \(H, W, 3\)"),
-    (np.zeros((4, 4, 1), np.uint8), ValueError, r"shape \(H, W, 3\)"),
-    (np.zeros((1, 4, 4, 3), np.uint8), ValueError, r"shape \(H, W, 3\)"),
-    (np.zeros((4, 4, 3), np.uint16), ValueError, "uint8"),
-    (np.zeros((4, 4, 3), np.float32), ValueError, "uint8"),
-    (np.zeros((4, 4, 3), np.int8), ValueError, "uint8"),
-    (np.zeros((4, 4, 3), bool), ValueError, "uint8"),
-    (np.zeros((0, 4, 3), np.uint8), ValueError, "at least one pixel"),
-    (np.zeros((4, 0, 3), np.uint8), ValueError, "at least one pixel"),
-])
+@pytest.mark.parametrize(
+    "bad,exc,match",
+    [
+        ([[[0, 0, 0]]], TypeError, "numpy array"),
+        (None, TypeError, "numpy array"),
+        (np.zeros((4, 4), np.uint8), ValueError, r"shape \(H, W, 3\)"),
+        (np.zeros((4, 4, 4), np.uint8), ValueError, r"shape \(H, W, 3\)"),
+        (np.zeros((4, 4, 1), np.uint8), ValueError, r"shape \(H, W, 3\)"),
+        (np.zeros((1, 4, 4, 3), np.uint8), ValueError, r"shape \(H, W, 3\)"),
+        (np.zeros((4, 4, 3), np.uint16), ValueError, "uint8"),
+        (np.zeros((4, 4, 3), np.float32), ValueError, "uint8"),
+        (np.zeros((4, 4, 3), np.int8), ValueError, "uint8"),
+        (np.zeros((4, 4, 3), bool), ValueError, "uint8"),
+        (np.zeros((0, 4, 3), np.uint8), ValueError, "at least one pixel"),
+        (np.zeros((4, 0, 3), np.uint8), ValueError, "at least one pixel"),
+    ],
+)
 def test_invalid_input_is_rejected(bad, exc, match):
     with pytest.raises(exc, match=match):
         resize_rgb(bad)
 
 
-@pytest.mark.parametrize("size,exc", [(0, ValueError), (-360, ValueError), (360.0, TypeError),
-                                      ("360", TypeError), (None, TypeError)])
+@pytest.mark.parametrize(
+    "size,exc",
+    [
+        (0, ValueError),
+        (-360, ValueError),
+        (360.0, TypeError),
+        ("360", TypeError),
+        (None, TypeError),
+    ],
+)
 def test_invalid_size_is_rejected(size, exc):
     with pytest.raises(exc, match="size"):
         resize_rgb(image(4, 4, 0), size)
@@ -350,17 +441,21 @@ def test_invalid_size_is_rejected(size, exc):
 # --- very tall images: the banded path ------------------------------------------------------
 
 
-@pytest.mark.parametrize("hw", [(3100, 5), (2, 2), (359, 361), (700, 1000), (9000, 3),
-                                (1000, 700)], ids=lambda hw: f"{hw[0]}x{hw[1]}")
+@pytest.mark.parametrize(
+    "hw",
+    [(3100, 5), (2, 2), (359, 361), (700, 1000), (9000, 3), (1000, 700)],
+    ids=lambda hw: f"{hw[0]}x{hw[1]}",
+)
 def test_banded_tall_path_equals_two_passes(hw, monkeypatch):
     rgb = image(*hw, seed=41, kind="levels" if hw[0] % 2 else "noise")
     want = resize_rgb(rgb)
-    monkeypatch.setattr(R, "_MAX_INTERMEDIATE_BYTES", 0)   # force the banded path
-    monkeypatch.setattr(R, "_TALL_BAND_ROWS", 97)          # many bands, windows across them
+    monkeypatch.setattr(R, "_MAX_INTERMEDIATE_BYTES", 0)  # force the banded path
+    monkeypatch.setattr(R, "_TALL_BAND_ROWS", 97)  # many bands, windows across them
     calls = []
     banded = R._resize_tall_banded
-    monkeypatch.setattr(R, "_resize_tall_banded",
-                        lambda a, s: calls.append(a.shape) or banded(a, s))
+    monkeypatch.setattr(
+        R, "_resize_tall_banded", lambda a, s: calls.append(a.shape) or banded(a, s)
+    )
     got = resize_rgb(rgb)
     assert_same(got, want)
     assert calls == ([] if SIZE in hw else [rgb.shape])

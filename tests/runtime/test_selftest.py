@@ -35,16 +35,27 @@ class _Backend:
         return np.tile(self.out, (batch.shape[0], 1))
 
     def describe(self):
-        return {"name": "fake", "version": 3, "compute_unit": "cpu", "threads": None,
-                "delegate": ["x"]}
+        return {
+            "name": "fake",
+            "version": 3,
+            "compute_unit": "cpu",
+            "threads": None,
+            "delegate": ["x"],
+        }
 
 
 def test_run_case_matches_the_hasher_stage_by_stage(tiny_model, images):
     hasher = make_hasher(tiny_model)
     hasher.with_digests = True
     for p in images:
-        case = run_case(p.stem, p.read_bytes(), spec=hasher.spec, backend=hasher.backend,
-                        seed=hasher.seed, name=p.name)
+        case = run_case(
+            p.stem,
+            p.read_bytes(),
+            spec=hasher.spec,
+            backend=hasher.backend,
+            seed=hasher.seed,
+            name=p.name,
+        )
         ref = hasher.hash_file(p)
         assert case.ok and case.hash == ref.hex and case.digests == ref.digests
         assert case.projections.tobytes() == ref.projections.tobytes()
@@ -56,15 +67,27 @@ def test_run_case_matches_the_hasher_stage_by_stage(tiny_model, images):
 def test_case_failures_become_errors_not_exceptions(tiny_model, images):
     hasher = make_hasher(tiny_model)
     data = images[0].read_bytes()
-    bad = run_case("broken", data[:80], spec=hasher.spec, backend=hasher.backend,
-                   seed=hasher.seed, name="broken.png")
+    bad = run_case(
+        "broken",
+        data[:80],
+        spec=hasher.spec,
+        backend=hasher.backend,
+        seed=hasher.seed,
+        name="broken.png",
+    )
     assert not bad.ok and bad.error.startswith("broken.png: corrupt or truncated image data")
     assert bad.hash is None and bad.timings_ms == {}
-    nan = run_case("nan", data, spec=hasher.spec, backend=_Backend(np.full(128, np.nan)),
-                   seed=hasher.seed)
+    nan = run_case(
+        "nan", data, spec=hasher.spec, backend=_Backend(np.full(128, np.nan)), seed=hasher.seed
+    )
     assert "not finite" in nan.error
-    boom = run_case("boom", data, spec=hasher.spec,
-                    backend=_Backend(exc=RuntimeError("delegate failed")), seed=hasher.seed)
+    boom = run_case(
+        "boom",
+        data,
+        spec=hasher.spec,
+        backend=_Backend(exc=RuntimeError("delegate failed")),
+        seed=hasher.seed,
+    )
     assert boom.error == "RuntimeError: delegate failed"
 
 
@@ -72,11 +95,17 @@ def test_platform_and_runtime_fields_fit_the_schema():
     p = host_platform()
     assert {"os", "os_version", "device_model"} <= set(p)
     r = runtime_info(_Backend(np.zeros(128)))
-    assert r == {"name": "fake", "version": "3", "compute_unit": "cpu", "threads": 0,
-                 "delegate": "['x']"}
+    assert r == {
+        "name": "fake",
+        "version": "3",
+        "compute_unit": "cpu",
+        "threads": 0,
+        "delegate": "['x']",
+    }
 
 
 # ----- end to end: nhkit export -> nhkit selftest -> nhkit golden check ----------------------
+
 
 @pytest.fixture(scope="module")
 def bundle(tiny_model, images, tmp_path_factory):
@@ -88,10 +117,22 @@ def bundle(tiny_model, images, tmp_path_factory):
     for p in images[:3]:
         shutil.copy(p, val / p.name)
     model, seed = tiny_model
-    run_export(ExportOptions(out=out, model=model, seed=seed, name="tiny", targets="tflite",
-                             variants=["fp16"], validation=val, validation_limit=3,
-                             fragile_margin=MARGIN, threads=1, validation_views=("full",)),
-               log=lambda m: None)
+    run_export(
+        ExportOptions(
+            out=out,
+            model=model,
+            seed=seed,
+            name="tiny",
+            targets="tflite",
+            variants=["fp16"],
+            validation=val,
+            validation_limit=3,
+            fragile_margin=MARGIN,
+            threads=1,
+            validation_views=("full",),
+        ),
+        log=lambda m: None,
+    )
     return out / "tiny.tflite-fp16", out / "tiny.tflite-fp16.zip"
 
 
@@ -111,13 +152,16 @@ def test_export_selftest_check_end_to_end(bundle, tiny_model, tmp_path, capsys):
     assert r.bundle.source_model_fingerprint == manifest["source_model"]["fingerprint"]
     assert [c.id for c in r.cases] == [c["id"] for c in cases]
     for got, want in zip(r.cases, cases):
-        assert got.digests.to_json() == {k: want["digests"][k]
-                                         for k in ("decoded", "resized", "tensor")}
+        assert got.digests.to_json() == {
+            k: want["digests"][k] for k in ("decoded", "resized", "tensor")
+        }
         assert got.orientation == want["orientation"]
 
     junit = tmp_path / "junit.xml"
-    assert main(["golden", "check", str(report), "--bundle", str(folder),
-                 "--junit-xml", str(junit)]) == 0
+    assert (
+        main(["golden", "check", str(report), "--bundle", str(folder), "--junit-xml", str(junit)])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "project: 6/6 exact (seed x embedding recomputed)" in out
     assert "from bundle tiny.tflite-fp16 manifest" in out
@@ -127,10 +171,27 @@ def test_export_selftest_check_end_to_end(bundle, tiny_model, tmp_path, capsys):
     # golden file from the reference model on the bundle's own self-test images
     model, seed = tiny_model
     golden = tmp_path / "golden.json"
-    sources = sorted(str(p) for p in (folder / "selftest").iterdir()
-                     if p.suffix in (".png", ".jpg"))
-    assert main(["golden", "create", *sources, "--model", str(model), "--seed", str(seed),
-                 "--margin", str(MARGIN), "-o", str(golden)]) == 0
+    sources = sorted(
+        str(p) for p in (folder / "selftest").iterdir() if p.suffix in (".png", ".jpg")
+    )
+    assert (
+        main(
+            [
+                "golden",
+                "create",
+                *sources,
+                "--model",
+                str(model),
+                "--seed",
+                str(seed),
+                "--margin",
+                str(MARGIN),
+                "-o",
+                str(golden),
+            ]
+        )
+        == 0
+    )
     g = load_golden(golden)
     assert g.model.fingerprint == manifest["source_model"]["fingerprint"]
     assert [im.hash for im in g.images] == [c["expected"]["hash"] for c in cases]
@@ -165,8 +226,10 @@ def test_report_for_another_bundle_or_build_is_an_error(bundle, tmp_path, capsys
     other.write_text(json.dumps(obj))
     capsys.readouterr()
     assert main(["golden", "check", str(other), "--bundle", str(folder)]) == 2
-    assert "bundle.bundle_id: the report is for bundle 'tiny.coreml-fp16', not " \
+    assert (
+        "bundle.bundle_id: the report is for bundle 'tiny.coreml-fp16', not "
         "'tiny.tflite-fp16'" in capsys.readouterr().err
+    )
     obj["bundle"]["bundle_id"] = "tiny.tflite-fp16"
     obj["bundle"]["manifest_sha256"] = "0" * 64
     other.write_text(json.dumps(obj))
@@ -176,8 +239,20 @@ def test_report_for_another_bundle_or_build_is_an_error(bundle, tmp_path, capsys
 
 def test_selftest_refuses_wrong_backend_and_tampered_bundle(bundle, tmp_path, capsys):
     folder, _ = bundle
-    assert main(["selftest", "--bundle", str(folder), "--backend", "coreml",
-                 "-o", str(tmp_path / "r.json")]) == 2
+    assert (
+        main(
+            [
+                "selftest",
+                "--bundle",
+                str(folder),
+                "--backend",
+                "coreml",
+                "-o",
+                str(tmp_path / "r.json"),
+            ]
+        )
+        == 2
+    )
     assert "holds a tflite model; --backend coreml cannot run it" in capsys.readouterr().err
     copy = tmp_path / "copy"
     shutil.copytree(folder, copy)
@@ -191,8 +266,10 @@ def test_selftest_refuses_wrong_backend_and_tampered_bundle(bundle, tmp_path, ca
 def test_golden_create_and_calibrate_from_bundle(bundle, images, tmp_path, capsys):
     folder, zipped = bundle
     golden = tmp_path / "g.json"
-    assert main(["golden", "create", *map(str, images), "--bundle", str(zipped),
-                 "-o", str(golden)]) == 0
+    assert (
+        main(["golden", "create", *map(str, images), "--bundle", str(zipped), "-o", str(golden)])
+        == 0
+    )
     g = load_golden(golden)
     manifest = json.loads((folder / "manifest.json").read_text())
     assert g.model.bundle_id == "tiny.tflite-fp16" and g.model.backend["name"] == "litert"
@@ -201,6 +278,5 @@ def test_golden_create_and_calibrate_from_bundle(bundle, images, tmp_path, capsy
     assert main(["golden", "calibrate", str(golden), "--bundle", str(folder)]) == 0
     assert "export verification max" in capsys.readouterr().out
     (rule,) = load_golden(golden).rules
-    assert (rule.target, rule.compute_unit, rule.bundle_id) == ("tflite", "*",
-                                                                "tiny.tflite-fp16")
+    assert (rule.target, rule.compute_unit, rule.bundle_id) == ("tflite", "*", "tiny.tflite-fp16")
     assert rule.hamming == manifest["drift"]["hamming"]["max"] + 1

@@ -57,10 +57,10 @@ def test_identical_distinct_hashes_leave_no_threshold():
 
 def test_fpr_threshold_counts_exactly():
     h = hist_of({10: 3, 12: 5, 40: 9992})  # 10,000 pairs
-    c = threshold_at(h, 1e-3)           # 10 false positives allowed: 8 reached at 12, 9992 at 40
+    c = threshold_at(h, 1e-3)  # 10 false positives allowed: 8 reached at 12, 9992 at 40
     assert (c.threshold, c.false_positives, c.fpr) == (39, 8, 8e-4)
     assert c.criterion == "fpr<=0.001" and c.resolvable
-    c = threshold_at(h, 5e-4)           # 5 allowed: the 5 pairs at 12 would make 8
+    c = threshold_at(h, 5e-4)  # 5 allowed: the 5 pairs at 12 would make 8
     assert (c.threshold, c.false_positives) == (11, 3)
     assert c.fpr_upper95 > 3 / 10000
 

@@ -25,8 +25,9 @@ def test_manifest_loads_and_validates() -> None:
     assert m.signal_types == (NhkitSignal,)
     mapping = SignalTypeMapping([PhotoContent], list(m.signal_types))
     assert mapping.signal_type_by_name["nhkit"] is NhkitSignal
-    assert NhkitSignal.validate_signal_str(" ABCDEF0123456789abcdefAB ") == \
-        "abcdef0123456789abcdefab"
+    assert (
+        NhkitSignal.validate_signal_str(" ABCDEF0123456789abcdefAB ") == "abcdef0123456789abcdefab"
+    )
     with pytest.raises(ValueError):
         NhkitSignal.validate_signal_str("xyz")
     r = NhkitSignal.compare_hash("0" * 24, "0" * 23 + "7", threshold=3)
@@ -42,8 +43,11 @@ def test_index_is_exact_with_duplicates_and_survives_serialize() -> None:
     idx = NhkitIndex.build((h, {"n": i}) for i, h in enumerate(hashes))
     q = hashes[3][:-1] + ("0" if hashes[3][-1] != "0" else "1")
     got = sorted((m.similarity_info.distance, m.metadata["n"]) for m in idx.query(q))
-    want = sorted((NhkitSignal.compare_hash(q, h).distance.distance, i)
-                  for i, h in enumerate(hashes) if NhkitSignal.compare_hash(q, h).match)
+    want = sorted(
+        (NhkitSignal.compare_hash(q, h).distance.distance, i)
+        for i, h in enumerate(hashes)
+        if NhkitSignal.compare_hash(q, h).match
+    )
     assert got == want and {n for _, n in got} >= {3, 303}
     buf = io.BytesIO()
     idx.serialize(buf)
@@ -53,11 +57,23 @@ def test_index_is_exact_with_duplicates_and_survives_serialize() -> None:
 
 
 def test_index_from_a_hash_list_uses_its_threshold(tmp_path: Path) -> None:
-    th = {"recommended": 1, "fpr": 0.0, "criterion": "zero-fp", "negative_pairs": 10,
-          "negative_images": 5, "drift_p99": None, "source": "test", "report_sha256": "5" * 64}
-    write_hashlist(tmp_path / "L", [Entry("a", "0" * 24, "A"), Entry("b", "0" * 23 + "3")],
-                   spec=Spec(), threshold=th,
-                   model={"name": "m", "fingerprint": "1" * 64, "seed_sha256": "2" * 64})
+    th = {
+        "recommended": 1,
+        "fpr": 0.0,
+        "criterion": "zero-fp",
+        "negative_pairs": 10,
+        "negative_images": 5,
+        "drift_p99": None,
+        "source": "test",
+        "report_sha256": "5" * 64,
+    }
+    write_hashlist(
+        tmp_path / "L",
+        [Entry("a", "0" * 24, "A"), Entry("b", "0" * 23 + "3")],
+        spec=Spec(),
+        threshold=th,
+        model={"name": "m", "fingerprint": "1" * 64, "seed_sha256": "2" * 64},
+    )
     idx = NhkitIndex.from_hashlist(tmp_path / "L")
     assert idx.threshold == 1
     assert [m.metadata["id"] for m in idx.query("0" * 24)] == ["a"]

@@ -81,26 +81,58 @@ def doc(algorithm: str, header: list[str], groups: list[dict[str, Any]]) -> dict
         for t in g["tests"]:
             n += 1
             t["tcId"] = n
-    return {"schema": "nhkit-vectors-v1", "algorithm": f"nh-spec-v1/{algorithm}",
-            "generatorVersion": GENERATOR_VERSION, "header": header, "numberOfTests": n,
-            "testGroups": groups}
+    return {
+        "schema": "nhkit-vectors-v1",
+        "algorithm": f"nh-spec-v1/{algorithm}",
+        "generatorVersion": GENERATOR_VERSION,
+        "header": header,
+        "numberOfTests": n,
+        "testGroups": groups,
+    }
 
 
-def case(comment: str, inp: dict[str, Any], expected: dict[str, Any], *,
-         flags: list[str] | None = None,
-         result: str = "valid") -> dict[str, Any]:
-    return {"tcId": 0, "comment": comment, "flags": flags or [], "result": result,
-            "input": inp, "expected": expected}
+def case(
+    comment: str,
+    inp: dict[str, Any],
+    expected: dict[str, Any],
+    *,
+    flags: list[str] | None = None,
+    result: str = "valid",
+) -> dict[str, Any]:
+    return {
+        "tcId": 0,
+        "comment": comment,
+        "flags": flags or [],
+        "result": result,
+        "input": inp,
+        "expected": expected,
+    }
 
 
 # ----- step 3: resize -------------------------------------------------------------------------
 RESIZE_SIZES: list[tuple[int, int, str]] = [
-    (1, 1, "Tiny"), (1, 2, "Tiny"), (2, 1, "Tiny"), (3, 3, "Tiny"), (7, 5, "Upscale"),
-    (360, 360, "Identity"), (360, 500, "VerticalOnly"), (500, 360, "HorizontalOnly"),
-    (361, 359, "NearIdentity"), (720, 720, "Exact2x"), (1000, 37, "Wide"), (37, 1000, "Tall"),
-    (640, 480, "Landscape"), (480, 640, "Portrait"), (1279, 853, "Landscape"),
-    (853, 1279, "Portrait"), (100, 100, "Upscale"), (359, 1, "Wide"), (1, 359, "Tall"),
-    (2017, 61, "Wide"), (61, 2017, "Tall"), (1081, 1081, "Downscale3x"),
+    (1, 1, "Tiny"),
+    (1, 2, "Tiny"),
+    (2, 1, "Tiny"),
+    (3, 3, "Tiny"),
+    (7, 5, "Upscale"),
+    (360, 360, "Identity"),
+    (360, 500, "VerticalOnly"),
+    (500, 360, "HorizontalOnly"),
+    (361, 359, "NearIdentity"),
+    (720, 720, "Exact2x"),
+    (1000, 37, "Wide"),
+    (37, 1000, "Tall"),
+    (640, 480, "Landscape"),
+    (480, 640, "Portrait"),
+    (1279, 853, "Landscape"),
+    (853, 1279, "Portrait"),
+    (100, 100, "Upscale"),
+    (359, 1, "Wide"),
+    (1, 359, "Tall"),
+    (2017, 61, "Wide"),
+    (61, 2017, "Tall"),
+    (1081, 1081, "Downscale3x"),
 ]
 SAMPLES = [(0, 0), (0, 359), (359, 0), (359, 359), (180, 180), (17, 301), (301, 17), (123, 234)]
 
@@ -114,21 +146,53 @@ def resize_vectors() -> dict[str, Any]:
             seed = 0x5EED0000 + 16 * k + (1 if levels else 0)
             out = resize_rgb(prng_image(seed, w, h, levels))
             flags = [flag] + (["HardEdges"] if levels else [])
-            tests.append(case(f"{w}x{h} random{' two-level' if levels else ''} pixels",
-                              {"width": w, "height": h, "prng": prng_spec(seed, levels)},
-                              {"width": 360, "height": 360, "sha256": sha(out),
-                               "samples": [[y, x, *map(int, out[y, x])] for y, x in SAMPLES]},
-                              flags=flags))
-    return doc("resize", ["Spec step 3: Pillow-compatible 8-bit BICUBIC, horizontal then vertical.",
-                          "Inputs are splitmix64 images (see README); expected is the sha256 of "
-                          "the 360x360x3 RGB8 output plus sample pixels [y, x, r, g, b]."],
-               [{"type": "ResizeTest", "comment": "random sizes and shapes",
-                 "params": {"size": 360}, "tests": tests}])
+            tests.append(
+                case(
+                    f"{w}x{h} random{' two-level' if levels else ''} pixels",
+                    {"width": w, "height": h, "prng": prng_spec(seed, levels)},
+                    {
+                        "width": 360,
+                        "height": 360,
+                        "sha256": sha(out),
+                        "samples": [[y, x, *map(int, out[y, x])] for y, x in SAMPLES],
+                    },
+                    flags=flags,
+                )
+            )
+    return doc(
+        "resize",
+        [
+            "Spec step 3: Pillow-compatible 8-bit BICUBIC, horizontal then vertical.",
+            "Inputs are splitmix64 images (see README); expected is the sha256 of "
+            "the 360x360x3 RGB8 output plus sample pixels [y, x, r, g, b].",
+        ],
+        [
+            {
+                "type": "ResizeTest",
+                "comment": "random sizes and shapes",
+                "params": {"size": 360},
+                "tests": tests,
+            }
+        ],
+    )
 
 
 def coefficient_vectors() -> dict[str, Any]:
-    pairs = [(1, 360), (2, 360), (7, 360), (100, 360), (359, 360), (361, 360), (480, 360),
-             (720, 360), (1000, 360), (1279, 360), (4032, 360), (3024, 360), (37, 360)]
+    pairs = [
+        (1, 360),
+        (2, 360),
+        (7, 360),
+        (100, 360),
+        (359, 360),
+        (361, 360),
+        (480, 360),
+        (720, 360),
+        (1000, 360),
+        (1279, 360),
+        (4032, 360),
+        (3024, 360),
+        (37, 360),
+    ]
     # The input lengths <= 8000 whose tables hold the coefficients closest to a rounding tie
     # (|w * 2^22 - (k + 0.5)| = 4.4e-9 and 9.1e-9): the most sensitive checks of
     # the binary64 arithmetic an implementation can run at the spec's output size.
@@ -137,16 +201,30 @@ def coefficient_vectors() -> dict[str, Any]:
     for n_in, n_out in pairs + near_ties:
         bounds, coeffs = bicubic_coefficients(n_in, n_out)
         rows = [[int(c) for c in coeffs[i, : int(bounds[i, 1])]] for i in range(n_out)]
-        tests.append(case(f"{n_in} -> {n_out}", {"n_in": n_in, "n_out": n_out},
-                          {"bounds": [[int(a), int(b)] for a, b in bounds], "coefficients": rows},
-                          flags=["Upscale" if n_in < n_out else "Downscale" if n_in > n_out
-                                 else "Identity"] + (["NearTie"] if (n_in, n_out) in near_ties
-                                                     else [])))
-    return doc("resize-coefficients",
-               ["Spec step 3: the fixed-point (22-bit) coefficient table of one axis.",
-                "bounds[o] = [xmin, count]; coefficients[o] has `count` int32 values."],
-               [{"type": "CoefficientTest", "comment": "", "params": {"precision_bits": 22},
-                 "tests": tests}])
+        tests.append(
+            case(
+                f"{n_in} -> {n_out}",
+                {"n_in": n_in, "n_out": n_out},
+                {"bounds": [[int(a), int(b)] for a, b in bounds], "coefficients": rows},
+                flags=["Upscale" if n_in < n_out else "Downscale" if n_in > n_out else "Identity"]
+                + (["NearTie"] if (n_in, n_out) in near_ties else []),
+            )
+        )
+    return doc(
+        "resize-coefficients",
+        [
+            "Spec step 3: the fixed-point (22-bit) coefficient table of one axis.",
+            "bounds[o] = [xmin, count]; coefficients[o] has `count` int32 values.",
+        ],
+        [
+            {
+                "type": "CoefficientTest",
+                "comment": "",
+                "params": {"precision_bits": 22},
+                "tests": tests,
+            }
+        ],
+    )
 
 
 # ----- step 2: orientation --------------------------------------------------------------------
@@ -155,38 +233,68 @@ def orientation_vectors() -> dict[str, Any]:
     small_tests, prng_tests = [], []
     for o in range(1, 9):
         out = np.ascontiguousarray(apply_orientation(small, o))
-        small_tests.append(case(f"orientation {o} on a 3x2 image",
-                                {"width": 3, "height": 2, "orientation": o,
-                                 "pixels": small.reshape(-1).tolist()},
-                                {"width": out.shape[1], "height": out.shape[0], "sha256": sha(out),
-                                 "pixels": out.reshape(-1).tolist()}))
+        small_tests.append(
+            case(
+                f"orientation {o} on a 3x2 image",
+                {"width": 3, "height": 2, "orientation": o, "pixels": small.reshape(-1).tolist()},
+                {
+                    "width": out.shape[1],
+                    "height": out.shape[0],
+                    "sha256": sha(out),
+                    "pixels": out.reshape(-1).tolist(),
+                },
+            )
+        )
         img = prng_image(0x0E1F0000 + o, 37, 23)
         out = np.ascontiguousarray(apply_orientation(img, o))
-        prng_tests.append(case(f"orientation {o} on a 37x23 random image",
-                               {"width": 37, "height": 23, "orientation": o,
-                                "prng": prng_spec(0x0E1F0000 + o)},
-                               {"width": out.shape[1], "height": out.shape[0], "sha256": sha(out)}))
+        prng_tests.append(
+            case(
+                f"orientation {o} on a 37x23 random image",
+                {"width": 37, "height": 23, "orientation": o, "prng": prng_spec(0x0E1F0000 + o)},
+                {"width": out.shape[1], "height": out.shape[0], "sha256": sha(out)},
+            )
+        )
     for bad in (0, 9, 65535):
         img = prng_image(0x0E1F0100 + bad, 5, 4)
-        prng_tests.append(case(f"out-of-range tag {bad} means 1 (unchanged)",
-                               {"width": 5, "height": 4, "orientation": bad,
-                                "prng": prng_spec(0x0E1F0100 + bad)},
-                               {"width": 5, "height": 4, "sha256": sha(img)}, flags=["OutOfRange"]))
-    return doc("orientation", ["Spec step 2: EXIF orientation 1..8 as pixel permutations; "
-                               "pixels are row-major RGB8."],
-               [{"type": "OrientationTest", "comment": "explicit pixels", "params": {},
-                 "tests": small_tests},
-                {"type": "OrientationTest", "comment": "random pixels", "params": {},
-                 "tests": prng_tests}])
+        prng_tests.append(
+            case(
+                f"out-of-range tag {bad} means 1 (unchanged)",
+                {"width": 5, "height": 4, "orientation": bad, "prng": prng_spec(0x0E1F0100 + bad)},
+                {"width": 5, "height": 4, "sha256": sha(img)},
+                flags=["OutOfRange"],
+            )
+        )
+    return doc(
+        "orientation",
+        ["Spec step 2: EXIF orientation 1..8 as pixel permutations; pixels are row-major RGB8."],
+        [
+            {
+                "type": "OrientationTest",
+                "comment": "explicit pixels",
+                "params": {},
+                "tests": small_tests,
+            },
+            {
+                "type": "OrientationTest",
+                "comment": "random pixels",
+                "params": {},
+                "tests": prng_tests,
+            },
+        ],
+    )
 
 
 # ----- step 4: normalise ----------------------------------------------------------------------
 def normalise_vectors() -> dict[str, Any]:
-    tests = [case(f"v = {v}", {"value": v}, {"float32": f32_to_hex([NORMALISE_TABLE[v]])[0]})
-             for v in range(256)]
-    return doc("normalise", ["Spec step 4: t = ((float32(v) / 255) * 2) - 1 in binary32."],
-               [{"type": "NormaliseTest", "comment": "all 256 values", "params": {},
-                 "tests": tests}])
+    tests = [
+        case(f"v = {v}", {"value": v}, {"float32": f32_to_hex([NORMALISE_TABLE[v]])[0]})
+        for v in range(256)
+    ]
+    return doc(
+        "normalise",
+        ["Spec step 4: t = ((float32(v) / 255) * 2) - 1 in binary32."],
+        [{"type": "NormaliseTest", "comment": "all 256 values", "params": {}, "tests": tests}],
+    )
 
 
 def tensor_vectors() -> dict[str, Any]:
@@ -196,15 +304,28 @@ def tensor_vectors() -> dict[str, Any]:
         img = prng_image(seed, 360, 360, levels)
         nchw = normalise(img, "NCHW").astype("<f4")
         nhwc = normalise(img, "NHWC").astype("<f4")
-        tests.append(case("360x360 random image" + (" (3 levels)" if levels else ""),
-                          {"width": 360, "height": 360, "prng": prng_spec(seed, levels)},
-                          {"sha256_nchw": sha(nchw.tobytes()), "sha256_nhwc": sha(nhwc.tobytes()),
-                           "samples_nchw": [[c, y, x, f32_to_hex([nchw[0, c, y, x]])[0]]
-                                            for c, y, x in [(0, 0, 0), (1, 17, 301),
-                                                            (2, 359, 359)]]}))
-    return doc("tensor", ["Spec step 4: the whole input tensor, float32 little-endian bytes, in "
-                          "NCHW [1,3,360,360] and NHWC [1,360,360,3]."],
-               [{"type": "TensorTest", "comment": "", "params": {}, "tests": tests}])
+        tests.append(
+            case(
+                "360x360 random image" + (" (3 levels)" if levels else ""),
+                {"width": 360, "height": 360, "prng": prng_spec(seed, levels)},
+                {
+                    "sha256_nchw": sha(nchw.tobytes()),
+                    "sha256_nhwc": sha(nhwc.tobytes()),
+                    "samples_nchw": [
+                        [c, y, x, f32_to_hex([nchw[0, c, y, x]])[0]]
+                        for c, y, x in [(0, 0, 0), (1, 17, 301), (2, 359, 359)]
+                    ],
+                },
+            )
+        )
+    return doc(
+        "tensor",
+        [
+            "Spec step 4: the whole input tensor, float32 little-endian bytes, in "
+            "NCHW [1,3,360,360] and NHWC [1,360,360,3]."
+        ],
+        [{"type": "TensorTest", "comment": "", "params": {}, "tests": tests}],
+    )
 
 
 # ----- steps 6-7: projections, bits, hex ------------------------------------------------------
@@ -220,21 +341,39 @@ def projection_vectors() -> dict[str, Any]:
     rng = np.random.default_rng(42)
     embeddings: list[tuple[str, np.ndarray, list[str]]] = []
     for i in range(8):
-        embeddings.append((f"gaussian embedding {i}", rng.standard_normal(128).astype(np.float32),
-                           []))
-    embeddings.append(("all zeros: every projection is +0.0, every bit 1",
-                       np.zeros(128, np.float32), ["ZeroProjection"]))
-    embeddings.append(("all negative zeros: 0.0 + (-0.0) is +0.0, every bit 1",
-                       np.full(128, -0.0, np.float32), ["ZeroProjection", "NegativeZero"]))
-    embeddings.append(("subnormal values", (rng.standard_normal(128) * 1e-40).astype(np.float32),
-                       ["Subnormal"]))
-    embeddings.append(("large values near float32 max",
-                       (rng.standard_normal(128) * 1e37).astype(np.float32), ["Large"]))
+        embeddings.append(
+            (f"gaussian embedding {i}", rng.standard_normal(128).astype(np.float32), [])
+        )
+    embeddings.append(
+        (
+            "all zeros: every projection is +0.0, every bit 1",
+            np.zeros(128, np.float32),
+            ["ZeroProjection"],
+        )
+    )
+    embeddings.append(
+        (
+            "all negative zeros: 0.0 + (-0.0) is +0.0, every bit 1",
+            np.full(128, -0.0, np.float32),
+            ["ZeroProjection", "NegativeZero"],
+        )
+    )
+    embeddings.append(
+        ("subnormal values", (rng.standard_normal(128) * 1e-40).astype(np.float32), ["Subnormal"])
+    )
+    embeddings.append(
+        (
+            "large values near float32 max",
+            (rng.standard_normal(128) * 1e37).astype(np.float32),
+            ["Large"],
+        )
+    )
     # Order sensitivity: huge values that cancel, plus small ones; a reordered sum differs.
     e = (rng.standard_normal(128) * 1e-3).astype(np.float32)
     e[0], e[1], e[64], e[127] = 3e7, -3e7, 1.5e7, -1.5e7
-    embeddings.append(("cancelling large values: left-to-right order matters", e,
-                       ["OrderSensitive"]))
+    embeddings.append(
+        ("cancelling large values: left-to-right order matters", e, ["OrderSensitive"])
+    )
     e2 = (rng.standard_normal(128) * 0.02).astype(np.float32)
     embeddings.append(("small embedding: many fragile bits", e2, ["Fragile"]))
 
@@ -243,31 +382,61 @@ def projection_vectors() -> dict[str, Any]:
     for comment, emb, flags in embeddings:
         p = project(seed, emb)
         if "OrderSensitive" in flags:
-            reordered = np.array([sum(reversed([float(s64[i, j]) * float(emb[j])
-                                                for j in range(128)])) for i in range(96)])
+            reordered = np.array(
+                [
+                    sum(reversed([float(s64[i, j]) * float(emb[j]) for j in range(128)]))
+                    for i in range(96)
+                ]
+            )
             assert np.any(reordered != p), "order-sensitive vector is not order sensitive"
         bits = bits_from_projections(p)
-        valid.append(case(comment, {"embedding": f32_to_hex(emb)},
-                          {"projections": f64_to_hex(p), "hash": bits_to_hex(bits),
-                           "fragile": bits_to_hex(fragile_mask(p, margin).astype(np.uint8))},
-                          flags=flags))
+        valid.append(
+            case(
+                comment,
+                {"embedding": f32_to_hex(emb)},
+                {
+                    "projections": f64_to_hex(p),
+                    "hash": bits_to_hex(bits),
+                    "fragile": bits_to_hex(fragile_mask(p, margin).astype(np.uint8)),
+                },
+                flags=flags,
+            )
+        )
     invalid = []
-    for comment, val in [("NaN in the embedding", np.float32("nan")),
-                         ("+infinity in the embedding", np.float32("inf")),
-                         ("-infinity in the embedding", np.float32("-inf"))]:
+    for comment, val in [
+        ("NaN in the embedding", np.float32("nan")),
+        ("+infinity in the embedding", np.float32("inf")),
+        ("-infinity in the embedding", np.float32("-inf")),
+    ]:
         emb = rng.standard_normal(128).astype(np.float32)
         emb[5] = val
-        invalid.append(case(comment, {"embedding": f32_to_hex(emb)}, {}, flags=["NonFinite"],
-                            result="invalid"))
+        invalid.append(
+            case(comment, {"embedding": f32_to_hex(emb)}, {}, flags=["NonFinite"], result="invalid")
+        )
     seed_hex = seed.astype("<f4").tobytes().hex()
     params = {"seed_f32": seed_hex, "fragile_margin": margin}
-    return doc("projection", ["Spec steps 6-7: projections in float64, left to right; bits; hex; "
-                              "fragile mask at params.fragile_margin.",
-                              "params.seed_f32 is the hex of a seed.f32 file (96x128 LE float32)."],
-               [{"type": "ProjectionTest", "comment": "valid embeddings", "params": params,
-                 "tests": valid},
-                {"type": "ProjectionTest", "comment": "non-finite embeddings are errors",
-                 "params": params, "tests": invalid}])
+    return doc(
+        "projection",
+        [
+            "Spec steps 6-7: projections in float64, left to right; bits; hex; "
+            "fragile mask at params.fragile_margin.",
+            "params.seed_f32 is the hex of a seed.f32 file (96x128 LE float32).",
+        ],
+        [
+            {
+                "type": "ProjectionTest",
+                "comment": "valid embeddings",
+                "params": params,
+                "tests": valid,
+            },
+            {
+                "type": "ProjectionTest",
+                "comment": "non-finite embeddings are errors",
+                "params": params,
+                "tests": invalid,
+            },
+        ],
+    )
 
 
 def hex_vectors() -> dict[str, Any]:
@@ -276,45 +445,71 @@ def hex_vectors() -> dict[str, Any]:
     for _ in range(6):
         bits = rng.integers(0, 2, 96).astype(np.uint8)
         h = bits_to_hex(bits)
-        valid.append(case("random hash", {"hex": h},
-                          {"bits": "".join(map(str, bits)), "hex": h}))
-    for text, comment in [("0" * 24, "all zeros"), ("f" * 24, "all ones"),
-                          ("800000000000000000000000", "only bit 0 (most significant)"),
-                          ("000000000000000000000001", "only bit 95"),
-                          ("ABCDEF0123456789abcdefAB", "upper case accepted, output lower case"),
-                          ("FFFFFFFFFFFFFFFFFFFFFFFF", "upper case all ones")]:
+        valid.append(case("random hash", {"hex": h}, {"bits": "".join(map(str, bits)), "hex": h}))
+    for text, comment in [
+        ("0" * 24, "all zeros"),
+        ("f" * 24, "all ones"),
+        ("800000000000000000000000", "only bit 0 (most significant)"),
+        ("000000000000000000000001", "only bit 95"),
+        ("ABCDEF0123456789abcdefAB", "upper case accepted, output lower case"),
+        ("FFFFFFFFFFFFFFFFFFFFFFFF", "upper case all ones"),
+    ]:
         bits = hex_to_bits(text)
-        valid.append(case(comment, {"hex": text},
-                          {"bits": "".join(map(str, bits)), "hex": text.lower()}))
-    invalid = [case(comment, {"hex": text}, {}, result="invalid", flags=["Malformed"])
-               for text, comment in [
-                   ("", "empty"), ("0" * 23, "23 digits"), ("0" * 25, "25 digits"),
-                   ("0x" + "0" * 22, "0x prefix"), ("0x" + "0" * 24, "0x prefix, 26 chars"),
-                   (" " + "0" * 23, "leading space"), ("0" * 23 + "\n", "trailing newline"),
-                   ("g" + "0" * 23, "non-hex letter"), ("-" + "0" * 23, "minus sign"),
-                   ("\u0660" * 24, "Arabic-Indic digits are not hex digits"),
-                   ("\uff10" * 24, "full-width digits are not hex digits"),
-                   ("0" * 12 + " " + "0" * 11, "space inside")]]
-    return doc("hex", ["Spec step 7: parsing and formatting 96-bit hashes as 24 hex digits.",
-                       "expected.bits lists bit 0 first."],
-               [{"type": "HexTest", "comment": "valid", "params": {}, "tests": valid},
-                {"type": "HexTest", "comment": "invalid", "params": {}, "tests": invalid}])
+        valid.append(
+            case(comment, {"hex": text}, {"bits": "".join(map(str, bits)), "hex": text.lower()})
+        )
+    invalid = [
+        case(comment, {"hex": text}, {}, result="invalid", flags=["Malformed"])
+        for text, comment in [
+            ("", "empty"),
+            ("0" * 23, "23 digits"),
+            ("0" * 25, "25 digits"),
+            ("0x" + "0" * 22, "0x prefix"),
+            ("0x" + "0" * 24, "0x prefix, 26 chars"),
+            (" " + "0" * 23, "leading space"),
+            ("0" * 23 + "\n", "trailing newline"),
+            ("g" + "0" * 23, "non-hex letter"),
+            ("-" + "0" * 23, "minus sign"),
+            ("\u0660" * 24, "Arabic-Indic digits are not hex digits"),
+            ("\uff10" * 24, "full-width digits are not hex digits"),
+            ("0" * 12 + " " + "0" * 11, "space inside"),
+        ]
+    ]
+    return doc(
+        "hex",
+        [
+            "Spec step 7: parsing and formatting 96-bit hashes as 24 hex digits.",
+            "expected.bits lists bit 0 first.",
+        ],
+        [
+            {"type": "HexTest", "comment": "valid", "params": {}, "tests": valid},
+            {"type": "HexTest", "comment": "invalid", "params": {}, "tests": invalid},
+        ],
+    )
 
 
 def hamming_vectors() -> dict[str, Any]:
     rng = np.random.default_rng(11)
     tests = []
-    pairs = [("0" * 24, "0" * 24), ("0" * 24, "f" * 24), ("8" + "0" * 23, "0" * 24),
-             ("0" * 23 + "1", "0" * 24), ("aaaaaaaaaaaaaaaaaaaaaaaa", "555555555555555555555555"),
-             ("ABCDEF0123456789abcdefAB", "abcdef0123456789ABCDEFab")]
+    pairs = [
+        ("0" * 24, "0" * 24),
+        ("0" * 24, "f" * 24),
+        ("8" + "0" * 23, "0" * 24),
+        ("0" * 23 + "1", "0" * 24),
+        ("aaaaaaaaaaaaaaaaaaaaaaaa", "555555555555555555555555"),
+        ("ABCDEF0123456789abcdefAB", "abcdef0123456789ABCDEFab"),
+    ]
     for _ in range(8):
         a = bits_to_hex(rng.integers(0, 2, 96).astype(np.uint8))
         b = bits_to_hex(rng.integers(0, 2, 96).astype(np.uint8))
         pairs.append((a, b))
     for a, b in pairs:
         tests.append(case("", {"a": a, "b": b}, {"distance": hamming(a, b)}))
-    return doc("hamming", ["Spec step 7: Hamming distance between two hashes."],
-               [{"type": "HammingTest", "comment": "", "params": {}, "tests": tests}])
+    return doc(
+        "hamming",
+        ["Spec step 7: Hamming distance between two hashes."],
+        [{"type": "HammingTest", "comment": "", "params": {}, "tests": tests}],
+    )
 
 
 # ----- step 8: seed files ---------------------------------------------------------------------
@@ -325,12 +520,15 @@ def seed_floats(seed: int) -> np.ndarray:
 
 
 def seed_vectors() -> dict[str, Any]:
-    header = "The file is built as: (header: the first 128 bytes of the splitmix64 byte stream " \
-             "of header_prng, if has_header) + the 12288 float32 values ((z >> 40) / 2^23 - 1 " \
-             "for splitmix64 outputs z of matrix_prng) as LE bytes, then poison (index, float32 " \
-             "bits) replaced, then cut to `length` bytes (or padded with `extra` zero bytes)."
+    header = (
+        "The file is built as: (header: the first 128 bytes of the splitmix64 byte stream "
+        "of header_prng, if has_header) + the 12288 float32 values ((z >> 40) / 2^23 - 1 "
+        "for splitmix64 outputs z of matrix_prng) as LE bytes, then poison (index, float32 "
+        "bits) replaced, then cut to `length` bytes (or padded with `extra` zero bytes)."
+    )
     tests = []
-    for k, (has_header, poison, length_delta, comment, valid) in enumerate([
+    for k, (has_header, poison, length_delta, comment, valid) in enumerate(
+        [
             (False, None, 0, "seed.f32, 49152 bytes", True),
             (True, None, 0, "NeuralHash .dat, 49280 bytes", True),
             (False, (100, "7fc00000"), 0, "NaN in the matrix", False),
@@ -338,40 +536,69 @@ def seed_vectors() -> dict[str, Any]:
             (False, (0, "ff800000"), 0, "-infinity in the first value", False),
             (False, None, -4, "one float short", False),
             (True, None, 4, ".dat with 4 extra bytes", False),
-            (False, None, -49152, "empty file", False)]):
+            (False, None, -49152, "empty file", False),
+        ]
+    ):
         vals = seed_floats(0x5EEDF000 + k)
         if poison:
             vals = vals.copy()
             vals.view(np.uint32)[poison[0]] = int(poison[1], 16)
-        data = (prng_bytes(0x4EAD0000 + k, 128).tobytes() if has_header else b"") + \
-            vals.astype("<f4").tobytes()
-        data = data[:len(data) + length_delta] if length_delta < 0 else data + b"\0" * length_delta
-        inp = {"has_header": has_header, "header_prng": prng_spec(0x4EAD0000 + k),
-               "matrix_prng": prng_spec(0x5EEDF000 + k),
-               "poison": None if poison is None else {"index": poison[0], "float32": poison[1]},
-               "length": len(data)}
+        data = (prng_bytes(0x4EAD0000 + k, 128).tobytes() if has_header else b"") + vals.astype(
+            "<f4"
+        ).tobytes()
+        data = data[: len(data) + length_delta] if length_delta < 0 else data + b"\0" * length_delta
+        inp = {
+            "has_header": has_header,
+            "header_prng": prng_spec(0x4EAD0000 + k),
+            "matrix_prng": prng_spec(0x5EEDF000 + k),
+            "poison": None if poison is None else {"index": poison[0], "float32": poison[1]},
+            "length": len(data),
+        }
         try:
             m = parse_seed(data, source="vector")
             assert valid, comment
-            tests.append(case(comment, inp, {"sha256": sha(m.astype("<f4").tobytes()),
-                                             "samples": [[r, c, f32_to_hex([m[r, c]])[0]]
-                                                         for r, c in [(0, 0), (0, 127), (95, 127),
-                                                                      (47, 64)]]}))
+            tests.append(
+                case(
+                    comment,
+                    inp,
+                    {
+                        "sha256": sha(m.astype("<f4").tobytes()),
+                        "samples": [
+                            [r, c, f32_to_hex([m[r, c]])[0]]
+                            for r, c in [(0, 0), (0, 127), (95, 127), (47, 64)]
+                        ],
+                    },
+                )
+            )
         except SeedFileError:
             assert not valid, comment
-            tests.append(case(comment, inp, {}, result="invalid",
-                              flags=["NonFinite" if poison else "WrongSize"]))
+            tests.append(
+                case(
+                    comment,
+                    inp,
+                    {},
+                    result="invalid",
+                    flags=["NonFinite" if poison else "WrongSize"],
+                )
+            )
     assert SEED_BYTES == 49152 and DAT_BYTES == 49280
-    return doc("seed", ["Spec step 8: seed files (.dat with 128-byte header, headerless .f32).",
-                        header],
-               [{"type": "SeedTest", "comment": "", "params": {}, "tests": tests}])
+    return doc(
+        "seed",
+        ["Spec step 8: seed files (.dat with 128-byte header, headerless .f32).", header],
+        [{"type": "SeedTest", "comment": "", "params": {}, "tests": tests}],
+    )
 
 
 GENERATORS = {
-    "resize.json": resize_vectors, "resize_coefficients.json": coefficient_vectors,
-    "orientation.json": orientation_vectors, "normalise.json": normalise_vectors,
-    "tensor.json": tensor_vectors, "projection.json": projection_vectors, "hex.json": hex_vectors,
-    "hamming.json": hamming_vectors, "seed.json": seed_vectors,
+    "resize.json": resize_vectors,
+    "resize_coefficients.json": coefficient_vectors,
+    "orientation.json": orientation_vectors,
+    "normalise.json": normalise_vectors,
+    "tensor.json": tensor_vectors,
+    "projection.json": projection_vectors,
+    "hex.json": hex_vectors,
+    "hamming.json": hamming_vectors,
+    "seed.json": seed_vectors,
 }
 
 
@@ -382,13 +609,14 @@ def _render(obj: Any, indent: int) -> str:
     if isinstance(obj, dict):
         if not obj:
             return "{}"
-        items = [f'{pad}  {json.dumps(k)}: {_render(v, indent + 1)}' for k, v in obj.items()]
+        items = [f"{pad}  {json.dumps(k)}: {_render(v, indent + 1)}" for k, v in obj.items()]
         return "{\n" + ",\n".join(items) + "\n" + pad + "}"
     if isinstance(obj, list):
         if all(not isinstance(v, (dict, list)) for v in obj):
             return json.dumps(obj, ensure_ascii=True, separators=(", ", ": "))
-        if all(isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v)
-               for v in obj):
+        if all(
+            isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v) for v in obj
+        ):
             if sum(len(v) for v in obj) <= 64:
                 return json.dumps(obj, ensure_ascii=True, separators=(", ", ": "))
         items = [pad + "  " + _render(v, indent + 1) for v in obj]
@@ -401,9 +629,9 @@ def _render(obj: Any, indent: int) -> str:
 FLAG_NOTES: dict[str, str] = {
     "Tiny": "A 1-3 pixel wide or tall input: filter supports are clipped at both edges.",
     "Upscale": "The output is larger than the input on at least one axis: the filter support "
-               "is not scaled (filterscale 1).",
+    "is not scaled (filterscale 1).",
     "Downscale": "The output is smaller than the input: the filter support grows with the "
-                 "scale factor.",
+    "scale factor.",
     "Downscale3x": "An exact 3x downscale on both axes (1080 -> 360).",
     "Identity": "Input and output sizes are equal: the pass is skipped (no resampling at all).",
     "NearIdentity": "One pixel off 360 on each axis: nearly the identity, but resampled.",
@@ -415,23 +643,23 @@ FLAG_NOTES: dict[str, str] = {
     "Landscape": "A typical landscape photo size.",
     "Portrait": "A typical portrait photo size.",
     "HardEdges": "Pixels quantised to a few levels (prng `levels`): flat regions and hard edges, "
-                 "which drive the bicubic filter's overshoot into clipping at 0 and 255.",
+    "which drive the bicubic filter's overshoot into clipping at 0 and 255.",
     "NearTie": "A filter weight lands within rounding distance of a .5 tie in fixed point: "
-               "the float64 order of operations decides the coefficient.",
+    "the float64 order of operations decides the coefficient.",
     "OutOfRange": "An EXIF orientation outside 1..8 (0, 9, 65535): treated as 1 (unchanged).",
     "ZeroProjection": "Projections that are exactly zero: bit i is 1 iff p[i] >= 0, so they "
-                      "are 1 bits.",
+    "are 1 bits.",
     "NegativeZero": "Projections that are -0.0: -0.0 >= 0 holds, so they are 1 bits too.",
     "Subnormal": "Subnormal float32 embedding values: must not be flushed to zero.",
     "Large": "Embedding values near the float32 maximum: the float64 sums must not overflow.",
     "OrderSensitive": "Values whose float64 sum depends on the summation order: the spec's "
-                      "left-to-right order (index 0..127) gives the expected bits.",
+    "left-to-right order (index 0..127) gives the expected bits.",
     "Fragile": "A small embedding, so many projections are inside the fragile margin.",
     "NonFinite": "A NaN or infinite float32 in the input: it must be rejected with an error.",
     "Malformed": "Not exactly 24 ASCII hex digits (wrong length, other characters or digits, "
-                 "whitespace, prefixes): it must be rejected.",
+    "whitespace, prefixes): it must be rejected.",
     "WrongSize": "A seed file of a size other than 49,152 (.f32) or 49,280 (.dat) bytes: it "
-                 "must be rejected.",
+    "must be rejected.",
 }
 
 
@@ -460,8 +688,10 @@ SPEC_CONSTANTS: dict[str, Any] = {
     "schema": "nhkit-spec-constants-v1",
     "jsonSchema": "../schemas/spec.schema.json",
     "spec": "nh-spec-v1",
-    "header": ["The constants of docs/spec/nh-spec-v1.md, for every implementation to compare "
-               "its own against (Python: tests/test_vectors.py)."],
+    "header": [
+        "The constants of docs/spec/nh-spec-v1.md, for every implementation to compare "
+        "its own against (Python: tests/test_vectors.py)."
+    ],
     "constants": {
         "input_size": 360,
         "input_channels": 3,
@@ -499,14 +729,25 @@ def _reader_golden() -> dict[str, Any]:
     images = []
     for i, lossless in enumerate((True, False)):
         p = rng.standard_normal(96)
-        images.append(GoldenImage(
-            id=f"im{i}", hash=bits_to_hex(bits_from_projections(p)), projections=p,
-            fragile=np.abs(p) < 0.1, lossless=lossless, file=f"im{i}.png",
-            sha256=sha(bytes([i])), embedding=rng.standard_normal(128).astype(np.float32)))
-    g = GoldenSet(spec=Spec(fragile_margin=0.1),
-                  model=ModelInfo(name="m", fingerprint="f" * 64, sha256="e" * 64,
-                                  seed_sha256="d" * 64),
-                  images=images, created="2026-01-01T00:00:00Z", tool={"nhkit": "vectors"})
+        images.append(
+            GoldenImage(
+                id=f"im{i}",
+                hash=bits_to_hex(bits_from_projections(p)),
+                projections=p,
+                fragile=np.abs(p) < 0.1,
+                lossless=lossless,
+                file=f"im{i}.png",
+                sha256=sha(bytes([i])),
+                embedding=rng.standard_normal(128).astype(np.float32),
+            )
+        )
+    g = GoldenSet(
+        spec=Spec(fragile_margin=0.1),
+        model=ModelInfo(name="m", fingerprint="f" * 64, sha256="e" * 64, seed_sha256="d" * 64),
+        images=images,
+        created="2026-01-01T00:00:00Z",
+        tool={"nhkit": "vectors"},
+    )
     return g.to_json()
 
 
@@ -519,19 +760,32 @@ def _reader_report() -> dict[str, Any]:
     emb = rng.standard_normal(128).astype(np.float32)
     proj = rng.standard_normal(96)
     timings = {"decode": 1.5, "resize": 2.0, "normalise": 0.5, "model": 9.25, "project": 0.25}
-    cases = [ReportCase(id="im0", digests=StageDigests(sha(b"d"), sha(b"r"), sha(b"t")),
-                        embedding=emb, projections=proj,
-                        hash=bits_to_hex(bits_from_projections(proj)), timings_ms=timings,
-                        orientation=1),
-             ReportCase(id="im1", error="cannot decode im1.jpg")]
-    r = DeviceReport(bridge={"name": "vectors", "version": "1"},
-                     platform={"os": "test", "os_version": "1", "device_model": "none"},
-                     runtime={"name": "litert", "version": "1", "compute_unit": "cpu",
-                              "threads": 1},
-                     bundle=BundleRef(bundle_id="b.tflite-fp32", manifest_sha256="c" * 64,
-                                      checksums_verified=True, target="tflite"),
-                     spec=Spec(fragile_margin=0.1), created="2026-01-01T00:00:00Z",
-                     cases=cases)
+    cases = [
+        ReportCase(
+            id="im0",
+            digests=StageDigests(sha(b"d"), sha(b"r"), sha(b"t")),
+            embedding=emb,
+            projections=proj,
+            hash=bits_to_hex(bits_from_projections(proj)),
+            timings_ms=timings,
+            orientation=1,
+        ),
+        ReportCase(id="im1", error="cannot decode im1.jpg"),
+    ]
+    r = DeviceReport(
+        bridge={"name": "vectors", "version": "1"},
+        platform={"os": "test", "os_version": "1", "device_model": "none"},
+        runtime={"name": "litert", "version": "1", "compute_unit": "cpu", "threads": 1},
+        bundle=BundleRef(
+            bundle_id="b.tflite-fp32",
+            manifest_sha256="c" * 64,
+            checksums_verified=True,
+            target="tflite",
+        ),
+        spec=Spec(fragile_margin=0.1),
+        created="2026-01-01T00:00:00Z",
+        cases=cases,
+    )
     return r.to_json()
 
 
@@ -547,9 +801,15 @@ def reader_vectors() -> dict[str, bytes]:
 
     def add(name: str, reader: str, data: bytes, error: str | None, comment: str) -> None:
         files[f"{READERS_DIR}/{name}.json"] = data
-        index.append({"file": f"{name}.json", "reader": reader,
-                      "result": "valid" if error is None else "invalid", "error": error,
-                      "comment": comment})
+        index.append(
+            {
+                "file": f"{name}.json",
+                "reader": reader,
+                "result": "valid" if error is None else "invalid",
+                "error": error,
+                "comment": comment,
+            }
+        )
 
     def edited(doc: dict[str, Any], edit: Any) -> bytes:
         d = json.loads(json.dumps(doc))
@@ -561,51 +821,117 @@ def reader_vectors() -> dict[str, bytes]:
     first_hash = f'"hash": "{g["images"][0]["hash"]}"'
     add("golden-valid", "golden", gb, None, "a valid golden set (two images)")
     add("golden-bom", "golden", b"\xef\xbb\xbf" + gb, None, "a UTF-8 byte order mark is tolerated")
-    add("golden-duplicate-key", "golden",
+    add(
+        "golden-duplicate-key",
+        "golden",
         gb.replace(first_hash.encode(), (first_hash + ", " + first_hash).encode(), 1),
-        "images[0].hash", "a key twice in one object: rejected, never last-one-wins")
-    add("golden-nan", "golden", gb.replace(b'"hamming": 2', b'"hamming": NaN', 1),
-        "tolerance.hamming", "a NaN literal is not JSON")
+        "images[0].hash",
+        "a key twice in one object: rejected, never last-one-wins",
+    )
+    add(
+        "golden-nan",
+        "golden",
+        gb.replace(b'"hamming": 2', b'"hamming": NaN', 1),
+        "tolerance.hamming",
+        "a NaN literal is not JSON",
+    )
     add("golden-truncated", "golden", gb[: len(gb) // 2], "truncated", "a file cut short")
-    add("golden-other-format", "golden",
-        edited(g, lambda d: d.__setitem__("format", "nhkit-device-report")), "format",
-        "a device report handed in as a golden file")
-    add("golden-version-2", "golden", edited(g, lambda d: d.__setitem__("format_version", 2)),
-        "format_version", "a format version this reader does not know")
-    add("golden-short-hash", "golden",
+    add(
+        "golden-other-format",
+        "golden",
+        edited(g, lambda d: d.__setitem__("format", "nhkit-device-report")),
+        "format",
+        "a device report handed in as a golden file",
+    )
+    add(
+        "golden-version-2",
+        "golden",
+        edited(g, lambda d: d.__setitem__("format_version", 2)),
+        "format_version",
+        "a format version this reader does not know",
+    )
+    add(
+        "golden-short-hash",
+        "golden",
         edited(g, lambda d: d["images"][0].__setitem__("hash", d["images"][0]["hash"][:23])),
-        "images[0].hash", "23 hex digits")
-    add("golden-sign-mismatch", "golden",
-        edited(g, lambda d: d["images"][1].__setitem__(
-            "hash", f"{int(d['images'][1]['hash'], 16) ^ 1:024x}")),
-        "images[1].hash", "the hash is not the signs of the projections (bit 95 flipped)")
-    add("golden-unknown-field", "golden",
-        edited(g, lambda d: d["images"][0].__setitem__("hsah", "x")), "images[0].hsah",
-        "a misspelt field is an error, not ignored")
+        "images[0].hash",
+        "23 hex digits",
+    )
+    add(
+        "golden-sign-mismatch",
+        "golden",
+        edited(
+            g,
+            lambda d: d["images"][1].__setitem__(
+                "hash", f"{int(d['images'][1]['hash'], 16) ^ 1:024x}"
+            ),
+        ),
+        "images[1].hash",
+        "the hash is not the signs of the projections (bit 95 flipped)",
+    )
+    add(
+        "golden-unknown-field",
+        "golden",
+        edited(g, lambda d: d["images"][0].__setitem__("hsah", "x")),
+        "images[0].hsah",
+        "a misspelt field is an error, not ignored",
+    )
 
     r = _reader_report()
     rb = json_bytes(r)
-    add("report-valid", "report", rb, None, "a valid device report (one case failed on the "
-        "device, which is a valid report)")
-    add("report-duplicate-key", "report", rb.replace(b'"id": "im0"', b'"id": "im0", "id": "im1"',
-                                                     1),
-        "cases[0].id", "a key twice in one object: rejected, never last-one-wins")
-    add("report-nan", "report", rb.replace(b'"decode": 1.5', b'"decode": Infinity', 1),
-        "cases[0].timings_ms.decode", "an Infinity literal is not JSON")
+    add(
+        "report-valid",
+        "report",
+        rb,
+        None,
+        "a valid device report (one case failed on the device, which is a valid report)",
+    )
+    add(
+        "report-duplicate-key",
+        "report",
+        rb.replace(b'"id": "im0"', b'"id": "im0", "id": "im1"', 1),
+        "cases[0].id",
+        "a key twice in one object: rejected, never last-one-wins",
+    )
+    add(
+        "report-nan",
+        "report",
+        rb.replace(b'"decode": 1.5', b'"decode": Infinity', 1),
+        "cases[0].timings_ms.decode",
+        "an Infinity literal is not JSON",
+    )
     add("report-truncated", "report", rb[: len(rb) - 40], "truncated", "a file cut short")
-    add("report-missing-hash", "report", edited(r, lambda d: d["cases"][0].pop("hash")),
-        "cases[0]", "a case without an error must carry its hash")
-    add("report-nonfinite-projection", "report",
+    add(
+        "report-missing-hash",
+        "report",
+        edited(r, lambda d: d["cases"][0].pop("hash")),
+        "cases[0]",
+        "a case without an error must carry its hash",
+    )
+    add(
+        "report-nonfinite-projection",
+        "report",
         edited(r, lambda d: d["cases"][0]["projections"].__setitem__(5, "7ff8000000000000")),
-        "cases[0].projections[5]", "a NaN projection (as a bit pattern)")
-    add("report-other-format", "report",
-        edited(r, lambda d: d.__setitem__("format", "nhkit-golden")), "format",
-        "a golden file handed in as a report")
+        "cases[0].projections[5]",
+        "a NaN projection (as a bit pattern)",
+    )
+    add(
+        "report-other-format",
+        "report",
+        edited(r, lambda d: d.__setitem__("format", "nhkit-golden")),
+        "format",
+        "a golden file handed in as a report",
+    )
     files[f"{READERS_DIR}/index.json"] = json_bytes(
-        {"schema": "nhkit-reader-vectors-v1",
-         "header": ["Golden files and device reports with the verdict every reader (Python, "
-                    "Swift, Java) must reach: valid, or invalid with an error naming `error`."],
-         "cases": index})
+        {
+            "schema": "nhkit-reader-vectors-v1",
+            "header": [
+                "Golden files and device reports with the verdict every reader (Python, "
+                "Swift, Java) must reach: valid, or invalid with an error naming `error`."
+            ],
+            "cases": index,
+        }
+    )
     return files
 
 
@@ -623,8 +949,10 @@ def main(argv: list[str] | None = None) -> int:
     stale = []
     from match_vectors import MATCH_GENERATORS  # hash-list vectors: their own envelope
 
-    outputs = {name: lambda name=name, gen=gen: render(envelope(name, gen()))
-               for name, gen in GENERATORS.items()}
+    outputs = {
+        name: lambda name=name, gen=gen: render(envelope(name, gen()))
+        for name, gen in GENERATORS.items()
+    }
     outputs.update({name: lambda gen=gen: render(gen()) for name, gen in MATCH_GENERATORS.items()})
     outputs[SPEC_FILE] = lambda: render(SPEC_CONSTANTS)
     for reader_file, reader_data in reader_vectors().items():
@@ -641,8 +969,12 @@ def main(argv: list[str] | None = None) -> int:
             tmp.write_bytes(data)
             tmp.replace(path)
     if stale:
-        print("stale or missing vector files: " + ", ".join(stale) +
-              "\nrun: python tests/vectors/generate.py", file=sys.stderr)
+        print(
+            "stale or missing vector files: "
+            + ", ".join(stale)
+            + "\nrun: python tests/vectors/generate.py",
+            file=sys.stderr,
+        )
         return 1
     if args.check:
         print(f"{len(outputs)} vector files up to date")

@@ -46,8 +46,13 @@ def _ld(field: int, payload: bytes) -> bytes:
 def _save_program(prog, tmp_path: Path, name: str = "m.mlpackage") -> Path:  # noqa: ANN001
     import coremltools as ct
 
-    model = ct.convert(prog, convert_to="mlprogram", minimum_deployment_target=ct.target.iOS16,
-                       compute_precision=ct.precision.FLOAT32, skip_model_load=True)
+    model = ct.convert(
+        prog,
+        convert_to="mlprogram",
+        minimum_deployment_target=ct.target.iOS16,
+        compute_precision=ct.precision.FLOAT32,
+        skip_model_load=True,
+    )
     path = tmp_path / name
     model.save(str(path))
     return path

@@ -28,12 +28,21 @@ def _pack_like_milblob(vals: np.ndarray, bits: int) -> bytes:
     return bytes(out)
 
 
-@pytest.mark.parametrize("dtype, bits, lo, hi", [
-    ("uint1", 1, 0, 1), ("uint2", 2, 0, 3), ("uint3", 3, 0, 7), ("uint4", 4, 0, 15),
-    ("uint6", 6, 0, 63), ("int4", 4, -8, 7)])
+@pytest.mark.parametrize(
+    "dtype, bits, lo, hi",
+    [
+        ("uint1", 1, 0, 1),
+        ("uint2", 2, 0, 3),
+        ("uint3", 3, 0, 7),
+        ("uint4", 4, 0, 15),
+        ("uint6", 6, 0, 63),
+        ("int4", 4, -8, 7),
+    ],
+)
 @pytest.mark.parametrize("count", [1, 7, 13, 1001])
-def test_unpack_sub_byte_inverts_milblob_packing(dtype: str, bits: int, lo: int, hi: int,
-                                                 count: int) -> None:
+def test_unpack_sub_byte_inverts_milblob_packing(
+    dtype: str, bits: int, lo: int, hi: int, count: int
+) -> None:
     vals = np.random.default_rng(count * bits).integers(lo, hi + 1, count)
     got = unpack_sub_byte(_pack_like_milblob(vals, bits), dtype, count)
     assert got.dtype == (np.int8 if lo < 0 else np.uint8)
@@ -60,8 +69,14 @@ def test_blob_reader_reads_typed_and_sub_byte_blobs(tmp_path: Path) -> None:
     h = np.array([1.5, -2.25, 65504], dtype=np.float16)
     u3 = np.array([5, 0, 7, 3, 1], dtype=np.uint8)
     path = tmp_path / "weight.bin"
-    offs = _blob_file(path, [(1, h.tobytes(), 0), (12, _pack_like_milblob(u3, 3), 1),
-                             (4, np.array([-128, 127], np.int8).tobytes(), 0)])
+    offs = _blob_file(
+        path,
+        [
+            (1, h.tobytes(), 0),
+            (12, _pack_like_milblob(u3, 3), 1),
+            (4, np.array([-128, 127], np.int8).tobytes(), 0),
+        ],
+    )
     bf = BlobFile(path)
     assert bf.read(offs[0], "fp16", (3,)).tolist() == h.tolist()
     assert bf.read(offs[1], "uint3", (5,)).tolist() == u3.tolist()
@@ -78,16 +93,19 @@ def test_blob_reader_reads_typed_and_sub_byte_blobs(tmp_path: Path) -> None:
         bf.read(offs[0] + 64, "fp16", (3,))
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda b: b[:40], "shorter than its 64-byte header"),
-    (lambda b: b[:64 + 70], "beyond the end|run past the end"),
-    (lambda b: b[:4] + struct.pack("<I", 1) + b[8:], "storage version 1"),
-    (lambda b: b[:68] + struct.pack("<I", 99) + b[72:], "unknown data type code 99"),
-    (lambda b: b[:64] + struct.pack("<I", 0x12345678) + b[68:], "sentinel 0x12345678"),
-    (lambda b: b[:72] + struct.pack("<Q", 4096) + b[80:], "run past the end"),
-    (lambda b: b[:80] + struct.pack("<Q", 100) + b[88:], "not 64-byte aligned after"),
-    (lambda b: b[:88] + struct.pack("<Q", 3) + b[96:], "invalid padding of 3 bits"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda b: b[:40], "shorter than its 64-byte header"),
+        (lambda b: b[: 64 + 70], "beyond the end|run past the end"),
+        (lambda b: b[:4] + struct.pack("<I", 1) + b[8:], "storage version 1"),
+        (lambda b: b[:68] + struct.pack("<I", 99) + b[72:], "unknown data type code 99"),
+        (lambda b: b[:64] + struct.pack("<I", 0x12345678) + b[68:], "sentinel 0x12345678"),
+        (lambda b: b[:72] + struct.pack("<Q", 4096) + b[80:], "run past the end"),
+        (lambda b: b[:80] + struct.pack("<Q", 100) + b[88:], "not 64-byte aligned after"),
+        (lambda b: b[:88] + struct.pack("<Q", 3) + b[96:], "invalid padding of 3 bits"),
+    ],
+)
 def test_blob_reader_rejects_corrupt_files(tmp_path: Path, mutate, message: str) -> None:
     path = tmp_path / "weight.bin"
     offs = _blob_file(path, [(2, np.arange(8, dtype=np.float32).tobytes(), 0)])

@@ -73,11 +73,13 @@ def test_unknown_blob_dtype(packages: dict[str, Path], tmp_path: Path, code: int
 
 
 @QUIET
-@pytest.mark.parametrize("delta, message", [(8, "not a 64-byte aligned"),
-                                            (64, "no blob metadata at offset"),
-                                            (1 << 30, "beyond the end")])
-def test_bad_blob_offset_in_program(packages: dict[str, Path], tmp_path: Path, delta: int,
-                                    message: str) -> None:
+@pytest.mark.parametrize(
+    "delta, message",
+    [(8, "not a 64-byte aligned"), (64, "no blob metadata at offset"), (1 << 30, "beyond the end")],
+)
+def test_bad_blob_offset_in_program(
+    packages: dict[str, Path], tmp_path: Path, delta: int, message: str
+) -> None:
     pytest.importorskip("coremltools")
     from coremltools.proto import Model_pb2
 
@@ -85,8 +87,11 @@ def test_bad_blob_offset_in_program(packages: dict[str, Path], tmp_path: Path, d
     spec = Model_pb2.Model()
     spec.ParseFromString(_spec_path(pkg).read_bytes())
     block = spec.mlProgram.functions["main"].block_specializations["CoreML6"]
-    op = next(o for o in block.operations
-              if o.type == "const" and o.attributes["val"].WhichOneof("value") == "blobFileValue")
+    op = next(
+        o
+        for o in block.operations
+        if o.type == "const" and o.attributes["val"].WhichOneof("value") == "blobFileValue"
+    )
     op.attributes["val"].blobFileValue.offset += delta
     _spec_path(pkg).write_bytes(spec.SerializeToString())
     with pytest.raises(BlobError, match=message) as info:
@@ -127,8 +132,10 @@ def test_unknown_op_fails_at_load_with_type_and_position(tmp_path: Path) -> None
         return mb.relu(x=y, name="out")
 
     path = _save_program(prog, tmp_path)
-    types = [op.type for op in parse_model(_spec_path(path).read_bytes())
-             .functions["main"].block.operations]
+    types = [
+        op.type
+        for op in parse_model(_spec_path(path).read_bytes()).functions["main"].block.operations
+    ]
     with pytest.raises(UnsupportedOpError) as info:
         MLProgram.open(path)
     err = info.value
@@ -164,9 +171,11 @@ def test_predict_checks_inputs(packages: dict[str, Path]) -> None:
         p.predict({"image": x.transpose(0, 2, 3, 1).copy()})
 
 
-@pytest.mark.skipif(sys.platform != "darwin",
-                    reason="Core ML prediction (MLModel.predict) only runs on macOS; coremltools "
-                           "cannot predict on other systems, which is why the executor exists")
+@pytest.mark.skipif(
+    sys.platform != "darwin",
+    reason="Core ML prediction (MLModel.predict) only runs on macOS; coremltools "
+    "cannot predict on other systems, which is why the executor exists",
+)
 @QUIET
 def test_matches_coreml_predict_on_macos(packages: dict[str, Path]) -> None:
     ct = pytest.importorskip("coremltools")
@@ -179,13 +188,18 @@ def test_matches_coreml_predict_on_macos(packages: dict[str, Path]) -> None:
         assert rel <= tol, (variant, rel)
 
 
-@pytest.mark.parametrize("text, reason", [
-    ('{"rootModelIdentifier": "a", "rootModelIdentifier": "b", "itemInfoEntries": {}}',
-     "rootModelIdentifier: key appears twice"),
-    ('{"rootModelIdentifier": NaN}', "not a JSON number"),
-    ('{"rootModelIdentifier": "a", "itemInfoEntries": []}', "unreadable package manifest"),
-    ("", "file is empty"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        (
+            '{"rootModelIdentifier": "a", "rootModelIdentifier": "b", "itemInfoEntries": {}}',
+            "rootModelIdentifier: key appears twice",
+        ),
+        ('{"rootModelIdentifier": NaN}', "not a JSON number"),
+        ('{"rootModelIdentifier": "a", "itemInfoEntries": []}', "unreadable package manifest"),
+        ("", "file is empty"),
+    ],
+)
 def test_package_manifest_is_read_strictly(tmp_path: Path, text: str, reason: str) -> None:
     """Manifest.json follows nhkit's JSON policy (duplicate keys and NaN are errors), like
     every other JSON file nhkit reads."""

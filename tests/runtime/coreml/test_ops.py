@@ -21,11 +21,29 @@ def test_round_to_fp16_is_bit_exact() -> None:
     f = halves.astype(np.float32)
     f = f[np.isfinite(f)]
     mids = ((f[:-1].astype(np.float64) + f[1:]) / 2).astype(np.float32)  # exact ties
-    near = np.concatenate([np.nextafter(mids, np.float32(np.inf)),
-                           np.nextafter(mids, np.float32(-np.inf))])
+    near = np.concatenate(
+        [np.nextafter(mids, np.float32(np.inf)), np.nextafter(mids, np.float32(-np.inf))]
+    )
     rnd = np.random.default_rng(0).integers(0, 1 << 32, 1 << 20, dtype=np.uint64)
-    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 65504, 65519.99, 65520, 1e-8,
-                         -6.1e-5, 5.96e-8, 2.98e-8, 2.99e-8, 3e38], dtype=np.float32)
+    specials = np.array(
+        [
+            0.0,
+            -0.0,
+            np.inf,
+            -np.inf,
+            np.nan,
+            65504,
+            65519.99,
+            65520,
+            1e-8,
+            -6.1e-5,
+            5.96e-8,
+            2.98e-8,
+            2.99e-8,
+            3e38,
+        ],
+        dtype=np.float32,
+    )
     x = np.concatenate([f, mids, near, rnd.astype(np.uint32).view(np.float32), specials])
     with np.errstate(over="ignore", invalid="ignore"):
         want = x.astype(np.float16).astype(np.float32)
@@ -46,9 +64,15 @@ def test_fp16_ops_round_every_output_to_float16() -> None:
         y = mb.sigmoid_hard(x=y, alpha=0.3, beta=0.4)
         return mb.relu(x=y, name="out")
 
-    model = ct.convert(prog, convert_to="mlprogram", minimum_deployment_target=ct.target.iOS16,
-                       compute_precision=ct.precision.FLOAT16, skip_model_load=True)
+    model = ct.convert(
+        prog,
+        convert_to="mlprogram",
+        minimum_deployment_target=ct.target.iOS16,
+        compute_precision=ct.precision.FLOAT16,
+        skip_model_load=True,
+    )
     import tempfile
+
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "m.mlpackage"
         model.save(str(path))
@@ -77,8 +101,11 @@ def _coremltools_constexpr_values(pkg: Path) -> dict[str, np.ndarray]:
     spec = Model_pb2.Model()
     spec.ParseFromString(_spec_path(pkg).read_bytes())
     prog = milproto_load(spec, spec.specificationVersion, str(_weights(pkg).parent))
-    return {op.outputs[0].name: np.asarray(op.materialized_val_inference())
-            for op in prog.functions["main"].operations if op.op_type.startswith("constexpr_")}
+    return {
+        op.outputs[0].name: np.asarray(op.materialized_val_inference())
+        for op in prog.functions["main"].operations
+        if op.op_type.startswith("constexpr_")
+    }
 
 
 def _assert_bit_exact(pkg: Path, op_type: str) -> int:
@@ -95,27 +122,42 @@ def _assert_bit_exact(pkg: Path, op_type: str) -> int:
 
 
 @QUIET
-@pytest.mark.parametrize("variant, op_type", [
-    ("int8", "constexpr_affine_dequantize"), ("pal8", "constexpr_lut_to_dense"),
-    ("pal6", "constexpr_lut_to_dense"), ("pal4", "constexpr_lut_to_dense")])
-def test_decompression_is_bit_exact_with_coremltools(packages: dict[str, Path], variant: str,
-                                                     op_type: str) -> None:
+@pytest.mark.parametrize(
+    "variant, op_type",
+    [
+        ("int8", "constexpr_affine_dequantize"),
+        ("pal8", "constexpr_lut_to_dense"),
+        ("pal6", "constexpr_lut_to_dense"),
+        ("pal4", "constexpr_lut_to_dense"),
+    ],
+)
+def test_decompression_is_bit_exact_with_coremltools(
+    packages: dict[str, Path], variant: str, op_type: str
+) -> None:
     assert _assert_bit_exact(packages[variant], op_type) >= 2
 
 
 @QUIET
-@pytest.mark.parametrize("kind, config", [
-    ("constexpr_blockwise_shift_scale",
-     dict(quant="linear_symmetric", dtype="int4", granularity="per_block", block_size=16)),
-    ("constexpr_blockwise_shift_scale",
-     dict(quant="linear", dtype="uint8", granularity="per_channel")),
-    ("constexpr_lut_to_dense", dict(nbits=3, granularity="per_grouped_channel", group_size=8)),
-    ("constexpr_lut_to_dense", dict(nbits=1, granularity="per_tensor")),
-    ("constexpr_lut_to_dense", dict(nbits=2, granularity="per_tensor", cluster_dim=2)),
-    ("constexpr_lut_to_dense", dict(nbits=6, granularity="per_grouped_channel", group_size=16)),
-])
-def test_ios18_decompression_forms_are_bit_exact(tmp_path: Path, kind: str,
-                                                 config: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    "kind, config",
+    [
+        (
+            "constexpr_blockwise_shift_scale",
+            dict(quant="linear_symmetric", dtype="int4", granularity="per_block", block_size=16),
+        ),
+        (
+            "constexpr_blockwise_shift_scale",
+            dict(quant="linear", dtype="uint8", granularity="per_channel"),
+        ),
+        ("constexpr_lut_to_dense", dict(nbits=3, granularity="per_grouped_channel", group_size=8)),
+        ("constexpr_lut_to_dense", dict(nbits=1, granularity="per_tensor")),
+        ("constexpr_lut_to_dense", dict(nbits=2, granularity="per_tensor", cluster_dim=2)),
+        ("constexpr_lut_to_dense", dict(nbits=6, granularity="per_grouped_channel", group_size=16)),
+    ],
+)
+def test_ios18_decompression_forms_are_bit_exact(
+    tmp_path: Path, kind: str, config: dict[str, object]
+) -> None:
     """The iOS 18 compression ops (sub-byte blob types, per-block scales, vector LUTs): not what
     the iOS 16 exporter emits today, but a newer deployment target would."""
     ct = pytest.importorskip("coremltools")
@@ -132,8 +174,13 @@ def test_ios18_decompression_forms_are_bit_exact(tmp_path: Path, kind: str,
         y = mb.reduce_mean(x=y, axes=[2, 3])
         return mb.linear(x=y, weight=wl, name="out")
 
-    model = ct.convert(prog, convert_to="mlprogram", minimum_deployment_target=ct.target.iOS18,
-                       compute_precision=ct.precision.FLOAT32, skip_model_load=True)
+    model = ct.convert(
+        prog,
+        convert_to="mlprogram",
+        minimum_deployment_target=ct.target.iOS18,
+        compute_precision=ct.precision.FLOAT32,
+        skip_model_load=True,
+    )
     cfg = dict(config)
     if "quant" in cfg:
         op_cfg = cto.OpLinearQuantizerConfig(mode=cfg.pop("quant"), weight_threshold=0, **cfg)
@@ -151,8 +198,11 @@ def test_ios18_decompression_forms_are_bit_exact(tmp_path: Path, kind: str,
     x = rng.standard_normal((1, 16, 8, 8)).astype(np.float32)
     out = p.predict({"image": x})["out"]
     xp = np.pad(x[0].astype(np.float64), ((0, 0), (1, 1), (1, 1)))
-    conv = sum(np.einsum("oi,ihw->ohw", wcd[:, :, i, j].astype(np.float64),
-                         xp[:, i:i + 8, j:j + 8]) for i in range(3) for j in range(3))
+    conv = sum(
+        np.einsum("oi,ihw->ohw", wcd[:, :, i, j].astype(np.float64), xp[:, i : i + 8, j : j + 8])
+        for i in range(3)
+        for j in range(3)
+    )
     ref = wld.astype(np.float64) @ conv.mean(axis=(1, 2))
     assert np.abs(out[0] - ref).max() <= 1e-5 * np.abs(ref).max()
 
@@ -172,15 +222,16 @@ def test_other_mil_op_forms_match_numpy(tmp_path: Path) -> None:
     def prog(image):  # noqa: ANN001, ANN202
         w = mb.thresholded_relu(x=image, alpha=-3.0)
         hs = mb.mul(x=w, y=mb.sigmoid_hard(x=w, alpha=1.0 / 6, beta=0.5))
-        t = mb.transpose(x=hs, perm=[0, 2, 3, 1])                      # [1, 5, 6, 4]
+        t = mb.transpose(x=hs, perm=[0, 2, 3, 1])  # [1, 5, 6, 4]
         p = mb.pad(x=t, pad=[1, 0, 0, 2], mode="constant", constant_val=0.5)
-        p = mb.pad(x=p, pad=[1, 1], mode="reflect")                    # [1, 5, 7, 8]
+        p = mb.pad(x=p, pad=[1, 1], mode="reflect")  # [1, 5, 7, 8]
         e = mb.expand_dims(x=mb.reduce_sum(x=p, axes=[0], keep_dims=False), axes=[-1])
-        s = mb.squeeze(x=e, axes=[3])                                  # [5, 7, 8]
-        mm = mb.matmul(x=s, y=m, transpose_x=False, transpose_y=False)   # [5, 7, 5]
-        mm2 = mb.matmul(x=mm, y=mm, transpose_x=True)                 # [5, 5, 5]
-        r = mb.real_div(x=mm2, y=mb.add(x=mb.reduce_max(x=mm2, axes=[1, 2], keep_dims=True),
-                                         y=np.float32(1.0)))
+        s = mb.squeeze(x=e, axes=[3])  # [5, 7, 8]
+        mm = mb.matmul(x=s, y=m, transpose_x=False, transpose_y=False)  # [5, 7, 5]
+        mm2 = mb.matmul(x=mm, y=mm, transpose_x=True)  # [5, 5, 5]
+        r = mb.real_div(
+            x=mm2, y=mb.add(x=mb.reduce_max(x=mm2, axes=[1, 2], keep_dims=True), y=np.float32(1.0))
+        )
         c = mb.cast(x=mb.mul(x=r, y=np.float32(10.0)), dtype="int32")
         c = mb.cast(x=c, dtype="fp32")
         mx = mb.maximum(x=mb.sub(x=c, y=r), y=mb.minimum(x=r, y=np.float32(0.1)))
@@ -189,8 +240,21 @@ def test_other_mil_op_forms_match_numpy(tmp_path: Path) -> None:
     path = _save_program(prog, tmp_path)
     p = MLProgram.open(path)
     counts = p.op_counts()
-    for op in ("thresholded_relu", "transpose", "pad", "reduce_sum", "expand_dims", "squeeze",
-               "matmul", "reduce_max", "real_div", "cast", "maximum", "minimum", "clip"):
+    for op in (
+        "thresholded_relu",
+        "transpose",
+        "pad",
+        "reduce_sum",
+        "expand_dims",
+        "squeeze",
+        "matmul",
+        "reduce_max",
+        "real_div",
+        "cast",
+        "maximum",
+        "minimum",
+        "clip",
+    ):
         assert op in counts, (op, counts)
     x = (rng.standard_normal((1, 4, 5, 6)) * 4).astype(np.float32)
     got = p.predict({"image": x})["out"]
