@@ -16,6 +16,7 @@ Parquet part files out.
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -233,14 +234,23 @@ def ray_engine(
             actor_class=actor_class,
         )
         sink = sink_class(os.fspath(folder), prefix, schema, rows_per_file)
+        failure: str | None = None
         try:
             hashed.write_datasink(sink)
         except ray.exceptions.RayError as exc:
             first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc)
+            failure = f"{type(exc).__name__}: {first}"
+        if failure is not None:
+            # Raised outside the except block and after dropping the pipeline: an exception
+            # chained to Ray's keeps its frames, hence the dataset and its actor pool, alive,
+            # and leaked actors hold CPU claims that starve the read tasks of the next run in
+            # the same driver (seen: a rerun after a failed run waited forever on 2 CPUs).
+            del ds, hashed
+            gc.collect()
             raise NhkitError(
-                f"the Ray run stopped ({type(exc).__name__}: {first}); the part files already "
-                f"in {folder} are complete and valid: rerun the same command to resume"
-            ) from None
+                f"the Ray run stopped ({failure}); the part files already in {folder} are "
+                "complete and valid: rerun the same command to resume"
+            )
         rows = sum(r["rows"] for r in sink.results)
         errors = sum(r["errors"] for r in sink.results)
         return rows - errors, errors, [r["part"] for r in sink.results]
