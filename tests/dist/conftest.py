@@ -33,12 +33,24 @@ def library_files(root: Path) -> list[str]:
     return sorted(str(p) for p in root.rglob("*") if p.is_file())
 
 
+RAY_INIT = dict(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                configure_logging=True, logging_level="warning")
+
+
+def restart_cluster() -> None:
+    """A fresh local cluster in this driver (what a new `nhkit hash --engine ray` process
+    gets); later tests keep using the module-level `ray`, now connected to it."""
+    import ray
+
+    ray.shutdown()
+    ray.init(**RAY_INIT)
+
+
 @pytest.fixture(scope="session")
 def ray_cluster():
     """One local Ray cluster with 2 CPUs for every test in tests/dist (start-up is the slow
     part); nhkit's default actor claim (0.5 CPU) leaves room for the read tasks."""
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             configure_logging=True, logging_level="warning")
+    ray.init(**RAY_INIT)
     yield ray
     ray.shutdown()
