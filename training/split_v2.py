@@ -1,0 +1,171 @@
+"""Fixed train / evaluation split for the default model v2 (issue 12 §1), by source package.
+
+    python training/split_v2.py --photos ../shared/photos --extra ../shared/photos_extra
+    # writes training/split_v2.json; --link DIR also makes the evaluation folder of symlinks
+
+Why by package: photos of one Debian package are often shots of one subject, one scene type, one
+photographer (~66 postcard shots in cimg-doc, ~40 underwater ones in krank). Splitting photo by
+photo would put near-siblings on both sides and flatter the evaluation; a package goes wholly to
+one side.
+
+Rules (fixed before any v2 training or evaluation):
+1. Training always gets all of `photos/` (v1's training and held-out photos alike; v1's 28-photo
+   table stays as history).
+2. The packages of `photos_extra/` are ordered by sha256("nhkit-split-v2:" + package) and given
+   to the evaluation side in that order until it holds >= 320 photos; the rest train.
+3. Leak scan (the same bounds as benchmarks/calib_set.py): an evaluation photo within pHash <= 10
+   (of 64) or PDQ <= 70 (of 256) of any training photo is moved out of the evaluation (it is
+   neither trained on nor evaluated); inside the evaluation side, near-duplicate groups keep
+   their first file (MANIFEST order).
+The evaluation side is never trained on, calibrated on or used for checkpoint selection during
+training; benchmarks/quality.py reports on it. No gcompris photos are read (reserved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
+
+from calib_set import PDQ_MAX, PHASH_MAX, cross_distances, fingerprints  # noqa: E402
+
+EVAL_MIN = 320
+
+
+def read_rows(folder: str) -> list[dict[str, str]]:
+    with open(os.path.join(folder, "MANIFEST.tsv"), newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--photos", default=os.path.join(HERE, "..", "..", "shared", "photos"))
+    ap.add_argument("--extra", default=os.path.join(HERE, "..", "..", "shared", "photos_extra"))
+    ap.add_argument("--out", default=os.path.join(HERE, "split_v2.json"))
+    ap.add_argument("--link", help="make this folder of symlinks to the evaluation photos")
+    a = ap.parse_args()
+    t0 = time.time()
+
+    base_rows = read_rows(a.photos)
+    extra_rows = read_rows(a.extra)
+    if any("gcompris" in r["file"] or "gcompris" in r["source_package"] for r in extra_rows):
+        sys.exit("photos_extra holds gcompris photos: they are reserved, refuse to use them")
+    packages: dict[str, list[str]] = {}
+    for r in extra_rows:
+        packages.setdefault(r["source_package"], []).append(r["file"])
+    order = sorted(
+        packages, key=lambda p: hashlib.sha256(f"nhkit-split-v2:{p}".encode()).hexdigest()
+    )
+    eval_pk: list[str] = []
+    n_eval = 0
+    for p in order:
+        if n_eval >= EVAL_MIN:
+            break
+        eval_pk.append(p)
+        n_eval += len(packages[p])
+    train_pk = sorted(set(packages) - set(eval_pk))
+
+    train = [("photos", r["file"]) for r in base_rows] + [
+        ("photos_extra", f) for p in train_pk for f in packages[p]
+    ]
+    cand = [r["file"] for r in extra_rows if r["source_package"] in set(eval_pk)]
+    folders = {"photos": a.photos, "photos_extra": a.extra}
+
+    tph, tpdq = [], []
+    for name in ("photos", "photos_extra"):
+        files = [f for n, f in train if n == name]
+        ph, pdq, _ = fingerprints(folders[name], files)
+        tph.append(ph)
+        tpdq.append(pdq)
+    import numpy as np
+
+    tph_a, tpdq_a = np.concatenate(tph), np.concatenate(tpdq)
+    train_names = [f"{n}/{f}" for n in ("photos", "photos_extra") for m, f in train if m == n]
+    eph, epdq, esha = fingerprints(a.extra, cand)
+
+    dph, dpdq = cross_distances(eph, tph_a), cross_distances(epdq, tpdq_a)
+    excluded: list[dict[str, object]] = []
+    dropped: set[int] = set()
+    for i, f in enumerate(cand):
+        j, k = int(dph[i].argmin()), int(dpdq[i].argmin())
+        if dph[i, j] <= PHASH_MAX or dpdq[i, k] <= PDQ_MAX:
+            dropped.add(i)
+            excluded.append(
+                {
+                    "file": f,
+                    "reason": "near-duplicate of a training photo",
+                    "closest_phash": [train_names[j], int(dph[i, j])],
+                    "closest_pdq": [train_names[k], int(dpdq[i, k])],
+                }
+            )
+    sph, spdq = cross_distances(eph, eph), cross_distances(epdq, epdq)
+    for j in range(len(cand)):
+        if j in dropped:
+            continue
+        for i in range(j):
+            if i not in dropped and (sph[i, j] <= PHASH_MAX or spdq[i, j] <= PDQ_MAX):
+                dropped.add(j)
+                excluded.append(
+                    {
+                        "file": cand[j],
+                        "reason": "near-duplicate inside the evaluation side",
+                        "kept": cand[i],
+                        "phash": int(sph[i, j]),
+                        "pdq": int(spdq[i, j]),
+                    }
+                )
+                break
+    kept = [i for i in range(len(cand)) if i not in dropped]
+    kept_train_min = {
+        "phash": int(dph[kept].min()),
+        "pdq": int(dpdq[kept].min()),
+    }
+    res = {
+        "version": 2,
+        "rule": "by package: sha256('nhkit-split-v2:' + package) order, evaluation >= "
+        f"{EVAL_MIN} photos; leak scan pHash <= {PHASH_MAX} / PDQ <= {PDQ_MAX}",
+        "folders": {"photos": "photos", "photos_extra": "photos_extra"},
+        "eval_packages": sorted(eval_pk),
+        "train_packages": train_pk,
+        "train": train_names,
+        "train_groups": {
+            f"{n}/{f}": (n + ":" + f.split("/")[0]) for n, f in train
+        },  # a group = one source package: hard negatives are drawn inside it
+        "eval": [{"file": f"photos_extra/{cand[i]}", "sha256": esha[i]} for i in kept],
+        "eval_count": len(kept),
+        "eval_distinct_pairs": len(kept) * (len(kept) - 1) // 2,
+        "excluded": excluded,
+        "eval_to_train_closest": kept_train_min,
+        "seconds": round(time.time() - t0, 1),
+    }
+    tmp = a.out + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(res, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, a.out)
+    if a.link:
+        os.makedirs(a.link, exist_ok=True)
+        for i in kept:
+            dst = os.path.join(a.link, cand[i].replace("/", "__"))
+            if not os.path.lexists(dst):
+                os.symlink(os.path.abspath(os.path.join(a.extra, cand[i])), dst)
+    print(
+        f"train {len(train)} photos ({len(train_pk)} extra packages + photos/), eval "
+        f"{len(kept)} kept of {len(cand)} ({res['eval_distinct_pairs']} pairs, "
+        f"{len(eval_pk)} packages), {len(excluded)} excluded; closest eval-to-train: "
+        f"pHash {kept_train_min['phash']}, PDQ {kept_train_min['pdq']} ({res['seconds']} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
