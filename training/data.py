@@ -24,6 +24,13 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
 CACHE_LONG_SIDE = 512
 PHOTOS: list[np.ndarray] = []  # filled by load_photos() before the worker pool forks
+# v2: the source group (package) of each photo, and the photos of each group: a "cousin" (another
+# photo of the same package: same subject, scene type or photographer) is the hard negative that
+# the closest distinct pairs of an evaluation are made of.
+GROUP_OF: list[int] = []
+GROUP_MEMBERS: list[list[int]] = []
+# knobs set by train.py before the pool forks (defaults = v1's recipe)
+KNOBS = {"photo_share": 0.62, "cousin_p": 0.0, "geo": 1.0}
 _FONTS: dict[int, ImageFont.ImageFont] = {}
 
 WORDS = (
@@ -37,11 +44,19 @@ def load_split(path):
         return json.load(f)
 
 
-def load_photos(photo_dir, files):
-    """Decode the training photos once, reduced to long side <= 512 (cheap workers)."""
+def load_photos(photo_dir, files, groups=None):
+    """Decode the training photos once, reduced to long side <= 512 (cheap workers).
+
+    `photo_dir` is one folder, or a dict {prefix: folder} for files named "prefix/rel"
+    (v2 trains on photos/ and part of photos_extra/). `groups` maps a file to its source group."""
     out = []
     for rel in files:
-        im = Image.open(os.path.join(photo_dir, rel)).convert("RGB")
+        if isinstance(photo_dir, dict):
+            prefix, rest = rel.split("/", 1)
+            path = os.path.join(photo_dir[prefix], rest)
+        else:
+            path = os.path.join(photo_dir, rel)
+        im = Image.open(path).convert("RGB")
         s = CACHE_LONG_SIDE / max(im.size)
         if s < 1:
             im = im.resize(
@@ -51,6 +66,11 @@ def load_photos(photo_dir, files):
             )
         out.append(np.asarray(im))
     PHOTOS[:] = out
+    names: dict[str, int] = {}
+    GROUP_OF[:] = [names.setdefault((groups or {}).get(f, f), len(names)) for f in files]
+    GROUP_MEMBERS[:] = [[] for _ in names]
+    for i, g in enumerate(GROUP_OF):
+        GROUP_MEMBERS[g].append(i)
     return out
 
 
@@ -184,14 +204,16 @@ def sibling_window(rng, idx, window):
 
 def base_image(rng, w, h):
     u = rng.random()
-    if u < 0.62 and PHOTOS:
+    if u < KNOBS["photo_share"] and PHOTOS:
         im, idx, win = photo_crop(rng, w, h)
         return im, (idx, win)
-    if u < 0.72:
+    # the procedural share keeps v1's proportions inside what the photos leave
+    v = (u - KNOBS["photo_share"]) / max(1e-9, 1.0 - KNOBS["photo_share"])
+    if v < 0.10 / 0.38:
         im = dead_leaves(rng, w, h)
-    elif u < 0.80:
+    elif v < 0.18 / 0.38:
         im = pink_noise(rng, w, h)
-    elif u < 0.88:
+    elif v < 0.26 / 0.38:
         im = gradient_text(rng, w, h)
     else:  # blend of a procedural image and a photo / two procedural images
         gen = [dead_leaves, pink_noise, gradient_text][int(rng.integers(3))]
@@ -249,11 +271,12 @@ def overlay(rng, im):
 def augment(rng, im, strength=1.0):
     """One random chain of in-the-wild edits. `im` is a PIL RGB image."""
     w, h = im.size
-    if rng.random() < 0.7:  # content crop <= 10 % per side
-        left, t, r, b = rng.uniform(0, 0.1, 4) * strength
+    geo = KNOBS["geo"]  # v2 (geo > 1): more often, and up to a little past the evaluation's edits
+    if rng.random() < min(0.9, 0.7 * geo):  # content crop <= 10 % per side (x geo)
+        left, t, r, b = rng.uniform(0, 0.1 * geo, 4) * strength
         im = im.crop((int(left * w), int(t * h), w - int(r * w), h - int(b * h)))
-    if rng.random() < 0.35:  # rotation +-6 deg
-        ang = rng.uniform(-6, 6)
+    if rng.random() < min(0.8, 0.35 * geo):  # rotation +-6 deg (x geo)
+        ang = rng.uniform(-6, 6) * geo
         if rng.random() < 0.5:
             im = im.rotate(
                 ang,
@@ -271,12 +294,12 @@ def augment(rng, im, strength=1.0):
     if rng.random() < 0.3:  # aspect change +-20 %
         w1, h1 = im.size
         im = im.resize((max(8, int(w1 * rng.uniform(0.8, 1.2))), h1), Image.BICUBIC)
-    if rng.random() < 0.15:  # border
+    if rng.random() < min(0.6, 0.15 * geo * geo):  # border
         w1, h1 = im.size
         if rng.random() < 0.5:
-            left = t = r = b = rng.uniform(0.02, 0.12)
+            left = t = r = b = rng.uniform(0.02, 0.12 * geo)
         else:
-            left, t, r, b = rng.uniform(0, 0.12, 4)
+            left, t, r, b = rng.uniform(0, 0.12 * geo, 4)
         col = (
             rand_color(rng)
             if rng.random() < 0.5
@@ -357,6 +380,12 @@ def make_batch(args):
             win = sibling_window(rng, *info)
             if win is not None:
                 items.append(photo_crop(rng, w, h, idx=info[0], window=win)[0])
+        if info is not None and KNOBS["cousin_p"] > 0 and rng.random() < KNOBS["cousin_p"]:
+            members = GROUP_MEMBERS[GROUP_OF[info[0]]]
+            if len(members) > 1 and i + len(items) < n:
+                j = members[int(rng.integers(len(members)))]
+                if j != info[0]:
+                    items.append(photo_crop(rng, w, h, idx=j)[0])
         for b in items:
             v1[i] = squash(augment(rng, b), size)
             v2[i] = squash(augment(rng, b), size)

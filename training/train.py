@@ -75,6 +75,27 @@ def main():
     ap.add_argument(
         "--phases", default=None, help=f"end_fraction:resolution:pairs,... (default: {PHASES})"
     )
+    ap.add_argument(
+        "--extra",
+        default=os.path.join(HERE, "..", "..", "shared", "photos_extra"),
+        help="photos_extra folder (a version-2 split names files in photos/ and photos_extra/)",
+    )
+    ap.add_argument(
+        "--init-onnx",
+        default=None,
+        help="warm start: a shipped model.onnx (training/from_onnx.py rebuilds its BatchNorms)",
+    )
+    ap.add_argument(
+        "--bn-frozen",
+        action="store_true",
+        help="BatchNorm in inference mode while training (fine-tuning a warm start)",
+    )
+    ap.add_argument("--photo-share", type=float, default=0.62, help="share of real-photo items")
+    ap.add_argument(
+        "--cousin-p", type=float, default=0.0, help="probability of a same-package hard negative"
+    )
+    ap.add_argument("--geo", type=float, default=1.0, help="geometric edit strength (v1: 1.0)")
+    ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--log", default=None)
     ap.add_argument("--log-every", type=int, default=20)
     a = ap.parse_args()
@@ -93,8 +114,15 @@ def main():
 
     split = data.load_split(a.split)
     train_files = split["train"]
-    assert not set(train_files) & set(split["held_out"])
-    data.load_photos(a.photos, train_files)
+    if split.get("version") == 2:
+        assert not set(train_files) & {e["file"] for e in split["eval"]}
+        data.load_photos(
+            {"photos": a.photos, "photos_extra": a.extra}, train_files, split["train_groups"]
+        )
+    else:
+        assert not set(train_files) & set(split["held_out"])
+        data.load_photos(a.photos, train_files)
+    data.KNOBS.update(photo_share=a.photo_share, cousin_p=a.cousin_p, geo=a.geo)
 
     import multiprocessing as mp
 
@@ -129,6 +157,9 @@ def main():
         seed_mat = make_seed_matrix()
         seed_mat.tofile(seed_path)
     state["minutes"] = a.minutes
+    state.setdefault("commands", []).append(
+        {"argv": sys.argv[1:], "at_step": state["step"], "knobs": dict(data.KNOBS)}
+    )
     phases = parse_phases(a.phases) if a.phases else [tuple(p) for p in state.get("phases", PHASES)]
     if [list(p) for p in phases] != [list(p) for p in state.get("phases", phases)]:
         state.setdefault("phase_changes", []).append(
@@ -160,6 +191,15 @@ def main():
             for i, v in enumerate(opt.variables):
                 v.assign(z[f"v{i}"])
         log(f"resumed at step {state['step']} elapsed {state['elapsed'] / 60:.1f} min")
+    elif a.init_onnx:
+        from from_onnx import load_into
+
+        res0, _ = phase_at(0.0, phases)
+        v1, _v2 = data.make_batch((a.seed, 10**9, res0, 48))  # not a training batch index
+        calib = v1.astype(np.float32) / 127.5 - 1.0
+        load_into(model, topo, a.init_onnx, calib)
+        state["init_onnx"] = os.path.relpath(a.init_onnx, os.path.join(HERE, ".."))
+        log(f"warm start from {a.init_onnx} (BN statistics from {len(calib)} training images)")
 
     def save():
         model.save_weights(wpath + ".tmp.weights.h5")
@@ -176,7 +216,7 @@ def main():
         x = (tf.cast(x, tf.float32) / 255.0) * 2.0 - 1.0
         n = tf.shape(x1)[0]
         with tf.GradientTape() as tape:
-            e = model(x, training=True)
+            e = model(x, training=not a.bn_frozen)
             loss, stats = total_loss(e[:n], e[n:], seed_t)
         grads = tape.gradient(loss, model.trainable_variables)
         opt.apply_gradients(zip(grads, model.trainable_variables))
@@ -205,7 +245,7 @@ def main():
         v1, v2 = job.get()
         submit()
         frac = state["elapsed"] / budget
-        opt.learning_rate.assign(lr_at(state["step"], frac, a.lr))
+        opt.learning_rate.assign(lr_at(state["step"], frac, a.lr, warmup=a.warmup))
         stats = train_step(v1, v2)
         for k, v in stats.items():
             acc[k] += float(v)
