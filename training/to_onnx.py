@@ -184,6 +184,7 @@ def main():
     ap.add_argument("--ckpt", required=True, help="checkpoint folder (model.weights.h5, seed.f32)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--photos", default=os.path.join(HERE, "..", "..", "shared", "photos"))
+    ap.add_argument("--extra", default=os.path.join(HERE, "..", "..", "shared", "photos_extra"))
     ap.add_argument("--split", default=os.path.join(HERE, "split.json"))
     ap.add_argument("--name", default="nhkit-mnv3s-v1")
     ap.add_argument("--version", default="1.0.0")
@@ -217,14 +218,26 @@ def main():
     state_path = os.path.join(a.ckpt, "state.json")
     state = json.load(open(state_path)) if os.path.exists(state_path) else {}
 
-    train_rgb = preprocess(list_photos(a.photos, split["train"]))
+    if split.get("version") == 2:
+        # names are "photos/<rel>" or "photos_extra/<rel>"; the evaluation side is never read
+        roots = {"photos": a.photos, "photos_extra": a.extra}
+        train_paths = [
+            os.path.join(roots[f.split("/", 1)[0]], f.split("/", 1)[1]) for f in split["train"]
+        ]
+        held_paths: list[str] = []
+        recal_dir, recal_files = roots, split["train"]
+    else:
+        train_paths = list_photos(a.photos, split["train"])
+        held_paths = list_photos(a.photos, split["held_out"])
+        recal_dir, recal_files = a.photos, split["train"]
+    train_rgb = preprocess(train_paths)
     # 0. BatchNorm recalibration at 360 px (training photos + augmented training pairs only)
     recal = 0
     if a.recal_batches > 0:
         import bn_recal
 
         recal = bn_recal.recalibrate(
-            model, train_rgb, a.photos, split["train"], batches=a.recal_batches
+            model, train_rgb, recal_dir, recal_files, batches=a.recal_batches
         )
         model.save_weights(os.path.join(a.ckpt, "model.recal.weights.h5"))
 
@@ -255,7 +268,7 @@ def main():
     onnx.save(m, onnx_path)
 
     # 3. verification: onnxruntime vs Keras on real photos (held out + training)
-    held_rgb = preprocess(list_photos(a.photos, split["held_out"]))
+    held_rgb = preprocess(held_paths) if held_paths else train_rgb[32:96]
     ver_rgb = np.concatenate([held_rgb, train_rgb[:32]])
     e_keras = keras_embed(model, ver_rgb) * np.float32(head_scale)
     so = ort.SessionOptions()
@@ -335,9 +348,12 @@ def main():
                 "loss_cfg",
                 "lr",
                 "photos_train",
+                "init_onnx",
+                "commands",
             )
         },
-        "held_out_photos": len(split["held_out"]),
+        "split": os.path.basename(a.split),
+        "held_out_photos": len(split["held_out"]) if "held_out" in split else split["eval_count"],
         "license": "Apache-2.0",
     }
     with open(os.path.join(a.out, "model.json"), "w") as f:
