@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import NHCore
+import NHTestSupport
 
 /// NHCore against real bundles written by `nhkit export`: stage digests up to the model input
 /// must equal the Python reference's, and steps 6-7 must reproduce the recorded projections,

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import NHCore
+import NHTestSupport
 @testable import NHLiteRT
 
 /// The real LiteRT runtime (libLiteRt from ai-edge-litert 2.3.0) under NHCore's own pipeline:
