@@ -65,7 +65,7 @@ public class DecodeModesTest {
                 boolean valid = Json.getString(t, "result", "result").equals("valid");
                 DecodedImage d;
                 try {
-                    d = new PngTestDecoder(n -> orientationOf(bytes)).decode(bytes, file);
+                    d = new PngTestDecoder().decode(bytes, file);
                 } catch (NhkitException.ImageDecodeException e) {
                     if (valid) {
                         failures.add(label + ": rejected: " + e.getMessage());
@@ -103,11 +103,6 @@ public class DecodeModesTest {
         }
         assertTrue("too few files checked: " + checked, checked.size() >= 30);
         assertTrue("unexpected skips: " + skipped, skipped.size() <= 5);
-    }
-
-    private static int orientationOf(byte[] bytes) {
-        Integer tag = OrientationSource.covers(bytes) ? OrientationSource.tag(bytes) : null;
-        return Orientation.normaliseTag(tag == null ? 1 : tag);
     }
 
     @Test

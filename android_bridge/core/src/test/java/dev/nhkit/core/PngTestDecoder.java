@@ -18,6 +18,11 @@ import javax.imageio.ImageIO;
 final class PngTestDecoder implements ImageDecoder {
     private final java.util.function.ToIntFunction<String> orientationOf;
 
+    /** The orientation from the file's bytes ({@link OrientationSource}), as the bridges do. */
+    PngTestDecoder() {
+        this.orientationOf = null;
+    }
+
     PngTestDecoder(int orientation) {
         this.orientationOf = name -> orientation;
     }
@@ -44,7 +49,14 @@ final class PngTestDecoder implements ImageDecoder {
         } catch (IllegalArgumentException e) {
             throw new NhkitException.ImageDecodeException(name, e.getMessage(), e);
         }
-        return new DecodedImage(rgb, orientationOf.applyAsInt(name), "image/png", "javax.imageio raster");
+        int orientation;
+        if (orientationOf != null) {
+            orientation = orientationOf.applyAsInt(name);
+        } else {
+            Integer tag = OrientationSource.covers(encoded) ? OrientationSource.tag(encoded) : null;
+            orientation = Orientation.normaliseTag(tag == null ? 1 : tag);
+        }
+        return new DecodedImage(rgb, orientation, "image/png", "javax.imageio raster");
     }
 
     /**
