@@ -69,6 +69,9 @@ final class LiteRTSelfTestTests: XCTestCase {
                 }
             }
             XCTAssertGreaterThan(pngCases, 0, id)
+            let modes = verdicts.dropFirst(cases.cases.count)
+            XCTAssertEqual(modes.count, cases.decodeCases?.count ?? -1, "\(id): exported bundles carry the mode sampler")
+            for v in modes { XCTAssertTrue(v.passed, "\(id)/\(v.id): \(v.problems)") }
             if let out = Self.env["NHKIT_REPORT_OUT"] {
                 try report.write(to: URL(fileURLWithPath: out).appendingPathComponent("\(id).litert-report.json"))
             }
