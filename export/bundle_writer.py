@@ -232,7 +232,9 @@ def compute_decode_cases(spec: Spec, files: list[SamplerFile] | None = None) -> 
         d = decode_image(f.data, orientation=spec.orientation, name=f.filename)
         rgb = np.ascontiguousarray(d.rgb)
         out.append(
-            DecodeCase(f, d.orientation, int(rgb.shape[1]), int(rgb.shape[0]), sha256_bytes(rgb))
+            DecodeCase(
+                f, d.orientation, int(rgb.shape[1]), int(rgb.shape[0]), sha256_bytes(rgb.tobytes())
+            )
         )
     return out
 

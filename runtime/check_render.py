@@ -67,8 +67,8 @@ def stage_summary(result: CheckResult) -> list[str]:
         lines.append(f"embedding: max |device - reference| {max(errs):.3g}")
     modes = result.decode_verdicts
     if modes:
-        exact = [v.mode for v in modes if v.stages.get("decode") == "exact"]
-        line = f"decode modes (mode sampler): {len(exact)}/{len(modes)} exact"
+        n_exact = sum(v.stages.get("decode") == "exact" for v in modes)
+        line = f"decode modes (mode sampler): {n_exact}/{len(modes)} exact"
         bad = [f"{v.id} ({v.mode})" for v in modes if not v.passed]
         lines.append(line + (f"; differ: {', '.join(bad)}" if bad else ""))
     failed = Counter(v.failed_stage for v in result.all_verdicts if v.failed_stage)
