@@ -28,8 +28,10 @@ let package = Package(
         .executableTarget(name: "NHBench", dependencies: ["NHCore"], path: "ios_bridge/Sources/NHBench"),
         .executableTarget(name: "NHMatchBench", dependencies: ["NHCore"], path: "ios_bridge/Sources/NHMatchBench"),
         .executableTarget(name: "NHPipelineBench", dependencies: ["NHCore", "NHLiteRT"], path: "ios_bridge/Sources/NHPipelineBench"),
-        .testTarget(name: "NHCoreTests", dependencies: ["NHCore"], path: "ios_bridge/Tests/NHCoreTests"),
+        // The tests' PNG decoder (spec step 1 where ImageIO does not exist), shared by the test targets.
+        .target(name: "NHTestSupport", dependencies: ["NHCore"], path: "ios_bridge/Tests/NHTestSupport"),
+        .testTarget(name: "NHCoreTests", dependencies: ["NHCore", "NHTestSupport"], path: "ios_bridge/Tests/NHCoreTests"),
         .testTarget(name: "NHKitTests", dependencies: ["NHKit", "NHCore"], path: "ios_bridge/Tests/NHKitTests"),
-        .testTarget(name: "NHLiteRTTests", dependencies: ["NHLiteRT", "NHCore"], path: "ios_bridge/Tests/NHLiteRTTests"),
+        .testTarget(name: "NHLiteRTTests", dependencies: ["NHLiteRT", "NHCore", "NHTestSupport"], path: "ios_bridge/Tests/NHLiteRTTests"),
     ]
 )

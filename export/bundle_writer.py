@@ -29,6 +29,7 @@ from nhkit.runtime.jsonfile import json_bytes
 from nhkit.runtime.seed import seed_to_f32_bytes
 from nhkit.runtime.spec import EMBEDDING_DIM, HASH_BITS, Spec
 
+from .mode_sampler import SamplerFile, sampler_files
 from .wide_gamut_icc import wide_gamut_icc
 
 
@@ -196,13 +197,60 @@ def compute_selftest_cases(sources: list[SelftestSource], hasher: Hasher) -> lis
     return cases
 
 
-def cases_json(bundle_id: str, cases: list[SelftestCase]) -> dict[str, Any]:
-    return {
+@dataclass(frozen=True)
+class DecodeCase:
+    """A mode sampler file (export/mode_sampler.py) plus the reference decode a device must
+    reproduce: spec steps 1-2 only, no model run."""
+
+    source: SamplerFile
+    orientation: int
+    width: int  # oriented
+    height: int
+    decoded: str  # sha256 of the oriented RGB8 bytes
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.source
+        return {
+            "id": s.case_id,
+            "source": s.filename,
+            "mode": s.mode,
+            "description": s.description,
+            "orientation": self.orientation,
+            "width": self.width,
+            "height": self.height,
+            "decoded": self.decoded,
+        }
+
+
+def compute_decode_cases(spec: Spec, files: list[SamplerFile] | None = None) -> list[DecodeCase]:
+    """The mode sampler's expected results from the reference decoder (runtime/decode.py)."""
+    from nhkit.runtime.decode import decode_image
+    from nhkit.runtime.digest import sha256_bytes
+
+    out = []
+    for f in sampler_files() if files is None else files:
+        d = decode_image(f.data, orientation=spec.orientation, name=f.filename)
+        rgb = np.ascontiguousarray(d.rgb)
+        out.append(
+            DecodeCase(
+                f, d.orientation, int(rgb.shape[1]), int(rgb.shape[0]), sha256_bytes(rgb.tobytes())
+            )
+        )
+    return out
+
+
+def cases_json(
+    bundle_id: str, cases: list[SelftestCase], decode_cases: list[DecodeCase] | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "format": SELFTEST_FORMAT,
         "format_version": SELFTEST_VERSION,
         "bundle_id": bundle_id,
         "cases": [c.to_json() for c in cases],
     }
+    if decode_cases:
+        out["decode_cases"] = [d.to_json() for d in decode_cases]
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,12 +346,14 @@ def write_bundle(
     cases: list[SelftestCase],
     manifest_fields: dict[str, Any],
     selftest: str = "embed",
+    decode_cases: list[DecodeCase] | None = None,
 ) -> tuple[Path, Path]:
     """Assemble `staging/<bundle_id>/` and `staging/<bundle_id>.zip`; returns both paths.
 
     selftest "embed": the cases are in the bundle's selftest/ folder. "separate": they go to a
     second artefact `staging/<bundle_id>.selftest.zip` (so production apps need not ship
     them), which the manifest pins by sha256 and whose files it lists one by one.
+    decode_cases: the mode sampler (decode-only cases), written beside the cases.
     manifest_fields: everything build_manifest needs except bundle_id, seed_sha256, cases and
     files, which are computed here from what was actually written."""
     if selftest not in SELFTEST_PLACEMENTS:
@@ -329,7 +379,11 @@ def write_bundle(
     for c in cases:
         (st_root / "selftest" / c.source.filename).write_bytes(c.source.data)
         (st_root / "selftest" / f"{c.source.case_id}.rgb360").write_bytes(c.rgb360)
-    (st_root / "selftest" / "cases.json").write_bytes(json_bytes(cases_json(bundle_id, cases)))
+    for d in decode_cases or []:
+        (st_root / "selftest" / d.source.filename).write_bytes(d.source.data)
+    (st_root / "selftest" / "cases.json").write_bytes(
+        json_bytes(cases_json(bundle_id, cases, decode_cases))
+    )
     files = [
         {"path": rel, "sha256": sha256_file(folder / rel), "size": (folder / rel).stat().st_size}
         for rel in list_files(folder)

@@ -286,6 +286,7 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
         hasher = Hasher(reference, source.seed, spec, with_digests=True)
         photos = [decode_image(p, orientation=spec.orientation).rgb for p in val_files[:5]]
         cases = bw.compute_selftest_cases(bw.make_selftest_sources(photos), hasher)
+        decode_cases = bw.compute_decode_cases(spec)
         case_nchw = normalise(
             np.stack([np.frombuffer(c.rgb360, np.uint8).reshape(360, 360, 3) for c in cases]),
             "NCHW",
@@ -294,7 +295,8 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
         timings["reference"] = time.monotonic() - t
         say(
             f"  reference: onnxruntime fp32 on {len(val)} images, lowering checked, "
-            f"{len(cases)} self-test cases [{timings['reference']:.1f}s]"
+            f"{len(cases)} self-test cases + {len(decode_cases)} decode-mode cases "
+            f"[{timings['reference']:.1f}s]"
         )
 
         common: dict[str, Any] = {
@@ -352,6 +354,7 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
                     model_file=built.model_file,
                     seed=source.seed,
                     cases=cases,
+                    decode_cases=decode_cases,
                     selftest=opts.selftest,
                     manifest_fields=dict(
                         common,

@@ -51,10 +51,10 @@ def validate_manifest(obj: Any, *, source: str = "manifest.json") -> None:
 def validate_cases(obj: Any, *, source: str = "selftest/cases.json") -> None:
     check_format_header(obj, source, fmt=SELFTEST_FORMAT, version=SELFTEST_VERSION)
     raise_problems(source, schema_problems(obj, CASES_SCHEMA))
-    ids = [c["id"] for c in obj["cases"]]
+    ids = [c["id"] for c in obj["cases"]] + [d["id"] for d in obj.get("decode_cases", [])]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
-        raise BundleError(source, f"duplicate case ids {dup}")
+        raise BundleError(source, f"duplicate case ids {dup} (cases and decode_cases share ids)")
 
 
 @dataclass
@@ -332,6 +332,11 @@ def _verify_cases(
         raise BundleError(
             clabel, f"{len(cases['cases'])} cases, manifest says {manifest['selftest']['cases']}"
         )
+    for d in cases.get("decode_cases", []):
+        if f"selftest/{d['source']}" not in listed:
+            raise BundleError(
+                clabel, f"decode case {d['id']}: source file {d['source']!r} is not in the bundle"
+            )
     for case in cases["cases"]:
         for key in ("source", "rgb360"):
             if f"selftest/{case[key]}" not in listed:

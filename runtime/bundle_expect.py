@@ -36,6 +36,7 @@ class BundleExpectation:
     manifest_sha256: str
     tolerance: Tolerance
     label: str
+    decode_cases: list[dict[str, Any]] | None = None  # cases.json's mode sampler, if any
 
 
 def _model_info(bundle: Bundle, msha: str, backend: dict[str, Any] | None = None) -> ModelInfo:
@@ -118,6 +119,9 @@ def expected_from_bundle(path: str | os.PathLike[str]) -> BundleExpectation:
             manifest_sha256=msha,
             tolerance=tolerance,
             label=label,
+            decode_cases=[dict(d) for d in b.cases["decode_cases"]]
+            if "decode_cases" in b.cases
+            else None,
         )
 
 

@@ -14,6 +14,9 @@ The rule (after PDQ's "identical bytes" rule, nh-spec-v1 "The same"):
   model computes something else.
 - `lossy` (JPEG and the like, decoded by the platform): only the end-to-end hash distance
   counts, within the looser `lossy_hamming`.
+- decode cases (the bundle's mode sampler, judged with `--bundle`): `device` (decoded at all),
+  then `decode`: oriented size, orientation and `decoded` digest exactly the reference's; a
+  failure names the stored mode.
 
 A malformed report (or one for another bundle, model or spec) raises InputFileError: it is
 never a pass and never a mere failed case. This module judges; check_render.py turns the
@@ -32,7 +35,7 @@ from .compare import Tolerance, judge
 from .errors import InputFileError
 from .golden import GoldenImage, GoldenSet
 from .hashing import bits_from_projections, hex_to_bits, project
-from .report import DeviceReport, ReportCase
+from .report import DecodeCaseResult, DeviceReport, ReportCase
 
 STAGES: tuple[str, ...] = ("device", "decode", "resize", "normalise", "project", "model", "lossy")
 PRE_MODEL: tuple[tuple[str, str], ...] = (
@@ -74,6 +77,12 @@ class CaseVerdict:
     nonfragile: int = 0
     embedding_error: float | None = None
     time_ms: float = 0.0
+    mode: str | None = None  # decode cases (mode sampler): the stored mode they stand for
+
+    @property
+    def kind(self) -> str:
+        """`lossless`, `lossy`, or `mode` for a decode case (decode only, no model run)."""
+        return "mode" if self.mode is not None else ("lossless" if self.lossless else "lossy")
 
     @property
     def passed(self) -> bool:
@@ -107,14 +116,20 @@ class CheckResult:
     verdicts: list[CaseVerdict]
     notes: list[str] = field(default_factory=list)
     project_checked_with_seed: bool = False
+    decode_verdicts: list[CaseVerdict] = field(default_factory=list)  # the mode sampler
+
+    @property
+    def all_verdicts(self) -> list[CaseVerdict]:
+        """The cases, then the decode cases: what the table, JUnit and Markdown list."""
+        return self.verdicts + self.decode_verdicts
 
     @property
     def passed(self) -> int:
-        return sum(v.passed for v in self.verdicts)
+        return sum(v.passed for v in self.all_verdicts)
 
     @property
     def failed(self) -> int:
-        return len(self.verdicts) - self.passed
+        return len(self.all_verdicts) - self.passed
 
     @property
     def ok(self) -> bool:
@@ -300,6 +315,55 @@ def _judge(
     return v
 
 
+def _judge_decode(ref: dict[str, Any], got: DecodeCaseResult | None) -> CaseVerdict:
+    """One mode sampler case: the device's decode of the file against the reference's."""
+    v = CaseVerdict(id=ref["id"], lossless=True, mode=ref["mode"])
+    what = f"mode {ref['mode']} ({ref['description']})"
+    if got is None:
+        v.fail("device", f"{what}: not in the report's decode_cases (the bridge did not run it)")
+        return v
+    if got.error is not None:
+        v.fail("device", f"{what}: the device could not decode it: {got.error}")
+        return v
+    v.stages["device"] = "ok"
+    wrong = []
+    if got.orientation != ref["orientation"]:
+        wrong.append(f"orientation {got.orientation}, reference {ref['orientation']}")
+    if (got.width, got.height) != (ref["width"], ref["height"]):
+        wrong.append(
+            f"oriented size {got.width}x{got.height}, reference {ref['width']}x{ref['height']}"
+        )
+    if got.decoded != ref["decoded"]:
+        wrong.append(
+            f"decoded digest {(got.decoded or '-')[:12]}..., reference {ref['decoded'][:12]}..."
+        )
+    if wrong:
+        note = (got.extra or {}).get("note")
+        v.fail(
+            "decode", f"{what}: " + "; ".join(wrong) + (f" (decoder note: {note})" if note else "")
+        )
+    else:
+        v.stages["decode"] = "exact"
+    return v
+
+
+def _judge_decode_cases(
+    report: DeviceReport, expected: list[dict[str, Any]], label: str
+) -> list[CaseVerdict]:
+    """Verdicts for the bundle's decode cases; a report id that is not one is an input error."""
+    got = {d.id: d for d in report.decode_cases or []}
+    known = {d["id"] for d in expected}
+    unknown = [i for i in got if i not in known]
+    if unknown:
+        from .jsonfile import raise_problems
+
+        raise_problems(
+            report.source,
+            [f"decode_cases: unknown id {i!r}: not a decode case of {label}" for i in unknown],
+        )
+    return [_judge_decode(ref, got.get(ref["id"])) for ref in expected]
+
+
 def check_report(
     report: DeviceReport,
     golden: GoldenSet,
@@ -312,12 +376,14 @@ def check_report(
     hamming: int | None = None,
     lossy_hamming: int | None = None,
     ignore_fragile: bool = False,
+    decode_cases: list[dict[str, Any]] | None = None,
 ) -> CheckResult:
     """Judge every case of `report` against `golden`.
 
     The tolerance is `tolerance` if given, else the golden set's rule for the report's target
     and compute unit; `hamming`, `lossy_hamming` and `ignore_fragile` then override single
-    fields (command-line flags). Raises InputFileError for a report that does not belong to
+    fields (command-line flags). `decode_cases` (a bundle's cases.json `decode_cases`) adds a
+    verdict per mode sampler case. Raises InputFileError for a report that does not belong to
     `golden` (spec, bundle, model, ids)."""
     label = expected_label or Path(golden.source).name
     _match_report(
@@ -343,6 +409,14 @@ def check_report(
     order = {im.id: i for i, im in enumerate(golden.images)}
     verdicts.sort(key=lambda v: order[v.id])
     notes = []
+    decode_verdicts = []
+    if decode_cases is not None:
+        decode_verdicts = _judge_decode_cases(report, decode_cases, label)
+    elif report.decode_cases:
+        notes.append(
+            f"{len(report.decode_cases)} decode case(s) in the report not judged: "
+            f"{label} has no mode sampler (check against --bundle)"
+        )
     if not report.bundle.checksums_verified:
         notes.append("the bridge did not verify the bundle's file checksums")
     if seed is None:
@@ -363,6 +437,7 @@ def check_report(
         verdicts=verdicts,
         notes=notes,
         project_checked_with_seed=seed is not None,
+        decode_verdicts=decode_verdicts,
     )
 
 

@@ -65,7 +65,13 @@ def stage_summary(result: CheckResult) -> list[str]:
     errs = [v.embedding_error for v in ran if v.embedding_error is not None]
     if errs:
         lines.append(f"embedding: max |device - reference| {max(errs):.3g}")
-    failed = Counter(v.failed_stage for v in vs if v.failed_stage)
+    modes = result.decode_verdicts
+    if modes:
+        n_exact = sum(v.stages.get("decode") == "exact" for v in modes)
+        line = f"decode modes (mode sampler): {n_exact}/{len(modes)} exact"
+        bad = [f"{v.id} ({v.mode})" for v in modes if not v.passed]
+        lines.append(line + (f"; differ: {', '.join(bad)}" if bad else ""))
+    failed = Counter(v.failed_stage for v in result.all_verdicts if v.failed_stage)
     if failed:
         lines.append("failed at: " + ", ".join(f"{s} {failed[s]}" for s in STAGES if s in failed))
     return lines
@@ -93,11 +99,12 @@ def format_text(result: CheckResult) -> str:
             "flipped bits: index(reference margin), * = outside the fragile mask",
         )
     ]
-    for v in result.verdicts:
+    shown = result.all_verdicts
+    for v in shown:
         rows.append(
             (
                 v.id,
-                "lossless" if v.lossless else "lossy",
+                v.kind,
                 "pass" if v.passed else "FAIL",
                 v.failed_stage or "-",
                 "-" if v.hamming is None else str(v.hamming),
@@ -109,8 +116,8 @@ def format_text(result: CheckResult) -> str:
     for n, row in enumerate(rows):
         cells = [row[i].ljust(widths[i]) for i in range(6)] + [row[6]]
         out.append("  ".join(cells).rstrip())
-        if n and not result.verdicts[n - 1].passed:
-            out.append(" " * (widths[0] + 2) + result.verdicts[n - 1].explanation())
+        if n and not shown[n - 1].passed:
+            out.append(" " * (widths[0] + 2) + shown[n - 1].explanation())
     out.append("")
     out.append("summary:")
     out += [f"  {line}" for line in stage_summary(result)]
@@ -136,7 +143,7 @@ def write_junit(result: CheckResult, path: str | os.PathLike[str]) -> None:
     suites = ET.Element(
         "testsuites",
         name="nhkit golden check",
-        tests=str(len(result.verdicts)),
+        tests=str(len(result.all_verdicts)),
         failures=str(result.failed),
         errors="0",
     )
@@ -144,11 +151,11 @@ def write_junit(result: CheckResult, path: str | os.PathLike[str]) -> None:
         suites,
         "testsuite",
         name=suite_name,
-        tests=str(len(result.verdicts)),
+        tests=str(len(result.all_verdicts)),
         failures=str(result.failed),
         errors="0",
         skipped="0",
-        time=f"{sum(v.time_ms for v in result.verdicts) / 1000:.3f}",
+        time=f"{sum(v.time_ms for v in result.all_verdicts) / 1000:.3f}",
         timestamp=result.report.created,
     )
     props = ET.SubElement(suite, "properties")
@@ -159,7 +166,7 @@ def write_junit(result: CheckResult, path: str | os.PathLike[str]) -> None:
         ("tolerance", result.tolerance.describe()),
     ):
         ET.SubElement(props, "property", name=name, value=value)
-    for v in result.verdicts:
+    for v in result.all_verdicts:
         tc = ET.SubElement(
             suite, "testcase", classname=suite_name, name=v.id, time=f"{v.time_ms / 1000:.3f}"
         )
@@ -300,7 +307,7 @@ def write_markdown(
         "normalise | project | flipped bits (reference projection → device) | reason |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for v in result.verdicts:
+    for v in result.all_verdicts:
         flips = (
             "<br>".join(
                 f"{f.index}: {f.reference:+.4g} → "
@@ -313,7 +320,7 @@ def write_markdown(
         if len(v.flipped) > MD_FLIPS:
             flips += f"<br>+{len(v.flipped) - MD_FLIPS} more"
         lines.append(
-            f"| `{_md(v.id)}` | {'lossless' if v.lossless else 'lossy'} | "
+            f"| `{_md(v.id)}` | {v.kind} | "
             f"{'pass' if v.passed else '**FAIL**'} | {v.failed_stage or '–'} | "
             f"{'–' if v.hamming is None else v.hamming} | {v.allowed} | "
             + " | ".join(v.stages.get(s, "–") for s in ("decode", "resize", "normalise", "project"))

@@ -294,6 +294,7 @@ def _check(args: argparse.Namespace) -> CheckResult:
             hamming=args.tolerance,
             lossy_hamming=args.lossy_tolerance,
             ignore_fragile=args.ignore_fragile,
+            decode_cases=exp.decode_cases,
         )
     return result
 
@@ -383,12 +384,16 @@ def run_selftest(args: argparse.Namespace) -> int:
 
     report = run_bundle_selftest(args.bundle, backend=args.backend, threads=args.threads)
     write_report(report, args.output)
-    failed = [c for c in report.cases if c.error]
+    decode = report.decode_cases or []
+    failed = [c.id for c in report.cases if c.error] + [d.id for d in decode if d.error]
     for c in report.cases:
         status = f"error: {c.error}" if c.error else c.hash
         print(f"{c.id}: {status}")
+    for d in decode:
+        print(f"{d.id}: {f'error: {d.error}' if d.error else 'decoded ' + str(d.decoded)[:12]}")
+    modes = f" + {len(decode)} decode cases" if decode else ""
     print(
-        f"{os.fspath(args.output)}: {len(report.cases)} cases, {len(failed)} errors "
+        f"{os.fspath(args.output)}: {len(report.cases)} cases{modes}, {len(failed)} errors "
         f"({report.describe()})"
     )
     return 1 if failed else 0

@@ -108,6 +108,31 @@ class ReportCase:
 
 
 @dataclass(frozen=True)
+class DecodeCaseResult:
+    """One mode sampler case (cases.json `decode_cases`) as the device decoded it: spec steps
+    1-2 only. `error` set means the device could not decode the file."""
+
+    id: str
+    decoded: str | None = None  # sha256 of the oriented RGB8 bytes
+    orientation: int | None = None
+    width: int | None = None  # oriented
+    height: int | None = None
+    error: str | None = None
+    extra: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id}
+        for key in ("decoded", "orientation", "width", "height"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        out["error"] = self.error
+        if self.extra is not None:
+            out["extra"] = self.extra
+        return out
+
+
+@dataclass(frozen=True)
 class DeviceReport:
     """A parsed, validated report. `source` is the file it came from (for messages)."""
 
@@ -120,6 +145,8 @@ class DeviceReport:
     cases: list[ReportCase]
     extra: dict[str, Any] | None = None
     source: str = "<report>"
+    # The bundle's mode sampler results; None when the report has none (older bridges).
+    decode_cases: list[DecodeCaseResult] | None = None
 
     @property
     def target(self) -> str:
@@ -156,6 +183,8 @@ class DeviceReport:
             "created": self.created,
             "cases": [c.to_json() for c in self.cases],
         }
+        if self.decode_cases is not None:
+            out["decode_cases"] = [d.to_json() for d in self.decode_cases]
         if self.extra is not None:
             out["extra"] = self.extra
         return out
@@ -222,6 +251,28 @@ def parse_report(obj: Any, source: str = "<report>") -> DeviceReport:
                 decode_deviation=c.get("decode_deviation"),
             )
         )
+    decode_cases = None
+    if "decode_cases" in obj:
+        decode_cases = []
+        for i, d in enumerate(obj["decode_cases"]):
+            did = d["id"]
+            if did in first_seen:
+                problems.append(
+                    f"decode_cases[{i}].id: duplicate id {did!r} (ids are unique across "
+                    "cases and decode_cases)"
+                )
+            first_seen[did] = i
+            decode_cases.append(
+                DecodeCaseResult(
+                    id=did,
+                    decoded=d.get("decoded"),
+                    orientation=d.get("orientation"),
+                    width=d.get("width"),
+                    height=d.get("height"),
+                    error=d.get("error"),
+                    extra=d.get("extra"),
+                )
+            )
     raise_problems(source, problems)
     b = obj["bundle"]
     return DeviceReport(
@@ -240,6 +291,7 @@ def parse_report(obj: Any, source: str = "<report>") -> DeviceReport:
         cases=cases,
         extra=obj.get("extra"),
         source=source,
+        decode_cases=decode_cases,
     )
 
 

@@ -11,9 +11,13 @@ For each case of a bundle's `selftest/cases.json`, in file order:
 6. stage digests (step 9) of the decoded RGB, the 360x360 RGB and the tensor (not timed).
 
 Any failure of a case (undecodable file, model error, non-finite projection) becomes that case's
-`error` and the run goes on: a device report always has every case. The Swift (`NHKit`) and
-Java (`core/SelfTest`) bridges port this function; the report it returns is
-docs/device-report.md's format.
+`error` and the run goes on: a device report always has every case.
+
+Then each decode case (the mode sampler, `decode_cases`, when the bundle has one): decode and
+orient only, and report the oriented size, the orientation and the `decoded` digest
+(`run_decode_case`); the check compares them exactly and names the mode that differs.
+The Swift (`NHKit`) and Java (`core/SelfTest`) bridges port this function; the report it
+returns is docs/device-report.md's format.
 """
 
 from __future__ import annotations
@@ -29,11 +33,11 @@ import numpy as np
 
 from .backends.base import EmbeddingBackend
 from .decode import decode_image
-from .digest import stage_digests
+from .digest import sha256_bytes, stage_digests
 from .errors import NhkitError
 from .hashing import bits_from_projections, bits_to_hex, project
 from .jsonfile import utc_now_iso
-from .report import BundleRef, DeviceReport, ReportCase
+from .report import BundleRef, DecodeCaseResult, DeviceReport, ReportCase
 from .resize import resize_rgb
 from .spec import DEFAULT_MAX_PIXELS, INPUT_SIZE, Spec
 from .tensor import normalise
@@ -100,6 +104,33 @@ def run_case(
     )
 
 
+def run_decode_case(
+    case_id: str,
+    data: bytes,
+    *,
+    spec: Spec,
+    name: str | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> DecodeCaseResult:
+    """One mode sampler case: spec steps 1-2 and the decoded digest; never raises for the
+    case's own failure (it is returned as `error`)."""
+    try:
+        decoded = decode_image(
+            data, orientation=spec.orientation, max_pixels=max_pixels, name=name or case_id
+        )
+        rgb = decoded.rgb
+        digest = sha256_bytes(np.ascontiguousarray(rgb).tobytes())
+    except Exception as exc:  # any failure is this case's result, like the bridges do
+        return DecodeCaseResult(id=case_id, error=_describe_error(exc))
+    return DecodeCaseResult(
+        id=case_id,
+        decoded=digest,
+        orientation=decoded.orientation,
+        width=int(rgb.shape[1]),
+        height=int(rgb.shape[0]),
+    )
+
+
 def run_cases(
     items: Iterable[tuple[str, bytes, str | None]],
     *,
@@ -154,7 +185,12 @@ def runtime_info(backend: EmbeddingBackend) -> dict[str, Any]:
 
 
 def make_report(
-    cases: list[ReportCase], *, backend: EmbeddingBackend, spec: Spec, bundle: BundleRef
+    cases: list[ReportCase],
+    *,
+    backend: EmbeddingBackend,
+    spec: Spec,
+    bundle: BundleRef,
+    decode_cases: list[DecodeCaseResult] | None = None,
 ) -> DeviceReport:
     """Wrap case results into a device report from this machine."""
     from . import __version__
@@ -167,6 +203,7 @@ def make_report(
         spec=spec,
         created=utc_now_iso(),
         cases=cases,
+        decode_cases=decode_cases,
     )
 
 
@@ -188,6 +225,18 @@ def run_bundle_selftest(
         for case in b.cases["cases"]:
             items.append((case["id"], b.case_path(case).read_bytes(), case["source"]))
         cases = run_cases(items, spec=b.spec, backend=engine, seed=b.seed, max_pixels=max_pixels)
+        decode_cases = None
+        if "decode_cases" in b.cases:
+            decode_cases = [
+                run_decode_case(
+                    d["id"],
+                    b.case_path(d).read_bytes(),
+                    spec=b.spec,
+                    name=d["source"],
+                    max_pixels=max_pixels,
+                )
+                for d in b.cases["decode_cases"]
+            ]
         fp = (b.manifest.get("source_model") or {}).get("fingerprint")
         ref = BundleRef(
             bundle_id=b.bundle_id,
@@ -196,4 +245,6 @@ def run_bundle_selftest(
             target=b.target,
             source_model_fingerprint=fp if isinstance(fp, str) else None,
         )
-        return make_report(cases, backend=engine, spec=b.spec, bundle=ref)
+        return make_report(
+            cases, backend=engine, spec=b.spec, bundle=ref, decode_cases=decode_cases
+        )

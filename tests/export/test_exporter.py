@@ -363,7 +363,7 @@ def test_bundle_self_test_passes_here(exported, tmp_path: Path, name: str, capsy
     report = tmp_path / "report.json"
     assert main(["selftest", "--bundle", str(out / name), "-o", str(report)]) == 0
     assert main(["golden", "check", "--bundle", str(out / name), str(report)]) == 0
-    assert "6 passed, 0 failed" in capsys.readouterr().out
+    assert "25 passed, 0 failed" in capsys.readouterr().out
 
 
 def test_parallel_core_ml_worker_gives_identical_bundles(inputs, tmp_path: Path) -> None:

@@ -141,11 +141,12 @@ def test_export_selftest_check_end_to_end(bundle, tiny_model, tmp_path, capsys):
     report = tmp_path / "report.json"
     assert main(["selftest", "--bundle", str(zipped), "-o", str(report)]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[-1].startswith(f"{report}: 6 cases, 0 errors")
+    assert out.splitlines()[-1].startswith(f"{report}: 6 cases + 19 decode cases, 0 errors")
 
     r = load_report(report)
     manifest = json.loads((folder / "manifest.json").read_text())
-    cases = json.loads((folder / "selftest" / "cases.json").read_text())["cases"]
+    cases_doc = json.loads((folder / "selftest" / "cases.json").read_text())
+    cases, decode_cases = cases_doc["cases"], cases_doc["decode_cases"]
     assert r.bridge["name"] == "nhkit-python" and r.runtime["name"] == "litert"
     assert r.bundle.bundle_id == "tiny.tflite-fp16" and r.bundle.checksums_verified
     assert r.bundle.target == "tflite"
@@ -156,6 +157,15 @@ def test_export_selftest_check_end_to_end(bundle, tiny_model, tmp_path, capsys):
             k: want["digests"][k] for k in ("decoded", "resized", "tensor")
         }
         assert got.orientation == want["orientation"]
+    assert r.decode_cases is not None
+    assert [d.id for d in r.decode_cases] == [d["id"] for d in decode_cases]
+    for got_d, want_d in zip(r.decode_cases, decode_cases):
+        assert (got_d.decoded, got_d.orientation, got_d.width, got_d.height) == (
+            want_d["decoded"],
+            want_d["orientation"],
+            want_d["width"],
+            want_d["height"],
+        )
 
     junit = tmp_path / "junit.xml"
     assert (
@@ -165,15 +175,14 @@ def test_export_selftest_check_end_to_end(bundle, tiny_model, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "project: 6/6 exact (seed x embedding recomputed)" in out
     assert "from bundle tiny.tflite-fp16 manifest" in out
-    assert out.splitlines()[-1] == "6 passed, 0 failed"
+    assert "decode modes (mode sampler): 19/19 exact" in out
+    assert out.splitlines()[-1] == "25 passed, 0 failed"
     assert ET.parse(junit).getroot().get("failures") == "0"
 
     # golden file from the reference model on the bundle's own self-test images
     model, seed = tiny_model
     golden = tmp_path / "golden.json"
-    sources = sorted(
-        str(p) for p in (folder / "selftest").iterdir() if p.suffix in (".png", ".jpg")
-    )
+    sources = sorted(str(folder / "selftest" / c["source"]) for c in cases)
     assert (
         main(
             [
@@ -197,7 +206,9 @@ def test_export_selftest_check_end_to_end(bundle, tiny_model, tmp_path, capsys):
     assert [im.hash for im in g.images] == [c["expected"]["hash"] for c in cases]
     capsys.readouterr()
     assert main(["golden", "check", str(report), "--golden", str(golden)]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "6 passed, 0 failed"
+    out = capsys.readouterr().out
+    assert "19 decode case(s) in the report not judged" in out
+    assert out.splitlines()[-1] == "6 passed, 0 failed"
 
     # a device whose model flips a bit far from zero fails at the model stage
     from nhkit.runtime.bundle import load_bundle
@@ -213,7 +224,27 @@ def test_export_selftest_check_end_to_end(bundle, tiny_model, tmp_path, capsys):
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("s01-png"))
     assert "FAIL" in row and "model" in row and f"{far}({ref.margins[far]:.3g})*" in row
-    assert out.splitlines()[-1] == "5 passed, 1 failed"
+    assert out.splitlines()[-1] == "24 passed, 1 failed"
+
+    # a device that rounds 16-bit samples instead of taking the high byte, and one that lost
+    # a decode case: each fails naming the mode; an unknown decode id is an input error
+    from dataclasses import replace
+
+    i16 = next(i for i, d in enumerate(decode_cases) if d["mode"] == "I;16")
+    r2 = load_report(report)
+    assert r2.decode_cases is not None
+    r2.decode_cases[i16] = replace(r2.decode_cases[i16], decoded="0" * 64)
+    del r2.decode_cases[-1]
+    write_report(r2, bad)
+    assert main(["golden", "check", str(bad), "--bundle", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert f"mode I;16 ({decode_cases[i16]['description']}): decoded digest 000000000000" in out
+    assert "mode RGB, EXIF orientation 8" in out and "did not run it" in out
+    assert out.splitlines()[-1] == "23 passed, 2 failed"
+    r2.decode_cases.append(replace(r2.decode_cases[0], id="d99-nope"))
+    write_report(r2, bad)
+    assert main(["golden", "check", str(bad), "--bundle", str(folder)]) == 2
+    assert "unknown id 'd99-nope'" in capsys.readouterr().err
 
 
 def test_report_for_another_bundle_or_build_is_an_error(bundle, tmp_path, capsys):

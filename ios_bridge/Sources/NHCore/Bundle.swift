@@ -317,6 +317,12 @@ public struct NHBundle: Sendable {
                 throw NHError.bundle(path: rgbURL.path, reason: "normalised tensor differs from case \(c.id) digests.tensor")
             }
         }
+        for d in cases.decodeCases ?? [] {
+            let rel = dir.isEmpty ? d.source : dir + "/" + d.source
+            guard listed.contains(rel) else {
+                throw NHError.bundle(path: casesURL.path, reason: "decode case \(d.id): \(rel) is not listed in the manifest")
+            }
+        }
         return cases
     }
 

@@ -117,6 +117,37 @@ public struct DeviceReport: Codable, Equatable, Sendable {
         }
     }
 
+    /// One mode sampler case (`decode_cases`): spec steps 1-2 only. A failed case carries
+    /// `error`; a successful one writes `"error": null` explicitly.
+    public struct DecodeResult: Codable, Equatable, Sendable {
+        public var id: String
+        /// sha256 of the oriented RGB8 bytes.
+        public var decoded: String?
+        public var orientation: Int?
+        /// The oriented size.
+        public var width: Int?
+        public var height: Int?
+        public var error: String?
+        public var extra: [String: String]?
+
+        public init(id: String, decoded: String? = nil, orientation: Int? = nil, width: Int? = nil,
+                    height: Int? = nil, error: String? = nil, extra: [String: String]? = nil) {
+            self.id = id; self.decoded = decoded; self.orientation = orientation
+            self.width = width; self.height = height; self.error = error; self.extra = extra
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encodeIfPresent(decoded, forKey: .decoded)
+            try c.encodeIfPresent(orientation, forKey: .orientation)
+            try c.encodeIfPresent(width, forKey: .width)
+            try c.encodeIfPresent(height, forKey: .height)
+            try c.encode(error, forKey: .error)   // explicit null when the case succeeded
+            try c.encodeIfPresent(extra, forKey: .extra)
+        }
+    }
+
     public static let formatName = "nhkit-device-report"
 
     public var format: String
@@ -129,19 +160,23 @@ public struct DeviceReport: Codable, Equatable, Sendable {
     /// ISO 8601 UTC, e.g. `2026-11-21T12:00:00Z`.
     public var created: String
     public var cases: [CaseResult]
+    /// The bundle's mode sampler results; nil when the bundle has none.
+    public var decodeCases: [DecodeResult]?
 
     enum CodingKeys: String, CodingKey {
         case format, formatVersion = "format_version", bridge, platform, runtime, bundle, spec, created, cases
+        case decodeCases = "decode_cases"
     }
 
     public init(bridge: Bridge, platform: Platform, runtime: Runtime, bundle: BundleInfo, spec: NHSpec,
-                created: Date = Date(), cases: [CaseResult]) {
+                created: Date = Date(), cases: [CaseResult], decodeCases: [DecodeResult]? = nil) {
         format = Self.formatName
         formatVersion = 1
         self.bridge = bridge; self.platform = platform; self.runtime = runtime; self.bundle = bundle
         self.spec = spec
         self.created = Self.timestamp(created)
         self.cases = cases
+        self.decodeCases = decodeCases
     }
 
     public static func timestamp(_ date: Date) -> String {

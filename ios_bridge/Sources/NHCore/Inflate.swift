@@ -1,10 +1,11 @@
 /// Used by `OrientationSource` for compressed PNG text chunks (zTXt, iTXt) and by the tests'
 /// PNG decoder. Ours because NHCore is Foundation-only and Linux Foundation has no zlib API.
 /// zlib / DEFLATE (RFC 1950/1951) decompression, after zlib's `puff.c`: clarity over speed.
-enum Inflate {
+/// `package`: visible to this package's test support, not to apps.
+package enum Inflate {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    static func zlib(_ data: [UInt8]) throws -> [UInt8] {
+    package static func zlib(_ data: [UInt8]) throws -> [UInt8] {
         guard data.count >= 6 else { throw Failure(description: "zlib stream too short") }
         let cmf = Int(data[0]), flg = Int(data[1])
         guard cmf & 0x0f == 8, (cmf << 8 | flg) % 31 == 0, flg & 0x20 == 0 else { throw Failure(description: "bad zlib header") }

@@ -61,10 +61,30 @@ public enum SelfTest {
                 results.append(DeviceReport.CaseResult(id: c.id, error: "\(error)"))
             }
         }
+        let decodeResults = cases.decodeCases.map { list in
+            list.map { runDecodeCase($0, bundle: bundle, pipeline: pipeline, decoder: decoder, maxPixels: maxPixels) }
+        }
         return DeviceReport(
             bridge: bridge, platform: platform, runtime: engine.runtimeInfo,
             bundle: DeviceReport.BundleInfo(bundle),
-            spec: bundle.manifest.spec, created: now, cases: results)
+            spec: bundle.manifest.spec, created: now, cases: results, decodeCases: decodeResults)
+    }
+
+    /// One mode sampler case: spec steps 1-2 with the platform decoder and the decoded digest of
+    /// the oriented pixels; a failure becomes the case's `error`.
+    public static func runDecodeCase(_ d: SelfTestCases.DecodeCase, bundle: NHBundle, pipeline: HashPipeline,
+                                     decoder: ImageFileDecoding, maxPixels: Int = DecodeLimits.defaultMaxPixels)
+        -> DeviceReport.DecodeResult {
+        do {
+            let decoded = try decoder.decode(contentsOf: bundle.selfTestURL.appendingPathComponent(d.source), maxPixels: maxPixels)
+            let orientation = pipeline.effectiveOrientation(decoded.orientation)
+            let upright = orientation.apply(to: decoded.image)
+            return DeviceReport.DecodeResult(id: d.id, decoded: upright.sha256, orientation: orientation.rawValue,
+                                             width: upright.width, height: upright.height,
+                                             extra: decoded.note.map { ["note": $0] })
+        } catch {
+            return DeviceReport.DecodeResult(id: d.id, error: "\(error)")
+        }
     }
 
     /// An on-device first look at a report (the authority is `nhkit golden check`): lossless
@@ -103,6 +123,27 @@ public enum SelfTest {
                 } else { problems.append("malformed hash \(h)") }
             } else if r.error == nil { problems.append("no hash") }
             return Verdict(id: c.id, passed: problems.isEmpty, hamming: distance, problems: problems)
+        } + evaluateDecodeCases(report, cases: cases)
+    }
+
+    /// The mode sampler's verdicts: the decode must equal the reference exactly; problems name
+    /// the stored mode.
+    static func evaluateDecodeCases(_ report: DeviceReport, cases: SelfTestCases) -> [Verdict] {
+        let byID = Dictionary((report.decodeCases ?? []).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        return (cases.decodeCases ?? []).map { d in
+            let mode = "mode \(d.mode) (\(d.description))"
+            guard let r = byID[d.id] else {
+                return Verdict(id: d.id, passed: false, hamming: nil, problems: ["\(mode): missing from the report"])
+            }
+            var problems: [String] = []
+            if let e = r.error {
+                problems.append("\(mode): error: \(e)")
+            } else if r.decoded != d.decoded || r.orientation != d.orientation || r.width != d.width || r.height != d.height {
+                problems.append("\(mode): decoded \(r.width ?? 0)x\(r.height ?? 0) orientation \(r.orientation ?? 0), "
+                                + "reference \(d.width)x\(d.height) orientation \(d.orientation)"
+                                + (r.decoded == d.decoded ? "" : ", digest differs"))
+            }
+            return Verdict(id: d.id, passed: problems.isEmpty, hamming: nil, problems: problems)
         }
     }
 }

@@ -41,13 +41,32 @@ public struct SelfTestCases: Codable, Equatable, Sendable {
         public var expected: Expected
     }
 
+    /// A mode sampler case (`decode_cases`): a tiny file in one stored mode and the reference
+    /// result of spec steps 1-2 on it; no model run (docs/bundle-format.md).
+    public struct DecodeCase: Codable, Equatable, Sendable {
+        public var id: String
+        /// The file name inside `selftest/`.
+        public var source: String
+        /// The stored mode in spec step 1's words, e.g. `I;16`, `P + tRNS`.
+        public var mode: String
+        public var description: String
+        public var orientation: Int
+        /// The oriented size.
+        public var width: Int
+        public var height: Int
+        /// sha256 of the oriented RGB8 bytes.
+        public var decoded: String
+    }
+
     public var format: String
     public var formatVersion: Int
     public var bundleID: String
     public var cases: [Case]
+    /// The mode sampler; nil when the bundle has none.
+    public var decodeCases: [DecodeCase]?
 
     enum CodingKeys: String, CodingKey {
-        case format, formatVersion = "format_version", bundleID = "bundle_id", cases
+        case format, formatVersion = "format_version", bundleID = "bundle_id", cases, decodeCases = "decode_cases"
     }
 
     public static func load(from url: URL) throws -> SelfTestCases {
@@ -71,6 +90,12 @@ public struct SelfTestCases: Codable, Equatable, Sendable {
             guard ids.insert(c.id).inserted else { throw NHError.bundle(path: url.path, reason: "case id \(c.id) appears twice") }
             for name in [c.source, c.rgb360] where !BundleManifest.isSafeRelativePath(name) {
                 throw NHError.bundle(path: url.path, reason: "case \(c.id): unsafe file name \(String(reflecting: name))")
+            }
+        }
+        for d in cases.decodeCases ?? [] {
+            guard ids.insert(d.id).inserted else { throw NHError.bundle(path: url.path, reason: "case id \(d.id) appears twice") }
+            guard BundleManifest.isSafeRelativePath(d.source) else {
+                throw NHError.bundle(path: url.path, reason: "decode case \(d.id): unsafe file name \(String(reflecting: d.source))")
             }
         }
         return cases

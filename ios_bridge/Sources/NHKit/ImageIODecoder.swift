@@ -198,8 +198,9 @@ public struct ImageIODecoder: ImageFileDecoding, Sendable {
                         out[o] = c[0]; out[o + 1] = c[0]; out[o + 2] = c[0]
                     case .indexed:
                         let i = Int(c[0]) * 3
-                        guard i + 2 < palette.count else { throw fail("palette index \(c[0]) out of range") }
-                        out[o] = palette[i]; out[o + 1] = palette[i + 1]; out[o + 2] = palette[i + 2]
+                        if i + 2 < palette.count {   // else (0,0,0): an index past the palette's end (spec step 1)
+                            out[o] = palette[i]; out[o + 1] = palette[i + 1]; out[o + 2] = palette[i + 2]
+                        }
                     case .cmyk:
                         // Pillow's integer cmyk2rgb: nk = 255 - K; X = nk - ((t + (t >> 8)) >> 8), t = C_x * nk + 128.
                         let nk = 255 - Int(c[3])

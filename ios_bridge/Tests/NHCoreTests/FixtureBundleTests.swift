@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import NHCore
+import NHTestSupport
 
 /// NHCore against real bundles written by `nhkit export`: stage digests up to the model input
 /// must equal the Python reference's, and steps 6-7 must reproduce the recorded projections,
@@ -114,9 +115,36 @@ final class FixtureBundleTests: XCTestCase {
                     XCTAssertNotNil(report.cases.first { $0.id == c.id }?.error)
                 }
             }
+            // The mode sampler: every decode case exact with the Linux PNG decoder.
+            let modes = verdicts.dropFirst(cases.cases.count)
+            XCTAssertEqual(modes.count, cases.decodeCases?.count ?? -1, "exported bundles carry the mode sampler")
+            XCTAssertEqual(report.decodeCases?.map(\.id), cases.decodeCases?.map(\.id))
+            for v in modes { XCTAssertTrue(v.passed, "\(bundle.manifest.bundleID)/\(v.id): \(v.problems)") }
+            // A decoder that ignores the EXIF orientation fails the sampler, naming the mode.
+            if let exif8 = cases.decodeCases?.first(where: { $0.mode == "RGB, EXIF orientation 8" }) {
+                let upright = SelfTest.runDecodeCase(exif8, bundle: bundle, pipeline: try HashPipeline(bundle: bundle, engine: engine),
+                                                     decoder: NoOrientationDecoder())
+                var wrong = report
+                wrong.decodeCases = [upright]
+                let problems = SelfTest.evaluate(wrong, cases: cases, tolerance: bundle.manifest.tolerance)
+                    .dropFirst(cases.cases.count).flatMap(\.problems).joined(separator: "\n")
+                XCTAssertTrue(problems.contains("mode RGB, EXIF orientation 8 (RGB PNG with eXIf orientation 8): decoded 11x7 orientation 1"), problems)
+                XCTAssertTrue(problems.contains("mode I;16 (16-bit grey PNG (high byte, not rounded)): missing from the report"), problems)
+            } else {
+                XCTFail("no EXIF 8 decode case in \(bundle.manifest.bundleID)")
+            }
             if let out = ProcessInfo.processInfo.environment["NHKIT_REPORT_OUT"] {
                 try report.write(to: URL(fileURLWithPath: out).appendingPathComponent("\(bundle.manifest.bundleID).linux-report.json"))
             }
+        }
+    }
+
+    /// The test PNG decoder with the orientation tag dropped (a decoder bug the sampler catches).
+    struct NoOrientationDecoder: ImageFileDecoding {
+        func decode(contentsOf url: URL, maxPixels: Int) throws -> DecodedImage {
+            var d = try TestPNGDecoder().decode(contentsOf: url, maxPixels: maxPixels)
+            d.orientation = nil
+            return d
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import NHCore
+import NHTestSupport
 
 /// Spec step 2's orientation sources on the shared fixtures (tests/decode_fixtures/expected.json,
 /// the files Python and Java are checked on too).

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import NHCore
+import NHTestSupport
 
 final class PipelineTests: XCTestCase {
     private func image(_ w: Int, _ h: Int, seed: UInt64) throws -> RGB8Image {

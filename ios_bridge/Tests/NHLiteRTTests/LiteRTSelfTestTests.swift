@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import NHCore
+import NHTestSupport
 @testable import NHLiteRT
 
 /// The real LiteRT runtime (libLiteRt from ai-edge-litert 2.3.0) under NHCore's own pipeline:
@@ -68,6 +69,9 @@ final class LiteRTSelfTestTests: XCTestCase {
                 }
             }
             XCTAssertGreaterThan(pngCases, 0, id)
+            let modes = verdicts.dropFirst(cases.cases.count)
+            XCTAssertEqual(modes.count, cases.decodeCases?.count ?? -1, "\(id): exported bundles carry the mode sampler")
+            for v in modes { XCTAssertTrue(v.passed, "\(id)/\(v.id): \(v.problems)") }
             if let out = Self.env["NHKIT_REPORT_OUT"] {
                 try report.write(to: URL(fileURLWithPath: out).appendingPathComponent("\(id).litert-report.json"))
             }

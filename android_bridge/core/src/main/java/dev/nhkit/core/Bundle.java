@@ -2,6 +2,7 @@ package dev.nhkit.core;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
@@ -20,14 +21,16 @@ public final class Bundle {
     private final String manifestSha256;
     private final Seed seed;
     private final List<SelfTestCase> cases;
+    private final List<DecodeCase> decodeCases;
 
     private Bundle(BundleFiles files, BundleManifest manifest, String manifestSha256, Seed seed,
-            List<SelfTestCase> cases) {
+            List<SelfTestCase> cases, List<DecodeCase> decodeCases) {
         this.files = files;
         this.manifest = manifest;
         this.manifestSha256 = manifestSha256;
         this.seed = seed;
         this.cases = cases;
+        this.decodeCases = decodeCases;
     }
 
     /**
@@ -58,6 +61,7 @@ public final class Bundle {
         }
 
         List<SelfTestCase> cases = Collections.emptyList();
+        List<DecodeCase> decodeCases = Collections.emptyList();
         String casesFile = manifest.selfTestFile;
         if (casesFile != null && manifest.selfTestArchive != null) {
             // Shipped separately (<bundle_id>.selftest.zip): used only when unpacked into the
@@ -75,8 +79,13 @@ public final class Bundle {
                         + "in \"files\", so it cannot be verified");
             }
             try {
-                cases = SelfTestCase.parseAll(read(files, casesFile, MAX_JSON_BYTES),
-                        manifest.bundleId, name, casesFile);
+                byte[] casesJson = read(files, casesFile, MAX_JSON_BYTES);
+                cases = SelfTestCase.parseAll(casesJson, manifest.bundleId, name, casesFile);
+                List<String> ids = new ArrayList<>();
+                for (SelfTestCase c : cases) {
+                    ids.add(c.id);
+                }
+                decodeCases = DecodeCase.parseAll(casesJson, name, casesFile, ids);
             } catch (IllegalArgumentException e) {
                 throw new NhkitException.BundleException(name, stripSource(e.getMessage(), name), e);
             }
@@ -91,8 +100,12 @@ public final class Bundle {
                     checkRgb360(files, c);
                 }
             }
+            for (DecodeCase d : decodeCases) {
+                requireListed(files, manifest, d.sourcePath(), d.id);
+            }
         }
-        return new Bundle(files, manifest, Digests.sha256Hex(manifestBytes), seed, cases);
+        return new Bundle(files, manifest, Digests.sha256Hex(manifestBytes), seed, cases,
+                decodeCases);
     }
 
     /** A case's 360x360 bytes must hash to its resized digest and normalise to its tensor digest. */
@@ -232,5 +245,10 @@ public final class Bundle {
     /** The self-test cases, empty if the bundle has none. */
     public List<SelfTestCase> selfTestCases() {
         return cases;
+    }
+
+    /** The self-test's mode sampler (decode-only cases), empty if the bundle has none. */
+    public List<DecodeCase> decodeCases() {
+        return decodeCases;
     }
 }

@@ -38,8 +38,34 @@ public final class SelfTest {
         for (SelfTestCase c : bundle.selfTestCases()) {
             results.add(runCase(bundle, pipeline, decoder, c));
         }
+        List<SelfTestReport.DecodeResult> decodeResults = new ArrayList<>();
+        for (DecodeCase d : bundle.decodeCases()) {
+            decodeResults.add(runDecodeCase(bundle, decoder, d));
+        }
         return new SelfTestReport(bridgeName, bridgeVersion, platform, engine.info(), bundle,
-                new Date(), results);
+                new Date(), results, bundle.decodeCases().isEmpty() ? null : decodeResults);
+    }
+
+    /**
+     * One mode sampler case: spec steps 1-2 with the platform decoder and the decoded digest of
+     * the oriented pixels; any failure becomes the case's {@code error}.
+     */
+    public static SelfTestReport.DecodeResult runDecodeCase(Bundle bundle, ImageDecoder decoder,
+            DecodeCase d) {
+        try {
+            String path = d.sourcePath();
+            byte[] encoded = Bundle.read(bundle.files(), path, MAX_SOURCE_BYTES);
+            DecodedImage decoded = decoder.decode(encoded, bundle.files().describe(path));
+            int applied = bundle.spec().orientation() == Spec.OrientationPolicy.APPLY
+                    ? Orientation.normaliseTag(decoded.exifOrientation) : 1;
+            RgbImage upright = Orientation.apply(decoded.pixels, applied);
+            return new SelfTestReport.DecodeResult(d.id, upright.sha256Hex(), applied,
+                    upright.width(), upright.height(), decoded.note);
+        } catch (Exception e) {
+            return SelfTestReport.DecodeResult.failed(d.id, describe(e));
+        } catch (OutOfMemoryError e) {
+            return SelfTestReport.DecodeResult.failed(d.id, "out of memory: " + e.getMessage());
+        }
     }
 
     /** One case; any failure becomes the case's {@code error}, never an exception. */

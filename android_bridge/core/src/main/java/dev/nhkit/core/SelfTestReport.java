@@ -103,6 +103,61 @@ public final class SelfTestReport {
         }
     }
 
+    /** One mode sampler case's outcome (report {@code decode_cases}). */
+    public static final class DecodeResult {
+        public final String id;
+        /** sha256 of the oriented RGB8 bytes; {@code null} when {@link #error} is set. */
+        public final String decoded;
+        public final int orientation;
+        public final int width;
+        public final int height;
+        public final String note;
+        public final String error;
+
+        public DecodeResult(String id, String decoded, int orientation, int width, int height,
+                String note) {
+            this.id = id;
+            this.decoded = decoded;
+            this.orientation = orientation;
+            this.width = width;
+            this.height = height;
+            this.note = note;
+            this.error = null;
+        }
+
+        private DecodeResult(String id, String error) {
+            this.id = id;
+            this.decoded = null;
+            this.orientation = 0;
+            this.width = 0;
+            this.height = 0;
+            this.note = null;
+            this.error = error;
+        }
+
+        public static DecodeResult failed(String id, String error) {
+            return new DecodeResult(id, error == null ? "failed" : error);
+        }
+
+        Map<String, Object> toJson() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", id);
+            if (error == null) {
+                m.put("decoded", decoded);
+                m.put("orientation", (long) orientation);
+                m.put("width", (long) width);
+                m.put("height", (long) height);
+            }
+            m.put("error", error);
+            if (note != null) {
+                Map<String, Object> extra = new LinkedHashMap<>();
+                extra.put("note", note);
+                m.put("extra", extra);
+            }
+            return m;
+        }
+    }
+
     private final Map<String, Object> bridge;
     private final Map<String, Object> platform;
     private final Map<String, Object> runtime;
@@ -110,10 +165,18 @@ public final class SelfTestReport {
     private final Map<String, Object> spec;
     private final String created;
     private final List<CaseResult> cases;
+    private final List<DecodeResult> decodeCases;
     private final Map<String, Object> extra = new LinkedHashMap<>();
 
     public SelfTestReport(String bridgeName, String bridgeVersion, Map<String, Object> platform,
             EmbeddingEngine.Info runtime, Bundle bundle, Date created, List<CaseResult> cases) {
+        this(bridgeName, bridgeVersion, platform, runtime, bundle, created, cases, null);
+    }
+
+    /** @param decodeCases the mode sampler's results, or {@code null} when the bundle has none */
+    public SelfTestReport(String bridgeName, String bridgeVersion, Map<String, Object> platform,
+            EmbeddingEngine.Info runtime, Bundle bundle, Date created, List<CaseResult> cases,
+            List<DecodeResult> decodeCases) {
         this.bridge = new LinkedHashMap<>();
         this.bridge.put("name", bridgeName);
         this.bridge.put("version", bridgeVersion);
@@ -132,6 +195,8 @@ public final class SelfTestReport {
         this.spec = new LinkedHashMap<>(bundle.manifest().specJson);
         this.created = isoUtc(created);
         this.cases = Collections.unmodifiableList(new ArrayList<>(cases));
+        this.decodeCases = decodeCases == null ? null
+                : Collections.unmodifiableList(new ArrayList<>(decodeCases));
     }
 
     /** {@code 2026-11-21T12:00:00Z} (no java.time: it is not on Android API 24-25). */
@@ -143,6 +208,11 @@ public final class SelfTestReport {
 
     public List<CaseResult> cases() {
         return cases;
+    }
+
+    /** The mode sampler's results; empty when the bundle has none. */
+    public List<DecodeResult> decodeCases() {
+        return decodeCases == null ? Collections.<DecodeResult>emptyList() : decodeCases;
     }
 
     /** Adds a free-form top-level {@code extra} entry (ignored by {@code nhkit golden check}). */
@@ -166,6 +236,13 @@ public final class SelfTestReport {
             list.add(c.toJson());
         }
         m.put("cases", list);
+        if (decodeCases != null) {
+            List<Object> decode = new ArrayList<>();
+            for (DecodeResult d : decodeCases) {
+                decode.add(d.toJson());
+            }
+            m.put("decode_cases", decode);
+        }
         if (!extra.isEmpty()) {
             m.put("extra", new LinkedHashMap<>(extra));
         }
@@ -181,8 +258,8 @@ public final class SelfTestReport {
      * A quick on-device verdict against the bundle's expectations (the authoritative check is
      * {@code nhkit golden check} on the host): errors, stage digests of lossless cases that differ
      * from the reference, hashes farther than the manifest's tolerance, and (lossless cases) more
-     * flips outside the reference fragile mask than {@code tolerance.nonfragile_flips}. Empty when
-     * all pass.
+     * flips outside the reference fragile mask than {@code tolerance.nonfragile_flips}, and mode
+     * sampler cases whose decode differs (naming the mode). Empty when all pass.
      */
     public static List<String> problems(Bundle bundle, SelfTestReport report) {
         List<String> out = new ArrayList<>();
@@ -222,6 +299,24 @@ public final class SelfTestReport {
                     out.add(c.id + ": " + outside + " flipped bits outside the reference fragile mask "
                             + "(tolerance.nonfragile_flips " + m.toleranceNonfragileFlips + ")");
                 }
+            }
+        }
+        Map<String, DecodeResult> decoded = new LinkedHashMap<>();
+        for (DecodeResult d : report.decodeCases()) {
+            decoded.put(d.id, d);
+        }
+        for (DecodeCase c : bundle.decodeCases()) {
+            DecodeResult d = decoded.get(c.id);
+            String what = c.id + " (mode " + c.mode + ")";
+            if (d == null) {
+                out.add(what + ": missing from the report");
+            } else if (d.error != null) {
+                out.add(what + ": error: " + d.error);
+            } else if (!c.decodedSha256.equals(d.decoded) || c.orientation != d.orientation
+                    || c.width != d.width || c.height != d.height) {
+                out.add(what + ": decoded " + d.width + "x" + d.height + " orientation "
+                        + d.orientation + " digest " + d.decoded + ", reference " + c.width + "x"
+                        + c.height + " orientation " + c.orientation + " digest " + c.decodedSha256);
             }
         }
         return out;

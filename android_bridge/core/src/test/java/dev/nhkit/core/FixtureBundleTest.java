@@ -140,11 +140,9 @@ public class FixtureBundleTest {
     /** The whole self-test runner with a replay engine (the reference embeddings by tensor digest). */
     private static void checkSelfTestRun(Bundle b, File dir, List<String> failures) throws IOException, NhkitException {
         final Map<String, float[]> byTensor = new HashMap<>();
-        final Map<String, Integer> orientationBySource = new HashMap<>();
         List<String> lossy = new ArrayList<>();
         for (SelfTestCase c : b.selfTestCases()) {
             byTensor.put(c.tensorSha256, c.expectedEmbedding);
-            orientationBySource.put(b.files().describe(c.sourcePath()), c.orientation);
             if (!c.lossless || !c.source.toLowerCase(java.util.Locale.ROOT).endsWith(".png")) {
                 lossy.add(c.id + ":");
             }
@@ -177,9 +175,27 @@ public class FixtureBundleTest {
         platform.put("device_model", "jvm-" + System.getProperty("java.version"));
         platform.put("sdk_int", 0L);
         platform.put("abi", System.getProperty("os.arch"));
-        SelfTestReport report = SelfTest.run(b, new PngTestDecoder(
-                name -> orientationBySource.getOrDefault(name, 1)), replay, "nhkit-android", "0.1.0",
+        // The orientation comes from the files' bytes (OrientationSource), as on a device.
+        SelfTestReport report = SelfTest.run(b, new PngTestDecoder(), replay, "nhkit-android", "0.1.0",
                 platform);
+        if (b.decodeCases().isEmpty() || report.decodeCases().size() != b.decodeCases().size()) {
+            failures.add(b.bundleId() + ": the mode sampler did not run (" + b.decodeCases().size()
+                    + " decode cases, " + report.decodeCases().size() + " results)");
+        } else {
+            System.out.println("  " + b.bundleId() + ": mode sampler, " + b.decodeCases().size()
+                    + " decode cases run (judged below and by nhkit golden check)");
+            // A decoder that ignores EXIF orientation fails the sampler, naming the mode.
+            SelfTestReport.DecodeResult upright = SelfTest.runDecodeCase(b, new PngTestDecoder(1),
+                    b.decodeCases().get(b.decodeCases().size() - 1));
+            SelfTestReport wrong = new SelfTestReport("nhkit-android", "0.1.0", platform,
+                    replay.info(), b, new java.util.Date(), report.cases(),
+                    java.util.Collections.singletonList(upright));
+            String problems = String.join("\n", SelfTestReport.problems(b, wrong));
+            if (!problems.contains("(mode RGB, EXIF orientation 8): decoded 11x7 orientation 1")
+                    || !problems.contains("(mode I;16): missing from the report")) {
+                failures.add(b.bundleId() + ": a wrong decode case is not named by its mode:\n" + problems);
+            }
+        }
         report.putExtra("note", "JVM run of android_bridge core with javax.imageio decoding and the "
                 + "reference embeddings replayed (FixtureBundleTest); not a device report");
         File out = new File(TestSupport.repoRoot(), "android_bridge/build/fixture-reports/"

@@ -1,6 +1,8 @@
 package dev.nhkit.core;
 
+import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
@@ -10,12 +12,16 @@ import javax.imageio.ImageIO;
 
 /**
  * Test-only stand-in for a platform decoder: javax.imageio reading raw raster samples (no colour
- * management), converted to RGB8 under spec step 1's rules for the PNG modes Pillow reads
- * (RGB/RGBA 8 and 16 bit, grey 1/8/16 bit, palette). The EXIF orientation comes from the caller
+ * management), converted to RGB8 by core's {@link StoredSamples} (spec step 1's mode table). The EXIF orientation comes from the caller
  * (javax.imageio does not read PNG eXIf chunks). Never packaged: Android has no javax.imageio.
  */
 final class PngTestDecoder implements ImageDecoder {
     private final java.util.function.ToIntFunction<String> orientationOf;
+
+    /** The orientation from the file's bytes ({@link OrientationSource}), as the bridges do. */
+    PngTestDecoder() {
+        this.orientationOf = null;
+    }
 
     PngTestDecoder(int orientation) {
         this.orientationOf = name -> orientation;
@@ -37,33 +43,43 @@ final class PngTestDecoder implements ImageDecoder {
         if (img == null) {
             throw new NhkitException.ImageDecodeException(name, "not an image javax.imageio can read");
         }
-        int w = img.getWidth();
-        int h = img.getHeight();
+        RgbImage rgb;
+        try {
+            rgb = rgbOf(img);
+        } catch (IllegalArgumentException e) {
+            throw new NhkitException.ImageDecodeException(name, e.getMessage(), e);
+        }
+        int orientation;
+        if (orientationOf != null) {
+            orientation = orientationOf.applyAsInt(name);
+        } else {
+            Integer tag = OrientationSource.covers(encoded) ? OrientationSource.tag(encoded) : null;
+            orientation = Orientation.normaliseTag(tag == null ? 1 : tag);
+        }
+        return new DecodedImage(rgb, orientation, "image/png", "javax.imageio raster");
+    }
+
+    /**
+     * The raster's stored samples through core's {@link StoredSamples} (the same code path as the
+     * JVM bridge's ImageIoDecoder: only the AWT plumbing is repeated there).
+     */
+    static RgbImage rgbOf(BufferedImage img) {
         Raster r = img.getRaster();
-        int bands = r.getNumBands();
-        int bits = r.getSampleModel().getSampleSize(0);
-        boolean indexed = img.getColorModel() instanceof IndexColorModel;
-        byte[] out = new byte[w * h * 3];
-        int[] px = new int[bands];
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                r.getPixel(x, y, px);
-                int o = (y * w + x) * 3;
-                if (indexed) {
-                    IndexColorModel cm = (IndexColorModel) img.getColorModel();
-                    out[o] = (byte) cm.getRed(px[0]);
-                    out[o + 1] = (byte) cm.getGreen(px[0]);
-                    out[o + 2] = (byte) cm.getBlue(px[0]);
-                } else if (bands >= 3) {
-                    for (int c = 0; c < 3; c++) {
-                        out[o + c] = (byte) (bits == 16 ? px[c] >> 8 : px[c]);
-                    }
-                } else {
-                    int v = bits == 16 ? px[0] >> 8 : bits == 1 ? px[0] * 255 : px[0];
-                    out[o] = out[o + 1] = out[o + 2] = (byte) v;
-                }
+        ColorModel cm = img.getColorModel();
+        byte[] palette = null;
+        if (cm instanceof IndexColorModel) {
+            IndexColorModel icm = (IndexColorModel) cm;
+            palette = new byte[icm.getMapSize() * 3];
+            for (int i = 0; i < icm.getMapSize(); i++) {
+                palette[3 * i] = (byte) icm.getRed(i);
+                palette[3 * i + 1] = (byte) icm.getGreen(i);
+                palette[3 * i + 2] = (byte) icm.getBlue(i);
             }
         }
-        return new DecodedImage(new RgbImage(w, h, out), orientationOf.applyAsInt(name), "image/png", "javax.imageio raster");
+        int w = img.getWidth();
+        int h = img.getHeight();
+        return StoredSamples.toRgb(w, h, r.getPixels(0, 0, w, h, (int[]) null), r.getNumBands(),
+                r.getSampleModel().getSampleSize(0), palette,
+                cm.getColorSpace().getType() == ColorSpace.TYPE_CMYK);
     }
 }

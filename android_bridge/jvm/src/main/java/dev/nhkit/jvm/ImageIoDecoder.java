@@ -6,8 +6,11 @@ import dev.nhkit.core.NhkitException;
 import dev.nhkit.core.Orientation;
 import dev.nhkit.core.OrientationSource;
 import dev.nhkit.core.RgbImage;
+import dev.nhkit.core.StoredSamples;
 
+import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
@@ -17,8 +20,8 @@ import javax.imageio.ImageIO;
 
 /**
  * Spec step 1 on a JVM: javax.imageio's PNG and JPEG readers, taking the raster's stored samples
- * (no colour management, as the spec requires) and converting them to RGB8 under the spec's mode
- * rules: RGB/RGBA 8 and 16 bit (16 bit: high byte), grey 1/8/16 bit, palette; alpha dropped.
+ * (no colour management, as the spec requires) and converting them to RGB8 with core's
+ * {@link StoredSamples} (spec step 1's mode table, shared with the core test decoder).
  * The orientation tag comes from core's {@link OrientationSource} (the spec's sources: EXIF, PNG
  * eXIf and raw-profile text, XMP), as on Android and iOS.
  *
@@ -65,31 +68,27 @@ public final class ImageIoDecoder implements ImageDecoder {
         Raster r = img.getRaster();
         int bands = r.getNumBands();
         int bits = r.getSampleModel().getSampleSize(0);
-        IndexColorModel palette = img.getColorModel() instanceof IndexColorModel
-                ? (IndexColorModel) img.getColorModel() : null;
-        byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(w, h), 3)];
-        int[] px = new int[bands];
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                r.getPixel(x, y, px);
-                int o = (y * w + x) * 3;
-                if (palette != null) {
-                    out[o] = (byte) palette.getRed(px[0]);
-                    out[o + 1] = (byte) palette.getGreen(px[0]);
-                    out[o + 2] = (byte) palette.getBlue(px[0]);
-                } else if (bands >= 3) {
-                    for (int c = 0; c < 3; c++) {
-                        out[o + c] = (byte) (bits == 16 ? px[c] >> 8 : px[c]);
-                    }
-                } else {
-                    int v = bits == 16 ? px[0] >> 8 : bits == 1 ? px[0] * 255 : px[0];
-                    out[o] = out[o + 1] = out[o + 2] = (byte) v;
-                }
+        ColorModel cm = img.getColorModel();
+        byte[] palette = null;
+        if (cm instanceof IndexColorModel) {
+            IndexColorModel icm = (IndexColorModel) cm;
+            palette = new byte[icm.getMapSize() * 3];
+            for (int i = 0; i < icm.getMapSize(); i++) {
+                palette[3 * i] = (byte) icm.getRed(i);
+                palette[3 * i + 1] = (byte) icm.getGreen(i);
+                palette[3 * i + 2] = (byte) icm.getBlue(i);
             }
+        }
+        RgbImage rgb;
+        try {
+            rgb = StoredSamples.toRgb(w, h, r.getPixels(0, 0, w, h, (int[]) null), bands, bits, palette,
+                    cm.getColorSpace().getType() == ColorSpace.TYPE_CMYK);
+        } catch (IllegalArgumentException e) {
+            throw new NhkitException.ImageDecodeException(name, e.getMessage(), e);
         }
         Integer tag = OrientationSource.tag(encoded);
         int orientation = Orientation.normaliseTag(tag == null ? 1 : tag);
-        return new DecodedImage(new RgbImage(w, h, out), orientation, mime,
+        return new DecodedImage(rgb, orientation, mime,
                 "javax.imageio raster samples, " + bands + " band(s) of " + bits + " bit");
     }
 

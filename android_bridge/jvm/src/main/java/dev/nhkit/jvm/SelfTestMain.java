@@ -61,9 +61,11 @@ public final class SelfTestMain {
             LiteRtLibrary lib = litert != null ? LiteRtLibrary.load(Path.of(litert)) : LiteRtLibrary.load();
             SelfTestReport report = run(new File(bundleDir), lib, threads);
             writeAtomically(Path.of(out), report.toJsonBytes());
-            long failed = report.cases().stream().filter(c -> c.error != null).count();
-            System.out.println("nhkit-jvm selftest: " + report.cases().size() + " cases, " + failed
-                    + " errors, litert " + lib.version() + " -> " + out);
+            long failed = report.cases().stream().filter(c -> c.error != null).count()
+                    + report.decodeCases().stream().filter(d -> d.error != null).count();
+            System.out.println("nhkit-jvm selftest: " + report.cases().size() + " cases + "
+                    + report.decodeCases().size() + " decode cases, " + failed + " errors, litert "
+                    + lib.version() + " -> " + out);
         } catch (NhkitException e) {
             System.err.println("nhkit-jvm selftest: " + e.getMessage());
             System.exit(2);

@@ -1,18 +1,22 @@
 import Foundation
-@testable import NHCore
+import NHCore
 
 /// A small, strict PNG decoder for the Linux tests only (NHKit uses ImageIO on Apple platforms):
-/// spec step 1 for non-interlaced PNGs in the modes the self-test cases use, so stage digests
+/// spec step 1 for non-interlaced PNGs in every PNG mode of the spec's table, so stage digests
 /// `decoded` -> `resized` -> `tensor` can be checked end to end where ImageIO does not exist.
-/// Modes: grey 1/8/16-bit, grey+alpha 8/16, RGB 8/16, RGBA 8/16, palette 1/2/4/8 (alpha, gamma
-/// and colour chunks ignored, as the spec says). The orientation tag comes from NHCore's
-/// `OrientationSource` (spec step 2's PNG sources), as on a device.
-struct TestPNGDecoder: ImageFileDecoding {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+/// Modes: grey 1/2/4/8/16-bit (1-bit: 0/255; 2/4-bit scaled, v * 255 / (2^d - 1)), grey+alpha
+/// 8/16, RGB 8/16, RGBA 8/16 (16-bit: the high byte), palette 1/2/4/8 (an index past the
+/// palette's end gives (0,0,0); tRNS, alpha, gamma and colour chunks ignored, as the spec says).
+/// The orientation tag comes from NHCore's `OrientationSource` (spec step 2's PNG sources), as
+/// on a device. Checked on tests/decode_modes/ (DecodeModesTests).
+public struct TestPNGDecoder: ImageFileDecoding {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    func decode(contentsOf url: URL, maxPixels: Int) throws -> DecodedImage {
+    public init() {}
+
+    public func decode(contentsOf url: URL, maxPixels: Int) throws -> DecodedImage {
         let bytes = [UInt8](try Data(contentsOf: url))
         do {
             return try Self.decode(bytes, maxPixels: maxPixels)
@@ -21,7 +25,7 @@ struct TestPNGDecoder: ImageFileDecoding {
         }
     }
 
-    static func decode(_ b: [UInt8], maxPixels: Int = DecodeLimits.defaultMaxPixels) throws -> DecodedImage {
+    public static func decode(_ b: [UInt8], maxPixels: Int = DecodeLimits.defaultMaxPixels) throws -> DecodedImage {
         guard !b.isEmpty else { throw Failure(description: "empty file") }
         guard b.count >= 8, b[0..<8].elementsEqual([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) else {
             throw Failure(description: "not a PNG (the test decoder reads PNG only)")
@@ -61,7 +65,7 @@ struct TestPNGDecoder: ImageFileDecoding {
         guard sawEnd else { throw Failure(description: "truncated PNG (no IEND)") }
         let channels: Int
         switch (colorType, depth) {
-        case (0, 1), (0, 8), (0, 16): channels = 1
+        case (0, 1), (0, 2), (0, 4), (0, 8), (0, 16): channels = 1
         case (2, 8), (2, 16): channels = 3
         case (3, 1), (3, 2), (3, 4), (3, 8): channels = 1
         case (4, 8), (4, 16): channels = 2
@@ -102,8 +106,12 @@ struct TestPNGDecoder: ImageFileDecoding {
                     depth == 16 ? cur[(x * channels + c) * 2] : cur[x * channels + c]
                 }
                 switch colorType {
-                case 0 where depth == 1:
-                    let v: UInt8 = (cur[x / 8] >> (7 - UInt8(x % 8))) & 1 == 1 ? 255 : 0
+                case 0 where depth < 8:
+                    // 1/2/4-bit grey, most significant bits first, scaled to 8 bits.
+                    let perByte = 8 / depth
+                    let shift = UInt8(8 - depth * (x % perByte + 1))
+                    let raw = Int((cur[x / perByte] >> shift) & UInt8((1 << depth) - 1))
+                    let v = UInt8(raw * 255 / ((1 << depth) - 1))
                     rgb[o] = v; rgb[o + 1] = v; rgb[o + 2] = v
                 case 0, 4:
                     let v = sample(0)
@@ -114,8 +122,9 @@ struct TestPNGDecoder: ImageFileDecoding {
                     let perByte = 8 / depth
                     let shift = UInt8(8 - depth * (x % perByte + 1))
                     let idx = Int((cur[x / perByte] >> shift) & UInt8((1 << depth) - 1))
-                    guard 3 * idx + 2 < palette.count else { throw Failure(description: "palette index \(idx) out of range") }
-                    rgb[o] = palette[3 * idx]; rgb[o + 1] = palette[3 * idx + 1]; rgb[o + 2] = palette[3 * idx + 2]
+                    if 3 * idx + 2 < palette.count {   // else (0,0,0): an index past the palette's end
+                        rgb[o] = palette[3 * idx]; rgb[o + 1] = palette[3 * idx + 1]; rgb[o + 2] = palette[3 * idx + 2]
+                    }
                 default: break
                 }
             }
@@ -124,7 +133,7 @@ struct TestPNGDecoder: ImageFileDecoding {
         return DecodedImage(image: try RGB8Image(width: width, height: height, pixels: rgb), orientation: OrientationSource.tag(in: b))
     }
 
-    static func unfilter(_ filter: Int, _ cur: inout [UInt8], _ prev: [UInt8], _ bpp: Int) throws {
+    public static func unfilter(_ filter: Int, _ cur: inout [UInt8], _ prev: [UInt8], _ bpp: Int) throws {
         switch filter {
         case 0: break
         case 1: for i in bpp..<max(bpp, cur.count) { cur[i] = cur[i] &+ cur[i - bpp] }

@@ -1,1 +1,0 @@
-../NHCoreTests/PNGDecoder.swift
