@@ -30,6 +30,7 @@ public func libFuzzerInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: Unsafe
         exit(2)
     }
     libFuzzerTarget = t
+    FileHandle.standardError.write(Data("nhkit fuzz target: \(t.name): \(t.what)\n".utf8))
     if let corpus = env["NHKIT_FUZZ_CORPUS"] {
         let dir = URL(fileURLWithPath: corpus)
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
