@@ -128,6 +128,19 @@ final class ReaderFuzzTests: XCTestCase {
         XCTAssertGreaterThan(distinct.count, 30)
     }
 
+    /// Swift and Java draw the same inputs: the digest of 200 inputs equals the one
+    /// ReaderFuzzTest.mutatorMatchesSwift asserts, so a finding's (seed, reader, index) is one input.
+    func testMutatorMatchesJava() {
+        let seeds: [[UInt8]] = [Array("{\"a\": [1, 2, \"x\"], \"b\": null}".utf8), Array(0..<64)]
+        var all: [UInt8] = []
+        for i in 0..<200 {
+            var rng = FuzzRNG.forInput(seed: 7, reader: "json", index: i)
+            let input = FuzzMutator.input(seeds: seeds, rng: &rng, maxLength: 128)
+            all += [UInt8(truncatingIfNeeded: input.count >> 8), UInt8(truncatingIfNeeded: input.count)] + input
+        }
+        XCTAssertEqual(SHA256Digest.hex(Data(all)), "28983f34a3988eb42a1f5ea6bba2e67dfb425035a055079699cc9b4fefa657de")
+    }
+
     /// Re-sealing keeps a replaced file's checksum valid, so the parser behind it is reached.
     func testResealReachesTheEntriesParser() throws {
         let t = try target("hashlist-folder")

@@ -146,6 +146,25 @@ public class ReaderFuzzTest {
         assertEquals(0xe220a8397b1dcdafL, r.next());
     }
 
+    /** Java and Swift draw the same inputs (ReaderFuzzTests.testMutatorMatchesJava asserts this digest). */
+    @Test
+    public void mutatorMatchesSwift() throws Exception {
+        byte[] counting = new byte[64];
+        for (int i = 0; i < 64; i++) {
+            counting[i] = (byte) i;
+        }
+        List<byte[]> seeds = Arrays.asList("{\"a\": [1, 2, \"x\"], \"b\": null}".getBytes(StandardCharsets.UTF_8),
+                counting);
+        java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+        for (int i = 0; i < 200; i++) {
+            byte[] in = FuzzMutator.input(seeds, FuzzMutator.Rng.forInput(7, "json", i), 128);
+            md.update(new byte[] {(byte) (in.length >> 8), (byte) in.length});
+            md.update(in);
+        }
+        assertEquals("28983f34a3988eb42a1f5ea6bba2e67dfb425035a055079699cc9b4fefa657de",
+                Hex.encode(md.digest()));
+    }
+
     /** Re-sealing keeps a replaced file's checksum valid, so the parser behind it is reached. */
     @Test
     public void resealReachesTheEntriesParser() throws Exception {
