@@ -146,6 +146,16 @@ FIXED = [
     "DeviceReport.swift; ReaderFuzzTests.testMalformedReportIsAnNHError; inputs "
     "tests/fuzz_regressions/bridges/report/swift-decodingerror-*.json). Found by the suite's short "
     "profile (2 of 200 inputs, seed 1) when the loop was first run. Java has no report reader.",
+    "All three languages, `orientation`: a PNG zTXt/iTXt text chunk was inflated without a bound, "
+    "so a 0.5 MB PNG whose XMP chunk inflates to 512 MiB took 1 GB of memory in Python (6 s), "
+    "512 MiB in Swift and threw OutOfMemoryError out of Java's OrientationSource.tag (256 MB heap). "
+    "Found reviewing the fuzz targets (the fuzzers cap inputs at 64 KB, 1,032x less than a bomb "
+    "needs). Spec step 2 now says a compressed text inflating past 1 MiB (Pillow's own "
+    "MAX_TEXT_CHUNK) is unreadable and its chunk ignored; Python, Swift (Inflate.zlib maxOutput) "
+    "and Java cap it (after: 18 MB RSS, 0.06 s in Java); tests in each language "
+    "(test_png_text_decompression_bomb_is_ignored_not_inflated, "
+    "testPNGTextDecompressionBombIsIgnored, pngTextDecompressionBombIsIgnored); input "
+    "tests/fuzz_regressions/bridges/orientation/ztxt-xmp-bomb-4mib.png.",
 ]
 NOTES = [
     "Swift's `seconds` is libFuzzer's time budget per reader (-max_total_time); Java's is measured.",
