@@ -11,9 +11,9 @@
 # Installs nothing. Needs javac/java (17+) and JUnit 4 (Debian: apt-get install -y junit4, or set
 # JUNIT4_JAR and HAMCREST_JAR). Output goes to android_bridge/build/.
 #
-# Environment: NHKIT_TEST_BUNDLE=DIR[:DIR] bundles for FixtureBundleTest (default: any under the
-# searched folders, else a tiny bundle exported into build/fixture-bundles when `nhkit export`
-# works here; NHKIT_FIXTURE_EXPORT=0 disables that export).
+# Environment: NHKIT_TEST_BUNDLE=DIR[:DIR] bundles for FixtureBundleTest (default: the tiny TFLite
+# fp32 and int8-io bundles of tests/fixture_bundles.py when `nhkit export` works here, else any
+# under the searched folders; NHKIT_FIXTURE_EXPORT=0 disables that export).
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -84,36 +84,26 @@ fi
 stray=$(grep -rlE '^package (android|androidx|org\.tensorflow)' "$HERE/bridge/src" "$HERE/core/src" 2>/dev/null)
 [ -z "$stray" ] || note_fail "framework stand-ins outside stubs/: $stray"
 
-# A real bundle for FixtureBundleTest: exported here from a tiny test model when nhkit's export
-# extras are installed (as the project's tests/run does); skipped with a message otherwise.
-# The export is redone whenever nhkit's Python sources or schemas change (stamp file).
-stamp=$(cd "$REPO" && cat export/*.py runtime/*.py runtime/schemas/*.json 2>/dev/null | sha256sum | cut -c1-64)
-if [ -d "$B/fixture-bundles" ] && [ "$(cat "$B/fixture-bundles/.stamp" 2>/dev/null)" != "$stamp" ]; then
-  rm -rf "$B/fixture-bundles"
-fi
-if [ -z "${NHKIT_TEST_BUNDLE:-}" ] && [ "${NHKIT_FIXTURE_EXPORT:-1}" != "0" ] \
-   && [ ! -f "$B/fixture-bundles/tiny.tflite-fp32/manifest.json" ]; then
-  if (cd "$REPO" && python3 -c "import nhkit.export.tflite, nhkit.export.testmodels, tensorflow" ) >/dev/null 2>&1; then
-    echo "== fixture: exporting a tiny TFLite bundle with nhkit export (build/fixture-bundles)"
-    mkdir -p "$B/fixture-src"
-    if (cd "$B/fixture-src" && python3 - <<'PY'
-import numpy as np
-from nhkit.export import testmodels
-testmodels.save(testmodels.tiny_onnx(seed=3), "tiny.onnx")
-np.random.default_rng(5).standard_normal((96, 128)).astype("<f4").tofile("seed.f32")
-PY
-       ) >"$B/fixture-src/make.log" 2>&1 \
-       && (cd "$B/fixture-src" && python3 -m nhkit.runtime export --model tiny.onnx --seed seed.f32 \
-             --name tiny --target tflite --variants fp32,int8-io --allow-over-budget --threads 1 \
-             --quiet -o ../fixture-bundles) >"$B/fixture-src/export.log" 2>&1; then
-      echo "ok    fixture bundles: $(ls -d "$B"/fixture-bundles/*/ | xargs -n1 basename | tr '\n' ' ')"
-      echo "$stamp" > "$B/fixture-bundles/.stamp"
-    else
-      echo "warning: nhkit export of the fixture bundle failed (see $B/fixture-src/export.log); FixtureBundleTest will be skipped" >&2
-      rm -rf "$B/fixture-bundles"
-    fi
-  else
-    echo "== fixture: nhkit export not available here; FixtureBundleTest runs only with NHKIT_TEST_BUNDLE"
+# Real bundles for FixtureBundleTest: tests/fixture_bundles.py (shared with ios_bridge/test.sh)
+# exports the tiny test model once per content of runtime/, export/ and itself (uncommitted edits
+# included) into build/fixture-bundles/<key>/; this suite checks its TFLite fp32 and int8-io bundles.
+if [ -z "${NHKIT_TEST_BUNDLE:-}" ] && [ "${NHKIT_FIXTURE_EXPORT:-1}" != "0" ]; then
+  mkdir -p "$B"
+  rm -rf "$B/fixture-bundles" "$B/fixture-src"   # the per-bridge cache this replaced
+  FIX="$(cd "$REPO" && python3 tests/fixture_bundles.py 2>"$B/fixture-bundles.log")"
+  case $? in
+    0) ;;
+    3) echo "== fixture: nhkit export not available here; FixtureBundleTest runs only with NHKIT_TEST_BUNDLE"; FIX="" ;;
+    *) echo "warning: exporting the fixture bundles failed (see $B/fixture-bundles.log); FixtureBundleTest will be skipped" >&2
+       tail -n 5 "$B/fixture-bundles.log" >&2; FIX="" ;;
+  esac
+  picked=""
+  for v in fp32 int8-io; do
+    [ -n "$FIX" ] && [ -f "$FIX/tiny.tflite-$v/manifest.json" ] && picked="${picked:+$picked:}$FIX/tiny.tflite-$v"
+  done
+  if [ -n "$picked" ]; then
+    echo "ok    fixture bundles ($FIX): tiny.tflite-fp32 tiny.tflite-int8-io"
+    NHKIT_TEST_BUNDLE="$picked"
   fi
 fi
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The Swift package's whole suite on any machine with swift (Linux or macOS). The package
 # manifest is the repository root's Package.swift; builds go to ios_bridge/.build.
-#   1. fixture bundles exported here with `nhkit export` from nhkit's tiny test model when the
-#      Python export extras are installed: Core ML fp32/fp16 and TFLite fp32, fp16, dynamic-int8,
-#      int8, int8-io (cached in .build/fixture-bundles, keyed by a hash of the working-tree
-#      content of export/, runtime/ and this script, so uncommitted edits re-export;
-#      NHKIT_FIXTURE_EXPORT=0 disables; NHKIT_TEST_BUNDLES=a:b uses given ones), plus a copy of
-#      the TFLite fp32 bundle with one corrupted weight (Tests/tools/corrupt_weight.py);
+#   1. fixture bundles from tests/fixture_bundles.py (shared with android_bridge/test.sh):
+#      `nhkit export` of nhkit's tiny test model when the Python export extras are installed,
+#      Core ML fp32/fp16 and TFLite fp32, fp16, dynamic-int8, int8, int8-io, cached in
+#      build/fixture-bundles/<key> keyed on the working-tree content of runtime/, export/ and that
+#      script, so uncommitted edits re-export (NHKIT_FIXTURE_EXPORT=0 disables;
+#      NHKIT_TEST_BUNDLES=a:b uses given ones), plus a copy of the TFLite fp32 bundle with one
+#      corrupted weight (Tests/tools/corrupt_weight.py);
 #   2. `swift test` (NHCoreTests: vectors, SHA-256, bundles, reports, pipeline, fixture bundles;
 #      NHLiteRTTests: the full self-test of the TFLite bundles through NHCore's pipeline and the
 #      real LiteRT runtime (libLiteRt of ai-edge-litert 2.3.0); NHKitTests: Core ML self-test on
@@ -25,61 +26,34 @@ FIX="$B/fixture-bundles"
 CORRUPT="$B/fixture-corrupt"
 status=0
 
-# Content hash of everything the fixtures are made from (tracked and untracked files, not the
-# commit), so an uncommitted edit of the exporter, the runtime or the model re-exports.
-fixture_stamp() {
-  (cd "$REPO" && git ls-files -z -co --exclude-standard -- export runtime ios_bridge/test.sh ios_bridge/Tests/tools \
-     | python3 -c '
-import hashlib, sys
-h = hashlib.sha256()
-for p in sorted(x for x in sys.stdin.buffer.read().split(b"\0") if x):
-    h.update(p + b"\0")
-    try:
-        h.update(hashlib.sha256(open(p, "rb").read()).digest())
-    except OSError:
-        h.update(b"(missing)")
-print(h.hexdigest())')
-}
-
+# Fixture bundles: tests/fixture_bundles.py (shared with android_bridge/test.sh) exports them once
+# per content of runtime/, export/ and itself (uncommitted edits included) into build/fixture-bundles/<key>/.
+# The corrupted-weight copy is made here, cached on that key and on corrupt_weight.py's content.
+CORRUPT="$B/fixture-corrupt"
 if [ -z "${NHKIT_TEST_BUNDLES:-}" ] && [ "${NHKIT_FIXTURE_EXPORT:-1}" != "0" ]; then
-  stamp="$(fixture_stamp)"
-  if [ ! -f "$FIX/.stamp" ] || [ "$(cat "$FIX/.stamp" 2>/dev/null)" != "$stamp" ]; then
-    if (cd "$REPO" && python3 -c "import nhkit.export.testmodels") >/dev/null 2>&1; then
-      echo "== fixture: exporting tiny bundles with nhkit export (.build/fixture-bundles)"
-      rm -rf "$FIX" "$CORRUPT" "$B/fixture-src"
-      mkdir -p "$B/fixture-src" "$FIX"
-      (cd "$B/fixture-src" && python3 - <<'PY'
-import numpy as np
-from nhkit.export import testmodels
-testmodels.save(testmodels.tiny_onnx(seed=3), "tiny.onnx")
-np.random.default_rng(5).standard_normal((96, 128)).astype("<f4").tofile("seed.f32")
-PY
-      ) >"$B/fixture-src/make.log" 2>&1
-      export_target() {  # target variants
-        (cd "$B/fixture-src" && python3 -m nhkit.runtime export --model tiny.onnx --seed seed.f32 \
-           --name tiny --target "$1" --variants "$2" --allow-over-budget --threads 1 --quiet -o "$FIX") \
-          >"$B/fixture-src/export-$1.log" 2>&1 \
-          || echo "warning: nhkit export --target $1 failed (see $B/fixture-src/export-$1.log); its tests will skip" >&2
-      }
-      python3 -c "import coremltools" >/dev/null 2>&1 && export_target coreml fp32,fp16
-      python3 -c "import ai_edge_litert, tensorflow" >/dev/null 2>&1 \
-        && export_target tflite fp32,fp16,dynamic-int8,int8,int8-io
-      rm -f "$FIX"/*.zip
-      if [ -f "$FIX/tiny.tflite-fp32/manifest.json" ]; then
-        python3 "$HERE/Tests/tools/corrupt_weight.py" "$FIX/tiny.tflite-fp32" "$CORRUPT/tiny.tflite-fp32" \
-          >"$B/fixture-src/corrupt.log" 2>&1 || echo "warning: corrupting a weight failed (see $B/fixture-src/corrupt.log)" >&2
-      fi
-      if ls "$FIX"/*/manifest.json >/dev/null 2>&1; then
-        echo "$stamp" > "$FIX/.stamp"
-        echo "ok    fixture bundles: $(ls "$FIX"/*/manifest.json | xargs -n1 dirname | xargs -n1 basename | tr '\n' ' ')"
+  mkdir -p "$B"
+  rm -rf "$B/fixture-bundles" "$B/fixture-src"   # the per-bridge cache this replaced
+  FIX="$(cd "$REPO" && python3 tests/fixture_bundles.py 2>"$B/fixture-bundles.log")"
+  case $? in
+    0) ;;
+    3) echo "== fixture: nhkit export not available; fixture tests need NHKIT_TEST_BUNDLES"; FIX="" ;;
+    *) echo "warning: exporting the fixture bundles failed (see $B/fixture-bundles.log); their tests will skip" >&2
+       tail -n 5 "$B/fixture-bundles.log" >&2; FIX="" ;;
+  esac
+  if [ -n "$FIX" ] && [ -f "$FIX/tiny.tflite-fp32/manifest.json" ]; then
+    stamp="$(basename "$FIX") $(sha256sum "$HERE/Tests/tools/corrupt_weight.py" | cut -c1-64)"
+    if [ "$(cat "$CORRUPT/.stamp" 2>/dev/null)" != "$stamp" ]; then
+      rm -rf "$CORRUPT"
+      if python3 "$HERE/Tests/tools/corrupt_weight.py" "$FIX/tiny.tflite-fp32" "$CORRUPT/tiny.tflite-fp32" \
+           >"$B/fixture-corrupt.log" 2>&1; then
+        echo "$stamp" > "$CORRUPT/.stamp"
       else
-        echo "warning: no fixture bundle could be exported; fixture tests will be skipped" >&2
+        echo "warning: corrupting a weight failed (see $B/fixture-corrupt.log)" >&2; rm -rf "$CORRUPT"
       fi
-    else
-      echo "== fixture: nhkit export not available; fixture tests need NHKIT_TEST_BUNDLES"
     fi
   fi
-  if ls "$FIX"/*/manifest.json >/dev/null 2>&1; then
+  if [ -n "$FIX" ] && ls "$FIX"/*/manifest.json >/dev/null 2>&1; then
+    echo "ok    fixture bundles ($FIX): $(ls "$FIX"/*/manifest.json | xargs -n1 dirname | xargs -n1 basename | tr '\n' ' ')"
     NHKIT_TEST_BUNDLES="$(ls "$FIX"/*/manifest.json | xargs -n1 dirname | paste -sd: -)"
     export NHKIT_TEST_BUNDLES
   fi

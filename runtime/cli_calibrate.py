@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .cli_model_args import add_batch_options, add_max_pixels, add_model_source, add_no_progress
 from .errors import NhkitError
-from .spec import DEFAULT_MAX_PIXELS
 
 EXIT_SKIPPED = 1
 EXIT_CONFLICT = 3
@@ -107,9 +107,12 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="REPORT",
         help="report folder: report.json, report.md, threshold.json, PNG plots",
     )
-    src = parser.add_argument_group("server model (default: the model shipped with nhkit)")
-    src.add_argument("--model", help="NeuralHash-format ONNX model")
-    src.add_argument("--seed", help="seed file for --model")
+    add_model_source(
+        parser,
+        title="server model (default: the model shipped with nhkit)",
+        seed_help="seed file for --model",
+        bundle_help=None,
+    )
     parser.add_argument("--orientation", choices=("apply", "ignore"), default="apply")
     parser.add_argument(
         "--cache",
@@ -118,16 +121,9 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
         "and edit are the same)",
     )
     parser.add_argument("--no-plots", action="store_true", help="do not draw the PNG plots")
-    parser.add_argument("--batch", type=int, default=16, help="images per inference batch")
-    parser.add_argument("--workers", type=int, default=2, help="decode/edit threads")
-    parser.add_argument("--threads", type=int, default=None, help="inference threads")
-    parser.add_argument(
-        "--max-pixels",
-        type=int,
-        default=DEFAULT_MAX_PIXELS,
-        help=f"reject images with more pixels (default {DEFAULT_MAX_PIXELS:,})",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    add_batch_options(parser, workers_help="decode/edit threads")
+    add_max_pixels(parser)
+    add_no_progress(parser)
 
 
 def _server_hasher(args: argparse.Namespace) -> tuple[Any, Any]:

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cli_model_args import add_batch_options, add_max_pixels, add_model_source
 from .errors import NhkitError
-from .spec import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
     from .check import CheckResult
@@ -41,10 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("-o", "--output", required=True, help="golden file to write")
     c.add_argument("-r", "--recursive", action="store_true", help="take images inside folders")
     c.add_argument("--force", action="store_true", help="overwrite an existing golden file")
-    src = c.add_argument_group("model (default: the model shipped with nhkit)")
-    src.add_argument("--model", help="NeuralHash-format ONNX model")
-    src.add_argument("--seed", help="seed file (.dat or seed.f32) for --model")
-    src.add_argument("--bundle", help="an nhkit device bundle folder or zip")
+    add_model_source(c)
     c.add_argument(
         "--orientation",
         choices=("apply", "ignore"),
@@ -77,12 +74,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help="default lossy Hamming tolerance to record (default 6, or the bundle manifest's)",
     )
-    c.add_argument("--threads", type=int, default=None, help="inference threads")
-    c.add_argument("--batch", type=int, default=16, help="images per inference batch")
-    c.add_argument("--workers", type=int, default=2, help="decode/resize threads")
-    c.add_argument(
-        "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="reject images with more pixels"
-    )
+    add_batch_options(c, order=("threads", "batch", "workers"))
+    add_max_pixels(c, show_default=False)
     c.set_defaults(func=run_create)
 
     k = gsub.add_parser(

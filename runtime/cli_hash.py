@@ -8,6 +8,7 @@ import json
 import sys
 from typing import Any
 
+from .cli_model_args import add_batch_options, add_max_pixels, add_model_source, add_no_progress
 from .errors import NhkitError
 from .hashing import hamming
 from .spec import DEFAULT_MAX_PIXELS
@@ -23,10 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (with -r)")
     p.add_argument("-r", "--recursive", action="store_true", help="hash images inside folders")
-    src = p.add_argument_group("model (default: the model shipped with nhkit)")
-    src.add_argument("--model", help="NeuralHash-format ONNX model")
-    src.add_argument("--seed", help="seed file (.dat or seed.f32) for --model")
-    src.add_argument("--bundle", help="an nhkit device bundle folder or zip (TFLite or Core ML)")
+    add_model_source(p, bundle_help="an nhkit device bundle folder or zip (TFLite or Core ML)")
     p.add_argument(
         "--orientation",
         choices=("apply", "ignore"),
@@ -46,16 +44,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help="fragile-bit margin in projection units (default: the model's)",
     )
-    p.add_argument("--batch", type=int, default=16, help="images per inference batch")
-    p.add_argument("--workers", type=int, default=2, help="decode/resize threads")
-    p.add_argument("--threads", type=int, default=None, help="inference threads")
-    p.add_argument(
-        "--max-pixels",
-        type=int,
-        default=DEFAULT_MAX_PIXELS,
-        help=f"reject images with more pixels (default {DEFAULT_MAX_PIXELS:,})",
-    )
-    p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    add_batch_options(p)
+    add_max_pixels(p)
+    add_no_progress(p)
     dist = p.add_argument_group("many files: resumable Parquet output (docs/parquet-format.md)")
     dist.add_argument(
         "--out",

@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .cli_model_args import add_image_model_arguments
 from .errors import NhkitError
-from .spec import DEFAULT_MAX_PIXELS, Spec
+from .spec import Spec
 
 ID_FROM = ("relative", "name", "path")
 
@@ -69,7 +70,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     b.add_argument("--force", action="store_true", help="replace an existing list")
     b.add_argument("--no-zip", action="store_true", help="write the folder only")
-    add_model_arguments(b)
+    add_image_model_arguments(b)
     b.set_defaults(func=run_build)
 
     i = hs.add_parser("info", help="what a list holds (verified first)")
@@ -109,35 +110,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     t.add_argument("-o", "--output", default=None, help="write a copy instead of LIST itself")
     t.set_defaults(func=run_set_threshold)
-
-
-def add_model_arguments(p: argparse.ArgumentParser) -> None:
-    src = p.add_argument_group("model for images (default: the model shipped with nhkit)")
-    src.add_argument("--model", help="NeuralHash-format ONNX model")
-    src.add_argument("--seed", help="seed file (.dat or seed.f32) for --model")
-    src.add_argument("--bundle", help="an nhkit device bundle folder or zip")
-    src.add_argument(
-        "--orientation",
-        choices=("apply", "ignore"),
-        default=None,
-        help="EXIF orientation policy (default: apply / the list's)",
-    )
-    src.add_argument(
-        "--margin",
-        type=float,
-        default=None,
-        help="fragile-bit margin (default: the model's / the list's)",
-    )
-    src.add_argument("--batch", type=int, default=16, help="images per inference batch")
-    src.add_argument("--workers", type=int, default=2, help="decode/resize threads")
-    src.add_argument("--threads", type=int, default=None, help="inference threads")
-    src.add_argument(
-        "--max-pixels",
-        type=int,
-        default=DEFAULT_MAX_PIXELS,
-        help=f"reject images with more pixels (default {DEFAULT_MAX_PIXELS:,})",
-    )
-    src.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
 
 def hasher_identity(hasher: Any, model_path: str | None) -> dict[str, str]:

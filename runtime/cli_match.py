@@ -23,7 +23,7 @@ CALIBRATE_MODULE = "nhkit.runtime.cli_calibrate"
 def _add_match_options(p: argparse.ArgumentParser, *, suppress: bool = False) -> None:
     """The options of `nhkit match` (added twice: for --help, and to re-parse options that
     follow the INPUTs, which argparse.REMAINDER leaves unparsed)."""
-    from .cli_hashlist import add_model_arguments
+    from .cli_model_args import add_image_model_arguments, add_image_model_arguments_suppressed
     from .match import BACKENDS
 
     d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
@@ -56,14 +56,9 @@ def _add_match_options(p: argparse.ArgumentParser, *, suppress: bool = False) ->
         help="read images inside folders",
     )
     if suppress:
-        for a in ("--model", "--seed", "--bundle", "--orientation"):
-            p.add_argument(a, default=argparse.SUPPRESS)
-        p.add_argument("--margin", type=float, default=argparse.SUPPRESS)
-        for a in ("--batch", "--workers", "--threads", "--max-pixels"):
-            p.add_argument(a, type=int, default=argparse.SUPPRESS)
-        p.add_argument("--no-progress", action="store_true", default=argparse.SUPPRESS)
+        add_image_model_arguments_suppressed(p)
     else:
-        add_model_arguments(p)
+        add_image_model_arguments(p)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

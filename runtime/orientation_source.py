@@ -113,7 +113,7 @@ def _png_text(ctype: bytes, body: bytes) -> tuple[bytes | None, bytes | None]:
         if ctype == b"zTXt":
             if not rest or rest[0] != 0:
                 return None, None
-            return key, zlib.decompress(rest[1:])
+            return key, _inflate(rest[1:])
         # iTXt: flag, method, language\0, translated keyword\0, text
         if len(rest) < 2:
             return None, None
@@ -125,10 +125,29 @@ def _png_text(ctype: bytes, body: bytes) -> tuple[bytes | None, bytes | None]:
         if flag != 0:
             if method != 0:
                 return None, None
-            text = zlib.decompress(text)
+            text = _inflate(text)
         return key, text
     except zlib.error:
         return None, None
+
+
+# nh-spec-v1 section 2: a compressed text chunk inflating to more than this is unreadable (no tag
+# from it), as Pillow refuses such chunks (PngImagePlugin.MAX_TEXT_CHUNK). Without the cap a
+# 0.5 MB PNG whose zTXt inflates to 512 MiB took 1 GB of memory here and killed the JVM bridge
+# with OutOfMemoryError (found by the bridges' fuzzing review).
+MAX_INFLATED_TEXT = 1 << 20
+
+
+def _inflate(data: bytes) -> bytes:
+    """zlib data inflated; zlib.error when corrupt, cut short or longer than MAX_INFLATED_TEXT
+    (the chunk is then malformed, as any other unreadable chunk)."""
+    d = zlib.decompressobj()
+    out = d.decompress(data, MAX_INFLATED_TEXT + 1)
+    if len(out) > MAX_INFLATED_TEXT:
+        raise zlib.error(f"inflates to more than {MAX_INFLATED_TEXT} bytes")
+    if not d.eof:
+        raise zlib.error("incomplete or truncated stream")
+    return out
 
 
 def _raw_profile_bytes(text: bytes) -> bytes | None:

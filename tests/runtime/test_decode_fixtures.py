@@ -79,3 +79,31 @@ def test_tiff_and_webp_still_use_pillow():
         buf = io.BytesIO()
         im.save(buf, fmt, exif=exif, **({"lossless": True} if fmt == "WEBP" else {}))
         assert decode_image(buf.getvalue()).orientation == 6, fmt
+
+
+def test_png_text_decompression_bomb_is_ignored_not_inflated():
+    """nh-spec-v1 section 2: a compressed text inflating past 1 MiB is unreadable; the earlier
+    XMP chunk stands (found by the bridges' fuzzing review: 1 GB of memory here, an
+    OutOfMemoryError in Java, for a 0.5 MB PNG). The same file is in the Swift and Java tests."""
+    import struct
+    import zlib
+
+    def chunk(t: bytes, b: bytes) -> bytes:
+        return struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b))
+
+    def xmp(v: int, pad: int = 0) -> bytes:
+        return (
+            b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
+            b'xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="%d"/></rdf:RDF>'
+            b"</x:xmpmeta>" % v
+        ) + b" " * pad
+
+    def png(*texts: bytes) -> bytes:
+        body = b"".join(
+            chunk(b"zTXt", b"XML:com.adobe.xmp\0\0" + zlib.compress(t, 9)) for t in texts
+        )
+        return b"\x89PNG\r\n\x1a\n" + body + chunk(b"IEND", b"")
+
+    assert orientation_from_bytes(png(xmp(3), xmp(6))) == 6  # the last XMP chunk wins
+    assert orientation_from_bytes(png(xmp(3), xmp(6, pad=(1 << 20) - 200))) == 6  # under the cap
+    assert orientation_from_bytes(png(xmp(3), xmp(6, pad=1 << 20))) == 3  # over: ignored

@@ -203,8 +203,13 @@ public struct DeviceReport: Codable, Equatable, Sendable {
     /// `JSONDecoder` lets a repeated key win silently (the policy everywhere is to reject it);
     /// errors name the file and the field (tests/vectors/readers/index.json).
     public static func load(from url: URL) throws -> DeviceReport {
-        let data = try Data(contentsOf: url)
         func fail(_ reason: String) -> NHError { NHError.bundle(path: url.path, reason: reason) }
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw fail("cannot read: \(error.localizedDescription)")
+        }
         let json: StrictJSON
         do {
             json = try StrictJSON.parse(data)
@@ -220,7 +225,16 @@ public struct DeviceReport: Codable, Equatable, Sendable {
         guard top["format_version"]?.intValue == 1 else {
             throw fail("format_version is \(top["format_version"]?.compactText ?? "missing"); this reader knows 1")
         }
-        let report = try JSONDecoder().decode(DeviceReport.self, from: data)
+        let report: DeviceReport
+        do {
+            report = try JSONDecoder().decode(DeviceReport.self, from: data)
+        } catch let e as NHError {
+            throw fail(e.description)
+        } catch {
+            // A missing key or a wrong type is the report's fault: NHError, like every reader
+            // (found by the bridges' fuzzer: DecodingError escaped).
+            throw fail("malformed report: \(NHBundle.describe(error))")
+        }
         try report.checkCases(fail)
         return report
     }

@@ -5,11 +5,14 @@
 package enum Inflate {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    package static func zlib(_ data: [UInt8]) throws -> [UInt8] {
+    /// `maxOutput`: a stream inflating to more bytes fails (a decompression bomb in a PNG text
+    /// chunk must not exhaust memory; OrientationSource passes its cap).
+    package static func zlib(_ data: [UInt8], maxOutput: Int = Int.max) throws -> [UInt8] {
         guard data.count >= 6 else { throw Failure(description: "zlib stream too short") }
         let cmf = Int(data[0]), flg = Int(data[1])
         guard cmf & 0x0f == 8, (cmf << 8 | flg) % 31 == 0, flg & 0x20 == 0 else { throw Failure(description: "bad zlib header") }
         var s = State(input: data, pos: 2)
+        s.limit = maxOutput
         try s.inflate()
         let end = s.pos
         guard end + 4 <= data.count else { throw Failure(description: "missing adler32") }
@@ -59,6 +62,7 @@ package enum Inflate {
         var bitBuf = 0
         var bitCnt = 0
         var out: [UInt8] = []
+        var limit = Int.max
 
         init(input: [UInt8], pos: Int) { self.input = input; self.pos = pos }
 
@@ -103,6 +107,7 @@ package enum Inflate {
                     pos += 4
                     guard pos + len <= input.count else { throw Failure(description: "truncated stored block") }
                     out += input[pos..<(pos + len)]
+                    guard out.count <= limit else { throw Failure(description: "inflates to more than \(limit) bytes") }
                     pos += len
                 case 1:
                     var l = [Int](repeating: 8, count: 288)
@@ -136,6 +141,7 @@ package enum Inflate {
 
         mutating func codes(_ lencode: Huffman, _ distcode: Huffman) throws {
             while true {
+                guard out.count <= limit else { throw Failure(description: "inflates to more than \(limit) bytes") }
                 let sym = try decode(lencode)
                 if sym < 256 { out.append(UInt8(sym)); continue }
                 if sym == 256 { return }

@@ -27,6 +27,11 @@ public enum OrientationSource {
         return nil
     }
 
+    /// nh-spec-v1 section 2: a compressed text chunk inflating to more than this is unreadable
+    /// (no tag from it). Without the cap a 0.5 MB PNG whose zTXt inflates to 512 MiB needed
+    /// 512 MiB here (found by the bridges' fuzzing review; Java threw OutOfMemoryError).
+    static let maxInflatedText = 1 << 20
+
     static let exifPrefix: [UInt8] = Array("Exif\0\0".utf8)
     static let xmpPrefix: [UInt8] = Array("http://ns.adobe.com/xap/1.0/\0".utf8)
 
@@ -97,7 +102,7 @@ public enum OrientationSource {
         case "tEXt":
             return (key, Array(rest))
         case "zTXt":
-            guard let method = rest.first, method == 0, let text = try? Inflate.zlib(Array(rest.dropFirst())) else { return nil }
+            guard let method = rest.first, method == 0, let text = try? Inflate.zlib(Array(rest.dropFirst()), maxOutput: maxInflatedText) else { return nil }
             return (key, text)
         default: // iTXt: flag, method, language\0, translated keyword\0, text
             guard rest.count >= 2 else { return nil }
@@ -108,7 +113,7 @@ public enum OrientationSource {
                 tail = tail[(z + 1)...]
             }
             if flag == 0 { return (key, Array(tail)) }
-            guard method == 0, let text = try? Inflate.zlib(Array(tail)) else { return nil }
+            guard method == 0, let text = try? Inflate.zlib(Array(tail), maxOutput: maxInflatedText) else { return nil }
             return (key, text)
         }
     }

@@ -8,8 +8,10 @@ import NHTestSupport
 /// hash and fragile mask from the recorded embedding.
 ///
 /// Bundles come from `NHKIT_TEST_BUNDLES` (paths separated by `:`) and from committed fixtures:
-/// `ios_bridge/Tests/Fixtures/*/`, `tests/data/bundles/*/`, `tests/fixtures/bundles/*/`, and the
-/// bundles `ios_bridge/test.sh` exports into `ios_bridge/.build/fixture-bundles/`.
+/// `ios_bridge/Tests/Fixtures/*/`, `tests/data/bundles/*/`, `tests/fixtures/bundles/*/`.
+/// `ios_bridge/test.sh` passes the bundles `tests/fixture_bundles.py` exports (a cache keyed on
+/// the working tree's content) in `NHKIT_TEST_BUNDLES`; no build folder is scanned, so a direct
+/// `swift test` never runs against stale bundles.
 final class FixtureBundleTests: XCTestCase {
     static func bundleDirs() -> [URL] {
         var dirs: [URL] = []
@@ -17,7 +19,7 @@ final class FixtureBundleTests: XCTestCase {
             dirs += env.split(separator: ":").map { URL(fileURLWithPath: String($0)) }
         }
         let fm = FileManager.default
-        for parent in ["ios_bridge/Tests/Fixtures", "tests/data/bundles", "tests/fixtures/bundles", "ios_bridge/.build/fixture-bundles"] {
+        for parent in ["ios_bridge/Tests/Fixtures", "tests/data/bundles", "tests/fixtures/bundles"] {
             let p = repoRoot.appendingPathComponent(parent)
             for name in ((try? fm.contentsOfDirectory(atPath: p.path)) ?? []).sorted() {
                 let d = p.appendingPathComponent(name)

@@ -41,6 +41,37 @@ final class OrientationSourceTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(checked, 10)
     }
 
+    /// nh-spec-v1 section 2: a compressed text inflating past 1 MiB is ignored, the earlier XMP
+    /// stands (a decompression bomb; the same files as Python's and Java's tests).
+    func testPNGTextDecompressionBombIsIgnored() {
+        func xmp(_ v: Int, pad: Int = 0) -> [UInt8] {
+            Array(("<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF><rdf:Description "
+                   + "xmlns:tiff=\"http://ns.adobe.com/tiff/1.0/\" tiff:Orientation=\"\(v)\"/></rdf:RDF>"
+                   + "</x:xmpmeta>").utf8) + [UInt8](repeating: 0x20, count: pad)
+        }
+        /// zlib with stored blocks (NHCore has no deflater): the bomb is large but quick to build.
+        func stored(_ raw: [UInt8]) -> [UInt8] {
+            var z: [UInt8] = [0x78, 0x01], i = 0
+            repeat {
+                let n = min(65535, raw.count - i)
+                z.append(i + n == raw.count ? 1 : 0)
+                z += [UInt8(n & 0xff), UInt8(n >> 8), UInt8(~n & 0xff), UInt8((~n >> 8) & 0xff)]
+                z += raw[i..<(i + n)]
+                i += n
+            } while i < raw.count
+            return z + TestPNGWriter.be32(Inflate.adler32(raw))
+        }
+        func png(_ texts: [UInt8]...) -> [UInt8] {
+            var out: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+            for t in texts { out += TestPNGWriter.chunk("zTXt", Array("XML:com.adobe.xmp".utf8) + [0, 0] + stored(t)) }
+            return out + TestPNGWriter.chunk("IEND", [])
+        }
+        XCTAssertEqual(OrientationSource.tag(in: png(xmp(3), xmp(6))), 6)
+        XCTAssertEqual(OrientationSource.tag(in: png(xmp(3), xmp(6, pad: (1 << 20) - 200))), 6)
+        XCTAssertEqual(OrientationSource.tag(in: png(xmp(3), xmp(6, pad: 1 << 20))), 3)
+        XCTAssertThrowsError(try Inflate.zlib(stored([UInt8](repeating: 0, count: 5000)), maxOutput: 4096))
+    }
+
     func testOtherFormatsAndGarbage() {
         XCTAssertFalse(OrientationSource.covers(Array("GIF89a".utf8)))
         XCTAssertNil(OrientationSource.tag(in: Array("GIF89a".utf8)))

@@ -10,8 +10,10 @@ import NHCore
 /// device (`swift test` on a Mac, or `xcodebuild test -scheme NHKit -destination ...`).
 ///
 /// Bundles: `NHKIT_TEST_BUNDLES` (paths separated by `:`), or Core ML fixtures committed under
-/// `ios_bridge/Tests/Fixtures/*/`, `tests/data/bundles/*/`, `tests/fixtures/bundles/*/`, and the
-/// bundles `ios_bridge/test.sh` exports into `ios_bridge/.build/fixture-bundles/`.
+/// `ios_bridge/Tests/Fixtures/*/`, `tests/data/bundles/*/`, `tests/fixtures/bundles/*/`.
+/// `ios_bridge/test.sh` passes the bundles `tests/fixture_bundles.py` exports (a cache keyed on
+/// the working tree's content) in `NHKIT_TEST_BUNDLES`; no build folder is scanned, so a direct
+/// `swift test` never runs against stale bundles.
 /// `NHKIT_COMPUTE_UNITS` = cpuOnly (default) | cpuAndGPU | cpuAndNeuralEngine | all.
 /// Each report is attached to the test run and, with `NHKIT_REPORT_OUT=dir`, written there.
 final class SelfTestOnDeviceTests: XCTestCase {
@@ -24,7 +26,7 @@ final class SelfTestOnDeviceTests: XCTestCase {
             dirs += env.split(separator: ":").map { URL(fileURLWithPath: String($0)) }
         }
         let fm = FileManager.default
-        for parent in ["ios_bridge/Tests/Fixtures", "tests/data/bundles", "tests/fixtures/bundles", "ios_bridge/.build/fixture-bundles"] {
+        for parent in ["ios_bridge/Tests/Fixtures", "tests/data/bundles", "tests/fixtures/bundles"] {
             let p = repoRoot.appendingPathComponent(parent)
             for name in ((try? fm.contentsOfDirectory(atPath: p.path)) ?? []).sorted() {
                 let d = p.appendingPathComponent(name)

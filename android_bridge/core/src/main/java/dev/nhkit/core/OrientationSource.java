@@ -203,6 +203,13 @@ public final class OrientationSource {
         return text == null ? null : new Object[] {key, text};
     }
 
+    /**
+     * nh-spec-v1 section 2: a compressed text chunk inflating to more than this is unreadable (no
+     * tag from it). Without the cap a 0.5 MB PNG whose zTXt inflates to 512 MiB threw
+     * OutOfMemoryError out of {@link #tag} (found by the bridges' fuzzing review).
+     */
+    static final int MAX_INFLATED_TEXT = 1 << 20;
+
     private static byte[] inflate(byte[] b, int from, int to) {
         Inflater inf = new Inflater();
         try {
@@ -215,6 +222,9 @@ public final class OrientationSource {
                     return null; // truncated stream
                 }
                 out.write(buf, 0, k);
+                if (out.size() > MAX_INFLATED_TEXT) {
+                    return null; // a decompression bomb: malformed, not an OutOfMemoryError
+                }
             }
             return out.toByteArray();
         } catch (DataFormatException e) {

@@ -27,7 +27,7 @@ import org.junit.Test;
 
 /** Bundle manifest parsing, checksum verification and the self-test runner on a temp bundle. */
 public class BundleTest {
-    private File dir;
+    File dir;   // package-private: ReaderFuzzTargets builds its seed bundle here
 
     @Before
     public void setUp() throws IOException {

@@ -23,11 +23,13 @@ import org.junit.Test;
  * bit for bit. Bundles are found via {@code -Dnhkit.bundle.dir=DIR[:DIR...]}, the environment
  * variable {@code NHKIT_TEST_BUNDLE}, or by scanning {@link #SEARCH} under the repository root for
  * folders holding a {@code manifest.json}. Skipped (reported as such) when there is none.
+ * android_bridge/test.sh passes the bundles tests/fixture_bundles.py exports (a cache keyed on the
+ * working tree's content); no build folder is scanned, so a stale export is never used.
  */
 public class FixtureBundleTest {
     /** Folders (relative to the repo root) whose sub-folders may be bundles. */
     static final String[] SEARCH = {"tests/data/bundles", "tests/fixtures/bundles", "tests/fixtures",
-        "tests/data", "export/fixtures", "out/bundles", "android_bridge/build/fixture-bundles"};
+        "tests/data", "export/fixtures", "out/bundles"};
 
     static List<File> bundleDirs() {
         List<File> out = new ArrayList<>();

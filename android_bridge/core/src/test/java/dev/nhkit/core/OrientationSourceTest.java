@@ -31,6 +31,58 @@ public class OrientationSourceTest {
         return list;
     }
 
+    /**
+     * nh-spec-v1 section 2: a compressed text inflating past 1 MiB is ignored, the earlier XMP
+     * stands. Before the cap, a 0.5 MB PNG whose zTXt inflates to 512 MiB threw OutOfMemoryError
+     * out of tag() (the same files as Python's and Swift's tests).
+     */
+    @Test
+    public void pngTextDecompressionBombIsIgnored() throws IOException {
+        assertEquals(Integer.valueOf(6), OrientationSource.tag(bombPng(xmpPadded(3, 0), xmpPadded(6, 0))));
+        assertEquals(Integer.valueOf(6), OrientationSource.tag(bombPng(xmpPadded(3, 0), xmpPadded(6, (1 << 20) - 200))));
+        assertEquals(Integer.valueOf(3), OrientationSource.tag(bombPng(xmpPadded(3, 0), xmpPadded(6, 1 << 20))));
+    }
+
+    private static byte[] xmpPadded(int v, int pad) {
+        String x = "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF><rdf:Description "
+                + "xmlns:tiff=\"http://ns.adobe.com/tiff/1.0/\" tiff:Orientation=\"" + v + "\"/></rdf:RDF>"
+                + "</x:xmpmeta>";
+        byte[] head = x.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] out = java.util.Arrays.copyOf(head, head.length + pad);
+        java.util.Arrays.fill(out, head.length, out.length, (byte) ' ');
+        return out;
+    }
+
+    private static byte[] bombPng(byte[]... texts) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        for (byte[] t : texts) {
+            java.io.ByteArrayOutputStream z = new java.io.ByteArrayOutputStream();
+            try (java.util.zip.DeflaterOutputStream d = new java.util.zip.DeflaterOutputStream(z,
+                    new java.util.zip.Deflater(9))) {
+                d.write(t);
+            }
+            java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+            body.write("XML:com.adobe.xmp".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            body.write(new byte[] {0, 0});
+            body.write(z.toByteArray());
+            writeChunk(out, "zTXt", body.toByteArray());
+        }
+        writeChunk(out, "IEND", new byte[0]);
+        return out.toByteArray();
+    }
+
+    private static void writeChunk(java.io.ByteArrayOutputStream out, String type, byte[] body) throws IOException {
+        byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(t);
+        crc.update(body);
+        out.write(java.nio.ByteBuffer.allocate(4).putInt(body.length).array());
+        out.write(t);
+        out.write(body);
+        out.write(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    }
+
     @Test
     public void everyFixtureGivesTheSpecTag() throws IOException {
         for (Object o : fixtures()) {
