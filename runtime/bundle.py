@@ -103,6 +103,10 @@ class Bundle:
         return dict(self.manifest["model"]["inputs"][0])
 
     @property
+    def output(self) -> dict[str, Any]:
+        return dict(self.manifest["model"]["outputs"][0])
+
+    @property
     def tolerance(self) -> dict[str, int]:
         return dict(self.manifest["tolerance"])
 
@@ -121,7 +125,7 @@ class Bundle:
 
     def backend(self, threads: int | None = None) -> EmbeddingBackend:
         """An EmbeddingBackend running this bundle's model on this machine (the manifest's
-        input entry is checked against the model; see backends.factory)."""
+        input and output entries are checked against the model; see backends.factory)."""
         from .backends.factory import bundle_backend
 
         return bundle_backend(self, threads=threads)
