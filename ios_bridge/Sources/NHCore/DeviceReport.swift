@@ -170,22 +170,8 @@ public struct DeviceReport: Codable, Equatable, Sendable {
     public static func load(from url: URL) throws -> DeviceReport {
         let data = try Data(contentsOf: url)
         func fail(_ reason: String) -> NHError { NHError.bundle(path: url.path, reason: reason) }
-        let json: StrictJSON
-        do {
-            json = try StrictJSON.parse(data)
-        } catch let e as StrictJSON.ParseError {
-            if let dup = e.duplicatePath { throw fail("\(dup): \(e)") }
-            if e.truncated { throw fail("truncated: the file ends inside a JSON value (\(e))") }
-            throw fail("not valid JSON\(e.fieldPath.isEmpty ? "" : " at \(e.fieldPath)"): \(e)")
-        }
-        guard case .object(let top) = json else { throw fail("not a JSON object") }
-        guard case .string(formatName)? = top["format"] else {
-            throw fail("format is \(top["format"]?.compactText ?? "missing"); expected \"\(formatName)\"")
-        }
-        guard top["format_version"]?.intValue == 1 else {
-            throw fail("format_version is \(top["format_version"]?.compactText ?? "missing"); this reader knows 1")
-        }
-        let report = try JSONDecoder().decode(DeviceReport.self, from: data)
+        let top = try NHJSONFile(format: formatName, version: 1, shape: nil).read(data, fail: fail)
+        let report = try JSONDecoder().decode(DeviceReport.self, from: Data(StrictJSON.object(top).compactText.utf8))
         try report.checkCases(fail)
         return report
     }
