@@ -25,6 +25,10 @@ import java.util.Map;
  * <p>The writer emits what Python's {@code json.dumps(obj, indent=2)} emits for the same
  * structure (ASCII only, two-space indent, {@code ", "}-free separators at line ends), except that
  * doubles are printed by {@link Double#toString(double)}, which reads back to the same double.
+ *
+ * <p>Public only because the JVM module (dev.nhkit.jvm: its benchmark's JSON output and its
+ * tests' manifest edits) uses it; apps read bundles, reports and hash lists through their
+ * classes, not through this one.
  */
 public final class Json {
     /** Deepest nesting the reader accepts (guards the recursive descent against hostile files). */
