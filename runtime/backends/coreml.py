@@ -113,7 +113,7 @@ class CoreMLBackend:
         if spec.get("layout") != layout:
             problems.append(f"{_IN}.layout {spec.get('layout')!r} (program shape says {layout})")
         if spec.get("quantization") is not None:
-            problems.append(f"{_IN}.quantization: given (Core ML bundles take float input)")
+            problems.append(f"{_IN}.quantization: quantized input (Core ML takes floats)")
         return problems
 
     def _output_problems(self, spec: Mapping[str, Any]) -> list[str]:
