@@ -48,7 +48,11 @@ def build_and_run(
     work.mkdir(exist_ok=True)
     model_src, model_file, model_io, runtime = build_variant(graph, variant, work, cal)
     backend = open_backend(
-        variant.target, model_src, threads=threads, input_spec=model_io["inputs"][0]
+        variant.target,
+        model_src,
+        threads=threads,
+        input_spec=model_io["inputs"][0],
+        output_spec=model_io["outputs"][0],
     )
     return BuiltVariant(
         model_src,

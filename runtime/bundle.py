@@ -9,6 +9,7 @@ manifest, and each case's rgb360 bytes match its recorded stage digests.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import stat
@@ -27,7 +28,7 @@ from .errors import InputFileError
 from .formats import BUNDLE_FORMAT, BUNDLE_VERSION, SELFTEST_FORMAT, SELFTEST_VERSION
 from .jsonfile import check_format_header, parse_json_bytes, raise_problems, schema_problems
 from .seed import parse_seed
-from .spec import INPUT_SIZE, Spec
+from .spec import EMBEDDING_DIM, INPUT_SIZE, Spec
 from .tensor import normalise
 from .ziputil import list_files
 
@@ -41,20 +42,66 @@ class BundleError(InputFileError):
     """A bundle is missing, malformed, or does not match its own manifest."""
 
 
+#: The input shape each layout means (spec step 4, batch 1).
+LAYOUT_SHAPES: dict[str, list[int]] = {
+    "NCHW": [1, 3, INPUT_SIZE, INPUT_SIZE],
+    "NHWC": [1, INPUT_SIZE, INPUT_SIZE, 3],
+}
+
+
 def validate_manifest(obj: Any, *, source: str = "manifest.json") -> None:
-    """Format header + JSON Schema; every problem named by field. Used by writer and reader."""
+    """Format header + JSON Schema + what the schema cannot say (the input shape is the one its
+    layout means, the output holds one embedding); every problem named by field. Used by
+    writer and reader. Whether the manifest describes its model is checked when the model is
+    opened (backends.factory), as every bridge's engine does."""
     check_format_header(obj, source, fmt=BUNDLE_FORMAT, version=BUNDLE_VERSION)
     raise_problems(source, schema_problems(obj, MANIFEST_SCHEMA))
     Spec.from_json(obj["spec"], source=source)
+    inp, out = obj["model"]["inputs"][0], obj["model"]["outputs"][0]
+    if inp["shape"] != LAYOUT_SHAPES[inp["layout"]]:
+        raise BundleError(
+            source,
+            f"model.inputs[0].shape: {inp['shape']} is not the {inp['layout']} input shape "
+            f"{LAYOUT_SHAPES[inp['layout']]}",
+        )
+    if math.prod(out["shape"]) != EMBEDDING_DIM:
+        raise BundleError(
+            source,
+            f"model.outputs[0].shape: {out['shape']} does not hold {EMBEDDING_DIM} values",
+        )
 
 
 def validate_cases(obj: Any, *, source: str = "selftest/cases.json") -> None:
     check_format_header(obj, source, fmt=SELFTEST_FORMAT, version=SELFTEST_VERSION)
     raise_problems(source, schema_problems(obj, CASES_SCHEMA))
-    ids = [c["id"] for c in obj["cases"]] + [d["id"] for d in obj.get("decode_cases", [])]
-    dup = sorted({i for i in ids if ids.count(i) > 1})
-    if dup:
-        raise BundleError(source, f"duplicate case ids {dup} (cases and decode_cases share ids)")
+    seen: set[str] = set()
+    for n, case in enumerate(obj["cases"]):
+        if case["id"] in seen:
+            raise BundleError(source, f"cases[{n}].id: case id {case['id']!r} appears twice")
+        seen.add(case["id"])
+    for n, dcase in enumerate(obj.get("decode_cases", [])):
+        if dcase["id"] in seen:
+            raise BundleError(
+                source,
+                f"decode_cases[{n}].id: case id {dcase['id']!r} appears twice "
+                "(cases and decode_cases share ids)",
+            )
+        seen.add(dcase["id"])
+
+
+def parse_manifest(data: bytes, source: str) -> dict[str, Any]:
+    """manifest.json bytes -> the checked manifest (strict JSON, header, schema, shapes)."""
+    manifest: dict[str, Any] = parse_json_bytes(data, source, what="bundle manifest")
+    validate_manifest(manifest, source=source)
+    return manifest
+
+
+def parse_cases(data: bytes, source: str) -> dict[str, Any]:
+    """selftest/cases.json bytes -> the checked cases (strict JSON, header, schema, unique ids);
+    what ties them to a bundle is checked by load_bundle."""
+    cases: dict[str, Any] = parse_json_bytes(data, source, what="self-test cases")
+    validate_cases(cases, source=source)
+    return cases
 
 
 @dataclass
@@ -103,6 +150,10 @@ class Bundle:
         return dict(self.manifest["model"]["inputs"][0])
 
     @property
+    def output(self) -> dict[str, Any]:
+        return dict(self.manifest["model"]["outputs"][0])
+
+    @property
     def tolerance(self) -> dict[str, int]:
         return dict(self.manifest["tolerance"])
 
@@ -121,7 +172,7 @@ class Bundle:
 
     def backend(self, threads: int | None = None) -> EmbeddingBackend:
         """An EmbeddingBackend running this bundle's model on this machine (the manifest's
-        input entry is checked against the model; see backends.factory)."""
+        input and output entries are checked against the model; see backends.factory)."""
         from .backends.factory import bundle_backend
 
         return bundle_backend(self, threads=threads)
@@ -218,8 +269,7 @@ def _verify(root: Path, src: Path, tmp: Any, zip_top: str | None) -> Bundle:
     label = f"{src}/manifest.json" if src.is_dir() else f"{src}:{zip_top}/manifest.json"
     if not mpath.is_file():
         raise BundleError(src, "manifest.json is missing")
-    manifest = parse_json_bytes(mpath.read_bytes(), label, what="bundle manifest")
-    validate_manifest(manifest, source=label)
+    manifest = parse_manifest(mpath.read_bytes(), label)
     if zip_top is not None and zip_top != manifest["bundle_id"]:
         raise BundleError(
             src, f"zip top folder {zip_top!r} is not the bundle id {manifest['bundle_id']!r}"
@@ -318,10 +368,7 @@ def _verify_cases(
 ) -> dict[str, Any]:
     """cases.json under root/selftest/: schema, ids, counts, files, rgb360 digests."""
     clabel = f"{src}/selftest/cases.json"
-    cases = parse_json_bytes(
-        (root / "selftest" / "cases.json").read_bytes(), clabel, what="self-test cases"
-    )
-    validate_cases(cases, source=clabel)
+    cases = parse_cases((root / "selftest" / "cases.json").read_bytes(), clabel)
     if cases["bundle_id"] != manifest["bundle_id"]:
         raise BundleError(
             clabel,

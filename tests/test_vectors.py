@@ -157,21 +157,62 @@ def _schema_errors_at(doc: dict, base: Path) -> list[str]:
     return [e.message for e in Draft202012Validator(schema).iter_errors(doc)]
 
 
+def _reader_index() -> dict:
+    return json.loads((VECTORS / generate.READERS_DIR / "index.json").read_text())
+
+
 def _reader_cases() -> list[dict]:
-    index = json.loads((VECTORS / generate.READERS_DIR / "index.json").read_text())
-    return index["cases"]
+    return _reader_index()["cases"]
+
+
+def test_reader_index_matches_its_schema_and_the_folder() -> None:
+    """readers/index.json passes its JSON Schema, lists every file in readers/ once, has a
+    valid and an invalid case for each reader, and the schema rejects a broken index."""
+    index = _reader_index()
+    base = VECTORS / generate.READERS_DIR
+    assert _schema_errors_at(index, base) == []
+    listed = [c["file"] for c in index["cases"]]
+    on_disk = sorted(p.name for p in base.glob("*.json") if p.name != "index.json")
+    assert sorted(listed) == on_disk and len(set(listed)) == len(listed)
+    for reader in ("golden", "report", "manifest", "cases"):
+        verdicts = {c["result"] for c in index["cases"] if c["reader"] == reader}
+        assert verdicts == {"valid", "invalid"}, reader
+    broken = json.loads(json.dumps(index))
+    broken["cases"][0]["error"] = "images[0].hash"  # a valid case names no error
+    broken["cases"][1]["reader"] = "manifests"
+    broken["model_cases"][0]["set"] = []
+    errors = _schema_errors_at(broken, base)
+    assert len(errors) >= 3, errors
+
+
+def _read_manifest(path: Path) -> None:
+    from nhkit.runtime.bundle import parse_manifest
+
+    parse_manifest(path.read_bytes(), str(path))
+
+
+def _read_cases(path: Path) -> None:
+    from nhkit.runtime.bundle import parse_cases
+
+    parse_cases(path.read_bytes(), str(path))
 
 
 @pytest.mark.parametrize("case", _reader_cases(), ids=lambda c: c["file"])
 def test_reader_vectors_get_the_same_verdict_here(case: dict, tmp_path: Path) -> None:
-    """tests/vectors/readers/: golden files and device reports with the verdict every reader
-    must reach (Swift and Java read the same files); duplicate keys are rejected everywhere."""
+    """tests/vectors/readers/: golden files, device reports, bundle manifests and self-test
+    cases with the verdict every reader must reach (Swift and Java read the same files);
+    duplicate keys are rejected everywhere."""
     from nhkit.runtime.errors import InputFileError
     from nhkit.runtime.golden import load_golden
     from nhkit.runtime.report import load_report
 
     path = VECTORS / generate.READERS_DIR / case["file"]
-    read = {"golden": load_golden, "report": load_report}[case["reader"]]
+    read = {
+        "golden": load_golden,
+        "report": load_report,
+        "manifest": _read_manifest,
+        "cases": _read_cases,
+    }[case["reader"]]
     if case["result"] == "valid":
         read(path)
     else:

@@ -22,6 +22,9 @@ from .base import check_batch, check_embeddings
 
 _NP_DTYPES: dict[str, np.dtype] = {"fp32": np.dtype(np.float32), "fp16": np.dtype(np.float16)}
 _MANIFEST_DTYPES: dict[str, str] = {"float32": "fp32", "float16": "fp16"}
+# The manifest fields a mismatch is reported under (as jsonfile.field_path writes them).
+_IN = "model.inputs[0]"
+_OUT = "model.outputs[0]"
 
 
 class CoreMLBackend:
@@ -40,6 +43,7 @@ class CoreMLBackend:
         model_path: str | os.PathLike[str],
         *,
         input_spec: Mapping[str, Any] | None = None,
+        output_spec: Mapping[str, Any] | None = None,
         output_name: str | None = None,
     ) -> None:
         self.path = Path(model_path)
@@ -66,8 +70,9 @@ class CoreMLBackend:
                 f"expected input [1,3,{INPUT_SIZE},{INPUT_SIZE}] (NCHW) or "
                 f"[1,{INPUT_SIZE},{INPUT_SIZE},3] (NHWC), found {list(shape)}",
             )
+        problems = []
         if input_spec is not None:
-            self._check_manifest(input_spec, shape, t.dtype, layout)
+            problems += self._input_problems(input_spec, shape, t.dtype, layout)
         self.layout: Layout = layout
         self.batch = int(shape[0] or 1)  # the shape checks above leave no unknown dims
         self.in_dtype = _NP_DTYPES[t.dtype]
@@ -85,26 +90,46 @@ class CoreMLBackend:
                 f"expected an output of {EMBEDDING_DIM} floats per image, "
                 f"found shape {list(oshape)}",
             )
-
-    def _check_manifest(
-        self, spec: Mapping[str, Any], shape: tuple[int | None, ...], dtype: str, layout: Layout
-    ) -> None:
-        problems = []
-        if spec.get("name") != self.input_name:
-            problems.append(f"name {spec.get('name')!r} (program: {self.input_name!r})")
-        if list(spec.get("shape", [])) != list(shape):
-            problems.append(f"shape {spec.get('shape')} (program: {list(shape)})")
-        if _MANIFEST_DTYPES.get(str(spec.get("dtype"))) != dtype:
-            problems.append(f"dtype {spec.get('dtype')!r} (program: {dtype})")
-        if spec.get("layout") != layout:
-            problems.append(f"layout {spec.get('layout')!r} (program shape says {layout})")
-        if spec.get("quantization") is not None:
-            problems.append("quantized input (Core ML bundles take float input)")
+        if output_spec is not None:
+            problems += self._output_problems(output_spec)
         if problems:
             raise ModelError(
                 self.path,
-                "bundle manifest input does not match the Core ML program: " + "; ".join(problems),
+                "bundle manifest does not match the Core ML program: " + "; ".join(problems),
             )
+
+    def _input_problems(
+        self, spec: Mapping[str, Any], shape: tuple[int | None, ...], dtype: str, layout: Layout
+    ) -> list[str]:
+        """The manifest's input entry against the program's declared input, named by manifest
+        field (`model.inputs[0].shape`): a device feeds what the manifest says."""
+        problems = []
+        if spec.get("name") != self.input_name:
+            problems.append(f"{_IN}.name {spec.get('name')!r} (program: {self.input_name!r})")
+        if list(spec.get("shape", [])) != list(shape):
+            problems.append(f"{_IN}.shape {spec.get('shape')} (program: {list(shape)})")
+        if _MANIFEST_DTYPES.get(str(spec.get("dtype"))) != dtype:
+            problems.append(f"{_IN}.dtype {spec.get('dtype')!r} (program: {dtype})")
+        if spec.get("layout") != layout:
+            problems.append(f"{_IN}.layout {spec.get('layout')!r} (program shape says {layout})")
+        if spec.get("quantization") is not None:
+            problems.append(f"{_IN}.quantization: quantized input (Core ML takes floats)")
+        return problems
+
+    def _output_problems(self, spec: Mapping[str, Any]) -> list[str]:
+        """The manifest's output entry against the program's declared output: a device reads
+        the output the manifest names, with its shape and dtype."""
+        problems = []
+        t = self.program.types[self.output_name]
+        if spec.get("name") != self.output_name:
+            problems.append(f"{_OUT}.name {spec.get('name')!r} (program: {self.output_name!r})")
+        if list(spec.get("shape", [])) != list(t.shape):
+            problems.append(f"{_OUT}.shape {spec.get('shape')} (program: {list(t.shape)})")
+        if _MANIFEST_DTYPES.get(str(spec.get("dtype"))) != t.dtype:
+            problems.append(f"{_OUT}.dtype {spec.get('dtype')!r} (program: {t.dtype})")
+        if spec.get("quantization") is not None:
+            problems.append(f"{_OUT}.quantization: quantized output (Core ML bundles give floats)")
+        return problems
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         feed = to_layout(x, "NCHW", self.layout).astype(self.in_dtype)

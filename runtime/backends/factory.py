@@ -25,12 +25,14 @@ def open_backend(
     *,
     threads: int | None = None,
     input_spec: Mapping[str, Any] | None = None,
+    output_spec: Mapping[str, Any] | None = None,
 ) -> EmbeddingBackend:
     """An engine running the model file of `target` on this machine.
 
-    `input_spec` is a bundle manifest's input entry (name, shape, dtype, layout, quantization):
-    the engine checks it against the model, so a manifest that would mislead a device fails
-    here instead of on the device."""
+    `input_spec` / `output_spec` are a bundle manifest's input and output entries (name, shape,
+    dtype, layout, quantization): the engine checks them against the model, so a manifest that
+    would mislead a device (which feeds and reads the model as the manifest says) fails here
+    instead of on the device."""
     if target == "onnx":
         from .onnx import OnnxBackend
 
@@ -38,11 +40,13 @@ def open_backend(
     if target == "tflite":
         from .tflite import TfliteBackend
 
-        return TfliteBackend(model_path, threads=threads, input_spec=input_spec)
+        return TfliteBackend(
+            model_path, threads=threads, input_spec=input_spec, output_spec=output_spec
+        )
     if target == "coreml":
         from .coreml import CoreMLBackend
 
-        return CoreMLBackend(model_path, input_spec=input_spec)
+        return CoreMLBackend(model_path, input_spec=input_spec, output_spec=output_spec)
     raise ValueError(f"unknown target {target!r}; known: {', '.join(TARGETS)}")
 
 
@@ -63,4 +67,5 @@ def bundle_backend(
         bundle.model_path,
         threads=threads,
         input_spec=None if target == "onnx" else bundle.input,
+        output_spec=None if target == "onnx" else bundle.output,
     )

@@ -50,6 +50,11 @@ def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return (np.asarray(q, dtype=np.int32) - int(zero_point)).astype(np.float32) * np.float32(scale)
 
 
+# The manifest fields a mismatch is reported under (as jsonfile.field_path writes them).
+_IN = "model.inputs[0]"
+_OUT = "model.outputs[0]"
+
+
 class TfliteBackend:
     """An EmbeddingBackend over ai_edge_litert's Interpreter.
 
@@ -65,8 +70,10 @@ class TfliteBackend:
         *,
         threads: int | None = None,
         input_spec: Mapping[str, Any] | None = None,
+        output_spec: Mapping[str, Any] | None = None,
     ) -> None:
-        """`input_spec`: a bundle manifest's input entry; its layout is used, not inferred."""
+        """`input_spec` / `output_spec`: a bundle manifest's input and output entries, checked
+        against the model (see _input_problems, _output_problems)."""
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
@@ -129,44 +136,73 @@ class TfliteBackend:
             )
         self.in_q = self.inp["quantization"]
         self.out_q = self.out["quantization"]
+        problems = []
         if input_spec is not None:
-            self._check_manifest(input_spec, shape)
+            problems += self._input_problems(input_spec, shape)
+        if output_spec is not None:
+            problems += self._output_problems(output_spec)
+        if problems:
+            raise ModelError(
+                self.path,
+                "bundle manifest does not match the TFLite model: " + "; ".join(problems),
+            )
 
-    def _check_manifest(self, spec: Mapping[str, Any], shape: tuple[int, ...]) -> None:
+    def _input_problems(self, spec: Mapping[str, Any], shape: tuple[int, ...]) -> list[str]:
         """A bundle manifest's input entry must describe this model exactly: a device feeds the
         model what the manifest says (shape, dtype, layout, int8 quantization and its lookup
-        table), so a manifest that disagrees would make every device hash wrong."""
+        table), so a manifest that disagrees would make every device hash wrong. Problems are
+        named by manifest field (`model.inputs[0].shape`)."""
         problems = []
         if list(spec.get("shape", [])) != list(shape):
-            problems.append(f"shape {spec.get('shape')} (model: {list(shape)})")
+            problems.append(f"{_IN}.shape {spec.get('shape')} (model: {list(shape)})")
         if spec.get("dtype") != self.in_dtype.name:
-            problems.append(f"dtype {spec.get('dtype')!r} (model: {self.in_dtype.name})")
+            problems.append(f"{_IN}.dtype {spec.get('dtype')!r} (model: {self.in_dtype.name})")
         if spec.get("layout") != self.layout:
-            problems.append(f"layout {spec.get('layout')!r} (model shape says {self.layout})")
+            problems.append(f"{_IN}.layout {spec.get('layout')!r} (model shape says {self.layout})")
         q = spec.get("quantization")
         if self.in_dtype == np.int8:
             scale, zero_point = float(self.in_q[0]), int(self.in_q[1])
             if not isinstance(q, Mapping):
-                problems.append("quantization missing (the model takes int8 input)")
+                problems.append(f"{_IN}.quantization missing (the model takes int8 input)")
             else:
                 if q.get("scale") != scale or q.get("zero_point") != zero_point:
                     problems.append(
-                        f"quantization scale {q.get('scale')!r} / zero point "
+                        f"{_IN}.quantization scale {q.get('scale')!r} / zero point "
                         f"{q.get('zero_point')!r} (model: {scale!r} / "
                         f"{zero_point})"
                     )
                 elif "lut" in q and q["lut"] != input_lut(scale, zero_point):
                     problems.append(
-                        "quantization lut is not the model's input quantization "
+                        f"{_IN}.quantization.lut is not the model's input quantization "
                         "of the 256 pixel values"
                     )
         elif q is not None:
-            problems.append("quantization given (the model takes float input)")
-        if problems:
-            raise ModelError(
-                self.path,
-                "bundle manifest input does not match the TFLite model: " + "; ".join(problems),
-            )
+            problems.append(f"{_IN}.quantization given (the model takes float input)")
+        return problems
+
+    def _output_problems(self, spec: Mapping[str, Any]) -> list[str]:
+        """The manifest's output entry must be the model's output: a device reads the output
+        buffer with the manifest's shape, dtype and int8 scale/zero point (this backend uses the
+        model's own, so without this check Python would hash right and every device wrong)."""
+        problems = []
+        shape = [int(v) for v in self.out["shape"]]
+        if list(spec.get("shape", [])) != shape:
+            problems.append(f"{_OUT}.shape {spec.get('shape')} (model: {shape})")
+        if spec.get("dtype") != self.out_dtype.name:
+            problems.append(f"{_OUT}.dtype {spec.get('dtype')!r} (model: {self.out_dtype.name})")
+        q = spec.get("quantization")
+        if self.out_dtype == np.int8:
+            scale, zero_point = float(self.out_q[0]), int(self.out_q[1])
+            if not isinstance(q, Mapping):
+                problems.append(f"{_OUT}.quantization missing (the model gives int8 output)")
+            elif q.get("scale") != scale or q.get("zero_point") != zero_point:
+                problems.append(
+                    f"{_OUT}.quantization scale {q.get('scale')!r} / zero point "
+                    f"{q.get('zero_point')!r} (model: {scale!r} / {zero_point})"
+                )
+        elif q is not None:
+            problems.append(f"{_OUT}.quantization given (the model gives float output)")
+        return problems
 
     def _prepare(self, chunk: np.ndarray) -> np.ndarray:
         x = to_layout(chunk, "NCHW", self.layout)

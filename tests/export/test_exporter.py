@@ -488,8 +488,64 @@ def test_tflite_manifest_that_misdescribes_the_model_is_rejected(
     else:
         inp[field] = bad
     mpath.write_text(json.dumps(manifest, indent=2))
-    with pytest.raises(ModelError, match=f"does not match the TFLite model: .*{field}"):
-        hasher_for_bundle(b)
+    if field in ("shape", "layout"):
+        # A shape that is not its layout's is wrong on its own: the manifest reader says so.
+        with pytest.raises(BundleError, match=r"model\.inputs\[0\]\.shape: .* is not the"):
+            hasher_for_bundle(b)
+        expected = "model.inputs[0].shape"
+    else:
+        with pytest.raises(ModelError, match=f"does not match the TFLite model: .*{field}"):
+            hasher_for_bundle(b)
+        expected = "does not match the TFLite model"
     photo = sorted(PHOTOS.glob("*.jpg"))[0]
     assert main(["hash", "--bundle", str(b), str(photo)]) == 2
-    assert "does not match the TFLite model" in capsys.readouterr().err
+    assert expected in capsys.readouterr().err
+
+
+READER_INDEX = Path(__file__).resolve().parents[1] / "vectors" / "readers" / "index.json"
+
+
+def _model_cases() -> list[dict]:
+    return json.loads(READER_INDEX.read_text())["model_cases"]
+
+
+@pytest.fixture(scope="module")
+def exported_coreml(inputs, tmp_path_factory) -> Path:
+    pytest.importorskip("coremltools")
+    out = tmp_path_factory.mktemp("out-coreml")
+    E.run_export(_opts(inputs, out, targets="coreml", variants=["fp32"]), log=lambda m: None)
+    return out
+
+
+@pytest.mark.parametrize("case", _model_cases(), ids=lambda c: f"{c['bundle']}:{c['error']}")
+def test_reader_vector_model_cases_are_refused(
+    case: dict, exported, request, tmp_path: Path
+) -> None:
+    """tests/vectors/readers/index.json model_cases: a real bundle whose manifest (still valid on
+    its own) disagrees with its model is refused when the model is opened, naming the field;
+    `nhkit hash --bundle` refuses it too (Swift and Java run the same cases)."""
+    from nhkit.runtime.bundle_backend import hasher_for_bundle
+    from nhkit.runtime.cli import main
+    from nhkit.runtime.errors import ModelError
+
+    out = (
+        request.getfixturevalue("exported_coreml")
+        if case["bundle"].startswith("tiny.coreml")
+        else exported[1]
+    )
+    b = tmp_path / case["bundle"]
+    shutil.copytree(out / case["bundle"], b)
+    manifest = json.loads((b / "manifest.json").read_text())
+    for edit in case["set"]:
+        *parents, last = edit["path"]
+        node = manifest
+        for key in parents:
+            node = node[key]
+        node[last] = edit["value"]
+    (b / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    load_bundle(b).close()  # the manifest alone is valid: only the model can tell
+    refused = r"does not match the (TFLite model|Core ML program)"
+    with pytest.raises(ModelError, match=refused) as ei:
+        hasher_for_bundle(b)
+    assert case["error"] in str(ei.value)
+    assert main(["hash", "--bundle", str(b), str(sorted(PHOTOS.glob("*.jpg"))[0])]) == 2

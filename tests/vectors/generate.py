@@ -789,6 +789,176 @@ def _reader_report() -> dict[str, Any]:
     return r.to_json()
 
 
+def _reader_cases_doc() -> dict[str, Any]:
+    """selftest/cases.json with one case (docs/bundle-format.md), values from a fixed PRNG."""
+    rng = np.random.default_rng(43)
+    emb = rng.standard_normal(128).astype(np.float32)
+    proj = rng.standard_normal(96)
+    return {
+        "format": "nhkit-selftest",
+        "format_version": 1,
+        "bundle_id": "vec.tflite-fp32",
+        "cases": [
+            {
+                "id": "s01-png",
+                "source": "s01-png.png",
+                "lossless": True,
+                "description": "landscape RGB PNG 320x240",
+                "orientation": 1,
+                "rgb360": "s01-png.rgb360",
+                "digests": {"decoded": sha(b"d"), "resized": sha(b"r"), "tensor": sha(b"t")},
+                "expected": {
+                    "hash": bits_to_hex(bits_from_projections(proj)),
+                    "embedding": f32_to_hex(emb),
+                    "projections": f64_to_hex(proj),
+                    "fragile": bits_to_hex(np.abs(proj) < 0.1),
+                },
+            }
+        ],
+    }
+
+
+def _reader_manifest() -> dict[str, Any]:
+    """A TFLite fp32 bundle manifest (docs/bundle-format.md); digests of stand-in bytes (the
+    reader vectors test the manifest reader, not the files it lists)."""
+    from nhkit.runtime.spec import Spec
+
+    seed_sha = sha(b"seed")
+    files = [
+        ("model.tflite", sha(b"model"), 1000),
+        ("seed.f32", seed_sha, 49152),
+        ("selftest/cases.json", sha(b"cases"), 2000),
+        ("selftest/s01-png.png", sha(b"png"), 3000),
+        ("selftest/s01-png.rgb360", sha(b"r"), 388800),
+    ]
+    return {
+        "format": "nhkit-bundle",
+        "format_version": 1,
+        "bundle_id": "vec.tflite-fp32",
+        "spec": Spec(fragile_margin=0.1).to_json(),
+        "source_model": {"name": "vec", "sha256": sha(b"onnx"), "fingerprint": sha(b"fp")},
+        "target": "tflite",
+        "runtime": {"name": "litert", "min_version": "1.15.0"},
+        "variant": {"name": "fp32", "precision": "fp32", "compression": "none"},
+        "model": {
+            "file": "model.tflite",
+            "inputs": [
+                {
+                    "name": "image",
+                    "shape": [1, 360, 360, 3],
+                    "dtype": "float32",
+                    "layout": "NHWC",
+                    "quantization": None,
+                }
+            ],
+            "outputs": [
+                {"name": "embedding", "shape": [1, 128], "dtype": "float32", "quantization": None}
+            ],
+        },
+        "seed": {
+            "file": "seed.f32",
+            "rows": 96,
+            "cols": 128,
+            "dtype": "float32",
+            "byte_order": "little",
+            "sha256": seed_sha,
+        },
+        "selftest": {"file": "selftest/cases.json", "cases": 1},
+        "files": [{"path": p, "sha256": h, "size": n} for p, h, n in files],
+        "drift": {
+            "reference": "onnxruntime-fp32",
+            "images": 8,
+            "photos": 4,
+            "hamming": {"mean": 0.0, "p95": 0, "max": 0},
+            "bit_exact_rate": 1.0,
+            "embedding": {"max_abs_error": 0.0, "cosine_min": 1.0, "cosine_mean": 1.0},
+            "nonfragile_flips": 0,
+            "fragile_flips": 0,
+            "budget": {"mean": 0.0, "max": 0},
+            "passed": True,
+            "overridden": False,
+            "selftest": {"cases": 1, "hamming_max": 0, "nonfragile_max": 0},
+        },
+        "tolerance": {"hamming": 1, "lossy_hamming": 5, "nonfragile_flips": 0},
+        "tools": {"nhkit": "vectors"},
+    }
+
+
+#: A float32 input entry's fields for an int8 one (the lut of scale 1/127.5, zero point -1):
+#: used by model cases that claim an int8 interface for a float model.
+def _int8_quantization(output: bool) -> dict[str, Any]:
+    from nhkit.runtime.backends.tflite import input_lut
+
+    scale, zero_point = 0.0078431377, -1
+    q: dict[str, Any] = {"scale": scale, "zero_point": zero_point}
+    if not output:
+        q["lut"] = input_lut(scale, zero_point)
+    return q
+
+
+def _model_cases() -> list[dict[str, Any]]:
+    """Manifest edits that keep the manifest valid on its own but make it disagree with the
+    model of a real bundle (the tiny test model exported by each suite's fixture script):
+    every reader that opens the model must refuse the bundle, naming the field."""
+    inp, out = ["model", "inputs", 0], ["model", "outputs", 0]
+
+    def case(
+        bundle: str, sets: list[tuple[list[Any], Any]], error: str, comment: str
+    ) -> dict[str, Any]:
+        return {
+            "bundle": bundle,
+            "set": [{"path": path, "value": value} for path, value in sets],
+            "result": "invalid",
+            "error": error,
+            "comment": comment,
+        }
+
+    return [
+        case(
+            "tiny.tflite-fp32",
+            [(inp + ["shape"], [1, 3, 360, 360]), (inp + ["layout"], "NCHW")],
+            "model.inputs[0].shape",
+            "NCHW input claimed for an NHWC model (shape and layout agree with each other)",
+        ),
+        case(
+            "tiny.tflite-fp32",
+            [(inp + ["dtype"], "int8"), (inp + ["quantization"], _int8_quantization(False))],
+            "model.inputs[0].dtype",
+            "int8 input claimed for a float32 model",
+        ),
+        case(
+            "tiny.tflite-fp32",
+            [(out + ["shape"], [1, 1, 128])],
+            "model.outputs[0].shape",
+            "output shape [1, 1, 128] for a [1, 128] output (same element count)",
+        ),
+        case(
+            "tiny.tflite-fp32",
+            [(out + ["dtype"], "int8"), (out + ["quantization"], _int8_quantization(True))],
+            "model.outputs[0].dtype",
+            "int8 output claimed for a float32 model",
+        ),
+        case(
+            "tiny.tflite-int8-io",
+            [(inp + ["quantization", "scale"], 0.5)],
+            "model.inputs[0].quantization",
+            "an int8 input scale that is not the model's",
+        ),
+        case(
+            "tiny.coreml-fp32",
+            [(inp + ["shape"], [1, 360, 360, 3]), (inp + ["layout"], "NHWC")],
+            "model.inputs[0].shape",
+            "NHWC input claimed for an NCHW Core ML program",
+        ),
+        case(
+            "tiny.coreml-fp32",
+            [(out + ["shape"], [128])],
+            "model.outputs[0].shape",
+            "output shape [128] for a [1, 128] output (same element count)",
+        ),
+    ]
+
+
 def reader_vectors() -> dict[str, bytes]:
     """readers/<name>.json files plus readers/index.json: each file, which reader reads it,
     the verdict (valid/invalid) and, for invalid ones, the field the error must name. Policy
@@ -922,14 +1092,199 @@ def reader_vectors() -> dict[str, bytes]:
         "format",
         "a golden file handed in as a report",
     )
+    m = _reader_manifest()
+    mb = json_bytes(m)
+    add("manifest-valid", "manifest", mb, None, "a valid TFLite fp32 bundle manifest")
+    add(
+        "manifest-bom",
+        "manifest",
+        b"\xef\xbb\xbf" + mb,
+        None,
+        "a UTF-8 byte order mark is tolerated",
+    )
+    add(
+        "manifest-duplicate-key",
+        "manifest",
+        mb.replace(b'"dtype": "float32",', b'"dtype": "float32", "dtype": "int8",', 1),
+        "model.inputs[0].dtype",
+        "a key twice in one object: rejected, never last-one-wins",
+    )
+    add(
+        "manifest-nan",
+        "manifest",
+        mb.replace(b'"fragile_margin": 0.1', b'"fragile_margin": NaN', 1),
+        "spec.fragile_margin",
+        "a NaN literal is not JSON",
+    )
+    add(
+        "manifest-infinity",
+        "manifest",
+        mb.replace(b'"mean": 0.0,', b'"mean": -Infinity,', 1),
+        "drift.hamming.mean",
+        "an -Infinity literal is not JSON (in a field no bridge uses: the whole file is read)",
+    )
+    add("manifest-truncated", "manifest", mb[: len(mb) * 2 // 3], "truncated", "a file cut short")
+    add(
+        "manifest-other-format",
+        "manifest",
+        edited(m, lambda d: d.__setitem__("format", "nhkit-selftest")),
+        "format",
+        "a self-test cases file's format id",
+    )
+    add(
+        "manifest-version-2",
+        "manifest",
+        edited(m, lambda d: d.__setitem__("format_version", 2)),
+        "format_version",
+        "a format version this reader does not know",
+    )
+    add(
+        "manifest-version-string",
+        "manifest",
+        edited(m, lambda d: d.__setitem__("format_version", "1")),
+        "format_version",
+        "format_version as a string",
+    )
+    add(
+        "manifest-missing-layout",
+        "manifest",
+        edited(m, lambda d: d["model"]["inputs"][0].pop("layout")),
+        "model.inputs[0].layout",
+        "a required field is missing",
+    )
+    add(
+        "manifest-missing-tolerance",
+        "manifest",
+        edited(m, lambda d: d.pop("tolerance")),
+        "tolerance",
+        "a required top-level object is missing (every field of the format is required)",
+    )
+    add(
+        "manifest-shape-type",
+        "manifest",
+        edited(m, lambda d: d["model"]["inputs"][0]["shape"].__setitem__(1, "360")),
+        "model.inputs[0].shape[1]",
+        "a dimension as a string",
+    )
+    add(
+        "manifest-size-type",
+        "manifest",
+        edited(m, lambda d: d["files"][0].__setitem__("size", True)),
+        "files[0].size",
+        "a file size as a boolean",
+    )
+    add(
+        "manifest-unknown-field",
+        "manifest",
+        edited(m, lambda d: d["model"]["inputs"][0].__setitem__("lyout", "NHWC")),
+        "model.inputs[0].lyout",
+        "a misspelt field is an error, not ignored",
+    )
+    add(
+        "manifest-unknown-top-field",
+        "manifest",
+        edited(m, lambda d: d.__setitem__("comment", "hand edited")),
+        "comment",
+        "an unknown top-level field is an error (free-form text belongs in tools)",
+    )
+    add(
+        "manifest-layout-shape",
+        "manifest",
+        edited(m, lambda d: d["model"]["inputs"][0].__setitem__("layout", "NCHW")),
+        "model.inputs[0].shape",
+        "the input shape is not the one its layout means ([1,360,360,3] with NCHW)",
+    )
+    add(
+        "manifest-output-shape",
+        "manifest",
+        edited(m, lambda d: d["model"]["outputs"][0].__setitem__("shape", [1, 96])),
+        "model.outputs[0].shape",
+        "an output that cannot hold the 128-float embedding",
+    )
+
+    c = _reader_cases_doc()
+    cb = json_bytes(c)
+    add("cases-valid", "cases", cb, None, "a valid selftest/cases.json (one case)")
+    add("cases-bom", "cases", b"\xef\xbb\xbf" + cb, None, "a UTF-8 byte order mark is tolerated")
+    add(
+        "cases-duplicate-key",
+        "cases",
+        cb.replace(b'"lossless": true,', b'"lossless": true, "lossless": false,', 1),
+        "cases[0].lossless",
+        "a key twice in one object: rejected, never last-one-wins",
+    )
+    add(
+        "cases-nan",
+        "cases",
+        cb.replace(b'"orientation": 1', b'"orientation": NaN', 1),
+        "cases[0].orientation",
+        "a NaN literal is not JSON",
+    )
+    add("cases-truncated", "cases", cb[: len(cb) // 2], "truncated", "a file cut short")
+    add(
+        "cases-other-format",
+        "cases",
+        edited(c, lambda d: d.__setitem__("format", "nhkit-bundle")),
+        "format",
+        "a bundle manifest's format id",
+    )
+    add(
+        "cases-version-2",
+        "cases",
+        edited(c, lambda d: d.__setitem__("format_version", 2)),
+        "format_version",
+        "a format version this reader does not know",
+    )
+    add(
+        "cases-missing-digest",
+        "cases",
+        edited(c, lambda d: d["cases"][0]["digests"].pop("tensor")),
+        "cases[0].digests.tensor",
+        "a required field is missing",
+    )
+    add(
+        "cases-lossless-type",
+        "cases",
+        edited(c, lambda d: d["cases"][0].__setitem__("lossless", "yes")),
+        "cases[0].lossless",
+        "a boolean as a string",
+    )
+    add(
+        "cases-unknown-field",
+        "cases",
+        edited(c, lambda d: d["cases"][0].__setitem__("note", "x")),
+        "cases[0].note",
+        "an unknown field is an error, not ignored",
+    )
+    add(
+        "cases-short-embedding",
+        "cases",
+        edited(c, lambda d: d["cases"][0]["expected"]["embedding"].pop()),
+        "cases[0].expected.embedding",
+        "127 embedding values",
+    )
+    add(
+        "cases-duplicate-id",
+        "cases",
+        edited(c, lambda d: d["cases"].append(json.loads(json.dumps(d["cases"][0])))),
+        "cases[1].id",
+        "two cases with one id",
+    )
     files[f"{READERS_DIR}/index.json"] = json_bytes(
         {
             "schema": "nhkit-reader-vectors-v1",
+            "jsonSchema": "../schemas/readers.schema.json",
             "header": [
-                "Golden files and device reports with the verdict every reader (Python, "
-                "Swift, Java) must reach: valid, or invalid with an error naming `error`."
+                "Golden files, device reports, bundle manifests and self-test cases with the "
+                "verdict every reader (Python, Swift, Java) must reach: valid, or invalid with "
+                "an error naming `error` (a field path, or `truncated`) and the file.",
+                "model_cases: edits of a real bundle's manifest (the tiny test model, exported "
+                "by each suite's fixture step) that leave the manifest valid on its own but "
+                "make it disagree with its model; every reader that opens the model refuses "
+                "the bundle, naming the field.",
             ],
             "cases": index,
+            "model_cases": _model_cases(),
         }
     )
     return files

@@ -110,23 +110,83 @@ public struct BundleManifest: Codable, Equatable, Sendable {
     /// The embedding output.
     public var output: TensorSpec { model.outputs[0] }
 
+    /// The manifest's keys and JSON types (runtime/schemas/bundle-manifest.v1.schema.json):
+    /// every field is required except `selftest.archive`/`selftest.files`; no unknown field.
+    static let shape: JSONShape = {
+        let sha = JSONShape.string
+        let fileEntry = JSONShape.object(["path": .string, "sha256": sha, "size": .integer])
+        let qIn = JSONShape.object(["scale": .number, "zero_point": .integer, "lut": .array(.integer)])
+        let qOut = JSONShape.object(["scale": .number, "zero_point": .integer])
+        return .object([
+            "format": .string, "format_version": .integer, "bundle_id": .string,
+            "spec": .object(["id": .string, "orientation": .string, "resize": .string, "size": .integer,
+                             "normalise": .string, "hash_bits": .integer, "embedding_dim": .integer,
+                             "fragile_margin": .number]),
+            "source_model": .object(["name": .string, "sha256": sha, "fingerprint": sha]),
+            "target": .string,
+            "runtime": .object(["name": .string, "min_version": .string]),
+            "variant": .object(["name": .string, "precision": .string, "compression": .string]),
+            "model": .object([
+                "file": .string,
+                "inputs": .array(.object(["name": .string, "shape": .array(.integer), "dtype": .string,
+                                          "layout": .string, "quantization": .nullable(qIn)])),
+                "outputs": .array(.object(["name": .string, "shape": .array(.integer), "dtype": .string,
+                                           "quantization": .nullable(qOut)])),
+            ]),
+            "seed": .object(["file": .string, "rows": .integer, "cols": .integer, "dtype": .string,
+                             "byte_order": .string, "sha256": sha]),
+            "selftest": .object(["file": .string, "cases": .integer,
+                                 "archive": .object(["file": .string, "sha256": sha, "size": .integer]),
+                                 "files": .array(fileEntry)], optional: ["archive", "files"]),
+            "files": .array(fileEntry),
+            "drift": .object([
+                "reference": .string, "images": .integer, "photos": .integer,
+                "hamming": .object(["mean": .number, "p95": .integer, "max": .integer]),
+                "bit_exact_rate": .number,
+                "embedding": .object(["max_abs_error": .number, "cosine_min": .number, "cosine_mean": .number]),
+                "nonfragile_flips": .integer, "fragile_flips": .integer,
+                "budget": .object(["mean": .number, "max": .nullable(.integer)]),
+                "passed": .boolean, "overridden": .boolean,
+                "selftest": .object(["cases": .integer, "hamming_max": .integer, "nonfragile_max": .integer]),
+            ]),
+            "tolerance": .object(["hamming": .integer, "lossy_hamming": .integer, "nonfragile_flips": .integer]),
+            "tools": .map(.string),
+        ])
+    }()
+
+    /// Parses and checks `manifest.json` bytes (`source` names the file in every error): strict
+    /// JSON (a UTF-8 BOM tolerated), the format header, every field present with its JSON type
+    /// and no unknown one, then `validate`. Errors name the field (`model.inputs[0].shape`).
+    public static func parse(_ data: Data, source: String) throws -> BundleManifest {
+        func fail(_ reason: String) -> NHError { .bundle(path: source, reason: reason) }
+        let top = try NHJSONFile(format: "nhkit-bundle", version: 1, shape: shape).read(data, fail: fail)
+        let manifest: BundleManifest
+        do {
+            manifest = try JSONDecoder().decode(BundleManifest.self, from: Data(StrictJSON.object(top).compactText.utf8))
+        } catch {
+            throw fail("malformed manifest: \(NHBundle.describe(error))")
+        }
+        try manifest.validate(source: source)
+        return manifest
+    }
+
     /// Structural checks a reader must make before trusting the manifest (names `source`).
     public func validate(source: String) throws {
         func fail(_ reason: String) -> NHError { .bundle(path: source, reason: reason) }
-        guard format == "nhkit-bundle" else { throw fail("format is \(String(reflecting: format)), expected \"nhkit-bundle\"") }
-        guard formatVersion == 1 else { throw fail("format_version \(formatVersion) is not supported (this reader knows 1)") }
+        guard format == "nhkit-bundle" else { throw fail("format: is \(String(reflecting: format)), expected \"nhkit-bundle\"") }
+        guard formatVersion == 1 else { throw fail("format_version: \(formatVersion) is not supported (this reader knows 1)") }
         try spec.validate()
-        guard model.inputs.count == 1 else { throw fail("model must have exactly one input, has \(model.inputs.count)") }
-        guard model.outputs.count == 1 else { throw fail("model must have exactly one output, has \(model.outputs.count)") }
+        guard model.inputs.count == 1 else { throw fail("model.inputs: must hold exactly one input, has \(model.inputs.count)") }
+        guard model.outputs.count == 1 else { throw fail("model.outputs: must hold exactly one output, has \(model.outputs.count)") }
         let inp = input
         let n = NHSpec.inputSize
         switch inp.layout {
-        case .nchw?: guard inp.shape == [1, 3, n, n] else { throw fail("NCHW input shape must be [1, 3, \(n), \(n)], got \(inp.shape)") }
-        case .nhwc?: guard inp.shape == [1, n, n, 3] else { throw fail("NHWC input shape must be [1, \(n), \(n), 3], got \(inp.shape)") }
-        case nil: throw fail("model input '\(inp.name)' has no layout")
+        case .nchw?: guard inp.shape == [1, 3, n, n] else { throw fail("model.inputs[0].shape: NCHW input shape must be [1, 3, \(n), \(n)], got \(inp.shape)") }
+        case .nhwc?: guard inp.shape == [1, n, n, 3] else { throw fail("model.inputs[0].shape: NHWC input shape must be [1, \(n), \(n), 3], got \(inp.shape)") }
+        case nil: throw fail("model.inputs[0].layout: model input '\(inp.name)' has no layout")
         }
         guard output.shape.reduce(1, *) == NHSpec.embeddingDim else {
-            throw fail("model output shape \(output.shape) does not hold \(NHSpec.embeddingDim) values")
+            throw fail("model.outputs[0].shape: \(output.shape) does not hold \(NHSpec.embeddingDim) values")
         }
         guard seed.rows == Seed.rows, seed.cols == Seed.cols, seed.dtype == "float32", seed.byteOrder == "little" else {
             throw fail("seed must be \(Seed.rows)x\(Seed.cols) little-endian float32")
@@ -193,14 +253,7 @@ public struct NHBundle: Sendable {
         } catch {
             throw NHError.bundle(path: manifestURL.path, reason: "cannot read manifest: \(error.localizedDescription)")
         }
-        do {
-            manifest = try JSONDecoder().decode(BundleManifest.self, from: data)
-        } catch let e as NHError {
-            throw NHError.bundle(path: manifestURL.path, reason: e.description)
-        } catch {
-            throw NHError.bundle(path: manifestURL.path, reason: "malformed manifest: \(Self.describe(error))")
-        }
-        try manifest.validate(source: manifestURL.path)
+        manifest = try BundleManifest.parse(data, source: manifestURL.path)
         manifestSHA256 = SHA256Digest.hex(data)
         if verifyChecksums {
             try Self.verifyFiles(of: manifest, in: url)
@@ -339,6 +392,6 @@ public struct NHBundle: Sendable {
     }
 
     private static func path(_ keys: [CodingKey]) -> String {
-        keys.isEmpty ? "top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        keys.isEmpty ? "(top level)" : StrictJSON.fieldPath(keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue })
     }
 }

@@ -210,24 +210,10 @@ public struct DeviceReport: Codable, Equatable, Sendable {
         } catch {
             throw fail("cannot read: \(error.localizedDescription)")
         }
-        let json: StrictJSON
-        do {
-            json = try StrictJSON.parse(data)
-        } catch let e as StrictJSON.ParseError {
-            if let dup = e.duplicatePath { throw fail("\(dup): \(e)") }
-            if e.truncated { throw fail("truncated: the file ends inside a JSON value (\(e))") }
-            throw fail("not valid JSON\(e.fieldPath.isEmpty ? "" : " at \(e.fieldPath)"): \(e)")
-        }
-        guard case .object(let top) = json else { throw fail("not a JSON object") }
-        guard case .string(formatName)? = top["format"] else {
-            throw fail("format is \(top["format"]?.compactText ?? "missing"); expected \"\(formatName)\"")
-        }
-        guard top["format_version"]?.intValue == 1 else {
-            throw fail("format_version is \(top["format_version"]?.compactText ?? "missing"); this reader knows 1")
-        }
+        let top = try NHJSONFile(format: formatName, version: 1, shape: nil).read(data, fail: fail)
         let report: DeviceReport
         do {
-            report = try JSONDecoder().decode(DeviceReport.self, from: data)
+            report = try JSONDecoder().decode(DeviceReport.self, from: Data(StrictJSON.object(top).compactText.utf8))
         } catch let e as NHError {
             throw fail(e.description)
         } catch {

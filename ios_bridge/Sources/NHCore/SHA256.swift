@@ -5,8 +5,9 @@ import CryptoKit
 
 /// SHA-256 (FIPS 180-4), streaming. Foundation on Linux has no CryptoKit, so NHCore carries its
 /// own implementation; it is checked against the NIST example vectors in the tests. On Apple
-/// platforms `SHA256Digest.hash` uses CryptoKit (faster), and the tests check both agree.
-public struct NHSHA256: Sendable {
+/// platforms `SHA256Digest` uses CryptoKit (faster), and the tests check both agree. Internal:
+/// apps hash through `SHA256Digest`, the one public digest API.
+struct NHSHA256: Sendable {
     private var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
     private var buffer = [UInt8](repeating: 0, count: 64)
@@ -14,7 +15,7 @@ public struct NHSHA256: Sendable {
     private var totalBytes: UInt64 = 0
     private var finished = false
 
-    public init() {}
+    init() {}
 
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -70,7 +71,7 @@ public struct NHSHA256: Sendable {
         }
     }
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    mutating func update(_ bytes: UnsafeRawBufferPointer) {
         precondition(!finished, "NHSHA256.update after finalize")
         guard var p = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0 else { return }
         var n = bytes.count
@@ -93,12 +94,12 @@ public struct NHSHA256: Sendable {
         buffered += n
     }
 
-    public mutating func update<D: ContiguousBytes>(_ data: D) {
+    mutating func update<D: ContiguousBytes>(_ data: D) {
         data.withUnsafeBytes { update($0) }
     }
 
     /// Pads, finishes and returns the 32-byte digest. The hasher cannot be used afterwards.
-    public mutating func finalize() -> [UInt8] {
+    mutating func finalize() -> [UInt8] {
         precondition(!finished, "NHSHA256.finalize called twice")
         let bitLength = totalBytes &* 8
         var tail = [UInt8](repeating: 0, count: buffered < 56 ? 64 : 128)
@@ -117,7 +118,7 @@ public struct NHSHA256: Sendable {
     }
 
     /// One-shot digest with this implementation (used on every platform by the tests).
-    public static func digest<D: ContiguousBytes>(_ data: D) -> [UInt8] {
+    static func digest<D: ContiguousBytes>(_ data: D) -> [UInt8] {
         var s = NHSHA256()
         s.update(data)
         return s.finalize()
@@ -167,11 +168,12 @@ public enum SHA256Digest {
     }
 }
 
-/// Lowercase hex for byte strings.
-public enum Hex {
+/// Lowercase hex for byte strings. Internal: NHCore's file readers use it; apps get hex from
+/// `SHA256Digest.hex` and `NeuralHash96.hex`.
+enum Hex {
     private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    public static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
+    static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
         var out = [UInt8]()
         out.reserveCapacity(64)
         for b in bytes {
@@ -182,7 +184,7 @@ public enum Hex {
     }
 
     /// Parses an even-length hex string (either case); nil on anything else.
-    public static func decode(_ text: String) -> [UInt8]? {
+    static func decode(_ text: String) -> [UInt8]? {
         let u = Array(text.utf8)
         guard u.count % 2 == 0 else { return nil }
         var out = [UInt8]()

@@ -69,6 +69,26 @@ public struct SelfTestCases: Codable, Equatable, Sendable {
         case format, formatVersion = "format_version", bundleID = "bundle_id", cases, decodeCases = "decode_cases"
     }
 
+    /// The file's keys and JSON types (runtime/schemas/selftest-cases.v1.schema.json).
+    static let shape: JSONShape = {
+        let sha = JSONShape.string
+        return .object([
+            "format": .string, "format_version": .integer, "bundle_id": .string,
+            "cases": .array(.object([
+                "id": .string, "source": .string, "lossless": .boolean, "description": .string,
+                "orientation": .integer, "rgb360": .string,
+                "digests": .object(["decoded": sha, "resized": sha, "tensor": sha]),
+                "expected": .object(["hash": .string, "embedding": .array(.string),
+                                     "projections": .array(.string), "fragile": .string]),
+            ])),
+            // the mode sampler (optional: bundles exported before it have none)
+            "decode_cases": .array(.object([
+                "id": .string, "source": .string, "mode": .string, "description": .string,
+                "orientation": .integer, "width": .integer, "height": .integer, "decoded": sha,
+            ])),
+        ], optional: ["decode_cases"])
+    }()
+
     public static func load(from url: URL) throws -> SelfTestCases {
         let data: Data
         do {
@@ -76,20 +96,44 @@ public struct SelfTestCases: Codable, Equatable, Sendable {
         } catch {
             throw NHError.bundle(path: url.path, reason: "cannot read self-test cases: \(error.localizedDescription)")
         }
+        return try parse(data, source: url.path)
+    }
+
+    /// Parses and checks cases.json bytes (`source` names the file in every error): strict JSON
+    /// (a UTF-8 BOM tolerated), the format header, every field with its JSON type and no unknown
+    /// one, 128 embedding and 96 projection bit patterns, 24-digit hashes, unique ids, safe file
+    /// names. What ties the cases to a bundle is checked by `NHBundle.loadSelfTestCases`.
+    public static func parse(_ data: Data, source: String) throws -> SelfTestCases {
+        func fail(_ reason: String) -> NHError { .bundle(path: source, reason: reason) }
+        let top = try NHJSONFile(format: "nhkit-selftest", version: 1, shape: shape).read(data, fail: fail)
         let cases: SelfTestCases
         do {
-            cases = try JSONDecoder().decode(SelfTestCases.self, from: data)
+            cases = try JSONDecoder().decode(SelfTestCases.self, from: Data(StrictJSON.object(top).compactText.utf8))
         } catch {
-            throw NHError.bundle(path: url.path, reason: "malformed self-test cases: \(NHBundle.describe(error))")
-        }
-        guard cases.format == "nhkit-selftest", cases.formatVersion == 1 else {
-            throw NHError.bundle(path: url.path, reason: "format is \(cases.format) v\(cases.formatVersion), expected nhkit-selftest v1")
+            throw fail("malformed self-test cases: \(NHBundle.describe(error))")
         }
         var ids = Set<String>()
-        for c in cases.cases {
-            guard ids.insert(c.id).inserted else { throw NHError.bundle(path: url.path, reason: "case id \(c.id) appears twice") }
-            for name in [c.source, c.rgb360] where !BundleManifest.isSafeRelativePath(name) {
-                throw NHError.bundle(path: url.path, reason: "case \(c.id): unsafe file name \(String(reflecting: name))")
+        for (n, c) in cases.cases.enumerated() {
+            let at = "cases[\(n)]"
+            guard ids.insert(c.id).inserted else { throw fail("\(at).id: case id \(c.id) appears twice") }
+            for (key, name) in [("source", c.source), ("rgb360", c.rgb360)] where !BundleManifest.isSafeRelativePath(name) {
+                throw fail("\(at).\(key): unsafe file name \(String(reflecting: name))")
+            }
+            let e = c.expected
+            guard e.embedding.count == NHSpec.embeddingDim else {
+                throw fail("\(at).expected.embedding: has \(e.embedding.count) items, expected exactly \(NHSpec.embeddingDim)")
+            }
+            guard e.projections.count == NHSpec.hashBits else {
+                throw fail("\(at).expected.projections: has \(e.projections.count) items, expected exactly \(NHSpec.hashBits)")
+            }
+            do {
+                _ = try FloatHex.float32s(e.embedding, what: "\(at).expected.embedding")
+                _ = try FloatHex.float64s(e.projections, what: "\(at).expected.projections")
+            } catch let err as NHError {
+                throw fail(err.description)
+            }
+            for (key, hex) in [("hash", e.hash), ("fragile", e.fragile)] where (try? NeuralHash96(hex: hex)) == nil {
+                throw fail("\(at).expected.\(key): \(String(reflecting: hex)) is not 24 hex digits")
             }
         }
         for d in cases.decodeCases ?? [] {

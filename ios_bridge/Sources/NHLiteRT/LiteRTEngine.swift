@@ -211,33 +211,36 @@ public final class LiteRTEngine: EmbeddingEngine, @unchecked Sendable {
     /// Reads a tensor's ranked type and quantization and checks them against the manifest.
     static func describe(_ api: NHLiteRtApi, _ tensor: LiteRtTensor?, _ spec: BundleManifest.TensorSpec,
                          role: String, path: String) throws -> IO {
-        func fail(_ why: String) -> NHError { .engine("\(path): model \(role) \(why) (manifest: '\(spec.name)' \(spec.dtype) \(spec.shape))") }
+        // Errors name the manifest field at fault (`model.inputs[0].shape`), as every reader does.
+        let entry = role == "input" ? "model.inputs[0]" : "model.outputs[0]"
+        func fail(_ field: String, _ why: String) -> NHError {
+            .engine("\(path): \(entry).\(field): model \(role) \(why) (manifest: '\(spec.name)' \(spec.dtype) \(spec.shape))")
+        }
         var typeID: LiteRtTensorTypeId = 0
-        guard api.GetTensorTypeId(tensor, &typeID) == 0, typeID == 0 else { throw fail("is not a ranked tensor") }
+        guard api.GetTensorTypeId(tensor, &typeID) == 0, typeID == 0 else { throw fail("shape", "is not a ranked tensor") }
         var type = LiteRtRankedTensorType()
-        guard api.GetRankedTensorType(tensor, &type) == 0 else { throw fail("has no readable type") }
+        guard api.GetRankedTensorType(tensor, &type) == 0 else { throw fail("dtype", "has no readable type") }
         let rank = Int(nh_litert_rank(&type))
         let dims = withUnsafeBytes(of: type.layout.dimensions) { Array($0.bindMemory(to: Int32.self).prefix(rank)).map(Int.init) }
-        // The input exactly; the output by element count (as the Android engine checks).
-        let shapeOK = role == "input" ? dims == spec.shape : dims.reduce(1, *) == spec.shape.reduce(1, *)
-        guard shapeOK else { throw fail("has shape \(dims)") }
+        // Exactly, outputs too: a device reads the output as the manifest shapes it.
+        guard dims == spec.shape else { throw fail("shape", "has shape \(dims)") }
         let dtype = elementName(type.element_type)
         guard dtype == spec.dtype, dtype == "float32" || dtype == "int8" else {
-            throw fail(dtype == spec.dtype ? "has dtype \(dtype), which NHLiteRT does not support (float32 or int8)" : "has dtype \(dtype)")
+            throw fail("dtype", dtype == spec.dtype ? "has dtype \(dtype), which NHLiteRT does not support (float32 or int8)" : "has dtype \(dtype)")
         }
         var io = IO(spec: spec, int8: dtype == "int8", count: dims.reduce(1, *), scale: 1, zeroPoint: 0, type: type)
         if io.int8 {
-            guard let q = spec.quantization else { throw fail("is int8 but the manifest has no quantization") }
+            guard let q = spec.quantization else { throw fail("quantization", "is int8 but the manifest has no quantization") }
             var qtype: LiteRtQuantizationTypeId = 0
             var per = LiteRtQuantizationPerTensor()
             guard api.GetQuantizationTypeId(tensor, &qtype) == 0, qtype == 1, api.GetPerTensorQuantization(tensor, &per) == 0 else {
-                throw fail("is not per-tensor quantized")
+                throw fail("quantization", "is not per-tensor quantized")
             }
             guard per.scale == Float(q.scale), Int(per.zero_point) == q.zeroPoint else {
-                throw fail("has scale \(per.scale) zero point \(per.zero_point), the manifest says \(Float(q.scale)) and \(q.zeroPoint)")
+                throw fail("quantization", "has scale \(per.scale) zero point \(per.zero_point), the manifest says \(Float(q.scale)) and \(q.zeroPoint)")
             }
             if role == "input", let lut = q.lut, lut.count != 256 || lut.contains(where: { $0 < -128 || $0 > 127 }) {
-                throw fail("quantization.lut must hold 256 int8 values")
+                throw fail("quantization.lut", "must hold 256 int8 values")
             }
             io.scale = per.scale
             io.zeroPoint = Int(per.zero_point)

@@ -123,13 +123,13 @@ final class BundleTests: XCTestCase {
             spec["colour"] = "srgb"
             m["spec"] = spec
         }
-        assertOpenFails(b, containing: ["unknown spec fields", "colour"])
+        assertOpenFails(b, containing: ["spec.colour", "unknown field"])
     }
 
     func testFormatVersionAndLayoutAreChecked() throws {
         var b = try makeBundle()
         try b.editManifest { m in m["format_version"] = 2 }
-        assertOpenFails(b, containing: ["format_version 2"])
+        assertOpenFails(b, containing: ["format_version", "is 2"])
         try b.editManifest { m in
             m["format_version"] = 1
             var model = m["model"] as! [String: Any]
@@ -138,13 +138,15 @@ final class BundleTests: XCTestCase {
             model["inputs"] = inputs
             m["model"] = model
         }
-        assertOpenFails(b, containing: ["NHWC input shape"])
+        assertOpenFails(b, containing: ["model.inputs[0].shape", "NHWC input shape"])
     }
 
     func testMalformedManifestNamesTheProblem() throws {
         let b = try makeBundle()
         try Data("{\"format\": \"nhkit-bundle\"}".utf8).write(to: b.url.appendingPathComponent("manifest.json"))
-        assertOpenFails(b, containing: ["manifest.json", "missing key"])
+        assertOpenFails(b, containing: ["manifest.json", "format_version", "missing"])
+        try Data("{\"format\": \"nhkit-bundle\", \"format_version\": 1}".utf8).write(to: b.url.appendingPathComponent("manifest.json"))
+        assertOpenFails(b, containing: ["manifest.json", "bundle_id: missing (required field)"])
         try FileManager.default.removeItem(at: b.url.appendingPathComponent("manifest.json"))
         assertOpenFails(b, containing: ["manifest.json", "cannot read"])
     }

@@ -140,8 +140,13 @@ struct TestBundle {
             "seed": ["file": "seed.f32", "rows": 96, "cols": 128, "dtype": "float32", "byte_order": "little", "sha256": seed.sha256],
             "selftest": ["file": "selftest/cases.json", "cases": sources.count],
             "files": try listFiles(url),
-            "drift": ["reference": "onnxruntime-fp32", "images": 1],
-            "tolerance": ["hamming": 0, "lossy_hamming": 6],
+            "drift": ["reference": "onnxruntime-fp32", "images": 1, "photos": 1,
+                      "hamming": ["mean": 0.0, "p95": 0, "max": 0], "bit_exact_rate": 1.0,
+                      "embedding": ["max_abs_error": 0.0, "cosine_min": 1.0, "cosine_mean": 1.0],
+                      "nonfragile_flips": 0, "fragile_flips": 0, "budget": ["mean": 0.0, "max": 0],
+                      "passed": true, "overridden": false,
+                      "selftest": ["cases": max(1, sources.count), "hamming_max": 0, "nonfragile_max": 0]],
+            "tolerance": ["hamming": 0, "lossy_hamming": 6, "nonfragile_flips": 0],
             "tools": ["nhkit": "0.1.0"],
         ]
         try b.writeManifest()

@@ -161,6 +161,57 @@ final class LiteRTSelfTestTests: XCTestCase {
         }
     }
 
+    /// tests/vectors/readers/index.json `model_cases`: a real bundle whose manifest (valid on its
+    /// own) disagrees with its model is refused when LiteRT opens the model, naming the field.
+    /// The Core ML cases need Core ML (NHKitTests, macOS); Python runs them all.
+    func testReaderVectorModelCasesAreRefused() throws {
+        let lib = try library()
+        let dirs = Self.tfliteBundleDirs()
+        let index = try XCTUnwrap(JSONSerialization.jsonObject(
+            with: Data(contentsOf: vectorsURL.appendingPathComponent("readers/index.json"))) as? [String: Any])
+        let cases = try XCTUnwrap(index["model_cases"] as? [[String: Any]])
+        var ran = 0
+        for (n, c) in cases.enumerated() {
+            let name = try XCTUnwrap(c["bundle"] as? String)
+            guard name.hasPrefix("tiny.tflite"), let src = dirs.first(where: { $0.lastPathComponent == name }) else { continue }
+            let field = try XCTUnwrap(c["error"] as? String)
+            let dst = FileManager.default.temporaryDirectory.appendingPathComponent("nhkit-model-case-\(ProcessInfo.processInfo.processIdentifier)-\(n)/\(name)")
+            try? FileManager.default.removeItem(at: dst.deletingLastPathComponent())
+            try FileManager.default.createDirectory(at: dst.deletingLastPathComponent(), withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dst.deletingLastPathComponent()) }
+            try FileManager.default.copyItem(at: src, to: dst)
+            var manifest: Any = try JSONSerialization.jsonObject(with: Data(contentsOf: dst.appendingPathComponent("manifest.json")))
+            for edit in try XCTUnwrap(c["set"] as? [[String: Any]]) {
+                manifest = Self.setting(manifest, path: try XCTUnwrap(edit["path"] as? [Any])[...], to: edit["value"]!)
+            }
+            try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]).write(to: dst.appendingPathComponent("manifest.json"))
+            let bundle = try NHBundle(url: dst)  // valid on its own: only the model can tell
+            XCTAssertThrowsError(try LiteRTEngine(bundle: bundle, library: lib), "\(name): \(c["comment"] ?? "")") { e in
+                XCTAssertTrue("\(e)".contains(field), "\(name): the error does not name \(field): \(e)")
+            }
+            ran += 1
+        }
+        if Self.env["NHKIT_REQUIRE_LITERT"] == "1" {
+            XCTAssertGreaterThanOrEqual(ran, 5, "TFLite model cases run (fixture bundles tiny.tflite-fp32 and tiny.tflite-int8-io)")
+        } else if ran == 0 {
+            throw XCTSkip("no tiny.tflite-fp32 / tiny.tflite-int8-io fixture bundle in NHKIT_TEST_BUNDLES")
+        }
+    }
+
+    /// `root` with the value at `path` (object keys and array indices) replaced by `value`.
+    static func setting(_ root: Any, path: ArraySlice<Any>, to value: Any) -> Any {
+        guard let key = path.first else { return value }
+        if var o = root as? [String: Any], let k = key as? String {
+            o[k] = setting(o[k] ?? NSNull(), path: path.dropFirst(), to: value)
+            return o
+        }
+        if var a = root as? [Any], let i = key as? Int, a.indices.contains(i) {
+            a[i] = setting(a[i], path: path.dropFirst(), to: value)
+            return a
+        }
+        return root
+    }
+
     func testInt8IOQuantizationMatchesTheManifest() throws {
         let lib = try library()
         guard let bundle = try bundles().first(where: { $0.manifest.input.dtype == "int8" }) else {
@@ -175,6 +226,11 @@ final class LiteRTSelfTestTests: XCTestCase {
         }
     }
 }
+
+/// tests/vectors, found from this file: ios_bridge/Tests/NHLiteRTTests/LiteRTSelfTestTests.swift.
+let vectorsURL = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("tests/vectors")
 
 /// Locating and version-checking the library needs no model.
 final class LiteRTLibraryTests: XCTestCase {

@@ -145,27 +145,34 @@ public final class LiteRtEngine implements EmbeddingEngine {
 
     private void check(Tensor t, ModelIO want, String what) throws NhkitException.ModelException {
         int[] shape = t.shape();
-        boolean shapeOk = what.equals("input") ? Arrays.equals(shape, want.shape)
-                : t.numElements() == want.elementCount();
-        if (!shapeOk) {
-            throw new NhkitException.ModelException(source, what + " shape " + Arrays.toString(shape)
+        // Exactly, outputs too: a device reads the output as the manifest shapes it.
+        if (!Arrays.equals(shape, want.shape)) {
+            throw new NhkitException.ModelException(source, field(what) + ".shape: " + what
+                    + " shape " + Arrays.toString(shape)
                     + " does not match the manifest's " + Arrays.toString(want.shape));
         }
         DataType dt = t.dataType();
         DataType wantDt = want.dtype == ModelIO.DType.INT8 ? DataType.INT8 : DataType.FLOAT32;
         if (dt != wantDt) {
-            throw new NhkitException.ModelException(source, what + " dtype " + dt
+            throw new NhkitException.ModelException(source, field(what) + ".dtype: " + what
+                    + " dtype " + dt
                     + " does not match the manifest's " + want.dtype.jsonName);
         }
         if (want.dtype == ModelIO.DType.INT8) {
             Tensor.QuantizationParams q = t.quantizationParams();
             if (Float.floatToIntBits(q.getScale()) != Float.floatToIntBits(want.scale)
                     || q.getZeroPoint() != want.zeroPoint) {
-                throw new NhkitException.ModelException(source, what + " quantization (scale "
+                throw new NhkitException.ModelException(source, field(what) + ".quantization: " + what
+                        + " quantization (scale "
                         + q.getScale() + ", zero point " + q.getZeroPoint() + ") does not match the "
                         + "manifest's (" + want.scale + ", " + want.zeroPoint + ")");
             }
         }
+    }
+
+    /** The manifest entry a mismatch of the model's {@code what} tensor is reported under. */
+    private static String field(String what) {
+        return what.startsWith("input") ? "model.inputs[0]" : "model.outputs[0]";
     }
 
     @Override

@@ -63,16 +63,6 @@ public final class BundleManifest {
 
     private BundleManifest(Map<String, Object> m, String source) {
         raw = Collections.unmodifiableMap(m);
-        String format = Json.getString(m, "format", source + ": format");
-        if (!FORMAT.equals(format)) {
-            throw new IllegalArgumentException(source + ": format is \"" + format + "\", expected \""
-                    + FORMAT + "\"");
-        }
-        long version = Json.getLong(m, "format_version", source + ": format_version");
-        if (version != FORMAT_VERSION) {
-            throw new IllegalArgumentException(source + ": format_version " + version
-                    + " is not supported (this reader knows version " + FORMAT_VERSION + ")");
-        }
         bundleId = Json.getString(m, "bundle_id", source + ": bundle_id");
         specJson = Json.getObject(m, "spec", source + ": spec");
         spec = Spec.fromJson(specJson, source);
@@ -210,15 +200,69 @@ public final class BundleManifest {
         return Collections.unmodifiableList(entries);
     }
 
-    /** Parses manifest bytes; {@code source} names the file in every error. */
+    /**
+     * The manifest's keys and JSON types (runtime/schemas/bundle-manifest.v1.schema.json): every
+     * field is required except {@code selftest.archive} / {@code selftest.files}; no unknown one.
+     */
+    static final JsonShape SHAPE;
+
+    static {
+        JsonShape s = JsonShape.STRING;
+        JsonShape i = JsonShape.INTEGER;
+        JsonShape n = JsonShape.NUMBER;
+        JsonShape fileEntry = JsonShape.object("path", s, "sha256", s, "size", i);
+        JsonShape qIn = JsonShape.object("scale", n, "zero_point", i, "lut", JsonShape.array(i));
+        JsonShape qOut = JsonShape.object("scale", n, "zero_point", i);
+        SHAPE = JsonShape.object(
+                "format", s, "format_version", i, "bundle_id", s,
+                "spec", JsonShape.object("id", s, "orientation", s, "resize", s, "size", i,
+                        "normalise", s, "hash_bits", i, "embedding_dim", i, "fragile_margin", n),
+                "source_model", JsonShape.object("name", s, "sha256", s, "fingerprint", s),
+                "target", s,
+                "runtime", JsonShape.object("name", s, "min_version", s),
+                "variant", JsonShape.object("name", s, "precision", s, "compression", s),
+                "model", JsonShape.object("file", s,
+                        "inputs", JsonShape.array(JsonShape.object("name", s,
+                                "shape", JsonShape.array(i), "dtype", s, "layout", s,
+                                "quantization", qIn.orNull())),
+                        "outputs", JsonShape.array(JsonShape.object("name", s,
+                                "shape", JsonShape.array(i), "dtype", s,
+                                "quantization", qOut.orNull()))),
+                "seed", JsonShape.object("file", s, "rows", i, "cols", i, "dtype", s,
+                        "byte_order", s, "sha256", s),
+                "selftest", JsonShape.objectWithOptional(JsonShape.keys("archive", "files"),
+                        "file", s, "cases", i,
+                        "archive", JsonShape.object("file", s, "sha256", s, "size", i),
+                        "files", JsonShape.array(fileEntry)),
+                "files", JsonShape.array(fileEntry),
+                "drift", JsonShape.object("reference", s, "images", i, "photos", i,
+                        "hamming", JsonShape.object("mean", n, "p95", i, "max", i),
+                        "bit_exact_rate", n,
+                        "embedding", JsonShape.object("max_abs_error", n, "cosine_min", n,
+                                "cosine_mean", n),
+                        "nonfragile_flips", i, "fragile_flips", i,
+                        "budget", JsonShape.object("mean", n, "max", i.orNull()),
+                        "passed", JsonShape.BOOLEAN, "overridden", JsonShape.BOOLEAN,
+                        "selftest", JsonShape.object("cases", i, "hamming_max", i,
+                                "nonfragile_max", i)),
+                "tolerance", JsonShape.object("hamming", i, "lossy_hamming", i,
+                        "nonfragile_flips", i),
+                "tools", JsonShape.map(s));
+    }
+
+    /**
+     * Parses manifest bytes; {@code source} names the file in every error, which then names the
+     * field at fault ({@code model.inputs[0].shape}): strict JSON (a UTF-8 BOM tolerated), the
+     * format header, every field present with its JSON type and no unknown one, then the values.
+     */
     public static BundleManifest parse(byte[] json, String source) {
-        Object doc;
+        Map<String, Object> m;
         try {
-            doc = Json.parse(json);
+            m = SHAPE.readDocument(json, FORMAT, FORMAT_VERSION);
         } catch (Json.JsonException e) {
-            throw new IllegalArgumentException(source + ": not valid JSON: " + e.getMessage(), e);
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }
-        return new BundleManifest(Json.asObject(doc, source), source);
+        return new BundleManifest(m, source);
     }
 
     public ModelIO input() {

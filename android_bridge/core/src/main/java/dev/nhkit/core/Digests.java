@@ -5,11 +5,14 @@ import java.io.InputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 
-/** SHA-256 via {@code java.security} (present on every JVM and Android). Lowercase hex out. */
-public final class Digests {
+/**
+ * SHA-256 via {@code java.security} (present on every JVM and Android). Lowercase hex out.
+ * Package-private: stage digests and bundle checksums are computed inside the core.
+ */
+final class Digests {
     private Digests() {}
 
-    public static MessageDigest newSha256() {
+    static MessageDigest newSha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
@@ -18,18 +21,18 @@ public final class Digests {
         }
     }
 
-    public static String sha256Hex(byte[] data) {
+    static String sha256Hex(byte[] data) {
         return Hex.encode(newSha256().digest(data));
     }
 
-    public static String sha256Hex(byte[] data, int offset, int length) {
+    static String sha256Hex(byte[] data, int offset, int length) {
         MessageDigest md = newSha256();
         md.update(data, offset, length);
         return Hex.encode(md.digest());
     }
 
     /** Result of streaming a file through SHA-256. */
-    public static final class StreamDigest {
+    static final class StreamDigest {
         public final String sha256;
         public final long size;
 
@@ -40,7 +43,7 @@ public final class Digests {
     }
 
     /** Reads {@code in} to its end (does not close it). */
-    public static StreamDigest sha256Hex(InputStream in) throws IOException {
+    static StreamDigest sha256Hex(InputStream in) throws IOException {
         MessageDigest md = newSha256();
         byte[] buf = new byte[64 * 1024];
         long size = 0;

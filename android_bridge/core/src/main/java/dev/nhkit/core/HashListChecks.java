@@ -142,9 +142,9 @@ final class HashListChecks {
      */
     static HashListException jsonError(String src, String fileField, String where, String text,
             Json.JsonException e) {
-        String dup = e.getMessage() != null && e.getMessage().startsWith("duplicate key ")
-                ? HashListJsonPaths.firstDuplicate(text) : null;
-        if (dup != null) {
+        String dup = e.getMessage() != null && e.getMessage().contains("duplicate key \"")
+                ? e.field : null;   // Json names the field path of a repeated key
+        if (dup != null && !dup.isEmpty()) {
             return new HashListException(src, dup, where + "key appears twice in the same object ("
                     + e.getMessage() + ")", e);
         }

@@ -1,16 +1,20 @@
 package dev.nhkit.core;
 
-/** Lowercase hex for byte strings (digests, raw bytes in vectors). ASCII digits only. */
-public final class Hex {
+/**
+ * Lowercase hex for byte strings (digests, raw bytes in vectors). ASCII digits only.
+ * Package-private: the core's own readers and digests use it; apps get hex from
+ * {@link NeuralHash#toHex()} and the digests the core reports.
+ */
+final class Hex {
     private static final char[] DIGITS = "0123456789abcdef".toCharArray();
 
     private Hex() {}
 
-    public static String encode(byte[] bytes) {
+    static String encode(byte[] bytes) {
         return encode(bytes, 0, bytes.length);
     }
 
-    public static String encode(byte[] bytes, int offset, int length) {
+    static String encode(byte[] bytes, int offset, int length) {
         char[] out = new char[length * 2];
         for (int i = 0; i < length; i++) {
             int b = bytes[offset + i] & 0xff;
@@ -25,7 +29,7 @@ public final class Hex {
      *
      * @throws IllegalArgumentException on odd length or any other character
      */
-    public static byte[] decode(String text) {
+    static byte[] decode(String text) {
         if (text == null || (text.length() & 1) != 0) {
             throw new IllegalArgumentException("hex string must have an even number of digits, got "
                     + (text == null ? "null" : text.length() + " characters"));

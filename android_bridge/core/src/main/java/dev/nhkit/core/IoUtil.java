@@ -4,7 +4,11 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 
-/** Small I/O helpers that exist on Android API 24 (no {@code InputStream.readAllBytes}). */
+/**
+ * Small I/O helpers that exist on Android API 24 (no {@code InputStream.readAllBytes}).
+ * Public only for the Android bridge ({@code dev.nhkit.android.NeuralHasher}), which reads image
+ * streams with the same size cap; not part of the API apps should use.
+ */
 public final class IoUtil {
     private IoUtil() {}
 

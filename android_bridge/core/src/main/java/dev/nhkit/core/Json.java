@@ -25,6 +25,10 @@ import java.util.Map;
  * <p>The writer emits what Python's {@code json.dumps(obj, indent=2)} emits for the same
  * structure (ASCII only, two-space indent, {@code ", "}-free separators at line ends), except that
  * doubles are printed by {@link Double#toString(double)}, which reads back to the same double.
+ *
+ * <p>Public only because the JVM module (dev.nhkit.jvm: its benchmark's JSON output and its
+ * tests' manifest edits) uses it; apps read bundles, reports and hash lists through their
+ * classes, not through this one.
  */
 public final class Json {
     /** Deepest nesting the reader accepts (guards the recursive descent against hostile files). */
@@ -32,19 +36,39 @@ public final class Json {
 
     private Json() {}
 
-    /** A malformed document or a value of the wrong type; the message says where and what. */
+    /**
+     * A malformed document or a value of the wrong type; the message says where and what. A
+     * syntax error names the field path of the value being read ({@code inputs[0].shape}, as
+     * Python's {@code jsonfile.field_path} and Swift write it), then line and column; a document
+     * that ends early says {@code truncated}.
+     */
     public static final class JsonException extends IllegalArgumentException {
         private static final long serialVersionUID = 1L;
+        /** The field path of a syntax error ("" at the top level or for a type error). */
+        public final String field;
 
         public JsonException(String message) {
+            this(message, "");
+        }
+
+        JsonException(String message, String field) {
             super(message);
+            this.field = field;
         }
     }
 
     // ------------------------------------------------------------------------------------ read
 
-    /** Parses UTF-8 bytes (strictly decoded; a byte-order mark is rejected). */
+    /**
+     * Parses a UTF-8 file's bytes (strictly decoded). A leading UTF-8 byte-order mark is skipped:
+     * the policy of every nhkit reader in every language (tests/vectors/README.md), since some
+     * Windows and Java writers add one. {@link #parse(String)} takes text and rejects one.
+     */
     public static Object parse(byte[] utf8) {
+        if (utf8.length >= 3 && (utf8[0] & 0xff) == 0xEF && (utf8[1] & 0xff) == 0xBB
+                && (utf8[2] & 0xff) == 0xBF) {
+            utf8 = java.util.Arrays.copyOfRange(utf8, 3, utf8.length);
+        }
         CharsetDecoder dec = Charset.forName("UTF-8").newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
@@ -74,6 +98,8 @@ public final class Json {
     private static final class Reader {
         final String s;
         int pos;
+        /** Keys and {@code [i]} indices from the root to the value being read. */
+        final List<String> path = new ArrayList<>();
 
         Reader(String s) {
             this.s = s;
@@ -90,7 +116,11 @@ public final class Json {
                     col++;
                 }
             }
-            return new JsonException(what + " at line " + line + ", column " + col);
+            String field = fieldPath(path);
+            String end = pos >= s.length() ? "; truncated: the document ends before the JSON is complete"
+                    : "";
+            return new JsonException((field.isEmpty() ? "" : field + ": ") + what + " at line " + line
+                    + ", column " + col + end, field);
         }
 
         void skipWs() {
@@ -160,6 +190,7 @@ public final class Json {
                 String key = string();
                 if (m.containsKey(key)) {
                     pos = keyPos;
+                    path.add(key);
                     throw error("duplicate key \"" + key + "\"");
                 }
                 skipWs();
@@ -168,7 +199,9 @@ public final class Json {
                 }
                 pos++;
                 skipWs();
+                path.add(key);
                 m.put(key, value(depth + 1));
+                path.remove(path.size() - 1);
                 skipWs();
                 if (pos >= s.length()) {
                     throw error("unterminated object");
@@ -194,7 +227,9 @@ public final class Json {
             }
             while (true) {
                 skipWs();
+                path.add("[" + list.size() + "]");
                 list.add(value(depth + 1));
+                path.remove(path.size() - 1);
                 skipWs();
                 if (pos >= s.length()) {
                     throw error("unterminated array");
@@ -342,6 +377,18 @@ public final class Json {
         static String printable(char c) {
             return c < 0x20 || c > 0x7e ? String.format("\\u%04x", (int) c) : String.valueOf(c);
         }
+    }
+
+    /** {@code ["inputs", "[0]", "shape"]} -> {@code inputs[0].shape}. */
+    static String fieldPath(List<String> parts) {
+        StringBuilder sb = new StringBuilder();
+        for (String p : parts) {
+            if (!p.startsWith("[") && sb.length() > 0) {
+                sb.append('.');
+            }
+            sb.append(p);
+        }
+        return sb.toString();
     }
 
     // ----------------------------------------------------------------------------------- write

@@ -27,7 +27,7 @@ public final class ModelIO {
                     return d;
                 }
             }
-            throw new IllegalArgumentException(what + ": dtype must be \"float32\" or \"int8\", got "
+            throw new IllegalArgumentException(what + ".dtype: must be \"float32\" or \"int8\", got "
                     + FloatHex.quote(name));
         }
     }
@@ -120,7 +120,7 @@ public final class ModelIO {
         Object q = m.get("quantization");
         if (dtype == DType.INT8) {
             if (q == null) {
-                throw new IllegalArgumentException(what + ": int8 needs \"quantization\" with scale "
+                throw new IllegalArgumentException(what + ".quantization: int8 needs scale "
                         + "and zero_point");
             }
             Map<String, Object> qm = Json.asObject(q, what + ".quantization");
@@ -155,19 +155,24 @@ public final class ModelIO {
                 }
             }
         } else if (q != null) {
-            throw new IllegalArgumentException(what + ": float32 must have \"quantization\": null");
+            throw new IllegalArgumentException(what + ".quantization: must be null for float32");
         }
         Layout layout = null;
         if (input) {
-            layout = Layout.fromJson(Json.getString(m, "layout", what + ".layout"));
+            String layoutName = Json.getString(m, "layout", what + ".layout");
+            try {
+                layout = Layout.fromJson(layoutName);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(what + ".layout: " + e.getMessage(), e);
+            }
             int[] want = floatInput(layout).shape;
             if (!java.util.Arrays.equals(shape, want)) {
-                throw new IllegalArgumentException(what + ": shape " + java.util.Arrays.toString(shape)
-                        + " does not match layout " + layout + " " + java.util.Arrays.toString(want));
+                throw new IllegalArgumentException(what + ".shape: " + java.util.Arrays.toString(shape)
+                        + " is not the " + layout + " input shape " + java.util.Arrays.toString(want));
             }
         } else {
             if (elementCountOf(shape) != Spec.EMBEDDING_DIM) {
-                throw new IllegalArgumentException(what + ": output shape "
+                throw new IllegalArgumentException(what + ".shape: "
                         + java.util.Arrays.toString(shape) + " does not hold " + Spec.EMBEDDING_DIM
                         + " values");
             }

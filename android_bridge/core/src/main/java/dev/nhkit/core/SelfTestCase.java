@@ -79,7 +79,31 @@ public final class SelfTestCase {
         return rgb360 == null ? null : dir + rgb360;
     }
 
-    /** Parses {@code selftest/cases.json}; {@code bundleId} must match the manifest's. */
+    /** The file's keys and JSON types (runtime/schemas/selftest-cases.v1.schema.json). */
+    static final JsonShape SHAPE;
+
+    static {
+        JsonShape s = JsonShape.STRING;
+        // decode_cases (the mode sampler) is optional: bundles exported before it have none
+        SHAPE = JsonShape.objectWithOptional(Set.of("decode_cases"),
+                "format", s, "format_version", JsonShape.INTEGER, "bundle_id", s,
+                "cases", JsonShape.array(JsonShape.object("id", s, "source", s,
+                        "lossless", JsonShape.BOOLEAN, "description", s,
+                        "orientation", JsonShape.INTEGER, "rgb360", s,
+                        "digests", JsonShape.object("decoded", s, "resized", s, "tensor", s),
+                        "expected", JsonShape.object("hash", s, "embedding", JsonShape.array(s),
+                                "projections", JsonShape.array(s), "fragile", s))),
+                "decode_cases", JsonShape.array(JsonShape.object("id", s, "source", s,
+                        "mode", s, "description", s, "orientation", JsonShape.INTEGER,
+                        "width", JsonShape.INTEGER, "height", JsonShape.INTEGER, "decoded", s)));
+    }
+
+    /**
+     * Parses {@code selftest/cases.json}; {@code bundleId} (when not null) must match the
+     * manifest's. Errors name {@code source} and the field at fault ({@code cases[1].id}): strict
+     * JSON (a UTF-8 BOM tolerated), the format header, every field with its JSON type and no
+     * unknown one, then the values.
+     */
     public static List<SelfTestCase> parseAll(byte[] json, String bundleId, String source) {
         return parseAll(json, bundleId, source, CASES_FILE);
     }
@@ -94,19 +118,9 @@ public final class SelfTestCase {
         String dir = slash < 0 ? "" : casesPath.substring(0, slash + 1);
         Map<String, Object> m;
         try {
-            m = Json.asObject(Json.parse(json), source);
+            m = SHAPE.readDocument(json, FORMAT, 1);
         } catch (Json.JsonException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
-        }
-        String format = Json.getString(m, "format", source + ": format");
-        if (!FORMAT.equals(format)) {
-            throw new IllegalArgumentException(source + ": format is \"" + format + "\", expected \""
-                    + FORMAT + "\"");
-        }
-        long version = Json.getLong(m, "format_version", source + ": format_version");
-        if (version != 1) {
-            throw new IllegalArgumentException(source + ": format_version " + version
-                    + " is not supported");
         }
         if (m.containsKey("bundle_id")) {
             String bid = Json.getString(m, "bundle_id", source + ": bundle_id");
@@ -122,7 +136,7 @@ public final class SelfTestCase {
             String what = source + ": cases[" + i + "]";
             SelfTestCase c = new SelfTestCase(Json.asObject(list.get(i), what), what, dir);
             if (!ids.add(c.id)) {
-                throw new IllegalArgumentException(what + ": duplicate case id \"" + c.id + "\"");
+                throw new IllegalArgumentException(what + ".id: duplicate case id \"" + c.id + "\"");
             }
             out.add(c);
         }

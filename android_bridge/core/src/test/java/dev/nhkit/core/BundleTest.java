@@ -27,7 +27,8 @@ import org.junit.Test;
 
 /** Bundle manifest parsing, checksum verification and the self-test runner on a temp bundle. */
 public class BundleTest {
-    File dir;   // package-private: ReaderFuzzTargets builds its seed bundle here
+    /** The bundle folder (package-private: HashListTest and ReaderFuzzTargets build bundles here). */
+    File dir;
 
     @Before
     public void setUp() throws IOException {
@@ -122,6 +123,7 @@ public class BundleTest {
             c.put("id", id);
             c.put("source", id + ".png");
             c.put("lossless", true);
+            c.put("description", "synthetic");
             c.put("orientation", (long) orientation);
             c.put("rgb360", id + ".rgb360");
             c.put("digests", r.digests.toJson());
@@ -174,7 +176,19 @@ public class BundleTest {
             list.add(fe);
         }
         m.put("files", list);
-        m.put("tolerance", Json.parse("{\"hamming\": 2, \"lossy_hamming\": 6}"));
+        m.put("tolerance", Json.parse("{\"hamming\": 2, \"lossy_hamming\": 6, \"nonfragile_flips\": 0}"));
+        // The rest of the format (every field is required, docs/bundle-format.md).
+        m.put("source_model", Json.parse("{\"name\": \"test\", \"sha256\": \"" + "ab".repeat(32)
+                + "\", \"fingerprint\": \"" + "cd".repeat(32) + "\"}"));
+        m.put("variant", Json.parse("{\"name\": \"fp32\", \"precision\": \"fp32\", \"compression\": \"none\"}"));
+        m.put("selftest", Json.parse("{\"file\": \"selftest/cases.json\", \"cases\": " + nCases + "}"));
+        m.put("drift", Json.parse("{\"reference\": \"onnxruntime-fp32\", \"images\": 1, \"photos\": 1, "
+                + "\"hamming\": {\"mean\": 0.0, \"p95\": 0, \"max\": 0}, \"bit_exact_rate\": 1.0, "
+                + "\"embedding\": {\"max_abs_error\": 0.0, \"cosine_min\": 1.0, \"cosine_mean\": 1.0}, "
+                + "\"nonfragile_flips\": 0, \"fragile_flips\": 0, \"budget\": {\"mean\": 0.0, \"max\": 0}, "
+                + "\"passed\": true, \"overridden\": false, "
+                + "\"selftest\": {\"cases\": 1, \"hamming_max\": 0, \"nonfragile_max\": 0}}"));
+        m.put("tools", Json.parse("{\"nhkit\": \"test\"}"));
         writeManifest(m);
         return m;
     }
@@ -386,7 +400,7 @@ public class BundleTest {
                 + "\"dtype\": \"int8\", \"layout\": \"NHWC\", \"quantization\": {\"scale\": "
                 + "0.007843137718737125, \"zero_point\": -1}}]"));
         writeManifest(m);
-        expectBundleError("an int8 input needs \"lut\"");
+        expectBundleError("model.inputs[0].quantization.lut: missing");
     }
 
     @Test

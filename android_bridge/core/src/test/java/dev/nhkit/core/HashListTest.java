@@ -194,11 +194,22 @@ public class HashListTest {
                 .getBytes(StandardCharsets.UTF_8));
         assertTrue(rejects(dir(f), "id").getMessage().contains("twice"));
         // The field path of a nested repeated key, as Python's jsonfile.field_path writes it.
-        assertEquals("counts.hashes", HashListJsonPaths.firstDuplicate(
+        assertEquals("counts.hashes", duplicateField(
                 "{\"a\": [1, {\"x\": 2}], \"counts\": {\"hashes\": 1, \"entries\": 2, \"hashes\": 3}}"));
-        assertEquals("files[1].path", HashListJsonPaths.firstDuplicate(
+        assertEquals("files[1].path", duplicateField(
                 "{\"files\": [{\"path\": \"a\"}, {\"path\": \"b\", \"p\\u0061th\": \"c\"}]}"));
-        assertEquals(null, HashListJsonPaths.firstDuplicate("{\"a\": {\"a\": \"a\"}, \"b\": [\"a\", \"a\"]}"));
+        Json.parse("{\"a\": {\"a\": \"a\"}, \"b\": [\"a\", \"a\"]}"); // no key repeated in one object
+    }
+
+    /** The field path {@link Json} names for a repeated key in {@code text}. */
+    private static String duplicateField(String text) {
+        try {
+            Json.parse(text);
+        } catch (Json.JsonException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("duplicate key"));
+            return e.field;
+        }
+        throw new AssertionError("accepted: " + text);
     }
 
     @Test
@@ -353,30 +364,20 @@ public class HashListTest {
         rejects(new File(tmp.getRoot(), "no-such-list"), "manifest.json");
     }
 
-    /** A minimal valid bundle (no self-test) with the given source_model and spec. */
+    /**
+     * A valid bundle (BundleTest's, one self-test case) with the given source_model (a sha256 is
+     * added when absent: the format requires one) and spec.
+     */
     private File bundle(Map<String, Object> sourceModel, Spec spec) throws Exception {
-        File d = tmp.newFolder();
-        byte[] seed = BundleTest.testSeed().toF32Bytes();
-        byte[] model = "not really a model".getBytes(StandardCharsets.US_ASCII);
-        Files.write(new File(d, "seed.f32").toPath(), seed);
-        Files.write(new File(d, "model.tflite").toPath(), model);
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("format", "nhkit-bundle");
-        m.put("format_version", 1L);
-        m.put("bundle_id", "test-bundle");
+        BundleTest writer = new BundleTest();
+        writer.dir = tmp.newFolder();
+        Map<String, Object> m = writer.writeBundle(1, 1);
+        Map<String, Object> source = new LinkedHashMap<>(sourceModel);
+        source.putIfAbsent("sha256", "ab".repeat(32));
+        m.put("source_model", source);
         m.put("spec", spec.toJson());
-        m.put("source_model", sourceModel);
-        m.put("target", "tflite");
-        m.put("model", Json.parse("{\"file\": \"model.tflite\", \"inputs\": [{\"name\": \"image\", "
-                + "\"shape\": [1, 360, 360, 3], \"dtype\": \"float32\", \"layout\": \"NHWC\", "
-                + "\"quantization\": null}], \"outputs\": [{\"name\": \"embedding\", \"shape\": [1, 128], "
-                + "\"dtype\": \"float32\", \"quantization\": null}]}"));
-        m.put("seed", Json.parse("{\"file\": \"seed.f32\", \"sha256\": \"" + Digests.sha256Hex(seed) + "\"}"));
-        m.put("files", Json.parse("[{\"path\": \"model.tflite\", \"sha256\": \"" + Digests.sha256Hex(model)
-                + "\", \"size\": " + model.length + "}, {\"path\": \"seed.f32\", \"sha256\": \""
-                + Digests.sha256Hex(seed) + "\", \"size\": " + seed.length + "}]"));
-        Files.write(new File(d, "manifest.json").toPath(), Json.writePretty(m).getBytes(StandardCharsets.UTF_8));
-        return d;
+        writer.writeManifest(m);
+        return writer.dir;
     }
 
     @Test

@@ -210,7 +210,8 @@ public final class LiteRtFfmEngine implements EmbeddingEngine {
 
     private void checkName(String what, String got, String want) throws NhkitException.ModelException {
         if (!want.equals(got)) {
-            throw new NhkitException.ModelException(source, what + " is named \"" + got
+            throw new NhkitException.ModelException(source, field(what) + ".name: " + what
+                    + " is named \"" + got
                     + "\" in the model's signature, the manifest says \"" + want + "\"");
         }
     }
@@ -221,7 +222,8 @@ public final class LiteRtFfmEngine implements EmbeddingEngine {
         MemorySegment intOut = arena.allocate(JAVA_INT);
         check(call(c.getTensorTypeId, tensor, intOut), "LiteRtGetTensorTypeId");
         if (intOut.get(JAVA_INT, 0) != LiteRtCApi.RANKED_TENSOR_TYPE) {
-            throw new NhkitException.ModelException(source, what + " tensor has no fixed rank");
+            throw new NhkitException.ModelException(source, field(what) + ".shape: " + what
+                    + " tensor has no fixed rank");
         }
         MemorySegment type = arena.allocate(LiteRtCApi.RANKED_TENSOR_TYPE_LAYOUT);
         check(call(c.getRankedTensorType, tensor, type), "LiteRtGetRankedTensorType");
@@ -235,19 +237,16 @@ public final class LiteRtFfmEngine implements EmbeddingEngine {
         for (int i = 0; i < rank; i++) {
             shape[i] = type.get(JAVA_INT, LiteRtCApi.RANKED_DIMENSIONS_OFFSET + 4L * i);
         }
-        long n = 1;
-        for (int d : shape) {
-            n *= d;
-        }
-        boolean shapeOk = what.equals("input") ? Arrays.equals(shape, want.shape)
-                : n == want.elementCount();
-        if (!shapeOk) {
-            throw new NhkitException.ModelException(source, what + " shape " + Arrays.toString(shape)
+        // Exactly, outputs too: a device reads the output as the manifest shapes it.
+        if (!Arrays.equals(shape, want.shape)) {
+            throw new NhkitException.ModelException(source, field(what) + ".shape: " + what
+                    + " shape " + Arrays.toString(shape)
                     + " does not match the manifest's " + Arrays.toString(want.shape));
         }
         int wantType = want.dtype == ModelIO.DType.INT8 ? LiteRtCApi.ELEMENT_INT8 : LiteRtCApi.ELEMENT_FLOAT32;
         if (elementType != wantType) {
-            throw new NhkitException.ModelException(source, what + " dtype "
+            throw new NhkitException.ModelException(source, field(what) + ".dtype: " + what
+                    + " dtype "
                     + LiteRtCApi.elementTypeName(elementType) + " does not match the manifest's "
                     + want.dtype.jsonName);
         }
@@ -255,7 +254,8 @@ public final class LiteRtFfmEngine implements EmbeddingEngine {
         int q = intOut.get(JAVA_INT, 0);
         if (want.dtype == ModelIO.DType.INT8) {
             if (q != LiteRtCApi.QUANTIZATION_PER_TENSOR) {
-                throw new NhkitException.ModelException(source, what + " is int8 but not quantized "
+                throw new NhkitException.ModelException(source, field(what) + ".quantization: " + what
+                        + " is int8 but not quantized "
                         + "per tensor (quantization type " + q + ")");
             }
             MemorySegment qp = arena.allocate(LiteRtCApi.PER_TENSOR_QUANTIZATION_LAYOUT);
@@ -263,15 +263,22 @@ public final class LiteRtFfmEngine implements EmbeddingEngine {
             float scale = qp.get(JAVA_FLOAT, 0);
             long zp = qp.get(JAVA_LONG, 8);
             if (Float.floatToIntBits(scale) != Float.floatToIntBits(want.scale) || zp != want.zeroPoint) {
-                throw new NhkitException.ModelException(source, what + " quantization (scale "
+                throw new NhkitException.ModelException(source, field(what) + ".quantization: " + what
+                        + " quantization (scale "
                         + scale + ", zero point " + zp + ") does not match the manifest's ("
                         + want.scale + ", " + want.zeroPoint + ")");
             }
         } else if (q != LiteRtCApi.QUANTIZATION_NONE) {
-            throw new NhkitException.ModelException(source, what + " is float32 but carries "
+            throw new NhkitException.ModelException(source, field(what) + ".quantization: " + what
+                    + " is float32 but carries "
                     + "quantization (type " + q + "); the manifest says none");
         }
         return type;
+    }
+
+    /** The manifest entry a mismatch of the model's {@code what} tensor is reported under. */
+    private static String field(String what) {
+        return what.startsWith("input") ? "model.inputs[0]" : "model.outputs[0]";
     }
 
     @Override

@@ -80,6 +80,24 @@ final class JvmTestSupport {
         Files.write(m, (s.substring(0, i) + to + s.substring(i + from.length())).getBytes(StandardCharsets.UTF_8));
     }
 
+    /** A file under the repository's tests/vectors: {@code -Dnhkit.repo.root}, else the nearest
+     * parent of the working directory that has tests/vectors. */
+    static File vectorsFile(String rel) {
+        String prop = System.getProperty("nhkit.repo.root", "");
+        File root = prop.isEmpty() ? null : new File(prop);
+        for (File d = new File(System.getProperty("user.dir")).getAbsoluteFile(); root == null && d != null;
+                d = d.getParentFile()) {
+            if (new File(d, "tests/vectors").isDirectory()) {
+                root = d;
+            }
+        }
+        if (root == null) {
+            throw new AssertionError("tests/vectors not found above " + System.getProperty("user.dir")
+                    + " (set -Dnhkit.repo.root)");
+        }
+        return new File(root, "tests/vectors/" + rel);
+    }
+
     static Path tempDir() throws IOException {
         Path d = Files.createTempDirectory("nhkit-jvm-test-");
         d.toFile().deleteOnExit();

@@ -8,6 +8,7 @@ import static org.junit.Assert.fail;
 import dev.nhkit.core.Bundle;
 import dev.nhkit.core.DecodedImage;
 import dev.nhkit.core.DirectoryBundleFiles;
+import dev.nhkit.core.Json;
 import dev.nhkit.core.NeuralHash;
 import dev.nhkit.core.NhkitException;
 import dev.nhkit.core.Normalise;
@@ -20,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -168,5 +170,51 @@ public class LiteRtFfmEngineTest {
         JvmTestSupport.editManifest(s, from, to);
         m = refusal(s);
         assertTrue(m, m.contains("input shape [1, 360, 360, 3] does not match the manifest's [1, 3, 360, 360]"));
+    }
+
+    /**
+     * tests/vectors/readers/index.json {@code model_cases}: a real bundle whose manifest (valid on
+     * its own) disagrees with its model is refused when LiteRT opens the model, naming the field.
+     * The cases name the tiny test model's bundles; the same variant of the bundles here (the
+     * default model's) has the same interface. Core ML cases are not LiteRT's.
+     */
+    @Test
+    public void readerVectorModelCasesAreRefused() throws Exception {
+        File indexFile = JvmTestSupport.vectorsFile("readers/index.json");
+        Map<String, Object> index = Json.asObject(Json.parse(Files.readAllBytes(indexFile.toPath())), "index");
+        Path tmp = JvmTestSupport.tempDir();
+        int ran = 0;
+        for (Object o : Json.getList(index, "model_cases", "index")) {
+            Map<String, Object> c = Json.asObject(o, "model case");
+            String name = Json.getString(c, "bundle", "bundle");
+            if (!name.contains(".tflite-")) {
+                continue;
+            }
+            File src = JvmTestSupport.bundle(name.substring(name.indexOf(".tflite-")));
+            Path b = JvmTestSupport.copy(src, tmp.resolve("case" + ran));
+            Object manifest = Json.parse(Files.readAllBytes(b.resolve("manifest.json")));
+            for (Object e : Json.getList(c, "set", "set")) {
+                Map<String, Object> edit = Json.asObject(e, "edit");
+                List<Object> path = Json.getList(edit, "path", "path");
+                Object node = manifest;
+                for (int i = 0; i < path.size() - 1; i++) {
+                    Object key = path.get(i);
+                    node = key instanceof String ? Json.asObject(node, "node").get(key)
+                            : Json.asList(node, "node").get(((Long) key).intValue());
+                }
+                Object last = path.get(path.size() - 1);
+                if (last instanceof String) {
+                    Json.asObject(node, "node").put((String) last, edit.get("value"));
+                } else {
+                    Json.asList(node, "node").set(((Long) last).intValue(), edit.get("value"));
+                }
+            }
+            Files.write(b.resolve("manifest.json"), Json.writePretty(manifest).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            String field = Json.getString(c, "error", "error");
+            String m = refusal(b);   // the bundle opens (valid on its own); the engine refuses it
+            assertTrue(name + ": the error does not name " + field + ": " + m, m.contains(field));
+            ran++;
+        }
+        assertTrue("TFLite model cases run: " + ran, ran >= 5);
     }
 }
