@@ -136,10 +136,13 @@ public struct SelfTestCases: Codable, Equatable, Sendable {
                 throw fail("\(at).expected.\(key): \(String(reflecting: hex)) is not 24 hex digits")
             }
         }
-        for d in cases.decodeCases ?? [] {
-            guard ids.insert(d.id).inserted else { throw NHError.bundle(path: url.path, reason: "case id \(d.id) appears twice") }
+        for (n, d) in (cases.decodeCases ?? []).enumerated() {
+            let at = "decode_cases[\(n)]"
+            guard ids.insert(d.id).inserted else {
+                throw fail("\(at).id: case id \(d.id) appears twice (cases and decode_cases share ids)")
+            }
             guard BundleManifest.isSafeRelativePath(d.source) else {
-                throw NHError.bundle(path: url.path, reason: "decode case \(d.id): unsafe file name \(String(reflecting: d.source))")
+                throw fail("\(at).source: unsafe file name \(String(reflecting: d.source))")
             }
         }
         return cases

@@ -85,7 +85,7 @@ public final class SelfTestCase {
     static {
         JsonShape s = JsonShape.STRING;
         // decode_cases (the mode sampler) is optional: bundles exported before it have none
-        SHAPE = JsonShape.objectWithOptional(Set.of("decode_cases"),
+        SHAPE = JsonShape.objectWithOptional(Collections.singleton("decode_cases"),
                 "format", s, "format_version", JsonShape.INTEGER, "bundle_id", s,
                 "cases", JsonShape.array(JsonShape.object("id", s, "source", s,
                         "lossless", JsonShape.BOOLEAN, "description", s,
