@@ -16,6 +16,13 @@ float32 [1,128]):
     pal6   ... 64-entry LUT (6-bit indices)
     pal4   ... 16-entry LUT (4-bit indices)      (`constexpr_lut_to_dense`)
 
+pal6 and pal4 keep the last SENSITIVE_LAST_WEIGHT_OPS weight layers (the embedding head) at
+8 bits (256-entry LUTs): a mixed-precision choice that stays within iOS 16 (per-grouped-channel
+LUTs and per-channel scales need iOS 18). Per-channel-scaled k-means, emulated offline, did not
+help here (mean drift 1.43 vs 1.20 bits per tensor on 46 non-evaluation photos), and a per-layer
+sensitivity scan found the error spread over all layers, the embedding layer first; see
+benchmarks/results/quantization.md for what the 8-bit head buys on unseen photos.
+
 Compression applies to conv/linear weights with at least `WEIGHT_THRESHOLD` elements
 (coremltools' default, 2048): smaller tensors (biases, small depthwise kernels) stay fp16, since
 quantizing them saves almost no bytes but costs accuracy. Compressed variants compute in fp16
@@ -236,7 +243,7 @@ def sensitive_weight_ops(graph: Graph) -> list[str]:
     """MIL names of the last SENSITIVE_LAST_WEIGHT_OPS conv/dense ops (output side first): the
     layers palettized variants keep at SENSITIVE_PALETTE_BITS. Named as build_mil_program names
     them (the graph output's op is called OUTPUT_NAME)."""
-    names = []
+    names: list[str] = []
     for node in reversed(graph.nodes):
         if node.op in ("conv", "dense") and len(names) < SENSITIVE_LAST_WEIGHT_OPS:
             names.append(_mil_name(graph, node))
