@@ -16,12 +16,13 @@ float32 [1,128]):
     pal6   ... 64-entry LUT (6-bit indices)
     pal4   ... 16-entry LUT (4-bit indices)      (`constexpr_lut_to_dense`)
 
-pal6 and pal4 keep the last SENSITIVE_LAST_WEIGHT_OPS weight layers (the embedding head) at
-8 bits (256-entry LUTs): a mixed-precision choice that stays within iOS 16 (per-grouped-channel
-LUTs and per-channel scales need iOS 18). Per-channel-scaled k-means, emulated offline, did not
-help here (mean drift 1.43 vs 1.20 bits per tensor on 46 non-evaluation photos), and a per-layer
-sensitivity scan found the error spread over all layers, the embedding layer first; see
-benchmarks/results/quantization.md for what the 8-bit head buys on unseen photos.
+pal6 and pal4 keep the last SENSITIVE_LAST_WEIGHT_OPS weight layer(s) (the embedding
+projection) at 8 bits (256-entry LUTs): a mixed-precision choice that stays within iOS 16
+(per-grouped-channel LUTs and per-channel scales need iOS 18). Per-channel-scaled k-means,
+emulated offline, did not help here (mean drift 1.43 vs 1.20 bits per tensor on 46
+non-evaluation photos), and a per-layer sensitivity scan found the error spread over all
+layers, the embedding layer first; see
+benchmarks/results/quantization.md for what the 8-bit layer buys on unseen photos.
 
 Compression applies to conv/linear weights with at least `WEIGHT_THRESHOLD` elements
 (coremltools' default, 2048): smaller tensors (biases, small depthwise kernels) stay fp16, since
@@ -61,11 +62,13 @@ OUTPUT_NAME = "embedding"
 MINIMUM_DEPLOYMENT_TARGET = "iOS16"
 WEIGHT_THRESHOLD = 2048
 # Palettized variants keep their most sensitive weights at this many bits (a 256-entry LUT, still
-# iOS 16's `constexpr_lut_to_dense`): the last weight layers, which write the embedding itself.
-# An error there moves every projection at once, while errors in earlier layers partly average
-# out (measured in benchmarks/results/quantization.md). None: every weight at the variant's bits.
+# iOS 16's `constexpr_lut_to_dense`): the last weight layer, which writes the embedding itself.
+# An error there moves every projection at once (it was the most sensitive layer of a per-layer
+# scan). On unseen photos it took pal6's non-fragile flips from 9 to 5 for 33 kB; the last two
+# layers at 8 bits did no better for 180 kB (benchmarks/results/quantization.md).
+# None: every weight at the variant's bits.
 SENSITIVE_PALETTE_BITS: int | None = 8
-SENSITIVE_LAST_WEIGHT_OPS = 2
+SENSITIVE_LAST_WEIGHT_OPS = 1
 _UUID_NAMESPACE = uuid.UUID("6f1d3c52-0f4e-5a43-9a0e-6e686b69742d")  # fixed: "nhkit" Core ML
 
 
