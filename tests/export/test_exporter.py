@@ -58,14 +58,19 @@ def _opts(inputs: dict[str, Path], out: Path, **kw) -> E.ExportOptions:
 TINY_INT8_BUDGET = V.DriftBudget(4.0, max=8, p99=8)
 
 
-@pytest.fixture(scope="module")
-def exported(inputs, tmp_path_factory) -> tuple[E.ExportResult, Path]:
-    out = tmp_path_factory.mktemp("out")
+def _export_tiny(opts: E.ExportOptions) -> E.ExportResult:
+    """run_export with the tiny model's int8-io budget (TINY_INT8_BUDGET)."""
     loose = dataclasses.replace(V.get_variant("tflite", "int8-io"), budget=TINY_INT8_BUDGET)
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(V.VARIANTS, ("tflite", "int8-io"), loose)
         mp.setattr(V, "_ALL", tuple(loose if v.key == loose.key else v for v in V._ALL))
-        return E.run_export(_opts(inputs, out), log=lambda m: None), out
+        return E.run_export(opts, log=lambda m: None)
+
+
+@pytest.fixture(scope="module")
+def exported(inputs, tmp_path_factory) -> tuple[E.ExportResult, Path]:
+    out = tmp_path_factory.mktemp("out")
+    return _export_tiny(_opts(inputs, out)), out
 
 
 def test_output_layout(exported) -> None:
@@ -147,7 +152,7 @@ def test_selftest_cases_are_the_reference_pipeline(exported, inputs) -> None:
 
 def test_zip_is_deterministic_and_well_formed(exported, inputs, tmp_path: Path) -> None:
     _, out = exported
-    E.run_export(_opts(inputs, tmp_path, variants=["int8-io"]), log=lambda m: None)
+    _export_tiny(_opts(inputs, tmp_path, variants=["int8-io"]))
     a = (out / "tiny.tflite-int8-io.zip").read_bytes()
     assert a == (tmp_path / "tiny.tflite-int8-io.zip").read_bytes()
     with zipfile.ZipFile(out / "tiny.tflite-int8-io.zip") as zf:
