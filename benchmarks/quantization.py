@@ -15,9 +15,11 @@ options, not remembered. Writes benchmarks/results/quantization.md and .json. No
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -114,6 +116,7 @@ def main() -> int:
     graph = load_graph(model.onnx)
 
     tmp = Path(tempfile.mkdtemp(prefix="nhkit-quant-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # built variants: hundreds of MB
     old_cal = args.old_calibration
     if old_cal is None:
         import subprocess
