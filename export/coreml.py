@@ -16,6 +16,14 @@ float32 [1,128]):
     pal6   ... 64-entry LUT (6-bit indices)
     pal4   ... 16-entry LUT (4-bit indices)      (`constexpr_lut_to_dense`)
 
+pal6 and pal4 keep the last SENSITIVE_LAST_WEIGHT_OPS weight layer(s) (the embedding
+projection) at 8 bits (256-entry LUTs): a mixed-precision choice that stays within iOS 16
+(per-grouped-channel LUTs and per-channel scales need iOS 18). Per-channel-scaled k-means,
+emulated offline, did not help here (mean drift 1.43 vs 1.20 bits per tensor on 46
+non-evaluation photos), and a per-layer sensitivity scan found the error spread over all
+layers, the embedding layer first; see
+benchmarks/results/quantization.md for what the 8-bit layer buys on unseen photos.
+
 Compression applies to conv/linear weights with at least `WEIGHT_THRESHOLD` elements
 (coremltools' default, 2048): smaller tensors (biases, small depthwise kernels) stay fp16, since
 quantizing them saves almost no bytes but costs accuracy. Compressed variants compute in fp16
@@ -53,6 +61,14 @@ INPUT_NAME = "image"
 OUTPUT_NAME = "embedding"
 MINIMUM_DEPLOYMENT_TARGET = "iOS16"
 WEIGHT_THRESHOLD = 2048
+# Palettized variants keep their most sensitive weights at this many bits (a 256-entry LUT, still
+# iOS 16's `constexpr_lut_to_dense`): the last weight layer, which writes the embedding itself.
+# An error there moves every projection at once (it was the most sensitive layer of a per-layer
+# scan). On unseen photos it took pal6's non-fragile flips from 9 to 5 for 33 kB; the last two
+# layers at 8 bits did no better for 180 kB (benchmarks/results/quantization.md).
+# None: every weight at the variant's bits.
+SENSITIVE_PALETTE_BITS: int | None = 8
+SENSITIVE_LAST_WEIGHT_OPS = 1
 _UUID_NAMESPACE = uuid.UUID("6f1d3c52-0f4e-5a43-9a0e-6e686b69742d")  # fixed: "nhkit" Core ML
 
 
@@ -172,6 +188,13 @@ def _emit_node(mb: Any, node: Node, x: Any, get: Callable[[str], Any], name: str
     return emit(mb, node, x, get, name)
 
 
+def _mil_name(graph: Graph, node: Node) -> str:
+    """The MIL op name of a node: the graph output's op is OUTPUT_NAME, so no other op may be."""
+    if node.output == graph.output_name:
+        return OUTPUT_NAME
+    return node.output + "_" if node.output == OUTPUT_NAME else node.output
+
+
 def build_mil_program(graph: Graph) -> Any:
     """The internal graph as a fresh MIL program (batch fixed at 1, fp32 throughout).
 
@@ -199,10 +222,9 @@ def build_mil_program(graph: Graph) -> Any:
             raise CoreMLConversionError(f"value {n!r} is used before it is produced")
 
         for node in graph.nodes:
-            name = OUTPUT_NAME if node.output == graph.output_name else node.output
-            if name == OUTPUT_NAME and node.output != graph.output_name:
-                name = node.output + "_"
-            vals[node.output] = _emit_node(mb, node, get(node.inputs[0]), get, name)
+            vals[node.output] = _emit_node(
+                mb, node, get(node.inputs[0]), get, _mil_name(graph, node)
+            )
         out = vals.get(graph.output_name)
         if out is None or graph.output_name == graph.input_name:
             raise CoreMLConversionError(
@@ -218,6 +240,17 @@ def build_mil_program(graph: Graph) -> Any:
 
 # --------------------------------------------------------------------------------------------
 # program -> variant package
+
+
+def sensitive_weight_ops(graph: Graph) -> list[str]:
+    """MIL names of the last SENSITIVE_LAST_WEIGHT_OPS conv/dense ops (output side first): the
+    layers palettized variants keep at SENSITIVE_PALETTE_BITS. Named as build_mil_program names
+    them (the graph output's op is called OUTPUT_NAME)."""
+    names: list[str] = []
+    for node in reversed(graph.nodes):
+        if node.op in ("conv", "dense") and len(names) < SENSITIVE_LAST_WEIGHT_OPS:
+            names.append(_mil_name(graph, node))
+    return names
 
 
 def _convert(graph: Graph, variant: CoreMLVariant) -> Any:
@@ -247,13 +280,25 @@ def _convert(graph: Graph, variant: CoreMLVariant) -> Any:
         import coremltools.optimize.coreml as cto
         from threadpoolctl import threadpool_limits
 
-        cfg = cto.OptimizationConfig(
-            global_config=cto.OpPalettizerConfig(
+        def palettizer(bits: int) -> Any:
+            return cto.OpPalettizerConfig(
                 mode="kmeans",
-                nbits=variant.palette_bits,
+                nbits=bits,
                 granularity="per_tensor",
                 weight_threshold=WEIGHT_THRESHOLD,
             )
+
+        sensitive = sensitive_weight_ops(graph)
+        bits = SENSITIVE_PALETTE_BITS
+        # ct.convert renames each op it re-types for fp16 compute (`<name>_cast_fp16`).
+        suffix = "_cast_fp16" if variant.precision == "fp16" else ""
+        cfg = cto.OptimizationConfig(
+            global_config=palettizer(variant.palette_bits),
+            op_name_configs=(
+                {f"{name}{suffix}": palettizer(bits) for name in sensitive}
+                if bits is not None and bits > variant.palette_bits
+                else None
+            ),
         )
         # scikit-learn's k-means sums in OpenMP/BLAS chunks whose order follows the thread
         # count; one thread makes the palettes (and so the bundle bytes) the same on machines

@@ -48,11 +48,13 @@ from .variants import parse_targets, resolve_variants
 from .verify import (
     DEFAULT_VALIDATION_VIEWS,
     ImageSet,
+    PhotoSource,
     default_image_dir,
     embed_all,
     list_images,
     load_image_set,
     measure_drift,
+    photo_source,
     recommended_tolerance,
     selftest_drift,
 )
@@ -179,6 +181,23 @@ def tool_versions(targets: list[str]) -> dict[str, str]:
     return out
 
 
+def check_sources_differ(cal: PhotoSource, val: PhotoSource) -> None:
+    """Refuse to calibrate and validate on the same photos.
+
+    A refusal, not a warning: full-int8 ranges fitted to the very photos the drift is measured
+    on make the drift (and the budget verdict and device tolerances derived from it) optimistic,
+    and a warning scrolls past in a build log while the bundle ships with a flattering manifest.
+    Any shared photo counts (by content), since even a partial overlap biases the figure."""
+    shared = cal.shared_with(val)
+    if shared:
+        raise ExportError(
+            f"calibration folder {cal.folder!r} and validation folder {val.folder!r} share "
+            f"{shared} of {val.photos} validation photo(s) (same file content): drift measured on "
+            "calibration photos is optimistic. Pass --validation (or --calibration) with photos "
+            "of another source"
+        )
+
+
 def _check_lowering(graph: Graph, reference: np.ndarray, tensor: np.ndarray) -> None:
     """The numpy interpreter of the lowered graph must reproduce onnxruntime on a real image;
     otherwise the front end mis-lowered this model and every bundle would be wrong."""
@@ -215,15 +234,25 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
     spec = Spec(
         orientation=parse_orientation(opts.orientation), fragile_margin=source.fragile_margin
     )
-    needs_cal = any(v.target == "tflite" and v.name in ("int8", "int8-io") for v in variants)
+    needs_cal = any(v.calibrated for v in variants)
 
     # Image folders are checked before anything is written.
     val_dir = opts.validation or default_image_dir("validation")
     val_files = list_images(val_dir, what="validation")
     cal_files: list[Path] = []
+    cal_dir: Path | None = None
     if needs_cal or opts.calibration is not None:
-        cal_dir = opts.calibration or default_image_dir("calibration")
+        cal_dir = Path(opts.calibration or default_image_dir("calibration"))
         cal_files = list_images(cal_dir, what="calibration")
+    val_source = photo_source(
+        val_files[: opts.validation_limit or None], val_dir, opts.validation_views
+    )
+    cal_source: PhotoSource | None = None
+    if needs_cal and cal_dir is not None:
+        cal_source = photo_source(
+            cal_files[: opts.calibration_limit or None], cal_dir, CALIBRATION_VIEWS
+        )
+        check_sources_differ(cal_source, val_source)
 
     staging = bw.Staging(Path(opts.out))
     try:
@@ -259,7 +288,7 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
                 what="calibration",
                 views=CALIBRATION_VIEWS,
                 limit=opts.calibration_limit,
-                source=str(opts.calibration or default_image_dir("calibration")),
+                source=str(cal_dir),
             )
         timings["images"] = time.monotonic() - t
         say(
@@ -362,7 +391,19 @@ def run_export(opts: ExportOptions, *, log: Callable[[str], None] | None = None)
                         runtime=built.runtime,
                         variant=variant.to_json(),
                         model=built.model_io,
-                        drift=dict(drift.to_json(), selftest=st.to_json()),
+                        drift=dict(
+                            drift.to_json(),
+                            selftest=st.to_json(),
+                            validation=val_source.to_json(),
+                            calibration=(
+                                dict(
+                                    cal_source.to_json(),
+                                    shared_with_validation=cal_source.shared_with(val_source),
+                                )
+                                if variant.calibrated and cal_source is not None
+                                else None
+                            ),
+                        ),
                         tolerance=recommended_tolerance(drift, st),
                         tools=tools,
                     ),

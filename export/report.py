@@ -39,7 +39,7 @@ class VariantOutcome:
     def verdict(self) -> str:
         """The one line printed when a variant finishes."""
         b = self.drift.budget
-        budget = f"budget mean<={b.mean:g}" + (f" max<={b.max}" if b.max is not None else "")
+        budget = f"budget {b.describe()}"
         why = f" ({'; '.join(self.drift.reasons)})" if self.drift.reasons else ""
         return (
             f"{self.status:<4} {self.bundle_id}: model {human_bytes(self.model_bytes)}, zip "
@@ -102,16 +102,16 @@ def write_report(folder: Path, outcomes: Sequence[VariantOutcome], context: dict
         "- reference: onnxruntime fp32; drift = Hamming distance of the 96-bit hash per image",
         f"- total wall time: {context['seconds']:.1f} s",
         "",
-        "| bundle | status | model | zip | Hamming mean | p95 | max | bit-exact | "
+        "| bundle | status | model | zip | Hamming mean | p95 | p99 | max | bit-exact | "
         "non-fragile flips | max abs err | min cosine | budget |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for o in outcomes:
         d, b = o.drift, o.drift.budget
-        budget = f"mean<={b.mean:g}" + (f", max<={b.max}" if b.max is not None else "")
+        budget = b.describe()
         lines.append(
             f"| {o.bundle_id} | {o.status} | {human_bytes(o.model_bytes)} | "
-            f"{human_bytes(o.zip_bytes)} | {d.mean:.3f} | {d.p95} | {d.max} | "
+            f"{human_bytes(o.zip_bytes)} | {d.mean:.3f} | {d.p95} | {d.p99} | {d.max} | "
             f"{d.bit_exact_rate:.0%} | {d.nonfragile_flips} | {d.max_abs_error:.3g} | "
             f"{d.cosine_min:.6f} | {budget} |"
         )

@@ -1,10 +1,13 @@
 """Named export variants per target, each with the drift budget it must meet.
 
-Budgets come from issue 4's goals (measured against the fp32 onnxruntime reference on held-out
-photos). They are acceptance criteria, not descriptions of what the current model achieves: a
-variant that misses its budget fails the export unless the user overrides, and the figure is
-feedback for the model's margin loss. Keeping them in one table lets the CLI, the manifest,
-the report and the tests agree on names and numbers.
+Budgets come from issue 12's goals (Hamming distance to the fp32 onnxruntime reference on
+photos of another source than the calibration photos) where the shipped model meets them on
+photos it never saw (benchmarks/results/quantization.md); where it does not, the mean term
+stays at what the model does reach and the tail terms (p99, max) still hold it to the goal
+(pal6 misses its tail goal too: its terms are what it reaches on unseen photos).
+They are acceptance criteria: a variant that misses its budget fails the export unless the user
+overrides, and the figure is feedback for the model's margin loss. Keeping them in one table
+lets the CLI, the manifest, the report and the tests agree on names and numbers.
 """
 
 from __future__ import annotations
@@ -26,23 +29,37 @@ class VariantError(NhkitError):
 class DriftBudget:
     """Limits on the Hamming distance to the fp32 reference over the validation set.
 
-    `max` None means only the mean is budgeted (quantized variants flip the odd fragile bit on
-    some photo; the mean is the stable figure)."""
+    The mean alone hides a tail: a variant can average one bit while a few photos drift by eight,
+    and it is the worst photos that cost a match. So a budget also bounds the nearest-rank 99th
+    percentile and the maximum; None leaves that term unbudgeted (only where a variant's tail is
+    not yet bounded, see the table)."""
 
     mean: float
     max: int | None = None
+    p99: int | None = None
 
-    def check(self, mean: float, maximum: int) -> list[str]:
+    def check(self, mean: float, maximum: int, p99: int | None = None) -> list[str]:
         """Human-readable reasons the measured drift is over budget (empty: within budget)."""
         out = []
         if mean > self.mean + 1e-12:
             out.append(f"mean Hamming {mean:.3f} > {self.mean:g}")
+        if self.p99 is not None and p99 is not None and p99 > self.p99:
+            out.append(f"p99 Hamming {p99} > {self.p99}")
         if self.max is not None and maximum > self.max:
             out.append(f"max Hamming {maximum} > {self.max}")
         return out
 
+    def describe(self) -> str:
+        """'mean<=1, p99<=4, max<=6' (the report's budget column)."""
+        parts = [f"mean<={self.mean:g}"]
+        if self.p99 is not None:
+            parts.append(f"p99<={self.p99}")
+        if self.max is not None:
+            parts.append(f"max<={self.max}")
+        return ", ".join(parts)
+
     def to_json(self) -> dict[str, Any]:
-        return {"mean": self.mean, "max": self.max}
+        return {"mean": self.mean, "p99": self.p99, "max": self.max}
 
 
 @dataclass(frozen=True)
@@ -61,19 +78,26 @@ class Variant:
     def key(self) -> str:
         return f"{self.target}-{self.name}"
 
+    @property
+    def calibrated(self) -> bool:
+        """Whether the variant's int8 activation ranges come from calibration photos."""
+        return self.target == "tflite" and self.compression == "int8-full"
+
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "precision": self.precision, "compression": self.compression}
 
 
 _ALL: tuple[Variant, ...] = (
     # TFLite / LiteRT
-    Variant("tflite", "fp32", "fp32", "none", DriftBudget(0.0, 0), "float32 weights and compute"),
+    Variant(
+        "tflite", "fp32", "fp32", "none", DriftBudget(0.0, 0, 0), "float32 weights and compute"
+    ),
     Variant(
         "tflite",
         "fp16",
         "fp32",
         "fp16-weights",
-        DriftBudget(0.2, 2),
+        DriftBudget(0.05, max=1, p99=1),
         "float16 weights (dequantized at load), float32 compute",
     ),
     Variant(
@@ -81,7 +105,8 @@ _ALL: tuple[Variant, ...] = (
         "dynamic-int8",
         "int8",
         "int8-weights-dynamic-range",
-        DriftBudget(2.0),
+        # goal mean 0.3: the default model drifts 0.34 on the shipped validation photos
+        DriftBudget(0.5, max=3, p99=3),
         "int8 weights, activations quantized at run time",
     ),
     Variant(
@@ -89,7 +114,8 @@ _ALL: tuple[Variant, ...] = (
         "int8",
         "int8",
         "int8-full",
-        DriftBudget(4.0),
+        # goal mean 0.8: the default model drifts 1.1-1.6 (quantization.md); tail at the goal
+        DriftBudget(2.0, max=6, p99=4),
         "full int8 (calibrated), float32 input/output",
     ),
     Variant(
@@ -97,21 +123,27 @@ _ALL: tuple[Variant, ...] = (
         "int8-io",
         "int8",
         "int8-full",
-        DriftBudget(4.0),
+        # goal mean 0.8: the default model drifts 1.1-1.6 (quantization.md); tail at the goal
+        DriftBudget(2.0, max=6, p99=4),
         "full int8 (calibrated), int8 input/output",
     ),
     # Core ML (ML program, iOS 16). precision = compute precision; compressed variants compute
     # in fp16 as they do on a phone (same strings as export/coreml.py's COREML_VARIANT_INFO).
-    Variant("coreml", "fp32", "fp32", "none", DriftBudget(0.0, 0), "float32 compute"),
+    Variant("coreml", "fp32", "fp32", "none", DriftBudget(0.0, 0, 0), "float32 compute"),
     Variant(
-        "coreml", "fp16", "fp16", "fp16-weights", DriftBudget(0.2, 2), "float16 weights and compute"
+        "coreml",
+        "fp16",
+        "fp16",
+        "fp16-weights",
+        DriftBudget(0.05, max=1, p99=1),
+        "float16 weights and compute",
     ),
     Variant(
         "coreml",
         "int8",
         "fp16",
         "int8-linear-weights",
-        DriftBudget(2.0),
+        DriftBudget(0.3, max=4, p99=3),
         "int8 linear (per-channel) weights, fp16 compute",
     ),
     # pal8 is not in the default set: it is the same size as int8 (8 bits per weight plus a
@@ -121,7 +153,7 @@ _ALL: tuple[Variant, ...] = (
         "pal8",
         "fp16",
         "palettized-8bit-kmeans",
-        DriftBudget(2.0),
+        DriftBudget(1.0, max=4, p99=3),
         "8-bit k-means palettized weights, fp16 compute",
         default=False,
     ),
@@ -130,7 +162,9 @@ _ALL: tuple[Variant, ...] = (
         "pal6",
         "fp16",
         "palettized-6bit-kmeans",
-        DriftBudget(3.0),
+        # goals mean 1, max 4: missed by the default model on unseen photos (mean 1.56, p99 5,
+        # max 6 on split_v2's 321 evaluation photos; 1.34/5/5 on the shipped validation photos)
+        DriftBudget(1.5, max=6, p99=5),
         "6-bit k-means palettized weights, fp16 compute",
     ),
     # pal4 is not in the default set: on the default model it drifts mean 8.3 bits (budget 6),

@@ -8,6 +8,7 @@ is drift from the model alone: steps 1-4 and 6-7 are exact.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -79,6 +80,54 @@ def list_images(folder: str | os.PathLike[str], *, what: str) -> list[Path]:
             p, f"{what} folder holds no images (looked for {', '.join(sorted(SUPPORTED_SUFFIXES))})"
         )
     return files
+
+
+@dataclass(frozen=True)
+class PhotoSource:
+    """Which photos a calibration or validation set is, as the manifest records it.
+
+    Identified by content (sha256 of each file), not by path: the manifest must say whether the
+    photos that set the int8 ranges are the photos the drift was measured on, and a copy or
+    rename of a photo is still the same photo."""
+
+    folder: str  # the folder's name only: a full path would leak the machine's layout
+    views: tuple[str, ...]
+    digests: tuple[str, ...]  # sha256 hex of each photo file, sorted
+
+    @property
+    def photos(self) -> int:
+        return len(self.digests)
+
+    @property
+    def sha256_list(self) -> str:
+        """sha256 of the sorted per-photo sha256 hex digests, one per line ('\\n'-terminated)."""
+        return hashlib.sha256("".join(d + "\n" for d in self.digests).encode()).hexdigest()
+
+    def shared_with(self, other: PhotoSource) -> int:
+        """How many photos (by content) the two sets have in common."""
+        return len(set(self.digests) & set(other.digests))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "folder": self.folder,
+            "photos": self.photos,
+            "views": list(self.views),
+            "sha256_list": self.sha256_list,
+        }
+
+
+def photo_source(
+    files: Sequence[str | os.PathLike[str]], folder: str | os.PathLike[str], views: Sequence[str]
+) -> PhotoSource:
+    """The PhotoSource of the given files (read once for their digests)."""
+    digests = []
+    for f in files:
+        try:
+            digests.append(hashlib.sha256(Path(f).read_bytes()).hexdigest())
+        except OSError as exc:
+            raise ImageSetError(f, f"cannot read image: {exc.strerror or exc}") from None
+    name = Path(folder).resolve().name or str(folder)
+    return PhotoSource(name, tuple(views), tuple(sorted(digests)))
 
 
 def _view(rgb: np.ndarray, view: str) -> np.ndarray:
@@ -178,6 +227,14 @@ def embed_all(
     return np.concatenate(out)
 
 
+def nearest_rank(values: np.ndarray, q: float) -> int:
+    """Nearest-rank percentile (an actually observed value; 0 for no values)."""
+    if not values.size:
+        return 0
+    s = np.sort(values)
+    return int(s[max(0, math.ceil(q * s.size) - 1)])
+
+
 @dataclass
 class DriftResult:
     """One variant against the fp32 reference; `to_json` is the manifest's `drift` object."""
@@ -203,10 +260,12 @@ class DriftResult:
     @property
     def p95(self) -> int:
         """Nearest-rank 95th percentile (an actual observed distance)."""
-        if not self.hamming.size:
-            return 0
-        s = np.sort(self.hamming)
-        return int(s[max(0, math.ceil(0.95 * s.size) - 1)])
+        return nearest_rank(self.hamming, 0.95)
+
+    @property
+    def p99(self) -> int:
+        """Nearest-rank 99th percentile: the worst image but the odd outlier per hundred."""
+        return nearest_rank(self.hamming, 0.99)
 
     @property
     def max(self) -> int:
@@ -221,7 +280,12 @@ class DriftResult:
             "reference": "onnxruntime-fp32",
             "images": self.images,
             "photos": self.photos,
-            "hamming": {"mean": round(self.mean, 6), "p95": self.p95, "max": self.max},
+            "hamming": {
+                "mean": round(self.mean, 6),
+                "p95": self.p95,
+                "p99": self.p99,
+                "max": self.max,
+            },
             "bit_exact_rate": round(self.bit_exact_rate, 6),
             "embedding": {
                 "max_abs_error": float(f"{self.max_abs_error:.6g}"),
@@ -237,7 +301,7 @@ class DriftResult:
 
     def summary(self) -> str:
         return (
-            f"Hamming mean {self.mean:.3f} p95 {self.p95} max {self.max}, bit-exact "
+            f"Hamming mean {self.mean:.3f} p95 {self.p95} p99 {self.p99} max {self.max}, bit-exact "
             f"{self.bit_exact_rate:.0%}, non-fragile flips {self.nonfragile_flips}, "
             f"cos>={self.cosine_min:.6f}"
         )
@@ -285,7 +349,7 @@ def measure_drift(
         nonfragile_per_image=flips.nonfragile,
         budget=budget,
     )
-    result.reasons = budget.check(result.mean, result.max)
+    result.reasons = budget.check(result.mean, result.max, result.p99)
     return result
 
 

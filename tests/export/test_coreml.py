@@ -73,17 +73,24 @@ def test_every_variant_has_the_interface_and_its_compression(packages: dict[str,
 
 
 def test_palette_sizes_match_the_bits(packages: dict[str, Path]) -> None:
+    from nhkit.export import coreml as C
     from nhkit.runtime.coreml.mlmodel import parse_model
 
+    assert C.SENSITIVE_PALETTE_BITS == 8 and C.SENSITIVE_LAST_WEIGHT_OPS == 1
     for v in ("pal8", "pal6", "pal4"):
         bits = COREML_VARIANT_INFO[v].palette_bits
         spec = parse_model((packages[v] / "Data/com.apple.CoreML/model.mlmodel").read_bytes())
-        luts = [
-            op.attributes["lut"].type.shape
+        luts = {
+            op.outputs[0][0]: op.attributes["lut"].type.shape
             for op in spec.functions["main"].block.operations
             if op.type == "constexpr_lut_to_dense"
-        ]
-        assert luts and all(s == (2**bits,) for s in luts), (v, luts)
+        }
+        # The embedding projection (the last weight layer) keeps 8 bits; every other
+        # palettized weight has the variant's bits.
+        head = {n for n in luts if n.startswith("embedding_weight")}
+        assert len(head) == 1 and len(luts) > 1, (v, luts)
+        assert all(luts[n] == (256,) for n in head), (v, luts)
+        assert all(s == (2**bits,) for n, s in luts.items() if n not in head), (v, luts)
 
 
 def test_variants_track_onnxruntime(packages: dict[str, Path]) -> None:

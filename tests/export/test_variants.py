@@ -57,14 +57,78 @@ def test_budgets_follow_the_issue_goals() -> None:
             ["coreml", "tflite"], [f"{t}-{n}" for t in V.TARGETS for n in V.variant_names(t)]
         )
     }
-    assert b["tflite-fp32"] == b["coreml-fp32"] == V.DriftBudget(0.0, 0)
-    assert b["tflite-fp16"] == b["coreml-fp16"] == V.DriftBudget(0.2, 2)
-    assert b["coreml-int8"].mean == b["tflite-dynamic-int8"].mean == 2.0
-    assert b["tflite-int8"].mean == b["tflite-int8-io"].mean == 4.0
-    assert b["coreml-pal6"].mean == 3.0
-    assert V.DriftBudget(0.2, 2).check(0.2, 2) == []
-    assert V.DriftBudget(0.2, 2).check(0.25, 3) == ["mean Hamming 0.250 > 0.2", "max Hamming 3 > 2"]
-    assert V.DriftBudget(2.0).check(1.0, 40) == []
+    assert b["tflite-fp32"] == b["coreml-fp32"] == V.DriftBudget(0.0, 0, 0)
+    assert b["tflite-fp16"] == b["coreml-fp16"] == V.DriftBudget(0.05, max=1, p99=1)
+    assert b["tflite-dynamic-int8"] == V.DriftBudget(0.5, max=3, p99=3)
+    assert b["tflite-int8"] == b["tflite-int8-io"] == V.DriftBudget(2.0, max=6, p99=4)
+    assert b["coreml-int8"] == V.DriftBudget(0.3, max=4, p99=3)
+    assert b["coreml-pal6"] == V.DriftBudget(1.5, max=6, p99=5)
+    # Every default variant bounds its tail, not only its mean (issue 12).
+    for v in V.resolve_variants(["coreml", "tflite"]):
+        assert v.budget.max is not None and v.budget.p99 is not None, v.key
+
+
+def test_budget_terms_are_each_checked() -> None:
+    b = V.DriftBudget(1.0, max=6, p99=4)
+    assert b.check(1.0, 6, 4) == []
+    assert b.check(1.01, 6, 4) == ["mean Hamming 1.010 > 1"]
+    assert b.check(0.5, 6, 5) == ["p99 Hamming 5 > 4"]
+    assert b.check(0.5, 7, 4) == ["max Hamming 7 > 6"]
+    assert b.check(2.0, 9, 8) == [
+        "mean Hamming 2.000 > 1",
+        "p99 Hamming 8 > 4",
+        "max Hamming 9 > 6",
+    ]
+    assert V.DriftBudget(2.0).check(1.0, 40, 40) == []  # unbudgeted tail terms
+    assert b.describe() == "mean<=1, p99<=4, max<=6" and V.DriftBudget(2.0).describe() == "mean<=2"
+    assert b.to_json() == {"mean": 1.0, "p99": 4, "max": 6}
+
+
+def test_p99_is_nearest_rank_and_fails_the_budget() -> None:
+    """A variant with a good mean but a heavy tail fails on p99, and the reason says so."""
+    seed = make_seed(2)
+    rng = np.random.default_rng(1)
+    ref = rng.standard_normal((100, 128)).astype(np.float32)
+    var = ref.copy()
+    var[:2] = -var[:2]  # two photos of a hundred flip every bit
+    d = Vf.measure_drift(ref, var, seed, Spec(), V.DriftBudget(2.0, max=None, p99=4))
+    assert d.mean == pytest.approx(1.92) and d.p99 == 96 and d.p95 == 0
+    assert d.reasons == ["p99 Hamming 96 > 4"] and d.to_json()["hamming"]["p99"] == 96
+    one = Vf.measure_drift(
+        ref,
+        np.where(np.arange(100)[:, None] == 0, -ref, ref),
+        seed,
+        Spec(),
+        V.DriftBudget(2.0, p99=4),
+    )
+    assert one.p99 == 0 and one.max == 96 and one.passed  # one in a hundred is not the p99
+    assert Vf.nearest_rank(np.array([], dtype=int), 0.99) == 0
+
+
+def test_photo_source_identifies_photos_by_content(tmp_path: Path) -> None:
+    files = sorted(PHOTOS.glob("*.jpg"))[:3]
+    a = Vf.photo_source(files, PHOTOS, ("full", "mirror"))
+    assert a.photos == 3 and a.folder == "validation"
+    assert a.to_json() == {
+        "folder": "validation",
+        "photos": 3,
+        "views": ["full", "mirror"],
+        "sha256_list": a.sha256_list,
+    }
+    import hashlib
+
+    digests = sorted(hashlib.sha256(f.read_bytes()).hexdigest() for f in files)
+    assert a.sha256_list == hashlib.sha256("".join(d + "\n" for d in digests).encode()).hexdigest()
+    # A renamed copy is the same photo; a different photo is not.
+    copy = tmp_path / "renamed.jpg"
+    copy.write_bytes(files[0].read_bytes())
+    other = sorted(PHOTOS.glob("*.jpg"))[3]
+    b = Vf.photo_source([copy, other], tmp_path, ("full",))
+    assert b.folder == tmp_path.name and a.shared_with(b) == 1 and b.shared_with(a) == 1
+    assert a.sha256_list != b.sha256_list
+    assert Vf.photo_source(files[::-1], PHOTOS, ("full", "mirror")) == a  # order-free
+    with pytest.raises(Vf.ImageSetError, match="cannot read image"):
+        Vf.photo_source([tmp_path / "missing.jpg"], tmp_path, ("full",))
 
 
 def test_variant_table_agrees_with_the_converters() -> None:
