@@ -139,16 +139,21 @@ public struct BundleManifest: Codable, Equatable, Sendable {
                                  "archive": .object(["file": .string, "sha256": sha, "size": .integer]),
                                  "files": .array(fileEntry)], optional: ["archive", "files"]),
             "files": .array(fileEntry),
+            // p99 terms and the photo sets of calibration and validation are optional: bundles
+            // exported before they existed have none (the schema says the same)
             "drift": .object([
                 "reference": .string, "images": .integer, "photos": .integer,
-                "hamming": .object(["mean": .number, "p95": .integer, "max": .integer]),
+                "hamming": .object(["mean": .number, "p95": .integer, "p99": .integer, "max": .integer], optional: ["p99"]),
                 "bit_exact_rate": .number,
                 "embedding": .object(["max_abs_error": .number, "cosine_min": .number, "cosine_mean": .number]),
                 "nonfragile_flips": .integer, "fragile_flips": .integer,
-                "budget": .object(["mean": .number, "max": .nullable(.integer)]),
+                "budget": .object(["mean": .number, "p99": .nullable(.integer), "max": .nullable(.integer)], optional: ["p99"]),
                 "passed": .boolean, "overridden": .boolean,
                 "selftest": .object(["cases": .integer, "hamming_max": .integer, "nonfragile_max": .integer]),
-            ]),
+                "validation": .object(["folder": .string, "photos": .integer, "views": .array(.string), "sha256_list": .string]),
+                "calibration": .nullable(.object(["folder": .string, "photos": .integer, "views": .array(.string),
+                                                  "sha256_list": .string, "shared_with_validation": .integer])),
+            ], optional: ["validation", "calibration"]),
             "tolerance": .object(["hamming": .integer, "lossy_hamming": .integer, "nonfragile_flips": .integer]),
             "tools": .map(.string),
         ])
