@@ -358,7 +358,8 @@ def _cum(rows: list[dict], eps_list, n: int) -> str:
 
 
 def _med(rows: list[dict], key: str) -> str:
-    return f"{np.median([r[key] for r in rows]):.1f}" if rows else "-"
+    digits = 3 if key == "ssim" else 1
+    return f"{np.median([r[key] for r in rows]):.{digits}f}" if rows else "-"
 
 
 def render(res: dict) -> str:
