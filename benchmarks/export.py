@@ -197,7 +197,11 @@ def main() -> int:
     ]
     for r in rows:
         b = r["budget"]
-        budget = f"mean<={b['mean']:g}" + (f", max<={b['max']}" if b["max"] is not None else "")
+        budget = (
+            f"mean<={b['mean']:g}"
+            + (f", p99<={b['p99']}" if b.get("p99") is not None else "")
+            + (f", max<={b['max']}" if b["max"] is not None else "")
+        )
         lat1 = f"{r['ms_1t']:.1f}" if "ms_1t" in r else "-"
         lat2 = f"{r['ms_2t']:.1f}" if "ms_2t" in r else "-"
         emb1 = f"{r['embed_ms_1t']:.1f}" if "embed_ms_1t" in r else "-"
