@@ -65,6 +65,22 @@ def fingerprints(folder: str, files: list[str]) -> tuple[np.ndarray, np.ndarray,
     return np.stack(ph), np.stack(pdq), sha
 
 
+def write_set(res: dict, out: str, folder: str, files: list[str], link: str | None) -> None:
+    """The scan's JSON (temp file, then rename) and, with `link`, a folder of symlinks
+    `<package>__<file>` -> photo (what `nhkit match calibrate --negatives` reads)."""
+    tmp = out + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(res, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, out)
+    if link:
+        os.makedirs(link, exist_ok=True)
+        for rel in files:
+            dst = os.path.join(link, rel.replace("/", "__"))
+            if not os.path.lexists(dst):
+                os.symlink(os.path.abspath(os.path.join(folder, rel)), dst)
+
+
 def cross_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """All Hamming distances between rows of a and rows of b (bool bit arrays)."""
     a8, b8 = a.astype(np.int32), b.astype(np.int32)
@@ -163,17 +179,7 @@ def main() -> int:
         "seconds": round(time.time() - t0, 1),
     }
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
-    tmp = a.out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(res, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, a.out)
-    if a.link:
-        os.makedirs(a.link, exist_ok=True)
-        for i in kept:
-            dst = os.path.join(a.link, files[i].replace("/", "__"))
-            if not os.path.lexists(dst):
-                os.symlink(os.path.abspath(os.path.join(a.extra, files[i])), dst)
+    write_set(res, a.out, a.extra, [files[i] for i in kept], a.link)
     print(
         f"{n} candidates, {len(kept)} kept ({res['distinct_pairs']} distinct pairs), "
         f"{len(excluded)} excluded; closest to training: pHash {overlap_min['phash']}, "

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import json
 import os
 import sys
 import time
@@ -34,7 +33,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
 
-from calib_set import PDQ_MAX, PHASH_MAX, cross_distances, fingerprints  # noqa: E402
+from calib_set import PDQ_MAX, PHASH_MAX, cross_distances, fingerprints, write_set  # noqa: E402
 
 EVAL_MIN = 320
 
@@ -147,17 +146,7 @@ def main() -> int:
         "eval_to_train_closest": kept_train_min,
         "seconds": round(time.time() - t0, 1),
     }
-    tmp = a.out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(res, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, a.out)
-    if a.link:
-        os.makedirs(a.link, exist_ok=True)
-        for i in kept:
-            dst = os.path.join(a.link, cand[i].replace("/", "__"))
-            if not os.path.lexists(dst):
-                os.symlink(os.path.abspath(os.path.join(a.extra, cand[i])), dst)
+    write_set(res, a.out, a.extra, [cand[i] for i in kept], a.link)
     print(
         f"train {len(train)} photos ({len(train_pk)} extra packages + photos/), eval "
         f"{len(kept)} kept of {len(cand)} ({res['eval_distinct_pairs']} pairs, "
