@@ -120,6 +120,35 @@ def pgd(fm: FloatModel, x0: np.ndarray, signs: np.ndarray, eps: float, steps: in
     return best, success, used
 
 
+def smallest_budget(fm, src, push_signs, budgets, steps, batch, succeeded, label):
+    """Each image's smallest L-inf budget at which PGD reaches `succeeded(bits, rows)`.
+
+    Budgets are tried smallest first, in batches; an image that succeeded is not attacked again.
+    Returns (budget or None per image, the successful images, total steps spent on each)."""
+    n = len(src)
+    found: list[int | None] = [None] * n
+    out = src.copy()
+    spent = np.zeros(n, int)
+    for eps in budgets:
+        for lo in range(0, n, batch):
+            sl = slice(lo, min(n, lo + batch))
+            active = np.array([found[i] is None for i in range(sl.start, sl.stop)])
+            if not active.any():
+                continue
+
+            def goal(bits, idx, lo=lo):
+                return succeeded(bits, lo + idx)
+
+            imgs, ok, used = pgd(fm, src[sl], push_signs[sl], eps, steps, goal, active)
+            for k in np.flatnonzero(ok):
+                i = lo + k
+                found[i] = eps
+                out[i] = imgs[k]
+                spent[i] = used[k] + steps * sum(e < eps for e in budgets)
+        print(f"{label} eps {eps}: {sum(e is not None for e in found)}/{n}", flush=True)
+    return found, out, spent
+
+
 def quality(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
@@ -189,55 +218,31 @@ def main() -> int:
     bt = fm.bits(tgt.astype(np.float32))
 
     # ---- evasion: smallest budget per image
-    ev_found = [None] * n
-    ev_img = src.copy()
     t0 = time.time()
-    ev_steps = np.zeros(n, int)
-    for eps in EVASION_EPS:
-        for lo in range(0, n, a.batch):
-            sl = slice(lo, min(n, lo + a.batch))
-            active = np.array([ev_found[i] is None for i in range(sl.start, sl.stop)])
-            if not active.any():
-                continue
-            orig = b0[sl]
-
-            def goal(bits, idx, orig=orig):
-                return (bits != orig[idx]).sum(1) > T
-
-            imgs, ok, used = pgd(fm, src[sl], np.where(orig, -1, 1), eps, a.steps, goal, active)
-            for k in np.flatnonzero(ok):
-                i = sl.start + k
-                ev_found[i] = eps
-                ev_img[i] = imgs[k]
-                ev_steps[i] = used[k] + sum(a.steps for e in EVASION_EPS if e < eps)
-        print(f"evasion eps {eps}: {sum(e is not None for e in ev_found)}/{n}", flush=True)
+    ev_found, ev_img, ev_steps = smallest_budget(
+        fm,
+        src,
+        np.where(b0, -1, 1),
+        EVASION_EPS,
+        a.steps,
+        a.batch,
+        lambda bits, rows: (bits != b0[rows]).sum(1) > T,
+        "evasion",
+    )
     ev_time = time.time() - t0
 
     # ---- targeted collision: source i -> hash of target i
-    co_found = [None] * n
-    co_img = src.copy()
-    co_steps = np.zeros(n, int)
     t0 = time.time()
-    for eps in collision_eps:
-        for lo in range(0, n, a.batch):
-            sl = slice(lo, min(n, lo + a.batch))
-            active = np.array([co_found[i] is None for i in range(sl.start, sl.stop)])
-            if not active.any():
-                continue
-            target = bt[sl]
-
-            def goal(bits, idx, target=target):
-                return (bits != target[idx]).sum(1) <= T
-
-            imgs, ok, used = pgd(
-                fm, src[sl], np.where(target, 1, -1), eps, a.collision_steps, goal, active
-            )
-            for k in np.flatnonzero(ok):
-                i = sl.start + k
-                co_found[i] = eps
-                co_img[i] = imgs[k]
-                co_steps[i] = used[k] + sum(a.collision_steps for e in collision_eps if e < eps)
-        print(f"collision eps {eps}: {sum(e is not None for e in co_found)}/{n}", flush=True)
+    co_found, co_img, co_steps = smallest_budget(
+        fm,
+        src,
+        np.where(bt, 1, -1),
+        collision_eps,
+        a.collision_steps,
+        a.batch,
+        lambda bits, rows: (bits != bt[rows]).sum(1) <= T,
+        "collision",
+    )
     co_time = time.time() - t0
 
     # ---- re-judge on the real pipeline, then on each bundle (transfer)
