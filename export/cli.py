@@ -46,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--model",
         type=Path,
         metavar="M.onnx",
-        help="NeuralHash-format ONNX model (default: the model shipped with nhkit)",
+        help="NeuralHash-format ONNX model, or the name of a model shipped with nhkit "
+        "(e.g. nhkit-mnv3s-v1; default: the default shipped model)",
     )
     p.add_argument(
         "--seed",

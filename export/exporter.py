@@ -114,22 +114,24 @@ def resolve_source(opts: ExportOptions) -> _Source:
     """Model, seed, name and fragile margin; a seed that does not belong to the model is an
     error (every hash would be wrong and no check downstream could tell)."""
     from nhkit.runtime.models import (
+        model_name_argument,
         read_model_json,
         recorded_seed_sha256,
         shipped_model,
     )
 
-    if opts.model is None:
-        shipped = shipped_model()
+    shipped_name = model_name_argument(opts.model)
+    if opts.model is None or shipped_name is not None:
+        shipped = shipped_model() if shipped_name is None else shipped_model(shipped_name)
         seed_path = opts.seed or shipped.seed
         seed = load_seed(seed_path)
         default_seed = load_seed(shipped.seed)
         if opts.seed is not None and not np.array_equal(seed, default_seed):
             raise SeedFileError(
                 opts.seed,
-                f"seed mismatch: the default model {shipped.name!r} "
+                f"seed mismatch: the shipped model {shipped.name!r} "
                 "was trained with its own seed; this seed differs. Pass "
-                "--model too to export another model",
+                "--model M.onnx too to export another model",
             )
         margin = shipped.fragile_margin if opts.fragile_margin is None else opts.fragile_margin
         return _Source(

@@ -31,7 +31,11 @@ def add_model_source(
 ) -> argparse._ArgumentGroup:
     """`--model`, `--seed` and (unless `bundle_help` is None) `--bundle`, in a group `title`."""
     group = parser.add_argument_group(title)
-    group.add_argument("--model", help="NeuralHash-format ONNX model")
+    group.add_argument(
+        "--model",
+        help="NeuralHash-format ONNX model, or the name of a model shipped with nhkit "
+        "(e.g. nhkit-mnv3s-v1: its own seed, no --seed)",
+    )
     group.add_argument("--seed", help=seed_help)
     if bundle_help is not None:
         group.add_argument("--bundle", help=bundle_help)

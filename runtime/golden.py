@@ -445,9 +445,13 @@ def model_info_for_onnx(model: str | os.PathLike[str] | None, hasher: Hasher) ->
     """Identify the ONNX model a hasher runs: name, weights fingerprint and seed sha256 (its
     `identity`), the model file's sha256 and the backend that ran it. `model` None is the
     shipped default model."""
-    from .models import shipped_model
+    from .models import model_name_argument, shipped_model
 
-    path = shipped_model().onnx if model is None else Path(model)
+    name = model_name_argument(model)
+    if model is None or name is not None:
+        path = (shipped_model() if name is None else shipped_model(name)).onnx
+    else:
+        path = Path(model)
     ident = hasher.identity
     return ModelInfo(
         name=ident.name,

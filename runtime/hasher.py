@@ -165,14 +165,21 @@ class Hasher:
         threads: int | None = None,
         **kwargs: Any,
     ) -> Hasher:
-        """A Hasher on onnxruntime. With no model, the default model shipped with nhkit."""
+        """A Hasher on onnxruntime. With no model, the default model shipped with nhkit; a
+        model given by name (`nhkit-mnv3s-v1`) is that shipped model, with its own seed."""
         from .backends.onnx import OnnxBackend
-        from .models import shipped_model
+        from .models import model_name_argument, shipped_model
 
         margin = fragile_margin
         name = fingerprint = None
-        if model is None:
-            shipped = shipped_model()
+        shipped_name = model_name_argument(model)
+        if model is None or shipped_name is not None:
+            shipped = shipped_model() if shipped_name is None else shipped_model(shipped_name)
+            if seed is not None and load_seed(seed).tobytes() != load_seed(shipped.seed).tobytes():
+                raise NhkitError(
+                    f"{seed}: the shipped model {shipped.name!r} has its own seed and this one "
+                    "differs; drop --seed"
+                )
             model = shipped.onnx
             seed = seed or shipped.seed
             margin = shipped.fragile_margin if margin is None else margin

@@ -96,16 +96,36 @@ class ShippedModel:
     meta: ModelMetadata
 
 
+def installed_models() -> list[str]:
+    """Names of the models this install carries, sorted (the default among them)."""
+    if not MODELS_DIR.is_dir():
+        return []
+    return sorted(p.name for p in MODELS_DIR.iterdir() if (p / "model.onnx").is_file())
+
+
+def model_name_argument(value: str | os.PathLike[str] | None) -> str | None:
+    """The shipped model a `--model` value names, or None when it is a path (or absent).
+
+    A value is a name when it is not an existing path, has no folder part and no `.onnx`
+    suffix: `--model nhkit-mnv3s-v1` keeps an older default loadable without the user
+    finding its files, while any real path keeps meaning that file. A name that no
+    installed model has is still returned, so `shipped_model` can say which ones exist."""
+    if value is None:
+        return None
+    text = os.fspath(value)
+    if not text or os.path.exists(text) or os.sep in text or "/" in text:
+        return None
+    if text.lower().endswith(".onnx"):
+        return None
+    return text
+
+
 def shipped_model(name: str = DEFAULT_MODEL_NAME) -> ShippedModel:
     """Locate a packaged model; a clear error if this install does not carry it."""
     folder = MODELS_DIR / name
     onnx, seed = folder / "model.onnx", folder / "seed.f32"
     if not onnx.is_file() or not seed.is_file():
-        available = (
-            sorted(p.name for p in MODELS_DIR.glob("*") if (p / "model.onnx").is_file())
-            if MODELS_DIR.is_dir()
-            else []
-        )
+        available = installed_models()
         raise ModelError(
             folder,
             f"model {name!r} is not installed with this nhkit "

@@ -625,3 +625,18 @@ def test_reader_vector_model_cases_are_refused(
         hasher_for_bundle(b)
     assert case["error"] in str(ei.value)
     assert main(["hash", "--bundle", str(b), str(sorted(PHOTOS.glob("*.jpg"))[0])]) == 2
+
+
+def test_a_shipped_model_exports_by_name(tmp_path: Path) -> None:
+    """`nhkit export --model nhkit-mnv3s-v1` picks that shipped model and its own seed, so an
+    older default stays exportable after the default moves on."""
+    from nhkit.runtime.errors import ModelError
+    from nhkit.runtime.models import installed_models, shipped_model
+
+    for name in installed_models():
+        source = E.resolve_source(E.ExportOptions(out=tmp_path / "o", model=Path(name)))
+        shipped = shipped_model(name)
+        assert (source.name, source.onnx) == (name, shipped.onnx)
+        assert source.fragile_margin == shipped.fragile_margin
+    with pytest.raises(ModelError, match="not installed"):
+        E.resolve_source(E.ExportOptions(out=tmp_path / "o", model=Path("nhkit-nope")))
