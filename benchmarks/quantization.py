@@ -101,6 +101,11 @@ ALSO_TRIED = [
     "1.80 MB; blocks that do not divide a layer leave it fp16).",
     "- coreml-pal6 on 128 photos: 4 channels per LUT everywhere 0.76 (1.72 MB), dense layers per "
     "tensor 0.78 (1.68 MB, chosen), 2 channels 0.74 (1.95 MB), 8 channels 1.06 (1.54 MB).",
+    "- The same recipes on v1 (the shipped default; these tuning photos, mean / p99 / max / "
+    "non-fragile flips): int8 before 1.59/5/6/13, after 1.34/4/10/11 (ranges-only 1.42/5/9/12, "
+    "stem-only 1.63/6/7/17); int8-io before 1.60/5/7/13, after 1.38/5/10/17; pal6 before "
+    "1.47/5/8/1, after 0.85/3/5/0. The quantile ranges lower the mean on both models but can "
+    "lengthen the tail (a photo whose activations the quantiles clip).",
 ]
 
 
