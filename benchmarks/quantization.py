@@ -4,18 +4,26 @@ onnxruntime, before (the old export recipe) and after (the current one), on an e
 that shares no photo and no source package with the calibration photos.
 
     nice -n 5 python benchmarks/quantization.py --split training/split_v2.json --shared ../shared
+    nice -n 5 python benchmarks/quantization.py --shared ../shared --select-on train \
+        --out /tmp/quant-tuning      # choose between recipes here, never on the eval side
 
 The evaluation set is the `eval` side of the split (photos of Debian packages the model never
-trained on); calibration photos come from the shipped export/data/calibration (before) and from
-the split's `train` side (after: what export/data/build_calibration.py ships). A recipe is a
-calibration set plus build options, so "before" is rebuilt by the current code with the old
-options, not remembered. Writes benchmarks/results/quantization.md and .json. Not a test.
+trained on); calibration photos come from export/data/calibration (the split's `train` side: what
+export/data/build_calibration.py ships) or, for `before-v1`, the 16 photos it held at e796f1f.
+`--select-on train` measures instead on tuning photos: the split's `train` side without the
+calibration photos (matched through ATTRIBUTION.tsv's original paths), without their scene
+groups and without training/split.json's held-out photos (export/data/validation), so a recipe
+is chosen on photos that neither set its ranges nor are reported. A recipe is a calibration set
+plus build options, so "before" is rebuilt by the current code with the old options, not
+remembered. `--model-dir` measures another model (model.onnx + seed.f32 + model.json), e.g. a
+training candidate. Writes OUT.md and OUT.json. Not a test.
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import json
 import os
 import platform
@@ -23,6 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,21 +52,61 @@ GOALS: dict[str, tuple[float, int | None, int | None, int | None]] = {
 
 @dataclass(frozen=True)
 class Recipe:
-    """How one variant is built: which calibration photos, which Core ML palettization."""
+    """How one variant is built: which calibration photos, which full-int8 ranges and float
+    layers (export/tflite.py), which Core ML palettization (export/coreml.py)."""
 
     label: str
-    calibration: str  # "shipped" | "train-split"
+    calibration: str  # "shipped-v1" | "shipped"
     coreml_sensitive_bits: int | None  # None: every weight at the variant's bits (old recipe)
     coreml_sensitive_ops: int = 1  # how many of the last weight layers get those bits
+    range_quantile: float | None = None  # None: the converter's absolute min/max
+    float_first_convs: int = 0  # leading convolutions kept in float32 (0: all int8)
+    palette_group_size: int | None = None  # conv output channels per LUT (None: one per tensor)
 
 
 RECIPES = {
-    "before": Recipe("before", "shipped-v1", None),
-    "after": Recipe("after", "shipped", 8, 1),
-    # the alternative tried: the last two weight layers (the whole head) at 8 bits
-    "after-last2": Recipe("after-last2", "shipped", 8, 2),
+    # v1's export: 16 wallpapers, min/max ranges, every palettized weight at the variant's bits
+    "before-v1": Recipe("before-v1", "shipped-v1", None),
+    # the export before issue 12 section 4 (varied calibration set, pal6 embedding layer 8-bit)
+    "before": Recipe("before", "shipped", 8, 1),
+    # section 4: quantile ranges and a float stem for full int8, grouped conv LUTs for pal6
+    "after": Recipe("after", "shipped", 8, 1, 1e-4, 3, 4),
+    # the alternatives tried: each int8 lever alone; pal6 with 8 channels per LUT (smaller) and
+    # with the whole head at 8 bits
+    "ranges-only": Recipe("ranges-only", "shipped", 8, 1, 1e-4, 0, None),
+    "stem-only": Recipe("stem-only", "shipped", 8, 1, None, 3, None),
+    "after-g8": Recipe("after-g8", "shipped", 8, 1, 1e-4, 3, 8),
+    "after-last2": Recipe("after-last2", "shipped", 8, 2, 1e-4, 3, 4),
 }
-RECIPE_ORDER = ("unchanged", "before", "after", "after-last2")
+RECIPE_ORDER = ("unchanged", *RECIPES)
+
+# Levers measured on the same tuning photos with one-off scripts (v2 stand-in model, before the
+# recipes above existed), written into the tuning report so the choice can be followed.
+ALSO_TRIED = [
+    "Also tried on train-side tuning photos (one-off measurements, v2 stand-in; not rerun here):",
+    "",
+    "- Full int8, per-layer sensitivity (each of the 111 TFLite ops alone int8, the rest "
+    "float): error spread over all layers, the largest single ops (head dense/hard-swish, "
+    "early SE multiplies) each at 0.013-0.015 projection RMS against 0.049 for the whole "
+    "model. Keeping the top 30 ops float: mean 0.91 on 128 photos, but 4.2 MB (2.2x); the "
+    "head in float (2.1x size) did no better than the float stem.",
+    "- Full int8 ranges: all ranges scaled by 0.9 -> mean 4.9 (clipping); mean of per-photo "
+    "min/max -> 2.9; quantiles 1e-5 / 3e-5 / 3e-4 / 1e-3 -> 1.35 / 1.40 / 1.21 / 1.41 "
+    "(1e-4: 1.22); calibration views full only or full+mirror+crop80 -> within 0.05 of "
+    "full+mirror; float stem of 2 / 4 / 5 / 8 convolutions -> 1.30 / 1.25 / 1.25 / 1.26.",
+    "- dynamic-int8: the legacy dynamic-range quantizer 0.488 (new 0.476); no other converter "
+    "option applies. fp16: no lever in the converter (all weights fp16 or none).",
+    "- coreml-int8 (fp16 compute, floor 0.039): asymmetric per-channel 0.406, per-block "
+    "symmetric (iOS 18) block 32 / 64: 0.148 / 0.148 at 2.22 / 2.40 MB (per-channel: 0.398 at "
+    "1.80 MB; blocks that do not divide a layer leave it fp16).",
+    "- coreml-pal6 on 128 photos: 4 channels per LUT everywhere 0.76 (1.72 MB), dense layers per "
+    "tensor 0.78 (1.68 MB, chosen), 2 channels 0.74 (1.95 MB), 8 channels 1.06 (1.54 MB).",
+    "- The same recipes on v1 (the shipped default; these tuning photos, mean / p99 / max / "
+    "non-fragile flips): int8 before 1.59/5/6/13, after 1.34/4/10/11 (ranges-only 1.42/5/9/12, "
+    "stem-only 1.63/6/7/17); int8-io before 1.60/5/7/13, after 1.38/5/10/17; pal6 before "
+    "1.47/5/8/1, after 0.85/3/5/0. The quantile ranges lower the mean on both models but can "
+    "lengthen the tail (a photo whose activations the quantiles clip).",
+]
 
 
 def main() -> int:
@@ -80,6 +129,18 @@ def main() -> int:
     ap.add_argument("--variants", default=",".join(GOALS))
     ap.add_argument("--recipes", default="before,after")
     ap.add_argument("--limit", type=int, help="first N evaluation photos (quick look)")
+    ap.add_argument(
+        "--model-dir",
+        type=Path,
+        help="folder with model.onnx, seed.f32 and model.json (default: the shipped default model)",
+    )
+    ap.add_argument(
+        "--select-on",
+        choices=("eval", "train"),
+        default="eval",
+        help="eval: the split's eval side (report figures); train: tuning photos of the train "
+        "side that are not calibration photos (choose recipes here)",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS / "quantization")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument(
@@ -109,8 +170,12 @@ def main() -> int:
     t_start = time.monotonic()
     load0 = os.getloadavg()[0]
     split = json.loads(args.split.read_text())
-    eval_files = [args.shared / r["file"] for r in split["eval"]][: args.limit or None]
-    model = shipped_model()
+    cal_default = args.calibration or DEFAULT_CALIBRATION_DIR
+    if args.select_on == "train":
+        eval_files = tuning_files(split, args.shared, cal_default)[: args.limit or None]
+    else:
+        eval_files = [args.shared / r["file"] for r in split["eval"]][: args.limit or None]
+    model = shipped_model() if args.model_dir is None else model_from_dir(args.model_dir)
     spec = Spec(fragile_margin=model.fragile_margin)
     seed = load_seed(model.seed)
     graph = load_graph(model.onnx)
@@ -130,7 +195,7 @@ def main() -> int:
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(old_cal)], input=tar, check=True)
         old_cal = old_cal / "export" / "data" / "calibration"
-    cal_dirs = {"shipped-v1": old_cal, "shipped": args.calibration or DEFAULT_CALIBRATION_DIR}
+    cal_dirs = {"shipped-v1": old_cal, "shipped": cal_default}
 
     t = time.monotonic()
     ev = load_image_set(eval_files, spec, what="evaluation", source="split eval")
@@ -142,7 +207,8 @@ def main() -> int:
     cal_sets: dict[str, Any] = {}
     cal_info: dict[str, dict[str, Any]] = {}
     rows: list[dict[str, Any]] = []
-    for label in args.recipes.split(","):
+    labels = args.recipes.split(",")
+    for label in labels:
         recipe = RECIPES[label]
         cal_dir = cal_dirs[recipe.calibration]
         if recipe.calibration not in cal_sets:
@@ -172,22 +238,12 @@ def main() -> int:
             target, name = key.split("-", 1)
             variant = get_variant(target, name)
             affected = variant.calibrated or name.startswith("pal")
-            if label != "before" and not affected:
+            if label != labels[0] and not affected:
                 continue  # a recipe changes only calibrated and palettized variants
             work = tmp / f"{label}-{key}"
             work.mkdir()
             t = time.monotonic()
-            if target == "coreml" and name.startswith("pal"):
-                from nhkit.export import coreml as cm
-
-                saved = cm.SENSITIVE_PALETTE_BITS, cm.SENSITIVE_LAST_WEIGHT_OPS
-                cm.SENSITIVE_PALETTE_BITS = recipe.coreml_sensitive_bits
-                cm.SENSITIVE_LAST_WEIGHT_OPS = recipe.coreml_sensitive_ops
-                try:
-                    src, _, io, _ = build_variant(graph, variant, work, cal)
-                finally:
-                    cm.SENSITIVE_PALETTE_BITS, cm.SENSITIVE_LAST_WEIGHT_OPS = saved
-            else:
+            with recipe_applied(recipe):
                 src, _, io, _ = build_variant(graph, variant, work, cal)
             backend = open_backend(target, src, threads=args.threads, input_spec=io["inputs"][0])
             emb = embed_all(backend, ev_nchw)
@@ -201,6 +257,11 @@ def main() -> int:
                 "recipe": label if affected else "unchanged",
                 "variant": key,
                 "calibration": recipe.calibration if variant.calibrated else None,
+                "range_quantile": recipe.range_quantile if variant.calibrated else None,
+                "float_first_convs": recipe.float_first_convs if variant.calibrated else 0,
+                "coreml_palette_group": (
+                    recipe.palette_group_size if name.startswith("pal") else None
+                ),
                 "coreml_8bit_layers": (
                     recipe.coreml_sensitive_ops
                     if name.startswith("pal") and recipe.coreml_sensitive_bits
@@ -227,6 +288,16 @@ def main() -> int:
     report = {
         "commands": commands,
         "model": model.name,
+        "model_dir": (
+            None
+            if args.model_dir is None
+            else str(
+                args.model_dir.resolve().relative_to(REPO)
+                if args.model_dir.resolve().is_relative_to(REPO)
+                else args.model_dir
+            )
+        ),
+        "measured_on": args.select_on,
         "evaluation": {
             "source": f"{args.split.name} 'eval' side ({len(split['eval_packages'])} packages)",
             "photos": ev.photos,
@@ -243,6 +314,92 @@ def main() -> int:
     }
     _write(args.out, report)
     return 0
+
+
+def model_from_dir(folder: Path) -> Any:
+    """A model folder (model.onnx, seed.f32, model.json) as the ShippedModel the rest uses."""
+    from nhkit.runtime.models import ShippedModel, read_model_json
+
+    onnx, seed = folder / "model.onnx", folder / "seed.f32"
+    for f in (onnx, seed):
+        if not f.is_file():
+            raise SystemExit(f"{f}: missing (--model-dir needs model.onnx and seed.f32)")
+    meta = read_model_json(onnx)
+    return ShippedModel(
+        name=meta.name or folder.name,
+        onnx=onnx,
+        seed=seed,
+        fragile_margin=meta.fragile_margin or 0.0,
+        meta=meta,
+    )
+
+
+def _group_of(rel: str) -> str:
+    """Scene group of a photo path, as export/data/build_calibration.py forms it."""
+    import re
+
+    return re.sub(r"(_\d+|\d+)$", "", rel.rsplit(".", 1)[0])
+
+
+def tuning_files(split: dict[str, Any], shared: Path, cal_dir: Path) -> list[Path]:
+    """Train-side photos for choosing a recipe: none is a calibration photo (or of a calibration
+    photo's scene group) or a held-out photo of training/split.json; sha256 order."""
+    import csv
+    import hashlib
+
+    cal_paths = set()
+    with open(cal_dir / "ATTRIBUTION.tsv", encoding="utf-8") as f:
+        cal_paths = {row["original_path"] for row in csv.DictReader(f, delimiter="\t")}
+    original: dict[str, str] = {}
+    for sub in split["folders"].values():
+        with open(shared / sub / "MANIFEST.tsv", encoding="utf-8") as f:
+            for row in csv.DictReader(f, delimiter="\t"):
+                original[f"{sub}/{row['file']}"] = row["original_path"]
+    cal_rel = {r for r, o in original.items() if o in cal_paths}
+    if len(cal_rel) != len(cal_paths):
+        raise SystemExit(f"{cal_dir}: {len(cal_paths) - len(cal_rel)} photos not found in {shared}")
+    groups = {_group_of(r) for r in cal_rel}
+    held = {
+        "photos/" + r
+        for r in json.loads((REPO / "training" / "split.json").read_text())["held_out"]
+    }
+    keep = [
+        r
+        for r in split["train"]
+        if r not in cal_rel and r not in held and _group_of(r) not in groups
+    ]
+    keep.sort(key=lambda r: hashlib.sha256(("nhkit-tuning:" + r).encode()).hexdigest())
+    return [shared / r for r in keep]
+
+
+@contextlib.contextmanager
+def recipe_applied(recipe: Recipe) -> Iterator[None]:
+    """Set the export modules' recipe knobs for one build, then restore them."""
+    from nhkit.export import coreml as cm
+    from nhkit.export import tflite as tl
+
+    saved = (
+        cm.SENSITIVE_PALETTE_BITS,
+        cm.SENSITIVE_LAST_WEIGHT_OPS,
+        tl.RANGE_QUANTILE,
+        tl.FLOAT_FIRST_CONVS,
+        cm.PALETTE_CONV_GROUP_SIZE,
+    )
+    cm.SENSITIVE_PALETTE_BITS = recipe.coreml_sensitive_bits
+    cm.SENSITIVE_LAST_WEIGHT_OPS = recipe.coreml_sensitive_ops
+    tl.RANGE_QUANTILE = recipe.range_quantile
+    tl.FLOAT_FIRST_CONVS = recipe.float_first_convs
+    cm.PALETTE_CONV_GROUP_SIZE = recipe.palette_group_size
+    try:
+        yield
+    finally:
+        (
+            cm.SENSITIVE_PALETTE_BITS,
+            cm.SENSITIVE_LAST_WEIGHT_OPS,
+            tl.RANGE_QUANTILE,
+            tl.FLOAT_FIRST_CONVS,
+            cm.PALETTE_CONV_GROUP_SIZE,
+        ) = saved
 
 
 def _verdict(row: dict[str, Any]) -> str:
@@ -286,20 +443,39 @@ def _write(out: Path, report: dict[str, Any]) -> None:
         "",
         *[f"    {c}" for c in report["commands"]],
         "",
-        f"Model `{report['model']}`. Evaluation set: {ev['photos']} photos, {ev['source']} "
+        f"Model `{report['model']}`"
+        + (
+            f" (`{report['model_dir']}`: a training candidate measured as a stand-in for the "
+            "next default model, not the shipped default)"
+            if report.get("model_dir")
+            else ""
+        )
+        + f". Measured on {ev['photos']} photos, {ev['source']} "
         f"(`sha256_list` `{ev['sha256_list'][:16]}...`); none of them is a calibration "
-        "photo and none of their packages is a calibration photo's package.",
+        "photo and none of their packages is a calibration photo's package"
+        + (
+            " (tuning photos: for choosing a recipe, not for reporting)."
+            if report.get("measured_on") == "train"
+            else "."
+        ),
         "",
-        "Recipes (what differs between before and after; other variants are `unchanged`):",
+        "Recipes (what differs between them; other variants are `unchanged`):",
         "",
-        "- `before`: the old export. Full int8 calibrated on `shipped-v1` (export/data/calibration "
+        "- `before-v1`: v1's export. Full int8 calibrated on `shipped-v1` (export/data/calibration "
         "as of commit e796f1f); Core ML palettized variants: every weight tensor of at least 2048 "
         "elements at the variant's bits (one k-means LUT per tensor).",
-        "- `after`: the current export. Full int8 calibrated on `shipped` (the current "
-        "export/data/calibration); palettized variants keep the last weight layer (the "
+        "- `before`: the export before issue 12 section 4. Full int8 calibrated on `shipped` (the "
+        "current export/data/calibration) with the converter's absolute min/max ranges, every op "
+        "int8; palettized variants: one LUT per tensor (iOS 16), the last weight layer (the "
         "embedding projection) at 8 bits.",
-        "- `after-last2`: as `after` with the last 2 weight layers (the whole head) at 8 bits "
-        "(the alternative tried: no better, 148 kB larger).",
+        "- `after`: the current export. As `before`, with full-int8 activation ranges set to the "
+        "widest per-photo 0.01%/99.99% quantiles over the calibration photos, and the first 3 "
+        "convolutions (the stem, with the model input) kept in float32; palettized variants "
+        "with one k-means LUT per 4 conv output channels (iOS 18), dense layers per tensor, the "
+        "embedding layer at 8 bits.",
+        "- `ranges-only`, `stem-only`: each of the two int8 levers alone.",
+        "- `after-g8`, `after-last2`: as `after` with 8 conv output channels per LUT, or with the "
+        "last 2 weight layers (the whole head) at 8 bits, in palettized variants.",
         "",
         "Calibration sets (full int8 only), each photo as-is and mirrored:",
         "",
@@ -332,6 +508,7 @@ def _write(out: Path, report: dict[str, Any]) -> None:
             f"{r['nonfragile_flips']} | {r['bit_exact_rate']:.0%} | {r['model_bytes']:,} | "
             f"{_goal_text(r['variant']) if r['variant'] in GOALS else '-'} | {_verdict(r)} |"
         )
+    lines += ["", *ALSO_TRIED] if report.get("measured_on") == "train" else []
     lines += ["", f"Machine: {report['machine']}; {report['seconds']:.0f} s in all.", ""]
     out.with_suffix(".md").write_text("\n".join(lines))
 

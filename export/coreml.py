@@ -16,13 +16,17 @@ float32 [1,128]):
     pal6   ... 64-entry LUT (6-bit indices)
     pal4   ... 16-entry LUT (4-bit indices)      (`constexpr_lut_to_dense`)
 
-pal6 and pal4 keep the last SENSITIVE_LAST_WEIGHT_OPS weight layer(s) (the embedding
-projection) at 8 bits (256-entry LUTs): a mixed-precision choice that stays within iOS 16
-(per-grouped-channel LUTs and per-channel scales need iOS 18). Per-channel-scaled k-means,
-emulated offline, did not help here (mean drift 1.43 vs 1.20 bits per tensor on 46
-non-evaluation photos), and a per-layer sensitivity scan found the error spread over all
-layers, the embedding layer first; see
-benchmarks/results/quantization.md for what the 8-bit layer buys on unseen photos.
+pal6 and pal4 palettize each convolution with one LUT per PALETTE_CONV_GROUP_SIZE output
+channels (`per_grouped_channel`, iOS 18's `constexpr_lut_to_dense`), dense layers with one LUT per
+tensor, and keep the last SENSITIVE_LAST_WEIGHT_OPS weight layer(s) (the embedding projection)
+at 8 bits (256-entry LUTs). Why: BatchNorm folding gives each conv output channel its own scale,
+so one LUT per tensor spends its entries on the widest channels; grouped LUTs took pal6 on the
+v2 stand-in model from mean 1.38 / max 6 to 0.78 / max 3 bits on 128 train-side tuning photos
+(the big head dense layer loses nothing per tensor, and per tensor it stays small). The cost is
+the deployment target: palettized variants need iOS 18 (`deployment_target`); the others stay
+iOS 16. A per-layer sensitivity scan of per-tensor pal6 found the error spread over all layers,
+the embedding layer first; per-channel-scaled k-means, emulated offline, did not help. See
+benchmarks/results/quantization.md.
 
 Compression applies to conv/linear weights with at least `WEIGHT_THRESHOLD` elements
 (coremltools' default, 2048): smaller tensors (biases, small depthwise kernels) stay fp16, since
@@ -60,12 +64,17 @@ from .ir import BINARY_OPS, Graph, Node
 INPUT_NAME = "image"
 OUTPUT_NAME = "embedding"
 MINIMUM_DEPLOYMENT_TARGET = "iOS16"
+# Palettized variants below 8 bits: output channels per conv LUT (None: one LUT per tensor, which
+# keeps them at MINIMUM_DEPLOYMENT_TARGET). A conv whose output channels do not divide by it
+# stays fp16 (coremltools skips it), so small groups are also the safe choice for other models.
+PALETTE_CONV_GROUP_SIZE: int | None = 4
+GROUPED_PALETTE_TARGET = "iOS18"
 WEIGHT_THRESHOLD = 2048
 # Palettized variants keep their most sensitive weights at this many bits (a 256-entry LUT, still
 # iOS 16's `constexpr_lut_to_dense`): the last weight layer, which writes the embedding itself.
 # An error there moves every projection at once (it was the most sensitive layer of a per-layer
 # scan). On unseen photos it took pal6's non-fragile flips from 9 to 5 for 33 kB; the last two
-# layers at 8 bits did no better for 180 kB (benchmarks/results/quantization.md).
+# layers at 8 bits did no better for 180 kB (v1, benchmarks/results/quantization.md at 9213ccf).
 # None: every weight at the variant's bits.
 SENSITIVE_PALETTE_BITS: int | None = 8
 SENSITIVE_LAST_WEIGHT_OPS = 1
@@ -92,6 +101,15 @@ COREML_VARIANT_INFO: dict[str, CoreMLVariant] = {
     "pal4": CoreMLVariant("pal4", "fp16", "palettized-4bit-kmeans", palette_bits=4),
 }
 COREML_VARIANTS: tuple[str, ...] = tuple(COREML_VARIANT_INFO)
+
+
+def deployment_target(variant_name: str) -> str:
+    """The iOS deployment target of a variant's ML program (the manifest's runtime.min_version):
+    grouped palettes need iOS 18's `constexpr_lut_to_dense`, everything else runs on iOS 16."""
+    v = COREML_VARIANT_INFO[variant_name]
+    if v.palette_bits is not None and v.palette_bits < 8 and PALETTE_CONV_GROUP_SIZE:
+        return GROUPED_PALETTE_TARGET
+    return MINIMUM_DEPLOYMENT_TARGET
 
 
 class CoreMLConversionError(NhkitError):
@@ -195,7 +213,7 @@ def _mil_name(graph: Graph, node: Node) -> str:
     return node.output + "_" if node.output == OUTPUT_NAME else node.output
 
 
-def build_mil_program(graph: Graph) -> Any:
+def build_mil_program(graph: Graph, target: str = MINIMUM_DEPLOYMENT_TARGET) -> Any:
     """The internal graph as a fresh MIL program (batch fixed at 1, fp32 throughout).
 
     A fresh program per variant matters: `ct.convert` rewrites the program it is given in place
@@ -209,7 +227,7 @@ def build_mil_program(graph: Graph) -> Any:
 
     @mb.program(
         input_specs=[mb.TensorSpec(shape=shape)],
-        opset_version=getattr(ct.target, MINIMUM_DEPLOYMENT_TARGET),
+        opset_version=getattr(ct.target, target),
     )
     def prog(image: Any) -> Any:
         vals: dict[str, Any] = {graph.input_name: image}
@@ -257,10 +275,11 @@ def _convert(graph: Graph, variant: CoreMLVariant) -> Any:
     import coremltools as ct
 
     precision = ct.precision.FLOAT32 if variant.precision == "fp32" else ct.precision.FLOAT16
+    target = deployment_target(variant.name)
     model = ct.convert(
-        build_mil_program(graph),
+        build_mil_program(graph, target),
         convert_to="mlprogram",
-        minimum_deployment_target=getattr(ct.target, MINIMUM_DEPLOYMENT_TARGET),
+        minimum_deployment_target=getattr(ct.target, target),
         compute_precision=precision,
         skip_model_load=True,
     )
@@ -280,7 +299,15 @@ def _convert(graph: Graph, variant: CoreMLVariant) -> Any:
         import coremltools.optimize.coreml as cto
         from threadpoolctl import threadpool_limits
 
-        def palettizer(bits: int) -> Any:
+        def palettizer(bits: int, group: int | None = None) -> Any:
+            if group:
+                return cto.OpPalettizerConfig(
+                    mode="kmeans",
+                    nbits=bits,
+                    granularity="per_grouped_channel",
+                    group_size=group,
+                    weight_threshold=WEIGHT_THRESHOLD,
+                )
             return cto.OpPalettizerConfig(
                 mode="kmeans",
                 nbits=bits,
@@ -292,8 +319,14 @@ def _convert(graph: Graph, variant: CoreMLVariant) -> Any:
         bits = SENSITIVE_PALETTE_BITS
         # ct.convert renames each op it re-types for fp16 compute (`<name>_cast_fp16`).
         suffix = "_cast_fp16" if variant.precision == "fp16" else ""
+        grouped = deployment_target(variant.name) == GROUPED_PALETTE_TARGET
         cfg = cto.OptimizationConfig(
             global_config=palettizer(variant.palette_bits),
+            op_type_configs=(
+                {"conv": palettizer(variant.palette_bits, PALETTE_CONV_GROUP_SIZE)}
+                if grouped
+                else None
+            ),
             op_name_configs=(
                 {f"{name}{suffix}": palettizer(bits) for name in sensitive}
                 if bits is not None and bits > variant.palette_bits

@@ -189,7 +189,10 @@ class _TfBuilder:
         emit = TF_EMITTERS.get(node.op)
         if emit is None:
             raise TfliteConversionError(f"internal op {node.op!r} has no TensorFlow lowering")
-        return emit(self, node, vals)
+        # The scope puts the node's output name into the TFLite tensor names ("conv_1/Conv2D;
+        # ..."), which is how int8 export finds the ops of the layers it keeps in float.
+        with self.tf.name_scope(node.output):
+            return emit(self, node, vals)
 
 
 # One TensorFlow lowering per internal op (ir.OPS); values are NHWC for rank 4.
@@ -300,7 +303,10 @@ def build_tf_module(graph: Graph) -> Any:
 
 
 def _convert(
-    module: Any, variant: str, calibration: Callable[[], Iterable[list[np.ndarray]]] | None
+    module: Any,
+    variant: str,
+    calibration: Callable[[], Iterable[list[np.ndarray]]] | None,
+    graph: Graph | None = None,
 ) -> bytes:
     import tensorflow as tf
 
@@ -314,26 +320,168 @@ def _convert(
     elif variant == "dynamic-int8":
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
     elif variant in ("int8", "int8-io"):
-        if calibration is None:
+        if calibration is None or graph is None:
             raise TfliteConversionError(f"variant {variant!r} needs calibration images")
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = calibration
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        if variant == "int8-io":
-            conv.inference_input_type = tf.int8
-            conv.inference_output_type = tf.int8
+        # Calibrate only: the ranges and the float layers are set here, then quantized below.
+        conv._experimental_calibrate_only = True  # noqa: SLF001 (what QuantizationDebugger does)
     else:
         raise TfliteConversionError(
             f"unknown TFLite variant {variant!r}; known: {', '.join(TFLITE_VARIANTS)}"
         )
     try:
         with quiet_native_output():
-            return bytes(conv.convert())
+            data = bytes(conv.convert())
+            if variant in ("int8", "int8-io"):
+                assert calibration is not None and graph is not None
+                data = _quantize_int8(data, variant, calibration, graph)
+            return data
+    except TfliteConversionError:
+        raise
     except Exception as exc:
         msg = str(exc).strip().splitlines()
         raise TfliteConversionError(
             f"TFLite converter failed for variant {variant!r}: {msg[-1] if msg else exc}"
         ) from exc
+
+
+# Full int8 recipe (issue 12 section 4; benchmarks/results/quantization.md has the figures).
+# Activation ranges: per tensor, the widest of the per-photo RANGE_QUANTILE / 1 - RANGE_QUANTILE
+# quantiles over the calibration photos, instead of the converter's absolute min/max: the
+# extreme value of one photo (a few pixels) otherwise sets the step of every photo. None: the
+# converter's min/max.
+RANGE_QUANTILE: float | None = 1e-4
+# The first FLOAT_FIRST_CONVS convolutions (with the ops before them and the activation right
+# after the last) stay float32: the model input then reaches them unquantized (int8 cannot hold
+# the spec's 256 input levels exactly: they sit half a step off its grid) and the
+# full-resolution stem, cheap in bytes, keeps its precision. 0: every op int8.
+FLOAT_FIRST_CONVS = 3
+_ACTIVATIONS = frozenset({"relu", "clip", "hardswish", "hardsigmoid", "sigmoid"})
+
+
+def float_stem_nodes(graph: Graph, convs: int | None = None) -> list[str]:
+    """Output names of the internal nodes int8 variants keep in float: every node up to the
+    `convs`-th convolution (default FLOAT_FIRST_CONVS), and the activations directly after it;
+    none when the graph has fewer convolutions."""
+    convs = FLOAT_FIRST_CONVS if convs is None else convs
+    out: list[str] = []
+    seen = 0
+    for node in graph.nodes:
+        if seen >= convs and node.op not in _ACTIVATIONS:
+            break
+        out.append(node.output)
+        seen += node.op == "conv"
+        if seen >= convs and node.op in _ACTIVATIONS:
+            break
+    return out if seen >= convs else []
+
+
+def _tensor_scopes(name: str) -> set[str]:
+    """'relu_4/Relu;dw_3/BiasAdd;dw_3/depthwise' -> {'relu_4', 'dw_3'} (the name scopes
+    _TfBuilder gives each node's ops)."""
+    return {part.split("/", 1)[0] for part in name.split(";") if "/" in part}
+
+
+def _quantize_int8(
+    calibrated: bytes,
+    variant: str,
+    calibration: Callable[[], Iterable[list[np.ndarray]]],
+    graph: Graph,
+) -> bytes:
+    """Calibrated float model -> full int8 model: quantile ranges, float stem, int8 elsewhere
+    (the converter's own MLIR quantizer, as `convert()` runs it, with a node denylist)."""
+    import flatbuffers
+    import tensorflow as tf
+    from tensorflow.lite.python import convert as tfl_convert
+    from tensorflow.lite.python import schema_py_generated as schema_fb
+
+    model = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(calibrated, 0))
+    sub = model.subgraphs[0]
+    if RANGE_QUANTILE is not None:
+        _set_quantile_ranges(calibrated, model, calibration, RANGE_QUANTILE)
+    floated = set(float_stem_nodes(graph))
+    deny = set()
+    for op in sub.operators:
+        for t in op.outputs:
+            name = sub.tensors[t].name.decode()
+            if _tensor_scopes(name) & floated:
+                deny.add(name)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    io_type = tf.int8 if variant == "int8-io" else tf.float32
+    data = tfl_convert.mlir_quantize(
+        bytes(builder.Output()),
+        fully_quantize=False,
+        input_data_type=io_type,
+        output_data_type=io_type,
+        denylisted_nodes=deny or None,
+    )
+    _check_only_denied_float(data, deny, variant)
+    return bytes(tfl_convert.deduplicate_readonly_buffers(data))
+
+
+def _check_only_denied_float(data: bytes, deny: set[str], variant: str) -> None:
+    """Every op outside the float stem must have come out int8 (what TFLITE_BUILTINS_INT8
+    enforced before the stem existed): the quantizer leaves an op it cannot quantize in float
+    without a word, and such a model would not be the full-int8 variant its manifest names."""
+    from tensorflow.lite.python import schema_py_generated as schema_fb
+
+    model = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(data, 0))
+    sub = model.subgraphs[0]
+    codes = {v: k for k, v in vars(schema_fb.BuiltinOperator).items() if not k.startswith("_")}
+    stray = []
+    for op in sub.operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        name = codes.get(max(code.builtinCode, code.deprecatedBuiltinCode), "?")
+        out = sub.tensors[op.outputs[0]]
+        if name != "DEQUANTIZE" and out.type == schema_fb.TensorType.FLOAT32:
+            if out.name.decode() not in deny:
+                stray.append(f"{name} {out.name.decode()!r}")
+    if stray:
+        raise TfliteConversionError(
+            f"variant {variant!r}: ops outside the float stem stayed float32: {', '.join(stray)}"
+        )
+
+
+def _set_quantile_ranges(
+    calibrated: bytes,
+    model: Any,
+    calibration: Callable[[], Iterable[list[np.ndarray]]],
+    q: float,
+) -> None:
+    """Replace the calibrated min/max of every activation tensor (not the model input, whose
+    range is the spec's) by quantile ranges measured on the same calibration photos."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    sub = model.subgraphs[0]
+    inputs = set(int(i) for i in sub.inputs)
+    idx = [
+        i
+        for i, t in enumerate(sub.tensors)
+        if i not in inputs
+        and t.quantization is not None
+        and t.quantization.min is not None
+        and len(t.quantization.min) == 1
+    ]
+    interp = Interpreter(
+        model_content=calibrated, experimental_preserve_all_tensors=True, num_threads=1
+    )
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]["index"]
+    lo = {i: np.inf for i in idx}
+    hi = {i: -np.inf for i in idx}
+    for (x,) in calibration():
+        interp.set_tensor(inp, x)
+        interp.invoke()
+        for i in idx:
+            v = interp.get_tensor(i).ravel()
+            a, b = np.quantile(v, [q, 1.0 - q])
+            lo[i], hi[i] = min(lo[i], float(a)), max(hi[i], float(b))
+    for i in idx:
+        qp = sub.tensors[i].quantization
+        qp.min = [min(lo[i], 0.0)]
+        qp.max = [max(hi[i], 0.0)]
 
 
 def describe_tflite(path: str | os.PathLike[str]) -> tuple[TensorInfo, TensorInfo, dict[str, int]]:
@@ -401,7 +549,7 @@ def build_tflite_variant(
             for i in range(cal.shape[0]):
                 yield [cal[i : i + 1]]
 
-    data = _convert(module, variant_name, rep)
+    data = _convert(module, variant_name, rep, graph)
     out = Path(out_path)
     out.write_bytes(data)
     inp, outp, ops = describe_tflite(out)

@@ -96,9 +96,9 @@ def build_variant(
     if variant.target == "coreml":
         try:
             from .coreml import (
-                MINIMUM_DEPLOYMENT_TARGET,
                 build_coreml_variant,
                 coreml_model_io,
+                deployment_target,
             )
         except ImportError as exc:
             raise ExportError(f"Core ML export is not available: {exc}") from None
@@ -111,6 +111,6 @@ def build_variant(
             path,
             "model.mlpackage",
             model_io,
-            {"name": "coreml", "min_version": MINIMUM_DEPLOYMENT_TARGET},
+            {"name": "coreml", "min_version": deployment_target(variant.name)},
         )
     raise ExportError(f"unknown target {variant.target!r}")

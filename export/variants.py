@@ -4,7 +4,9 @@ Budgets come from issue 12's goals (Hamming distance to the fp32 onnxruntime ref
 photos of another source than the calibration photos) where the shipped model meets them on
 photos it never saw (benchmarks/results/quantization.md); where it does not, the mean term
 stays at what the model does reach and the tail terms (p99, max) still hold it to the goal
-(pal6 misses its tail goal too: its terms are what it reaches on unseen photos).
+(pal6 misses its max goal: that term is what it reaches on unseen photos). Since issue 12 section
+4 the figures are those of the v2 stand-in (training/candidates/nhkit-mnv3s-v2a); the goals it
+misses keep their old budgets, with a comment giving its figure.
 They are acceptance criteria: a variant that misses its budget fails the export unless the user
 overrides, and the figure is feedback for the model's margin loss. Keeping them in one table
 lets the CLI, the manifest, the report and the tests agree on names and numbers.
@@ -97,6 +99,7 @@ _ALL: tuple[Variant, ...] = (
         "fp16",
         "fp32",
         "fp16-weights",
+        # the v2 stand-in misses the mean (0.069 on split_v2's eval photos; v1 0.053)
         DriftBudget(0.05, max=1, p99=1),
         "float16 weights (dequantized at load), float32 compute",
     ),
@@ -105,7 +108,9 @@ _ALL: tuple[Variant, ...] = (
         "dynamic-int8",
         "int8",
         "int8-weights-dynamic-range",
-        # goal mean 0.3: the default model drifts 0.34 on the shipped validation photos
+        # goal mean 0.3 missed: v1 drifts 0.34 on the shipped validation photos, the v2 stand-in
+        # 0.53 (max 4) on split_v2's eval photos; no converter option helped
+        # (quantization_tuning.md)
         DriftBudget(0.5, max=3, p99=3),
         "int8 weights, activations quantized at run time",
     ),
@@ -114,7 +119,9 @@ _ALL: tuple[Variant, ...] = (
         "int8",
         "int8",
         "int8-full",
-        # goal mean 0.8: the default model drifts 1.1-1.6 (quantization.md); tail at the goal
+        # goal mean 0.8 missed: with quantile ranges and a float stem the v2 stand-in drifts
+        # 1.38 (p99 5, max 8) on split_v2's eval photos, from 1.60 (quantization.md); tail at
+        # the goal
         DriftBudget(2.0, max=6, p99=4),
         "full int8 (calibrated), float32 input/output",
     ),
@@ -123,7 +130,8 @@ _ALL: tuple[Variant, ...] = (
         "int8-io",
         "int8",
         "int8-full",
-        # goal mean 0.8: the default model drifts 1.1-1.6 (quantization.md); tail at the goal
+        # goal mean 0.8 missed: the v2 stand-in drifts 1.43 (p99 5, max 6) on split_v2's eval
+        # photos, from 1.56 (quantization.md); tail at the goal
         DriftBudget(2.0, max=6, p99=4),
         "full int8 (calibrated), int8 input/output",
     ),
@@ -143,6 +151,9 @@ _ALL: tuple[Variant, ...] = (
         "int8",
         "fp16",
         "int8-linear-weights",
+        # goal met by v1 (0.27 on split_v2's eval photos), missed by the v2 stand-in (0.40);
+        # per-block scales (iOS 18) reached 0.15 on tuning photos, 23% larger
+        # (quantization_tuning.md)
         DriftBudget(0.3, max=4, p99=3),
         "int8 linear (per-channel) weights, fp16 compute",
     ),
@@ -162,10 +173,11 @@ _ALL: tuple[Variant, ...] = (
         "pal6",
         "fp16",
         "palettized-6bit-kmeans",
-        # goals mean 1, max 4: missed by the default model on unseen photos (mean 1.56, p99 5,
-        # max 6 on split_v2's 321 evaluation photos; 1.34/5/5 on the shipped validation photos)
-        DriftBudget(1.5, max=6, p99=5),
-        "6-bit k-means palettized weights, fp16 compute",
+        # goal mean 1 met with grouped conv LUTs (iOS 18): the v2 stand-in drifts 0.80 (p99 4)
+        # on split_v2's 321 eval photos, from 1.50; goal max 4 missed (max 6: the max term is
+        # what it reaches there)
+        DriftBudget(1.0, max=6, p99=4),
+        "6-bit k-means palettized weights (one LUT per 4 conv output channels), fp16 compute",
     ),
     # pal4 is not in the default set: on the default model it drifts mean 8.3 bits (budget 6),
     # so a default export would fail; it stays available by name, budget unchanged.

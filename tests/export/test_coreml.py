@@ -22,6 +22,7 @@ from nhkit.export.coreml import (  # noqa: E402
     CoreMLConversionError,
     build_coreml_variant,
     coreml_model_io,
+    deployment_target,
 )
 from nhkit.export.interpreter import run_graph  # noqa: E402
 from nhkit.export.testmodels import every_op_graph  # noqa: E402
@@ -55,7 +56,8 @@ def test_every_variant_has_the_interface_and_its_compression(packages: dict[str,
             ("image", "fp32", (1, 3, 360, 360))
         ]
         assert [(f.name, f.dtype, f.shape) for f in p.outputs] == [("embedding", "fp32", (1, 128))]
-        assert p.opset == "CoreML6"  # iOS 16
+        # iOS 16, but grouped palettes (pal6, pal4) need iOS 18's constexpr_lut_to_dense
+        assert p.opset == ("CoreML8" if deployment_target(v) == "iOS18" else "CoreML6"), v
         assert p.compute_precision == COREML_VARIANT_INFO[v].precision
         counts = p.op_counts()
         info = COREML_VARIANT_INFO[v]
@@ -77,20 +79,49 @@ def test_palette_sizes_match_the_bits(packages: dict[str, Path]) -> None:
     from nhkit.runtime.coreml.mlmodel import parse_model
 
     assert C.SENSITIVE_PALETTE_BITS == 8 and C.SENSITIVE_LAST_WEIGHT_OPS == 1
+    assert C.PALETTE_CONV_GROUP_SIZE == 4
     for v in ("pal8", "pal6", "pal4"):
         bits = COREML_VARIANT_INFO[v].palette_bits
         spec = parse_model((packages[v] / "Data/com.apple.CoreML/model.mlmodel").read_bytes())
-        luts = {
-            op.outputs[0][0]: op.attributes["lut"].type.shape
-            for op in spec.functions["main"].block.operations
-            if op.type == "constexpr_lut_to_dense"
-        }
-        # The embedding projection (the last weight layer) keeps 8 bits; every other
-        # palettized weight has the variant's bits.
+        # name -> (LUT groups along the output channels, LUT entries, output channels)
+        luts: dict[str, tuple[int, int, int]] = {}
+        for op in spec.functions["main"].block.operations:
+            if op.type != "constexpr_lut_to_dense":
+                continue
+            if "lut" in op.attributes:  # iOS 16: one flat LUT per tensor
+                (entries,) = op.attributes["lut"].type.shape
+                luts[op.outputs[0][0]] = (1, entries, 0)
+            else:  # iOS 18: LUT [groups, 1, ..., entries, 1] over the indices tensor
+                lut = op.inputs["lut"][0].value.type.shape
+                out = op.inputs["indices"][0].value.type.shape[0]
+                luts[op.outputs[0][0]] = (lut[0], lut[-2], out)
+        # The embedding projection (the last weight layer) keeps 8 bits with one LUT; every
+        # other palettized weight has the variant's bits, convs below 8 bits one LUT per
+        # PALETTE_CONV_GROUP_SIZE output channels (iOS 18).
         head = {n for n in luts if n.startswith("embedding_weight")}
         assert len(head) == 1 and len(luts) > 1, (v, luts)
-        assert all(luts[n] == (256,) for n in head), (v, luts)
-        assert all(s == (2**bits,) for n, s in luts.items() if n not in head), (v, luts)
+        assert all(luts[n][:2] == (1, 256) for n in head), (v, luts)
+        rest = {n: t for n, t in luts.items() if n not in head}
+        assert all(entries == 2**bits for _, entries, _ in rest.values()), (v, luts)
+        grouped = deployment_target(v) == "iOS18"
+        assert grouped == (bits < 8), v
+        for groups, _, out in rest.values():
+            assert groups == (out // C.PALETTE_CONV_GROUP_SIZE if grouped else 1), (v, luts)
+
+
+def test_deployment_target_follows_the_palette_grouping(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nhkit.export import coreml as C
+
+    assert [deployment_target(v) for v in COREML_VARIANTS] == [
+        "iOS16",
+        "iOS16",
+        "iOS16",
+        "iOS16",
+        "iOS18",
+        "iOS18",
+    ]
+    monkeypatch.setattr(C, "PALETTE_CONV_GROUP_SIZE", None)
+    assert {deployment_target(v) for v in COREML_VARIANTS} == {"iOS16"}
 
 
 def test_variants_track_onnxruntime(packages: dict[str, Path]) -> None:

@@ -454,6 +454,9 @@ def test_parallel_core_ml_worker_gives_identical_bundles(inputs, tmp_path: Path)
                 variants=names,
                 validation_limit=2,
                 parallel=parallel,
+                # the random tiny model is no palettization target (pal6 drifts about its
+                # budget); what this test compares is the bytes of both paths
+                allow_over_budget=True,
             ),
             log=lambda m: None,
         )

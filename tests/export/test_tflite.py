@@ -195,3 +195,87 @@ def test_every_internal_op_lowers_to_tensorflow() -> None:
     got = build_tf_module(g).serve(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))["embedding"]
     want = interp.run_graph(g, x)
     assert np.abs(np.asarray(got) - want).max() <= 1e-5 * np.abs(want).max()
+
+
+def test_float_stem_is_the_first_convolutions(tiny) -> None:
+    _, g = tiny
+    first = [n for n in g.nodes if n.op == "conv"][0]
+    after = g.nodes[g.nodes.index(first) + 1]
+    assert after.op == "hardswish"  # the tiny model's stem: conv + hard-swish
+    assert T.float_stem_nodes(g, 1) == [first.output, after.output]
+    assert T.float_stem_nodes(g, 0) == []
+    assert T.float_stem_nodes(g, 3)[:2] == [first.output, after.output]
+    assert sum(n.op == "conv" for n in g.nodes if n.output in T.float_stem_nodes(g, 3)) == 3
+    assert T._tensor_scopes("relu_4/Relu;dw_3/BiasAdd;dw_3/depthwise;dw_3/Const_11") == {
+        "relu_4",
+        "dw_3",
+    }
+    assert T._tensor_scopes("PartitionedCall:0") == set()
+
+
+def _op_dtypes(path: Path) -> list[tuple[str, str]]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_path=str(path))
+    td = it.get_tensor_details()
+    return [
+        (op["op_name"], np.dtype(td[op["outputs"][0]]["dtype"]).name)
+        for op in it._get_ops_details()  # noqa: SLF001
+    ]
+
+
+def test_full_int8_keeps_the_stem_float_and_the_rest_int8(variants) -> None:
+    assert T.FLOAT_FIRST_CONVS == 3 and T.RANGE_QUANTILE == 1e-4
+    for v in ("int8", "int8-io"):
+        ops = _op_dtypes(variants[v].path)
+        convs = [dt for name, dt in ops if name in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+        assert convs[:3] == ["float32"] * 3, (v, ops)
+        assert set(convs[3:]) == {"int8"}, (v, ops)
+        assert [dt for name, dt in ops if name == "FULLY_CONNECTED"] == ["int8", "int8"], v
+    # int8-io still takes and gives int8: the stem dequantizes its input
+    assert variants["int8-io"].input.dtype == "int8"
+    assert _op_dtypes(variants["int8-io"].path)[0] == ("DEQUANTIZE", "float32")
+
+
+def test_quantile_ranges_are_never_wider_than_min_max(
+    tiny, variants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ai_edge_litert.interpreter import Interpreter
+
+    _, g = tiny
+    cal = to_layout(_x(4, seed=5), "NCHW", "NHWC")
+    monkeypatch.setattr(T, "RANGE_QUANTILE", None)
+    minmax = T.build_tflite_variant(g, "int8", tmp_path / "minmax.tflite", calibration=cal)
+
+    def scales(path: Path) -> dict[str, float]:
+        td = Interpreter(model_path=str(path)).get_tensor_details()
+        return {
+            t["name"]: float(t["quantization"][0])
+            for t in td
+            if t["dtype"] == np.int8 and t["quantization"][0] > 0 and t["shape"].size == 4
+        }
+
+    old, new = scales(minmax.path), scales(variants["int8"].path)
+    shared = sorted(set(old) & set(new))
+    assert len(shared) > 5
+    assert all(new[k] <= old[k] * (1 + 1e-6) for k in shared)
+    assert any(new[k] < old[k] * 0.99 for k in shared)  # quantiles really clipped something
+
+
+def test_a_float_op_outside_the_stem_fails_the_export(variants) -> None:
+    data = variants["int8"].path.read_bytes()
+    T._check_only_denied_float(data, {"x"} | _stem_tensor_names(variants["int8"].path), "int8")
+    with pytest.raises(T.TfliteConversionError, match="stayed float32"):
+        T._check_only_denied_float(data, set(), "int8")
+
+
+def _stem_tensor_names(path: Path) -> set[str]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_path=str(path))
+    td = it.get_tensor_details()
+    return {
+        td[op["outputs"][0]]["name"]
+        for op in it._get_ops_details()  # noqa: SLF001
+        if np.dtype(td[op["outputs"][0]]["dtype"]) == np.float32 and op["op_name"] != "DEQUANTIZE"
+    }
