@@ -19,7 +19,8 @@ with --bundles (transfer: does an attack found on fp32 survive fp16 / int8?).
   PSNR and SSIM are reported with it.
 - Targeted collision: the same PGD on relu(kappa - t_i * p_i) towards the hash of a different
   photo, budgets 4, 8, 16, 32 of 255; success = within T bits of the target.
-T is the calibrated threshold (default 10: `benchmarks/results/calibrate.md`).
+T is the calibrated threshold (default 15, the default model's:
+`benchmarks/results/calibrate_v2.md`).
 Images: the evaluation side of training/split_v2.json (never trained on), centre-cropped square
 and resized to 360x360 with Pillow's bicubic (the attack's starting image; the crop/resize is not
 part of the attack).
@@ -174,10 +175,15 @@ def main() -> int:
     ap.add_argument("--photos", default=os.path.join(REPO, "..", "shared", "photos"))
     ap.add_argument("--extra", default=os.path.join(REPO, "..", "shared", "photos_extra"))
     ap.add_argument(
-        "--model-dir", default=os.path.join(REPO, "runtime", "models", "nhkit-mnv3s-v1")
+        "--model-dir", default=os.path.join(REPO, "runtime", "models", "nhkit-mnv3s-v2")
     )
     ap.add_argument("--pairs", type=int, default=50, help="source images (and collision pairs)")
-    ap.add_argument("--threshold", type=int, default=10, help="the calibrated match threshold T")
+    ap.add_argument(
+        "--threshold",
+        type=int,
+        default=15,
+        help="the calibrated match threshold T (benchmarks/results/calibrate_v2.md)",
+    )
     ap.add_argument("--steps", type=int, default=60, help="PGD steps per evasion budget")
     ap.add_argument("--collision-steps", type=int, default=150)
     ap.add_argument("--batch", type=int, default=10)

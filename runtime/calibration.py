@@ -318,8 +318,9 @@ def closest_pairs(bits: np.ndarray, ids: list[str], k: int = 10) -> list[dict[st
 
 
 # Fewer distinct pairs than this and the tail of the distance distribution is not seen: on 28
-# photos (374 pairs) the default model's closest distinct pair was 26 bits, on 629 unseen photos
-# (197,506 pairs) it is 12 (benchmarks/results/calibrate.md). Issue 12 asks for >= 30,000 pairs.
+# photos (374 pairs) the v1 default model's closest distinct pair was 26 bits, on 629 unseen
+# photos (197,506 pairs) it is 12 (benchmarks/results/calibrate.md). Issue 12 asks for >= 30,000
+# pairs.
 MIN_TAIL_PAIRS = 30_000
 
 
