@@ -624,15 +624,19 @@ class HashList:
 
     def check_identity(self, model: Any, source: str) -> None:
         """A hash is meaningless under another model or seed: say which two differ."""
+        from .models import shipped_model_with_fingerprint
+
         other = _identity_json(model)
         for key, what in (("fingerprint", "model fingerprint"), ("seed_sha256", "seed sha256")):
             if other[key] != self.model[key]:
+                shipped = shipped_model_with_fingerprint(self.model["fingerprint"])
+                hint = f"; hash with --model {shipped} (shipped with nhkit)" if shipped else ""
                 raise HashListError(
                     self.path,
                     f"model.{key}",
                     f"the list was made with {what} {self.model[key]} ({self.model['name']}), "
                     f"but {source} uses {other[key]} ({other['name']}); hashes of different "
-                    "models or seeds do not compare",
+                    f"models or seeds do not compare{hint}",
                 )
 
     def check_spec(self, spec: Spec, source: str) -> None:

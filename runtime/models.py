@@ -103,6 +103,18 @@ def installed_models() -> list[str]:
     return sorted(p.name for p in MODELS_DIR.iterdir() if (p / "model.onnx").is_file())
 
 
+def shipped_model_with_fingerprint(fingerprint: str) -> str | None:
+    """The name of the installed model whose weights have this fingerprint, if any: lets an
+    error about a list made with an older default name the `--model` that reads it."""
+    for name in installed_models():
+        try:
+            if read_model_json(MODELS_DIR / name / "model.onnx").fingerprint == fingerprint:
+                return name
+        except NhkitError:
+            continue
+    return None
+
+
 def model_name_argument(value: str | os.PathLike[str] | None) -> str | None:
     """The shipped model a `--model` value names, or None when it is a path (or absent).
 

@@ -188,6 +188,23 @@ def test_identity_mismatch_names_both_fingerprints(tmp_path: Path, rng) -> None:
         hl.check_identity({**MODEL, "seed_sha256": "8" * 64}, "--seed s.dat")
     with pytest.raises(HashListError, match="spec"):
         hl.check_spec(Spec(orientation="ignore"), "the hasher")
+    assert "hash with --model" not in str(info.value)  # no shipped model has that fingerprint
+
+
+def test_a_list_of_an_older_shipped_model_names_the_model_to_use(tmp_path: Path, rng) -> None:
+    """After the default changed (v1 -> v2), matching a v1 list with the new default fails
+    and says how to read it."""
+    from nhkit.runtime.models import DEFAULT_MODEL_NAME, installed_models, shipped_model
+
+    older = [n for n in installed_models() if n != DEFAULT_MODEL_NAME]
+    if not older:
+        pytest.skip("this install carries one model")
+    old, new = shipped_model(older[0]), shipped_model()
+    ident = {"name": old.name, "fingerprint": old.meta.fingerprint, "seed_sha256": "2" * 64}
+    write_hashlist(tmp_path / "L", _entries(rng, 2), spec=SPEC, model=ident)
+    current = {**ident, "name": new.name, "fingerprint": new.meta.fingerprint}
+    with pytest.raises(HashListError, match=f"hash with --model {old.name} "):
+        load(tmp_path / "L").check_identity(current, "the default model")
 
 
 # ----- zips -------------------------------------------------------------------------------------
