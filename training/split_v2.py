@@ -1,7 +1,8 @@
 """Fixed train / evaluation split for the default model v2 (issue 12 §1), by source package.
 
     python training/split_v2.py --photos ../shared/photos --extra ../shared/photos_extra
-    # writes training/split_v2.json; --link DIR also makes the evaluation folder of symlinks
+    # writes training/split_v2.json and training/split_v2_eval_sources.tsv;
+    # --link DIR also makes the evaluation folder of symlinks
 
 Why by package: photos of one Debian package are often shots of one subject, one scene type, one
 photographer (~66 postcard shots in cimg-doc, ~40 underwater ones in krank). Splitting photo by
@@ -36,6 +37,48 @@ sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
 from calib_set import PDQ_MAX, PHASH_MAX, cross_distances, fingerprints, write_set  # noqa: E402
 
 EVAL_MIN = 320
+SOURCE_COLUMNS = (
+    "file",
+    "source",
+    "package",
+    "version",
+    "original_path",
+    "licence",
+    "sha256",
+)
+
+
+def write_sources(
+    eval_files: list[dict[str, str]], extra_rows: list[dict[str, str]], out: str
+) -> None:
+    """The evaluation photos' provenance (source, package, version, path in it, licence), so
+    that someone without our photo folder can see where every evaluation photo comes from and
+    rebuild it from Debian or PyPI; temp file, then rename."""
+    by_file = {r["file"]: r for r in extra_rows}
+    lines = ["\t".join(SOURCE_COLUMNS)]
+    for e in eval_files:
+        rel = e["file"].removeprefix("photos_extra/")
+        r = by_file.get(rel)
+        if r is None:
+            sys.exit(f"{e['file']}: not in photos_extra/MANIFEST.tsv")
+        if r["out_sha256"] != e["sha256"]:
+            sys.exit(f"{e['file']}: MANIFEST.tsv sha256 {r['out_sha256']} != file {e['sha256']}")
+        row = (
+            e["file"],
+            r["source"],  # deb (a Debian package) or pypi (a wheel)
+            r["source_package"],
+            r["version"],
+            r["original_path"],  # inside the .deb or the wheel
+            r["licence"],
+            e["sha256"],
+        )
+        if any(not v or "\t" in v or "\n" in v for v in row):
+            sys.exit(f"{e['file']}: empty or multi-line provenance field in MANIFEST.tsv")
+        lines.append("\t".join(row))
+    tmp = out + ".tmp"
+    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(tmp, out)
 
 
 def read_rows(folder: str) -> list[dict[str, str]]:
@@ -50,6 +93,7 @@ def main() -> int:
     ap.add_argument("--photos", default=os.path.join(HERE, "..", "..", "shared", "photos"))
     ap.add_argument("--extra", default=os.path.join(HERE, "..", "..", "shared", "photos_extra"))
     ap.add_argument("--out", default=os.path.join(HERE, "split_v2.json"))
+    ap.add_argument("--sources", default=os.path.join(HERE, "split_v2_eval_sources.tsv"))
     ap.add_argument("--link", help="make this folder of symlinks to the evaluation photos")
     a = ap.parse_args()
     t0 = time.time()
@@ -147,6 +191,7 @@ def main() -> int:
         "seconds": round(time.time() - t0, 1),
     }
     write_set(res, a.out, a.extra, [cand[i] for i in kept], a.link)
+    write_sources(res["eval"], extra_rows, a.sources)
     print(
         f"train {len(train)} photos ({len(train_pk)} extra packages + photos/), eval "
         f"{len(kept)} kept of {len(cand)} ({res['eval_distinct_pairs']} pairs, "
