@@ -1,0 +1,71 @@
+"""The selection rule of training/compare_candidate.py on the committed evaluation reports:
+v2 over v1 is selected (it improved every missed goal and lost nothing), the reverse and a
+model against itself are not."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def _load_module():
+    spec = importlib.util.spec_from_file_location(
+        "compare_candidate", ROOT / "training" / "compare_candidate.py"
+    )
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+cc = _load_module()
+
+
+def _report(tag: str) -> dict:
+    return json.loads((RESULTS / f"quality_eval_{tag}.json").read_text(encoding="utf-8"))
+
+
+def test_v2_over_v1_is_selected_and_not_the_reverse() -> None:
+    v1, v2 = _report("v1"), _report("v2")
+    ok, lines = cc.compare(v1, v2)
+    assert ok, lines
+    ok, lines = cc.compare(v2, v1)
+    assert not ok
+    assert any("border_10%" in line and "lost" in line for line in lines)
+
+
+def test_a_model_against_itself_improves_nothing() -> None:
+    v2 = _report("v2")
+    ok, lines = cc.compare(v2, copy.deepcopy(v2))
+    assert not ok
+    assert "2. missed goals improved: none" in lines
+
+
+def test_losing_two_photos_on_an_edit_rejects_an_otherwise_better_candidate() -> None:
+    v2 = _report("v2")
+    better = copy.deepcopy(v2)
+    nh = better["methods"]["nhkit"]
+    nh["distinct"]["min"] = 20  # closest pair goal now met
+    rate = nh["transforms"]["rotate_5"]["match_zero_fp"]
+    nh["transforms"]["rotate_5"]["match_zero_fp"] = rate - 2 / v2["n_photos"]
+    ok, lines = cc.compare(v2, better)
+    assert not ok
+    assert any(line.startswith("3.") and "rotate_5" in line for line in lines)
+    nh["transforms"]["rotate_5"]["match_zero_fp"] = rate - 1 / v2["n_photos"]
+    ok, lines = cc.compare(v2, better)
+    assert ok, lines
+
+
+def test_reports_on_different_photos_are_refused() -> None:
+    v2 = _report("v2")
+    other = copy.deepcopy(v2)
+    other["photos"] = other["photos"][1:]
+    with pytest.raises(ValueError, match="same photos"):
+        cc.compare(v2, other)
