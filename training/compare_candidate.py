@@ -25,38 +25,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
 
-from quality import EVERYDAY_100, EXPECTED_FAIL, goals_v2, mean_without_flips  # noqa: E402
-
-
-def _short_photos(res: dict) -> int:
-    """Photos short of PDQ's and pHash's match on the edits where nhkit is not above them."""
-    tr, n = res["methods"]["nhkit"]["transforms"], res["n_photos"]
-    short = 0
-    for t in res["transforms"]:
-        if t in EXPECTED_FAIL:
-            continue
-        best = max(res["methods"][k]["transforms"][t]["match_zero_fp"] for k in ("PDQ", "pHash"))
-        short += max(0, round((best - tr[t]["match_zero_fp"]) * n))
-    return short
-
-
-def _figure(res: dict, goal: str) -> float:
-    """The figure a missed goal is improved on (higher is better)."""
-    nh = res["methods"]["nhkit"]
-    if goal == "closest_pair":
-        return float(nh["distinct"]["min"])
-    if goal in nh["transforms"]:
-        return float(nh["transforms"][goal]["match_zero_fp"])
-    if goal == "above_baselines":
-        return -float(_short_photos(res))
-    if goal == "mean":
-        return mean_without_flips(res, "nhkit")
-    if goal == "median":
-        return -abs(float(nh["distinct"]["median"]) - 48.0)  # goal 47-49: distance from 48
-    if goal == "everyday_100":
-        full = [t for t in res["transforms"] if t.split("_")[0] in EVERYDAY_100]
-        return min(float(nh["transforms"][t]["match_zero_fp"]) for t in full)
-    raise KeyError(goal)
+from quality import goals_v2  # noqa: E402
 
 
 def compare(current: dict, candidate: dict) -> tuple[bool, list[str]]:
@@ -65,21 +34,21 @@ def compare(current: dict, candidate: dict) -> tuple[bool, list[str]]:
             raise ValueError("not a report on the issue 12 evaluation set (split_version 2)")
     if current["photos"] != candidate["photos"] or current["transforms"] != candidate["transforms"]:
         raise ValueError("the two reports are not on the same photos and edits")
-    cur = {g: (ok, text) for g, ok, text in goals_v2(current)}
-    can = {g: (ok, text) for g, ok, text in goals_v2(candidate)}
+    cur = {g: (ok, fig, text) for g, ok, fig, text in goals_v2(current)}
+    can = {g: (ok, fig, text) for g, ok, fig, text in goals_v2(candidate)}
     lines, ok = [], True
     kept = [g for g in cur if cur[g][0]]
     lost = [g for g in kept if not can[g][0]]
     ok &= not lost
     lines.append(
         f"1. goals the current model meets, kept: {len(kept) - len(lost)}/{len(kept)}"
-        + (f" (lost: {', '.join(can[g][1] for g in lost)})" if lost else "")
+        + (f" (lost: {', '.join(can[g][2] for g in lost)})" if lost else "")
     )
     improved = []
     for g in cur:
         if cur[g][0]:
             continue
-        a, b = _figure(current, g), _figure(candidate, g)
+        a, b = cur[g][1], can[g][1]
         lines.append(f"   missed by current: {g}: {a:.4g} -> {b:.4g}")
         if b > a:
             improved.append(g)

@@ -36,6 +36,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
 
 from calib_set import PDQ_MAX, PHASH_MAX, cross_distances, fingerprints, write_set  # noqa: E402
 
+from nhkit.runtime.atomic import write_text_atomic  # noqa: E402
+
 EVAL_MIN = 320
 SOURCE_COLUMNS = (
     "file",
@@ -48,12 +50,11 @@ SOURCE_COLUMNS = (
 )
 
 
-def write_sources(
-    eval_files: list[dict[str, str]], extra_rows: list[dict[str, str]], out: str
-) -> None:
+def sources_tsv(eval_files: list[dict[str, str]], extra_rows: list[dict[str, str]]) -> str:
     """The evaluation photos' provenance (source, package, version, path in it, licence), so
     that someone without our photo folder can see where every evaluation photo comes from and
-    rebuild it from Debian or PyPI; temp file, then rename."""
+    rebuild it from Debian or PyPI. Built (and checked) before anything is written, so a bad
+    MANIFEST.tsv leaves both output files as they were."""
     by_file = {r["file"]: r for r in extra_rows}
     lines = ["\t".join(SOURCE_COLUMNS)]
     for e in eval_files:
@@ -75,10 +76,7 @@ def write_sources(
         if any(not v or "\t" in v or "\n" in v for v in row):
             sys.exit(f"{e['file']}: empty or multi-line provenance field in MANIFEST.tsv")
         lines.append("\t".join(row))
-    tmp = out + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(tmp, out)
+    return "\n".join(lines) + "\n"
 
 
 def read_rows(folder: str) -> list[dict[str, str]]:
@@ -190,8 +188,9 @@ def main() -> int:
         "eval_to_train_closest": kept_train_min,
         "seconds": round(time.time() - t0, 1),
     }
+    sources = sources_tsv(res["eval"], extra_rows)
     write_set(res, a.out, a.extra, [cand[i] for i in kept], a.link)
-    write_sources(res["eval"], extra_rows, a.sources)
+    write_text_atomic(a.sources, sources)
     print(
         f"train {len(train)} photos ({len(train_pk)} extra packages + photos/), eval "
         f"{len(kept)} kept of {len(cand)} ({res['eval_distinct_pairs']} pairs, "
