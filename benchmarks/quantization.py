@@ -299,7 +299,11 @@ def main() -> int:
         ),
         "measured_on": args.select_on,
         "evaluation": {
-            "source": f"{args.split.name} 'eval' side ({len(split['eval_packages'])} packages)",
+            "source": (
+                f"{args.split.name} 'eval' side ({len(split['eval_packages'])} packages)"
+                if args.select_on == "eval"
+                else f"{args.split.name} 'train' side less calibration photos and their groups"
+            ),
             "photos": ev.photos,
             "sha256_list": ev_source.sha256_list,
         },
@@ -451,12 +455,13 @@ def _write(out: Path, report: dict[str, Any]) -> None:
             else ""
         )
         + f". Measured on {ev['photos']} photos, {ev['source']} "
-        f"(`sha256_list` `{ev['sha256_list'][:16]}...`); none of them is a calibration "
-        "photo and none of their packages is a calibration photo's package"
+        f"(`sha256_list` `{ev['sha256_list'][:16]}...`); "
         + (
-            " (tuning photos: for choosing a recipe, not for reporting)."
+            "none of them is a calibration photo or of a calibration photo's scene group "
+            "(tuning photos: for choosing a recipe, not for reporting)."
             if report.get("measured_on") == "train"
-            else "."
+            else "none of them is a calibration photo and none of their packages is a "
+            "calibration photo's package."
         ),
         "",
         "Recipes (what differs between them; other variants are `unchanged`):",
