@@ -69,3 +69,33 @@ def test_reports_on_different_photos_are_refused() -> None:
     other["photos"] = other["photos"][1:]
     with pytest.raises(ValueError, match="same photos"):
         cc.compare(v2, other)
+
+
+def _quant() -> dict:
+    return json.loads((RESULTS / "quantization.json").read_text(encoding="utf-8"))
+
+
+def test_a_met_drift_goal_improved_selects_and_a_lost_one_rejects() -> None:
+    v2, q2 = _report("v2"), _quant()
+    ok, lines = cc.compare(v2, copy.deepcopy(v2), (q2, copy.deepcopy(q2)))
+    assert not ok and "2. missed goals improved: none" in lines
+    better = copy.deepcopy(q2)
+    row = next(r for r in better["rows"] if r["variant"] == "tflite-fp16")
+    row["mean"] = 0.04  # fp16 mean goal (<= 0.05) now met
+    ok, lines = cc.compare(v2, copy.deepcopy(v2), (q2, better))
+    assert ok, lines
+    assert "tflite-fp16 mean" in next(line for line in lines if line.startswith("2."))
+    worse = copy.deepcopy(better)
+    row = next(r for r in worse["rows"] if r["variant"] == "coreml-int8")
+    row["mean"] = 0.35  # coreml-int8 met its goal (<= 0.3) in q2
+    ok, lines = cc.compare(v2, copy.deepcopy(v2), (q2, worse))
+    assert not ok
+    assert any(line.startswith("4.") and "coreml-int8 mean 0.35" in line for line in lines)
+
+
+def test_drift_on_tuning_photos_cannot_select_a_model() -> None:
+    v2, q2 = _report("v2"), _quant()
+    tuning = copy.deepcopy(q2)
+    tuning["measured_on"] = "train"
+    with pytest.raises(ValueError, match="tuning photos"):
+        cc.compare(v2, copy.deepcopy(v2), (q2, tuning))

@@ -1,16 +1,21 @@
-"""Apply a phase's selection rule, written before the phase ran (training/README.md, "Phase 3"),
-to two quality reports of the same evaluation set, so the decision is a computation, not a
-reading of tables.
+"""Apply a phase's selection rule, written before the phase ran (training/README.md, "Phase 3"
+and "Phase 4"), to two quality reports of the same evaluation set, so the decision is a
+computation, not a reading of tables.
 
     python training/compare_candidate.py benchmarks/results/quality_eval_v2.json \
         benchmarks/results/quality_eval_v3c.json
+    # phase 4 on: with the quantization drift of both models on the same photos
+    python training/compare_candidate.py CUR_quality.json CAND_quality.json \
+        --quantization CUR_quantization.json CAND_quantization.json
 
 The candidate replaces the current default only if it
 1. meets every issue 12 §2 goal the current model meets,
 2. improves at least one goal the current model misses (closest distinct pair: more bits;
    a geometric edit: a higher rate; above PDQ/pHash: fewer photos short on the edits that fall
-   below them),
+   below them; with --quantization, also a §4 drift term (mean, p99, max, non-fragile flips of
+   a variant) the current model misses: a lower figure),
 3. lowers no edit's zero-FP match rate by more than one photo,
+4. with --quantization: meets every §4 drift term the current model meets,
 and (checked by `nhkit export`, not here) its bundles pass the export budgets.
 Exit 0: candidate selected; 1: not selected; 2: the reports are not comparable.
 """
@@ -27,8 +32,57 @@ sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
 
 from quality import goals_v2  # noqa: E402
 
+QUANT_TERMS = ("mean", "p99", "max", "nonfragile_flips")
 
-def compare(current: dict, candidate: dict) -> tuple[bool, list[str]]:
+
+def quantization_goals(report: dict) -> dict[tuple[str, str], tuple[bool, float]]:
+    """(variant, term) -> (met, figure) for every §4 goal term, from a benchmarks/quantization.py
+    report of the evaluation side, on the current export recipe (rows 'after' or 'unchanged')."""
+    if report.get("measured_on") != "eval":
+        raise ValueError("a quantization report of tuning photos cannot select a model")
+    rows = {r["variant"]: r for r in report["rows"] if r["recipe"] in ("after", "unchanged")}
+    out = {}
+    for variant, goal in report["goals"].items():
+        if variant not in rows:
+            raise ValueError(f"quantization report has no current-recipe row for {variant}")
+        for term in QUANT_TERMS:
+            if goal.get(term) is not None:
+                fig = rows[variant][term]
+                out[(variant, term)] = (fig <= goal[term], fig)
+    return out
+
+
+def compare_quantization(current: dict, candidate: dict) -> tuple[bool, list[str], list[str]]:
+    """Rule 4, and the §4 part of rule 2: (kept every met term, improved missed terms, lines)."""
+    if current["evaluation"]["sha256_list"] != candidate["evaluation"]["sha256_list"]:
+        raise ValueError("the two quantization reports are not on the same photos")
+    cur, can = quantization_goals(current), quantization_goals(candidate)
+    lost = [
+        f"{v} {t} {can[(v, t)][1]:g}"
+        for (v, t), (ok, _) in cur.items()
+        if ok and not can[(v, t)][0]
+    ]
+    improved, lines = [], []
+    for (v, t), (ok, a) in cur.items():
+        if ok:
+            continue
+        b = can[(v, t)][1]
+        lines.append(f"   §4 missed by current: {v} {t}: {a:g} -> {b:g}")
+        if b < a:
+            improved.append(f"{v} {t}")
+    met = sum(ok for ok, _ in cur.values())
+    lines.append(
+        f"4. §4 drift terms the current model meets, kept: {met - len(lost)}/{met}"
+        + (f" (lost: {'; '.join(lost)})" if lost else "")
+    )
+    return not lost, improved, lines
+
+
+def compare(
+    current: dict,
+    candidate: dict,
+    quant: tuple[dict, dict] | None = None,
+) -> tuple[bool, list[str]]:
     for r in (current, candidate):
         if r.get("split_version") != 2:
             raise ValueError("not a report on the issue 12 evaluation set (split_version 2)")
@@ -52,6 +106,12 @@ def compare(current: dict, candidate: dict) -> tuple[bool, list[str]]:
         lines.append(f"   missed by current: {g}: {a:.4g} -> {b:.4g}")
         if b > a:
             improved.append(g)
+    qlines: list[str] = []
+    if quant is not None:
+        kept_q, improved_q, qlines = compare_quantization(*quant)
+        ok &= kept_q
+        lines.extend(line for line in qlines if line.startswith("   "))
+        improved += improved_q
     ok &= bool(improved)
     lines.append(f"2. missed goals improved: {', '.join(improved) or 'none'}")
     n = current["n_photos"]
@@ -63,6 +123,7 @@ def compare(current: dict, candidate: dict) -> tuple[bool, list[str]]:
             drops.append(f"{t} {a * 100:.1f}% -> {b * 100:.1f}%")
     ok &= not drops
     lines.append("3. edits losing more than one photo: " + ("; ".join(drops) if drops else "none"))
+    lines.extend(line for line in qlines if not line.startswith("   "))
     return ok, lines
 
 
@@ -72,9 +133,15 @@ def main() -> int:
     )
     ap.add_argument("current", help="quality_eval_*.json of the current default")
     ap.add_argument("candidate", help="quality_eval_*.json of the candidate")
+    ap.add_argument(
+        "--quantization",
+        nargs=2,
+        metavar=("CURRENT", "CANDIDATE"),
+        help="benchmarks/quantization.py reports (eval side) of the two models",
+    )
     a = ap.parse_args()
     reports = []
-    for path in (a.current, a.candidate):
+    for path in (a.current, a.candidate, *(a.quantization or ())):
         try:
             with open(path, encoding="utf-8") as f:
                 reports.append(json.load(f))
@@ -82,9 +149,12 @@ def main() -> int:
             print(f"{path}: {e}", file=sys.stderr)
             return 2
     try:
-        ok, lines = compare(*reports)
+        quant = (reports[2], reports[3]) if a.quantization else None
+        ok, lines = compare(reports[0], reports[1], quant)
     except (ValueError, KeyError) as e:
         print(f"{a.current} vs {a.candidate}: {e}", file=sys.stderr)
+        if a.quantization:
+            print(f"(with {a.quantization[0]} vs {a.quantization[1]})", file=sys.stderr)
         return 2
     print("\n".join(lines))
     print(

@@ -96,6 +96,13 @@ def main():
     )
     ap.add_argument("--geo", type=float, default=1.0, help="geometric edit strength (v1: 1.0)")
     ap.add_argument("--warmup", type=int, default=150)
+    ap.add_argument(
+        "--loss",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a loss weight of losses.CFG (e.g. w_sep=3); recorded in state.json",
+    )
     ap.add_argument("--log", default=None)
     ap.add_argument("--log-every", type=int, default=20)
     a = ap.parse_args()
@@ -134,6 +141,13 @@ def main():
     tf.config.threading.set_inter_op_parallelism_threads(a.threads)
     tf.keras.utils.set_random_seed(a.seed)
     from losses import CFG, total_loss
+
+    overrides = {}
+    for item in a.loss:
+        key, _, val = item.partition("=")
+        if key not in CFG or not val:
+            raise SystemExit(f"--loss {item!r}: expected KEY=VALUE with KEY one of {sorted(CFG)}")
+        overrides[key] = float(val)
     from model import build_model, count_macs
 
     seed_path = os.path.join(a.out, "seed.f32")
@@ -157,6 +171,11 @@ def main():
         seed_mat = make_seed_matrix()
         seed_mat.tofile(seed_path)
     state["minutes"] = a.minutes
+    # a resumed run keeps its loss weights; --loss changes them from this step on (recorded)
+    cfg = {**CFG, **state.get("loss_cfg", {}), **overrides}
+    if overrides:
+        state.setdefault("loss_changes", []).append({"at_step": state["step"], "set": overrides})
+    state["loss_cfg"] = cfg
     state.setdefault("commands", []).append(
         {"argv": sys.argv[1:], "at_step": state["step"], "knobs": dict(data.KNOBS)}
     )
@@ -217,7 +236,7 @@ def main():
         n = tf.shape(x1)[0]
         with tf.GradientTape() as tape:
             e = model(x, training=not a.bn_frozen)
-            loss, stats = total_loss(e[:n], e[n:], seed_t)
+            loss, stats = total_loss(e[:n], e[n:], seed_t, cfg)
         grads = tape.gradient(loss, model.trainable_variables)
         opt.apply_gradients(zip(grads, model.trainable_variables))
         return stats
