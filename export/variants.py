@@ -99,10 +99,12 @@ _ALL: tuple[Variant, ...] = (
         "fp16",
         "fp32",
         "fp16-weights",
-        # goal mean 0.05 missed: v2 drifts 0.125 on the check photos (4 fragile bits of 3072),
-        # 0.06 on the eval photos (v1 0.053)
-        DriftBudget(0.15, max=1, p99=1),
-        "float16 weights (dequantized at load), float32 compute",
+        # goal met with float32 weights in the first 80% of the weight layers (export/tflite.py):
+        # v2 drifts 0.031 on the check photos, 0.013 on the eval photos (every weight float16:
+        # 0.125 and 0.062)
+        DriftBudget(0.05, max=1, p99=1),
+        "float16 weights in the last 20% of the weight layers (78% of the weights), float32 in "
+        "the rest; float32 compute",
     ),
     Variant(
         "tflite",

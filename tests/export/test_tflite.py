@@ -279,3 +279,57 @@ def _stem_tensor_names(path: Path) -> set[str]:
         for op in it._get_ops_details()  # noqa: SLF001
         if np.dtype(td[op["outputs"][0]]["dtype"]) == np.float32 and op["op_name"] != "DEQUANTIZE"
     }
+
+
+def _weight_layers_fp16(data: bytes) -> list[bool]:
+    """Per weight op (conv, depthwise, dense) in file order: are its weights float16 (read
+    through a DEQUANTIZE op)?"""
+    from tensorflow.lite.python import schema_py_generated as fb
+
+    m = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0))
+    sub = m.subgraphs[0]
+    codes = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
+
+    def name(op) -> str:
+        c = m.operatorCodes[op.opcodeIndex]
+        return codes[max(c.builtinCode, c.deprecatedBuiltinCode)]
+
+    deq = {int(op.outputs[0]) for op in sub.operators if name(op) == "DEQUANTIZE"}
+    weighted = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+    return [int(op.inputs[1]) in deq for op in sub.operators if name(op) in weighted]
+
+
+def test_fp16_keeps_float32_weights_in_the_first_layers(tiny, variants, monkeypatch) -> None:
+    """The fp16 recipe: float32 weights in the first FP16_FLOAT32_FRACTION of the weight layers,
+    float16 in the rest; fraction 0 is the converter's plain fp16 (every weight float16)."""
+    model, g = tiny
+    n_weight = sum(n.op in ("conv", "dense") for n in g.nodes)
+    kept = int(round(T.FP16_FLOAT32_FRACTION * n_weight))
+    assert 0 < kept < n_weight
+    fp16 = _weight_layers_fp16(variants["fp16"].path.read_bytes())
+    assert fp16 == [False] * kept + [True] * (n_weight - kept)
+    monkeypatch.setattr(T, "FP16_FLOAT32_FRACTION", 0.0)
+    module = T.build_tf_module(g)
+    plain = T._convert(module, "fp16", None, g)
+    assert _weight_layers_fp16(plain) == [True] * n_weight
+    fp32_size = variants["fp32"].path.stat().st_size
+    assert len(plain) < variants["fp16"].path.stat().st_size < fp32_size
+    # the float32 layers carry the fp32 file's exact weights: closer to fp32 than plain fp16
+    x = to_layout(_x(3, seed=9), "NCHW", "NHWC")
+    ref = _run(variants["fp32"].path.read_bytes(), x)
+    err_mixed = np.abs(_run(variants["fp16"].path.read_bytes(), x) - ref).max()
+    err_plain = np.abs(_run(plain, x) - ref).max()
+    assert 0 < err_mixed < err_plain
+
+
+def _run(data: bytes, x: np.ndarray) -> np.ndarray:
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_content=data)
+    it.allocate_tensors()
+    out = []
+    for i in range(x.shape[0]):
+        it.set_tensor(it.get_input_details()[0]["index"], x[i : i + 1])
+        it.invoke()
+        out.append(it.get_tensor(it.get_output_details()[0]["index"]).copy())
+    return np.concatenate(out)
