@@ -63,6 +63,7 @@ class Recipe:
     float_first_convs: int = 0  # leading convolutions kept in float32 (0: all int8)
     palette_group_size: int | None = None  # conv output channels per LUT (None: one per tensor)
     fp16_float32_fraction: float = 0.0  # leading weight layers with float32 weights in tflite-fp16
+    dynamic_float32_fraction: float = 0.0  # the same in tflite-dynamic-int8
 
 
 RECIPES = {
@@ -71,16 +72,16 @@ RECIPES = {
     # the export before issue 12 section 4 (varied calibration set, pal6 embedding layer 8-bit)
     "before": Recipe("before", "shipped", 8, 1),
     # section 4: quantile ranges and a float stem for full int8, grouped conv LUTs for pal6,
-    # float32 weights in the first 80% of the weight layers of tflite-fp16
-    "after": Recipe("after", "shipped", 8, 1, 1e-4, 3, 4, 0.8),
+    # float32 weights in the first 80% of the weight layers of tflite-fp16 and dynamic-int8
+    "after": Recipe("after", "shipped", 8, 1, 1e-4, 3, 4, 0.8, 0.8),
     # the alternatives tried: each int8 lever alone; pal6 with 8 channels per LUT (smaller) and
     # with the whole head at 8 bits
     "ranges-only": Recipe("ranges-only", "shipped", 8, 1, 1e-4, 0, None),
     "stem-only": Recipe("stem-only", "shipped", 8, 1, None, 3, None),
     "after-g8": Recipe("after-g8", "shipped", 8, 1, 1e-4, 3, 8),
     "after-last2": Recipe("after-last2", "shipped", 8, 2, 1e-4, 3, 4),
-    # tflite-fp16 with float32 weights in the first 60% of the weight layers (smaller)
-    "fp16-f60": Recipe("fp16-f60", "shipped", 8, 1, 1e-4, 3, 4, 0.6),
+    # tflite-fp16 and dynamic-int8 with float32 weights in the first 60% of the weight layers
+    "fp16-f60": Recipe("fp16-f60", "shipped", 8, 1, 1e-4, 3, 4, 0.6, 0.6),
 }
 RECIPE_ORDER = ("unchanged", *RECIPES)
 
@@ -99,7 +100,8 @@ ALSO_TRIED = [
     "(1e-4: 1.22); calibration views full only or full+mirror+crop80 -> within 0.05 of "
     "full+mirror; float stem of 2 / 4 / 5 / 8 convolutions -> 1.30 / 1.25 / 1.25 / 1.26.",
     "- dynamic-int8: the legacy dynamic-range quantizer 0.488 (new 0.476); no other converter "
-    "option applies. fp16: the converter has no per-layer switch (all weights fp16 or none); "
+    "option applies (the `after` recipe's float32 weights in the first layers are our own "
+    "post-processing, see quantization_tuning_fp16.md). fp16: the converter has no per-layer switch (all weights fp16 or none); "
     "with float32 weights put back into one block of 12 graph nodes at a time (v2, these "
     "photos), the mean goes from 0.070 to 0.058-0.070: the error comes from many layers, "
     "hence the `after` recipe's 80% of the layers.",
@@ -244,7 +246,11 @@ def main() -> int:
         for key in args.variants.split(","):
             target, name = key.split("-", 1)
             variant = get_variant(target, name)
-            affected = variant.calibrated or name.startswith("pal") or key == "tflite-fp16"
+            affected = (
+                variant.calibrated
+                or name.startswith("pal")
+                or key in ("tflite-fp16", "tflite-dynamic-int8")
+            )
             if label != labels[0] and not affected:
                 continue  # a recipe changes only calibrated, palettized and tflite-fp16 variants
             work = tmp / f"{label}-{key}"
@@ -266,8 +272,12 @@ def main() -> int:
                 "calibration": recipe.calibration if variant.calibrated else None,
                 "range_quantile": recipe.range_quantile if variant.calibrated else None,
                 "float_first_convs": recipe.float_first_convs if variant.calibrated else 0,
-                "fp16_float32_fraction": (
-                    recipe.fp16_float32_fraction if key == "tflite-fp16" else None
+                "float32_weight_fraction": (
+                    recipe.fp16_float32_fraction
+                    if key == "tflite-fp16"
+                    else recipe.dynamic_float32_fraction
+                    if key == "tflite-dynamic-int8"
+                    else None
                 ),
                 "coreml_palette_group": (
                     recipe.palette_group_size if name.startswith("pal") else None
@@ -401,6 +411,7 @@ def recipe_applied(recipe: Recipe) -> Iterator[None]:
         tl.FLOAT_FIRST_CONVS,
         cm.PALETTE_CONV_GROUP_SIZE,
         tl.FP16_FLOAT32_FRACTION,
+        tl.DYNAMIC_INT8_FLOAT32_FRACTION,
     )
     cm.SENSITIVE_PALETTE_BITS = recipe.coreml_sensitive_bits
     cm.SENSITIVE_LAST_WEIGHT_OPS = recipe.coreml_sensitive_ops
@@ -408,6 +419,7 @@ def recipe_applied(recipe: Recipe) -> Iterator[None]:
     tl.FLOAT_FIRST_CONVS = recipe.float_first_convs
     cm.PALETTE_CONV_GROUP_SIZE = recipe.palette_group_size
     tl.FP16_FLOAT32_FRACTION = recipe.fp16_float32_fraction
+    tl.DYNAMIC_INT8_FLOAT32_FRACTION = recipe.dynamic_float32_fraction
     try:
         yield
     finally:
@@ -418,6 +430,7 @@ def recipe_applied(recipe: Recipe) -> Iterator[None]:
             tl.FLOAT_FIRST_CONVS,
             cm.PALETTE_CONV_GROUP_SIZE,
             tl.FP16_FLOAT32_FRACTION,
+            tl.DYNAMIC_INT8_FLOAT32_FRACTION,
         ) = saved
 
 
@@ -487,18 +500,19 @@ def _write(out: Path, report: dict[str, Any]) -> None:
         "- `before`: the export before issue 12 section 4. Full int8 calibrated on `shipped` (the "
         "current export/data/calibration) with the converter's absolute min/max ranges, every op "
         "int8; palettized variants: one LUT per tensor (iOS 16), the last weight layer (the "
-        "embedding projection) at 8 bits; tflite-fp16 with every weight in float16.",
+        "embedding projection) at 8 bits; tflite-fp16 and tflite-dynamic-int8 with every weight "
+        "in float16 / int8.",
         "- `after`: the current export. As `before`, with full-int8 activation ranges set to the "
         "widest per-photo 0.01%/99.99% quantiles over the calibration photos, and the first 3 "
         "convolutions (the stem, with the model input) kept in float32; palettized variants "
         "with one k-means LUT per 4 conv output channels (iOS 18), dense layers per tensor, the "
-        "embedding layer at 8 bits; tflite-fp16 with float32 weights in the first 80% of the "
-        "weight layers (the last 20% hold 78% of the weights).",
+        "embedding layer at 8 bits; tflite-fp16 and tflite-dynamic-int8 with float32 weights in "
+        "the first 80% of the weight layers (the last 20% hold 78% of the weights).",
         "- `ranges-only`, `stem-only`: each of the two int8 levers alone.",
         "- `after-g8`, `after-last2`: as `after` with 8 conv output channels per LUT, or with the "
         "last 2 weight layers (the whole head) at 8 bits, in palettized variants.",
         "- `fp16-f60`: as `after` with float32 weights in the first 60% of the weight layers "
-        "of tflite-fp16.",
+        "of tflite-fp16 and tflite-dynamic-int8.",
         "",
         "Calibration sets (full int8 only), each photo as-is and mirrored:",
         "",

@@ -9,7 +9,8 @@ Variants (see export/variants.py for their drift budgets):
   fp32          plain float conversion
   fp16          float16 weights (dequantized to float32 at load; float32 compute on CPU), except
                 the first FP16_FLOAT32_FRACTION of the weight layers, which keep float32 weights
-  dynamic-int8  int8 weights, activations quantized on the fly (dynamic range)
+  dynamic-int8  int8 weights, activations quantized on the fly (dynamic range), except the first
+                DYNAMIC_INT8_FLOAT32_FRACTION of the weight layers (float32 weights and compute)
   int8          full integer: int8 weights and activations, calibrated on real images;
                 float32 input/output (QUANTIZE/DEQUANTIZE at the edges)
   int8-io       as int8, with int8 input and output tensors (scale/zero point in the manifest)
@@ -334,8 +335,8 @@ def _convert(
     try:
         with quiet_native_output():
             data = bytes(conv.convert())
-            if variant == "fp16" and graph is not None:
-                keep = set(fp16_float32_nodes(graph))
+            if variant in ("fp16", "dynamic-int8") and graph is not None:
+                keep = set(float32_weight_nodes(graph, variant))
                 if keep:
                     fp32 = _convert(module, "fp32", None)
                     data = _restore_float32_weights(data, fp32, keep)
@@ -352,21 +353,24 @@ def _convert(
         ) from exc
 
 
-# fp16 recipe (issue 12 section 4). Rounding every weight to float16 flips a bit on 7% of
-# photos (mean 0.070 on the tuning photos of benchmarks/quantization.py, goal 0.05); the flips
-# come from the early layers, whose rounding error the rest of the network carries: float32
-# weights in the first 80% of the weight layers (44 of v2's 55) bring it to 0.021, while the last
-# 20% hold 78% of the weights (the 576-channel stage and the dense head), so the file is 4.0 MB
-# instead of 3.3 MB (float32: 6.6 MB). The converter has no per-layer float16 switch, hence
-# _restore_float32_weights. 0: every weight float16.
+# fp16 and dynamic-int8 recipes (issue 12 section 4). Rounding every weight to float16 flips a
+# bit on 7% of photos (mean 0.070 on the tuning photos of benchmarks/quantization.py, goal 0.05);
+# the flips come from the early layers, whose rounding error the rest of the network carries:
+# float32 weights in the first 80% of the weight layers (44 of v2's 55) bring it to 0.021, while
+# the last 20% hold 78% of the weights (the 576-channel stage and the dense head), so the file is
+# 4.0 MB instead of 3.3 MB (float32: 6.6 MB). Dynamic int8 likewise: 0.439 -> 0.250 on the same
+# photos (goal 0.3), 1.8 -> 2.9 MB. The converter has no per-layer switch for either, hence
+# _restore_float32_weights. 0: every weight float16 / int8.
 FP16_FLOAT32_FRACTION = 0.8
+DYNAMIC_INT8_FLOAT32_FRACTION = 0.8
 
 
-def fp16_float32_nodes(graph: Graph, fraction: float | None = None) -> list[str]:
-    """Output names of the internal nodes whose weights the fp16 variant keeps in float32: every
-    node up to the last of the first `fraction` (default FP16_FLOAT32_FRACTION) of the weight
-    layers (conv, dense) in graph order."""
-    fraction = FP16_FLOAT32_FRACTION if fraction is None else fraction
+def float32_weight_nodes(graph: Graph, variant: str, fraction: float | None = None) -> list[str]:
+    """Output names of the internal nodes whose weights the fp16 or dynamic-int8 variant keeps
+    in float32: every node up to the last of the first `fraction` (default: the variant's
+    FP16_/DYNAMIC_INT8_FLOAT32_FRACTION) of the weight layers (conv, dense) in graph order."""
+    if fraction is None:
+        fraction = FP16_FLOAT32_FRACTION if variant == "fp16" else DYNAMIC_INT8_FLOAT32_FRACTION
     weighted = [i for i, n in enumerate(graph.nodes) if n.op in ("conv", "dense")]
     count = int(round(fraction * len(weighted)))
     if count <= 0:
@@ -374,15 +378,16 @@ def fp16_float32_nodes(graph: Graph, fraction: float | None = None) -> list[str]
     return [n.output for n in graph.nodes[: weighted[count - 1] + 1]]
 
 
-def _restore_float32_weights(fp16: bytes, fp32: bytes, nodes: set[str]) -> bytes:
-    """The fp16 flatbuffer with the float32 weights of the fp32 flatbuffer put back into the ops
-    of `nodes` (their float16 constants and DEQUANTIZE ops dropped). Both files come from the
-    same tf.function, so their ops match one to one once fp16's DEQUANTIZE ops are set aside."""
+def _restore_float32_weights(quantized: bytes, fp32: bytes, nodes: set[str]) -> bytes:
+    """The fp16 or dynamic-int8 flatbuffer with the float32 weights of the fp32 flatbuffer put
+    back into the ops of `nodes` (float16 constants read through DEQUANTIZE, or int8 constants
+    of hybrid ops, which then run in float). Both files come from the same tf.function, so their
+    ops match one to one once fp16's DEQUANTIZE ops are set aside."""
     import flatbuffers
     from tensorflow.lite.python import convert as tfl_convert
     from tensorflow.lite.python import schema_py_generated as schema_fb
 
-    q = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(fp16, 0))
+    q = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(quantized, 0))
     f = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(fp32, 0))
     qs, fs = q.subgraphs[0], f.subgraphs[0]
     codes = {v: k for k, v in vars(schema_fb.BuiltinOperator).items() if not k.startswith("_")}
@@ -393,7 +398,7 @@ def _restore_float32_weights(fp16: bytes, fp32: bytes, nodes: set[str]) -> bytes
 
     body = [op for op in qs.operators if opname(q, op) != "DEQUANTIZE"]
     if [opname(q, op) for op in body] != [opname(f, op) for op in fs.operators]:
-        raise TfliteConversionError("fp16 and fp32 conversions differ in their ops")
+        raise TfliteConversionError("quantized and fp32 conversions differ in their ops")
     producer = {int(o): op for op in qs.operators for o in op.outputs}
     for op, fop in zip(body, fs.operators):
         names = [fs.tensors[fop.outputs[0]].name.decode()]
@@ -403,7 +408,13 @@ def _restore_float32_weights(fp16: bytes, fp32: bytes, nodes: set[str]) -> bytes
         inputs = [int(i) for i in op.inputs]
         for j, t in enumerate(inputs):
             src = producer.get(t)
-            if t < 0 or src is None or opname(q, src) != "DEQUANTIZE":
+            fp16_weight = src is not None and opname(q, src) == "DEQUANTIZE"
+            int8_weight = (
+                t >= 0
+                and qs.tensors[t].type == schema_fb.TensorType.INT8
+                and q.buffers[qs.tensors[t].buffer].data is not None
+            )
+            if t < 0 or not (fp16_weight or int8_weight):
                 continue
             ft = fs.tensors[fop.inputs[j]]
             buf = schema_fb.BufferT()
@@ -424,7 +435,7 @@ def _restore_float32_weights(fp16: bytes, fp32: bytes, nodes: set[str]) -> bytes
     live = {qs.tensors[i].buffer for i in used if i >= 0}
     for i, t in enumerate(qs.tensors):
         if i not in used and t.buffer and t.buffer not in live:
-            q.buffers[t.buffer].data = None  # the dropped float16 copy
+            q.buffers[t.buffer].data = None  # the dropped float16 / int8 copy
     builder = flatbuffers.Builder(1024)
     builder.Finish(q.Pack(builder), file_identifier=b"TFL3")
     return bytes(tfl_convert.deduplicate_readonly_buffers(bytes(builder.Output())))

@@ -283,7 +283,7 @@ def _stem_tensor_names(path: Path) -> set[str]:
 
 def _weight_layers_fp16(data: bytes) -> list[bool]:
     """Per weight op (conv, depthwise, dense) in file order: are its weights float16 (read
-    through a DEQUANTIZE op)?"""
+    through a DEQUANTIZE op) or int8 (a hybrid op of dynamic range)?"""
     from tensorflow.lite.python import schema_py_generated as fb
 
     m = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0))
@@ -296,30 +296,44 @@ def _weight_layers_fp16(data: bytes) -> list[bool]:
 
     deq = {int(op.outputs[0]) for op in sub.operators if name(op) == "DEQUANTIZE"}
     weighted = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-    return [int(op.inputs[1]) in deq for op in sub.operators if name(op) in weighted]
+    return [
+        int(op.inputs[1]) in deq or sub.tensors[op.inputs[1]].type == fb.TensorType.INT8
+        for op in sub.operators
+        if name(op) in weighted
+    ]
 
 
-def test_fp16_keeps_float32_weights_in_the_first_layers(tiny, variants, monkeypatch) -> None:
-    """The fp16 recipe: float32 weights in the first FP16_FLOAT32_FRACTION of the weight layers,
-    float16 in the rest; fraction 0 is the converter's plain fp16 (every weight float16)."""
+@pytest.mark.parametrize(
+    "variant,knob",
+    [("fp16", "FP16_FLOAT32_FRACTION"), ("dynamic-int8", "DYNAMIC_INT8_FLOAT32_FRACTION")],
+)
+def test_float32_weights_in_the_first_layers(tiny, variants, monkeypatch, variant, knob) -> None:
+    """The fp16 / dynamic-int8 recipe: float32 weights in the first fraction of the weight layers,
+    the converter's float16 / int8 in the rest; fraction 0 is the converter's plain variant, and
+    fraction 1 computes exactly what the fp32 file does."""
     model, g = tiny
     n_weight = sum(n.op in ("conv", "dense") for n in g.nodes)
-    kept = int(round(T.FP16_FLOAT32_FRACTION * n_weight))
+    kept = int(round(getattr(T, knob) * n_weight))
     assert 0 < kept < n_weight
-    fp16 = _weight_layers_fp16(variants["fp16"].path.read_bytes())
-    assert fp16 == [False] * kept + [True] * (n_weight - kept)
-    monkeypatch.setattr(T, "FP16_FLOAT32_FRACTION", 0.0)
+    mixed = _weight_layers_fp16(variants[variant].path.read_bytes())
     module = T.build_tf_module(g)
-    plain = T._convert(module, "fp16", None, g)
-    assert _weight_layers_fp16(plain) == [True] * n_weight
-    fp32_size = variants["fp32"].path.stat().st_size
-    assert len(plain) < variants["fp16"].path.stat().st_size < fp32_size
-    # the float32 layers carry the fp32 file's exact weights: closer to fp32 than plain fp16
+    monkeypatch.setattr(T, knob, 0.0)
+    plain = T._convert(module, variant, None, g)
+    plain_layers = _weight_layers_fp16(plain)
+    assert any(plain_layers)  # (dynamic range leaves tensors under 1024 weights float32 itself)
+    assert mixed == [False] * kept + plain_layers[kept:]
+    monkeypatch.setattr(T, knob, 1.0)
+    restored = T._convert(module, variant, None, g)
+    assert _weight_layers_fp16(restored) == [False] * n_weight
     x = to_layout(_x(3, seed=9), "NCHW", "NHWC")
     ref = _run(variants["fp32"].path.read_bytes(), x)
-    err_mixed = np.abs(_run(variants["fp16"].path.read_bytes(), x) - ref).max()
+    assert np.array_equal(_run(restored, x), ref)
+    err_mixed = np.abs(_run(variants[variant].path.read_bytes(), x) - ref).max()
     err_plain = np.abs(_run(plain, x) - ref).max()
-    assert 0 < err_mixed < err_plain
+    assert err_mixed <= err_plain and err_plain > 0
+    if variant == "fp16":  # every tiny layer is float16 in plain fp16: the restore shows
+        assert all(plain_layers) and 0 < err_mixed < err_plain
+        assert len(plain) < variants[variant].path.stat().st_size
 
 
 def _run(data: bytes, x: np.ndarray) -> np.ndarray:
