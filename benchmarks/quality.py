@@ -105,6 +105,14 @@ def main():
     ap.add_argument("--photos", default=os.path.join(REPO, "..", "shared", "photos"))
     ap.add_argument("--extra", default=os.path.join(REPO, "..", "shared", "photos_extra"))
     ap.add_argument("--split", default=os.path.join(REPO, "training", "split.json"))
+    ap.add_argument(
+        "--folder",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="where a version-2 split's folder NAME is (e.g. fresh_eval=../fresh_eval for "
+        "training/split_fresh.json); photos and photos_extra come from --photos and --extra",
+    )
     ap.add_argument("--fpr", type=float, default=1e-3, help="second operating point (FPR)")
     ap.add_argument(
         "--model-dir", default=os.path.join(REPO, "runtime", "models", "nhkit-mnv3s-v2")
@@ -127,6 +135,10 @@ def main():
     if split.get("version") == 2:  # evaluation side of training/split_v2.json
         files = [e["file"] for e in split["eval"]]
         roots = {"photos": a.photos, "photos_extra": a.extra}
+        roots.update(item.split("=", 1) for item in a.folder if "=" in item)
+        missing = sorted({f.split("/", 1)[0] for f in files} - set(roots))
+        if missing:
+            raise SystemExit(f"{a.split}: say where folder {missing[0]} is (--folder NAME=DIR)")
         paths = [os.path.join(roots[f.split("/", 1)[0]], f.split("/", 1)[1]) for f in files]
     else:
         files = split["held_out"]

@@ -1,0 +1,136 @@
+"""A second evaluation set for choosing between model candidates (issue 12): photos of packages
+no nhkit model has trained on, been calibrated on or been chosen on.
+
+    python training/fresh_eval/build_fresh_eval.py --out ../fresh_eval   # from Debian and PyPI
+    python training/split_fresh.py --fresh ../fresh_eval --photos ../shared/photos \
+        --extra ../shared/photos_extra
+    # writes training/split_fresh.json (benchmarks/quality.py --split ... --folder
+    # fresh_eval=../fresh_eval reports on it)
+
+Why: split_v2's evaluation side has chosen between models twice (v1 -> v2, v2 vs v3c); a third
+choice on it would start fitting the model to those 321 photos. This set (252 photos of 50
+packages in `fresh_eval/MANIFEST.tsv`, chosen by eye as real photographs, none of a package of
+`photos/` or `photos_extra/`, no gcompris) is checked here with split_v2's rules before use:
+1. every photo's sha256 is the one its MANIFEST row records (a rebuilt folder is the same set);
+2. leak scan with the bounds of benchmarks/calib_set.py: a photo within pHash <= 10 (of 64) or
+   PDQ <= 70 (of 256) of any photo of `photos/` or `photos_extra/` (training and split_v2
+   evaluation alike) is left out;
+3. inside the set, near-duplicate groups keep their first file (MANIFEST order).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
+
+from calib_set import PDQ_MAX, PHASH_MAX, cross_distances, fingerprints, write_set  # noqa: E402
+
+
+def read_rows(folder: str) -> list[dict[str, str]]:
+    with open(os.path.join(folder, "MANIFEST.tsv"), newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fresh", required=True, help="the fresh_eval folder (with MANIFEST.tsv)")
+    ap.add_argument("--photos", default=os.path.join(HERE, "..", "..", "shared", "photos"))
+    ap.add_argument("--extra", default=os.path.join(HERE, "..", "..", "shared", "photos_extra"))
+    ap.add_argument("--out", default=os.path.join(HERE, "split_fresh.json"))
+    a = ap.parse_args()
+    t0 = time.time()
+    import numpy as np
+
+    rows = read_rows(a.fresh)
+    if any("gcompris" in r["source_package"] for r in rows):
+        raise SystemExit(f"{a.fresh}: gcompris photos are reserved for the independent evaluation")
+    files = [r["file"] for r in rows]
+    fph, fpdq, fsha = fingerprints(a.fresh, files)
+    bad = [f for f, s, r in zip(files, fsha, rows) if s != r["out_sha256"]]
+    if bad:
+        raise SystemExit(
+            f"{a.fresh}: {len(bad)} photos differ from MANIFEST.tsv's out_sha256 "
+            f"(first: {bad[0]}); rebuild with training/fresh_eval/build_fresh_eval.py"
+        )
+    used_pk = set()
+    known_ph, known_pdq, known_names = [], [], []
+    for name, folder in (("photos", a.photos), ("photos_extra", a.extra)):
+        known = read_rows(folder)
+        used_pk |= {r["source_package"] for r in known}
+        ph, pdq, _ = fingerprints(folder, [r["file"] for r in known])
+        known_ph.append(ph)
+        known_pdq.append(pdq)
+        known_names += [f"{name}/{r['file']}" for r in known]
+    shared_pk = sorted({r["source_package"] for r in rows} & used_pk)
+    if shared_pk:
+        raise SystemExit(
+            f"{a.fresh}: packages already used by photos/ or photos_extra/: {shared_pk}"
+        )
+    dph = cross_distances(fph, np.concatenate(known_ph))
+    dpdq = cross_distances(fpdq, np.concatenate(known_pdq))
+    excluded: list[dict[str, object]] = []
+    dropped: set[int] = set()
+    for i, f in enumerate(files):
+        j, k = int(dph[i].argmin()), int(dpdq[i].argmin())
+        if dph[i, j] <= PHASH_MAX or dpdq[i, k] <= PDQ_MAX:
+            dropped.add(i)
+            excluded.append(
+                {
+                    "file": f,
+                    "reason": "near-duplicate of a photo of photos/ or photos_extra/",
+                    "closest_phash": [known_names[j], int(dph[i, j])],
+                    "closest_pdq": [known_names[k], int(dpdq[i, k])],
+                }
+            )
+    sph, spdq = cross_distances(fph, fph), cross_distances(fpdq, fpdq)
+    for j in range(len(files)):
+        if j in dropped:
+            continue
+        for i in range(j):
+            if i not in dropped and (sph[i, j] <= PHASH_MAX or spdq[i, j] <= PDQ_MAX):
+                dropped.add(j)
+                excluded.append(
+                    {
+                        "file": files[j],
+                        "reason": "near-duplicate inside the set",
+                        "kept": files[i],
+                        "phash": int(sph[i, j]),
+                        "pdq": int(spdq[i, j]),
+                    }
+                )
+                break
+    kept = [i for i in range(len(files)) if i not in dropped]
+    packages = sorted({rows[i]["source_package"] for i in kept})
+    res = {
+        "version": 2,
+        "rule": "fresh packages (none of photos/ or photos_extra/, no gcompris), chosen by eye as "
+        f"real photographs; leak scan pHash <= {PHASH_MAX} / PDQ <= {PDQ_MAX} against every "
+        "photo of photos/ and photos_extra/; near-duplicates inside keep the first",
+        "folders": {"fresh_eval": "fresh_eval"},
+        "eval_packages": packages,
+        "train": [],
+        "eval": [{"file": f"fresh_eval/{files[i]}", "sha256": fsha[i]} for i in kept],
+        "eval_count": len(kept),
+        "eval_distinct_pairs": len(kept) * (len(kept) - 1) // 2,
+        "excluded": excluded,
+        "eval_to_known_closest": {"phash": int(dph[kept].min()), "pdq": int(dpdq[kept].min())},
+        "seconds": round(time.time() - t0, 1),
+    }
+    write_set(res, a.out, a.fresh, [files[i] for i in kept], None)
+    print(
+        f"fresh evaluation: {len(kept)} of {len(files)} photos ({res['eval_distinct_pairs']} "
+        f"pairs, {len(packages)} packages), {len(excluded)} excluded; closest to photos/ and "
+        f"photos_extra/: pHash {res['eval_to_known_closest']['phash']}, PDQ "
+        f"{res['eval_to_known_closest']['pdq']} ({res['seconds']} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
