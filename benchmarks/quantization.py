@@ -64,6 +64,7 @@ class Recipe:
     palette_group_size: int | None = None  # conv output channels per LUT (None: one per tensor)
     fp16_float32_fraction: float = 0.0  # leading weight layers with float32 weights in tflite-fp16
     dynamic_float32_fraction: float = 0.0  # the same in tflite-dynamic-int8
+    coreml_first_fraction: float = 0.0  # leading weight layers palettized at 8 bits (per tensor)
 
 
 RECIPES = {
@@ -73,15 +74,15 @@ RECIPES = {
     "before": Recipe("before", "shipped", 8, 1),
     # section 4: quantile ranges and a float stem for full int8, grouped conv LUTs for pal6,
     # float32 weights in the first 80% of the weight layers of tflite-fp16 and dynamic-int8
-    "after": Recipe("after", "shipped", 8, 1, 1e-4, 3, 4, 0.8, 0.8),
+    "after": Recipe("after", "shipped", 8, 1, 1e-4, 3, 4, 0.8, 0.8, 0.8),
     # the alternatives tried: each int8 lever alone; pal6 with 8 channels per LUT (smaller) and
     # with the whole head at 8 bits
     "ranges-only": Recipe("ranges-only", "shipped", 8, 1, 1e-4, 0, None),
     "stem-only": Recipe("stem-only", "shipped", 8, 1, None, 3, None),
     "after-g8": Recipe("after-g8", "shipped", 8, 1, 1e-4, 3, 8),
     "after-last2": Recipe("after-last2", "shipped", 8, 2, 1e-4, 3, 4),
-    # tflite-fp16 and dynamic-int8 with float32 weights in the first 60% of the weight layers
-    "fp16-f60": Recipe("fp16-f60", "shipped", 8, 1, 1e-4, 3, 4, 0.6, 0.6),
+    # as `after` with 60% instead of 80% of the first weight layers in float32 / at 8 bits
+    "first60": Recipe("first60", "shipped", 8, 1, 1e-4, 3, 4, 0.6, 0.6, 0.6),
 }
 RECIPE_ORDER = ("unchanged", *RECIPES)
 
@@ -101,7 +102,8 @@ ALSO_TRIED = [
     "full+mirror; float stem of 2 / 4 / 5 / 8 convolutions -> 1.30 / 1.25 / 1.25 / 1.26.",
     "- dynamic-int8: the legacy dynamic-range quantizer 0.488 (new 0.476); no other converter "
     "option applies (the `after` recipe's float32 weights in the first layers are our own "
-    "post-processing, see quantization_tuning_fp16.md). fp16: the converter has no per-layer switch (all weights fp16 or none); "
+    "post-processing, see quantization_tuning_v2.md). fp16: the converter has no per-layer "
+    "switch (all weights fp16 or none); "
     "with float32 weights put back into one block of 12 graph nodes at a time (v2, these "
     "photos), the mean goes from 0.070 to 0.058-0.070: the error comes from many layers, "
     "hence the `after` recipe's 80% of the layers.",
@@ -282,6 +284,9 @@ def main() -> int:
                 "coreml_palette_group": (
                     recipe.palette_group_size if name.startswith("pal") else None
                 ),
+                "coreml_8bit_first_fraction": (
+                    recipe.coreml_first_fraction if name.startswith("pal") else None
+                ),
                 "coreml_8bit_layers": (
                     recipe.coreml_sensitive_ops
                     if name.startswith("pal") and recipe.coreml_sensitive_bits
@@ -412,6 +417,7 @@ def recipe_applied(recipe: Recipe) -> Iterator[None]:
         cm.PALETTE_CONV_GROUP_SIZE,
         tl.FP16_FLOAT32_FRACTION,
         tl.DYNAMIC_INT8_FLOAT32_FRACTION,
+        cm.SENSITIVE_FIRST_WEIGHT_FRACTION,
     )
     cm.SENSITIVE_PALETTE_BITS = recipe.coreml_sensitive_bits
     cm.SENSITIVE_LAST_WEIGHT_OPS = recipe.coreml_sensitive_ops
@@ -420,6 +426,7 @@ def recipe_applied(recipe: Recipe) -> Iterator[None]:
     cm.PALETTE_CONV_GROUP_SIZE = recipe.palette_group_size
     tl.FP16_FLOAT32_FRACTION = recipe.fp16_float32_fraction
     tl.DYNAMIC_INT8_FLOAT32_FRACTION = recipe.dynamic_float32_fraction
+    cm.SENSITIVE_FIRST_WEIGHT_FRACTION = recipe.coreml_first_fraction
     try:
         yield
     finally:
@@ -431,6 +438,7 @@ def recipe_applied(recipe: Recipe) -> Iterator[None]:
             cm.PALETTE_CONV_GROUP_SIZE,
             tl.FP16_FLOAT32_FRACTION,
             tl.DYNAMIC_INT8_FLOAT32_FRACTION,
+            cm.SENSITIVE_FIRST_WEIGHT_FRACTION,
         ) = saved
 
 
@@ -506,13 +514,15 @@ def _write(out: Path, report: dict[str, Any]) -> None:
         "widest per-photo 0.01%/99.99% quantiles over the calibration photos, and the first 3 "
         "convolutions (the stem, with the model input) kept in float32; palettized variants "
         "with one k-means LUT per 4 conv output channels (iOS 18), dense layers per tensor, the "
-        "embedding layer at 8 bits; tflite-fp16 and tflite-dynamic-int8 with float32 weights in "
-        "the first 80% of the weight layers (the last 20% hold 78% of the weights).",
+        "embedding layer and the first 80% of the weight layers at 8 bits (one LUT per tensor); "
+        "tflite-fp16 and tflite-dynamic-int8 with float32 weights in the first 80% of the "
+        "weight layers (the last 20% hold 78% of the weights).",
         "- `ranges-only`, `stem-only`: each of the two int8 levers alone.",
-        "- `after-g8`, `after-last2`: as `after` with 8 conv output channels per LUT, or with the "
-        "last 2 weight layers (the whole head) at 8 bits, in palettized variants.",
-        "- `fp16-f60`: as `after` with float32 weights in the first 60% of the weight layers "
-        "of tflite-fp16 and tflite-dynamic-int8.",
+        "- `after-g8`, `after-last2`: as `after` (before its first 80% of the layers at 8 bits) "
+        "with 8 conv output channels per LUT, or with the last 2 weight layers (the whole head) "
+        "at 8 bits, in palettized variants.",
+        "- `first60`: as `after` with the first 60% of the weight layers (not 80%) in float32 "
+        "(tflite-fp16, tflite-dynamic-int8) or at 8 bits (palettized).",
         "",
         "Calibration sets (full int8 only), each photo as-is and mirrored:",
         "",

@@ -178,10 +178,12 @@ _ALL: tuple[Variant, ...] = (
         "pal6",
         "fp16",
         "palettized-6bit-kmeans",
-        # grouped conv LUTs (iOS 18): goal mean 1 met on the eval photos (0.88, p99 4, max 5),
-        # missed on the check photos (1.16, p99 4, max 4); goal max 4 missed (5)
-        DriftBudget(1.2, max=5, p99=4),
-        "6-bit k-means palettized weights (one LUT per 4 conv output channels), fp16 compute",
+        # grouped conv LUTs (iOS 18), the first 80% of the weight layers and the last one at 8
+        # bits: goals met, 0.489 (p99 3, max 3) on the eval photos, 0.688 (p99 3, max 3) on the
+        # check photos (before the 8-bit first layers: 0.885 / max 5 and 1.16 / max 4)
+        DriftBudget(1.0, max=4, p99=4),
+        "6-bit k-means palettized weights (one LUT per 4 conv output channels; the first 80% of "
+        "the weight layers and the last one at 8 bits, one LUT per tensor), fp16 compute",
     ),
     # pal4 is not in the default set: on the default model it drifts mean 8.3 bits (budget 6),
     # so a default export would fail; it stays available by name, budget unchanged.

@@ -85,11 +85,15 @@ def build_small_onnx(path: Path, *, seed: int = 0, size: int = 360) -> Path:
     x = node("Add", [r, x], "res_add")
     x = node("Sub", [x, init("shift", np.array(0.25, f))], "shift_sub")
     x = node("Div", [x, init("two", np.array(2.0, f))], "half_div")
-    x = node("Conv", [x, w("head_w", (64, 32, 1, 1), 0.25), w("head_b", (64,), 0.1)], "head")
+    # 96 x 32 = 3072 weights: a palettized layer among the last 20% of the weight layers (the
+    # first 80% keep 8 bits, export/coreml.py's SENSITIVE_FIRST_WEIGHT_FRACTION)
+    x = node("Conv", [x, w("head_w", (96, 32, 1, 1), 0.25), w("head_b", (96,), 0.1)], "head")
     x = node("HardSwish", [x], "head_hs")
     x = node("GlobalAveragePool", [x], "gap")
     x = node("Flatten", [x], "flat", axis=1)
-    x = node("Gemm", [x, w("fc_w", (128, 64), 0.3), w("fc_b", (128,), 0.05)], "embedding", transB=1)
+    x = node(
+        "Gemm", [x, w("fc_w", (128, 96), 0.25), w("fc_b", (128,), 0.05)], "embedding", transB=1
+    )
     graph = helper.make_graph(
         nodes,
         "coreml-test-neuralhash",

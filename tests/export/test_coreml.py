@@ -71,15 +71,23 @@ def test_every_variant_has_the_interface_and_its_compression(packages: dict[str,
             assert not any(k.startswith("constexpr_") for k in counts)
         sizes[v] = (packages[v] / "Data/com.apple.CoreML/weights/weight.bin").stat().st_size
     assert sizes["fp32"] > sizes["fp16"] > sizes["int8"]
-    assert sizes["fp16"] > sizes["pal8"] > sizes["pal6"] > sizes["pal4"]
+    # (pal6/pal4 against pal8: on this small model, one 64- or 16-entry LUT per 4 channels
+    # outweighs the bits it saves, so only same-grouping variants are ordered)
+    assert sizes["fp16"] > sizes["pal8"] and sizes["pal6"] > sizes["pal4"]
 
 
 def test_palette_sizes_match_the_bits(packages: dict[str, Path]) -> None:
     from nhkit.export import coreml as C
+    from nhkit.export.onnx_frontend import load_graph
     from nhkit.runtime.coreml.mlmodel import parse_model
 
     assert C.SENSITIVE_PALETTE_BITS == 8 and C.SENSITIVE_LAST_WEIGHT_OPS == 1
-    assert C.PALETTE_CONV_GROUP_SIZE == 4
+    assert C.PALETTE_CONV_GROUP_SIZE == 4 and C.SENSITIVE_FIRST_WEIGHT_FRACTION == 0.8
+    graph = load_graph(packages["onnx"], use_onnxsim=False)
+    weighted = [n for n in graph.nodes if n.op in ("conv", "dense")]
+    first = weighted[: int(round(0.8 * len(weighted)))]
+    sensitive = C.sensitive_weight_ops(graph)
+    assert sensitive == [C._mil_name(graph, n) for n in [weighted[-1], *first]]
     for v in ("pal8", "pal6", "pal4"):
         bits = COREML_VARIANT_INFO[v].palette_bits
         spec = parse_model((packages[v] / "Data/com.apple.CoreML/model.mlmodel").read_bytes())
@@ -95,13 +103,16 @@ def test_palette_sizes_match_the_bits(packages: dict[str, Path]) -> None:
                 lut = op.inputs["lut"][0].value.type.shape
                 out = op.inputs["indices"][0].value.type.shape[0]
                 luts[op.outputs[0][0]] = (lut[0], lut[-2], out)
-        # The embedding projection (the last weight layer) keeps 8 bits with one LUT; every
-        # other palettized weight has the variant's bits, convs below 8 bits one LUT per
-        # PALETTE_CONV_GROUP_SIZE output channels (iOS 18).
+        # The embedding projection (the last weight layer) and the first 80% of the weight
+        # layers keep 8 bits with one LUT; every other palettized weight has the variant's
+        # bits, convs below 8 bits one LUT per PALETTE_CONV_GROUP_SIZE output channels (iOS 18).
         head = {n for n in luts if n.startswith("embedding_weight")}
         assert len(head) == 1 and len(luts) > 1, (v, luts)
-        assert all(luts[n][:2] == (1, 256) for n in head), (v, luts)
-        rest = {n: t for n, t in luts.items() if n not in head}
+        kept = {n for n in luts if any(n.startswith(f"{m}_weight") for m in sensitive)}
+        assert head < kept and len(kept) >= 2, (v, luts)  # some early layer is over 2048 weights
+        assert all(luts[n][:2] == (1, 256) for n in kept), (v, luts)
+        rest = {n: t for n, t in luts.items() if n not in kept}
+        assert rest, (v, luts)
         assert all(entries == 2**bits for _, entries, _ in rest.values()), (v, luts)
         grouped = deployment_target(v) == "iOS18"
         assert grouped == (bits < 8), v
