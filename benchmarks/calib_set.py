@@ -44,9 +44,14 @@ PHASH_MAX = 10
 PDQ_MAX = 70
 
 
-def read_manifest(folder: str) -> list[str]:
+def read_rows(folder: str) -> list[dict[str, str]]:
+    """The rows of a photo folder's MANIFEST.tsv (file, source_package, version, ...)."""
     with open(os.path.join(folder, "MANIFEST.tsv"), newline="", encoding="utf-8") as f:
-        return [row["file"] for row in csv.DictReader(f, delimiter="\t")]
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def read_manifest(folder: str) -> list[str]:
+    return [row["file"] for row in read_rows(folder)]
 
 
 def fingerprints(folder: str, files: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -87,6 +92,63 @@ def cross_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a8.sum(1)[:, None] + b8.sum(1)[None, :] - 2 * (a8 @ b8.T)
 
 
+def leak_scan(
+    files: list[str],
+    ph: np.ndarray,
+    pdq: np.ndarray,
+    known: list[str],
+    known_ph: np.ndarray,
+    known_pdq: np.ndarray,
+    reason: str,
+) -> tuple[set[int], list[dict[str, object]], np.ndarray, np.ndarray]:
+    """The files within PHASH_MAX or PDQ_MAX of any known photo (a training photo, say): their
+    indices, one exclusion record each (with the closest known photo by each hash), and the
+    distance matrices (files x known) for the caller's own figures."""
+    dph, dpdq = cross_distances(ph, known_ph), cross_distances(pdq, known_pdq)
+    dropped: set[int] = set()
+    excluded: list[dict[str, object]] = []
+    for i, f in enumerate(files):
+        j, k = int(dph[i].argmin()), int(dpdq[i].argmin())
+        if dph[i, j] <= PHASH_MAX or dpdq[i, k] <= PDQ_MAX:
+            dropped.add(i)
+            excluded.append(
+                {
+                    "file": f,
+                    "reason": reason,
+                    "closest_phash": [known[j], int(dph[i, j])],
+                    "closest_pdq": [known[k], int(dpdq[i, k])],
+                }
+            )
+    return dropped, excluded, dph, dpdq
+
+
+def drop_later_near_duplicates(
+    files: list[str], ph: np.ndarray, pdq: np.ndarray, dropped: set[int], reason: str
+) -> list[dict[str, object]]:
+    """Inside one set, a file within PHASH_MAX or PDQ_MAX of an earlier file still kept is
+    dropped (added to `dropped`), so each near-duplicate group keeps its first file; returns
+    one exclusion record per file dropped."""
+    sph, spdq = cross_distances(ph, ph), cross_distances(pdq, pdq)
+    excluded: list[dict[str, object]] = []
+    for j in range(len(files)):
+        if j in dropped:
+            continue
+        for i in range(j):
+            if i not in dropped and (sph[i, j] <= PHASH_MAX or spdq[i, j] <= PDQ_MAX):
+                dropped.add(j)
+                excluded.append(
+                    {
+                        "file": files[j],
+                        "reason": reason,
+                        "kept": files[i],
+                        "phash": int(sph[i, j]),
+                        "pdq": int(spdq[i, j]),
+                    }
+                )
+                break
+    return excluded
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -106,21 +168,9 @@ def main() -> int:
     tph, tpdq, _ = fingerprints(a.train, train)
 
     # 2. training overlap
-    dph, dpdq = cross_distances(ph, tph), cross_distances(pdq, tpdq)
-    excluded: list[dict[str, object]] = []
-    dropped = set()
-    for i, f in enumerate(files):
-        j, k = int(dph[i].argmin()), int(dpdq[i].argmin())
-        if dph[i, j] <= PHASH_MAX or dpdq[i, k] <= PDQ_MAX:
-            dropped.add(i)
-            excluded.append(
-                {
-                    "file": f,
-                    "reason": "near-duplicate of a training photo",
-                    "closest_phash": [train[j], int(dph[i, j])],
-                    "closest_pdq": [train[k], int(dpdq[i, k])],
-                }
-            )
+    dropped, excluded, dph, dpdq = leak_scan(
+        files, ph, pdq, train, tph, tpdq, "near-duplicate of a training photo"
+    )
     overlap_min = {"phash": int(dph.min()), "pdq": int(dpdq.min())}
 
     # 3. near-duplicates inside the set

@@ -21,7 +21,6 @@ packages in `fresh_eval/MANIFEST.tsv`, chosen by eye as real photographs, none o
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import time
@@ -29,12 +28,15 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
 
-from calib_set import PDQ_MAX, PHASH_MAX, cross_distances, fingerprints, write_set  # noqa: E402
-
-
-def read_rows(folder: str) -> list[dict[str, str]]:
-    with open(os.path.join(folder, "MANIFEST.tsv"), newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
+from calib_set import (  # noqa: E402
+    PDQ_MAX,
+    PHASH_MAX,
+    drop_later_near_duplicates,
+    fingerprints,
+    leak_scan,
+    read_rows,
+    write_set,
+)
 
 
 def main() -> int:
@@ -72,39 +74,18 @@ def main() -> int:
         raise SystemExit(
             f"{a.fresh}: packages already used by photos/ or photos_extra/: {shared_pk}"
         )
-    dph = cross_distances(fph, np.concatenate(known_ph))
-    dpdq = cross_distances(fpdq, np.concatenate(known_pdq))
-    excluded: list[dict[str, object]] = []
-    dropped: set[int] = set()
-    for i, f in enumerate(files):
-        j, k = int(dph[i].argmin()), int(dpdq[i].argmin())
-        if dph[i, j] <= PHASH_MAX or dpdq[i, k] <= PDQ_MAX:
-            dropped.add(i)
-            excluded.append(
-                {
-                    "file": f,
-                    "reason": "near-duplicate of a photo of photos/ or photos_extra/",
-                    "closest_phash": [known_names[j], int(dph[i, j])],
-                    "closest_pdq": [known_names[k], int(dpdq[i, k])],
-                }
-            )
-    sph, spdq = cross_distances(fph, fph), cross_distances(fpdq, fpdq)
-    for j in range(len(files)):
-        if j in dropped:
-            continue
-        for i in range(j):
-            if i not in dropped and (sph[i, j] <= PHASH_MAX or spdq[i, j] <= PDQ_MAX):
-                dropped.add(j)
-                excluded.append(
-                    {
-                        "file": files[j],
-                        "reason": "near-duplicate inside the set",
-                        "kept": files[i],
-                        "phash": int(sph[i, j]),
-                        "pdq": int(spdq[i, j]),
-                    }
-                )
-                break
+    dropped, excluded, dph, dpdq = leak_scan(
+        files,
+        fph,
+        fpdq,
+        known_names,
+        np.concatenate(known_ph),
+        np.concatenate(known_pdq),
+        "near-duplicate of a photo of photos/ or photos_extra/",
+    )
+    excluded += drop_later_near_duplicates(
+        files, fph, fpdq, dropped, "near-duplicate inside the set"
+    )
     kept = [i for i in range(len(files)) if i not in dropped]
     packages = sorted({rows[i]["source_package"] for i in kept})
     res = {

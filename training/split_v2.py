@@ -25,7 +25,6 @@ training; benchmarks/quality.py reports on it. No gcompris photos are read (rese
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import os
 import sys
@@ -34,7 +33,15 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
 
-from calib_set import PDQ_MAX, PHASH_MAX, cross_distances, fingerprints, write_set  # noqa: E402
+from calib_set import (  # noqa: E402
+    PDQ_MAX,
+    PHASH_MAX,
+    drop_later_near_duplicates,
+    fingerprints,
+    leak_scan,
+    read_rows,
+    write_set,
+)
 
 from nhkit.runtime.atomic import write_text_atomic  # noqa: E402
 
@@ -77,11 +84,6 @@ def sources_tsv(eval_files: list[dict[str, str]], extra_rows: list[dict[str, str
             sys.exit(f"{e['file']}: empty or multi-line provenance field in MANIFEST.tsv")
         lines.append("\t".join(row))
     return "\n".join(lines) + "\n"
-
-
-def read_rows(folder: str) -> list[dict[str, str]]:
-    with open(os.path.join(folder, "MANIFEST.tsv"), newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
 
 
 def main() -> int:
@@ -133,38 +135,12 @@ def main() -> int:
     train_names = [f"{n}/{f}" for n in ("photos", "photos_extra") for m, f in train if m == n]
     eph, epdq, esha = fingerprints(a.extra, cand)
 
-    dph, dpdq = cross_distances(eph, tph_a), cross_distances(epdq, tpdq_a)
-    excluded: list[dict[str, object]] = []
-    dropped: set[int] = set()
-    for i, f in enumerate(cand):
-        j, k = int(dph[i].argmin()), int(dpdq[i].argmin())
-        if dph[i, j] <= PHASH_MAX or dpdq[i, k] <= PDQ_MAX:
-            dropped.add(i)
-            excluded.append(
-                {
-                    "file": f,
-                    "reason": "near-duplicate of a training photo",
-                    "closest_phash": [train_names[j], int(dph[i, j])],
-                    "closest_pdq": [train_names[k], int(dpdq[i, k])],
-                }
-            )
-    sph, spdq = cross_distances(eph, eph), cross_distances(epdq, epdq)
-    for j in range(len(cand)):
-        if j in dropped:
-            continue
-        for i in range(j):
-            if i not in dropped and (sph[i, j] <= PHASH_MAX or spdq[i, j] <= PDQ_MAX):
-                dropped.add(j)
-                excluded.append(
-                    {
-                        "file": cand[j],
-                        "reason": "near-duplicate inside the evaluation side",
-                        "kept": cand[i],
-                        "phash": int(sph[i, j]),
-                        "pdq": int(spdq[i, j]),
-                    }
-                )
-                break
+    dropped, excluded, dph, dpdq = leak_scan(
+        cand, eph, epdq, train_names, tph_a, tpdq_a, "near-duplicate of a training photo"
+    )
+    excluded += drop_later_near_duplicates(
+        cand, eph, epdq, dropped, "near-duplicate inside the evaluation side"
+    )
     kept = [i for i in range(len(cand)) if i not in dropped]
     kept_train_min = {
         "phash": int(dph[kept].min()),
