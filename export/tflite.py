@@ -18,6 +18,7 @@ Variants (see export/variants.py for their drift budgets):
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -378,6 +379,19 @@ def float32_weight_nodes(graph: Graph, variant: str, fraction: float | None = No
     return [n.output for n in graph.nodes[: weighted[count - 1] + 1]]
 
 
+@functools.cache
+def _builtin_names() -> dict[int, str]:
+    from tensorflow.lite.python import schema_py_generated as schema_fb
+
+    return {v: k for k, v in vars(schema_fb.BuiltinOperator).items() if not k.startswith("_")}
+
+
+def _op_name(model: Any, op: Any) -> str:
+    """'CONV_2D', 'DEQUANTIZE', ... for an operator of a flatbuffer ModelT."""
+    code = model.operatorCodes[op.opcodeIndex]
+    return _builtin_names().get(max(code.builtinCode, code.deprecatedBuiltinCode), "?")
+
+
 def _restore_float32_weights(quantized: bytes, fp32: bytes, nodes: set[str]) -> bytes:
     """The fp16 or dynamic-int8 flatbuffer with the float32 weights of the fp32 flatbuffer put
     back into the ops of `nodes` (float16 constants read through DEQUANTIZE, or int8 constants
@@ -390,12 +404,7 @@ def _restore_float32_weights(quantized: bytes, fp32: bytes, nodes: set[str]) -> 
     q = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(quantized, 0))
     f = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(fp32, 0))
     qs, fs = q.subgraphs[0], f.subgraphs[0]
-    codes = {v: k for k, v in vars(schema_fb.BuiltinOperator).items() if not k.startswith("_")}
-
-    def opname(m: Any, op: Any) -> str:
-        c = m.operatorCodes[op.opcodeIndex]
-        return codes.get(max(c.builtinCode, c.deprecatedBuiltinCode), "?")
-
+    opname = _op_name
     body = [op for op in qs.operators if opname(q, op) != "DEQUANTIZE"]
     if [opname(q, op) for op in body] != [opname(f, op) for op in fs.operators]:
         raise TfliteConversionError("quantized and fp32 conversions differ in their ops")
@@ -524,11 +533,9 @@ def _check_only_denied_float(data: bytes, deny: set[str], variant: str) -> None:
 
     model = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(data, 0))
     sub = model.subgraphs[0]
-    codes = {v: k for k, v in vars(schema_fb.BuiltinOperator).items() if not k.startswith("_")}
     stray = []
     for op in sub.operators:
-        code = model.operatorCodes[op.opcodeIndex]
-        name = codes.get(max(code.builtinCode, code.deprecatedBuiltinCode), "?")
+        name = _op_name(model, op)
         out = sub.tensors[op.outputs[0]]
         if name != "DEQUANTIZE" and out.type == schema_fb.TensorType.FLOAT32:
             if out.name.decode() not in deny:
