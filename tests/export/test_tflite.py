@@ -288,11 +288,9 @@ def _weight_layers_fp16(data: bytes) -> list[bool]:
 
     m = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0))
     sub = m.subgraphs[0]
-    codes = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
 
     def name(op) -> str:
-        c = m.operatorCodes[op.opcodeIndex]
-        return codes[max(c.builtinCode, c.deprecatedBuiltinCode)]
+        return T._op_name(m, op)
 
     deq = {int(op.outputs[0]) for op in sub.operators if name(op) == "DEQUANTIZE"}
     weighted = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
