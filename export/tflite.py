@@ -404,9 +404,8 @@ def _restore_float32_weights(quantized: bytes, fp32: bytes, nodes: set[str]) -> 
     q = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(quantized, 0))
     f = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(fp32, 0))
     qs, fs = q.subgraphs[0], f.subgraphs[0]
-    opname = _op_name
-    body = [op for op in qs.operators if opname(q, op) != "DEQUANTIZE"]
-    if [opname(q, op) for op in body] != [opname(f, op) for op in fs.operators]:
+    body = [op for op in qs.operators if _op_name(q, op) != "DEQUANTIZE"]
+    if [_op_name(q, op) for op in body] != [_op_name(f, op) for op in fs.operators]:
         raise TfliteConversionError("quantized and fp32 conversions differ in their ops")
     producer = {int(o): op for op in qs.operators for o in op.outputs}
     for op, fop in zip(body, fs.operators):
@@ -417,7 +416,7 @@ def _restore_float32_weights(quantized: bytes, fp32: bytes, nodes: set[str]) -> 
         inputs = [int(i) for i in op.inputs]
         for j, t in enumerate(inputs):
             src = producer.get(t)
-            fp16_weight = src is not None and opname(q, src) == "DEQUANTIZE"
+            fp16_weight = src is not None and _op_name(q, src) == "DEQUANTIZE"
             int8_weight = (
                 t >= 0
                 and qs.tensors[t].type == schema_fb.TensorType.INT8
@@ -437,7 +436,7 @@ def _restore_float32_weights(quantized: bytes, fp32: bytes, nodes: set[str]) -> 
         op.inputs = inputs
     read = {int(i) for op in qs.operators for i in op.inputs} | {int(o) for o in qs.outputs}
     qs.operators = [
-        op for op in qs.operators if opname(q, op) != "DEQUANTIZE" or int(op.outputs[0]) in read
+        op for op in qs.operators if _op_name(q, op) != "DEQUANTIZE" or int(op.outputs[0]) in read
     ]
     used = {int(i) for op in qs.operators for i in (*op.inputs, *op.outputs)}
     used |= {int(i) for i in (*qs.inputs, *qs.outputs)}
