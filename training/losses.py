@@ -13,6 +13,13 @@
   those (its pull on P1 is tanh(k P2), ~0 when both views sit near 0), so v1-v3c kept an almost
   Gaussian |P| (6% of projections within 0.1 of 0) and every quantized variant's drift is set by
   that density: fewer projections near 0 make fp16, int8 and palettized bundles flip fewer bits.
+- int8 error (phase 5, `w_qat`): mean squared difference between the projections of the
+  network's int8 twin under pseudo-quantization noise (training/qat.py) and the float
+  projections of the same view; its gradient lowers the sensitivity to 8-bit rounding (outlier
+  weights and activation ranges, gains), not only the density near 0 (phase 4's lesson);
+- keep (phase 5, `w_keep`): mean squared difference between the float projections and those of
+  the frozen starting model (the shipped default), so that a phase aimed at the bundles does not
+  wander off the edits and pairs the starting model already gets right.
 """
 
 import math
@@ -31,6 +38,8 @@ CFG = dict(
     w_neg=2.0,
     w_sep=0.0,
     sep=0.3,
+    w_qat=0.0,
+    w_keep=0.0,
 )
 
 
@@ -106,3 +115,9 @@ def total_loss(e1, e2, seed_t, cfg=CFG):
         near0=tf.reduce_mean(tf.cast(tf.abs(p) < 0.1, tf.float32)),
     )
     return loss, stats
+
+
+def projection_mse(e_a, e_b, seed_t):
+    """Mean squared difference of the projections of two embeddings of the same images (the
+    int8 and keep terms); projections have RMS ~1, so this is a relative error squared."""
+    return tf.reduce_mean(tf.square(projections(e_a, seed_t) - projections(e_b, seed_t)))

@@ -140,7 +140,7 @@ def main():
     tf.config.threading.set_intra_op_parallelism_threads(a.threads)
     tf.config.threading.set_inter_op_parallelism_threads(a.threads)
     tf.keras.utils.set_random_seed(a.seed)
-    from losses import CFG, total_loss
+    from losses import CFG, projection_mse, total_loss
 
     overrides = {}
     for item in a.loss:
@@ -229,6 +229,24 @@ def main():
             json.dump(state, f, indent=1)
         os.replace(state_path + ".tmp", state_path)
 
+    sim = teacher = None
+    if cfg.get("w_qat", 0.0) > 0:
+        if not a.bn_frozen:
+            raise SystemExit("--loss w_qat needs --bn-frozen (the int8 twin folds BN statistics)")
+        from qat import Int8Sim
+
+        sim = Int8Sim(model, topo)
+        log(f"int8 twin: {len(sim.stored)} stored tensors, float stem {sorted(sim.float_nodes)}")
+    if cfg.get("w_keep", 0.0) > 0:
+        if not state.get("init_onnx"):
+            raise SystemExit("--loss w_keep needs a starting model (--init-onnx)")
+        from from_onnx import load_into
+
+        teacher, _ = build_model()
+        load_into(teacher, topo, os.path.join(HERE, "..", state["init_onnx"]), None)
+        teacher.trainable = False
+        log(f"keep term against the frozen {state['init_onnx']}")
+
     @tf.function(reduce_retracing=True)
     def train_step(x1, x2):
         x = tf.concat([x1, x2], 0)
@@ -237,6 +255,15 @@ def main():
         with tf.GradientTape() as tape:
             e = model(x, training=not a.bn_frozen)
             loss, stats = total_loss(e[:n], e[n:], seed_t, cfg)
+            if sim is not None:  # the int8 twin of the first views (pseudo-quantization noise)
+                qerr = projection_mse(sim(x[:n], noise=True), e[:n], seed_t)
+                loss = loss + cfg["w_qat"] * qerr
+                stats["qerr"] = tf.sqrt(qerr)
+            if teacher is not None:
+                keep = projection_mse(e[:n], teacher(x[:n], training=False), seed_t)
+                loss = loss + cfg["w_keep"] * keep
+                stats["keep"] = tf.sqrt(keep)
+            stats["loss"] = loss
         grads = tape.gradient(loss, model.trainable_variables)
         opt.apply_gradients(zip(grads, model.trainable_variables))
         return stats

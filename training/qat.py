@@ -1,0 +1,252 @@
+"""Simulated full-int8 forward pass of the training network (quantization-aware training).
+
+Why: the full-int8 TFLite bundle is the one variant the export cannot bring within issue 12's
+section 4 goals (mean 1.37 bits, 12 flips of non-fragile bits on the evaluation photos), and
+phase 4 showed that fewer projections near 0 alone do not help: the projections also have to
+move less under int8 rounding. This module replays the network's topology (training/model.py)
+with the arithmetic of the exported int8 model, so a loss can see, and a gradient can lower,
+the difference between the int8 and the float projections of the same weights.
+
+What it simulates (export/tflite.py's full-int8 recipe; fake quantization with straight-through
+gradients, tf.quantization.fake_quant_*):
+- BatchNorm folded into the convolution (as training/to_onnx.py writes it), then the folded
+  weights rounded to int8 per output channel, symmetric (what the converter does for CONV_2D,
+  DEPTHWISE_CONV_2D and FULLY_CONNECTED); biases stay exact (int32 in the file);
+- every activation tensor the int8 graph stores rounded to 8 bits per tensor over a range: the
+  min/max over calibration batches when rounding (`calibrate`; the export takes per-photo
+  quantiles), the batch's own min/max under noise;
+- a conv followed by ReLU is one fused op (only the ReLU's output is stored);
+- the float stem: everything up to the second conv+BN of the backbone (the export keeps its
+  first three convolutions in float, the 2x2 input pool being the first) stays float, and the
+  activation after it is the first int8 tensor.
+It does not model the int32 accumulator or the requantisation's fixed-point multiplier, both far
+finer than the 8-bit steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+
+FLOAT_CONV_BN = 2  # backbone convs kept float (+ the input pool): FLOAT_FIRST_CONVS = 3 at export
+
+
+def _fq_weights(w: tf.Tensor, noise: bool) -> tf.Tensor:
+    """int8 per channel (last axis), symmetric, narrow range: the converter's weight scheme.
+
+    noise: instead of rounding, add uniform noise of one step (pseudo-quantization noise,
+    Defossez et al. 2021, "Differentiable Model Compression via Pseudo Quantization Noise").
+    Rounding with a straight-through gradient passes the gains after it but treats each step as
+    a constant: a loss on the int8-vs-float difference cannot see that one outlier weight (or
+    activation) sets the step of its whole channel (or tensor). With noise the error is step * u
+    and the step (max |w| per channel / 127) is differentiable too, so the loss can shrink the
+    outliers as well as the network's gain from each rounding to the projections."""
+    axes = list(range(len(w.shape) - 1))
+    a = tf.maximum(tf.reduce_max(tf.abs(w), axis=axes), 1e-8)
+    if noise:
+        return w + (a / 127.0) * tf.random.uniform(tf.shape(w), -0.5, 0.5)
+    a = tf.stop_gradient(a)
+    return tf.quantization.fake_quant_with_min_max_vars_per_channel(
+        w, -a, a, num_bits=8, narrow_range=True
+    )
+
+
+class Int8Sim:
+    """The network's int8 twin: same variables, fake-quantized arithmetic."""
+
+    def __init__(self, model: Any, topo: list) -> None:
+        self.model = model
+        self.topo = topo
+        consumers: dict[str, list[str]] = {}
+        for op, _name, ins, _ex in topo:
+            for i in ins:
+                consumers.setdefault(i, []).append(op)
+        self.float_nodes: set[str] = set()
+        seen = 0
+        for op, name, _ins, _ex in topo:
+            if seen >= FLOAT_CONV_BN:
+                break
+            self.float_nodes.add(name)
+            seen += op == "conv_bn"
+        # tensors the int8 graph stores: every node output outside the float stem, except a
+        # conv whose only consumer is a ReLU (fused into the conv)
+        self.stored = [
+            name
+            for op, name, _ins, _ex in topo
+            if name not in self.float_nodes
+            and not (op in ("conv_bn", "conv_bias") and consumers.get(name) == ["relu"])
+        ]
+        self.lo = {n: tf.Variable(0.0, trainable=False, name=f"qlo_{n}") for n in self.stored}
+        self.hi = {n: tf.Variable(0.0, trainable=False, name=f"qhi_{n}") for n in self.stored}
+
+    def _act(self, name: str, x: tf.Tensor, update: bool, noise: bool) -> tf.Tensor:
+        if name not in self.lo:
+            return x
+        if noise:  # one 8-bit step of this batch's range (differentiable: outliers shrink)
+            step = (tf.maximum(tf.reduce_max(x), 0.0) - tf.minimum(tf.reduce_min(x), 0.0)) / 255
+            return x + step * tf.random.uniform(tf.shape(x), -0.5, 0.5)
+        lo, hi = self.lo[name], self.hi[name]
+        if update:
+            lo.assign(tf.minimum(tf.reduce_min(x), 0.0))
+            hi.assign(tf.maximum(tf.reduce_max(x), 0.0))
+        return tf.quantization.fake_quant_with_min_max_vars(
+            x, tf.stop_gradient(lo.value()), tf.stop_gradient(hi.value()), num_bits=8
+        )
+
+    def __call__(self, x: tf.Tensor, update: bool = False, noise: bool = False) -> tf.Tensor:
+        """x: NHWC float32 in [-1, 1] -> the 128 embedding values of the int8 twin.
+
+        update: set the activation ranges to this batch's min/max (see calibrate). noise:
+        pseudo-quantization noise over each batch's own range instead of rounding (training)."""
+        m = self.model
+        vals: dict[str, tf.Tensor] = {"image": x}
+        for op, name, ins, ex in self.topo:
+            a = [vals[i] for i in ins]
+            quant = name not in self.float_nodes
+            if op == "conv_bn":
+                conv, bn = m.get_layer(name), m.get_layer(ex["bn"])
+                s = bn.gamma / tf.sqrt(bn.moving_variance + bn.epsilon)
+                b = bn.beta - bn.moving_mean * s
+                k = tf.convert_to_tensor(conv.kernel)
+                y = a[0]
+                if ex["stride"] == 2:
+                    p = ex["pad"]
+                    y = tf.pad(y, [[0, 0], [p, p], [p, p], [0, 0]])
+                pad = "VALID" if ex["stride"] == 2 else "SAME"
+                st = [1, ex["stride"], ex["stride"], 1]
+                if ex["depthwise"]:
+                    w = k[:, :, :, 0] * s  # kh, kw, c
+                    w = _fq_weights(w, noise) if quant else w
+                    y = tf.nn.depthwise_conv2d(y, w[:, :, :, None], st, pad)
+                else:
+                    w = k * s
+                    w = _fq_weights(w, noise) if quant else w
+                    y = tf.nn.conv2d(y, w, st, pad)
+                y = y + b
+            elif op == "conv_bias":
+                conv = m.get_layer(name)
+                w = _fq_weights(tf.convert_to_tensor(conv.kernel)[0, 0], noise)
+                y = tf.einsum("nhwc,cd->nhwd", a[0], w) + conv.bias
+            elif op == "dense":
+                d = m.get_layer(name)
+                w = _fq_weights(tf.convert_to_tensor(d.kernel), noise)
+                y = tf.matmul(a[0], w) + d.bias
+            elif op == "avgpool":
+                kk = ex["k"]
+                y = tf.nn.avg_pool2d(a[0], kk, kk, "VALID")
+            elif op == "relu":
+                y = tf.nn.relu(a[0])
+            elif op == "hswish":
+                y = a[0] * tf.nn.relu6(a[0] + 3.0) / 6.0
+            elif op == "hsigmoid":
+                y = tf.nn.relu6(a[0] + 3.0) / 6.0
+            elif op == "gap":
+                y = tf.reduce_mean(a[0], axis=[1, 2], keepdims=True)
+            elif op == "gap_flat":
+                y = tf.reduce_mean(a[0], axis=[1, 2])
+            elif op == "mul":
+                y = a[0] * a[1]
+            elif op == "add":
+                y = a[0] + a[1]
+            else:
+                raise ValueError(f"unknown op {op}")
+            vals[name] = self._act(name, y, update, noise)
+        return vals[self.topo[-1][1]]
+
+    def calibrate(self, batches: Any) -> None:
+        """Set every activation range to the min/max over `batches` (NHWC, [-1, 1]), as the
+        converter's calibration does (for checking the twin against an exported bundle)."""
+        lo = {n: 0.0 for n in self.stored}
+        hi = {n: 0.0 for n in self.stored}
+        for x in batches:
+            self(tf.constant(x), update=True)
+            for n in self.stored:
+                lo[n] = min(lo[n], float(self.lo[n].numpy()))
+                hi[n] = max(hi[n], float(self.hi[n].numpy()))
+        for n in self.stored:
+            self.lo[n].assign(lo[n])
+            self.hi[n].assign(hi[n])
+
+
+def _check() -> None:
+    """How close is the twin to the exported full-int8 bundle? Bits flipped against fp32 on
+    train-side tuning photos: the twin's, the bundle's, and how often they flip the same bit."""
+    import argparse
+    import json
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
+    sys.path.insert(0, str(here.parent / "benchmarks"))
+    from from_onnx import load_into
+    from model import build_model
+    from quantization import tuning_files
+
+    from nhkit.export.exporter import CALIBRATION_VIEWS
+    from nhkit.export.verify import DEFAULT_CALIBRATION_DIR, embed_all, list_images, load_image_set
+    from nhkit.runtime.backends.factory import open_backend
+    from nhkit.runtime.backends.onnx import OnnxBackend
+    from nhkit.runtime.seed import load_seed
+    from nhkit.runtime.spec import Spec
+
+    ap = argparse.ArgumentParser(description=_check.__doc__)
+    ap.add_argument("--model-dir", type=Path, required=True)
+    ap.add_argument("--bundle", type=Path, required=True, help="a full-int8 model.tflite")
+    ap.add_argument("--shared", type=Path, required=True)
+    ap.add_argument("--split", type=Path, default=here / "split_v2.json")
+    ap.add_argument("-n", type=int, default=64)
+    a = ap.parse_args()
+    tf.config.threading.set_intra_op_parallelism_threads(2)
+    spec = Spec()
+    split = json.loads(a.split.read_text())
+    files = tuning_files(split, a.shared, DEFAULT_CALIBRATION_DIR)[: a.n]
+    ev = load_image_set(files, spec, what="tuning", source="split train")
+    x = ev.nchw()
+    cal = load_image_set(
+        list_images(DEFAULT_CALIBRATION_DIR, what="calibration"),
+        spec,
+        what="calibration",
+        views=CALIBRATION_VIEWS,
+    ).nchw()
+    onnx_path = a.model_dir / "model.onnx"
+    seed = load_seed(a.model_dir / "seed.f32")
+    ref = embed_all(OnnxBackend(onnx_path, threads=2), x)
+    backend = open_backend("tflite", a.bundle, threads=2, input_spec=None)
+    q = embed_all(backend, x)
+    model, topo = build_model(input_pool=2)
+    load_into(model, topo, str(onnx_path), None)
+    sim = Int8Sim(model, topo)
+    nhwc = lambda b: np.ascontiguousarray(b.transpose(0, 2, 3, 1))  # noqa: E731
+    sim.calibrate(nhwc(cal[i : i + 8]) for i in range(0, len(cal), 8))
+    s = np.concatenate([sim(tf.constant(nhwc(x[i : i + 8]))).numpy() for i in range(0, len(x), 8)])
+    fl = np.concatenate(
+        [model(nhwc(x[i : i + 8]), training=False).numpy() for i in range(0, len(x), 8)]
+    )
+    sn = np.concatenate(
+        [sim(tf.constant(nhwc(x[i : i + 8])), noise=True).numpy() for i in range(0, len(x), 8)]
+    )
+    bits = lambda e: (e @ seed.T) >= 0  # noqa: E731
+    b_ref, b_q, b_s, b_f = bits(ref), bits(q), bits(s), bits(fl)
+    dq, ds = b_ref != b_q, b_ref != b_s
+    print(f"{len(x)} tuning photos; keras float vs onnxruntime: {int((b_ref != b_f).sum())} bits")
+    print(f"bundle: mean {dq.sum(1).mean():.3f} max {dq.sum(1).max()}")
+    print(f"twin:   mean {ds.sum(1).mean():.3f} max {ds.sum(1).max()}")
+    dn = b_ref != bits(sn)
+    print(f"noise:  mean {dn.sum(1).mean():.3f} max {dn.sum(1).max()} (pseudo-quantization noise)")
+    print(f"same bit flipped by both: {int((dq & ds).sum())} of {int(dq.sum())} / {int(ds.sum())}")
+    pr, pq, ps = ref @ seed.T, q @ seed.T, s @ seed.T
+    print(
+        f"projection error RMS (relative to RMS |P|): bundle "
+        f"{np.sqrt(((pq - pr) ** 2).mean() / (pr**2).mean()):.4f} twin "
+        f"{np.sqrt(((ps - pr) ** 2).mean() / (pr**2).mean()):.4f} noise "
+        f"{np.sqrt(((sn @ seed.T - pr) ** 2).mean() / (pr**2).mean()):.4f}; corr of errors "
+        f"{np.corrcoef((pq - pr).ravel(), (ps - pr).ravel())[0, 1]:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    _check()
