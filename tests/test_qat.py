@@ -51,6 +51,8 @@ def test_float_stem_and_fused_relu(net):
         if op == "conv_bn" and any(o == "relu" and i == [name] for o, _n, i, _e in topo)
     ]
     assert convs_into_relu and not set(convs_into_relu) & set(sim.stored)  # fused
+    se_expand = [name for op, name, _i, _e in topo if name.startswith("se_expand")]
+    assert se_expand and not set(se_expand) & set(sim.stored)  # fused into HardSigmoid's relu6
     assert "embedding" in sim.stored  # the int8 output is rounded before it is dequantized
 
 

@@ -39,6 +39,7 @@ CFG = dict(
     w_sep=0.0,
     sep=0.3,
     w_qat=0.0,
+    qat_quantile=1e-4,
     w_keep=0.0,
 )
 

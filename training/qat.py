@@ -12,10 +12,11 @@ gradients, tf.quantization.fake_quant_*):
 - BatchNorm folded into the convolution (as training/to_onnx.py writes it), then the folded
   weights rounded to int8 per output channel, symmetric (what the converter does for CONV_2D,
   DEPTHWISE_CONV_2D and FULLY_CONNECTED); biases stay exact (int32 in the file);
-- every activation tensor the int8 graph stores rounded to 8 bits per tensor over a range: the
-  min/max over calibration batches when rounding (`calibrate`; the export takes per-photo
-  quantiles), the batch's own min/max under noise;
-- a conv followed by ReLU is one fused op (only the ReLU's output is stored);
+- every activation tensor the int8 graph stores clipped and rounded to 8 bits per tensor over
+  the export's range: per photo the 1e-4 / 1 - 1e-4 quantiles, widest over the photos (over
+  calibration batches when rounding, `calibrate`; over the batch itself under noise);
+- a conv followed by ReLU is one fused op (only the ReLU's output is stored); so is the
+  squeeze-excite conv before HardSigmoid (the bundle stores relu6(x + 3), the same steps);
 - the float stem: everything up to the second conv+BN of the backbone (the export keeps its
   first three convolutions in float, the 2x2 input pool being the first) stays float, and the
   activation after it is the first int8 tensor.
@@ -28,6 +29,8 @@ from __future__ import annotations
 from typing import Any
 
 import tensorflow as tf
+
+from nhkit.export.tflite import RANGE_QUANTILE
 
 FLOAT_CONV_BN = 2  # backbone convs kept float (+ the input pool): FLOAT_FIRST_CONVS = 3 at export
 
@@ -55,9 +58,10 @@ def _fq_weights(w: tf.Tensor, noise: bool) -> tf.Tensor:
 class Int8Sim:
     """The network's int8 twin: same variables, fake-quantized arithmetic."""
 
-    def __init__(self, model: Any, topo: list) -> None:
+    def __init__(self, model: Any, topo: list, quantile: float | None = RANGE_QUANTILE) -> None:
         self.model = model
         self.topo = topo
+        self.quantile = quantile or 0.0  # None (the converter's min/max): the extreme values
         consumers: dict[str, list[str]] = {}
         for op, _name, ins, _ex in topo:
             for i in ins:
@@ -75,21 +79,36 @@ class Int8Sim:
             name
             for op, name, _ins, _ex in topo
             if name not in self.float_nodes
-            and not (op in ("conv_bn", "conv_bias") and consumers.get(name) == ["relu"])
+            and not (
+                op in ("conv_bn", "conv_bias") and consumers.get(name) in (["relu"], ["hsigmoid"])
+            )
         ]
         self.lo = {n: tf.Variable(0.0, trainable=False, name=f"qlo_{n}") for n in self.stored}
         self.hi = {n: tf.Variable(0.0, trainable=False, name=f"qhi_{n}") for n in self.stored}
 
+    def _range(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """The export's activation range of `x` (export/tflite.py, RANGE_QUANTILE): per photo
+        the RANGE_QUANTILE and 1 - RANGE_QUANTILE quantiles, widest over the photos, and 0
+        inside. Differentiable: the gradient reaches the values that set the range."""
+        v = tf.reshape(x, [tf.shape(x)[0], -1])
+        n = tf.cast(tf.shape(v)[1], tf.float32)
+        k = tf.maximum(1, tf.cast(tf.math.ceil(self.quantile * n), tf.int32))
+        hi = tf.reduce_max(tf.math.top_k(v, k).values[:, -1])
+        lo = -tf.reduce_max(tf.math.top_k(-v, k).values[:, -1])
+        return tf.minimum(lo, 0.0), tf.maximum(hi, 0.0)
+
     def _act(self, name: str, x: tf.Tensor, update: bool, noise: bool) -> tf.Tensor:
         if name not in self.lo:
             return x
-        if noise:  # one 8-bit step of this batch's range (differentiable: outliers shrink)
-            step = (tf.maximum(tf.reduce_max(x), 0.0) - tf.minimum(tf.reduce_min(x), 0.0)) / 255
-            return x + step * tf.random.uniform(tf.shape(x), -0.5, 0.5)
+        if noise:  # clipped to this batch's range, plus one 8-bit step of noise
+            lo, hi = self._range(x)
+            y = tf.clip_by_value(x, tf.stop_gradient(lo), tf.stop_gradient(hi))
+            return y + (hi - lo) / 255.0 * tf.random.uniform(tf.shape(x), -0.5, 0.5)
         lo, hi = self.lo[name], self.hi[name]
         if update:
-            lo.assign(tf.minimum(tf.reduce_min(x), 0.0))
-            hi.assign(tf.maximum(tf.reduce_max(x), 0.0))
+            blo, bhi = self._range(x)
+            lo.assign(blo)
+            hi.assign(bhi)
         return tf.quantization.fake_quant_with_min_max_vars(
             x, tf.stop_gradient(lo.value()), tf.stop_gradient(hi.value()), num_bits=8
         )
@@ -155,8 +174,9 @@ class Int8Sim:
         return vals[self.topo[-1][1]]
 
     def calibrate(self, batches: Any) -> None:
-        """Set every activation range to the min/max over `batches` (NHWC, [-1, 1]), as the
-        converter's calibration does (for checking the twin against an exported bundle)."""
+        """Set every activation range as the export does over calibration photos (`batches`,
+        NHWC, [-1, 1]): the widest per-photo quantile range (for checking the twin against an
+        exported bundle)."""
         lo = {n: 0.0 for n in self.stored}
         hi = {n: 0.0 for n in self.stored}
         for x in batches:

@@ -235,7 +235,7 @@ def main():
             raise SystemExit("--loss w_qat needs --bn-frozen (the int8 twin folds BN statistics)")
         from qat import Int8Sim
 
-        sim = Int8Sim(model, topo)
+        sim = Int8Sim(model, topo, quantile=cfg.get("qat_quantile", 0.0))
         log(f"int8 twin: {len(sim.stored)} stored tensors, float stem {sorted(sim.float_nodes)}")
     if cfg.get("w_keep", 0.0) > 0:
         if not state.get("init_onnx"):
