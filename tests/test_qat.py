@@ -97,3 +97,26 @@ def test_noise_twin_error_has_a_gradient_on_the_network(net):
     reached = [v.path for v, g in zip(model.trainable_variables, grads) if g is not None]
     assert "conv_1/kernel" in reached and "embedding/kernel" in reached
     assert all(bool(tf.reduce_all(tf.math.is_finite(g))) for g in grads if g is not None)
+
+
+def test_weights_only_twin_rounds_the_large_weights_only(net):
+    """The Core ML int8 twin: no activation rounding, no float stem, and only weight tensors of
+    at least WEIGHT_THRESHOLD elements rounded (export/coreml.py leaves the rest fp16), so its
+    error is far below the full-int8 twin's."""
+    from qat import _fq_weights
+
+    from nhkit.export.coreml import WEIGHT_THRESHOLD
+
+    model, topo, x = net
+    simw = Int8Sim(model, topo, weights_only=True)
+    assert simw.stored == [] and simw.float_nodes == set()
+    small = tf.ones([3, 3, 3, 16])  # the stem's 432 weights
+    assert small.shape.num_elements() < WEIGHT_THRESHOLD
+    assert bool(tf.reduce_all(_fq_weights(small * 0.37, False, WEIGHT_THRESHOLD) == small * 0.37))
+    seed = tf.constant(make_seed_matrix())
+    ref = model(x, training=False)
+    full = Int8Sim(model, topo)
+    full.calibrate([x.numpy()])
+    err_w = float(tf.sqrt(projection_mse(simw(x), ref, seed)))
+    err_full = float(tf.sqrt(projection_mse(full(x), ref, seed)))
+    assert 0 < err_w < err_full / 2

@@ -17,6 +17,8 @@
   network's int8 twin under pseudo-quantization noise (training/qat.py) and the float
   projections of the same view; its gradient lowers the sensitivity to 8-bit rounding (outlier
   weights and activation ranges, gains), not only the density near 0 (phase 4's lesson);
+- Core ML int8 error (phase 6, `w_qatw`): the same with the weights-only twin (int8 weights as
+  export/coreml.py's int8 variant quantizes them, float activations);
 - keep (phase 5, `w_keep`): mean squared difference between the float projections and those of
   the frozen starting model (the shipped default), so that a phase aimed at the bundles does not
   wander off the edits and pairs the starting model already gets right.
@@ -40,6 +42,7 @@ CFG = dict(
     sep=0.3,
     w_qat=0.0,
     qat_quantile=1e-4,
+    w_qatw=0.0,
     w_keep=0.0,
 )
 

@@ -30,12 +30,13 @@ from typing import Any
 
 import tensorflow as tf
 
+from nhkit.export.coreml import WEIGHT_THRESHOLD
 from nhkit.export.tflite import RANGE_QUANTILE
 
 FLOAT_CONV_BN = 2  # backbone convs kept float (+ the input pool): FLOAT_FIRST_CONVS = 3 at export
 
 
-def _fq_weights(w: tf.Tensor, noise: bool) -> tf.Tensor:
+def _fq_weights(w: tf.Tensor, noise: bool, min_size: int = 0) -> tf.Tensor:
     """int8 per channel (last axis), symmetric, narrow range: the converter's weight scheme.
 
     noise: instead of rounding, add uniform noise of one step (pseudo-quantization noise,
@@ -45,6 +46,8 @@ def _fq_weights(w: tf.Tensor, noise: bool) -> tf.Tensor:
     activation) sets the step of its whole channel (or tensor). With noise the error is step * u
     and the step (max |w| per channel / 127) is differentiable too, so the loss can shrink the
     outliers as well as the network's gain from each rounding to the projections."""
+    if w.shape.num_elements() < min_size:
+        return w
     axes = list(range(len(w.shape) - 1))
     a = tf.maximum(tf.reduce_max(tf.abs(w), axis=axes), 1e-8)
     if noise:
@@ -58,10 +61,20 @@ def _fq_weights(w: tf.Tensor, noise: bool) -> tf.Tensor:
 class Int8Sim:
     """The network's int8 twin: same variables, fake-quantized arithmetic."""
 
-    def __init__(self, model: Any, topo: list, quantile: float | None = RANGE_QUANTILE) -> None:
+    def __init__(
+        self,
+        model: Any,
+        topo: list,
+        quantile: float | None = RANGE_QUANTILE,
+        weights_only: bool = False,
+    ) -> None:
+        """weights_only: the Core ML int8 variant's twin instead (export/coreml.py): int8 per
+        output channel on the weight tensors of at least WEIGHT_THRESHOLD elements, stem
+        included, activations not rounded (its fp16 compute is not modelled)."""
         self.model = model
         self.topo = topo
         self.quantile = quantile or 0.0  # None (the converter's min/max): the extreme values
+        self.weights_only = weights_only
         consumers: dict[str, list[str]] = {}
         for op, _name, ins, _ex in topo:
             for i in ins:
@@ -83,6 +96,8 @@ class Int8Sim:
                 op in ("conv_bn", "conv_bias") and consumers.get(name) in (["relu"], ["hsigmoid"])
             )
         ]
+        if weights_only:
+            self.float_nodes, self.stored = set(), []
         self.lo = {n: tf.Variable(0.0, trainable=False, name=f"qlo_{n}") for n in self.stored}
         self.hi = {n: tf.Variable(0.0, trainable=False, name=f"qhi_{n}") for n in self.stored}
 
@@ -123,6 +138,7 @@ class Int8Sim:
         for op, name, ins, ex in self.topo:
             a = [vals[i] for i in ins]
             quant = name not in self.float_nodes
+            small = WEIGHT_THRESHOLD if self.weights_only else 0  # smaller tensors: not rounded
             if op == "conv_bn":
                 conv, bn = m.get_layer(name), m.get_layer(ex["bn"])
                 s = bn.gamma / tf.sqrt(bn.moving_variance + bn.epsilon)
@@ -136,20 +152,20 @@ class Int8Sim:
                 st = [1, ex["stride"], ex["stride"], 1]
                 if ex["depthwise"]:
                     w = k[:, :, :, 0] * s  # kh, kw, c
-                    w = _fq_weights(w, noise) if quant else w
+                    w = _fq_weights(w, noise, small) if quant else w
                     y = tf.nn.depthwise_conv2d(y, w[:, :, :, None], st, pad)
                 else:
                     w = k * s
-                    w = _fq_weights(w, noise) if quant else w
+                    w = _fq_weights(w, noise, small) if quant else w
                     y = tf.nn.conv2d(y, w, st, pad)
                 y = y + b
             elif op == "conv_bias":
                 conv = m.get_layer(name)
-                w = _fq_weights(tf.convert_to_tensor(conv.kernel)[0, 0], noise)
+                w = _fq_weights(tf.convert_to_tensor(conv.kernel)[0, 0], noise, small)
                 y = tf.einsum("nhwc,cd->nhwd", a[0], w) + conv.bias
             elif op == "dense":
                 d = m.get_layer(name)
-                w = _fq_weights(tf.convert_to_tensor(d.kernel), noise)
+                w = _fq_weights(tf.convert_to_tensor(d.kernel), noise, small)
                 y = tf.matmul(a[0], w) + d.bias
             elif op == "avgpool":
                 kk = ex["k"]

@@ -237,6 +237,14 @@ def main():
 
         sim = Int8Sim(model, topo, quantile=cfg.get("qat_quantile", 0.0))
         log(f"int8 twin: {len(sim.stored)} stored tensors, float stem {sorted(sim.float_nodes)}")
+    simw = None
+    if cfg.get("w_qatw", 0.0) > 0:
+        if not a.bn_frozen:
+            raise SystemExit("--loss w_qatw needs --bn-frozen (the twin folds BN statistics)")
+        from qat import Int8Sim
+
+        simw = Int8Sim(model, topo, weights_only=True)
+        log("weights-only int8 twin (Core ML int8)")
     if cfg.get("w_keep", 0.0) > 0:
         if not state.get("init_onnx"):
             raise SystemExit("--loss w_keep needs a starting model (--init-onnx)")
@@ -259,6 +267,10 @@ def main():
                 qerr = projection_mse(sim(x[:n], noise=True), e[:n], seed_t)
                 loss = loss + cfg["w_qat"] * qerr
                 stats["qerr"] = tf.sqrt(qerr)
+            if simw is not None:  # the Core ML int8 twin (weights only)
+                qerrw = projection_mse(simw(x[:n], noise=True), e[:n], seed_t)
+                loss = loss + cfg["w_qatw"] * qerrw
+                stats["qerrw"] = tf.sqrt(qerrw)
             if teacher is not None:
                 keep = projection_mse(e[:n], teacher(x[:n], training=False), seed_t)
                 loss = loss + cfg["w_keep"] * keep
