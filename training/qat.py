@@ -74,30 +74,32 @@ class Int8Sim:
         self.model = model
         self.topo = topo
         self.quantile = quantile or 0.0  # None (the converter's min/max): the extreme values
-        self.weights_only = weights_only
         consumers: dict[str, list[str]] = {}
         for op, _name, ins, _ex in topo:
             for i in ins:
                 consumers.setdefault(i, []).append(op)
+        # weight tensors below this size are not rounded (Core ML leaves them fp16)
+        self.min_weight_size = WEIGHT_THRESHOLD if weights_only else 0
         self.float_nodes: set[str] = set()
-        seen = 0
-        for op, name, _ins, _ex in topo:
-            if seen >= FLOAT_CONV_BN:
-                break
-            self.float_nodes.add(name)
-            seen += op == "conv_bn"
-        # tensors the int8 graph stores: every node output outside the float stem, except a
-        # conv whose only consumer is a ReLU (fused into the conv)
-        self.stored = [
-            name
-            for op, name, _ins, _ex in topo
-            if name not in self.float_nodes
-            and not (
-                op in ("conv_bn", "conv_bias") and consumers.get(name) in (["relu"], ["hsigmoid"])
-            )
-        ]
-        if weights_only:
-            self.float_nodes, self.stored = set(), []
+        self.stored: list[str] = []
+        if not weights_only:
+            seen = 0
+            for op, name, _ins, _ex in topo:
+                if seen >= FLOAT_CONV_BN:
+                    break
+                self.float_nodes.add(name)
+                seen += op == "conv_bn"
+            # tensors the int8 graph stores: every node output outside the float stem, except a
+            # conv whose only consumer is a ReLU or HardSigmoid (fused into it)
+            self.stored = [
+                name
+                for op, name, _ins, _ex in topo
+                if name not in self.float_nodes
+                and not (
+                    op in ("conv_bn", "conv_bias")
+                    and consumers.get(name) in (["relu"], ["hsigmoid"])
+                )
+            ]
         self.lo = {n: tf.Variable(0.0, trainable=False, name=f"qlo_{n}") for n in self.stored}
         self.hi = {n: tf.Variable(0.0, trainable=False, name=f"qhi_{n}") for n in self.stored}
 
@@ -131,14 +133,15 @@ class Int8Sim:
     def __call__(self, x: tf.Tensor, update: bool = False, noise: bool = False) -> tf.Tensor:
         """x: NHWC float32 in [-1, 1] -> the 128 embedding values of the int8 twin.
 
-        update: set the activation ranges to this batch's min/max (see calibrate). noise:
-        pseudo-quantization noise over each batch's own range instead of rounding (training)."""
+        update: set the activation ranges to this batch's quantile ranges (see calibrate).
+        noise: pseudo-quantization noise over each batch's own range instead of rounding
+        (training)."""
         m = self.model
         vals: dict[str, tf.Tensor] = {"image": x}
         for op, name, ins, ex in self.topo:
             a = [vals[i] for i in ins]
             quant = name not in self.float_nodes
-            small = WEIGHT_THRESHOLD if self.weights_only else 0  # smaller tensors: not rounded
+            small = self.min_weight_size
             if op == "conv_bn":
                 conv, bn = m.get_layer(name), m.get_layer(ex["bn"])
                 s = bn.gamma / tf.sqrt(bn.moving_variance + bn.epsilon)
@@ -235,8 +238,15 @@ def _check() -> None:
     ap.add_argument("--shared", type=Path, required=True)
     ap.add_argument("--split", type=Path, default=here / "split_v2.json")
     ap.add_argument("-n", type=int, default=64)
+    ap.add_argument(
+        "--bundle-ranges",
+        action="store_true",
+        help="give the twin the bundle's own activation ranges (read from its flatbuffer) "
+        "instead of calibrating them: what is left is the twin's arithmetic",
+    )
     a = ap.parse_args()
     tf.config.threading.set_intra_op_parallelism_threads(2)
+    tf.random.set_seed(0)  # the noise twin's draw: the same figures on every run
     spec = Spec()
     split = json.loads(a.split.read_text())
     files = tuning_files(split, a.shared, DEFAULT_CALIBRATION_DIR)[: a.n]
@@ -256,32 +266,69 @@ def _check() -> None:
     model, topo = build_model(input_pool=2)
     load_into(model, topo, str(onnx_path), None)
     sim = Int8Sim(model, topo)
-    nhwc = lambda b: np.ascontiguousarray(b.transpose(0, 2, 3, 1))  # noqa: E731
-    sim.calibrate(nhwc(cal[i : i + 8]) for i in range(0, len(cal), 8))
-    s = np.concatenate([sim(tf.constant(nhwc(x[i : i + 8]))).numpy() for i in range(0, len(x), 8)])
-    fl = np.concatenate(
-        [model(nhwc(x[i : i + 8]), training=False).numpy() for i in range(0, len(x), 8)]
-    )
-    sn = np.concatenate(
-        [sim(tf.constant(nhwc(x[i : i + 8])), noise=True).numpy() for i in range(0, len(x), 8)]
-    )
-    bits = lambda e: (e @ seed.T) >= 0  # noqa: E731
-    b_ref, b_q, b_s, b_f = bits(ref), bits(q), bits(s), bits(fl)
-    dq, ds = b_ref != b_q, b_ref != b_s
-    print(f"{len(x)} tuning photos; keras float vs onnxruntime: {int((b_ref != b_f).sum())} bits")
+
+    def batches(b: np.ndarray) -> Any:
+        return (
+            np.ascontiguousarray(b[i : i + 8].transpose(0, 2, 3, 1)) for i in range(0, len(b), 8)
+        )
+
+    def run(f: Any) -> np.ndarray:  # projections of the tuning photos through f
+        return np.concatenate([np.asarray(f(tf.constant(v))) for v in batches(x)]) @ seed.T
+
+    if a.bundle_ranges:
+        _set_bundle_ranges(sim, a.bundle)
+    else:
+        sim.calibrate(batches(cal))
+    pr, pq = ref @ seed.T, q @ seed.T
+    pf = run(lambda v: model(v, training=False))
+    ps, pn = run(sim), run(lambda v: sim(v, noise=True))
+    dq, ds, dn = (pr >= 0) != (pq >= 0), (pr >= 0) != (ps >= 0), (pr >= 0) != (pn >= 0)
+    rel = lambda p: np.sqrt(((p - pr) ** 2).mean() / (pr**2).mean())  # noqa: E731
+    df = (pr >= 0) != (pf >= 0)
+    print(f"{len(x)} tuning photos; keras float vs onnxruntime: {int(df.sum())} bits")
     print(f"bundle: mean {dq.sum(1).mean():.3f} max {dq.sum(1).max()}")
     print(f"twin:   mean {ds.sum(1).mean():.3f} max {ds.sum(1).max()}")
-    dn = b_ref != bits(sn)
     print(f"noise:  mean {dn.sum(1).mean():.3f} max {dn.sum(1).max()} (pseudo-quantization noise)")
     print(f"same bit flipped by both: {int((dq & ds).sum())} of {int(dq.sum())} / {int(ds.sum())}")
-    pr, pq, ps = ref @ seed.T, q @ seed.T, s @ seed.T
     print(
-        f"projection error RMS (relative to RMS |P|): bundle "
-        f"{np.sqrt(((pq - pr) ** 2).mean() / (pr**2).mean()):.4f} twin "
-        f"{np.sqrt(((ps - pr) ** 2).mean() / (pr**2).mean()):.4f} noise "
-        f"{np.sqrt(((sn @ seed.T - pr) ** 2).mean() / (pr**2).mean()):.4f}; corr of errors "
+        f"projection error RMS (relative to RMS |P|): bundle {rel(pq):.4f} twin {rel(ps):.4f} "
+        f"noise {rel(pn):.4f}; corr of errors "
         f"{np.corrcoef((pq - pr).ravel(), (ps - pr).ravel())[0, 1]:.3f}"
     )
+
+
+def _set_bundle_ranges(sim: Int8Sim, bundle: Any) -> None:
+    """Give the rounding twin the activation ranges of a full-int8 .tflite: each stored int8
+    op output, named by its first name scope (export/tflite.py's _TfBuilder scopes ops by node),
+    the float-to-int8 boundary (the first stored tensor) and the dequantized output
+    (the embedding)."""
+    from tensorflow.lite.python import schema_py_generated as schema_fb
+
+    data = open(bundle, "rb").read()
+    fb = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(data, 0))
+    sub = fb.subgraphs[0]
+    found: dict[str, tuple[float, float]] = {}
+    for op in sub.operators:
+        t = sub.tensors[op.outputs[0]]
+        q = t.quantization
+        if t.type != schema_fb.TensorType.INT8 or q is None or q.scale is None or len(q.scale) != 1:
+            continue
+        name = t.name.decode()
+        node = name.split(";")[0].split("/")[0]
+        if name == "tfl.quantize":
+            node = sim.stored[0]
+        elif node.startswith("PartitionedCall"):
+            node = sim.topo[-1][1]
+        elif node.endswith("_pool"):
+            node = node[: -len("_pool")]
+        found[node] = (q.scale[0] * (-128 - q.zeroPoint[0]), q.scale[0] * (127 - q.zeroPoint[0]))
+    missing = [n for n in sim.stored if n not in found]
+    if missing:
+        raise SystemExit(f"{bundle}: no int8 range for {', '.join(missing)}")
+    for n, (lo, hi) in found.items():
+        if n in sim.lo:
+            sim.lo[n].assign(lo)
+            sim.hi[n].assign(hi)
 
 
 if __name__ == "__main__":

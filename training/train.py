@@ -229,22 +229,22 @@ def main():
             json.dump(state, f, indent=1)
         os.replace(state_path + ".tmp", state_path)
 
-    sim = teacher = None
-    if cfg.get("w_qat", 0.0) > 0:
-        if not a.bn_frozen:
-            raise SystemExit("--loss w_qat needs --bn-frozen (the int8 twin folds BN statistics)")
-        from qat import Int8Sim
+    # (loss weight key, stat name, twin): full int8 and Core ML int8 (weights only)
+    twins = []
+    for key, stat, weights_only in (("w_qat", "qerr", False), ("w_qatw", "qerrw", True)):
+        if cfg.get(key, 0.0) > 0:
+            if not a.bn_frozen:
+                raise SystemExit(f"--loss {key} needs --bn-frozen (the twin folds BN statistics)")
+            from qat import Int8Sim
 
-        sim = Int8Sim(model, topo, quantile=cfg.get("qat_quantile", 0.0))
-        log(f"int8 twin: {len(sim.stored)} stored tensors, float stem {sorted(sim.float_nodes)}")
-    simw = None
-    if cfg.get("w_qatw", 0.0) > 0:
-        if not a.bn_frozen:
-            raise SystemExit("--loss w_qatw needs --bn-frozen (the twin folds BN statistics)")
-        from qat import Int8Sim
-
-        simw = Int8Sim(model, topo, weights_only=True)
-        log("weights-only int8 twin (Core ML int8)")
+            q = cfg.get("qat_quantile", 0.0)
+            twin = Int8Sim(model, topo, quantile=q, weights_only=weights_only)
+            twins.append((key, stat, twin))
+            log(
+                f"{stat}: int8 twin{' (weights only)' if weights_only else ''}, "
+                f"{len(twin.stored)} stored tensors, float stem {sorted(twin.float_nodes)}"
+            )
+    teacher = None
     if cfg.get("w_keep", 0.0) > 0:
         if not state.get("init_onnx"):
             raise SystemExit("--loss w_keep needs a starting model (--init-onnx)")
@@ -263,14 +263,10 @@ def main():
         with tf.GradientTape() as tape:
             e = model(x, training=not a.bn_frozen)
             loss, stats = total_loss(e[:n], e[n:], seed_t, cfg)
-            if sim is not None:  # the int8 twin of the first views (pseudo-quantization noise)
-                qerr = projection_mse(sim(x[:n], noise=True), e[:n], seed_t)
-                loss = loss + cfg["w_qat"] * qerr
-                stats["qerr"] = tf.sqrt(qerr)
-            if simw is not None:  # the Core ML int8 twin (weights only)
-                qerrw = projection_mse(simw(x[:n], noise=True), e[:n], seed_t)
-                loss = loss + cfg["w_qatw"] * qerrw
-                stats["qerrw"] = tf.sqrt(qerrw)
+            for key, stat, twin in twins:  # the first views (pseudo-quantization noise)
+                qerr = projection_mse(twin(x[:n], noise=True), e[:n], seed_t)
+                loss = loss + cfg[key] * qerr
+                stats[stat] = tf.sqrt(qerr)
             if teacher is not None:
                 keep = projection_mse(e[:n], teacher(x[:n], training=False), seed_t)
                 loss = loss + cfg["w_keep"] * keep
