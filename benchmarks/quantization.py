@@ -45,6 +45,7 @@ GOALS: dict[str, tuple[float, int | None, int | None, int | None]] = {
     "tflite-dynamic-int8": (0.3, None, 3, None),
     "tflite-int8": (0.8, 4, 6, 0),
     "tflite-int8-io": (0.8, 4, 6, 0),
+    "tflite-int16x8": (0.8, 4, 6, 0),
     "coreml-int8": (0.3, None, None, None),
     "coreml-pal6": (1.0, None, 4, None),
 }
@@ -255,6 +256,7 @@ def main() -> int:
             )
             if label != labels[0] and not affected:
                 continue  # a recipe changes only calibrated, palettized and tflite-fp16 variants
+            int8_full = variant.compression == "int8-full"
             work = tmp / f"{label}-{key}"
             work.mkdir()
             t = time.monotonic()
@@ -272,8 +274,9 @@ def main() -> int:
                 "recipe": label if affected else "unchanged",
                 "variant": key,
                 "calibration": recipe.calibration if variant.calibrated else None,
-                "range_quantile": recipe.range_quantile if variant.calibrated else None,
-                "float_first_convs": recipe.float_first_convs if variant.calibrated else 0,
+                # int16x8 takes neither (export/tflite.py: min/max ranges, no float stem)
+                "range_quantile": recipe.range_quantile if int8_full else None,
+                "float_first_convs": recipe.float_first_convs if int8_full else 0,
                 "float32_weight_fraction": (
                     recipe.fp16_float32_fraction
                     if key == "tflite-fp16"
@@ -516,7 +519,9 @@ def _write(out: Path, report: dict[str, Any]) -> None:
         "with one k-means LUT per 4 conv output channels (iOS 18), dense layers per tensor, the "
         "embedding layer and the first 80% of the weight layers at 8 bits (one LUT per tensor); "
         "tflite-fp16 and tflite-dynamic-int8 with float32 weights in the first 80% of the "
-        "weight layers (the last 20% hold 78% of the weights).",
+        "weight layers (the last 20% hold 78% of the weights). tflite-int16x8 (new with this "
+        "recipe, so no `before` row): int8 weights, int16 activations on the converter's "
+        "min/max ranges times 4 (export/tflite.py INT16_RANGE_HEADROOM), every op integer.",
         "- `ranges-only`, `stem-only`: each of the two int8 levers alone.",
         "- `after-g8`, `after-last2`: as `after` (before its first 80% of the layers at 8 bits) "
         "with 8 conv output channels per LUT, or with the last 2 weight layers (the whole head) "

@@ -76,7 +76,7 @@ def build_variant(
         from .tflite import build_tflite_variant, min_runtime_version
 
         path = work / "model.tflite"
-        calibration = cal.nhwc() if (cal is not None and variant.name.startswith("int8")) else None
+        calibration = cal.nhwc() if (cal is not None and variant.calibrated) else None
         info = build_tflite_variant(graph, variant.name, path, calibration=calibration)
         inp = info.input.to_json()
         if inp["quantization"] is not None:

@@ -6,8 +6,8 @@
 ios_bridge/test.sh and android_bridge/test.sh both call this (one export, one cache: the second
 suite of `tests/run` reuses the first one's bundles). The bundles are `nhkit export` of the tiny
 test model (`nhkit.export.testmodels.tiny_onnx(seed=3)`, seed matrix from numpy seed 5): Core ML
-fp32/fp16 where coremltools is installed, TFLite fp32, fp16, dynamic-int8, int8, int8-io where
-tensorflow and ai-edge-litert are.
+fp32/fp16 where coremltools is installed, TFLite fp32, fp16, dynamic-int8, int8, int8-io,
+int16x8 where tensorflow and ai-edge-litert are.
 
 The cache folder is `build/fixture-bundles/<key>/`, where the key hashes the working-tree
 CONTENT (not the commit) of every file that can change a bundle: runtime/, export/ (which holds
@@ -44,7 +44,7 @@ KEY_PACKAGES = (
     "numpy",
     "pillow",
 )
-TARGETS = {"coreml": "fp32,fp16", "tflite": "fp32,fp16,dynamic-int8,int8,int8-io"}
+TARGETS = {"coreml": "fp32,fp16", "tflite": "fp32,fp16,dynamic-int8,int8,int8-io,int16x8"}
 
 
 def key_files(repo: Path, paths: tuple[str, ...] = KEY_PATHS) -> list[str]:

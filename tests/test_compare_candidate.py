@@ -108,3 +108,18 @@ def test_drift_on_tuning_photos_cannot_select_a_model() -> None:
     tuning["measured_on"] = "train"
     with pytest.raises(ValueError, match="tuning photos"):
         cc.compare(v2, copy.deepcopy(v2), (q2, tuning))
+
+
+def test_a_variant_measured_in_one_report_only_is_named_and_not_judged() -> None:
+    """A variant added to the export after a candidate's report (tflite-int16x8 after v5q's)
+    neither rejects nor selects it, and the verdict line says it was left out."""
+    v2, q2 = _report("v2"), _quant()
+    older = copy.deepcopy(q2)
+    gone = next(iter(older["goals"]))
+    del older["goals"][gone]
+    older["rows"] = [r for r in older["rows"] if r["variant"] != gone]
+    for current, candidate in ((q2, older), (older, q2)):
+        ok, lines = cc.compare(v2, copy.deepcopy(v2), (current, candidate))
+        rule4 = next(line for line in lines if line.startswith("4."))
+        assert f"not judged: {gone}" in rule4, rule4
+        assert "lost" not in rule4 and "2. missed goals improved: none" in lines

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Real inference on the JVM (called by android_bridge/test.sh; runnable alone):
 #   1. compile jvm/ (java.lang.foreign, --release 22) with a Java 22+ JDK; without one: skip, say so
-#   2. export real TFLite bundles of nhkit's default model (fp32, fp16, dynamic-int8, int8-io) into
+#   2. export real TFLite bundles of nhkit's default model (fp32, fp16, dynamic-int8, int8-io, int16x8) into
 #      build/litert-bundles/<key>/, a cache keyed on the working tree's export/, runtime/ (which
 #      holds the model) and the converter versions
 #   3. JUnit 4 tests of the engine (LiteRtFfmEngineTest, LiteRtLibraryTest, ...) on those bundles
@@ -20,7 +20,7 @@ B="$AB/build"
 JUNIT="${JUNIT4_JAR:-/usr/share/java/junit4.jar}"
 HAMCREST="${HAMCREST_JAR:-/usr/share/java/hamcrest-core.jar}"
 [ -f "$HAMCREST" ] || HAMCREST=/usr/share/java/hamcrest.jar
-VARIANTS=fp32,fp16,dynamic-int8,int8-io
+VARIANTS=fp32,fp16,dynamic-int8,int8-io,int16x8
 failed=0
 fail() { echo "FAIL  $*"; failed=$((failed + 1)); }
 

@@ -24,6 +24,7 @@ def test_default_sets_and_name_resolution() -> None:
         "tflite-dynamic-int8",
         "tflite-int8",
         "tflite-int8-io",
+        "tflite-int16x8",
         "coreml-fp32",
         "coreml-fp16",
         "coreml-int8",
@@ -65,6 +66,7 @@ def test_budgets_are_the_documented_table() -> None:
     assert b["tflite-dynamic-int8"] == V.DriftBudget(0.5, max=3, p99=3)
     assert b["tflite-int8"] == V.DriftBudget(2.0, max=7, p99=6)
     assert b["tflite-int8-io"] == V.DriftBudget(2.0, max=6, p99=6)
+    assert b["tflite-int16x8"] == V.DriftBudget(0.8, max=6, p99=4)  # the full-int8 goals
     assert b["coreml-int8"] == V.DriftBudget(0.35, max=4, p99=3)
     assert b["coreml-pal6"] == V.DriftBudget(1.0, max=4, p99=4)
     # Every default variant bounds its tail, not only its mean (issue 12).
