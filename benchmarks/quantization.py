@@ -47,6 +47,7 @@ GOALS: dict[str, tuple[float, int | None, int | None, int | None]] = {
     "tflite-int8-io": (0.8, 4, 6, 0),
     "tflite-int16x8": (0.8, 4, 6, 0),
     "coreml-int8": (0.3, None, None, None),
+    "coreml-int8-b32": (0.3, None, None, None),
     "coreml-pal6": (1.0, None, 4, None),
 }
 
@@ -521,7 +522,9 @@ def _write(out: Path, report: dict[str, Any]) -> None:
         "tflite-fp16 and tflite-dynamic-int8 with float32 weights in the first 80% of the "
         "weight layers (the last 20% hold 78% of the weights). tflite-int16x8 (new with this "
         "recipe, so no `before` row): int8 weights, int16 activations on the converter's "
-        "min/max ranges times 4 (export/tflite.py INT16_RANGE_HEADROOM), every op integer.",
+        "min/max ranges times 4 (export/tflite.py INT16_RANGE_HEADROOM), every op integer. "
+        "coreml-int8-b32 (new, iOS 18; no recipe changes it, hence `unchanged`): int8 weights "
+        "with one scale per 32 input channels of each output channel.",
         "- `ranges-only`, `stem-only`: each of the two int8 levers alone.",
         "- `after-g8`, `after-last2`: as `after` (before its first 80% of the layers at 8 bits) "
         "with 8 conv output channels per LUT, or with the last 2 weight layers (the whole head) "

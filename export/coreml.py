@@ -12,6 +12,8 @@ float32 [1,128]):
     fp16   compute precision fp16, fp16 weights (what the Neural Engine runs)
     int8   fp16 compute, weights linear-quantized to int8, symmetric, per output channel
            (`constexpr_affine_dequantize`)
+    int8-b32  as int8 with one scale per block of BLOCK_SIZE input channels of each output
+           channel (iOS 18's `constexpr_blockwise_shift_scale`): half int8's drift
     pal8   fp16 compute, weights palettized with k-means to a 256-entry LUT per tensor
     pal6   ... 64-entry LUT (6-bit indices)
     pal4   ... 16-entry LUT (4-bit indices)      (`constexpr_lut_to_dense`)
@@ -97,12 +99,16 @@ class CoreMLVariant:
     compression: str  # manifest `variant.compression`
     quantize: str | None = None  # "int8" for linear quantization
     palette_bits: int | None = None
+    block_size: int | None = None  # per-block scales (iOS 18); None: per output channel
 
 
 COREML_VARIANT_INFO: dict[str, CoreMLVariant] = {
     "fp32": CoreMLVariant("fp32", "fp32", "none"),
     "fp16": CoreMLVariant("fp16", "fp16", "fp16-weights"),
     "int8": CoreMLVariant("int8", "fp16", "int8-linear-weights", quantize="int8"),
+    "int8-b32": CoreMLVariant(
+        "int8-b32", "fp16", "int8-linear-block32-weights", quantize="int8", block_size=32
+    ),
     "pal8": CoreMLVariant("pal8", "fp16", "palettized-8bit-kmeans", palette_bits=8),
     "pal6": CoreMLVariant("pal6", "fp16", "palettized-6bit-kmeans", palette_bits=6),
     "pal4": CoreMLVariant("pal4", "fp16", "palettized-4bit-kmeans", palette_bits=4),
@@ -112,8 +118,11 @@ COREML_VARIANTS: tuple[str, ...] = tuple(COREML_VARIANT_INFO)
 
 def deployment_target(variant_name: str) -> str:
     """The iOS deployment target of a variant's ML program (the manifest's runtime.min_version):
-    grouped palettes need iOS 18's `constexpr_lut_to_dense`, everything else runs on iOS 16."""
+    grouped palettes need iOS 18's `constexpr_lut_to_dense`, per-block scales its
+    `constexpr_blockwise_shift_scale`; everything else runs on iOS 16."""
     v = COREML_VARIANT_INFO[variant_name]
+    if v.block_size is not None:
+        return GROUPED_PALETTE_TARGET
     if v.palette_bits is not None and v.palette_bits < 8 and PALETTE_CONV_GROUP_SIZE:
         return GROUPED_PALETTE_TARGET
     return MINIMUM_DEPLOYMENT_TARGET
@@ -298,7 +307,8 @@ def _convert(graph: Graph, variant: CoreMLVariant) -> Any:
             global_config=cto.OpLinearQuantizerConfig(
                 mode="linear_symmetric",
                 dtype=variant.quantize,
-                granularity="per_channel",
+                granularity="per_channel" if variant.block_size is None else "per_block",
+                block_size=variant.block_size,
                 weight_threshold=WEIGHT_THRESHOLD,
             )
         )

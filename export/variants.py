@@ -173,6 +173,15 @@ _ALL: tuple[Variant, ...] = (
         DriftBudget(0.35, max=4, p99=3),
         "int8 linear (per-channel) weights, fp16 compute",
     ),
+    Variant(
+        "coreml",
+        "int8-b32",
+        "fp16",
+        "int8-linear-block32-weights",
+        # Core ML int8's goal (mean 0.3) with margin: per-block scales halve int8's drift
+        DriftBudget(0.3, max=3, p99=2),
+        "int8 linear weights with one scale per 32 input channels (iOS 18), fp16 compute",
+    ),
     # pal8 is not in the default set: it is the same size as int8 (8 bits per weight plus a
     # LUT) and k-means costs about a minute of export time; ask for it by name.
     Variant(

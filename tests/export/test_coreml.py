@@ -43,7 +43,7 @@ def _tree_digest(pkg: Path) -> dict[str, str]:
 
 
 def test_variant_names_and_info() -> None:
-    assert COREML_VARIANTS == ("fp32", "fp16", "int8", "pal8", "pal6", "pal4")
+    assert COREML_VARIANTS == ("fp32", "fp16", "int8", "int8-b32", "pal8", "pal6", "pal4")
     assert COREML_VARIANT_INFO["fp32"].precision == "fp32"
     assert all(COREML_VARIANT_INFO[v].precision == "fp16" for v in COREML_VARIANTS[1:])
 
@@ -56,12 +56,16 @@ def test_every_variant_has_the_interface_and_its_compression(packages: dict[str,
             ("image", "fp32", (1, 3, 360, 360))
         ]
         assert [(f.name, f.dtype, f.shape) for f in p.outputs] == [("embedding", "fp32", (1, 128))]
-        # iOS 16, but grouped palettes (pal6, pal4) need iOS 18's constexpr_lut_to_dense
+        # iOS 16, but grouped palettes (pal6, pal4) need iOS 18's constexpr_lut_to_dense and
+        # per-block scales (int8-b32) its constexpr_blockwise_shift_scale
         assert p.opset == ("CoreML8" if deployment_target(v) == "iOS18" else "CoreML6"), v
         assert p.compute_precision == COREML_VARIANT_INFO[v].precision
         counts = p.op_counts()
         info = COREML_VARIANT_INFO[v]
-        if info.quantize:
+        if info.quantize and info.block_size:
+            assert counts["constexpr_blockwise_shift_scale"] >= 2
+            assert "constexpr_affine_dequantize" not in counts
+        elif info.quantize:
             assert counts["constexpr_affine_dequantize"] >= 2
             assert all(a.dtype == np.float16 for a in p.constexpr_values.values())
         elif info.palette_bits:
@@ -70,7 +74,7 @@ def test_every_variant_has_the_interface_and_its_compression(packages: dict[str,
         else:
             assert not any(k.startswith("constexpr_") for k in counts)
         sizes[v] = (packages[v] / "Data/com.apple.CoreML/weights/weight.bin").stat().st_size
-    assert sizes["fp32"] > sizes["fp16"] > sizes["int8"]
+    assert sizes["fp32"] > sizes["fp16"] > sizes["int8-b32"] > sizes["int8"]  # + block scales
     # (pal6/pal4 against pal8: on this small model, one 64- or 16-entry LUT per 4 channels
     # outweighs the bits it saves, so only same-grouping variants are ordered)
     assert sizes["fp16"] > sizes["pal8"] and sizes["pal6"] > sizes["pal4"]
@@ -127,12 +131,13 @@ def test_deployment_target_follows_the_palette_grouping(monkeypatch: pytest.Monk
         "iOS16",
         "iOS16",
         "iOS16",
+        "iOS18",
         "iOS16",
         "iOS18",
         "iOS18",
     ]
     monkeypatch.setattr(C, "PALETTE_CONV_GROUP_SIZE", None)
-    assert {deployment_target(v) for v in COREML_VARIANTS} == {"iOS16"}
+    assert {deployment_target(v) for v in COREML_VARIANTS if v != "int8-b32"} == {"iOS16"}
 
 
 def test_variants_track_onnxruntime(packages: dict[str, Path]) -> None:
@@ -145,7 +150,8 @@ def test_variants_track_onnxruntime(packages: dict[str, Path]) -> None:
         errs[v] = float(np.abs(got - ref).max()) / scale
     assert errs["fp32"] <= 1e-5
     assert errs["fp16"] <= 5e-3
-    assert max(errs["int8"], errs["pal8"]) <= 5e-2
+    assert max(errs["int8"], errs["int8-b32"], errs["pal8"]) <= 5e-2
+    assert errs["int8-b32"] < errs["int8"]  # finer scales, less weight error
     assert errs["pal6"] <= 0.2 and errs["pal4"] <= 0.5
     assert errs["pal4"] > errs["pal8"]  # fewer bits, more error: compression really happened
 

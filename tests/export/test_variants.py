@@ -28,6 +28,7 @@ def test_default_sets_and_name_resolution() -> None:
         "coreml-fp32",
         "coreml-fp16",
         "coreml-int8",
+        "coreml-int8-b32",
         "coreml-pal6",
     ]
     assert [v.key for v in V.resolve_variants(["coreml"], ["pal4", "pal8"])] == [
@@ -68,6 +69,7 @@ def test_budgets_are_the_documented_table() -> None:
     assert b["tflite-int8-io"] == V.DriftBudget(2.0, max=6, p99=6)
     assert b["tflite-int16x8"] == V.DriftBudget(0.8, max=6, p99=4)  # the full-int8 goals
     assert b["coreml-int8"] == V.DriftBudget(0.35, max=4, p99=3)
+    assert b["coreml-int8-b32"] == V.DriftBudget(0.3, max=3, p99=2)  # the goal, with margin
     assert b["coreml-pal6"] == V.DriftBudget(1.0, max=4, p99=4)
     # Every default variant bounds its tail, not only its mean (issue 12).
     for v in V.resolve_variants(["coreml", "tflite"]):
