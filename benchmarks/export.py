@@ -170,9 +170,11 @@ def main() -> int:
         "dynamic-int8": 2,
         "int8": 3,
         "int8-io": 4,
-        "pal8": 5,
-        "pal6": 6,
-        "pal4": 7,
+        "int16x8": 5,
+        "int8-b32": 5,
+        "pal8": 6,
+        "pal6": 7,
+        "pal4": 8,
     }
     rows.sort(key=lambda r: (order[r["target"]], rank.get(r["variant"], 9)))
 
