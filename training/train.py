@@ -95,6 +95,9 @@ def main():
         "--cousin-p", type=float, default=0.0, help="probability of a same-package hard negative"
     )
     ap.add_argument("--geo", type=float, default=1.0, help="geometric edit strength (v1: 1.0)")
+    ap.add_argument(
+        "--zoom-p", type=float, default=0.0, help="probability of a centred zoom crop (phase 9)"
+    )
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument(
         "--loss",
@@ -129,7 +132,7 @@ def main():
     else:
         assert not set(train_files) & set(split["held_out"])
         data.load_photos(a.photos, train_files)
-    data.KNOBS.update(photo_share=a.photo_share, cousin_p=a.cousin_p, geo=a.geo)
+    data.KNOBS.update(photo_share=a.photo_share, cousin_p=a.cousin_p, geo=a.geo, zoom_p=a.zoom_p)
 
     import multiprocessing as mp
 
