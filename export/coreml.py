@@ -26,10 +26,10 @@ tensor). Why: BatchNorm folding gives each conv output channel its own scale,
 so one LUT per tensor spends its entries on the widest channels; grouped LUTs took pal6 on the
 v2 stand-in model from mean 1.38 / max 6 to 0.78 / max 3 bits on 128 train-side tuning photos
 (the big head dense layer loses nothing per tensor, and per tensor it stays small). The cost is
-the deployment target: palettized variants need iOS 18 (`deployment_target`); the others stay
-iOS 16. A per-layer sensitivity scan of per-tensor pal6 found the error spread over all layers,
-the embedding layer first; per-channel-scaled k-means, emulated offline, did not help. See
-benchmarks/results/quantization.md.
+the deployment target: palettized variants below 8 bits need iOS 18 (`deployment_target`), as
+do per-block int8 scales (`int8-b32`); the others stay iOS 16. A per-layer sensitivity scan of
+per-tensor pal6 found the error spread over all layers, the embedding layer first;
+per-channel-scaled k-means, emulated offline, did not help. See benchmarks/results/quantization.md.
 
 Compression applies to conv/linear weights with at least `WEIGHT_THRESHOLD` elements
 (coremltools' default, 2048): smaller tensors (biases, small depthwise kernels) stay fp16, since
@@ -71,7 +71,8 @@ MINIMUM_DEPLOYMENT_TARGET = "iOS16"
 # keeps them at MINIMUM_DEPLOYMENT_TARGET). A conv whose output channels do not divide by it
 # stays fp16 (coremltools skips it), so small groups are also the safe choice for other models.
 PALETTE_CONV_GROUP_SIZE: int | None = 4
-GROUPED_PALETTE_TARGET = "iOS18"
+# The deployment target of the iOS 18 weight ops: grouped palettes and per-block scales.
+IOS18_TARGET = "iOS18"
 WEIGHT_THRESHOLD = 2048
 # Palettized variants keep their most sensitive weights at this many bits (a 256-entry LUT, still
 # iOS 16's `constexpr_lut_to_dense`): the last weight layer, which writes the embedding itself.
@@ -121,11 +122,15 @@ def deployment_target(variant_name: str) -> str:
     grouped palettes need iOS 18's `constexpr_lut_to_dense`, per-block scales its
     `constexpr_blockwise_shift_scale`; everything else runs on iOS 16."""
     v = COREML_VARIANT_INFO[variant_name]
-    if v.block_size is not None:
-        return GROUPED_PALETTE_TARGET
-    if v.palette_bits is not None and v.palette_bits < 8 and PALETTE_CONV_GROUP_SIZE:
-        return GROUPED_PALETTE_TARGET
+    if v.block_size is not None or grouped_palette(v):
+        return IOS18_TARGET
     return MINIMUM_DEPLOYMENT_TARGET
+
+
+def grouped_palette(v: CoreMLVariant) -> bool:
+    """Whether the variant's convs get one LUT per PALETTE_CONV_GROUP_SIZE output channels
+    (below 8 bits only: an 8-bit LUT per tensor is already within every budget)."""
+    return v.palette_bits is not None and v.palette_bits < 8 and bool(PALETTE_CONV_GROUP_SIZE)
 
 
 class CoreMLConversionError(NhkitError):
@@ -337,7 +342,7 @@ def _convert(graph: Graph, variant: CoreMLVariant) -> Any:
         bits = SENSITIVE_PALETTE_BITS
         # ct.convert renames each op it re-types for fp16 compute (`<name>_cast_fp16`).
         suffix = "_cast_fp16" if variant.precision == "fp16" else ""
-        grouped = deployment_target(variant.name) == GROUPED_PALETTE_TARGET
+        grouped = grouped_palette(variant)
         cfg = cto.OptimizationConfig(
             global_config=palettizer(variant.palette_bits),
             op_type_configs=(

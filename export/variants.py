@@ -20,6 +20,8 @@ from typing import Any
 
 from nhkit.runtime.errors import NhkitError
 
+from .tflite import FULL_INTEGER_VARIANTS
+
 TARGETS: tuple[str, ...] = ("coreml", "tflite")
 
 
@@ -82,8 +84,9 @@ class Variant:
 
     @property
     def calibrated(self) -> bool:
-        """Whether the variant's int8 activation ranges come from calibration photos."""
-        return self.target == "tflite" and self.compression in ("int8-full", "int16x8-full")
+        """Whether the variant's integer activation ranges come from calibration photos (the
+        converter's list, so that a new full-integer variant cannot miss its photos)."""
+        return self.target == "tflite" and self.name in FULL_INTEGER_VARIANTS
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "precision": self.precision, "compression": self.compression}

@@ -136,8 +136,13 @@ def test_deployment_target_follows_the_palette_grouping(monkeypatch: pytest.Monk
         "iOS18",
         "iOS18",
     ]
+    assert [v for v in COREML_VARIANTS if C.grouped_palette(C.COREML_VARIANT_INFO[v])] == [
+        "pal6",
+        "pal4",
+    ]
     monkeypatch.setattr(C, "PALETTE_CONV_GROUP_SIZE", None)
     assert {deployment_target(v) for v in COREML_VARIANTS if v != "int8-b32"} == {"iOS16"}
+    assert not any(C.grouped_palette(i) for i in C.COREML_VARIANT_INFO.values())
 
 
 def test_variants_track_onnxruntime(packages: dict[str, Path]) -> None:

@@ -148,6 +148,11 @@ def test_variant_table_agrees_with_the_converters() -> None:
     for name, info in COREML_VARIANT_INFO.items():
         v = V.get_variant("coreml", name)
         assert (v.precision, v.compression) == (info.precision, info.compression)
+    # exactly the variants the converter calibrates get calibration photos from the exporter
+    calibrated = [n for n in V.variant_names("tflite") if V.get_variant("tflite", n).calibrated]
+    assert not any(V.get_variant("coreml", n).calibrated for n in V.variant_names("coreml"))
+    assert calibrated == ["int8", "int8-io", "int16x8"]
+    assert all(V.get_variant("tflite", n).compression.endswith("-full") for n in calibrated)
 
 
 def test_measure_drift_counts_bits_and_fragile_flips() -> None:
