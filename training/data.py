@@ -268,20 +268,28 @@ def overlay(rng, im):
     return im
 
 
+def content_crop(rng, strength=1.0):
+    """The fractions (left, top, right, bottom) cut from a view, or None for no crop.
+
+    v2 phase 9 (zoom_p > 0): a zoom, the same crop on every side (+-20 %), up to a little past
+    the evaluation's centre crop of 10 % per side. Independent per-side crops almost never make
+    a 1.25x zoom between a pair's two views (all four sides >= 0.1 at geo 1.25: p = 0.2^4), so
+    the commonest crop a user makes was the edit training saw least. Drawn only when the knob is
+    on, so that earlier recipes see the same batches as before."""
+    if KNOBS["zoom_p"] > 0 and rng.random() < KNOBS["zoom_p"]:
+        return tuple(rng.uniform(0.04, 0.13) * rng.uniform(0.8, 1.2, 4) * strength)
+    if rng.random() < min(0.9, 0.7 * KNOBS["geo"]):  # content crop <= 10 % per side (x geo)
+        return tuple(rng.uniform(0, 0.1 * KNOBS["geo"], 4) * strength)
+    return None
+
+
 def augment(rng, im, strength=1.0):
     """One random chain of in-the-wild edits. `im` is a PIL RGB image."""
     w, h = im.size
     geo = KNOBS["geo"]  # v2 (geo > 1): more often, and up to a little past the evaluation's edits
-    # v2 phase 9 (zoom_p > 0): a zoom, the same crop on every side (+-20 %), up to a little past
-    # the evaluation's centre crop of 10 % per side. Independent per-side crops almost never make
-    # a 1.25x zoom between a pair's two views (all four sides >= 0.1 at geo 1.25: p = 0.2^4), so
-    # the commonest crop a user makes was the edit training saw least. Drawn only when the knob
-    # is on, so that earlier recipes see the same batches as before.
-    if KNOBS["zoom_p"] > 0 and rng.random() < KNOBS["zoom_p"]:
-        left, t, r, b = rng.uniform(0.04, 0.13) * rng.uniform(0.8, 1.2, 4) * strength
-        im = im.crop((int(left * w), int(t * h), w - int(r * w), h - int(b * h)))
-    elif rng.random() < min(0.9, 0.7 * geo):  # content crop <= 10 % per side (x geo)
-        left, t, r, b = rng.uniform(0, 0.1 * geo, 4) * strength
+    box = content_crop(rng, strength)
+    if box is not None:
+        left, t, r, b = box
         im = im.crop((int(left * w), int(t * h), w - int(r * w), h - int(b * h)))
     if rng.random() < min(0.8, 0.35 * geo):  # rotation +-6 deg (x geo)
         ang = rng.uniform(-6, 6) * geo
