@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -98,9 +99,19 @@ final class JvmTestSupport {
         return new File(root, "tests/vectors/" + rel);
     }
 
+    /** A fresh folder, removed with everything in it when the JVM exits (File.deleteOnExit
+     *  removes only empty folders, and the tests write files into these). */
     static Path tempDir() throws IOException {
         Path d = Files.createTempDirectory("nhkit-jvm-test-");
-        d.toFile().deleteOnExit();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(d)));
         return d;
+    }
+
+    private static void deleteTree(Path root) {
+        try (Stream<Path> walk = Files.walk(root)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // already gone, or unreadable: nothing more a shutdown hook can do
+        }
     }
 }
