@@ -121,11 +121,12 @@ ALSO_TRIED = [
     "lengthen the tail (a photo whose activations the quantiles clip).",
     "- Full int8 tail (2026-12-03, the shipped v2, all 328 tuning photos, mean / p99 / max / "
     "non-fragile flips): the shipped 1e-4 quantile ranges 1.165/5/10/9 (worst: a Hubble deep "
-    "field, mostly black, and a brick wall); min/max 1.348/5/8/23; every range x1.25 1.451/5/"
-    "6/28, x1.5 1.805/6/6/63; squeeze-excite and pooled tensors only x1.5 1.305/5/6/16, x2 1."
-    "412/5/7/26, x3 1.896/6/6/65; pooled tensors only x2 1.250/5/11/15, x4 1.323/5/10/10. Wid"
-    "er ranges shorten the tail only by spending the mean (and the non-fragile flips), so the"
-    " quantiles stay; the tail photos are unusual scenes, not one clipped tensor.",
+    "field, mostly black, and a brick wall); min/max 1.348/5/8/23; every range x1.25 "
+    "1.451/5/6/28, x1.5 1.805/6/6/63; squeeze-excite and pooled tensors only x1.5 "
+    "1.305/5/6/16, x2 1.412/5/7/26, x3 1.896/6/6/65; pooled tensors only x2 1.250/5/11/15, x4"
+    " 1.323/5/10/10. Wider ranges shorten the tail only by spending the mean (and the "
+    "non-fragile flips), so the quantiles stay; the tail photos are unusual scenes, not one "
+    "clipped tensor.",
 ]
 
 
