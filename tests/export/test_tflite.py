@@ -440,3 +440,33 @@ def test_widening_int16_ranges_keeps_the_function(variants) -> None:
     assert a.keys() == b.keys() and len(a) > 10
     # every activation tensor twice as wide (stored int16 constants keep theirs)
     assert sum(abs(b[k] / a[k] - 2.0) < 1e-6 for k in a) >= len(a) - 3
+
+
+def test_int8_range_scale_widens_every_activation_range(
+    tiny, variants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tuning knob behind benchmarks/quantization.py's `wide*` recipes: every activation
+    scale (not the model input's, which the spec fixes) grows by the factor."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    _, g = tiny
+    cal = to_layout(_x(4, seed=5), "NCHW", "NHWC")
+    monkeypatch.setattr(T, "INT8_RANGE_SCALE", 2.0)
+    wide = T.build_tflite_variant(g, "int8-io", tmp_path / "wide.tflite", calibration=cal)
+
+    def scales(path: Path) -> dict[str, float]:
+        td = Interpreter(model_path=str(path)).get_tensor_details()
+        return {
+            t["name"]: float(t["quantization"][0])
+            for t in td
+            if t["dtype"] == np.int8 and t["quantization"][0] > 0 and t["shape"].size == 4
+        }
+
+    base, got = scales(variants["int8-io"].path), scales(wide.path)
+    inputs = {d["name"] for d in Interpreter(model_path=str(wide.path)).get_input_details()}
+    shared = sorted((set(base) & set(got)) - inputs)
+    assert len(shared) > 5
+    assert all(abs(got[k] / base[k] - 2.0) < 1e-3 for k in shared), [
+        (k, got[k] / base[k]) for k in shared
+    ]
+    assert all(got[k] == base[k] for k in inputs & set(base))
