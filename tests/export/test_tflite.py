@@ -285,26 +285,28 @@ def test_unfused_hard_swish_is_the_same_function(tiny) -> None:
 def test_quantile_ranges_are_never_wider_than_min_max(
     tiny, variants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ai_edge_litert.interpreter import Interpreter
 
     _, g = tiny
     cal = to_layout(_x(4, seed=5), "NCHW", "NHWC")
     monkeypatch.setattr(T, "RANGE_QUANTILE", None)
     minmax = T.build_tflite_variant(g, "int8", tmp_path / "minmax.tflite", calibration=cal)
-
-    def scales(path: Path) -> dict[str, float]:
-        td = Interpreter(model_path=str(path)).get_tensor_details()
-        return {
-            t["name"]: float(t["quantization"][0])
-            for t in td
-            if t["dtype"] == np.int8 and t["quantization"][0] > 0 and t["shape"].size == 4
-        }
-
-    old, new = scales(minmax.path), scales(variants["int8"].path)
+    old, new = _activation_scales(minmax.path), _activation_scales(variants["int8"].path)
     shared = sorted(set(old) & set(new))
     assert len(shared) > 5
     assert all(new[k] <= old[k] * (1 + 1e-6) for k in shared)
     assert any(new[k] < old[k] * 0.99 for k in shared)  # quantiles really clipped something
+
+
+def _activation_scales(path: Path) -> dict[str, float]:
+    """The scale of every int8 4-d tensor (the activations; weights are per channel)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    td = Interpreter(model_path=str(path)).get_tensor_details()
+    return {
+        t["name"]: float(t["quantization"][0])
+        for t in td
+        if t["dtype"] == np.int8 and t["quantization"][0] > 0 and t["shape"].size == 4
+    }
 
 
 def test_a_float_op_outside_the_stem_fails_the_export(variants) -> None:
@@ -453,16 +455,7 @@ def test_int8_range_scale_widens_every_activation_range(
     cal = to_layout(_x(4, seed=5), "NCHW", "NHWC")
     monkeypatch.setattr(T, "INT8_RANGE_SCALE", 2.0)
     wide = T.build_tflite_variant(g, "int8-io", tmp_path / "wide.tflite", calibration=cal)
-
-    def scales(path: Path) -> dict[str, float]:
-        td = Interpreter(model_path=str(path)).get_tensor_details()
-        return {
-            t["name"]: float(t["quantization"][0])
-            for t in td
-            if t["dtype"] == np.int8 and t["quantization"][0] > 0 and t["shape"].size == 4
-        }
-
-    base, got = scales(variants["int8-io"].path), scales(wide.path)
+    base, got = _activation_scales(variants["int8-io"].path), _activation_scales(wide.path)
     inputs = {d["name"] for d in Interpreter(model_path=str(wide.path)).get_input_details()}
     shared = sorted((set(base) & set(got)) - inputs)
     assert len(shared) > 5
