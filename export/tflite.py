@@ -640,15 +640,7 @@ def _set_quantile_ranges(
     from ai_edge_litert.interpreter import Interpreter
 
     sub = model.subgraphs[0]
-    inputs = set(int(i) for i in sub.inputs)
-    idx = [
-        i
-        for i, t in enumerate(sub.tensors)
-        if i not in inputs
-        and t.quantization is not None
-        and t.quantization.min is not None
-        and len(t.quantization.min) == 1
-    ]
+    idx = _calibrated_activations(model)
     interp = Interpreter(
         model_content=calibrated, experimental_preserve_all_tensors=True, num_threads=1
     )
@@ -669,15 +661,27 @@ def _set_quantile_ranges(
         qp.max = [max(hi[i], 0.0)]
 
 
-def _scale_ranges(model: Any, factor: float) -> None:
-    """Every calibrated activation range (not the model input's, which is the spec's) times
-    `factor`, before the quantizer turns ranges into scales."""
+def _calibrated_activations(model: Any) -> list[int]:
+    """The tensors whose per-tensor range calibration recorded: every activation, not the model
+    input, whose range is the spec's."""
     sub = model.subgraphs[0]
     inputs = set(int(i) for i in sub.inputs)
-    for i, t in enumerate(sub.tensors):
-        qp = t.quantization
-        if i in inputs or qp is None or qp.min is None or len(qp.min) != 1:
-            continue
+    return [
+        i
+        for i, t in enumerate(sub.tensors)
+        if i not in inputs
+        and t.quantization is not None
+        and t.quantization.min is not None
+        and len(t.quantization.min) == 1
+    ]
+
+
+def _scale_ranges(model: Any, factor: float) -> None:
+    """Every calibrated activation range times `factor`, before the quantizer turns ranges into
+    scales."""
+    sub = model.subgraphs[0]
+    for i in _calibrated_activations(model):
+        qp = sub.tensors[i].quantization
         qp.min = [float(qp.min[0]) * factor]
         qp.max = [float(qp.max[0]) * factor]
 

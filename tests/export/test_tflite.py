@@ -285,7 +285,6 @@ def test_unfused_hard_swish_is_the_same_function(tiny) -> None:
 def test_quantile_ranges_are_never_wider_than_min_max(
     tiny, variants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-
     _, g = tiny
     cal = to_layout(_x(4, seed=5), "NCHW", "NHWC")
     monkeypatch.setattr(T, "RANGE_QUANTILE", None)
