@@ -296,16 +296,24 @@ def test_quantile_ranges_are_never_wider_than_min_max(
     assert any(new[k] < old[k] * 0.99 for k in shared)  # quantiles really clipped something
 
 
-def _activation_scales(path: Path) -> dict[str, float]:
-    """The scale of every int8 4-d tensor (the activations; weights are per channel)."""
+def _tensor_scales(model: bytes, dtype: type, rank: int | None = None) -> dict[str, float]:
+    """The per-tensor scale of every `dtype` tensor (of `rank` dimensions if given): the
+    activations, since per-channel weights report scale 0."""
     from ai_edge_litert.interpreter import Interpreter
 
-    td = Interpreter(model_path=str(path)).get_tensor_details()
+    td = Interpreter(model_content=model).get_tensor_details()
     return {
         t["name"]: float(t["quantization"][0])
         for t in td
-        if t["dtype"] == np.int8 and t["quantization"][0] > 0 and t["shape"].size == 4
+        if t["dtype"] == dtype
+        and t["quantization"][0] > 0
+        and (rank is None or t["shape"].size == rank)
     }
+
+
+def _activation_scales(path: Path) -> dict[str, float]:
+    """The scale of every int8 4-d tensor (the activations; weights are per channel)."""
+    return _tensor_scales(path.read_bytes(), np.int8, rank=4)
 
 
 def test_a_float_op_outside_the_stem_fails_the_export(variants) -> None:
@@ -423,21 +431,11 @@ def test_int16_headroom_rescues_activations_beyond_the_calibration_range(
 
 
 def test_widening_int16_ranges_keeps_the_function(variants) -> None:
-    from ai_edge_litert.interpreter import Interpreter
-
     data = variants["int16x8"].path.read_bytes()
     assert T._widen_int16_ranges(data, 1.0) is data
     wide = T._widen_int16_ranges(data, 2.0)
 
-    def scales(buf: bytes) -> dict[str, float]:
-        it = Interpreter(model_content=buf)
-        return {
-            t["name"]: float(t["quantization"][0])
-            for t in it.get_tensor_details()
-            if t["dtype"] == np.int16 and t["quantization"][0] > 0
-        }
-
-    a, b = scales(data), scales(wide)
+    a, b = _tensor_scales(data, np.int16), _tensor_scales(wide, np.int16)
     assert a.keys() == b.keys() and len(a) > 10
     # every activation tensor twice as wide (stored int16 constants keep theirs)
     assert sum(abs(b[k] / a[k] - 2.0) < 1e-6 for k in a) >= len(a) - 3
