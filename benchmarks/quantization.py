@@ -424,43 +424,26 @@ def tuning_files(split: dict[str, Any], shared: Path, cal_dir: Path) -> list[Pat
 @contextlib.contextmanager
 def recipe_applied(recipe: Recipe) -> Iterator[None]:
     """Set the export modules' recipe knobs for one build, then restore them."""
+    from unittest import mock
+
     from nhkit.export import coreml as cm
     from nhkit.export import tflite as tl
 
-    saved = (
-        cm.SENSITIVE_PALETTE_BITS,
-        cm.SENSITIVE_LAST_WEIGHT_OPS,
-        tl.RANGE_QUANTILE,
-        tl.INT8_RANGE_SCALE,
-        tl.FLOAT_FIRST_CONVS,
-        cm.PALETTE_CONV_GROUP_SIZE,
-        tl.FP16_FLOAT32_FRACTION,
-        tl.DYNAMIC_INT8_FLOAT32_FRACTION,
-        cm.SENSITIVE_FIRST_WEIGHT_FRACTION,
+    knobs = (
+        (cm, "SENSITIVE_PALETTE_BITS", recipe.coreml_sensitive_bits),
+        (cm, "SENSITIVE_LAST_WEIGHT_OPS", recipe.coreml_sensitive_ops),
+        (tl, "RANGE_QUANTILE", recipe.range_quantile),
+        (tl, "INT8_RANGE_SCALE", recipe.range_scale),
+        (tl, "FLOAT_FIRST_CONVS", recipe.float_first_convs),
+        (cm, "PALETTE_CONV_GROUP_SIZE", recipe.palette_group_size),
+        (tl, "FP16_FLOAT32_FRACTION", recipe.fp16_float32_fraction),
+        (tl, "DYNAMIC_INT8_FLOAT32_FRACTION", recipe.dynamic_float32_fraction),
+        (cm, "SENSITIVE_FIRST_WEIGHT_FRACTION", recipe.coreml_first_fraction),
     )
-    cm.SENSITIVE_PALETTE_BITS = recipe.coreml_sensitive_bits
-    cm.SENSITIVE_LAST_WEIGHT_OPS = recipe.coreml_sensitive_ops
-    tl.RANGE_QUANTILE = recipe.range_quantile
-    tl.INT8_RANGE_SCALE = recipe.range_scale
-    tl.FLOAT_FIRST_CONVS = recipe.float_first_convs
-    cm.PALETTE_CONV_GROUP_SIZE = recipe.palette_group_size
-    tl.FP16_FLOAT32_FRACTION = recipe.fp16_float32_fraction
-    tl.DYNAMIC_INT8_FLOAT32_FRACTION = recipe.dynamic_float32_fraction
-    cm.SENSITIVE_FIRST_WEIGHT_FRACTION = recipe.coreml_first_fraction
-    try:
+    with contextlib.ExitStack() as stack:
+        for module, name, value in knobs:
+            stack.enter_context(mock.patch.object(module, name, value))
         yield
-    finally:
-        (
-            cm.SENSITIVE_PALETTE_BITS,
-            cm.SENSITIVE_LAST_WEIGHT_OPS,
-            tl.RANGE_QUANTILE,
-            tl.INT8_RANGE_SCALE,
-            tl.FLOAT_FIRST_CONVS,
-            cm.PALETTE_CONV_GROUP_SIZE,
-            tl.FP16_FLOAT32_FRACTION,
-            tl.DYNAMIC_INT8_FLOAT32_FRACTION,
-            cm.SENSITIVE_FIRST_WEIGHT_FRACTION,
-        ) = saved
 
 
 def _verdict(row: dict[str, Any]) -> str:
