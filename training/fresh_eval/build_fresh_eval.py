@@ -66,7 +66,9 @@ def convert(src, dst):
     # fresh image without any metadata (EXIF, ICC, comments, DPI)
     clean = Image.frombytes("RGB", im.size, im.tobytes())
     os.makedirs(os.path.dirname(dst), exist_ok=True)
-    clean.save(dst, "JPEG", quality=QUALITY)
+    part = dst + ".part"  # never a half-written photo under its final name
+    clean.save(part, "JPEG", quality=QUALITY)
+    os.replace(part, dst)
     return orig, clean.size
 
 
@@ -85,7 +87,7 @@ def fetch_pypi(pkg, ver, cache, tmp):
 
     whl = find(cache) if cache else []
     if not whl:
-        subprocess.run(
+        got = subprocess.run(
             [
                 sys.executable,
                 "-m",
@@ -99,9 +101,14 @@ def fetch_pypi(pkg, ver, cache, tmp):
                 tmp,
                 f"{pkg}=={ver}",
             ],
-            check=True,
+            capture_output=True,
+            text=True,
         )
+        if got.returncode != 0:
+            raise FetchError(f"pip download {pkg}=={ver} failed: {got.stderr.strip()}")
         whl = find(tmp)
+        if not whl:
+            raise FetchError(f"pip download {pkg}=={ver} gave no wheel of version {ver}")
     root = os.path.join(tmp, "w_" + pkg)
     shutil.rmtree(root, ignore_errors=True)
     zipfile.ZipFile(whl[0]).extractall(root)
@@ -118,6 +125,10 @@ def pypi_licence_file(root, pkg, ver):
     return None
 
 
+class FetchError(RuntimeError):
+    """A package of the list could not be downloaded at its pinned version."""
+
+
 def fetch(pkg, ver, cache, tmp):
     debs = glob.glob(os.path.join(cache, f"{pkg}_*.deb")) if cache else []
     debs = [
@@ -130,7 +141,15 @@ def fetch(pkg, ver, cache, tmp):
     ]
     if not debs:
         dl = cache or tmp
-        subprocess.run(["apt-get", "download", "-qq", f"{pkg}={ver}"], cwd=dl, check=True)
+        got = subprocess.run(
+            ["apt-get", "download", "-qq", f"{pkg}={ver}"], cwd=dl, capture_output=True, text=True
+        )
+        if got.returncode != 0:
+            raise FetchError(
+                f"apt-get download {pkg}={ver} failed: {got.stderr.strip() or got.returncode}"
+                " (a fresh machine needs `apt-get update` first; the list pins Debian bookworm"
+                " versions, which snapshot.debian.org keeps if the mirror dropped one)"
+            )
         debs = [
             d
             for d in glob.glob(os.path.join(dl, f"{pkg}_*.deb"))
@@ -139,6 +158,8 @@ def fetch(pkg, ver, cache, tmp):
             ).stdout.strip()
             == ver
         ]
+    if not debs:
+        raise FetchError(f"apt-get download {pkg}={ver} gave no .deb of version {ver}")
     root = os.path.join(tmp, "x_" + pkg)
     shutil.rmtree(root, ignore_errors=True)
     subprocess.run(["dpkg-deb", "-x", debs[0], root], check=True)
@@ -163,18 +184,28 @@ def main():
         bypkg.setdefault((r["source"], r["package"], r["version"]), []).append(r)
     manifest = []
     bad = 0
+    failed_pkgs = []  # a batch goes on: one missing package must not stop the other 49
     with tempfile.TemporaryDirectory() as tmp:
         for (src_kind, pkg, ver), items in sorted(bypkg.items()):
-            if src_kind == "pypi":
-                root = fetch_pypi(pkg, ver, a.deb_cache, tmp)
-                cp = pypi_licence_file(root, pkg, ver)
-            else:
-                root = fetch(pkg, ver, a.deb_cache, tmp)
-                cp = os.path.join(root, "usr/share/doc", pkg, "copyright")
+            try:
+                if src_kind == "pypi":
+                    root = fetch_pypi(pkg, ver, a.deb_cache, tmp)
+                    cp = pypi_licence_file(root, pkg, ver)
+                else:
+                    root = fetch(pkg, ver, a.deb_cache, tmp)
+                    cp = os.path.join(root, "usr/share/doc", pkg, "copyright")
+            except (FetchError, subprocess.CalledProcessError) as e:
+                print(f"FAILED {pkg} {ver} ({len(items)} photos): {e}", file=sys.stderr)
+                failed_pkgs.append(pkg)
+                continue
             if cp and os.path.exists(cp):
                 shutil.copyfile(cp, os.path.join(a.out, "licences", pkg + ".copyright"))
             for r in items:
                 src = os.path.join(root, r["original_path"])
+                if not os.path.isfile(src):
+                    print(f"MISSING {pkg} {ver}: {r['original_path']}", file=sys.stderr)
+                    bad += 1
+                    continue
                 got = sha256(src)
                 if got != r["original_sha256"]:
                     print(f"SHA256 MISMATCH {pkg} {r['original_path']}", file=sys.stderr)
@@ -199,7 +230,8 @@ def main():
             shutil.rmtree(root, ignore_errors=True)
             print(f"{pkg} {ver}: {len(items)}", file=sys.stderr)
     manifest.sort()
-    with open(os.path.join(a.out, "MANIFEST.tsv"), "w", newline="") as f:
+    manifest_path = os.path.join(a.out, "MANIFEST.tsv")
+    with open(manifest_path + ".part", "w", newline="") as f:
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
         w.writerow(
             [
@@ -216,8 +248,13 @@ def main():
             ]
         )
         w.writerows(manifest)
-    print(f"{len(manifest)} photos written, {bad} sha256 mismatches", file=sys.stderr)
-    sys.exit(1 if bad else 0)
+    os.replace(manifest_path + ".part", manifest_path)
+    print(
+        f"{len(manifest)} of {len(rows)} photos written, {bad} missing or sha256 mismatches,"
+        f" {len(failed_pkgs)} packages failed{': ' + ' '.join(failed_pkgs) if failed_pkgs else ''}",
+        file=sys.stderr,
+    )
+    sys.exit(1 if bad or failed_pkgs else 0)
 
 
 if __name__ == "__main__":
