@@ -41,6 +41,7 @@ from nhkit.runtime.tensor import normalise  # noqa: E402
 TRANSFORMS = [(e.name, e.apply) for e in _edit_suite("all")]
 DESCRIPTIONS = {e.name: e.description for e in _edit_suite("all")}
 EXPECTED_FAIL = {e.name for e in _edit_suite("all") if e.group == "mirror"}
+CLOSEST_PAIRS = 5  # closest distinct pairs listed per method
 
 # ---------------------------------------------------------------- hashers
 
@@ -205,6 +206,11 @@ def main():
                 "std": float(d.std()),
                 "max": int(d.max()),
             },
+            # the pairs that set the zero-FP threshold: what a better model has to pull apart
+            "closest_pairs": [
+                {"a": files[ii[m]], "b": files[jj[m]], "distance": int(d[m])}
+                for m in np.argsort(d, kind="stable")[:CLOSEST_PAIRS]
+            ],
             "similar_pair_distances": {
                 f"{files[i]}|{files[j]}": int(hamming(orig_h[k][i], orig_h[k][j]))
                 for i, j in similar_pairs
@@ -313,6 +319,14 @@ def render(res):
             f"{d['median']:.0f} / {d['max']} |"
         )
     L.append("")
+    if nh.get("closest_pairs"):  # results files written before 2026-12-04 have none
+        L.append(
+            "nhkit's closest distinct pairs (they set its zero-FP threshold): "
+            + "; ".join(
+                f"{c['distance']} bits `{c['a']}` / `{c['b']}`" for c in nh["closest_pairs"]
+            )
+            + ".\n"
+        )
     L.append(
         f"nhkit median |projection|: {nh['median_abs_projection_originals']:.3f} on originals, "
         f"{nh['median_abs_projection_all']:.3f} over all edits (projection RMS on originals "
