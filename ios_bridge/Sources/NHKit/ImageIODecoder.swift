@@ -168,7 +168,7 @@ public struct ImageIODecoder: ImageFileDecoding, Sendable {
             return (try RGB8Image(width: w, height: h, pixels: out), 0)
         }
         var translucent = 0
-        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             let p = raw.bindMemory(to: UInt8.self)
             for y in 0..<h {
                 let row = y * bytesPerRow
