@@ -160,9 +160,12 @@ _ALL: tuple[Variant, ...] = (
         "fp16",
         "fp16",
         "fp16-weights",
-        # goal mean 0.05 missed on the check photos (0.0625: 2 fragile bits of 3072), met on the
-        # eval photos (0.02)
-        DriftBudget(0.07, max=1, p99=1),
+        # goal mean 0.05 missed on the check photos, met on the eval photos (0.02). The check
+        # photos' mean moves in steps of 1/32: 0.0625 (2 fragile bits of 3072) on the machine the
+        # budget was set on, 0.094 (3 fragile bits, 0 non-fragile, embedding cosine >= 0.999999)
+        # on an AMD EPYC with AVX-512, where the fp32 reference and the fp16 executor sum in
+        # another order. 0.1 admits that one platform-dependent fragile bit; max and p99 stay 1.
+        DriftBudget(0.1, max=1, p99=1),
         "float16 weights and compute",
     ),
     Variant(
