@@ -14,7 +14,11 @@ Precision: programs typed fp32 run in float32. In programs typed fp16, every fp1
 is rounded to float16 (values are carried as exactly-representable float32). This is an
 *approximation* of device behaviour: the GPU and Neural Engine keep fp16 intermediates but
 accumulate convolutions and reductions with their own internal precision and order, which
-numpy's float32 accumulation does not reproduce bit for bit.
+numpy's float32 accumulation does not reproduce bit for bit. That order is the CPU's BLAS
+kernels' own, so where a value sits on a float16 rounding boundary two machines can round it
+differently: an fp16 program's hash can then differ by a fragile bit between machines (the
+default coreml-fp16 bundle's 32 check images: 2 fragile flips on one x86 machine, 3 on an AVX-512
+EPYC; the TFLite bundles were identical on both, and coreml-fp32 matched the reference exactly).
 """
 
 from __future__ import annotations
