@@ -14,6 +14,9 @@ and OUT/licences/<package>.copyright.
 
 usage: build_fresh_eval.py [--list TSV] [--out DIR] [--deb-cache DIR] [--only PKG ...]
 
+Needs nhkit installed (`pip install -e .`): photos and MANIFEST.tsv are written through
+nhkit.runtime.atomic, so an interrupted build leaves no half-written file.
+
 The output is byte-identical with Pillow 13.0 (the version the MANIFEST's out_sha256 were made
 with); training/split_fresh.py checks every photo against them before an evaluation.
 """
@@ -22,6 +25,7 @@ import argparse
 import csv
 import glob
 import hashlib
+import io
 import os
 import shutil
 import subprocess
@@ -29,6 +33,8 @@ import sys
 import tempfile
 
 from PIL import Image, ImageOps
+
+from nhkit.runtime.atomic import write_bytes_atomic, write_text_atomic
 
 Image.MAX_IMAGE_PIXELS = None
 LONG_SIDE = 1280
@@ -65,10 +71,9 @@ def convert(src, dst):
         im = im.resize((max(1, round(w * s)), max(1, round(h * s))), Image.LANCZOS)
     # fresh image without any metadata (EXIF, ICC, comments, DPI)
     clean = Image.frombytes("RGB", im.size, im.tobytes())
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    part = dst + ".part"  # never a half-written photo under its final name
-    clean.save(part, "JPEG", quality=QUALITY)
-    os.replace(part, dst)
+    buf = io.BytesIO()
+    clean.save(buf, "JPEG", quality=QUALITY)
+    write_bytes_atomic(dst, buf.getvalue())  # never a half-written photo under its final name
     return orig, clean.size
 
 
@@ -129,16 +134,20 @@ class FetchError(RuntimeError):
     """A package of the list could not be downloaded at its pinned version."""
 
 
-def fetch(pkg, ver, cache, tmp):
-    debs = glob.glob(os.path.join(cache, f"{pkg}_*.deb")) if cache else []
-    debs = [
+def debs_of_version(folder, pkg, ver):
+    """The .deb files of `pkg` in `folder` whose control file says version `ver`."""
+    return [
         d
-        for d in debs
+        for d in glob.glob(os.path.join(folder, f"{pkg}_*.deb"))
         if subprocess.run(
             ["dpkg-deb", "-f", d, "Version"], capture_output=True, text=True
         ).stdout.strip()
         == ver
     ]
+
+
+def fetch(pkg, ver, cache, tmp):
+    debs = debs_of_version(cache, pkg, ver) if cache else []
     if not debs:
         dl = cache or tmp
         got = subprocess.run(
@@ -150,14 +159,7 @@ def fetch(pkg, ver, cache, tmp):
                 " (a fresh machine needs `apt-get update` first; the list pins Debian bookworm"
                 " versions, which snapshot.debian.org keeps if the mirror dropped one)"
             )
-        debs = [
-            d
-            for d in glob.glob(os.path.join(dl, f"{pkg}_*.deb"))
-            if subprocess.run(
-                ["dpkg-deb", "-f", d, "Version"], capture_output=True, text=True
-            ).stdout.strip()
-            == ver
-        ]
+        debs = debs_of_version(dl, pkg, ver)
     if not debs:
         raise FetchError(f"apt-get download {pkg}={ver} gave no .deb of version {ver}")
     root = os.path.join(tmp, "x_" + pkg)
@@ -230,25 +232,24 @@ def main():
             shutil.rmtree(root, ignore_errors=True)
             print(f"{pkg} {ver}: {len(items)}", file=sys.stderr)
     manifest.sort()
-    manifest_path = os.path.join(a.out, "MANIFEST.tsv")
-    with open(manifest_path + ".part", "w", newline="") as f:
-        w = csv.writer(f, delimiter="\t", lineterminator="\n")
-        w.writerow(
-            [
-                "file",
-                "source_package",
-                "version",
-                "original_path",
-                "original_size",
-                "licence",
-                "source",
-                "original_sha256",
-                "out_size",
-                "out_sha256",
-            ]
-        )
-        w.writerows(manifest)
-    os.replace(manifest_path + ".part", manifest_path)
+    text = io.StringIO()
+    w = csv.writer(text, delimiter="\t", lineterminator="\n")
+    w.writerow(
+        [
+            "file",
+            "source_package",
+            "version",
+            "original_path",
+            "original_size",
+            "licence",
+            "source",
+            "original_sha256",
+            "out_size",
+            "out_sha256",
+        ]
+    )
+    w.writerows(manifest)
+    write_text_atomic(os.path.join(a.out, "MANIFEST.tsv"), text.getvalue())
     print(
         f"{len(manifest)} of {len(rows)} photos written, {bad} missing or sha256 mismatches,"
         f" {len(failed_pkgs)} packages failed{': ' + ' '.join(failed_pkgs) if failed_pkgs else ''}",
