@@ -49,7 +49,7 @@ def row(path: str, edit: str) -> str:
     if edit not in nh["transforms"]:
         raise SystemExit(f"{path}: no edit {edit!r} (it has {', '.join(nh['transforms'])})")
     e = np.asarray(nh["transforms"][edit]["distances"])
-    at = [np.mean(e <= t) for t in (d["min"] - 1, d["p0.1"], d["p1"])]
+    at = [np.mean(e <= t) for t in (nh["threshold_zero_fp"], d["p0.1"], d["p1"])]
     return (
         f"| {d['min']} | {d['p0.1']:.0f} | {d['p1']:.0f} | {d['median']:.0f} | {e.mean():.2f} | "
         f"{np.percentile(e, 90):.0f} | " + " | ".join(f"{v * 100:.1f} %" for v in at) + " |"
