@@ -22,6 +22,10 @@
 - keep (phase 5, `w_keep`): mean squared difference between the float projections and those of
   the frozen starting model (the shipped default), so that a phase aimed at the bundles does not
   wander off the edits and pairs the starting model already gets right.
+- distillation (phase 12, `w_distill`): 1 - cosine between a linear map of the embedding and a
+  pretrained teacher's features of the same view (training/teacher.py). The contrastive terms
+  only see ~430 photos' subjects; the teacher's features tell apart many more, and asking the
+  embedding to predict them is meant to carry that into pairs of subjects training never saw.
 """
 
 import math
@@ -44,6 +48,7 @@ CFG = dict(
     qat_quantile=1e-4,
     w_qatw=0.0,
     w_keep=0.0,
+    w_distill=0.0,
 )
 
 
@@ -125,3 +130,13 @@ def projection_mse(e_a, e_b, seed_t):
     """Mean squared difference of the projections of two embeddings of the same images (the
     int8 and keep terms); projections have RMS ~1, so this is a relative error squared."""
     return tf.reduce_mean(tf.square(projections(e_a, seed_t) - projections(e_b, seed_t)))
+
+
+def distill_loss(e, head, t):
+    """Mean 1 - cos(normalise(e) @ head, t): how badly the embedding predicts the teacher's
+    features (0 when a linear map of it reproduces their direction)."""
+    e = e / (tf.norm(e, axis=1, keepdims=True) + 1e-8)
+    y = tf.matmul(e, head)
+    y = y / (tf.norm(y, axis=1, keepdims=True) + 1e-8)
+    t = t / (tf.norm(t, axis=1, keepdims=True) + 1e-8)
+    return tf.reduce_mean(1.0 - tf.reduce_sum(y * t, axis=1))

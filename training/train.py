@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 # (end as a fraction of the budget, resolution, pairs per batch)
 PHASES = [(0.56, 160, 64), (0.82, 224, 48), (1.0, 360, 24)]
 SEED_RNG = 20260101  # seed matrix: QR of a Gaussian from this seed, fixed once chosen
+PREFIT_BATCHES = 20  # batches of 48 views that fit the distillation head before training
 
 
 def make_seed_matrix(seed=SEED_RNG):
@@ -143,7 +144,7 @@ def main():
     tf.config.threading.set_intra_op_parallelism_threads(a.threads)
     tf.config.threading.set_inter_op_parallelism_threads(a.threads)
     tf.keras.utils.set_random_seed(a.seed)
-    from losses import CFG, projection_mse, total_loss
+    from losses import CFG, distill_loss, projection_mse, total_loss
 
     overrides = {}
     for item in a.loss:
@@ -202,12 +203,24 @@ def main():
         f" train photos {len(train_files)} budget {a.minutes} min"
     )
     opt = tf.keras.optimizers.AdamW(learning_rate=a.lr, weight_decay=1e-4, clipnorm=2.0)
-    opt.build(model.trainable_variables)
+    # phase 12 (w_distill): a linear head from the embedding to a pretrained teacher's features
+    # (training/teacher.py); trained with the model, saved with the checkpoint, never exported
+    distill_head = None
+    if cfg.get("w_distill", 0.0) > 0:
+        from teacher import FEATURES
+
+        init = np.random.default_rng([a.seed, 12]).normal(0, 128**-0.5, (128, FEATURES))
+        distill_head = tf.Variable(init.astype(np.float32), name="distill_head")
+    train_vars = model.trainable_variables + ([distill_head] if distill_head is not None else [])
+    opt.build(train_vars)
 
     wpath = os.path.join(a.out, "model.weights.h5")
     opath = os.path.join(a.out, "optimizer.npz")
+    hpath = os.path.join(a.out, "distill_head.npy")
     if a.resume and os.path.exists(wpath):
         model.load_weights(wpath)
+        if distill_head is not None and os.path.exists(hpath):
+            distill_head.assign(np.load(hpath))
         if os.path.exists(opath):
             z = np.load(opath)
             for i, v in enumerate(opt.variables):
@@ -226,6 +239,9 @@ def main():
     def save():
         model.save_weights(wpath + ".tmp.weights.h5")
         os.replace(wpath + ".tmp.weights.h5", wpath)
+        if distill_head is not None:
+            np.save(hpath + ".tmp.npy", distill_head.numpy())
+            os.replace(hpath + ".tmp.npy", hpath)
         np.savez(opath + ".tmp.npz", **{f"v{i}": v.numpy() for i, v in enumerate(opt.variables)})
         os.replace(opath + ".tmp.npz", opath)
         with open(state_path + ".tmp", "w") as f:
@@ -258,6 +274,32 @@ def main():
         teacher.trainable = False
         log(f"keep term against the frozen {state['init_onnx']}")
 
+    distill_teacher = None
+    if distill_head is not None:
+        from teacher import build_teacher
+
+        distill_teacher = build_teacher()
+        log("distillation term: EfficientNet-Lite0 (ImageNet) features of the first views")
+        if not (a.resume and os.path.exists(hpath)):
+            # start the head at the ridge least-squares map from the starting model's embeddings
+            # to the teacher's features (batches outside the training indices): a random head
+            # would send noise into the model until it had learnt something
+            res0, _ = phase_at(0.0, phases)
+            es, ts = [], []
+            for i in range(PREFIT_BATCHES):
+                v1, _v2 = data.make_batch((a.seed, 10**9 + 1 + i, res0, 48))
+                xb = v1.astype(np.float32) / 127.5 - 1.0
+                e0 = model(xb, training=False).numpy()
+                es.append(e0 / np.linalg.norm(e0, axis=1, keepdims=True))
+                t0 = distill_teacher(xb, training=False).numpy()
+                ts.append(t0 / np.linalg.norm(t0, axis=1, keepdims=True))
+            ea, ta = np.concatenate(es), np.concatenate(ts)
+            head0 = np.linalg.solve(ea.T @ ea + 1e-3 * len(ea) * np.eye(128), ea.T @ ta)
+            distill_head.assign(head0.astype(np.float32))
+            y = ea @ head0
+            cos = np.sum(y * ta, 1) / np.linalg.norm(y, axis=1)
+            log(f"distillation head fitted on {len(ea)} views: 1 - cos {1 - cos.mean():.3f}")
+
     @tf.function(reduce_retracing=True)
     def train_step(x1, x2):
         x = tf.concat([x1, x2], 0)
@@ -270,13 +312,17 @@ def main():
                 qerr = projection_mse(twin(x[:n], noise=True), e[:n], seed_t)
                 loss = loss + cfg[key] * qerr
                 stats[stat] = tf.sqrt(qerr)
+            if distill_teacher is not None:
+                dist = distill_loss(e[:n], distill_head, distill_teacher(x[:n], training=False))
+                loss = loss + cfg["w_distill"] * dist
+                stats["distill"] = dist
             if teacher is not None:
                 keep = projection_mse(e[:n], teacher(x[:n], training=False), seed_t)
                 loss = loss + cfg["w_keep"] * keep
                 stats["keep"] = tf.sqrt(keep)
             stats["loss"] = loss
-        grads = tape.gradient(loss, model.trainable_variables)
-        opt.apply_gradients(zip(grads, model.trainable_variables))
+        grads = tape.gradient(loss, train_vars)
+        opt.apply_gradients(zip(grads, train_vars))
         return stats
 
     budget = a.minutes * 60.0
