@@ -36,13 +36,23 @@ class DriftBudget:
     The mean alone hides a tail: a variant can average one bit while a few photos drift by eight,
     and it is the worst photos that cost a match. So a budget also bounds the nearest-rank 99th
     percentile and the maximum; None leaves that term unbudgeted (only where a variant's tail is
-    not yet bounded, see the table)."""
+    not yet bounded, see the table).
+
+    `nonfragile` bounds the flips of bits whose reference projection was at least the model's
+    fragile margin from 0, summed over the check images. A fragile bit may flip under any change
+    of arithmetic, including the summation order of another CPU's kernels, so a mean over a few
+    dozen images moves by a step (1/32 on the default check photos) between machines; a
+    non-fragile flip is a real loss of precision. Where a variant makes none, that is the term
+    that catches a regression without failing on the platform."""
 
     mean: float
     max: int | None = None
     p99: int | None = None
+    nonfragile: int | None = None
 
-    def check(self, mean: float, maximum: int, p99: int | None = None) -> list[str]:
+    def check(
+        self, mean: float, maximum: int, p99: int | None = None, nonfragile: int | None = None
+    ) -> list[str]:
         """Human-readable reasons the measured drift is over budget (empty: within budget)."""
         out = []
         if mean > self.mean + 1e-12:
@@ -51,19 +61,28 @@ class DriftBudget:
             out.append(f"p99 Hamming {p99} > {self.p99}")
         if self.max is not None and maximum > self.max:
             out.append(f"max Hamming {maximum} > {self.max}")
+        if self.nonfragile is not None and nonfragile is not None and nonfragile > self.nonfragile:
+            out.append(f"non-fragile flips {nonfragile} > {self.nonfragile}")
         return out
 
     def describe(self) -> str:
-        """'mean<=1, p99<=4, max<=6' (the report's budget column)."""
+        """'mean<=1, p99<=4, max<=6, non-fragile<=0' (the report's budget column)."""
         parts = [f"mean<={self.mean:g}"]
         if self.p99 is not None:
             parts.append(f"p99<={self.p99}")
         if self.max is not None:
             parts.append(f"max<={self.max}")
+        if self.nonfragile is not None:
+            parts.append(f"non-fragile<={self.nonfragile}")
         return ", ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
-        return {"mean": self.mean, "p99": self.p99, "max": self.max}
+        return {
+            "mean": self.mean,
+            "p99": self.p99,
+            "max": self.max,
+            "nonfragile_flips": self.nonfragile,
+        }
 
 
 @dataclass(frozen=True)
@@ -95,7 +114,7 @@ class Variant:
 _ALL: tuple[Variant, ...] = (
     # TFLite / LiteRT
     Variant(
-        "tflite", "fp32", "fp32", "none", DriftBudget(0.0, 0, 0), "float32 weights and compute"
+        "tflite", "fp32", "fp32", "none", DriftBudget(0.0, 0, 0, 0), "float32 weights and compute"
     ),
     Variant(
         "tflite",
@@ -105,7 +124,7 @@ _ALL: tuple[Variant, ...] = (
         # goal met with float32 weights in the first 80% of the weight layers (export/tflite.py):
         # v2 drifts 0.031 on the check photos, 0.013 on the eval photos (every weight float16:
         # 0.125 and 0.062)
-        DriftBudget(0.05, max=1, p99=1),
+        DriftBudget(0.05, max=1, p99=1, nonfragile=0),
         "float16 weights in the last 20% of the weight layers (78% of the weights), float32 in "
         "the rest; float32 compute",
     ),
@@ -117,7 +136,7 @@ _ALL: tuple[Variant, ...] = (
         # goal mean 0.3 met on the eval photos with float32 weights in the first 80% of the
         # weight layers (export/tflite.py): 0.246 (p99 2, max 3; every weight int8: 0.442), but
         # missed on the 32 check images: 0.406 (every weight int8: 0.44)
-        DriftBudget(0.5, max=3, p99=3),
+        DriftBudget(0.5, max=3, p99=3, nonfragile=0),
         "int8 weights in the last 20% of the weight layers (78% of the weights), activations "
         "quantized at run time; float32 weights and compute in the rest",
     ),
@@ -127,7 +146,9 @@ _ALL: tuple[Variant, ...] = (
         "int8",
         "int8-full",
         # goals mean 0.8, p99 4 missed with quantile ranges and a float stem: v2 drifts 1.59
-        # (p99 6, max 6) on the check photos, 1.37 (p99 5, max 7) on the eval photos
+        # (p99 6, max 6) on the check photos, 1.37 (p99 5, max 7) on the eval photos. Goal of
+        # no non-fragile flips missed too (6 on the check images, 12 on the eval photos): the
+        # term stays unbudgeted until a model meets it
         DriftBudget(2.0, max=7, p99=6),
         "full int8 (calibrated), float32 input/output",
     ),
@@ -137,7 +158,7 @@ _ALL: tuple[Variant, ...] = (
         "int8",
         "int8-full",
         # goals mean 0.8, p99 4 missed: v2 drifts 1.69 (p99 6, max 6) on the check photos, 1.45
-        # (p99 5, max 6) on the eval photos
+        # (p99 5, max 6) on the eval photos; non-fragile flips as int8 (4 and 10), unbudgeted
         DriftBudget(2.0, max=6, p99=6),
         "full int8 (calibrated), int8 input/output",
     ),
@@ -148,13 +169,13 @@ _ALL: tuple[Variant, ...] = (
         "int16x8-full",
         # full int8's goals (mean 0.8, p99 4, max 6), which 8-bit activations miss: int8
         # weights, int16 activations, every op integer (export/tflite.py)
-        DriftBudget(0.8, max=6, p99=4),
+        DriftBudget(0.8, max=6, p99=4, nonfragile=0),
         "full integer (calibrated): int8 weights, int16 activations (LiteRT 16x8), float32 "
         "input/output; same size as int8, slower on CPU (reference kernels)",
     ),
     # Core ML (ML program, iOS 16). precision = compute precision; compressed variants compute
     # in fp16 as they do on a phone (same strings as export/coreml.py's COREML_VARIANT_INFO).
-    Variant("coreml", "fp32", "fp32", "none", DriftBudget(0.0, 0, 0), "float32 compute"),
+    Variant("coreml", "fp32", "fp32", "none", DriftBudget(0.0, 0, 0, 0), "float32 compute"),
     Variant(
         "coreml",
         "fp16",
@@ -164,8 +185,9 @@ _ALL: tuple[Variant, ...] = (
         # photos' mean moves in steps of 1/32: 0.0625 (2 fragile bits of 3072) on the machine the
         # budget was set on, 0.094 (3 fragile bits, 0 non-fragile, embedding cosine >= 0.999999)
         # on an AMD EPYC with AVX-512, where the fp32 reference and the fp16 executor sum in
-        # another order. 0.1 admits that one platform-dependent fragile bit; max and p99 stay 1.
-        DriftBudget(0.1, max=1, p99=1),
+        # another order. 0.1 admits that one platform-dependent fragile bit; max and p99 stay 1,
+        # and no non-fragile bit may flip (0 on both machines and on both evaluation sets).
+        DriftBudget(0.1, max=1, p99=1, nonfragile=0),
         "float16 weights and compute",
     ),
     Variant(
@@ -176,7 +198,7 @@ _ALL: tuple[Variant, ...] = (
         # goal mean 0.3 missed on the check photos (0.344, max 2), 0.30 on the eval photos;
         # per-block scales (iOS 18) reached 0.15 on tuning photos, 23% larger
         # (quantization_tuning.md)
-        DriftBudget(0.35, max=4, p99=3),
+        DriftBudget(0.35, max=4, p99=3, nonfragile=0),
         "int8 linear (per-channel) weights, fp16 compute",
     ),
     Variant(
@@ -185,7 +207,7 @@ _ALL: tuple[Variant, ...] = (
         "fp16",
         "int8-linear-block32-weights",
         # Core ML int8's goal (mean 0.3) with margin: per-block scales halve int8's drift
-        DriftBudget(0.3, max=3, p99=2),
+        DriftBudget(0.3, max=3, p99=2, nonfragile=0),
         "int8 linear weights with one scale per 32 input channels (iOS 18), fp16 compute",
     ),
     # pal8 is not in the default set: it is the same size as int8 (8 bits per weight plus a
@@ -195,7 +217,7 @@ _ALL: tuple[Variant, ...] = (
         "pal8",
         "fp16",
         "palettized-8bit-kmeans",
-        DriftBudget(1.0, max=4, p99=3),
+        DriftBudget(1.0, max=4, p99=3, nonfragile=0),
         "8-bit k-means palettized weights, fp16 compute",
         default=False,
     ),
@@ -207,7 +229,7 @@ _ALL: tuple[Variant, ...] = (
         # grouped conv LUTs (iOS 18), the first 80% of the weight layers and the last one at 8
         # bits: goals met, 0.489 (p99 3, max 3) on the eval photos, 0.688 (p99 3, max 3) on the
         # check photos (before the 8-bit first layers: 0.885 / max 5 and 1.16 / max 4)
-        DriftBudget(1.0, max=4, p99=4),
+        DriftBudget(1.0, max=4, p99=4, nonfragile=0),
         "6-bit k-means palettized weights (one LUT per 4 conv output channels; the first 80% of "
         "the weight layers and the last one at 8 bits, one LUT per tensor), fp16 compute",
     ),

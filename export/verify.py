@@ -349,7 +349,7 @@ def measure_drift(
         nonfragile_per_image=flips.nonfragile,
         budget=budget,
     )
-    result.reasons = budget.check(result.mean, result.max, result.p99)
+    result.reasons = budget.check(result.mean, result.max, result.p99, result.nonfragile_flips)
     return result
 
 

@@ -1188,6 +1188,21 @@ def reader_vectors() -> dict[str, bytes]:
         "an unknown top-level field is an error (free-form text belongs in tools)",
     )
     add(
+        "manifest-budget-nonfragile",
+        "manifest",
+        edited(m, lambda d: d["drift"]["budget"].update({"p99": 0, "nonfragile_flips": 0})),
+        None,
+        "a drift budget with its p99 and non-fragile-flips terms (both optional, as older "
+        "bundles lack them)",
+    )
+    add(
+        "manifest-budget-nonfragile-type",
+        "manifest",
+        edited(m, lambda d: d["drift"]["budget"].__setitem__("nonfragile_flips", 0.5)),
+        "drift.budget.nonfragile_flips",
+        "a non-fragile-flips budget that is not a whole number",
+    )
+    add(
         "manifest-layout-shape",
         "manifest",
         edited(m, lambda d: d["model"]["inputs"][0].__setitem__("layout", "NCHW")),

@@ -147,7 +147,7 @@ public struct BundleManifest: Codable, Equatable, Sendable {
                 "bit_exact_rate": .number,
                 "embedding": .object(["max_abs_error": .number, "cosine_min": .number, "cosine_mean": .number]),
                 "nonfragile_flips": .integer, "fragile_flips": .integer,
-                "budget": .object(["mean": .number, "p99": .nullable(.integer), "max": .nullable(.integer)], optional: ["p99"]),
+                "budget": .object(["mean": .number, "p99": .nullable(.integer), "max": .nullable(.integer), "nonfragile_flips": .nullable(.integer)], optional: ["p99", "nonfragile_flips"]),
                 "passed": .boolean, "overridden": .boolean,
                 "selftest": .object(["cases": .integer, "hamming_max": .integer, "nonfragile_max": .integer]),
                 "validation": .object(["folder": .string, "photos": .integer, "views": .array(.string), "sha256_list": .string]),

@@ -245,8 +245,10 @@ public final class BundleManifest {
                         "embedding", JsonShape.object("max_abs_error", n, "cosine_min", n,
                                 "cosine_mean", n),
                         "nonfragile_flips", i, "fragile_flips", i,
-                        "budget", JsonShape.objectWithOptional(JsonShape.keys("p99"),
-                                "mean", n, "p99", i.orNull(), "max", i.orNull()),
+                        "budget", JsonShape.objectWithOptional(
+                                JsonShape.keys("p99", "nonfragile_flips"),
+                                "mean", n, "p99", i.orNull(), "max", i.orNull(),
+                                "nonfragile_flips", i.orNull()),
                         "passed", JsonShape.BOOLEAN, "overridden", JsonShape.BOOLEAN,
                         "selftest", JsonShape.object("cases", i, "hamming_max", i,
                                 "nonfragile_max", i),
