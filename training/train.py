@@ -82,6 +82,13 @@ def main():
         help="photos_extra folder (a version-2 split names files in photos/ and photos_extra/)",
     )
     ap.add_argument(
+        "--folder",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="another photo folder a split names (split_v3: photos_extra2=../photos_extra2)",
+    )
+    ap.add_argument(
         "--init-onnx",
         default=None,
         help="warm start: a shipped model.onnx (training/from_onnx.py rebuilds its BatchNorms)",
@@ -127,9 +134,16 @@ def main():
     train_files = split["train"]
     if split.get("version") == 2:
         assert not set(train_files) & {e["file"] for e in split["eval"]}
-        data.load_photos(
-            {"photos": a.photos, "photos_extra": a.extra}, train_files, split["train_groups"]
-        )
+        folders = {"photos": a.photos, "photos_extra": a.extra}
+        for item in a.folder:
+            name, _, path = item.partition("=")
+            if not name or not path:
+                raise SystemExit(f"--folder {item!r}: expected NAME=PATH")
+            folders[name] = path
+        missing = sorted({f.split("/", 1)[0] for f in train_files} - set(folders))
+        if missing:
+            raise SystemExit(f"{a.split}: training photos in folders not given: {missing}")
+        data.load_photos(folders, train_files, split["train_groups"])
     else:
         assert not set(train_files) & set(split["held_out"])
         data.load_photos(a.photos, train_files)
