@@ -70,6 +70,26 @@ def fingerprints(folder: str, files: list[str]) -> tuple[np.ndarray, np.ndarray,
     return np.stack(ph), np.stack(pdq), sha
 
 
+def read_pinned_folder(
+    folder: str, rebuild: str
+) -> tuple[list[dict[str, str]], np.ndarray, np.ndarray, list[str]]:
+    """A folder rebuilt from its pinned sources: its MANIFEST rows and each photo's (pHash, PDQ,
+    sha256). Refuses gcompris photos (reserved for the independent evaluation) and any photo
+    whose bytes differ from the MANIFEST's out_sha256, so a split is only ever made from the
+    exact set its rebuild script names (`rebuild`, quoted in the error)."""
+    rows = read_rows(folder)
+    if any("gcompris" in r["source_package"] for r in rows):
+        raise SystemExit(f"{folder}: gcompris photos are reserved for the independent evaluation")
+    ph, pdq, sha = fingerprints(folder, [r["file"] for r in rows])
+    bad = [r["file"] for s, r in zip(sha, rows) if s != r["out_sha256"]]
+    if bad:
+        raise SystemExit(
+            f"{folder}: {len(bad)} photos differ from MANIFEST.tsv's out_sha256 "
+            f"(first: {bad[0]}); rebuild with {rebuild}"
+        )
+    return rows, ph, pdq, sha
+
+
 def write_set(res: dict, out: str, folder: str, files: list[str], link: str | None) -> None:
     """The scan's JSON (temp file, then rename) and, with `link`, a folder of symlinks
     `<package>__<file>` -> photo (what `nhkit match calibrate --negatives` reads)."""

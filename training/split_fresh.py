@@ -34,6 +34,7 @@ from calib_set import (  # noqa: E402
     drop_later_near_duplicates,
     fingerprints,
     leak_scan,
+    read_pinned_folder,
     read_rows,
     write_set,
 )
@@ -49,17 +50,8 @@ def main() -> int:
     t0 = time.time()
     import numpy as np
 
-    rows = read_rows(a.fresh)
-    if any("gcompris" in r["source_package"] for r in rows):
-        raise SystemExit(f"{a.fresh}: gcompris photos are reserved for the independent evaluation")
+    rows, fph, fpdq, fsha = read_pinned_folder(a.fresh, "training/fresh_eval/build_fresh_eval.py")
     files = [r["file"] for r in rows]
-    fph, fpdq, fsha = fingerprints(a.fresh, files)
-    bad = [f for f, s, r in zip(files, fsha, rows) if s != r["out_sha256"]]
-    if bad:
-        raise SystemExit(
-            f"{a.fresh}: {len(bad)} photos differ from MANIFEST.tsv's out_sha256 "
-            f"(first: {bad[0]}); rebuild with training/fresh_eval/build_fresh_eval.py"
-        )
     used_pk = set()
     known_ph, known_pdq, known_names = [], [], []
     for name, folder in (("photos", a.photos), ("photos_extra", a.extra)):

@@ -37,6 +37,7 @@ from calib_set import (  # noqa: E402
     drop_later_near_duplicates,
     fingerprints,
     leak_scan,
+    read_pinned_folder,
     read_rows,
     write_set,
 )
@@ -57,17 +58,11 @@ def main() -> int:
     import numpy as np
 
     base = json.load(open(a.base, encoding="utf-8"))
-    rows = read_rows(a.extra2)
-    if any("gcompris" in r["source_package"] for r in rows):
-        raise SystemExit(f"{a.extra2}: gcompris photos are reserved for the independent evaluation")
+    rows, xph, xpdq, _ = read_pinned_folder(
+        a.extra2,
+        "training/fresh_eval/build_fresh_eval.py --list training/extra2/extra2_list.tsv",
+    )
     files = [r["file"] for r in rows]
-    xph, xpdq, xsha = fingerprints(a.extra2, files)
-    bad = [f for f, s, r in zip(files, xsha, rows) if s != r["out_sha256"]]
-    if bad:
-        raise SystemExit(
-            f"{a.extra2}: {len(bad)} photos differ from MANIFEST.tsv's out_sha256 "
-            f"(first: {bad[0]}); rebuild with training/fresh_eval/build_fresh_eval.py"
-        )
     used = {
         r["source_package"] for folder in (a.photos, a.extra, a.fresh) for r in read_rows(folder)
     }
