@@ -178,6 +178,8 @@ def main() -> int:
     }
     rows.sort(key=lambda r: (order[r["target"]], rank.get(r["variant"], 9)))
 
+    from nhkit.export.variants import DriftBudget  # the budget column as the export prints it
+
     def mib(n: int) -> str:
         return f"{n / 1024**2:.2f}"
 
@@ -199,11 +201,9 @@ def main() -> int:
     ]
     for r in rows:
         b = r["budget"]
-        budget = (
-            f"mean<={b['mean']:g}"
-            + (f", p99<={b['p99']}" if b.get("p99") is not None else "")
-            + (f", max<={b['max']}" if b["max"] is not None else "")
-        )
+        budget = DriftBudget(
+            b["mean"], max=b["max"], p99=b.get("p99"), nonfragile=b.get("nonfragile_flips")
+        ).describe()
         lat1 = f"{r['ms_1t']:.1f}" if "ms_1t" in r else "-"
         lat2 = f"{r['ms_2t']:.1f}" if "ms_2t" in r else "-"
         emb1 = f"{r['embed_ms_1t']:.1f}" if "embed_ms_1t" in r else "-"
