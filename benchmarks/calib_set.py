@@ -90,6 +90,20 @@ def read_pinned_folder(
     return rows, ph, pdq, sha
 
 
+def refuse_shared_packages(
+    folder: str, rows: list[dict[str, str]], used: dict[str, list[dict[str, str]]]
+) -> None:
+    """Stop when `folder` shares a source package with any set in `used` (name -> MANIFEST
+    rows): photos of one package are cousins (same artist, same subject), so a shared package
+    would leak near-duplicates across a split even when no single pair is caught by the scan."""
+    mine = {r["source_package"] for r in rows}
+    clash = {name: sorted(mine & {r["source_package"] for r in rs}) for name, rs in used.items()}
+    clash = {name: pk for name, pk in clash.items() if pk}
+    if clash:
+        where = "; ".join(f"{name}: {pk}" for name, pk in sorted(clash.items()))
+        raise SystemExit(f"{folder}: packages already used by other sets ({where})")
+
+
 def write_set(res: dict, out: str, folder: str, files: list[str], link: str | None) -> None:
     """The scan's JSON (temp file, then rename) and, with `link`, a folder of symlinks
     `<package>__<file>` -> photo (what `nhkit match calibrate --negatives` reads)."""

@@ -36,6 +36,7 @@ from calib_set import (  # noqa: E402
     leak_scan,
     read_pinned_folder,
     read_rows,
+    refuse_shared_packages,
     write_set,
 )
 
@@ -52,20 +53,16 @@ def main() -> int:
 
     rows, fph, fpdq, fsha = read_pinned_folder(a.fresh, "training/fresh_eval/build_fresh_eval.py")
     files = [r["file"] for r in rows]
-    used_pk = set()
+    known_rows = {}
     known_ph, known_pdq, known_names = [], [], []
     for name, folder in (("photos", a.photos), ("photos_extra", a.extra)):
         known = read_rows(folder)
-        used_pk |= {r["source_package"] for r in known}
+        known_rows[folder] = known
         ph, pdq, _ = fingerprints(folder, [r["file"] for r in known])
         known_ph.append(ph)
         known_pdq.append(pdq)
         known_names += [f"{name}/{r['file']}" for r in known]
-    shared_pk = sorted({r["source_package"] for r in rows} & used_pk)
-    if shared_pk:
-        raise SystemExit(
-            f"{a.fresh}: packages already used by photos/ or photos_extra/: {shared_pk}"
-        )
+    refuse_shared_packages(a.fresh, rows, known_rows)
     dropped, excluded, dph, dpdq = leak_scan(
         files,
         fph,

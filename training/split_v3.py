@@ -39,6 +39,7 @@ from calib_set import (  # noqa: E402
     leak_scan,
     read_pinned_folder,
     read_rows,
+    refuse_shared_packages,
     write_set,
 )
 
@@ -63,12 +64,7 @@ def main() -> int:
         "training/fresh_eval/build_fresh_eval.py --list training/extra2/extra2_list.tsv",
     )
     files = [r["file"] for r in rows]
-    used = {
-        r["source_package"] for folder in (a.photos, a.extra, a.fresh) for r in read_rows(folder)
-    }
-    shared_pk = sorted({r["source_package"] for r in rows} & used)
-    if shared_pk:
-        raise SystemExit(f"{a.extra2}: packages already used elsewhere: {shared_pk}")
+    refuse_shared_packages(a.extra2, rows, {f: read_rows(f) for f in (a.photos, a.extra, a.fresh)})
 
     # every evaluation photo: split_v2's evaluation side and the whole fresh set
     folders = {"photos": a.photos, "photos_extra": a.extra}
