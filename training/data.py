@@ -29,8 +29,11 @@ PHOTOS: list[np.ndarray] = []  # filled by load_photos() before the worker pool 
 # the closest distinct pairs of an evaluation are made of.
 GROUP_OF: list[int] = []
 GROUP_MEMBERS: list[list[int]] = []
+# v3: for each photo, the distinct training photos a model hashed closest to it
+# (mine_negatives.py): the pairs that model confuses, whatever their package.
+MINED: list[list[int]] = []
 # knobs set by train.py before the pool forks (defaults = v1's recipe)
-KNOBS = {"photo_share": 0.62, "cousin_p": 0.0, "geo": 1.0, "zoom_p": 0.0}
+KNOBS = {"photo_share": 0.62, "cousin_p": 0.0, "geo": 1.0, "zoom_p": 0.0, "mined_p": 0.0}
 _FONTS: dict[int, ImageFont.ImageFont] = {}
 
 WORDS = (
@@ -42,6 +45,35 @@ WORDS = (
 def load_split(path):
     with open(path) as f:
         return json.load(f)
+
+
+def split_folders(split_path, files, photos, extra, folder_args):
+    """{prefix: folder} for a version-2 split's file names ("prefix/rel"): photos/ and
+    photos_extra/ by their own flags, any other folder by `--folder NAME=PATH`. Stops naming the
+    split when a prefix it uses has no folder, so a run never starts on part of its photos."""
+    folders = {"photos": photos, "photos_extra": extra}
+    for item in folder_args:
+        name, _, path = item.partition("=")
+        if not name or not path:
+            raise SystemExit(f"--folder {item!r}: expected NAME=PATH")
+        folders[name] = path
+    missing = sorted({f.split("/", 1)[0] for f in files} - set(folders))
+    if missing:
+        raise SystemExit(f"{split_path}: training photos in folders not given: {missing}")
+    return folders
+
+
+def load_mined(path, files):
+    """Fill MINED from a mine_negatives.py file: for each training photo (in `files` order), the
+    indices of the distinct training photos the mining model hashed closest to it."""
+    with open(path) as f:
+        mined = json.load(f)
+    index = {name: i for i, name in enumerate(files)}
+    unknown = sorted(set(mined["neighbours"]) - set(index))
+    if unknown:
+        raise SystemExit(f"{path}: {len(unknown)} photos not in the split (first: {unknown[0]})")
+    MINED[:] = [[index[o] for o, _d in mined["neighbours"].get(name, [])] for name in files]
+    return mined
 
 
 def load_photos(photo_dir, files, groups=None):
@@ -402,6 +434,12 @@ def make_batch(args):
                 j = members[int(rng.integers(len(members)))]
                 if j != info[0]:
                     items.append(photo_crop(rng, w, h, idx=j)[0])
+        # only drawn when mined_p > 0, so earlier recipes see the same random stream
+        if info is not None and KNOBS["mined_p"] > 0 and rng.random() < KNOBS["mined_p"]:
+            near = MINED[info[0]] if MINED else []
+            if near and i + len(items) < n:
+                j = near[int(rng.integers(len(near)))]
+                items.append(photo_crop(rng, w, h, idx=j)[0])
         for b in items:
             v1[i] = squash(augment(rng, b), size)
             v2[i] = squash(augment(rng, b), size)

@@ -106,6 +106,13 @@ def main():
     ap.add_argument(
         "--zoom-p", type=float, default=0.0, help="probability of a centred zoom crop (phase 9)"
     )
+    ap.add_argument(
+        "--mined",
+        help="hard negatives a model confuses: a training/mine_negatives.py file (phase 14)",
+    )
+    ap.add_argument(
+        "--mined-p", type=float, default=0.0, help="probability of a mined hard negative"
+    )
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument(
         "--loss",
@@ -134,20 +141,26 @@ def main():
     train_files = split["train"]
     if split.get("version") == 2:
         assert not set(train_files) & {e["file"] for e in split["eval"]}
-        folders = {"photos": a.photos, "photos_extra": a.extra}
-        for item in a.folder:
-            name, _, path = item.partition("=")
-            if not name or not path:
-                raise SystemExit(f"--folder {item!r}: expected NAME=PATH")
-            folders[name] = path
-        missing = sorted({f.split("/", 1)[0] for f in train_files} - set(folders))
-        if missing:
-            raise SystemExit(f"{a.split}: training photos in folders not given: {missing}")
+        folders = data.split_folders(a.split, train_files, a.photos, a.extra, a.folder)
         data.load_photos(folders, train_files, split["train_groups"])
     else:
         assert not set(train_files) & set(split["held_out"])
         data.load_photos(a.photos, train_files)
-    data.KNOBS.update(photo_share=a.photo_share, cousin_p=a.cousin_p, geo=a.geo, zoom_p=a.zoom_p)
+    if a.mined:
+        mined = data.load_mined(a.mined, train_files)
+        log(
+            f"mined negatives: {a.mined} (model {mined['model']['name']}, k {mined['k']}, "
+            f"closest training pair {mined['closest'][0]['distance']} bits), p {a.mined_p}"
+        )
+    elif a.mined_p > 0:
+        raise SystemExit("--mined-p needs --mined FILE (training/mine_negatives.py)")
+    data.KNOBS.update(
+        photo_share=a.photo_share,
+        cousin_p=a.cousin_p,
+        geo=a.geo,
+        zoom_p=a.zoom_p,
+        mined_p=a.mined_p,
+    )
 
     import multiprocessing as mp
 
