@@ -41,8 +41,7 @@ def nearest(
     """(indices, Hamming distances) of each row's k nearest other rows, nearest first, never a
     pair `same` marks (near-duplicates: pushing them apart would teach that an edit is a new
     photo)."""
-    b = bits.astype(np.int32)
-    ham = b @ (1 - b).T + (1 - b) @ b.T
+    ham = cross_distances(bits, bits)
     unit = proj / np.linalg.norm(proj, axis=1, keepdims=True)
     # Hamming first; the cosine of the projections only orders the ties (it is in [-1, 1])
     key = ham.astype(np.float64) - 0.5 * (unit @ unit.T)
@@ -52,20 +51,12 @@ def nearest(
     return idx, np.take_along_axis(ham, idx, axis=1)
 
 
-def near_duplicates(files: list[str], folders: dict[str, str]) -> np.ndarray:
+def near_duplicates(paths: list[str]) -> np.ndarray:
     """[N, N] True where two training photos are near-duplicates by the splits' own bounds
     (pHash <= PHASH_MAX or PDQ <= PDQ_MAX, benchmarks/calib_set.py): frames of one video, slices
     of one panorama. They are the same picture for the leak scans, so not negatives here."""
-    ph, pdq = [], []
-    for f in files:
-        prefix, rel = f.split("/", 1)
-        p, q, _sha = fingerprints(folders[prefix], [rel])
-        ph.append(p[0])
-        pdq.append(q[0])
-    ph_all, pdq_all = np.array(ph), np.array(pdq)
-    return (cross_distances(ph_all, ph_all) <= PHASH_MAX) | (
-        cross_distances(pdq_all, pdq_all) <= PDQ_MAX
-    )
+    ph, pdq, _sha = fingerprints("", paths)
+    return (cross_distances(ph, ph) <= PHASH_MAX) | (cross_distances(pdq, pdq) <= PDQ_MAX)
 
 
 def main() -> None:
@@ -99,7 +90,7 @@ def main() -> None:
         raise SystemExit(
             f"{len(failed)} training photos could not be hashed:\n" + "\n".join(failed)
         )
-    same = near_duplicates(files, folders)
+    same = near_duplicates(paths)
     idx, dist = nearest(np.array(bits), np.array(proj), a.k, same)
     pairs = {
         tuple(sorted((i, int(j)))): int(d)
