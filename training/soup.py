@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -98,7 +98,7 @@ def main() -> None:
     weights = [float(w) for w in a.weights.split(",")] if a.weights else [1.0 / k] * k
     if len(weights) != k or abs(sum(weights) - 1.0) > 1e-6:
         raise SystemExit(f"--weights: {k} weights summing to 1 expected, got {weights}")
-    seeds = [open(os.path.join(m, "seed.f32"), "rb").read() for m in a.members]
+    seeds = [Path(m, "seed.f32").read_bytes() for m in a.members]
     for m, s in zip(a.members[1:], seeds[1:]):
         if s != seeds[0]:
             raise SystemExit(f"{m}: seed.f32 differs from {a.members[0]}'s")
@@ -108,8 +108,8 @@ def main() -> None:
     onnx_path = os.path.join(a.out, "model.onnx")
     write_bytes_atomic(onnx_path, soup.SerializeToString())
     for f in ("seed.f32", "seed.dat"):
-        shutil.copyfile(os.path.join(a.members[0], f), os.path.join(a.out, f))
-    infos = [json.load(open(os.path.join(m, "model.json"))) for m in a.members]
+        write_bytes_atomic(os.path.join(a.out, f), Path(a.members[0], f).read_bytes())
+    infos = [json.loads(Path(m, "model.json").read_text()) for m in a.members]
     info = dict(infos[0])
     info.update(
         name=a.name,
