@@ -1,0 +1,171 @@
+"""Would a centre-weighted pooling bring crops closer without bringing distinct photos closer?
+A probe on a trained model's own weights, on a split's *training* photos, before any training.
+
+Why: "What fifteen phases show" (training/README.md) leaves crop invariance as the lever, and a
+10 % crop removes the border cells of the network's last feature map (6 x 6 at the hash's input)
+and rescales the rest. Replacing the global average pool by a fixed Gaussian weighting of the
+cells (weights summing to 1, so the head sees features of the same scale) lowers the weight of
+the cells a crop removes. Whether that helps more than it hurts the distinct pairs can be read
+off the existing weights: run the network once up to its last feature map, then pool, apply the
+head, project and threshold in numpy for each width. Width `inf` is the average pool, and must
+reproduce the runtime's hashes bit for bit (checked and reported). The head was trained on the
+average pool, so this is a lower bound on what training with the new pooling could reach, not
+a candidate. No evaluation photo is read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
+
+import data  # noqa: E402
+from calib_set import cross_distances  # noqa: E402
+
+from nhkit.runtime.decode import decode_image  # noqa: E402
+from nhkit.runtime.edits import apply_edit, edit_seed, get_edit  # noqa: E402
+from nhkit.runtime.hasher import Hasher  # noqa: E402
+from nhkit.runtime.hashing import bits_from_projections, project  # noqa: E402
+from nhkit.runtime.tensor import normalise  # noqa: E402
+
+
+def last_pool(model: onnx.ModelProto) -> tuple[str, list[onnx.NodeProto]]:
+    """The feature map the last GlobalAveragePool reads, and the nodes after that pool."""
+    nodes = list(model.graph.node)
+    i = max(k for k, n in enumerate(nodes) if n.op_type == "GlobalAveragePool")
+    return nodes[i].input[0], nodes[i + 1 :]
+
+
+def head_numpy(
+    model: onnx.ModelProto, after: list[onnx.NodeProto], pooled: np.ndarray
+) -> np.ndarray:
+    """The nodes after the pool (Flatten, Gemm, HardSwish), in float32 numpy."""
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    x = pooled
+    for n in after:
+        if n.op_type == "Flatten":
+            x = x.reshape(x.shape[0], -1)
+        elif n.op_type == "Gemm":
+            attrs = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
+            if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0:
+                raise SystemExit(f"{n.name}: Gemm attributes {attrs} not handled by the probe")
+            w = inits[n.input[1]]
+            x = x @ (w.T if attrs.get("transB", 0) else w) + inits[n.input[2]] * attrs.get(
+                "beta", 1.0
+            )
+        elif n.op_type == "HardSwish":
+            x = x * np.clip(x + 3.0, 0.0, 6.0) / 6.0
+        else:
+            raise SystemExit(f"{n.name}: {n.op_type} after the pool is not handled by the probe")
+    return x.astype(np.float32)
+
+
+def gaussian_weights(h: int, w: int, width: float) -> np.ndarray:
+    """Cell weights exp(-r^2 / 2 width^2), r in units of the map's half-size, summing to 1."""
+    if np.isinf(width):
+        g = np.ones((h, w))
+    else:
+        ys = (np.arange(h) + 0.5) / h * 2 - 1
+        xs = (np.arange(w) + 0.5) / w * 2 - 1
+        r2 = ys[:, None] ** 2 + xs[None, :] ** 2
+        g = np.exp(-r2 / (2 * width**2))
+    return (g / g.sum()).astype(np.float32)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", required=True, help="model folder (model.onnx, seed.dat)")
+    ap.add_argument("--split", required=True)
+    ap.add_argument("--photos", default=os.path.join(HERE, "..", "..", "shared", "photos"))
+    ap.add_argument("--extra", default=os.path.join(HERE, "..", "..", "shared", "photos_extra"))
+    ap.add_argument("--folder", action="append", default=[], help="NAME=PATH, as in train.py")
+    ap.add_argument("--edit", default="crop_10%")
+    ap.add_argument("--widths", default="inf,1.0,0.7,0.5,0.35")
+    ap.add_argument("--threshold", type=int, default=19, help="T to report matches and FPs at")
+    ap.add_argument("--out", required=True, help="results JSON")
+    a = ap.parse_args()
+
+    files = data.load_split(a.split)["train"]
+    folders = data.split_folders(a.split, files, a.photos, a.extra, a.folder)
+    paths = [os.path.join(folders[f.split("/", 1)[0]], f.split("/", 1)[1]) for f in files]
+    onnx_path = os.path.join(a.model, "model.onnx")
+    hasher = Hasher.from_onnx(onnx_path, os.path.join(a.model, "seed.dat"))
+    model = onnx.load(onnx_path)
+    fmap_name, after = last_pool(model)
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    probe.graph.output.append(
+        onnx.helper.make_tensor_value_info(fmap_name, onnx.TensorProto.FLOAT, None)
+    )
+    sess = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    edit = get_edit(a.edit)
+
+    fmaps, runtime_bits = {"orig": [], "edit": []}, []
+    for path in paths:
+        decoded = decode_image(path)
+        rgb = np.asarray(decoded.rgb, dtype=np.uint8)
+        edited = np.asarray(apply_edit(edit, Image.fromarray(rgb), edit_seed(path)), np.uint8)
+        for key, pixels in (("orig", rgb), ("edit", edited)):
+            x = normalise(hasher.prepare_rgb(pixels).rgb360[None], "NCHW")
+            emb, fmap = sess.run(["embedding", fmap_name], {"image": x})
+            fmaps[key].append(fmap[0])
+            if key == "orig":
+                runtime_bits.append(hasher.finish(emb)[0].bits)
+    runtime_bits = np.array(runtime_bits)
+
+    results = []
+    iu = np.triu_indices(len(paths), 1)
+    for width in [float(w) for w in a.widths.split(",")]:
+        bits = {}
+        for key, maps in fmaps.items():
+            f = np.stack(maps)  # N, C, H, W
+            g = gaussian_weights(f.shape[2], f.shape[3], width)
+            pooled = np.einsum("nchw,hw->nc", f, g)[:, :, None, None]
+            bits[key] = bits_from_projections(
+                project(hasher.seed, head_numpy(model, after, pooled))
+            )
+        dist = cross_distances(bits["orig"], bits["orig"])[iu]
+        crop = np.sum(bits["orig"] != bits["edit"], axis=1)
+        row = {
+            "width": width,
+            "edit": a.edit,
+            "edit_mean": float(crop.mean()),
+            "edit_p90": float(np.quantile(crop, 0.9)),
+            "distinct_p0.1": float(np.quantile(dist, 0.001)),
+            "distinct_p1": float(np.quantile(dist, 0.01)),
+            "distinct_median": float(np.median(dist)),
+            f"edit_matched_at_{a.threshold}": float(np.mean(crop <= a.threshold)),
+            f"distinct_pairs_at_or_below_{a.threshold}": int(np.sum(dist <= a.threshold)),
+        }
+        if np.isinf(width):
+            row["hashes_identical_to_runtime"] = int(
+                np.sum(np.all(bits["orig"] == runtime_bits, 1))
+            )
+        results.append(row)
+        print(json.dumps(row))
+    out = {
+        "about": __doc__.split("\n\n")[0],
+        "model": a.model,
+        "split": a.split,
+        "photos": len(paths),
+        "pairs": int(len(iu[0])),
+        "feature_map": list(np.stack(fmaps["orig"][:1]).shape[1:]),
+        "results": results,
+    }
+    with open(a.out + ".tmp", "w") as fh:
+        json.dump(out, fh, indent=1)
+    os.replace(a.out + ".tmp", a.out)
+
+
+if __name__ == "__main__":
+    main()
