@@ -60,16 +60,11 @@ def bit_statistics(bits: np.ndarray) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("models", nargs="+", help="model folders (model.onnx, seed.dat)")
-    ap.add_argument("--split", required=True)
-    ap.add_argument("--photos", default=os.path.join(HERE, "..", "..", "shared", "photos"))
-    ap.add_argument("--extra", default=os.path.join(HERE, "..", "..", "shared", "photos_extra"))
-    ap.add_argument("--folder", action="append", default=[], help="NAME=PATH, as in train.py")
+    data.add_training_photo_args(ap, HERE)
     a = ap.parse_args()
     from nhkit.runtime.hasher import Hasher
 
-    files = data.load_split(a.split)["train"]
-    folders = data.split_folders(a.split, files, a.photos, a.extra, a.folder)
-    paths = [os.path.join(folders[f.split("/", 1)[0]], f.split("/", 1)[1]) for f in files]
+    files, paths = data.training_photo_paths(a)
     for model in a.models:
         hasher = Hasher.from_onnx(
             os.path.join(model, "model.onnx"), os.path.join(model, "seed.dat")

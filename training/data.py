@@ -63,6 +63,22 @@ def split_folders(split_path, files, photos, extra, folder_args):
     return folders
 
 
+def add_training_photo_args(ap, here):
+    """The split and folder flags of the scripts that read a split's training photos outside
+    training (mine_negatives, bit_correlation, pooling_probe), with train.py's defaults."""
+    ap.add_argument("--split", required=True)
+    ap.add_argument("--photos", default=os.path.join(here, "..", "..", "shared", "photos"))
+    ap.add_argument("--extra", default=os.path.join(here, "..", "..", "shared", "photos_extra"))
+    ap.add_argument("--folder", action="append", default=[], help="NAME=PATH, as in train.py")
+
+
+def training_photo_paths(args):
+    """(file names, paths) of the training photos of `args.split`, in the split's order."""
+    files = load_split(args.split)["train"]
+    folders = split_folders(args.split, files, args.photos, args.extra, args.folder)
+    return files, [os.path.join(folders[f.split("/", 1)[0]], f.split("/", 1)[1]) for f in files]
+
+
 def load_mined(path, files):
     """Fill MINED from a mine_negatives.py file: for each training photo (in `files` order), the
     indices of the distinct training photos the mining model hashed closest to it."""

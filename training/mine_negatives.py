@@ -62,10 +62,7 @@ def near_duplicates(paths: list[str]) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, help="model folder (model.onnx, seed.dat)")
-    ap.add_argument("--split", required=True)
-    ap.add_argument("--photos", default=os.path.join(HERE, "..", "..", "shared", "photos"))
-    ap.add_argument("--extra", default=os.path.join(HERE, "..", "..", "shared", "photos_extra"))
-    ap.add_argument("--folder", action="append", default=[], help="NAME=PATH, as in train.py")
+    data.add_training_photo_args(ap, HERE)
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
@@ -73,9 +70,7 @@ def main() -> None:
     from nhkit.runtime.hasher import Hasher
 
     split = data.load_split(a.split)
-    files = split["train"]
-    folders = data.split_folders(a.split, files, a.photos, a.extra, a.folder)
-    paths = [os.path.join(folders[f.split("/", 1)[0]], f.split("/", 1)[1]) for f in files]
+    files, paths = data.training_photo_paths(a)
     hasher = Hasher.from_onnx(
         os.path.join(a.model, "model.onnx"), os.path.join(a.model, "seed.dat")
     )

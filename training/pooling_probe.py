@@ -85,19 +85,14 @@ def gaussian_weights(h: int, w: int, width: float) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, help="model folder (model.onnx, seed.dat)")
-    ap.add_argument("--split", required=True)
-    ap.add_argument("--photos", default=os.path.join(HERE, "..", "..", "shared", "photos"))
-    ap.add_argument("--extra", default=os.path.join(HERE, "..", "..", "shared", "photos_extra"))
-    ap.add_argument("--folder", action="append", default=[], help="NAME=PATH, as in train.py")
+    data.add_training_photo_args(ap, HERE)
     ap.add_argument("--edit", default="crop_10%")
     ap.add_argument("--widths", default="inf,1.0,0.7,0.5,0.35")
     ap.add_argument("--threshold", type=int, default=19, help="T to report matches and FPs at")
     ap.add_argument("--out", required=True, help="results JSON")
     a = ap.parse_args()
 
-    files = data.load_split(a.split)["train"]
-    folders = data.split_folders(a.split, files, a.photos, a.extra, a.folder)
-    paths = [os.path.join(folders[f.split("/", 1)[0]], f.split("/", 1)[1]) for f in files]
+    files, paths = data.training_photo_paths(a)
     onnx_path = os.path.join(a.model, "model.onnx")
     hasher = Hasher.from_onnx(onnx_path, os.path.join(a.model, "seed.dat"))
     model = onnx.load(onnx_path)
