@@ -98,6 +98,14 @@ def main() -> None:
     weights = [float(w) for w in a.weights.split(",")] if a.weights else [1.0 / k] * k
     if len(weights) != k or abs(sum(weights) - 1.0) > 1e-6:
         raise SystemExit(f"--weights: {k} weights summing to 1 expected, got {weights}")
+    for m in a.members:
+        absent = [
+            f
+            for f in ("model.onnx", "model.json", "seed.f32", "seed.dat")
+            if not Path(m, f).is_file()
+        ]
+        if absent:
+            raise SystemExit(f"{m}: not a candidate folder, no {', '.join(absent)}")
     seeds = [Path(m, "seed.f32").read_bytes() for m in a.members]
     for m, s in zip(a.members[1:], seeds[1:]):
         if s != seeds[0]:
