@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
 
 import data  # noqa: E402
 from calib_set import cross_distances  # noqa: E402
+from mine_negatives import near_duplicates  # noqa: E402
 
 from nhkit.runtime.decode import decode_image  # noqa: E402
 from nhkit.runtime.edits import apply_edit, edit_seed, get_edit  # noqa: E402
@@ -120,6 +121,7 @@ def main() -> None:
 
     results = []
     iu = np.triu_indices(len(paths), 1)
+    near_dup = near_duplicates(paths)[iu]  # frames, slices: not look-alikes, counted apart
     for width in [float(w) for w in a.widths.split(",")]:
         bits = {}
         for key, maps in fmaps.items():
@@ -141,6 +143,7 @@ def main() -> None:
             "distinct_median": float(np.median(dist)),
             f"edit_matched_at_{a.threshold}": float(np.mean(crop <= a.threshold)),
             f"distinct_pairs_at_or_below_{a.threshold}": int(np.sum(dist <= a.threshold)),
+            "of_them_near_duplicates": int(np.sum((dist <= a.threshold) & near_dup)),
         }
         if np.isinf(width):
             row["hashes_identical_to_runtime"] = int(
