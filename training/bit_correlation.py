@@ -27,12 +27,13 @@ sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
 
 import data  # noqa: E402
 from calib_set import cross_distances  # noqa: E402
+from photo_hashes import hash_all, hasher_for  # noqa: E402
 
 
 def bit_statistics(bits: np.ndarray) -> dict[str, float]:
     """Distinct-pair spread and correlation spectrum of an [N, 96] 0/1 matrix."""
     n, nb = bits.shape
-    d = cross_distances(bits.astype(np.uint8), bits.astype(np.uint8))
+    d = cross_distances(bits, bits)
     iu = np.triu_indices(n, 1)
     dist = d[iu].astype(np.float64)
     x = bits.astype(np.float64)
@@ -62,19 +63,10 @@ def main() -> None:
     ap.add_argument("models", nargs="+", help="model folders (model.onnx, seed.dat)")
     data.add_training_photo_args(ap, HERE)
     a = ap.parse_args()
-    from nhkit.runtime.hasher import Hasher
-
-    files, paths = data.training_photo_paths(a)
+    paths = data.training_photo_paths(a, data.load_split(a.split))
     for model in a.models:
-        hasher = Hasher.from_onnx(
-            os.path.join(model, "model.onnx"), os.path.join(model, "seed.dat")
-        )
-        rows = []
-        for path, res in hasher.hash_files(paths):
-            if isinstance(res, Exception):
-                raise SystemExit(f"{path}: {res}")
-            rows.append(res.bits)
-        stats = bit_statistics(np.array(rows))
+        results = hash_all(hasher_for(model), paths)
+        stats = bit_statistics(np.array([r.bits for r in results]))
         print(json.dumps({"model": model, **stats}))
 
 

@@ -72,11 +72,11 @@ def add_training_photo_args(ap, here):
     ap.add_argument("--folder", action="append", default=[], help="NAME=PATH, as in train.py")
 
 
-def training_photo_paths(args):
-    """(file names, paths) of the training photos of `args.split`, in the split's order."""
-    files = load_split(args.split)["train"]
+def training_photo_paths(args, split):
+    """Paths of the training photos of `split` (loaded from `args.split`), in the split's order."""
+    files = split["train"]
     folders = split_folders(args.split, files, args.photos, args.extra, args.folder)
-    return files, [os.path.join(folders[f.split("/", 1)[0]], f.split("/", 1)[1]) for f in files]
+    return [os.path.join(folders[f.split("/", 1)[0]], f.split("/", 1)[1]) for f in files]
 
 
 def load_mined(path, files):

@@ -33,6 +33,9 @@ import data  # noqa: E402
 
 sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
 from calib_set import PDQ_MAX, PHASH_MAX, cross_distances, fingerprints  # noqa: E402
+from photo_hashes import hash_all, hasher_for  # noqa: E402
+
+from nhkit.runtime.atomic import write_text_atomic  # noqa: E402
 
 
 def nearest(
@@ -67,26 +70,14 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     t0 = time.time()
-    from nhkit.runtime.hasher import Hasher
-
     split = data.load_split(a.split)
-    files, paths = data.training_photo_paths(a)
-    hasher = Hasher.from_onnx(
-        os.path.join(a.model, "model.onnx"), os.path.join(a.model, "seed.dat")
-    )
-    bits, proj, failed = [], [], []
-    for path, res in hasher.hash_files(paths):
-        if isinstance(res, Exception):
-            failed.append(f"{path}: {res}")
-            continue
-        bits.append(res.bits)
-        proj.append(res.projections)
-    if failed:
-        raise SystemExit(
-            f"{len(failed)} training photos could not be hashed:\n" + "\n".join(failed)
-        )
+    files = split["train"]
+    paths = data.training_photo_paths(a, split)
+    hasher = hasher_for(a.model)
+    results = hash_all(hasher, paths)
     same = near_duplicates(paths)
-    idx, dist = nearest(np.array(bits), np.array(proj), a.k, same)
+    bits = np.array([r.bits for r in results])
+    idx, dist = nearest(bits, np.array([r.projections for r in results]), a.k, same)
     pairs = {
         tuple(sorted((i, int(j)))): int(d)
         for i in range(len(files))
@@ -122,11 +113,7 @@ def main() -> None:
         },
         "seconds": round(time.time() - t0, 1),
     }
-    tmp = a.out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(out, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, a.out)
+    write_text_atomic(a.out, json.dumps(out, indent=1) + "\n")
     share = np.mean([c["same_group"] for c in out["closest"]])
     print(
         f"mined {a.k} neighbours of {len(files)} training photos; closest pairs "

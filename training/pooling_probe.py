@@ -32,10 +32,11 @@ sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
 import data  # noqa: E402
 from calib_set import cross_distances  # noqa: E402
 from mine_negatives import near_duplicates  # noqa: E402
+from photo_hashes import hasher_for  # noqa: E402
 
+from nhkit.runtime.atomic import write_text_atomic  # noqa: E402
 from nhkit.runtime.decode import decode_image  # noqa: E402
 from nhkit.runtime.edits import apply_edit, edit_seed, get_edit  # noqa: E402
-from nhkit.runtime.hasher import Hasher  # noqa: E402
 from nhkit.runtime.hashing import bits_from_projections, project  # noqa: E402
 from nhkit.runtime.tensor import normalise  # noqa: E402
 
@@ -93,9 +94,9 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="results JSON")
     a = ap.parse_args()
 
-    files, paths = data.training_photo_paths(a)
+    paths = data.training_photo_paths(a, data.load_split(a.split))
     onnx_path = os.path.join(a.model, "model.onnx")
-    hasher = Hasher.from_onnx(onnx_path, os.path.join(a.model, "seed.dat"))
+    hasher = hasher_for(a.model)
     model = onnx.load(onnx_path)
     fmap_name, after = last_pool(model)
     probe = onnx.ModelProto()
@@ -118,14 +119,14 @@ def main() -> None:
             if key == "orig":
                 runtime_bits.append(hasher.finish(emb)[0].bits)
     runtime_bits = np.array(runtime_bits)
+    stacked = {key: np.stack(maps) for key, maps in fmaps.items()}  # N, C, H, W each
 
     results = []
     iu = np.triu_indices(len(paths), 1)
     near_dup = near_duplicates(paths)[iu]  # frames, slices: not look-alikes, counted apart
     for width in [float(w) for w in a.widths.split(",")]:
         bits = {}
-        for key, maps in fmaps.items():
-            f = np.stack(maps)  # N, C, H, W
+        for key, f in stacked.items():
             g = gaussian_weights(f.shape[2], f.shape[3], width)
             pooled = np.einsum("nchw,hw->nc", f, g)[:, :, None, None]
             bits[key] = bits_from_projections(
@@ -157,12 +158,10 @@ def main() -> None:
         "split": a.split,
         "photos": len(paths),
         "pairs": int(len(iu[0])),
-        "feature_map": list(np.stack(fmaps["orig"][:1]).shape[1:]),
+        "feature_map": list(stacked["orig"].shape[1:]),
         "results": results,
     }
-    with open(a.out + ".tmp", "w") as fh:
-        json.dump(out, fh, indent=1)
-    os.replace(a.out + ".tmp", a.out)
+    write_text_atomic(a.out, json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":

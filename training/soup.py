@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import numpy_helper
+from photo_hashes import hash_all, hasher_for
 
 from nhkit.runtime.atomic import write_bytes_atomic, write_text_atomic
 from nhkit.runtime.digest import onnx_fingerprint, sha256_file
@@ -64,7 +65,7 @@ def average(
 
 def check(out_dir: str, members: list[str], photos: str, n: int) -> dict[str, float]:
     """Mean Hamming distance between the soup's hashes and each member's on n training photos."""
-    from nhkit.runtime.hasher import Hasher, collect_images
+    from nhkit.runtime.hasher import collect_images
 
     found, problems = collect_images([photos], recursive=True)
     if problems:
@@ -72,13 +73,7 @@ def check(out_dir: str, members: list[str], photos: str, n: int) -> dict[str, fl
     paths = sorted(found)[:n]
 
     def bits(d: str) -> np.ndarray:
-        h = Hasher.from_onnx(os.path.join(d, "model.onnx"), os.path.join(d, "seed.dat"))
-        rows = []
-        for path, res in h.hash_files(paths):
-            if isinstance(res, Exception):
-                raise SystemExit(f"{path}: {res}")
-            rows.append(res.bits)
-        return np.array(rows)
+        return np.array([r.bits for r in hash_all(hasher_for(d), paths)])
 
     soup = bits(out_dir)
     return {m: float(np.mean(np.sum(soup != bits(m), axis=1))) for m in members}
