@@ -1,0 +1,169 @@
+"""Wrap a hash model so that it embeds several centre zooms of its input and averages them.
+
+Why: "What fifteen phases show" (training/README.md) found that a 10 % crop moves every cell of
+the last feature map (the 1.25x zoom, not the lost border, is what moves the hash), and no
+recipe change moved the crop distance by more than 1.2 bits. A model that averages its own
+embeddings over a ladder of centre zooms, 1.0 -> 0.8 -> 0.64 of the side, sees a 10 % crop
+(which keeps the central 0.8) as the same ladder shifted by one rung, so most of its views
+coincide with the original's; a 10 % border likewise. The wrap lives inside `model.onnx`: the
+hash's interface (a 360 x 360 NCHW tensor in, a 128-d embedding out), the spec and every
+runtime stay as they are, and the views are cut and resized by the graph, in float, after the
+spec's own resize.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from nhkit.runtime.atomic import write_bytes_atomic, write_text_atomic
+from nhkit.runtime.digest import onnx_fingerprint, sha256_file
+
+INPUT = "image"
+OUTPUT = "embedding"
+SIZE = 360
+
+
+def view_box(scale: float, size: int = SIZE) -> tuple[int, int]:
+    """Start and end of the centred square a view keeps, in input pixels (side even-centred)."""
+    if not 0.0 < scale <= 1.0:
+        raise ValueError(f"view scale {scale} is not in (0, 1]")
+    side = int(round(size * scale))
+    start = (size - side) // 2
+    return start, start + side
+
+
+def wrap(model: onnx.ModelProto, scales: list[float]) -> onnx.ModelProto:
+    """`model` with its input cut into one centre view per scale, each resized back to 360 x
+    360 (bilinear, half-pixel centres: the convention TFLite, Core ML and onnxruntime share),
+    embedded by its own copy of the network, and the embeddings averaged with equal weights.
+
+    The copies share every initializer, so the file grows by a few nodes, not by weights; one
+    copy per view (not the views stacked on the batch axis) keeps every op per-sample, which
+    is what nhkit's export graph and both device runtimes assume."""
+    if not scales:
+        raise ValueError("no view scales given")
+    g = model.graph
+    if [i.name for i in g.input] != [INPUT] or [o.name for o in g.output] != [OUTPUT]:
+        raise ValueError(f"expected one input {INPUT!r} and one output {OUTPUT!r}")
+    if any(op.domain in ("", "ai.onnx") and op.version > 18 for op in model.opset_import):
+        raise ValueError("the wrap writes opset 18 (Resize with axes); the model is newer")
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    og = out.graph
+    del og.node[:]
+    del og.value_info[:]
+    for op in out.opset_import:
+        if op.domain in ("", "ai.onnx"):
+            op.version = 18
+    inits = {t.name for t in g.initializer}
+
+    def const(name: str, value: np.ndarray) -> str:
+        og.initializer.append(numpy_helper.from_array(value, name))
+        return name
+
+    axes = const("mv/axes", np.array([2, 3], np.int64))
+    sizes = const("mv/sizes", np.array([SIZE, SIZE], np.int64))
+    embeddings = []
+    for k, s in enumerate(scales):
+        start, end = view_box(s)
+        view = INPUT
+        if (start, end) != (0, SIZE):
+            st = const(f"mv/start{k}", np.array([start, start], np.int64))
+            en = const(f"mv/end{k}", np.array([end, end], np.int64))
+            og.node.append(helper.make_node("Slice", [INPUT, st, en, axes], [f"mv{k}/crop"]))
+            og.node.append(
+                helper.make_node(
+                    "Resize",
+                    [f"mv{k}/crop", "", "", sizes],
+                    [f"mv{k}/view"],
+                    mode="linear",
+                    coordinate_transformation_mode="half_pixel",
+                    axes=[2, 3],
+                )
+            )
+            view = f"mv{k}/view"
+
+        def rename(x: str, k: int = k, view: str = view) -> str:
+            if not x or x in inits:
+                return x
+            return view if x == INPUT else f"mv{k}/{x}"
+
+        for node in g.node:
+            copy = onnx.NodeProto()
+            copy.CopyFrom(node)
+            copy.name = f"mv{k}/{node.name}" if node.name else ""
+            copy.input[:] = [rename(x) for x in node.input]
+            copy.output[:] = [rename(x) for x in node.output]
+            og.node.append(copy)
+        embeddings.append(rename(OUTPUT))
+    total = embeddings[0]
+    for k, e in enumerate(embeddings[1:], 1):
+        og.node.append(helper.make_node("Add", [total, e], [f"mv/sum{k}"]))
+        total = f"mv/sum{k}"
+    scale = const("mv/inv_views", np.array(1.0 / len(scales), np.float32))
+    og.node.append(helper.make_node("Mul", [total, scale], [OUTPUT]))
+    onnx.checker.check_model(out)
+    return out
+
+
+def parse_scales(text: str) -> list[float]:
+    """`1,0.8,0.64` -> [1.0, 0.8, 0.64]."""
+    return [float(s) for s in text.split(",") if s.strip()]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("model", help="candidate folder (model.onnx, model.json, seed.f32, seed.dat)")
+    ap.add_argument("--scales", required=True, help="the ladder, e.g. 1,0.8,0.64,0.512")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--version", required=True)
+    a = ap.parse_args()
+    absent = [
+        f
+        for f in ("model.onnx", "model.json", "seed.f32", "seed.dat")
+        if not Path(a.model, f).is_file()
+    ]
+    if absent:
+        raise SystemExit(f"{a.model}: not a candidate folder, no {', '.join(absent)}")
+    scales = parse_scales(a.scales)
+    try:
+        wrapped = wrap(onnx.load(os.path.join(a.model, "model.onnx")), scales)
+    except ValueError as e:
+        raise SystemExit(f"{a.model}/model.onnx: {e}") from None
+    os.makedirs(a.out, exist_ok=True)
+    onnx_path = os.path.join(a.out, "model.onnx")
+    write_bytes_atomic(onnx_path, wrapped.SerializeToString())
+    for f in ("seed.f32", "seed.dat"):
+        write_bytes_atomic(os.path.join(a.out, f), Path(a.model, f).read_bytes())
+    base = json.loads(Path(a.model, "model.json").read_text())
+    info = dict(base)
+    info.update(
+        name=a.name,
+        version=a.version,
+        opset=18,
+        onnx_sha256=sha256_file(onnx_path),
+        fingerprint=onnx_fingerprint(onnx_path),
+        macs_360=int(base["macs_360"]) * len(scales) if base.get("macs_360") else None,
+        verification_onnxruntime_vs_keras=None,  # the wrap has no Keras twin
+        multiview={
+            "base": {"folder": a.model, "fingerprint": base["fingerprint"]},
+            "scales": scales,
+            "views": [list(view_box(s)) for s in scales],
+            "combine": "mean of the views' embeddings; each view a centre square of the "
+            "360 x 360 input, resized back to 360 x 360 (bilinear, half-pixel centres)",
+        },
+    )
+    write_text_atomic(os.path.join(a.out, "model.json"), json.dumps(info, indent=1) + "\n")
+    print(json.dumps(info["multiview"], indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Does averaging a model's embeddings over centre zooms (`multiview.py`) bring crops and
+borders closer without bringing distinct photos closer? A probe on a trained model's own
+weights, on a split's *training* photos, before any training or evaluation.
+
+Each ladder of scales wraps the model and hashes every training photo and its edited copies
+through onnxruntime; the ladder `1` is the model itself and must give the runtime's hashes bit
+for bit (checked and reported). The weights were trained on single views, so this is what the
+wrap gives as it stands, not what training with it could reach. No evaluation photo is read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
+
+import data  # noqa: E402
+from calib_set import cross_distances  # noqa: E402
+from mine_negatives import near_duplicates  # noqa: E402
+from multiview import parse_scales, wrap  # noqa: E402
+from photo_hashes import hasher_for  # noqa: E402
+
+from nhkit.runtime.atomic import write_text_atomic  # noqa: E402
+from nhkit.runtime.decode import decode_image  # noqa: E402
+from nhkit.runtime.edits import apply_edit, edit_seed, get_edit  # noqa: E402
+from nhkit.runtime.hashing import bits_from_projections, project  # noqa: E402
+from nhkit.runtime.tensor import normalise  # noqa: E402
+
+BATCH = 16
+
+
+def embed(sess: ort.InferenceSession, rgb360: np.ndarray) -> np.ndarray:
+    """Embeddings of N x 360 x 360 x 3 uint8 pixels, in batches."""
+    out = []
+    for i in range(0, len(rgb360), BATCH):
+        x = normalise(rgb360[i : i + BATCH], "NCHW")
+        out.append(sess.run(["embedding"], {"image": x})[0])
+    return np.concatenate(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", required=True, help="model folder (model.onnx, seed.dat)")
+    data.add_training_photo_args(ap, HERE)
+    ap.add_argument("--edits", default="crop_10%,crop_5%,border_10%,rotate_5")
+    ap.add_argument(
+        "--ladders", default="1;1,0.8;1,0.8,0.64;1,0.9,0.8;1,0.9,0.8,0.72,0.64", help="; between"
+    )
+    ap.add_argument("--threshold", type=int, default=19, help="T to report matches and FPs at")
+    ap.add_argument("--out", required=True, help="results JSON")
+    a = ap.parse_args()
+
+    paths = data.training_photo_paths(a, data.load_split(a.split))
+    hasher = hasher_for(a.model)
+    model = onnx.load(os.path.join(a.model, "model.onnx"))
+    edits = [e for e in a.edits.split(",") if e]
+    pixels: dict[str, list[np.ndarray]] = {k: [] for k in ["orig", *edits]}
+    runtime_bits = []
+    for path in paths:
+        rgb = np.asarray(decode_image(path).rgb, dtype=np.uint8)
+        runtime_bits.append(hasher.hash_rgb(rgb).bits)
+        pixels["orig"].append(hasher.prepare_rgb(rgb).rgb360)
+        for e in edits:
+            edited = apply_edit(get_edit(e), Image.fromarray(rgb), edit_seed(path))
+            pixels[e].append(hasher.prepare_rgb(np.asarray(edited, np.uint8)).rgb360)
+    stacked = {k: np.stack(v) for k, v in pixels.items()}
+    runtime_bits = np.array(runtime_bits)
+    print(f"{len(paths)} photos prepared", flush=True)
+
+    iu = np.triu_indices(len(paths), 1)
+    near_dup = near_duplicates(paths)[iu]  # frames, slices: not look-alikes, counted apart
+    results = []
+    for ladder in [parse_scales(t) for t in a.ladders.split(";") if t.strip()]:
+        wrapped = wrap(model, ladder)
+        sess = ort.InferenceSession(wrapped.SerializeToString(), providers=["CPUExecutionProvider"])
+        bits = {
+            k: bits_from_projections(project(hasher.seed, embed(sess, v)))
+            for k, v in stacked.items()
+        }
+        dist = cross_distances(bits["orig"], bits["orig"])[iu]
+        row: dict = {
+            "ladder": ladder,
+            "distinct_min": int(dist.min()),
+            "distinct_p0.1": float(np.quantile(dist, 0.001)),
+            "distinct_p1": float(np.quantile(dist, 0.01)),
+            "distinct_median": float(np.median(dist)),
+            f"distinct_pairs_at_or_below_{a.threshold}": int(np.sum(dist <= a.threshold)),
+            "of_them_near_duplicates": int(np.sum((dist <= a.threshold) & near_dup)),
+        }
+        for e in edits:
+            d = np.sum(bits["orig"] != bits[e], axis=1)
+            row[e] = {
+                "mean": round(float(d.mean()), 3),
+                "p90": float(np.quantile(d, 0.9)),
+                f"matched_at_{a.threshold}": round(float(np.mean(d <= a.threshold)), 4),
+            }
+        if ladder == [1.0]:
+            row["hashes_identical_to_runtime"] = int(
+                np.sum(np.all(bits["orig"] == runtime_bits, 1))
+            )
+        results.append(row)
+        print(json.dumps(row), flush=True)
+    out = {
+        "about": __doc__.split("\n\n")[0],
+        "model": a.model,
+        "split": a.split,
+        "photos": len(paths),
+        "pairs": int(len(iu[0])),
+        "results": results,
+    }
+    write_text_atomic(a.out, json.dumps(out, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
