@@ -62,7 +62,7 @@ import numpy as np
 
 from nhkit.runtime.errors import NhkitError
 
-from .ir import BINARY_OPS, Graph, Node
+from .ir import BINARY_OPS, WEIGHT_OPS, Graph, Node, weight_depths
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "embedding"
@@ -191,6 +191,25 @@ def _mil_binary(mb: Any, node: Node, x: Any, get: Callable[[str], Any], name: st
     return fn(x=get(node.inputs[0]), y=get(node.inputs[1]), name=name)
 
 
+def _mil_crop(mb: Any, node: Node, x: Any, get: Callable[[str], Any], name: str) -> Any:
+    top, left, h, w = (int(d) for d in node.attrs["box"])
+    height, width = int(x.shape[2]), int(x.shape[3])
+    return mb.crop(
+        x=x,
+        crop_height=[top, height - top - h],
+        crop_width=[left, width - left - w],
+        name=name,
+    )
+
+
+def _mil_resize_bilinear(mb: Any, node: Node, x: Any, get: Callable[[str], Any], name: str) -> Any:
+    oh, ow = (int(d) for d in node.attrs["size"])
+    # UNALIGN_CORNERS is half-pixel centres clamped at the edges: the IR's convention.
+    return mb.resize_bilinear(
+        x=x, target_size_height=oh, target_size_width=ow, sampling_mode="UNALIGN_CORNERS", name=name
+    )
+
+
 MilEmitter = Callable[[Any, Node, Any, Callable[[str], Any], str], Any]
 
 # One MIL lowering per internal op (ir.OPS): (builder, node, first input, value getter, name).
@@ -214,6 +233,8 @@ MIL_EMITTERS: dict[str, MilEmitter] = {
     "reshape": lambda mb, n, x, get, name: mb.reshape(
         x=x, shape=[1] + [int(d) for d in n.attrs["shape"]], name=name
     ),
+    "crop": _mil_crop,
+    "resize_bilinear": _mil_resize_bilinear,
 }
 
 
@@ -283,12 +304,16 @@ def build_mil_program(graph: Graph, target: str = MINIMUM_DEPLOYMENT_TARGET) -> 
 
 def sensitive_weight_ops(graph: Graph) -> list[str]:
     """MIL names of the last SENSITIVE_LAST_WEIGHT_OPS conv/dense ops (output side first), then
-    of the first SENSITIVE_FIRST_WEIGHT_FRACTION of them (input side first): the layers
+    of the first SENSITIVE_FIRST_WEIGHT_FRACTION of them (input side first), counted along the
+    network's depth (ir.weight_depths: in a graph of copies, those of every copy): the layers
     palettized variants keep at SENSITIVE_PALETTE_BITS. Named as build_mil_program names them
     (the graph output's op is called OUTPUT_NAME)."""
-    weighted = [node for node in graph.nodes if node.op in ("conv", "dense")]
-    last = weighted[::-1][:SENSITIVE_LAST_WEIGHT_OPS]
-    first = weighted[: int(round(SENSITIVE_FIRST_WEIGHT_FRACTION * len(weighted)))]
+    depth = weight_depths(graph)
+    layers = max(depth.values())
+    weighted = [node for node in graph.nodes if node.op in WEIGHT_OPS]
+    last = [n for n in weighted[::-1] if depth[n.output] > layers - SENSITIVE_LAST_WEIGHT_OPS]
+    n_first = int(round(SENSITIVE_FIRST_WEIGHT_FRACTION * layers))
+    first = [n for n in weighted if depth[n.output] <= n_first]
     chosen = last + [n for n in first if n not in last]
     return [_mil_name(graph, node) for node in chosen]
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from nhkit.runtime.coreml.ops import resize_bilinear_half_pixel
+
 from .ir import OPS, Graph, Node
 
 
@@ -45,6 +47,11 @@ def _conv_numpy(x: np.ndarray, a: dict[str, Any]) -> np.ndarray:
     return out.reshape(n, o, oh, ow) + bias[None, :, None, None]
 
 
+def _crop(v: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    top, left, h, w = (int(d) for d in box)
+    return v[:, :, top : top + h, left : left + w]
+
+
 def _f64(a: Any) -> np.ndarray:
     return np.asarray(a, dtype=np.float64)
 
@@ -66,6 +73,8 @@ KERNELS: dict[str, Kernel] = {
     "flatten": lambda n, v, w: v.reshape(v.shape[0], -1),
     "dense": lambda n, v, w: v @ _f64(n.attrs["weight"]).T + _f64(n.attrs["bias"]),
     "reshape": lambda n, v, w: v.reshape((v.shape[0],) + tuple(n.attrs["shape"])),
+    "crop": lambda n, v, w: _crop(v, n.attrs["box"]),
+    "resize_bilinear": lambda n, v, w: resize_bilinear_half_pixel(v, *n.attrs["size"]),
 }
 
 

@@ -67,6 +67,15 @@ OPS: dict[str, OpSpec] = {
     "flatten": OpSpec(1, (), "[N,...] -> [N, prod(...)], in NCHW (C-major) order"),
     "dense": OpSpec(1, ("weight", "bias"), "y = x @ weight.T + bias; weight [out, in], x [N, in]"),
     "reshape": OpSpec(1, ("shape",), "[N,...] -> [N, *shape] (shape excludes the batch dim)"),
+    "crop": OpSpec(
+        1, ("box",), "[N,C,H,W] -> [N,C,h,w]: the window box = (top, left, h, w), in pixels"
+    ),
+    "resize_bilinear": OpSpec(
+        1,
+        ("size",),
+        "[N,C,H,W] -> [N,C,*size]: bilinear, half-pixel centres (source coordinate "
+        "(o + 0.5) * in / out - 0.5, clamped to the edge), no antialiasing",
+    ),
 }
 
 INTERNAL_OPS: frozenset[str] = frozenset(OPS)
@@ -142,6 +151,15 @@ def _shape_broadcast(node: Node, x: Shape, y: Shape | None) -> Shape:
     return tuple(int(d) for d in np.broadcast_shapes(x, y))
 
 
+def _shape_crop(node: Node, x: Shape, y: Shape | None) -> Shape:
+    top, left, h, w = (int(d) for d in node.attrs["box"])
+    if top < 0 or left < 0 or h <= 0 or w <= 0 or top + h > x[2] or left + w > x[3]:
+        raise UnsupportedModelError(
+            None, f"crop {node.name!r}: box {node.attrs['box']} outside a {x[2]}x{x[3]} map"
+        )
+    return (x[0], x[1], h, w)
+
+
 SHAPE_RULES: dict[str, Callable[[Node, Shape, Shape | None], Shape]] = {
     "conv": _shape_conv,
     "relu": _shape_same,
@@ -157,6 +175,8 @@ SHAPE_RULES: dict[str, Callable[[Node, Shape, Shape | None], Shape]] = {
     "flatten": lambda n, x, y: (x[0], int(np.prod(x[1:]))),
     "dense": lambda n, x, y: (x[0], int(n.attrs["weight"].shape[0])),
     "reshape": lambda n, x, y: (x[0],) + tuple(int(d) for d in n.attrs["shape"]),
+    "crop": _shape_crop,
+    "resize_bilinear": lambda n, x, y: (x[0], x[1], *(int(d) for d in n.attrs["size"])),
 }
 
 
@@ -179,3 +199,23 @@ def infer_shapes(graph: Graph) -> dict[str, Shape]:
     for n in graph.nodes:
         shapes[n.output] = node_shape(n, shapes, graph.constants)
     return shapes
+
+
+WEIGHT_OPS: frozenset[str] = frozenset({"conv", "dense"})
+
+
+def weight_depths(graph: Graph, ops: frozenset[str] = WEIGHT_OPS) -> dict[str, int]:
+    """For each node's output, how many nodes of `ops` lie on the longest path from the input
+    to it, itself included.
+
+    Why: the export keeps "the first k layers" or "the last layer" of a network in higher
+    precision. In a single chain (squeeze-excite branches included, as they sit on the path to
+    their multiply) the depth of the k-th weight layer is k, as its rank in graph order would
+    say; in a graph that runs several copies of a network side by side (training/multiview.py)
+    the depth names the k-th layer of *every* copy, where graph order would name the first
+    copy's layers only."""
+    depth: dict[str, int] = {graph.input_name: 0}
+    for n in graph.nodes:
+        d = max(depth.get(i, 0) for i in n.inputs)
+        depth[n.output] = d + (n.op in ops)
+    return depth

@@ -50,6 +50,8 @@ SUPPORTED_ONNX_OPS: frozenset[str] = frozenset(
         "Identity",
         "Dropout",
         "Constant",
+        "Slice",
+        "Resize",
     }
 )
 
@@ -419,6 +421,14 @@ class _Lowerer:
             raise self.fail(node, f"input {idx} ({node.input[idx]!r}) must be a constant")
         return [int(v) for v in np.asarray(self.const(node.input[idx])).ravel()]
 
+    def _float_list(self, node: Any, idx: int) -> list[float] | None:
+        if len(node.input) <= idx or not node.input[idx]:
+            return None
+        if not self.is_const(node.input[idx]):
+            raise self.fail(node, f"input {idx} ({node.input[idx]!r}) must be a constant")
+        values = [float(v) for v in np.asarray(self.const(node.input[idx])).ravel()]
+        return values or None
+
     def _float_scalar(self, node: Any, idx: int) -> float | None:
         if len(node.input) <= idx or not node.input[idx]:
             return None
@@ -707,6 +717,62 @@ class _Lowerer:
         else:
             mid = self.emit("global_avg_pool", [x], node.output[0] + "__gap", {}, src)
             self.emit("flatten", [mid], node.output[0], {}, src)
+
+    def _op_Slice(self, node: Any, attrs: dict[str, Any], idx: int) -> None:
+        """A window of the spatial axes (a view cut from the image, training/multiview.py)."""
+        x = self.value(node.input[0])
+        shape = self.shapes[x]
+        starts, ends = self._int_list(node, 1), self._int_list(node, 2)
+        axes = self._int_list(node, 3) or list(range(len(starts or [])))
+        steps = self._int_list(node, 4) or [1] * len(axes)
+        if len(shape) != 4 or starts is None or ends is None:
+            raise self.fail(node, "Slice is supported on a 4-d tensor with constant bounds")
+        box = [0, 0, shape[2], shape[3]]
+        for a, st, en, step in zip(axes, starts, ends, steps):
+            a %= 4
+            size = shape[a]
+            st, en = (v + size if v < 0 else v for v in (st, en))
+            st, en = max(0, min(st, size)), max(0, min(en, size))
+            if step != 1:
+                raise self.fail(node, f"Slice with step {step} (only 1)")
+            if a in (0, 1):
+                if (st, en) != (0, size):
+                    raise self.fail(node, "Slice of the batch or channel axis")
+                continue
+            box[a - 2], box[a] = st, en - st
+        self.emit("crop", [x], node.output[0], {"box": tuple(box)}, node.name or node.output[0])
+
+    def _op_Resize(self, node: Any, attrs: dict[str, Any], idx: int) -> None:
+        """Bilinear with half-pixel centres only: the one convention every target shares."""
+        x = self.value(node.input[0])
+        shape = self.shapes[x]
+        mode = attrs.get("mode", b"nearest")
+        ctm = attrs.get("coordinate_transformation_mode", b"half_pixel")
+        mode, ctm = (v.decode() if isinstance(v, bytes) else v for v in (mode, ctm))
+        policy = attrs.get("keep_aspect_ratio_policy", b"stretch")
+        policy = policy.decode() if isinstance(policy, bytes) else policy
+        if len(shape) != 4 or mode != "linear" or ctm != "half_pixel":
+            raise self.fail(
+                node,
+                f"Resize is supported as 4-d linear with half_pixel coordinates "
+                f"(got mode={mode}, coordinate_transformation_mode={ctm})",
+            )
+        if int(attrs.get("antialias", 0)) or policy != "stretch":
+            raise self.fail(node, "Resize with antialias or a kept aspect ratio")
+        axes = [a % 4 for a in attrs.get("axes", [0, 1, 2, 3])]
+        sizes = self._int_list(node, 3)
+        if sizes is None:
+            scales = self._float_list(node, 2)
+            if scales is None:
+                raise self.fail(node, "Resize without constant sizes or scales")
+            sizes = [int(np.floor(shape[a] * sc)) for a, sc in zip(axes, scales)]
+        out = dict(zip(axes, sizes))
+        if any(out.get(a, shape[a]) != shape[a] for a in (0, 1)):
+            raise self.fail(node, "Resize of the batch or channel axis")
+        size = (int(out.get(2, shape[2])), int(out.get(3, shape[3])))
+        self.emit(
+            "resize_bilinear", [x], node.output[0], {"size": size}, node.name or node.output[0]
+        )
 
     def _reshape_to(self, node: Any, x: str, target: list[int]) -> None:
         """Reshape with dim 0 kept as the batch; rank 2 results become `flatten`."""

@@ -331,7 +331,8 @@ def _ir_conv(
 def every_op_graph() -> Any:
     """A small (17x17 input) internal graph using every op of ir.OPS and each attribute form
     the converters special-case (clip ranges, a constant first operand, grouped and dilated
-    convs, 4-d reshapes), for testing every consumer of the op table against the interpreter."""
+    convs, 4-d reshapes, a crop and an unequal bilinear resize), for testing every consumer of
+    the op table against the interpreter."""
     import math
 
     from .ir import Graph, Node, infer_shapes
@@ -345,7 +346,9 @@ def every_op_graph() -> Any:
         "two": np.array(2.0, f),
     }
     nodes = [
-        _ir_conv("c1", "image", 3, 8, rng, strides=(2, 2), pads=(0, 1, 2, 0)),  # t, l, b, r
+        Node("crop", ["image"], "cr", {"box": (1, 3, 13, 11)}, "cr"),  # top, left, h, w
+        Node("resize_bilinear", ["cr"], "rz", {"size": (17, 17)}, "rz"),  # up, unequal axes
+        _ir_conv("c1", "rz", 3, 8, rng, strides=(2, 2), pads=(0, 1, 2, 0)),  # t, l, b, r
         Node("clip", ["c1"], "k1", {"min": 0.0, "max": 6.0}, "k1"),
         Node("mul", ["k1", "chan_scale"], "m1", {}, "m1"),  # mul + add by per-channel
         Node("add", ["m1", "chan_shift"], "a1", {}, "a1"),  # constants: batch_norm fusion

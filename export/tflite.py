@@ -34,7 +34,7 @@ import numpy as np
 from nhkit.runtime.errors import NhkitError
 from nhkit.runtime.spec import EMBEDDING_DIM, INPUT_SIZE
 
-from .ir import BINARY_OPS, Graph, Node
+from .ir import BINARY_OPS, WEIGHT_OPS, Graph, Node, weight_depths
 from .quiet import quiet_native_output
 
 TFLITE_VARIANTS: tuple[str, ...] = ("fp32", "fp16", "dynamic-int8", "int8", "int8-io", "int16x8")
@@ -296,6 +296,21 @@ def _tf_reshape(b: _TfBuilder, node: Node, vals: dict[str, Any]) -> Any:
     return y
 
 
+def _tf_crop(b: _TfBuilder, node: Node, vals: dict[str, Any]) -> Any:
+    top, left, h, w = (int(d) for d in node.attrs["box"])
+    return b.tf.slice(vals[node.inputs[0]], [0, top, left, 0], [-1, h, w, -1])
+
+
+def _tf_resize_bilinear(b: _TfBuilder, node: Node, vals: dict[str, Any]) -> Any:
+    # RESIZE_BILINEAR with half_pixel_centers: the IR's convention (ir.OPS), not TF's default.
+    return b.tf.raw_ops.ResizeBilinear(
+        images=vals[node.inputs[0]],
+        size=[int(d) for d in node.attrs["size"]],
+        align_corners=False,
+        half_pixel_centers=True,
+    )
+
+
 TF_EMITTERS: dict[str, Callable[[_TfBuilder, Node, dict[str, Any]], Any]] = {
     "conv": _tf_conv,
     "relu": lambda b, n, v: b.tf.nn.relu(v[n.inputs[0]]),
@@ -308,6 +323,8 @@ TF_EMITTERS: dict[str, Callable[[_TfBuilder, Node, dict[str, Any]], Any]] = {
     "flatten": _tf_flatten,
     "dense": _tf_dense,
     "reshape": _tf_reshape,
+    "crop": _tf_crop,
+    "resize_bilinear": _tf_resize_bilinear,
 }
 
 
@@ -393,15 +410,20 @@ DYNAMIC_INT8_FLOAT32_FRACTION = 0.8
 
 def float32_weight_nodes(graph: Graph, variant: str, fraction: float | None = None) -> list[str]:
     """Output names of the internal nodes whose weights the fp16 or dynamic-int8 variant keeps
-    in float32: every node up to the last of the first `fraction` (default: the variant's
-    FP16_/DYNAMIC_INT8_FLOAT32_FRACTION) of the weight layers (conv, dense) in graph order."""
+    in float32: the first `fraction` (default: the variant's FP16_/DYNAMIC_INT8_FLOAT32_FRACTION)
+    of the network's weight layers (conv, dense), counted along its depth (ir.weight_depths),
+    so a graph of several copies side by side keeps the same layers of each."""
     if fraction is None:
         fraction = FP16_FLOAT32_FRACTION if variant == "fp16" else DYNAMIC_INT8_FLOAT32_FRACTION
-    weighted = [i for i, n in enumerate(graph.nodes) if n.op in ("conv", "dense")]
-    count = int(round(fraction * len(weighted)))
+    depth = weight_depths(graph)
+    count = int(round(fraction * max(depth.values())))
     if count <= 0:
         return []
-    return [n.output for n in graph.nodes[: weighted[count - 1] + 1]]
+    return [
+        n.output
+        for n in graph.nodes
+        if depth[n.output] < count or (n.op in WEIGHT_OPS and depth[n.output] == count)
+    ]
 
 
 @functools.cache
@@ -494,20 +516,25 @@ _ACTIVATIONS = frozenset({"relu", "clip", "hardswish", "hardsigmoid", "sigmoid"}
 
 
 def float_stem_nodes(graph: Graph, convs: int | None = None) -> list[str]:
-    """Output names of the internal nodes int8 variants keep in float: every node up to the
-    `convs`-th convolution (default FLOAT_FIRST_CONVS), and the activations directly after it;
+    """Output names of the internal nodes int8 variants keep in float: every node before the
+    `convs`-th convolution along the network's depth (default FLOAT_FIRST_CONVS; in a graph of
+    several copies, of every copy), that convolution and the activation directly after it;
     none when the graph has fewer convolutions."""
     convs = FLOAT_FIRST_CONVS if convs is None else convs
+    depth = weight_depths(graph, frozenset({"conv"}))
+    if max(depth.values()) < convs:
+        return []
+    producer = {n.output: n for n in graph.nodes}
     out: list[str] = []
-    seen = 0
     for node in graph.nodes:
-        if seen >= convs and node.op not in _ACTIVATIONS:
-            break
-        out.append(node.output)
-        seen += node.op == "conv"
-        if seen >= convs and node.op in _ACTIVATIONS:
-            break
-    return out if seen >= convs else []
+        d = depth[node.output]
+        src = producer.get(node.inputs[0])
+        after_stem_conv = (
+            node.op in _ACTIVATIONS and src is not None and src.op == "conv" and d == convs
+        )
+        if d < convs or (node.op == "conv" and d == convs) or after_stem_conv:
+            out.append(node.output)
+    return out
 
 
 def _tensor_scopes(name: str) -> set[str]:

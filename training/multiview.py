@@ -25,8 +25,6 @@ from onnx import helper, numpy_helper
 from nhkit.runtime.atomic import write_bytes_atomic, write_text_atomic
 from nhkit.runtime.digest import onnx_fingerprint, sha256_file
 
-INPUT = "image"
-OUTPUT = "embedding"
 SIZE = 360
 
 
@@ -50,8 +48,11 @@ def wrap(model: onnx.ModelProto, scales: list[float]) -> onnx.ModelProto:
     if not scales:
         raise ValueError("no view scales given")
     g = model.graph
-    if [i.name for i in g.input] != [INPUT] or [o.name for o in g.output] != [OUTPUT]:
-        raise ValueError(f"expected one input {INPUT!r} and one output {OUTPUT!r}")
+    inits = {t.name for t in g.initializer}
+    inputs = [i.name for i in g.input if i.name not in inits]
+    if len(inputs) != 1 or len(g.output) != 1:
+        raise ValueError(f"expected one input and one output, got {inputs} and {len(g.output)}")
+    image, embedding = inputs[0], g.output[0].name
     if any(op.domain in ("", "ai.onnx") and op.version > 18 for op in model.opset_import):
         raise ValueError("the wrap writes opset 18 (Resize with axes); the model is newer")
     out = onnx.ModelProto()
@@ -62,7 +63,6 @@ def wrap(model: onnx.ModelProto, scales: list[float]) -> onnx.ModelProto:
     for op in out.opset_import:
         if op.domain in ("", "ai.onnx"):
             op.version = 18
-    inits = {t.name for t in g.initializer}
 
     def const(name: str, value: np.ndarray) -> str:
         og.initializer.append(numpy_helper.from_array(value, name))
@@ -73,11 +73,11 @@ def wrap(model: onnx.ModelProto, scales: list[float]) -> onnx.ModelProto:
     embeddings = []
     for k, s in enumerate(scales):
         start, end = view_box(s)
-        view = INPUT
+        view = image
         if (start, end) != (0, SIZE):
             st = const(f"mv/start{k}", np.array([start, start], np.int64))
             en = const(f"mv/end{k}", np.array([end, end], np.int64))
-            og.node.append(helper.make_node("Slice", [INPUT, st, en, axes], [f"mv{k}/crop"]))
+            og.node.append(helper.make_node("Slice", [image, st, en, axes], [f"mv{k}/crop"]))
             og.node.append(
                 helper.make_node(
                     "Resize",
@@ -93,7 +93,7 @@ def wrap(model: onnx.ModelProto, scales: list[float]) -> onnx.ModelProto:
         def rename(x: str, k: int = k, view: str = view) -> str:
             if not x or x in inits:
                 return x
-            return view if x == INPUT else f"mv{k}/{x}"
+            return view if x == image else f"mv{k}/{x}"
 
         for node in g.node:
             copy = onnx.NodeProto()
@@ -102,13 +102,13 @@ def wrap(model: onnx.ModelProto, scales: list[float]) -> onnx.ModelProto:
             copy.input[:] = [rename(x) for x in node.input]
             copy.output[:] = [rename(x) for x in node.output]
             og.node.append(copy)
-        embeddings.append(rename(OUTPUT))
+        embeddings.append(rename(embedding))
     total = embeddings[0]
     for k, e in enumerate(embeddings[1:], 1):
         og.node.append(helper.make_node("Add", [total, e], [f"mv/sum{k}"]))
         total = f"mv/sum{k}"
     scale = const("mv/inv_views", np.array(1.0 / len(scales), np.float32))
-    og.node.append(helper.make_node("Mul", [total, scale], [OUTPUT]))
+    og.node.append(helper.make_node("Mul", [total, scale], [embedding]))
     onnx.checker.check_model(out)
     return out
 

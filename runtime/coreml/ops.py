@@ -327,6 +327,42 @@ def reshape(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
     return x.reshape(shape)
 
 
+def _resize_axis(v: np.ndarray, axis: int, out: int) -> np.ndarray:
+    size = v.shape[axis]
+    src = np.clip((np.arange(out, dtype=np.float64) + 0.5) * size / out - 0.5, 0.0, size - 1)
+    lo = np.floor(src).astype(np.int64)
+    hi = np.minimum(lo + 1, size - 1)
+    w = (src - lo).reshape([-1 if a == axis else 1 for a in range(v.ndim)]).astype(v.dtype)
+    return np.take(v, lo, axis=axis) * (1 - w) + np.take(v, hi, axis=axis) * w
+
+
+def resize_bilinear_half_pixel(v: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear resize of the last two axes with half-pixel centres, clamped at the edges
+    (MIL's UNALIGN_CORNERS, TFLite's half_pixel_centers, ONNX's half_pixel), in v's dtype.
+    Also the export interpreter's kernel, so the oracle and this executor agree by construction."""
+    return _resize_axis(_resize_axis(v, v.ndim - 2, int(height)), v.ndim - 1, int(width))
+
+
+def resize_bilinear(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
+    mode = _str(args.get("sampling_mode", "DEFAULT"))
+    if mode != "UNALIGN_CORNERS":
+        raise OpError(f"resize_bilinear sampling_mode {mode!r} (only UNALIGN_CORNERS)")
+    return resize_bilinear_half_pixel(
+        _f32(args["x"]),
+        int(_scalar(args["target_size_height"])),
+        int(_scalar(args["target_size_width"])),
+    )
+
+
+def crop(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
+    x = np.asarray(args["x"])
+    (top, bottom), (left, right) = _ints(args["crop_height"]), _ints(args["crop_width"])
+    h, w = x.shape[-2], x.shape[-1]
+    if min(top, bottom, left, right) < 0 or top + bottom >= h or left + right >= w:
+        raise OpError(f"crop {top, bottom, left, right} does not fit a {h}x{w} map")
+    return x[..., top : h - bottom, left : w - right]
+
+
 def transpose(args: dict[str, Any], cache: dict[str, Any]) -> np.ndarray:
     return np.transpose(np.asarray(args["x"]), _ints(args["perm"]))
 
@@ -433,6 +469,8 @@ COMPUTE_OPS: dict[str, OpFn] = {
     "reduce_max": _reduce(np.max),
     "reshape": reshape,
     "transpose": transpose,
+    "crop": crop,
+    "resize_bilinear": resize_bilinear,
     "squeeze": squeeze,
     "expand_dims": expand_dims,
     "pad": pad,

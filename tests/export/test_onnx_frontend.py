@@ -306,3 +306,77 @@ def test_every_op_graph_shapes_and_attrs() -> None:
     assert ir.infer_shapes(g)["emb"] == (1, 128) and g.shapes["c1"] == (1, 8, 9, 8)
     out = interp.run_graph(g, np.random.default_rng(1).uniform(-1, 1, (2, 3, 17, 17)))
     assert out.shape == (2, 128) and np.isfinite(out).all()
+
+
+def _wrapped_tiny(scales: list[float]) -> onnx.ModelProto:
+    """The tiny model under training/multiview.py's wrap: the shape a multi-view model ships in."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "training"))
+    from multiview import wrap
+
+    return wrap(tm.tiny_onnx(), scales)
+
+
+def test_view_wrap_lowers_to_crops_and_resizes_and_keeps_the_function() -> None:
+    """Slice -> Resize (linear, half-pixel) lower to `crop` and `resize_bilinear`, one copy of
+    the network per view, and the float64 interpreter matches onnxruntime on the whole wrap."""
+    model = _wrapped_tiny([1.0, 0.8, 0.5])
+    g = front.lower(model)
+    counts = g.op_counts()
+    assert counts["crop"] == 2 and counts["resize_bilinear"] == 2
+    assert counts["dense"] == 3 * front.lower(tm.tiny_onnx()).op_counts()["dense"]
+    crops = [n.attrs["box"] for n in g.nodes if n.op == "crop"]
+    assert crops == [(36, 36, 288, 288), (90, 90, 180, 180)]
+    _assert_same(model, g)
+
+
+def test_precision_choices_count_layers_per_copy_of_a_wrapped_network() -> None:
+    """The float stem, the fp16/dynamic-int8 float32 layers and Core ML's sensitive layers are
+    the same layers of every copy, not the first copy's only (ir.weight_depths)."""
+    from nhkit.export import coreml, tflite
+
+    single = front.lower(tm.tiny_onnx())
+    g = front.lower(_wrapped_tiny([1.0, 0.8, 0.64]))
+    for name, pick in (
+        ("stem", lambda gr: tflite.float_stem_nodes(gr)),
+        ("fp16", lambda gr: tflite.float32_weight_nodes(gr, "fp16")),
+        ("dynamic", lambda gr: tflite.float32_weight_nodes(gr, "dynamic-int8", 0.5)),
+    ):
+        ops_single = [n.op for n in single.nodes if n.output in set(pick(single))]
+        ops_wrapped = [n.op for n in g.nodes if n.output in set(pick(g))]
+        for op in ("conv", "dense"):
+            assert ops_wrapped.count(op) == 3 * ops_single.count(op), (name, op)
+    sens_single, sens = coreml.sensitive_weight_ops(single), coreml.sensitive_weight_ops(g)
+    assert len(sens) == 3 * len(sens_single)
+    last_dense = [n for n in g.nodes if n.op == "dense"][1::2]
+    assert {coreml._mil_name(g, n) for n in last_dense} <= set(sens)  # noqa: SLF001
+
+
+@pytest.mark.parametrize(
+    ("attrs", "message"),
+    [
+        ({"mode": "nearest"}, "linear with half_pixel"),
+        ({"mode": "linear", "coordinate_transformation_mode": "align_corners"}, "half_pixel"),
+        ({"mode": "linear", "antialias": 1}, "antialias"),
+    ],
+)
+def test_resize_conventions_other_than_half_pixel_bilinear_are_refused(
+    attrs: dict, message: str
+) -> None:
+    model = _wrapped_tiny([1.0, 0.8])
+    resize = next(n for n in model.graph.node if n.op_type == "Resize")
+    del resize.attribute[:]
+    resize.attribute.extend(helper.make_attribute(k, v) for k, v in attrs.items())
+    resize.attribute.append(helper.make_attribute("axes", [2, 3]))
+    with pytest.raises(ir.UnsupportedModelError, match=f"{resize.name or 'mv1/view'}.*{message}"):
+        front.lower(model)
+
+
+def test_slice_of_the_channels_is_refused() -> None:
+    model = _wrapped_tiny([1.0, 0.8])
+    sl = next(n for n in model.graph.node if n.op_type == "Slice")
+    model.graph.initializer.append(numpy_helper.from_array(np.array([0, 1], np.int64), "ax01"))
+    sl.input[3] = "ax01"
+    with pytest.raises(ir.UnsupportedModelError, match="batch or channel"):
+        front.lower(model)

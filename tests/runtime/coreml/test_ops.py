@@ -272,3 +272,21 @@ def test_other_mil_op_forms_match_numpy(tmp_path: Path) -> None:
     want = np.clip(np.maximum(c - r, np.minimum(r, 0.1)), -4, 4)
     assert got.shape == want.shape
     assert np.abs(got - want).max() <= 1e-5 * max(1.0, float(np.abs(want).max()))
+
+
+def test_crop_and_half_pixel_resize_kernels() -> None:
+    """The multi-view wrap's two MIL ops: the resize is MIL's UNALIGN_CORNERS grid (coremltools'
+    own worked example: 2 -> 5 samples at 0, 0.1, 0.5, 0.9, 1) and refuses the other modes."""
+    from nhkit.runtime.coreml.ops import COMPUTE_OPS, OpError
+
+    x = np.array([[[[0.0, 10.0]]]], np.float32)  # 1 x 1 x 1 x 2
+    args = {"x": x, "target_size_height": 1, "target_size_width": 5}
+    got = COMPUTE_OPS["resize_bilinear"]({**args, "sampling_mode": "UNALIGN_CORNERS"}, {})
+    np.testing.assert_allclose(got[0, 0, 0], [0.0, 1.0, 5.0, 9.0, 10.0], atol=1e-6)
+    with pytest.raises(OpError, match="only UNALIGN_CORNERS"):
+        COMPUTE_OPS["resize_bilinear"]({**args, "sampling_mode": "ALIGN_CORNERS"}, {})
+    m = np.arange(2 * 3 * 6 * 7, dtype=np.float32).reshape(2, 3, 6, 7)
+    out = COMPUTE_OPS["crop"]({"x": m, "crop_height": [1, 2], "crop_width": [3, 0]}, {})
+    np.testing.assert_array_equal(out, m[:, :, 1:4, 3:7])
+    with pytest.raises(OpError, match="does not fit"):
+        COMPUTE_OPS["crop"]({"x": m, "crop_height": [3, 3], "crop_width": [0, 0]}, {})
