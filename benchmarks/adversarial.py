@@ -5,8 +5,10 @@
     # writes benchmarks/results/adversarial.{md,json}
 
 Why white-box: every nhkit bundle carries its model and seed, so an attacker has both. The
-attacks run on the float model through TensorFlow's gradients (training/from_onnx.py rebuilds the
-shipped ONNX in Keras; its outputs match onnxruntime to ~1e-6), in the pixel domain a real image
+attacks run on the float model through TensorFlow's gradients (the export's own TensorFlow
+lowering of the shipped ONNX, `nhkit.export.tflite.tf_embedding_function`, the function the fp32
+TFLite bundle is converted from; it takes any topology the export takes, the multi-view wrap of
+training/multiview.py included), in the pixel domain a real image
 has: a 360x360 RGB8 image, which spec step 3 passes through unchanged, so the attacked pixels are
 exactly the pixels the model sees. Every result is re-judged on the saved uint8 image through the
 real pipeline (`nhkit.runtime`, fp32 onnxruntime), and then through each device bundle given
@@ -38,7 +40,6 @@ import numpy as np
 from PIL import Image
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "training"))
 
 EVASION_EPS = (1, 2, 3, 4, 6, 8, 12, 16)
 COLLISION_EPS = (4, 8, 16, 32)
@@ -65,19 +66,19 @@ class FloatModel:
 
     def __init__(self, model_dir: str) -> None:
         import tensorflow as tf
-        from from_onnx import load_into
-        from model import build_model
+
+        from nhkit.export.onnx_frontend import load_graph
+        from nhkit.export.tflite import tf_embedding_function
 
         self.tf = tf
-        model, topo = build_model(input_pool=2)
-        load_into(model, topo, os.path.join(model_dir, "model.onnx"), None)
-        self.model = model
+        graph = load_graph(os.path.join(model_dir, "model.onnx"))
+        self.model = tf.function(tf_embedding_function(graph), reduce_retracing=True)
         seed = np.fromfile(os.path.join(model_dir, "seed.f32"), "<f4").reshape(96, 128)
         self.seed = tf.constant(seed)
 
     def projections(self, x255):
         x = x255 / 127.5 - 1.0
-        e = self.model(x, training=False)
+        e = self.model(x)
         e = e / (self.tf.norm(e, axis=1, keepdims=True) + 1e-8)
         return np.sqrt(128.0) * self.tf.matmul(e, self.seed, transpose_b=True)
 

@@ -180,13 +180,17 @@ class _TfBuilder:
                 ],
             )
             def serve(self, image: Any) -> dict[str, Any]:
-                vals: dict[str, Any] = {builder.g.input_name: image}
-                for node in builder.g.nodes:
-                    vals[node.output] = builder._emit(node, vals)
-                out = tf.reshape(vals[builder.g.output_name], [-1, EMBEDDING_DIM])
+                out = builder.embed(image)
                 return {OUTPUT_NAME: tf.identity(out, name=OUTPUT_NAME)}
 
         return _NhModel()
+
+    def embed(self, image: Any) -> Any:
+        """NHWC float32 [N,H,W,3] -> [N,128], as TensorFlow ops (any batch; differentiable)."""
+        vals: dict[str, Any] = {self.g.input_name: image}
+        for node in self.g.nodes:
+            vals[node.output] = self._emit(node, vals)
+        return self.tf.reshape(vals[self.g.output_name], [-1, EMBEDDING_DIM])
 
     def _operand(self, name: str, vals: dict[str, Any]) -> Any:
         if name in self.g.constants:
@@ -326,6 +330,13 @@ TF_EMITTERS: dict[str, Callable[[_TfBuilder, Node, dict[str, Any]], Any]] = {
     "crop": _tf_crop,
     "resize_bilinear": _tf_resize_bilinear,
 }
+
+
+def tf_embedding_function(graph: Graph) -> Callable[[Any], Any]:
+    """The internal graph as a TensorFlow function of an NHWC float32 batch ([N,H,W,3] in
+    [-1, 1]) -> [N,128]: the float model the TFLite variants are converted from, with its
+    gradients (benchmarks/adversarial.py attacks it, whatever the model's topology)."""
+    return _TfBuilder(graph).embed
 
 
 def build_tf_module(graph: Graph, *, fuse_hardswish: bool = True) -> Any:

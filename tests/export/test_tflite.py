@@ -197,6 +197,26 @@ def test_every_internal_op_lowers_to_tensorflow() -> None:
     assert np.abs(np.asarray(got) - want).max() <= 1e-5 * np.abs(want).max()
 
 
+def test_tf_embedding_function_takes_a_batch_and_has_gradients() -> None:
+    """The float model benchmarks/adversarial.py attacks: the same lowering as the fp32 bundle,
+    for any batch, with a gradient with respect to the pixels."""
+    import tensorflow as tf
+
+    from nhkit.export.tflite import tf_embedding_function
+
+    g = tm.every_op_graph()
+    x = np.random.default_rng(2).uniform(-1, 1, (3, 3, 17, 17)).astype(np.float32)
+    fn = tf_embedding_function(g)
+    xv = tf.Variable(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))
+    with tf.GradientTape() as tape:
+        out = fn(xv)
+        loss = tf.reduce_sum(out[:, :8])
+    want = interp.run_graph(g, x)
+    assert np.abs(out.numpy() - want).max() <= 1e-5 * np.abs(want).max()
+    grad = tape.gradient(loss, xv).numpy()
+    assert grad.shape == (3, 17, 17, 3) and np.abs(grad).sum() > 0
+
+
 def test_float_stem_is_the_first_convolutions(tiny) -> None:
     _, g = tiny
     first = [n for n in g.nodes if n.op == "conv"][0]
