@@ -395,7 +395,7 @@ def _convert(
                 assert calibration is not None and graph is not None
                 data = _quantize_int8(data, variant, calibration, graph)
             elif variant == "int16x8":
-                data = _widen_int16_ranges(data, INT16_RANGE_HEADROOM)
+                data = _widen_int16_ranges(_unshare_int16_biases(data), INT16_RANGE_HEADROOM)
                 _check_only_denied_float(data, set(), variant)
             return data
     except TfliteConversionError:
@@ -604,6 +604,60 @@ def _quantize_int8(
 INT16_RANGE_HEADROOM = 4.0
 
 
+def _unshare_int16_biases(data: bytes) -> bytes:
+    """Give every conv/dense op of a 16x8 model a bias at its own input scale x weight scale.
+
+    Why: the copies of a multi-view model (training/multiview.py) share their float weights,
+    the converter merges equal constants, and its legacy 16x8 quantizer then stores a shared
+    bias once, at the scale of the first op that reads it. The other copies see different
+    activation ranges, so their requantization is wrong (v16v: cos 0.98 against fp32 where one
+    copy gives 0.99996). Each op whose bias scale is not its own gets a private copy, the
+    stored integers rescaled (the bias is int32/int64 at ~1e-6 scale, so nothing is lost)."""
+    import flatbuffers
+    from tensorflow.lite.python import schema_py_generated as schema_fb
+
+    model = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(data, 0))
+    sub = model.subgraphs[0]
+    ints = {schema_fb.TensorType.INT64: np.int64, schema_fb.TensorType.INT32: np.int32}
+    changed = False
+    for op in sub.operators:
+        if _op_name(model, op) not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            continue
+        if len(op.inputs) < 3 or op.inputs[2] < 0:
+            continue
+        x, w, bias = (sub.tensors[i] for i in op.inputs[:3])
+        if bias.type not in ints or x.quantization is None or not x.quantization.scale:
+            continue
+        want = float(x.quantization.scale[0]) * np.asarray(w.quantization.scale, np.float64)
+        have = np.asarray(bias.quantization.scale, np.float64)
+        if np.allclose(have, want, rtol=1e-6, atol=0):
+            continue
+        dtype = ints[bias.type]
+        old = np.frombuffer(bytes(bytearray(model.buffers[bias.buffer].data)), dtype)
+        new = np.round(old.astype(np.float64) * have / want).astype(dtype)
+        buf = schema_fb.BufferT()
+        buf.data = new.tobytes()
+        model.buffers.append(buf)
+        copy = schema_fb.TensorT()
+        copy.shape, copy.type, copy.buffer = list(bias.shape), bias.type, len(model.buffers) - 1
+        copy.name = bias.name + b";own_scale" if isinstance(bias.name, bytes) else bias.name
+        q = schema_fb.QuantizationParametersT()
+        q.scale = [float(v) for v in want]
+        q.zeroPoint = [0] * len(want)
+        q.quantizedDimension = bias.quantization.quantizedDimension
+        copy.quantization = q
+        sub.tensors.append(copy)
+        inputs = [int(i) for i in op.inputs]
+        inputs[2] = len(sub.tensors) - 1
+        op.inputs = inputs
+        changed = True
+    if not changed:
+        return data
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
 def _widen_int16_ranges(data: bytes, factor: float) -> bytes:
     """Every int16 activation tensor's scale times `factor`, and each conv/dense bias (stored at
     input scale x weight scale) rescaled to match, so the model computes the same function with
@@ -630,17 +684,26 @@ def _widen_int16_ranges(data: bytes, factor: float) -> bytes:
             if t.quantization.scale is not None:
                 t.quantization.scale = [float(x) * factor for x in t.quantization.scale]
     ints = {schema_fb.TensorType.INT64: np.int64, schema_fb.TensorType.INT32: np.int32}
+    # A bias tensor, or the buffer under it, can serve several ops: the copies of a multi-view
+    # model (training/multiview.py) share their weights. Each is rescaled once, or a shared
+    # bias would be divided by `factor` once per op that reads it.
+    done_tensors: set[int] = set()
+    done_buffers: set[int] = set()
     for op in sub.operators:
         if _op_name(model, op) not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
             continue
-        if len(op.inputs) < 3 or op.inputs[2] < 0:
+        if len(op.inputs) < 3 or op.inputs[2] < 0 or op.inputs[2] in done_tensors:
             continue
+        done_tensors.add(op.inputs[2])
         bias = sub.tensors[op.inputs[2]]
+        bias.quantization.scale = [float(x) * factor for x in bias.quantization.scale]
+        if bias.buffer in done_buffers:
+            continue
+        done_buffers.add(bias.buffer)
         buf = model.buffers[bias.buffer]
         dtype = ints[bias.type]
         values = np.frombuffer(bytes(bytearray(buf.data)), dtype).astype(np.float64)
         buf.data = np.round(values / factor).astype(dtype).tobytes()
-        bias.quantization.scale = [float(x) * factor for x in bias.quantization.scale]
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())

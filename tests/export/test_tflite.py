@@ -480,3 +480,49 @@ def test_int8_range_scale_widens_every_activation_range(
         (k, got[k] / base[k]) for k in shared
     ]
     assert all(got[k] == base[k] for k in inputs & set(base))
+
+
+def _bias_scale_mismatches(path: Path) -> tuple[int, int]:
+    """(conv/dense ops with quantized inputs, those whose bias scale is not input x weight)."""
+    from tensorflow.lite.python import schema_py_generated as schema_fb
+
+    model = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(path.read_bytes(), 0))
+    sub = model.subgraphs[0]
+    ops = bad = 0
+    for op in sub.operators:
+        if T._op_name(model, op) not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            continue
+        x, w, b = (sub.tensors[i] for i in op.inputs[:3])
+        if x.quantization is None or x.quantization.scale is None or len(x.quantization.scale) == 0:
+            continue
+        ops += 1
+        want = x.quantization.scale[0] * np.asarray(w.quantization.scale)
+        bad += not np.allclose(b.quantization.scale, want, rtol=1e-5)
+    return ops, bad
+
+
+def test_integer_variants_of_a_multi_view_model_give_each_copy_its_own_bias_scale(
+    tmp_path: Path,
+) -> None:
+    """The copies of a multi-view wrap share their weights; the converter merges them, and the
+    legacy 16x8 quantizer stored each shared bias at one copy's scale (v16v drifted 48 bits).
+    Every integer variant must requantize each copy's bias at its own input scale."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "training"))
+    from multiview import wrap
+
+    model = wrap(tm.tiny_onnx(seed=2), [1.0, 0.8])
+    p = tmp_path / "wrapped.onnx"
+    onnx.save(model, str(p))
+    g = front.load_graph(p)
+    cal = to_layout(_x(4, seed=5), "NCHW", "NHWC")
+    x = _x(3, seed=8)
+    want = _ort(model, x)
+    for v in ("int16x8", "int8"):
+        info = T.build_tflite_variant(g, v, tmp_path / f"{v}.tflite", calibration=cal)
+        ops, bad = _bias_scale_mismatches(info.path)
+        assert ops > 0 and bad == 0, (v, ops, bad)
+        got = TfliteBackend(str(info.path)).embed(x)
+        cos = np.sum(got * want, 1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+        assert cos.min() > (0.9999 if v == "int16x8" else 0.99), (v, cos)
