@@ -176,7 +176,7 @@ def main() -> int:
     ap.add_argument("--photos", default=os.path.join(REPO, "..", "shared", "photos"))
     ap.add_argument("--extra", default=os.path.join(REPO, "..", "shared", "photos_extra"))
     ap.add_argument(
-        "--model-dir", default=os.path.join(REPO, "runtime", "models", "nhkit-mnv3s-v2")
+        "--model-dir", default=os.path.join(REPO, "runtime", "models", "nhkit-mnv3s-v3")
     )
     ap.add_argument("--pairs", type=int, default=50, help="source images (and collision pairs)")
     ap.add_argument(

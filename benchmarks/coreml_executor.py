@@ -3,7 +3,7 @@
 
     python benchmarks/coreml_executor.py [--model M.onnx] [--variants fp32,fp16,...] [--runs 15]
 
-The model is the default trained model (runtime/models/nhkit-mnv3s-v2/model.onnx) when it is
+The model is the default trained model (runtime/models/nhkit-mnv3s-v3/model.onnx) when it is
 present, else an untrained MobileNetV3-Small-shaped ONNX (export/testmodels.py, same layers and
 op mix, random weights: speed does not depend on the weights). Each Core ML variant is exported
 with nhkit.export.coreml, loaded once, and run on the same random spec tensor; onnxruntime on the
@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = ROOT / "runtime" / "models" / "nhkit-mnv3s-v2" / "model.onnx"
+DEFAULT_MODEL = ROOT / "runtime" / "models" / "nhkit-mnv3s-v3" / "model.onnx"
 
 
 def _time(fn: Any, runs: int) -> dict[str, float]:
@@ -75,7 +75,7 @@ def main() -> int:
     if args.model:
         model_path, model_desc = args.model, f"`{args.model}`"
     elif DEFAULT_MODEL.is_file():
-        model_path, model_desc = DEFAULT_MODEL, "default model `nhkit-mnv3s-v2` (trained)"
+        model_path, model_desc = DEFAULT_MODEL, "default model `nhkit-mnv3s-v3` (trained)"
     else:
         model_path = work / "mnv3s.onnx"
         onnx.save(mobilenet_v3_small_onnx(seed=0), str(model_path))

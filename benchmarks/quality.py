@@ -116,7 +116,7 @@ def main():
     )
     ap.add_argument("--fpr", type=float, default=1e-3, help="second operating point (FPR)")
     ap.add_argument(
-        "--model-dir", default=os.path.join(REPO, "runtime", "models", "nhkit-mnv3s-v2")
+        "--model-dir", default=os.path.join(REPO, "runtime", "models", "nhkit-mnv3s-v3")
     )
     ap.add_argument("--out", default=os.path.join(REPO, "benchmarks", "results"))
     ap.add_argument("--threads", type=int, default=2)

@@ -14,7 +14,7 @@ from typing import Any
 from .errors import ModelError, NhkitError
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-DEFAULT_MODEL_NAME = "nhkit-mnv3s-v2"
+DEFAULT_MODEL_NAME = "nhkit-mnv3s-v3"
 MODEL_JSON = "model.json"
 # The ONNX metadata property training/to_onnx.py writes with the seed's sha256.
 ONNX_SEED_PROPERTY = "nhkit.seed_sha256"

@@ -35,9 +35,10 @@ from threatexchange.signal_type.index import T as IndexT
 from .hashing import hamming
 
 # The default model's recommended list threshold: zero false positives on 51,360 distinct
-# pairs and the device-vs-server cross pairs of its bundles (benchmarks/results/calibrate_v2.md;
-# 15 until coreml-pal6's closest cross pair came out at 15 bits with the 2026-12-03 export).
-DEFAULT_THRESHOLD = 14
+# pairs and the device-vs-server cross pairs of its bundles (nhkit-mnv3s-v3:
+# benchmarks/results/calibrate_v3.md, where the int8 and pal6 bundles' closest cross pairs are
+# 17 bits; v2's was 14, calibrate_v2.md).
+DEFAULT_THRESHOLD = 16
 _HEX = re.compile(r"^[0-9a-f]{24}$")
 
 NhkitIndexMatch = IndexMatchUntyped[SignalSimilarityInfoWithIntDistance, IndexT]

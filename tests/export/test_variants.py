@@ -64,20 +64,21 @@ def test_budgets_are_the_documented_table() -> None:
     assert b["tflite-fp32"] == b["coreml-fp32"] == V.DriftBudget(0.0, 0, 0, 0)
     assert b["tflite-fp16"] == V.DriftBudget(0.05, max=1, p99=1, nonfragile=0)
     assert b["coreml-fp16"] == V.DriftBudget(0.1, max=1, p99=1, nonfragile=0)
-    assert b["tflite-dynamic-int8"] == V.DriftBudget(0.5, max=3, p99=3, nonfragile=0)
-    assert b["tflite-int8"] == V.DriftBudget(2.0, max=7, p99=6)
-    assert b["tflite-int8-io"] == V.DriftBudget(2.0, max=6, p99=6)
+    assert b["tflite-dynamic-int8"] == V.DriftBudget(0.3, max=3, p99=3, nonfragile=0)  # goal
+    assert b["tflite-int8"] == V.DriftBudget(1.1, max=6, p99=4, nonfragile=1)  # p99, max: goals
+    assert b["tflite-int8-io"] == V.DriftBudget(0.9, max=6, p99=4, nonfragile=2)
     assert b["tflite-int16x8"] == V.DriftBudget(0.8, max=6, p99=4, nonfragile=0)  # full int8 goals
-    assert b["coreml-int8"] == V.DriftBudget(0.35, max=4, p99=3, nonfragile=0)
+    assert b["coreml-int8"] == V.DriftBudget(0.3, max=4, p99=3, nonfragile=0)  # goal
     assert b["coreml-int8-b32"] == V.DriftBudget(0.3, max=3, p99=2, nonfragile=0)  # goal + margin
     assert b["coreml-pal6"] == V.DriftBudget(1.0, max=4, p99=4, nonfragile=0)
     assert b["coreml-pal8"] == V.DriftBudget(1.0, max=4, p99=3, nonfragile=0)
-    # Every default variant bounds its tail, not only its mean (issue 12), and every one but
-    # full int8 (whose goal of no non-fragile flips the default model misses) its non-fragile
-    # flips, the term a CPU's summation order cannot move.
+    # Every default variant bounds its tail, not only its mean (issue 12), and its non-fragile
+    # flips, the term a CPU's summation order cannot move: 0 for every variant but full int8,
+    # which the default model meets on the evaluation photos but not on the 32 check images.
     for v in V.resolve_variants(["coreml", "tflite"]):
         assert v.budget.max is not None and v.budget.p99 is not None, v.key
-        assert (v.budget.nonfragile is None) == (v.key in ("tflite-int8", "tflite-int8-io")), v.key
+        assert v.budget.nonfragile is not None, v.key
+        assert (v.budget.nonfragile > 0) == (v.key in ("tflite-int8", "tflite-int8-io")), v.key
 
 
 def test_budget_terms_are_each_checked() -> None:

@@ -4,7 +4,7 @@
 //
 // To use it: create an iOS App project in Xcode (SwiftUI, iOS 16+), replace its App file with
 // this one, add the nhkit package by URL (File > Add Package Dependencies..., product NHKit), and
-// add an exported bundle folder (e.g. out/nhkit-mnv3s-v2.coreml-fp16/) to the app target as a
+// add an exported bundle folder (e.g. out/nhkit-mnv3s-v3.coreml-fp16/) to the app target as a
 // *folder reference* (blue folder) so Xcode copies its files byte for byte. See README.md.
 import NHKit
 import SwiftUI

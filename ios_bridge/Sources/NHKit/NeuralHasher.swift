@@ -8,7 +8,7 @@ import NHCore
 /// The one-stop API for apps: open a bundle once, then hash images.
 ///
 /// ```swift
-/// let hasher = try await NeuralHasher(bundleURL: Bundle.main.url(forResource: "nhkit-mnv3s-v2.coreml-fp16", withExtension: nil)!)
+/// let hasher = try await NeuralHasher(bundleURL: Bundle.main.url(forResource: "nhkit-mnv3s-v3.coreml-fp16", withExtension: nil)!)
 /// let result = try await hasher.hash(url: photoURL)
 /// print(result.hash.hex)            // 24 hex digits
 /// ```

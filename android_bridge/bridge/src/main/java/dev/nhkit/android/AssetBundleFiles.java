@@ -14,7 +14,7 @@ public final class AssetBundleFiles implements BundleFiles {
     private final AssetManager assets;
     private final String dir;
 
-    /** @param dir the bundle folder inside assets, e.g. {@code "nhkit/nhkit-mnv3s-v2.tflite-fp16"} */
+    /** @param dir the bundle folder inside assets, e.g. {@code "nhkit/nhkit-mnv3s-v3.tflite-fp16"} */
     public AssetBundleFiles(AssetManager assets, String dir) {
         this.assets = assets;
         this.dir = trimSlashes(dir);

@@ -31,7 +31,7 @@ import java.io.InputStream;
  * done.
  *
  * <pre>
- * try (NeuralHasher hasher = NeuralHasher.fromAssets(context, "nhkit/nhkit-mnv3s-v2.tflite-fp16")) {
+ * try (NeuralHasher hasher = NeuralHasher.fromAssets(context, "nhkit/nhkit-mnv3s-v3.tflite-fp16")) {
  *     HashResult r = hasher.hash(contentResolver, uri);
  *     String hex = r.hash.toHex();
  * }
