@@ -28,9 +28,8 @@ import data  # noqa: E402
 from calib_set import cross_distances  # noqa: E402
 from mine_negatives import near_duplicates  # noqa: E402
 from multiview import parse_scales, wrap  # noqa: E402
-from photo_hashes import hasher_for  # noqa: E402
+from photo_hashes import distinct_tail, hasher_for, write_probe  # noqa: E402
 
-from nhkit.runtime.atomic import write_text_atomic  # noqa: E402
 from nhkit.runtime.decode import decode_image  # noqa: E402
 from nhkit.runtime.edits import apply_edit, edit_seed, get_edit  # noqa: E402
 from nhkit.runtime.hashing import bits_from_projections, project  # noqa: E402
@@ -88,15 +87,7 @@ def main() -> None:
             for k, v in stacked.items()
         }
         dist = cross_distances(bits["orig"], bits["orig"])[iu]
-        row: dict = {
-            "ladder": ladder,
-            "distinct_min": int(dist.min()),
-            "distinct_p0.1": float(np.quantile(dist, 0.001)),
-            "distinct_p1": float(np.quantile(dist, 0.01)),
-            "distinct_median": float(np.median(dist)),
-            f"distinct_pairs_at_or_below_{a.threshold}": int(np.sum(dist <= a.threshold)),
-            "of_them_near_duplicates": int(np.sum((dist <= a.threshold) & near_dup)),
-        }
+        row: dict = {"ladder": ladder, **distinct_tail(dist, near_dup, a.threshold)}
         for e in edits:
             d = np.sum(bits["orig"] != bits[e], axis=1)
             row[e] = {
@@ -110,15 +101,7 @@ def main() -> None:
             )
         results.append(row)
         print(json.dumps(row), flush=True)
-    out = {
-        "about": __doc__.split("\n\n")[0],
-        "model": a.model,
-        "split": a.split,
-        "photos": len(paths),
-        "pairs": int(len(iu[0])),
-        "results": results,
-    }
-    write_text_atomic(a.out, json.dumps(out, indent=1) + "\n")
+    write_probe(a.out, __doc__.split("\n\n")[0], a, len(paths), int(len(iu[0])), results=results)
 
 
 if __name__ == "__main__":

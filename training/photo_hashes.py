@@ -8,8 +8,11 @@ a set would not say which part, so a failure stops the script naming each photo 
 
 from __future__ import annotations
 
+import json
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 if TYPE_CHECKING:
     from nhkit.runtime.hasher import Hasher, HashResult
@@ -35,3 +38,27 @@ def hash_all(hasher: Hasher, paths: list[str]) -> list[HashResult]:
     if failed:
         raise SystemExit(f"{len(failed)} photos could not be hashed:\n" + "\n".join(failed))
     return results
+
+
+def distinct_tail(dist: np.ndarray, near_dup: np.ndarray, threshold: int) -> dict[str, Any]:
+    """The distinct pairs' tail as the probes report it: a pair of different photos within T
+    is what a threshold pays for, unless the splits' own bounds call it a near-duplicate (a
+    frame or a slice of one picture), which is counted apart."""
+    close = dist <= threshold
+    return {
+        "distinct_min": int(dist.min()),
+        "distinct_p0.1": float(np.quantile(dist, 0.001)),
+        "distinct_p1": float(np.quantile(dist, 0.01)),
+        "distinct_median": float(np.median(dist)),
+        f"distinct_pairs_at_or_below_{threshold}": int(np.sum(close)),
+        "of_them_near_duplicates": int(np.sum(close & near_dup)),
+    }
+
+
+def write_probe(path: str, about: str, args: Any, photos: int, pairs: int, **fields: Any) -> None:
+    """A probe's results JSON (model, split, counts, then its own fields), written atomically."""
+    from nhkit.runtime.atomic import write_text_atomic
+
+    out = {"about": about, "model": args.model, "split": args.split, "photos": photos}
+    out.update(pairs=pairs, **fields)
+    write_text_atomic(path, json.dumps(out, indent=1) + "\n")

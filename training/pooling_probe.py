@@ -32,9 +32,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
 import data  # noqa: E402
 from calib_set import cross_distances  # noqa: E402
 from mine_negatives import near_duplicates  # noqa: E402
-from photo_hashes import hasher_for  # noqa: E402
+from photo_hashes import distinct_tail, hasher_for, write_probe  # noqa: E402
 
-from nhkit.runtime.atomic import write_text_atomic  # noqa: E402
 from nhkit.runtime.decode import decode_image  # noqa: E402
 from nhkit.runtime.edits import apply_edit, edit_seed, get_edit  # noqa: E402
 from nhkit.runtime.hashing import bits_from_projections, project  # noqa: E402
@@ -139,12 +138,8 @@ def main() -> None:
             "edit": a.edit,
             "edit_mean": float(crop.mean()),
             "edit_p90": float(np.quantile(crop, 0.9)),
-            "distinct_p0.1": float(np.quantile(dist, 0.001)),
-            "distinct_p1": float(np.quantile(dist, 0.01)),
-            "distinct_median": float(np.median(dist)),
             f"edit_matched_at_{a.threshold}": float(np.mean(crop <= a.threshold)),
-            f"distinct_pairs_at_or_below_{a.threshold}": int(np.sum(dist <= a.threshold)),
-            "of_them_near_duplicates": int(np.sum((dist <= a.threshold) & near_dup)),
+            **distinct_tail(dist, near_dup, a.threshold),
         }
         if np.isinf(width):
             row["hashes_identical_to_runtime"] = int(
@@ -152,16 +147,15 @@ def main() -> None:
             )
         results.append(row)
         print(json.dumps(row))
-    out = {
-        "about": __doc__.split("\n\n")[0],
-        "model": a.model,
-        "split": a.split,
-        "photos": len(paths),
-        "pairs": int(len(iu[0])),
-        "feature_map": list(stacked["orig"].shape[1:]),
-        "results": results,
-    }
-    write_text_atomic(a.out, json.dumps(out, indent=1) + "\n")
+    write_probe(
+        a.out,
+        __doc__.split("\n\n")[0],
+        a,
+        len(paths),
+        int(len(iu[0])),
+        feature_map=list(stacked["orig"].shape[1:]),
+        results=results,
+    )
 
 
 if __name__ == "__main__":
