@@ -45,6 +45,17 @@ def test_the_wrap_is_the_mean_over_resized_centre_views() -> None:
     assert np.abs(got - embed(model, x)).max() > 1e-2  # the views do change the embedding
 
 
+def test_gray_views_average_in_the_luma_image() -> None:
+    """The probe's colour-invariance views: the luma image (BT.601, replicated to 3 channels)."""
+    model = tm.tiny_onnx()
+    x = np.random.default_rng(5).uniform(-1, 1, (2, 3, 360, 360)).astype(np.float32)
+    luma = np.tensordot(np.array(multiview.LUMA, np.float32), x, axes=([0], [1]))
+    gray = np.repeat(luma[:, None], 3, axis=1).astype(np.float32)
+    want = (embed(model, x) + embed(model, gray)) / 2
+    got = embed(multiview.wrap(model, [1.0], [1.0]), x)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
+
+
 def test_views_are_centred_and_weights_shared() -> None:
     assert multiview.view_box(1.0) == (0, 360)
     assert multiview.view_box(0.8) == (36, 324)

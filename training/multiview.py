@@ -37,10 +37,19 @@ def view_box(scale: float, size: int = SIZE) -> tuple[int, int]:
     return start, start + side
 
 
-def wrap(model: onnx.ModelProto, scales: list[float]) -> onnx.ModelProto:
+# ITU-R BT.601 luma, as Pillow's convert("L"); the weights sum to 1, so they commute with the
+# spec's normalisation x / 127.5 - 1 and apply to the model's input as they would to pixels.
+LUMA = (0.299, 0.587, 0.114)
+
+
+def wrap(
+    model: onnx.ModelProto, scales: list[float], gray_scales: list[float] | None = None
+) -> onnx.ModelProto:
     """`model` with its input cut into one centre view per scale, each resized back to 360 x
     360 (bilinear, half-pixel centres: the convention TFLite, Core ML and onnxruntime share),
     embedded by its own copy of the network, and the embeddings averaged with equal weights.
+    `gray_scales` adds views of the luma image (replicated to three channels, a fixed 1x1
+    convolution) at those scales: a probe of colour invariance (training/multiview_probe.py).
 
     The copies share every initializer, so the file grows by a few nodes, not by weights; one
     copy per view (not the views stacked on the batch axis) keeps every op per-sample, which
@@ -70,14 +79,19 @@ def wrap(model: onnx.ModelProto, scales: list[float]) -> onnx.ModelProto:
 
     axes = const("mv/axes", np.array([2, 3], np.int64))
     sizes = const("mv/sizes", np.array([SIZE, SIZE], np.int64))
+    views = [(s, image) for s in scales]
+    if gray_scales:
+        luma = np.tile(np.array(LUMA, np.float32)[None, :, None, None], (3, 1, 1, 1))
+        og.node.append(helper.make_node("Conv", [image, const("mv/luma", luma)], ["mv/gray"]))
+        views += [(s, "mv/gray") for s in gray_scales]
     embeddings = []
-    for k, s in enumerate(scales):
+    for k, (s, source) in enumerate(views):
         start, end = view_box(s)
-        view = image
+        view = source
         if (start, end) != (0, SIZE):
             st = const(f"mv/start{k}", np.array([start, start], np.int64))
             en = const(f"mv/end{k}", np.array([end, end], np.int64))
-            og.node.append(helper.make_node("Slice", [image, st, en, axes], [f"mv{k}/crop"]))
+            og.node.append(helper.make_node("Slice", [source, st, en, axes], [f"mv{k}/crop"]))
             og.node.append(
                 helper.make_node(
                     "Resize",
@@ -107,7 +121,7 @@ def wrap(model: onnx.ModelProto, scales: list[float]) -> onnx.ModelProto:
     for k, e in enumerate(embeddings[1:], 1):
         og.node.append(helper.make_node("Add", [total, e], [f"mv/sum{k}"]))
         total = f"mv/sum{k}"
-    scale = const("mv/inv_views", np.array(1.0 / len(scales), np.float32))
+    scale = const("mv/inv_views", np.array(1.0 / len(views), np.float32))
     og.node.append(helper.make_node("Mul", [total, scale], [embedding]))
     onnx.checker.check_model(out)
     return out

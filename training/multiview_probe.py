@@ -53,7 +53,9 @@ def main() -> None:
     data.add_training_photo_args(ap, HERE)
     ap.add_argument("--edits", default="crop_10%,crop_5%,border_10%,rotate_5")
     ap.add_argument(
-        "--ladders", default="1;1,0.8;1,0.8,0.64;1,0.9,0.8;1,0.9,0.8,0.72,0.64", help="; between"
+        "--ladders",
+        default="1;1,0.8;1,0.8,0.64;1,0.9,0.8;1,0.9,0.8,0.72,0.64",
+        help="ladders separated by ';'; 'SCALES|GRAY' adds luma views at the GRAY scales",
     )
     ap.add_argument("--threshold", type=int, default=19, help="T to report matches and FPs at")
     ap.add_argument("--out", required=True, help="results JSON")
@@ -79,8 +81,10 @@ def main() -> None:
     iu = np.triu_indices(len(paths), 1)
     near_dup = near_duplicates(paths)[iu]  # frames, slices: not look-alikes, counted apart
     results = []
-    for ladder in [parse_scales(t) for t in a.ladders.split(";") if t.strip()]:
-        wrapped = wrap(model, ladder)
+    for text in [t for t in a.ladders.split(";") if t.strip()]:
+        colour, _, gray_text = text.partition("|")
+        ladder, gray = parse_scales(colour), parse_scales(gray_text)
+        wrapped = wrap(model, ladder, gray)
         sess = ort.InferenceSession(wrapped.SerializeToString(), providers=["CPUExecutionProvider"])
         bits = {
             k: bits_from_projections(project(hasher.seed, embed(sess, v)))
@@ -88,6 +92,8 @@ def main() -> None:
         }
         dist = cross_distances(bits["orig"], bits["orig"])[iu]
         row: dict = {"ladder": ladder, **distinct_tail(dist, near_dup, a.threshold)}
+        if gray:
+            row["gray_ladder"] = gray
         for e in edits:
             d = np.sum(bits["orig"] != bits[e], axis=1)
             row[e] = {
@@ -95,7 +101,7 @@ def main() -> None:
                 "p90": float(np.quantile(d, 0.9)),
                 f"matched_at_{a.threshold}": round(float(np.mean(d <= a.threshold)), 4),
             }
-        if ladder == [1.0]:
+        if ladder == [1.0] and not gray:
             row["hashes_identical_to_runtime"] = int(
                 np.sum(np.all(bits["orig"] == runtime_bits, 1))
             )
