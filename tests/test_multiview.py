@@ -108,3 +108,16 @@ def test_cli_writes_a_model_folder_the_runtime_hashes_with(tmp_path: Path) -> No
         [*cmd[:2], str(missing), *cmd[3:]], capture_output=True, text=True, check=False
     )
     assert bad.returncode != 0 and f"{missing}: not a candidate folder" in bad.stderr
+
+
+def test_training_views_are_the_wraps_views() -> None:
+    """train.py --views trains through the same boxes and the same half-pixel bilinear resize
+    the ONNX wrap ships (at the training resolution)."""
+    x = np.random.default_rng(7).uniform(-1, 1, (2, 180, 180, 3)).astype(np.float32)
+    views = multiview.tf_views(x, [1.0, 0.8, 0.512])
+    assert views[0] is x and [tuple(v.shape) for v in views[1:]] == [(2, 180, 180, 3)] * 2
+    for s, v in zip([0.8, 0.512], views[1:]):
+        start, end = multiview.view_box(s, 180)
+        crop = x[:, start:end, start:end, :].transpose(0, 3, 1, 2).astype(np.float64)
+        want = resize_bilinear_half_pixel(crop, 180, 180).transpose(0, 2, 3, 1)
+        np.testing.assert_allclose(np.asarray(v), want, atol=1e-4)  # float32 coordinates

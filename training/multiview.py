@@ -127,6 +127,24 @@ def wrap(
     return out
 
 
+def tf_views(x, scales: list[float]) -> list:
+    """The wrap's views of an NHWC batch at its own size, as TensorFlow ops (for training
+    through the wrap, train.py --views): the same centred boxes (view_box) and the same
+    bilinear half-pixel resize back to the input size."""
+    import tensorflow as tf
+
+    size = int(x.shape[1])
+    out = []
+    for s in scales:
+        start, end = view_box(s, size)
+        if (start, end) == (0, size):
+            out.append(x)
+            continue
+        crop = x[:, start:end, start:end, :]
+        out.append(tf.image.resize(crop, [size, size], method="bilinear", antialias=False))
+    return out
+
+
 def parse_scales(text: str) -> list[float]:
     """`1,0.8,0.64` -> [1.0, 0.8, 0.64]."""
     return [float(s) for s in text.split(",") if s.strip()]

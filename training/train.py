@@ -121,6 +121,12 @@ def main():
         metavar="KEY=VALUE",
         help="override a loss weight of losses.CFG (e.g. w_sep=3); recorded in state.json",
     )
+    ap.add_argument(
+        "--views",
+        help="train through training/multiview.py's wrap: the loss sees the mean embedding of "
+        "these centre views (e.g. 1,0.8,0.64,0.512; the first must be 1); the int8 twins, the "
+        "keep and distillation terms stay on the plain first view. Recorded, kept on --resume",
+    )
     ap.add_argument("--log", default=None)
     ap.add_argument("--log-every", type=int, default=20)
     a = ap.parse_args()
@@ -180,6 +186,7 @@ def main():
             raise SystemExit(f"--loss {item!r}: expected KEY=VALUE with KEY one of {sorted(CFG)}")
         overrides[key] = float(val)
     from model import build_model, count_macs
+    from multiview import parse_scales, tf_views
 
     seed_path = os.path.join(a.out, "seed.f32")
     state_path = os.path.join(a.out, "state.json")
@@ -221,10 +228,18 @@ def main():
             }
         )
     state["phases"] = phases
+    if a.views:
+        state["views"] = parse_scales(a.views)
+    views = state.get("views")
+    if views is not None and (not views or views[0] != 1.0):
+        raise SystemExit(f"--views {views}: the first view must be the whole image (1)")
     seed_t = tf.constant(seed_mat)
 
     model, topo = build_model()
-    log(f"phases {phases}")
+    log(
+        f"phases {phases}"
+        + (f" views {views} (the loss sees their mean embedding)" if views else "")
+    )
     log(
         f"model params {model.count_params()} MACs@360 {count_macs(topo, model, 360) / 1e6:.1f}M"
         f" train photos {len(train_files)} budget {a.minutes} min"
@@ -333,18 +348,22 @@ def main():
         x = (tf.cast(x, tf.float32) / 255.0) * 2.0 - 1.0
         n = tf.shape(x1)[0]
         with tf.GradientTape() as tape:
-            e = model(x, training=not a.bn_frozen)
+            if views:  # the loss sees the wrap's embedding; the other terms the plain view
+                per_view = [model(v, training=not a.bn_frozen) for v in tf_views(x, views)]
+                plain, e = per_view[0], tf.add_n(per_view) / float(len(per_view))
+            else:
+                plain = e = model(x, training=not a.bn_frozen)
             loss, stats = total_loss(e[:n], e[n:], seed_t, cfg)
             for key, stat, twin in twins:  # the first views (pseudo-quantization noise)
-                qerr = projection_mse(twin(x[:n], noise=True), e[:n], seed_t)
+                qerr = projection_mse(twin(x[:n], noise=True), plain[:n], seed_t)
                 loss = loss + cfg[key] * qerr
                 stats[stat] = tf.sqrt(qerr)
             if distill_teacher is not None:
-                dist = distill_loss(e[:n], distill_head, distill_teacher(x[:n], training=False))
+                dist = distill_loss(plain[:n], distill_head, distill_teacher(x[:n], training=False))
                 loss = loss + cfg["w_distill"] * dist
                 stats["distill"] = dist
             if teacher is not None:
-                keep = projection_mse(e[:n], teacher(x[:n], training=False), seed_t)
+                keep = projection_mse(plain[:n], teacher(x[:n], training=False), seed_t)
                 loss = loss + cfg["w_keep"] * keep
                 stats["keep"] = tf.sqrt(keep)
             stats["loss"] = loss
