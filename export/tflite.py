@@ -395,7 +395,7 @@ def _convert(
                 assert calibration is not None and graph is not None
                 data = _quantize_int8(data, variant, calibration, graph)
             elif variant == "int16x8":
-                data = _widen_int16_ranges(_unshare_int16_biases(data), INT16_RANGE_HEADROOM)
+                data = _int16x8_post_pass(data, INT16_RANGE_HEADROOM)
                 _check_only_denied_float(data, set(), variant)
             return data
     except TfliteConversionError:
@@ -604,7 +604,7 @@ def _quantize_int8(
 INT16_RANGE_HEADROOM = 4.0
 
 
-def _unshare_int16_biases(data: bytes) -> bytes:
+def _unshare_int16_biases(model: Any) -> bool:
     """Give every conv/dense op of a 16x8 model a bias at its own input scale x weight scale.
 
     Why: the copies of a multi-view model (training/multiview.py) share their float weights,
@@ -612,11 +612,10 @@ def _unshare_int16_biases(data: bytes) -> bytes:
     bias once, at the scale of the first op that reads it. The other copies see different
     activation ranges, so their requantization is wrong (v16v: cos 0.98 against fp32 where one
     copy gives 0.99996). Each op whose bias scale is not its own gets a private copy, the
-    stored integers rescaled (the bias is int32/int64 at ~1e-6 scale, so nothing is lost)."""
-    import flatbuffers
+    stored integers rescaled (the bias is int32/int64 at ~1e-6 scale, so nothing is lost).
+    Works on the unpacked `model` in place; True when it changed anything."""
     from tensorflow.lite.python import schema_py_generated as schema_fb
 
-    model = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(data, 0))
     sub = model.subgraphs[0]
     ints = {schema_fb.TensorType.INT64: np.int64, schema_fb.TensorType.INT32: np.int32}
     changed = False
@@ -651,14 +650,10 @@ def _unshare_int16_biases(data: bytes) -> bytes:
         inputs[2] = len(sub.tensors) - 1
         op.inputs = inputs
         changed = True
-    if not changed:
-        return data
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return changed
 
 
-def _widen_int16_ranges(data: bytes, factor: float) -> bytes:
+def _widen_int16_ranges(model: Any, factor: float) -> bool:
     """Every int16 activation tensor's scale times `factor`, and each conv/dense bias (stored at
     input scale x weight scale) rescaled to match, so the model computes the same function with
     `factor` times the headroom.
@@ -667,13 +662,12 @@ def _widen_int16_ranges(data: bytes, factor: float) -> bytes:
     through the legacy quantizer, which calibrates and quantizes in one call; the calibrate-only
     + MLIR quantizer route that the int8 variants use rejects int16). Scaling every activation
     tensor by the same factor keeps every op's same-scale constraint (PAD, MEAN, the ADDs of a
-    residual) and every kernel derives its requantization from the tensors' scales at load."""
-    import flatbuffers
+    residual) and every kernel derives its requantization from the tensors' scales at load.
+    Works on the unpacked `model` in place; True when it changed anything (factor != 1)."""
     from tensorflow.lite.python import schema_py_generated as schema_fb
 
     if factor == 1.0:
-        return data
-    model = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(data, 0))
+        return False
     sub = model.subgraphs[0]
 
     def stored(t: Any) -> bool:
@@ -704,6 +698,23 @@ def _widen_int16_ranges(data: bytes, factor: float) -> bytes:
         dtype = ints[bias.type]
         values = np.frombuffer(bytes(bytearray(buf.data)), dtype).astype(np.float64)
         buf.data = np.round(values / factor).astype(dtype).tobytes()
+    return True
+
+
+def _int16x8_post_pass(data: bytes, factor: float) -> bytes:
+    """The 16x8 flatbuffer with each conv/dense bias at its own scale, then `factor` times the
+    converter's activation ranges: one unpack and one repack for both (a ModelT round trip of
+    a multi-view model takes seconds). The same bytes back when neither had anything to do."""
+    import flatbuffers
+    from tensorflow.lite.python import schema_py_generated as schema_fb
+
+    model = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(data, 0))
+    # order matters: the widening rescales each bias from the scale it has, so the biases must
+    # first be at their own scale
+    unshared = _unshare_int16_biases(model)
+    widened = _widen_int16_ranges(model, factor)
+    if not (unshared or widened):
+        return data
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
