@@ -6,6 +6,8 @@ Each ladder of scales wraps the model and hashes every training photo and its ed
 through onnxruntime; the ladder `1` is the model itself and must give the runtime's hashes bit
 for bit (checked and reported). The weights were trained on single views, so this is what the
 wrap gives as it stands, not what training with it could reach. No evaluation photo is read.
+`--standardize` adds rows with each photo's input moved to the median training photo's mean
+and spread first (`standardize.py`), the probe of that lever on the same terms.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from calib_set import cross_distances  # noqa: E402
 from mine_negatives import near_duplicates  # noqa: E402
 from multiview import parse_scales, wrap  # noqa: E402
 from photo_hashes import distinct_tail, hasher_for, write_probe  # noqa: E402
+from standardize import MODES, moments, standardize  # noqa: E402
 
 from nhkit.runtime.decode import decode_image  # noqa: E402
 from nhkit.runtime.edits import apply_edit, edit_seed, get_edit  # noqa: E402
@@ -38,13 +41,31 @@ from nhkit.runtime.tensor import normalise  # noqa: E402
 BATCH = 16
 
 
-def embed(sess: ort.InferenceSession, rgb360: np.ndarray) -> np.ndarray:
-    """Embeddings of N x 360 x 360 x 3 uint8 pixels, in batches."""
+def embed(
+    sess: ort.InferenceSession,
+    rgb360: np.ndarray,
+    mode: str = "plain",
+    target: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Embeddings of N x 360 x 360 x 3 uint8 pixels, in batches, each tensor standardized by
+    `mode` (standardize.py) first."""
     out = []
     for i in range(0, len(rgb360), BATCH):
-        x = normalise(rgb360[i : i + BATCH], "NCHW")
+        x = standardize(normalise(rgb360[i : i + BATCH], "NCHW"), mode, target)
         out.append(sess.run(["embedding"], {"image": x})[0])
     return np.concatenate(out)
+
+
+def typical_target(rgb360: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """The median training photo's mean and spread under `mode`, batch by batch (the whole
+    set as float would take gigabytes)."""
+    means, stds = [], []
+    for i in range(0, len(rgb360), BATCH):
+        m, s = moments(normalise(rgb360[i : i + BATCH], "NCHW"), mode)
+        means.append(m)
+        stds.append(s)
+    mean, std = np.concatenate(means), np.concatenate(stds)
+    return np.median(mean, axis=0, keepdims=True), np.median(std, axis=0, keepdims=True)
 
 
 def main() -> None:
@@ -56,6 +77,11 @@ def main() -> None:
         "--ladders",
         default="1;1,0.8;1,0.8,0.64;1,0.9,0.8;1,0.9,0.8,0.72,0.64",
         help="ladders separated by ';'; 'SCALES|GRAY' adds luma views at the GRAY scales",
+    )
+    ap.add_argument(
+        "--standardize",
+        default="plain",
+        help=f"input standardizations to try per ladder, comma-separated ({', '.join(MODES)})",
     )
     ap.add_argument("--threshold", type=int, default=19, help="T to report matches and FPs at")
     ap.add_argument("--out", required=True, help="results JSON")
@@ -80,20 +106,32 @@ def main() -> None:
 
     iu = np.triu_indices(len(paths), 1)
     near_dup = near_duplicates(paths)[iu]  # frames, slices: not look-alikes, counted apart
+    modes = [m for m in a.standardize.split(",") if m]
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown:
+        raise SystemExit(f"unknown --standardize {unknown}; known: {', '.join(MODES)}")
+    targets = {m: typical_target(stacked["orig"], m) for m in modes if m != "plain"}
     results = []
-    for text in [t for t in a.ladders.split(";") if t.strip()]:
+    runs = [(t, m) for t in a.ladders.split(";") if t.strip() for m in modes]
+    for text, mode in runs:
         colour, _, gray_text = text.partition("|")
         ladder, gray = parse_scales(colour), parse_scales(gray_text)
         wrapped = wrap(model, ladder, gray)
         sess = ort.InferenceSession(wrapped.SerializeToString(), providers=["CPUExecutionProvider"])
+        target = targets.get(mode)
         bits = {
-            k: bits_from_projections(project(hasher.seed, embed(sess, v)))
+            k: bits_from_projections(project(hasher.seed, embed(sess, v, mode, target)))
             for k, v in stacked.items()
         }
         dist = cross_distances(bits["orig"], bits["orig"])[iu]
         row: dict = {"ladder": ladder, **distinct_tail(dist, near_dup, a.threshold)}
         if gray:
             row["gray_ladder"] = gray
+        if mode != "plain":
+            assert target is not None
+            row["standardize"] = mode
+            row["target_mean"] = [round(float(v), 4) for v in target[0].ravel()]
+            row["target_std"] = [round(float(v), 4) for v in target[1].ravel()]
         for e in edits:
             d = np.sum(bits["orig"] != bits[e], axis=1)
             row[e] = {
@@ -101,7 +139,7 @@ def main() -> None:
                 "p90": float(np.quantile(d, 0.9)),
                 f"matched_at_{a.threshold}": round(float(np.mean(d <= a.threshold)), 4),
             }
-        if ladder == [1.0] and not gray:
+        if ladder == [1.0] and not gray and mode == "plain":
             row["hashes_identical_to_runtime"] = int(
                 np.sum(np.all(bits["orig"] == runtime_bits, 1))
             )
