@@ -89,6 +89,11 @@ RECIPES = {
     # as `after` with every full-int8 activation range widened (the tail study of 2026-12-03)
     "wide1.25": Recipe("wide1.25", "shipped", 8, 1, 1e-4, 3, 4, 0.8, 0.8, 0.8, range_scale=1.25),
     "wide1.5": Recipe("wide1.5", "shipped", 8, 1, 1e-4, 3, 4, 0.8, 0.8, 0.8, range_scale=1.5),
+    # as `after` with 5 float convolutions instead of 3, or narrower / wider quantile ranges
+    # (the v3 tail study of 2026-12-05: its fresh-set flips)
+    "stem5": Recipe("stem5", "shipped", 8, 1, 1e-4, 5, 4, 0.8, 0.8, 0.8),
+    "q1e-3": Recipe("q1e-3", "shipped", 8, 1, 1e-3, 3, 4, 0.8, 0.8, 0.8),
+    "q1e-5": Recipe("q1e-5", "shipped", 8, 1, 1e-5, 3, 4, 0.8, 0.8, 0.8),
 }
 RECIPE_ORDER = ("unchanged", *RECIPES)
 
@@ -342,6 +347,7 @@ def main() -> int:
                 else args.model_dir
             )
         ),
+        "model_is_default": args.model_dir is None or _is_default_folder(args.model_dir),
         "measured_on": args.select_on,
         "evaluation": {
             "source": (
@@ -363,6 +369,14 @@ def main() -> int:
     }
     _write(args.out, report)
     return 0
+
+
+def _is_default_folder(folder: Path) -> bool:
+    """Whether --model-dir is the installed default model's folder (not a copy of it: a
+    candidate folder stays a candidate even with the same weights)."""
+    from nhkit.runtime.models import DEFAULT_MODEL_NAME, MODELS_DIR
+
+    return folder.resolve() == (MODELS_DIR / DEFAULT_MODEL_NAME).resolve()
 
 
 def model_from_dir(folder: Path) -> Any:
@@ -489,8 +503,12 @@ def _write(out: Path, report: dict[str, Any]) -> None:
         "",
         f"Model `{report['model']}`"
         + (
-            f" (`{report['model_dir']}`: a training candidate measured as a stand-in for the "
-            "next default model, not the shipped default)"
+            (
+                f" (`{report['model_dir']}`: the shipped default model's own folder)"
+                if report.get("model_is_default")
+                else f" (`{report['model_dir']}`: a training candidate measured as a stand-in "
+                "for the next default model, not the shipped default)"
+            )
             if report.get("model_dir")
             else ""
         )
@@ -533,6 +551,9 @@ def _write(out: Path, report: dict[str, Any]) -> None:
         "(tflite-fp16, tflite-dynamic-int8) or at 8 bits (palettized).",
         "- `wide1.25`, `wide1.5`: as `after` with every full-int8 activation range widened by "
         "that factor (export/tflite.py INT8_RANGE_SCALE).",
+        "- `stem5`: as `after` with the first 5 convolutions (not 3) in float32 in full int8.",
+        "- `q1e-3`, `q1e-5`: as `after` with full-int8 ranges at the 0.1%/99.9% or "
+        "0.001%/99.999% per-photo quantiles (export/tflite.py RANGE_QUANTILE).",
         "",
         "Calibration sets (full int8 only), each photo as-is and mirrored:",
         "",
