@@ -48,3 +48,11 @@ def test_plain_is_the_input_itself_and_the_output_stays_in_range() -> None:
     assert out.min() >= -1.0 and out.max() <= 1.0
     with pytest.raises(ValueError, match="unknown standardization"):
         st.standardize(x, "luma", wide)
+
+
+def test_a_flat_image_becomes_the_target_mean_not_stretched_noise() -> None:
+    flat = np.full((1, 3, 8, 8), 0.5, np.float32)
+    flat[0, 0, 0, 0] += 1e-5  # rounding noise
+    t = (np.full((1, 1, 1, 1), -0.1), np.full((1, 1, 1, 1), 0.4))
+    out = st.standardize(flat, "global", t)
+    assert np.allclose(out, -0.1, atol=0.01)

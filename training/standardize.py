@@ -36,7 +36,8 @@ def standardize(
     x: np.ndarray, mode: str, target: tuple[np.ndarray, np.ndarray] | None
 ) -> np.ndarray:
     """x with each image's moments moved to `target`; `plain` returns x itself. Clipped to
-    [-1, 1], the range the spec's input has. A flat image (spread under EPS) keeps its own."""
+    [-1, 1], the range the spec's input has. A near-flat image (spread under EPS) is scaled
+    as if its spread were EPS, so its noise is not stretched to a photo's contrast."""
     if mode == "plain":
         return x
     assert target is not None
