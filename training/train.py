@@ -107,6 +107,15 @@ def main():
         "--zoom-p", type=float, default=0.0, help="probability of a centred zoom crop (phase 9)"
     )
     ap.add_argument(
+        "--exposure-p",
+        type=float,
+        default=0.0,
+        help="probability of an over-exposed view (30-85 %% of pixels at 255; phase 18)",
+    )
+    ap.add_argument(
+        "--gray-p", type=float, default=0.12, help="probability of a grayscale view (v1: 0.12)"
+    )
+    ap.add_argument(
         "--mined",
         help="hard negatives a model confuses: a training/mine_negatives.py file (phase 14)",
     )
@@ -166,6 +175,8 @@ def main():
         geo=a.geo,
         zoom_p=a.zoom_p,
         mined_p=a.mined_p,
+        exposure_p=a.exposure_p,
+        gray_p=a.gray_p,
     )
 
     import multiprocessing as mp
