@@ -59,7 +59,7 @@ def _photo(seed: int = 11):
 
     rng = np.random.default_rng(seed)
     # a smooth photo-like image: a gradient with texture, mid-tone on average
-    y, x = np.mgrid[0:96, 0:128]
+    x = np.mgrid[0:96, 0:128][1]
     base = 60 + 120 * (x / 127.0)[..., None] + rng.normal(0, 15, (96, 128, 3))
     return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
 

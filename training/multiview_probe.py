@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
 
 import numpy as np
 import onnx
@@ -41,6 +42,13 @@ from nhkit.runtime.tensor import normalise  # noqa: E402
 BATCH = 16
 
 
+def _tensors(rgb360: np.ndarray) -> Iterator[np.ndarray]:
+    """NCHW tensors of the pixels, BATCH at a time (the whole set as float would take
+    gigabytes)."""
+    for i in range(0, len(rgb360), BATCH):
+        yield normalise(rgb360[i : i + BATCH], "NCHW")
+
+
 def embed(
     sess: ort.InferenceSession,
     rgb360: np.ndarray,
@@ -49,22 +57,19 @@ def embed(
 ) -> np.ndarray:
     """Embeddings of N x 360 x 360 x 3 uint8 pixels, in batches, each tensor standardized by
     `mode` (standardize.py) first."""
-    out = []
-    for i in range(0, len(rgb360), BATCH):
-        x = standardize(normalise(rgb360[i : i + BATCH], "NCHW"), mode, target)
-        out.append(sess.run(["embedding"], {"image": x})[0])
+    out = [
+        sess.run(["embedding"], {"image": standardize(x, mode, target)})[0]
+        for x in _tensors(rgb360)
+    ]
     return np.concatenate(out)
 
 
 def typical_target(rgb360: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """The median training photo's mean and spread under `mode`, batch by batch (the whole
-    set as float would take gigabytes)."""
-    means, stds = [], []
-    for i in range(0, len(rgb360), BATCH):
-        m, s = moments(normalise(rgb360[i : i + BATCH], "NCHW"), mode)
-        means.append(m)
-        stds.append(s)
-    mean, std = np.concatenate(means), np.concatenate(stds)
+    """The median training photo's mean and spread under `mode`, the point every photo is
+    moved to when the mode standardizes to a target."""
+    pairs = [moments(x, mode) for x in _tensors(rgb360)]
+    mean = np.concatenate([m for m, _ in pairs])
+    std = np.concatenate([s for _, s in pairs])
     return np.median(mean, axis=0, keepdims=True), np.median(std, axis=0, keepdims=True)
 
 
