@@ -1,0 +1,154 @@
+"""Where int8-io's extra drift over full int8 comes from: the int8 input grid or the int8 output.
+
+int8-io is the full-int8 network with int8 tensors at both ends; the network between them is
+the same as tflite-int8's (same calibration, same ranges). So its drift over tflite-int8 can
+only come from the ends:
+- the input: the spec's tensor values (2p - 255) / 255 are odd multiples of 1/255, while an int8
+  grid of scale 2/255 and an integer zero point holds only even ones, so every pixel moves by
+  half a level (1/255 in tensor units, |x - xq| <= 0.0039);
+- the output: the 128-d embedding rounded to 256 levels.
+This script runs the tflite-int8 model on each photo's exact tensor, on the tensor snapped to
+int8-io's input grid, and with its embedding snapped to int8-io's output grid, next to int8-io
+itself; each is compared in bits with the fp32 onnxruntime hash of the same model. The photos
+are a split's training side (never an evaluation photo: this chooses a fix).
+
+    nhkit export --target tflite --variants tflite-int8,tflite-int8-io --allow-over-budget \\
+        -o /tmp/v3q
+    python benchmarks/int8_io_input.py --bundles /tmp/v3q --split training/split_v2.json \\
+        --photos ../shared/photos --extra ../shared/photos_extra --count 300 \\
+        --out benchmarks/results/int8_io_input_v3
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+
+import numpy as np
+import onnxruntime as ort
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "training"))
+
+import data  # noqa: E402
+from photo_hashes import hasher_for  # noqa: E402
+
+from nhkit.runtime.atomic import write_text_atomic  # noqa: E402
+from nhkit.runtime.backends.tflite import dequantize, quantize_input  # noqa: E402
+from nhkit.runtime.decode import decode_image  # noqa: E402
+from nhkit.runtime.hashing import bits_from_projections, project  # noqa: E402
+from nhkit.runtime.models import shipped_model  # noqa: E402
+from nhkit.runtime.tensor import normalise  # noqa: E402
+
+ROWS = {
+    "int8": "tflite-int8 on the exact tensor",
+    "int8_input_grid": "tflite-int8 on the tensor snapped to int8-io's input grid",
+    "int8_output_grid": "tflite-int8 with its embedding snapped to int8-io's output grid",
+    "int8_io": "tflite-int8-io as shipped",
+}
+
+
+class _Model:
+    """One .tflite of a bundle folder, run one photo at a time."""
+
+    def __init__(self, folder: str) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        (path,) = glob.glob(os.path.join(folder, "*.tflite"))
+        self.it = Interpreter(model_path=path, num_threads=2)
+        self.it.allocate_tensors()
+        self.inp = self.it.get_input_details()[0]
+        self.out = self.it.get_output_details()[0]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        self.it.set_tensor(self.inp["index"], x)
+        self.it.invoke()
+        return self.it.get_tensor(self.out["index"])[0].copy()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="nhkit-mnv3s-v3", help="shipped model name")
+    ap.add_argument("--bundles", required=True, help="nhkit export output with both variants")
+    data.add_training_photo_args(ap, os.path.join(HERE, "..", "training"))
+    ap.add_argument("--count", type=int, default=300, help="the first N training photos")
+    ap.add_argument("--out", required=True, help="results path without extension")
+    a = ap.parse_args()
+
+    mdir = str(shipped_model(a.model).onnx.parent)
+    hasher = hasher_for(mdir)
+    seed = np.asarray(hasher.seed)
+    ref_sess = ort.InferenceSession(os.path.join(mdir, "model.onnx"))
+    int8 = _Model(os.path.join(a.bundles, f"{a.model}.tflite-int8"))
+    io = _Model(os.path.join(a.bundles, f"{a.model}.tflite-int8-io"))
+    s_in, z_in = io.inp["quantization"]
+    s_out, z_out = io.out["quantization"]
+    nhwc = int(int8.inp["shape"][-1]) == 3
+
+    paths = data.training_photo_paths(a, data.load_split(a.split))[: a.count]
+    dist: dict[str, list[int]] = {k: [] for k in ROWS}
+    worst_input_step = 0.0
+    for path in paths:
+        rgb = np.asarray(decode_image(path).rgb, dtype=np.uint8)
+        x = normalise(hasher.prepare_rgb(rgb).rgb360[None], "NCHW").astype(np.float32)
+        ref = bits_from_projections(project(seed, ref_sess.run(["embedding"], {"image": x})[0][0]))
+        if nhwc:
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        q = quantize_input(x, s_in, z_in)
+        xq = dequantize(q, s_in, z_in)
+        worst_input_step = max(worst_input_step, float(np.abs(x - xq).max()))
+        e8, e8q = int8(x), int8(xq)
+        emb = {
+            "int8": e8,
+            "int8_input_grid": e8q,
+            "int8_output_grid": dequantize(quantize_input(e8, s_out, z_out), s_out, z_out),
+            "int8_io": dequantize(io(q), s_out, z_out),
+        }
+        for k, e in emb.items():
+            dist[k].append(int(np.sum(bits_from_projections(project(seed, e)) != ref)))
+
+    rows = {}
+    for k, v in dist.items():
+        d = np.array(v)
+        rows[k] = {
+            "about": ROWS[k],
+            "mean": round(float(d.mean()), 3),
+            "p99": float(np.quantile(d, 0.99)),
+            "max": int(d.max()),
+        }
+    out = {
+        "about": __doc__.split("\n\n")[0],
+        "model": a.model,
+        "split": a.split,
+        "photos": len(paths),
+        "input_quantization": [float(s_in), int(z_in)],
+        "output_quantization": [float(s_out), int(z_out)],
+        "worst_input_step": worst_input_step,
+        "rows": rows,
+    }
+    write_text_atomic(a.out + ".json", json.dumps(out, indent=1) + "\n")
+    md = [
+        f"# {out['about']}",
+        "",
+        f"{a.model}, the first {len(paths)} training photos of `{a.split}`; bits against the "
+        f"fp32 onnxruntime hash. int8-io input grid: scale {s_in:.6g}, zero point {z_in} "
+        f"(largest input move {worst_input_step:.4f}); output grid: scale {s_out:.6g}, "
+        f"zero point {z_out}.",
+        "",
+        "| run | mean | p99 | max |",
+        "|---|---|---|---|",
+        *(
+            f"| {r['about']} | {r['mean']:.3f} | {r['p99']:.0f} | {r['max']} |"
+            for r in rows.values()
+        ),
+        "",
+    ]
+    write_text_atomic(a.out + ".md", "\n".join(md))
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
