@@ -37,11 +37,11 @@ import data  # noqa: E402
 from photo_hashes import hasher_for  # noqa: E402
 
 from nhkit.runtime.atomic import write_text_atomic  # noqa: E402
-from nhkit.runtime.backends.tflite import dequantize, quantize_input  # noqa: E402
+from nhkit.runtime.backends.tflite import dequantize, input_lut, quantize_input  # noqa: E402
 from nhkit.runtime.decode import decode_image  # noqa: E402
 from nhkit.runtime.hashing import bits_from_projections, project  # noqa: E402
 from nhkit.runtime.models import shipped_model  # noqa: E402
-from nhkit.runtime.tensor import normalise  # noqa: E402
+from nhkit.runtime.tensor import NORMALISE_TABLE, normalise  # noqa: E402
 
 ROWS = {
     "int8": "tflite-int8 on the exact tensor",
@@ -88,6 +88,18 @@ def main() -> None:
     s_out, z_out = io.out["quantization"]
     nhwc = int(int8.inp["shape"][-1]) == 3
 
+    lut = np.array(input_lut(s_in, z_in))
+    moves = dequantize(lut, s_in, z_in) - NORMALISE_TABLE
+    table = {
+        "distinct_levels": len(set(lut.tolist())),
+        "pixel_pairs_on_one_level": [
+            [int(p) for p in np.flatnonzero(lut == v)]
+            for v in sorted(set(lut.tolist()))
+            if np.sum(lut == v) > 1
+        ],
+        "pixels_moved_up_half_a_level": int(np.sum(moves > 0)),
+        "pixels_moved_down_half_a_level": int(np.sum(moves < 0)),
+    }
     paths = data.training_photo_paths(a, data.load_split(a.split))[: a.count]
     dist: dict[str, list[int]] = {k: [] for k in ROWS}
     worst_input_step = 0.0
@@ -127,6 +139,7 @@ def main() -> None:
         "input_quantization": [float(s_in), int(z_in)],
         "output_quantization": [float(s_out), int(z_out)],
         "worst_input_step": worst_input_step,
+        "input_table": table,
         "rows": rows,
     }
     write_text_atomic(a.out + ".json", json.dumps(out, indent=1) + "\n")
@@ -137,6 +150,15 @@ def main() -> None:
         f"fp32 onnxruntime hash. int8-io input grid: scale {s_in:.6g}, zero point {z_in} "
         f"(largest input move {worst_input_step:.4f}); output grid: scale {s_out:.6g}, "
         f"zero point {z_out}.",
+        "",
+        f"The manifest's input table (round half away from zero of the float32 quotient): "
+        f"{table['distinct_levels']} distinct levels for 256 pixel values, pixel values sharing "
+        f"a level {table['pixel_pairs_on_one_level']}; every pixel moved half a level "
+        f"({table['pixels_moved_up_half_a_level']} up, "
+        f"{table['pixels_moved_down_half_a_level']} down: the quotient is rarely exactly "
+        "a half in float32, so the direction is not the sign's). No integer zero point at "
+        "scale 2/255 holds the spec's values; an exact int8 input needs a table p - 128 "
+        "and the graph to subtract the offset after its DEQUANTIZE, a manifest contract change.",
         "",
         "| run | mean | p99 | max |",
         "|---|---|---|---|",
