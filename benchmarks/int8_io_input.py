@@ -22,7 +22,6 @@ are a split's training side (never an evaluation photo: this chooses a fix).
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import sys
@@ -37,7 +36,12 @@ import data  # noqa: E402
 from photo_hashes import hasher_for  # noqa: E402
 
 from nhkit.runtime.atomic import write_text_atomic  # noqa: E402
-from nhkit.runtime.backends.tflite import dequantize, input_lut, quantize_input  # noqa: E402
+from nhkit.runtime.backends.tflite import (  # noqa: E402
+    TfliteBackend,
+    dequantize,
+    input_lut,
+    quantize_input,
+)
 from nhkit.runtime.decode import decode_image  # noqa: E402
 from nhkit.runtime.hashing import bits_from_projections, project  # noqa: E402
 from nhkit.runtime.models import shipped_model  # noqa: E402
@@ -49,24 +53,6 @@ ROWS = {
     "int8_output_grid": "tflite-int8 with its embedding snapped to int8-io's output grid",
     "int8_io": "tflite-int8-io as shipped",
 }
-
-
-class _Model:
-    """One .tflite of a bundle folder, run one photo at a time."""
-
-    def __init__(self, folder: str) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
-        (path,) = glob.glob(os.path.join(folder, "*.tflite"))
-        self.it = Interpreter(model_path=path, num_threads=2)
-        self.it.allocate_tensors()
-        self.inp = self.it.get_input_details()[0]
-        self.out = self.it.get_output_details()[0]
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        self.it.set_tensor(self.inp["index"], x)
-        self.it.invoke()
-        return self.it.get_tensor(self.out["index"])[0].copy()
 
 
 def main() -> None:
@@ -82,11 +68,11 @@ def main() -> None:
     hasher = hasher_for(mdir)
     seed = np.asarray(hasher.seed)
     ref_sess = ort.InferenceSession(os.path.join(mdir, "model.onnx"))
-    int8 = _Model(os.path.join(a.bundles, f"{a.model}.tflite-int8"))
-    io = _Model(os.path.join(a.bundles, f"{a.model}.tflite-int8-io"))
-    s_in, z_in = io.inp["quantization"]
-    s_out, z_out = io.out["quantization"]
-    nhwc = int(int8.inp["shape"][-1]) == 3
+    # the runtime's own backend: int8-io's row is its quantize / run / dequantize path
+    int8 = TfliteBackend(os.path.join(a.bundles, f"{a.model}.tflite-int8", "model.tflite"))
+    io = TfliteBackend(os.path.join(a.bundles, f"{a.model}.tflite-int8-io", "model.tflite"))
+    s_in, z_in = io.in_q
+    s_out, z_out = io.out_q
 
     lut = np.array(input_lut(s_in, z_in))
     moves = dequantize(lut, s_in, z_in) - NORMALISE_TABLE
@@ -107,17 +93,14 @@ def main() -> None:
         rgb = np.asarray(decode_image(path).rgb, dtype=np.uint8)
         x = normalise(hasher.prepare_rgb(rgb).rgb360[None], "NCHW").astype(np.float32)
         ref = bits_from_projections(project(seed, ref_sess.run(["embedding"], {"image": x})[0][0]))
-        if nhwc:
-            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-        q = quantize_input(x, s_in, z_in)
-        xq = dequantize(q, s_in, z_in)
+        xq = dequantize(quantize_input(x, s_in, z_in), s_in, z_in)
         worst_input_step = max(worst_input_step, float(np.abs(x - xq).max()))
-        e8, e8q = int8(x), int8(xq)
+        e8 = int8.embed(x)[0]
         emb = {
             "int8": e8,
-            "int8_input_grid": e8q,
+            "int8_input_grid": int8.embed(xq)[0],
             "int8_output_grid": dequantize(quantize_input(e8, s_out, z_out), s_out, z_out),
-            "int8_io": dequantize(io(q), s_out, z_out),
+            "int8_io": io.embed(x)[0],
         }
         for k, e in emb.items():
             dist[k].append(int(np.sum(bits_from_projections(project(seed, e)) != ref)))
