@@ -36,6 +36,7 @@ from standardize import MODES, moments, standardize  # noqa: E402
 
 from nhkit.runtime.decode import decode_image  # noqa: E402
 from nhkit.runtime.edits import apply_edit, edit_seed, get_edit  # noqa: E402
+from nhkit.runtime.hasher import Hasher  # noqa: E402
 from nhkit.runtime.hashing import bits_from_projections, project  # noqa: E402
 from nhkit.runtime.tensor import normalise  # noqa: E402
 
@@ -62,6 +63,18 @@ def embed(
         for x in _tensors(rgb360)
     ]
     return np.concatenate(out)
+
+
+def photo_views(
+    hasher: Hasher, rgb: np.ndarray, path: str, edits: list[str]
+) -> dict[str, np.ndarray]:
+    """A decoded photo's 360 x 360 model inputs: `orig` and one per edit, each edit seeded by
+    the photo's path as the evaluation seeds it, so probes see the evaluation's edits."""
+    views = {"orig": hasher.prepare_rgb(rgb).rgb360}
+    for e in edits:
+        edited = apply_edit(get_edit(e), Image.fromarray(rgb), edit_seed(path))
+        views[e] = hasher.prepare_rgb(np.asarray(edited, np.uint8)).rgb360
+    return views
 
 
 def typical_target(rgb360: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
@@ -101,10 +114,8 @@ def main() -> None:
     for path in paths:
         rgb = np.asarray(decode_image(path).rgb, dtype=np.uint8)
         runtime_bits.append(hasher.hash_rgb(rgb).bits)
-        pixels["orig"].append(hasher.prepare_rgb(rgb).rgb360)
-        for e in edits:
-            edited = apply_edit(get_edit(e), Image.fromarray(rgb), edit_seed(path))
-            pixels[e].append(hasher.prepare_rgb(np.asarray(edited, np.uint8)).rgb360)
+        for k, v in photo_views(hasher, rgb, path, edits).items():
+            pixels[k].append(v)
     stacked = {k: np.stack(v) for k, v in pixels.items()}
     runtime_bits = np.array(runtime_bits)
     print(f"{len(paths)} photos prepared", flush=True)

@@ -26,7 +26,6 @@ import sys
 
 import numpy as np
 import onnxruntime as ort
-from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -35,13 +34,12 @@ sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
 import data  # noqa: E402
 from calib_set import cross_distances  # noqa: E402
 from mine_negatives import near_duplicates  # noqa: E402
-from multiview_probe import embed  # noqa: E402
+from multiview_probe import embed, photo_views  # noqa: E402
 from photo_hashes import distinct_tail, hasher_for, write_probe  # noqa: E402
 
 from nhkit.runtime.atomic import write_bytes_atomic, write_text_atomic  # noqa: E402
 from nhkit.runtime.decode import decode_image  # noqa: E402
 from nhkit.runtime.digest import sha256_file  # noqa: E402
-from nhkit.runtime.edits import apply_edit, edit_seed, get_edit  # noqa: E402
 from nhkit.runtime.hashing import bits_from_projections, project  # noqa: E402
 from nhkit.runtime.seed import seed_to_dat_bytes, seed_to_f32_bytes  # noqa: E402
 
@@ -122,10 +120,8 @@ def main() -> None:
     pixels: dict[str, list[np.ndarray]] = {k: [] for k in ["orig", *edits]}
     for path in paths:
         rgb = np.asarray(decode_image(path).rgb, dtype=np.uint8)
-        pixels["orig"].append(hasher.prepare_rgb(rgb).rgb360)
-        for e in edits:
-            edited = apply_edit(get_edit(e), Image.fromarray(rgb), edit_seed(path))
-            pixels[e].append(hasher.prepare_rgb(np.asarray(edited, np.uint8)).rgb360)
+        for k, v in photo_views(hasher, rgb, path, edits).items():
+            pixels[k].append(v)
     sess = ort.InferenceSession(
         os.path.join(a.model, "model.onnx"), providers=["CPUExecutionProvider"]
     )
