@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 
 import numpy as np
@@ -173,7 +172,8 @@ def write_folder(
     """The model folder with the refined seed: the same model.onnx, new seed files, model.json
     naming both the source folder and the probe."""
     os.makedirs(out, exist_ok=True)
-    shutil.copyfile(os.path.join(src, "model.onnx"), os.path.join(out, "model.onnx"))
+    with open(os.path.join(src, "model.onnx"), "rb") as f:
+        write_bytes_atomic(os.path.join(out, "model.onnx"), f.read())
     write_bytes_atomic(os.path.join(out, "seed.f32"), seed_to_f32_bytes(seed))
     write_bytes_atomic(os.path.join(out, "seed.dat"), seed_to_dat_bytes(seed))
     with open(os.path.join(src, "model.json")) as f:
