@@ -84,7 +84,8 @@ def build_variant(
             inp["quantization"] = {
                 "scale": q["scale"],
                 "zero_point": q["zero_point"],
-                "lut": input_lut(q["scale"], q["zero_point"]),
+                "offset": q["offset"],
+                "lut": input_lut(q["scale"], q["zero_point"], q["offset"]),
             }
         model_io = {"file": "model.tflite", "inputs": [inp], "outputs": [info.output.to_json()]}
         return (

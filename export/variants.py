@@ -157,9 +157,12 @@ _ALL: tuple[Variant, ...] = (
         "int8-io",
         "int8",
         "int8-full",
-        # as int8: v3 drifts 0.844 (p99 4, max 4, 2 non-fragile flips) on the check photos,
-        # 0.748 (p99 3, max 5, 0) on the eval photos (v2: 1.69 / 6 / 6 / 4 and 1.45 / 5 / 6 / 10)
-        DriftBudget(0.9, max=6, p99=4, nonfragile=2),
+        # as int8, whose network it is: with its exact int8 input (export/tflite.py
+        # _exact_int8_input) v3 drifts 1.000 (p99 4, max 4, 1 non-fragile flip) on the check
+        # photos, 0.651 (p99 3, max 5, 0) on the eval photos; on the converter's input grid it
+        # drifted 0.844 / 4 / 4 / 2 and 0.748 / 3 / 5 / 0 (v2: 1.69 / 6 / 6 / 4 and 1.45 / 5 /
+        # 6 / 10): the 32 check images favoured the half-level moves, the 321 photos did not
+        DriftBudget(1.1, max=6, p99=4, nonfragile=1),
         "full int8 (calibrated), int8 input/output",
     ),
     Variant(

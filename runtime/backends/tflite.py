@@ -28,21 +28,52 @@ def round_half_away(x: np.ndarray) -> np.ndarray:
     return np.sign(x64) * np.floor(np.abs(x64) + 0.5)
 
 
-def quantize_input(t: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """Spec tensor values -> int8: clamp(round_half_away(float32(t) / float32(scale)) + zp).
+def quantize_input(t: np.ndarray, scale: float, zero_point: int, offset: float = 0.0) -> np.ndarray:
+    """Spec values -> int8: clamp(round_half_away(float32(t - offset) / float32(scale)) + zp).
 
-    The division is float32 (one correctly rounded IEEE operation), so every platform gets the
-    same quotient; rounding and clamping are exact."""
-    q = np.asarray(t, dtype=np.float32) / np.float32(scale)
+    The subtraction and the division are float32 (each one correctly rounded IEEE operation), so
+    every platform gets the same quotient; rounding and clamping are exact. `offset` is what the
+    model adds back after dequantizing its input (INPUT_OFFSET_TENSOR); 0 leaves t as it is."""
+    shifted = np.asarray(t, dtype=np.float32) - np.float32(offset)
+    q = shifted / np.float32(scale)
     return np.clip(round_half_away(q) + int(zero_point), -128, 127).astype(np.int8)
 
 
-def input_lut(scale: float, zero_point: int) -> list[int]:
+def input_lut(scale: float, zero_point: int, offset: float = 0.0) -> list[int]:
     """The int8 value for each pixel byte 0..255 (quantize_input of the spec's normalise table).
 
     Written into int8-input manifests so a bridge can quantize by table lookup on the RGB bytes,
     bit-identical to this backend without reimplementing float rounding."""
-    return [int(v) for v in quantize_input(NORMALISE_TABLE, scale, zero_point)]
+    return [int(v) for v in quantize_input(NORMALISE_TABLE, scale, zero_point, offset)]
+
+
+# The name of the tensor an int8-input model computes as DEQUANTIZE(input) + constant: the mark
+# that the constant is the input's offset (the export's exact int8 input, docs/bundle-format.md:
+# a zero point of -128 and an offset of -1 hold the spec's 256 values exactly, which no integer
+# zero point alone can). A reader takes the offset from the model, never guesses it from an ADD.
+INPUT_OFFSET_TENSOR = "nhkit_input_offset"
+
+
+def model_input_offset(interp: Any, input_index: int) -> float:
+    """The offset an int8-input model adds to its dequantized input (0.0 when it adds none):
+    the constant of the ADD that writes INPUT_OFFSET_TENSOR from DEQUANTIZE(input)."""
+    ops = interp._get_ops_details()  # noqa: SLF001 (the interpreter's only op listing)
+    names = {int(d["index"]): d["name"] for d in interp.get_tensor_details()}
+    dq = [o for o in ops if o["op_name"] == "DEQUANTIZE" and input_index in set(o["inputs"])]
+    if len(dq) != 1:
+        return 0.0
+    dq_out = int(dq[0]["outputs"][0])
+    for o in ops:
+        if o["op_name"] != "ADD" or names.get(int(o["outputs"][0])) != INPUT_OFFSET_TENSOR:
+            continue
+        ins = [int(i) for i in o["inputs"]]
+        if dq_out not in ins or len(ins) != 2:
+            raise ValueError(f"{INPUT_OFFSET_TENSOR} does not add a constant to the input")
+        const = np.asarray(interp.get_tensor(ins[1 - ins.index(dq_out)]), dtype=np.float32)
+        if const.size != 1:
+            raise ValueError(f"{INPUT_OFFSET_TENSOR} adds {const.size} values, not one constant")
+        return float(const.reshape(()))
+    return 0.0
 
 
 def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
@@ -135,6 +166,12 @@ class TfliteBackend:
                 f"found shape {list(self.out['shape'])}",
             )
         self.in_q = self.inp["quantization"]
+        self.in_offset = 0.0
+        if self.in_dtype == np.int8:
+            try:
+                self.in_offset = model_input_offset(self.interp, int(self.inp["index"]))
+            except ValueError as exc:
+                raise ModelError(self.path, f"int8 input: {exc}") from None
         self.out_q = self.out["quantization"]
         problems = []
         if input_spec is not None:
@@ -165,13 +202,19 @@ class TfliteBackend:
             if not isinstance(q, Mapping):
                 problems.append(f"{_IN}.quantization missing (the model takes int8 input)")
             else:
+                offset = q.get("offset", 0.0)
                 if q.get("scale") != scale or q.get("zero_point") != zero_point:
                     problems.append(
                         f"{_IN}.quantization scale {q.get('scale')!r} / zero point "
                         f"{q.get('zero_point')!r} (model: {scale!r} / "
                         f"{zero_point})"
                     )
-                elif "lut" in q and q["lut"] != input_lut(scale, zero_point):
+                elif offset != self.in_offset:
+                    problems.append(
+                        f"{_IN}.quantization.offset {offset!r} (model adds {self.in_offset!r} "
+                        "to its dequantized input)"
+                    )
+                elif "lut" in q and q["lut"] != input_lut(scale, zero_point, self.in_offset):
                     problems.append(
                         f"{_IN}.quantization.lut is not the model's input quantization "
                         "of the 256 pixel values"
@@ -207,7 +250,7 @@ class TfliteBackend:
     def _prepare(self, chunk: np.ndarray) -> np.ndarray:
         x = to_layout(chunk, "NCHW", self.layout)
         if self.in_dtype == np.int8:
-            return quantize_input(x, self.in_q[0], self.in_q[1])
+            return quantize_input(x, self.in_q[0], self.in_q[1], self.in_offset)
         return np.ascontiguousarray(x, dtype=np.float32)
 
     def _run(self, x: np.ndarray) -> np.ndarray:

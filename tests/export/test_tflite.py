@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +107,7 @@ def test_int8_io_backend_equals_manual_quantization(variants) -> None:
     rgb = np.random.default_rng(0).integers(0, 256, (360, 360, 3), dtype=np.uint8)
     # Bridges quantize through the manifest's LUT on the RGB bytes; the backend through the
     # float tensor. Both must give the same int8 input, hence the same output.
-    lut = np.array(input_lut(q["scale"], q["zero_point"]), dtype=np.int8)
+    lut = np.array(input_lut(q["scale"], q["zero_point"], q["offset"]), dtype=np.int8)
     it.set_tensor(it.get_input_details()[0]["index"], lut[rgb][None])
     it.invoke()
     od = it.get_output_details()[0]
@@ -115,6 +116,48 @@ def test_int8_io_backend_equals_manual_quantization(variants) -> None:
     t = NORMALISE_TABLE[rgb].transpose(2, 0, 1)[None]
     got = TfliteBackend(info.path).embed(t)
     np.testing.assert_array_equal(got, manual.reshape(1, -1))
+
+
+@pytest.mark.filterwarnings("ignore:Warning. Enabling .experimental_preserve_all_tensors")
+def test_int8_io_input_is_exact(variants) -> None:
+    """int8-io feeds pixel - 128 and adds the offset back after its DEQUANTIZE, so the float
+    stem sees the spec's 256 values (to a float32 rounding), unlike the converter's grid (zero
+    point -1), where every pixel sits half a level off."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from nhkit.runtime.backends.tflite import INPUT_OFFSET_TENSOR, model_input_offset
+
+    info = variants["int8-io"]
+    q = info.input.quantization
+    assert q == {"scale": float(np.float32(2 / 255)), "zero_point": -128, "offset": -1.0}
+    assert input_lut(q["scale"], q["zero_point"], q["offset"]) == list(range(-128, 128))
+    it = Interpreter(model_path=str(info.path), experimental_preserve_all_tensors=True)
+    it.allocate_tensors()
+    inp = int(it.get_input_details()[0]["index"])
+    assert model_input_offset(it, inp) == -1.0
+    pixels = (np.arange(360 * 360 * 3) % 256 - 128).astype(np.int8)
+    it.set_tensor(inp, pixels.reshape(1, 360, 360, 3))
+    it.invoke()
+    shifted = {d["name"]: d["index"] for d in it.get_tensor_details()}[INPUT_OFFSET_TENSOR]
+    got = it.get_tensor(shifted).reshape(-1)[:256]
+    assert float(np.abs(got - NORMALISE_TABLE).max()) <= 1.2e-7
+    # the full-int8 variant with float input has no int8 input, hence no offset
+    assert variants["int8"].input.quantization is None
+
+
+def test_int8_io_manifest_offset_is_checked(variants) -> None:
+    info = variants["int8-io"]
+    spec = {**info.input.to_json()}
+    q = dict(spec["quantization"])
+    q["lut"] = input_lut(q["scale"], q["zero_point"], q["offset"])
+    TfliteBackend(info.path, input_spec={**spec, "quantization": q})
+    for bad, field in (
+        ({**q, "offset": 0.0}, "quantization.offset 0.0 (model adds -1.0"),
+        ({k: v for k, v in q.items() if k != "offset"}, "quantization.offset 0.0 (model adds"),
+        ({**q, "lut": input_lut(q["scale"], q["zero_point"])}, "quantization.lut is not"),
+    ):
+        with pytest.raises(ModelError, match=re.escape(field)):
+            TfliteBackend(info.path, input_spec={**spec, "quantization": bad})
 
 
 def test_rounding_and_lut() -> None:
@@ -133,6 +176,9 @@ def test_rounding_and_lut() -> None:
     # Why the manifest carries the table: at 2/255 every pixel lands within float error of a
     # rounding tie, so v=255 gives 126 here although 1.0/(2/255) - 1 "should" round to 127.
     assert lut[255] == 126 and lut[128] == 0
+    # the offset form (int8-io): one float32 subtraction before the division, exact here
+    assert input_lut(2.0 / 255.0, -128, -1.0) == list(range(-128, 128))
+    assert quantize_input(np.float32([0.0]), 0.5, 0, -1.0).tolist() == [2]
 
 
 def test_zoo_model_converts_exactly(tmp_path: Path) -> None:

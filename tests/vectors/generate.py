@@ -896,6 +896,21 @@ def _int8_quantization(output: bool) -> dict[str, Any]:
     return q
 
 
+def _exact_int8_input(d: dict[str, Any]) -> None:
+    """The manifest's input made int8-io's exact int8 input (docs/bundle-format.md)."""
+    d["model"]["inputs"][0].update(
+        {
+            "dtype": "int8",
+            "quantization": {
+                "scale": 0.007843137718737125,
+                "zero_point": -128,
+                "offset": -1.0,
+                "lut": list(range(-128, 128)),
+            },
+        }
+    )
+
+
 def _model_cases() -> list[dict[str, Any]]:
     """Manifest edits that keep the manifest valid on its own but make it disagree with the
     model of a real bundle (the tiny test model exported by each suite's fixture script):
@@ -1201,6 +1216,40 @@ def reader_vectors() -> dict[str, bytes]:
         edited(m, lambda d: d["drift"]["budget"].__setitem__("nonfragile_flips", 0.5)),
         "drift.budget.nonfragile_flips",
         "a non-fragile-flips budget that is not a whole number",
+    )
+    add(
+        "manifest-int8-input-offset",
+        "manifest",
+        edited(m, _exact_int8_input),
+        None,
+        "an int8 input with an offset (int8-io's exact input: zero point -128, offset -1, so "
+        "lut[v] = v - 128); offset is optional, 0 when absent",
+    )
+    add(
+        "manifest-int8-offset-type",
+        "manifest",
+        edited(
+            m,
+            lambda d: (
+                _exact_int8_input(d),
+                d["model"]["inputs"][0]["quantization"].__setitem__("offset", "-1"),
+            ),
+        ),
+        "model.inputs[0].quantization.offset",
+        "an input offset that is not a number",
+    )
+    add(
+        "manifest-int8-output-offset",
+        "manifest",
+        edited(
+            m,
+            lambda d: d["model"]["outputs"][0].update(
+                {"dtype": "int8", "quantization": {"scale": 0.5, "zero_point": 3, "offset": 0.0}}
+            ),
+        ),
+        "model.outputs[0].quantization.offset",
+        "an offset on the output: only an input has one (the output is read as "
+        "(q - zero_point) * scale)",
     )
     add(
         "manifest-layout-shape",

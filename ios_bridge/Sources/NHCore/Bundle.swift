@@ -20,13 +20,16 @@ public struct BundleManifest: Codable, Equatable, Sendable {
         public var compression: String?
     }
 
-    /// int8 I/O: `q = clamp(round(t / scale) + zero_point, -128, 127)`, `t = (q - zero_point) * scale`.
-    /// Inputs also carry `lut`: the int8 value for each 8-bit sample 0..255.
+    /// int8 I/O: `t = (q - zero_point) * scale + offset`, `q = clamp(round((t - offset) / scale) + zero_point, -128, 127)`.
+    /// Inputs also carry `lut`, the int8 value for each 8-bit sample 0..255 (what a bridge feeds),
+    /// and may carry `offset`, which the model adds after dequantizing its input (0 when absent;
+    /// nhkit's int8-io: -1 with zero point -128, so the table is `v - 128`).
     public struct Quantization: Codable, Equatable, Sendable {
         public var scale: Double
         public var zeroPoint: Int
+        public var offset: Double?
         public var lut: [Int]?
-        enum CodingKeys: String, CodingKey { case scale, zeroPoint = "zero_point", lut }
+        enum CodingKeys: String, CodingKey { case scale, zeroPoint = "zero_point", offset, lut }
     }
 
     public struct TensorSpec: Codable, Equatable, Sendable {
@@ -115,7 +118,8 @@ public struct BundleManifest: Codable, Equatable, Sendable {
     static let shape: JSONShape = {
         let sha = JSONShape.string
         let fileEntry = JSONShape.object(["path": .string, "sha256": sha, "size": .integer])
-        let qIn = JSONShape.object(["scale": .number, "zero_point": .integer, "lut": .array(.integer)])
+        let qIn = JSONShape.object(["scale": .number, "zero_point": .integer, "offset": .number, "lut": .array(.integer)],
+                                   optional: ["offset"])
         let qOut = JSONShape.object(["scale": .number, "zero_point": .integer])
         return .object([
             "format": .string, "format_version": .integer, "bundle_id": .string,

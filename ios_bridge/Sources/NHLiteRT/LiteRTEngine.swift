@@ -268,21 +268,25 @@ public final class LiteRTEngine: EmbeddingEngine, @unchecked Sendable {
 /// one pixel byte `v`, and the manifest's `lut[v]` is the reference's int8 value for it, so the
 /// table is used (any other rounding would differ at the many near-ties at scale 2/255). A value
 /// that is no table entry (only reachable by a caller building its own tensor) is quantized as
-/// `clamp(round_half_away(float32(t) / float32(scale)) + zero_point, -128, 127)`.
+/// `clamp(round_half_away(float32(t - offset) / float32(scale)) + zero_point, -128, 127)`.
 struct Int8InputQuantizer {
     /// The int8 value for each pixel byte 0...255.
     let table: [Int8]
     let scale: Float
     let zeroPoint: Int
+    /// What the model adds to its dequantized input (`quantization.offset`, 0 when absent).
+    let offset: Float
 
     init(spec: BundleManifest.TensorSpec) {
         let scale = Float(spec.quantization?.scale ?? 1)
         let zeroPoint = spec.quantization?.zeroPoint ?? 0
+        let offset = Float(spec.quantization?.offset ?? 0)
         self.scale = scale
         self.zeroPoint = zeroPoint
+        self.offset = offset
         table = (0..<256).map { v in
             spec.quantization?.lut.map { Int8(truncatingIfNeeded: $0[v]) }
-                ?? Self.quantize(Normalise.table[v], scale: scale, zeroPoint: zeroPoint)
+                ?? Self.quantize(Normalise.table[v], scale: scale, zeroPoint: zeroPoint, offset: offset)
         }
     }
 
@@ -291,11 +295,11 @@ struct Int8InputQuantizer {
             let v = Int(((Double(t) + 1) * 127.5).rounded())
             if v >= 0, v <= 255, Normalise.table[v].bitPattern == t.bitPattern { return table[v] }
         }
-        return Self.quantize(t, scale: scale, zeroPoint: zeroPoint)
+        return Self.quantize(t, scale: scale, zeroPoint: zeroPoint, offset: offset)
     }
 
-    static func quantize(_ t: Float, scale: Float, zeroPoint: Int) -> Int8 {
-        let q32 = t / scale   // one binary32 division
+    static func quantize(_ t: Float, scale: Float, zeroPoint: Int, offset: Float = 0) -> Int8 {
+        let q32 = (t - offset) / scale   // one binary32 subtraction and one division
         guard !q32.isNaN else { return Int8(clamping: zeroPoint) }
         let a = (abs(Double(q32)) + 0.5).rounded(.down)
         let r = (q32 < 0 ? -a : a) + Double(zeroPoint)

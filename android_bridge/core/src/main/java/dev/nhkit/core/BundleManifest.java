@@ -211,7 +211,8 @@ public final class BundleManifest {
         JsonShape i = JsonShape.INTEGER;
         JsonShape n = JsonShape.NUMBER;
         JsonShape fileEntry = JsonShape.object("path", s, "sha256", s, "size", i);
-        JsonShape qIn = JsonShape.object("scale", n, "zero_point", i, "lut", JsonShape.array(i));
+        JsonShape qIn = JsonShape.objectWithOptional(java.util.Collections.singleton("offset"),
+                "scale", n, "zero_point", i, "offset", n, "lut", JsonShape.array(i));
         JsonShape qOut = JsonShape.object("scale", n, "zero_point", i);
         SHAPE = JsonShape.object(
                 "format", s, "format_version", i, "bundle_id", s,

@@ -42,27 +42,39 @@ public final class ModelIO {
     /** int8 only; 0 for float32. */
     public final int zeroPoint;
     /**
+     * int8 inputs: what the model adds to its dequantized input, so the spec value is
+     * {@code (q - zeroPoint) * scale + offset} ({@code quantization.offset}, 0 when absent;
+     * nhkit's int8-io: -1 with zero point -128, so that the 256 spec values are exact). 0 otherwise.
+     */
+    public final float offset;
+    /**
      * int8 inputs: the int8 value of each pixel byte 0..255 ({@code quantization.lut} of the
      * manifest, else computed with {@link TensorPacker#quantize}); {@code null} otherwise.
      */
     final byte[] lut;
 
     public ModelIO(String name, int[] shape, DType dtype, Layout layout, float scale, int zeroPoint) {
-        this(name, shape, dtype, layout, scale, zeroPoint, null);
+        this(name, shape, dtype, layout, scale, zeroPoint, 0f, null);
+    }
+
+    public ModelIO(String name, int[] shape, DType dtype, Layout layout, float scale, int zeroPoint,
+            float offset) {
+        this(name, shape, dtype, layout, scale, zeroPoint, offset, null);
     }
 
     ModelIO(String name, int[] shape, DType dtype, Layout layout, float scale, int zeroPoint,
-            byte[] lut) {
+            float offset, byte[] lut) {
         this.name = name;
         this.shape = shape.clone();
         this.dtype = dtype;
         this.layout = layout;
         this.scale = scale;
         this.zeroPoint = zeroPoint;
+        this.offset = offset;
         if (dtype == DType.INT8 && layout != null && lut == null) {
             lut = new byte[256];
             for (int v = 0; v < 256; v++) {
-                lut[v] = TensorPacker.quantize(Normalise.value(v), scale, zeroPoint);
+                lut[v] = TensorPacker.quantize(Normalise.value(v), scale, zeroPoint, offset);
             }
         }
         this.lut = lut;
@@ -116,6 +128,7 @@ public final class ModelIO {
         DType dtype = DType.fromJson(Json.getString(m, "dtype", what + ".dtype"), what);
         float scale = Float.NaN;
         int zp = 0;
+        float offset = 0f;
         byte[] lut = null;
         Object q = m.get("quantization");
         if (dtype == DType.INT8) {
@@ -134,6 +147,14 @@ public final class ModelIO {
                         + " is outside int8");
             }
             scale = (float) s;
+            if (input && qm.get("offset") != null) {
+                double o = Json.getDouble(qm, "offset", what + ".quantization.offset");
+                if (Double.isNaN(o) || Double.isInfinite(o)) {
+                    throw new IllegalArgumentException(what + ".quantization.offset must be finite, "
+                            + "got " + o);
+                }
+                offset = (float) o;
+            }
             if (input) {
                 if (qm.get("lut") == null) {
                     throw new IllegalArgumentException(what + ".quantization: an int8 input needs "
@@ -177,7 +198,7 @@ public final class ModelIO {
                         + " values");
             }
         }
-        return new ModelIO(name, shape, dtype, layout, scale, zp, lut);
+        return new ModelIO(name, shape, dtype, layout, scale, zp, offset, lut);
     }
 
     private static long elementCountOf(int[] shape) {

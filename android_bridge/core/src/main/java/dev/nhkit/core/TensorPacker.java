@@ -58,18 +58,24 @@ public final class TensorPacker {
                 && Float.floatToRawIntBits(Normalise.value((int) v)) == Float.floatToRawIntBits(t)) {
             return io.quantizedPixel((int) v);
         }
-        return quantize(t, io.scale, io.zeroPoint);
+        return quantize(t, io.scale, io.zeroPoint, io.offset);
+    }
+
+    /** {@link #quantize(float, float, int, float)} with offset 0. */
+    public static byte quantize(float t, float scale, int zeroPoint) {
+        return quantize(t, scale, zeroPoint, 0f);
     }
 
     /**
-     * {@code clamp(round_half_away(float32(t) / float32(scale)) + zero_point, -128, 127)}: the
-     * division is one binary32 operation, rounding is to nearest with ties away from zero (C
-     * {@code roundf}), exactly as the Python reference's {@code quantize_input}
+     * {@code clamp(round_half_away(float32(t - offset) / float32(scale)) + zero_point, -128, 127)}:
+     * the subtraction and the division are one binary32 operation each, rounding is to nearest
+     * with ties away from zero (C {@code roundf}), exactly as the Python reference's
+     * {@code quantize_input}
      * (runtime/backends/tflite.py). A float32 quotient and {@code |q| + 0.5} are exact in binary64,
      * so {@code floor} there gives the exact mathematical rounding.
      */
-    public static byte quantize(float t, float scale, int zeroPoint) {
-        float q32 = t / scale;
+    public static byte quantize(float t, float scale, int zeroPoint, float offset) {
+        float q32 = (t - offset) / scale;
         double a = Math.floor(Math.abs((double) q32) + 0.5);
         double r = (q32 < 0 ? -a : a) + zeroPoint;
         if (r < -128) {

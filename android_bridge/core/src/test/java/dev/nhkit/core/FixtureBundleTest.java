@@ -79,7 +79,8 @@ public class FixtureBundleTest {
                 // The manifest's per-byte int8 table is the Python backend's quantize_input; the
                 // Java formula (used when a manifest has no table) must agree on all 256 bytes.
                 for (int v = 0; v < 256; v++) {
-                    byte formula = TensorPacker.quantize(Normalise.value(v), in.scale, in.zeroPoint);
+                    byte formula = TensorPacker.quantize(Normalise.value(v), in.scale, in.zeroPoint,
+                            in.offset);
                     if (formula != in.quantizedPixel(v)) {
                         failures.add(b.bundleId() + " int8 input lut[" + v + "] = "
                                 + in.quantizedPixel(v) + ", TensorPacker.quantize gives " + formula);
