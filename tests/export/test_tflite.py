@@ -231,6 +231,35 @@ def test_conversion_is_deterministic(tiny, variants, tmp_path: Path) -> None:
     assert again.path.read_bytes() == variants["int8-io"].path.read_bytes()
 
 
+def test_squeeze_excite_branches_stay_float_when_asked(tiny, tmp_path, monkeypatch) -> None:
+    """FLOAT_SQUEEZE_EXCITE (a measured, unshipped recipe knob): each SE branch is found as
+    pool -> conv -> relu -> conv -> hard-sigmoid, and its ops come out float32 while the
+    rest of the network stays int8."""
+    from tensorflow.lite.python import schema_py_generated as schema_fb
+
+    _, g = tiny
+    se = T.squeeze_excite_nodes(g)
+    by_out = {n.output: n for n in g.nodes}
+    assert se and len(se) % 5 == 0
+    for i in range(0, len(se), 5):
+        ops = [by_out[o].op for o in se[i : i + 5]]
+        assert ops == ["global_avg_pool", "conv", "relu", "conv", "hardsigmoid"]
+    monkeypatch.setattr(T, "FLOAT_SQUEEZE_EXCITE", True)
+    cal = to_layout(_x(4, seed=5), "NCHW", "NHWC")
+    info = T.build_tflite_variant(g, "int8", tmp_path / "se.tflite", calibration=cal)
+    data = info.path.read_bytes()
+    model = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(data, 0))
+    sub = model.subgraphs[0]
+    kinds = {}
+    for op in sub.operators:
+        out = sub.tensors[op.outputs[0]]
+        scopes = T._tensor_scopes(out.name.decode())
+        if scopes & set(se):
+            kinds[T._op_name(model, op)] = out.type
+    assert kinds and all(t == schema_fb.TensorType.FLOAT32 for t in kinds.values()), kinds
+    assert info.op_counts.get("CONV_2D", 0) > 0
+
+
 def test_every_internal_op_lowers_to_tensorflow() -> None:
     """The TensorFlow lowering of every op of ir.OPS (the graph the TFLite converter sees)
     against the float64 interpreter, on the small every-op graph."""
