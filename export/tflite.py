@@ -555,12 +555,13 @@ def float_stem_nodes(graph: Graph, convs: int | None = None) -> list[str]:
 # Full int8's squeeze-excite branches (global pool, reduce conv, ReLU, expand conv, hard-sigmoid)
 # in float32 when True. Their 1x1 activations are what clip on photos unlike the calibration set
 # (v3 on the fresh set's two non-fragile flips, black_cat.jpg and street.jpg: 4-12 % of the
-# pooled and reduced channels beyond their int8 range, reduce outputs up to 4.7 against a
-# range of 2.0-2.5), and widening their ranges costs every photo the resolution
-# (benchmarks/quantization.py ALSO_TRIED); in float they need neither. Not shipped: on the 328
-# tuning photos (quantization_tuning_v3.md, recipe `se-float`) int8 goes 0.610 / 3 / 5 / 5
-# flips -> 0.564 / 3 / 5 / 4, int8-io 0.610 / 3 / 5 / 5 -> 0.570 / 3 / 5 / 4, for a file
-# 46 % larger (2.52 -> 3.69 MB): the flips stay, so they are not these tensors' alone.
+# pooled and reduced channels beyond their int8 range, reduce outputs up to 4.7 against a range
+# of 2.0-2.5; benchmarks/results/int8_clipping_v3.md), and widening their ranges costs every
+# photo the resolution (benchmarks/quantization.py ALSO_TRIED); in float they need neither.
+# Not shipped: on the 328 tuning photos (quantization_tuning_v3.md, recipe `se-float`) int8
+# goes 0.610 / 3 / 5 / 5 flips -> 0.564 / 3 / 5 / 4, int8-io 0.610 / 3 / 5 / 5 -> 0.570 / 3 /
+# 5 / 4, for a file 46 % larger (2.52 -> 3.69 MB): the flips stay, so they are not these
+# tensors' alone.
 FLOAT_SQUEEZE_EXCITE = False
 
 
