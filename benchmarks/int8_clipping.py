@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from nhkit.runtime.atomic import write_text_atomic
-from nhkit.runtime.backends.tflite import quantize_input
+from nhkit.runtime.backends.tflite import model_input_offset, quantize_input
 from nhkit.runtime.decode import decode_image
 from nhkit.runtime.resize import resize_rgb
 from nhkit.runtime.spec import INPUT_SIZE
@@ -36,8 +36,10 @@ from nhkit.runtime.tensor import normalise
 
 
 def all_tensors(model: Path, x: np.ndarray) -> dict[str, tuple[np.ndarray, float, int, bool]]:
-    """name -> (value, scale, zero point, is int8) for every tensor the model keeps after one run
-    on the NHWC float32 image x (quantized through the model's own input parameters)."""
+    """name -> (value, scale, zero point, is int8) for every tensor but the input (whose values are
+    the spec's, and in int8-io shifted by the offset) that the model keeps after one run on the
+    NHWC float32 image x (quantized through the model's own input parameters and offset,
+    as the runtime's TfliteBackend feeds it)."""
     import warnings
 
     from ai_edge_litert.interpreter import Interpreter
@@ -48,11 +50,14 @@ def all_tensors(model: Path, x: np.ndarray) -> dict[str, tuple[np.ndarray, float
     it.allocate_tensors()
     d = it.get_input_details()[0]
     if d["dtype"] == np.int8:
-        x = quantize_input(x, *d["quantization"])
+        offset = model_input_offset(it, int(d["index"]))
+        x = quantize_input(x, *d["quantization"], offset)
     it.set_tensor(d["index"], x)
     it.invoke()
     out = {}
     for t in it.get_tensor_details():
+        if t["index"] == d["index"]:
+            continue
         try:
             v = it.get_tensor(t["index"])
         except ValueError:  # a tensor the run does not keep
@@ -98,6 +103,9 @@ def main() -> int:
     ap.add_argument("--top", type=int, default=8, help="tensors listed per photo")
     ap.add_argument("--out", required=True, help="results path without extension")
     args = ap.parse_args()
+    for folder in (args.fp32, args.int8):
+        if not (folder / "model.tflite").is_file():
+            ap.error(f"{folder}: no model.tflite (expected a TFLite bundle folder)")
 
     report: dict[str, Any] = {
         "about": __doc__.split("\n\n")[0],

@@ -63,11 +63,17 @@ ROWS = {
 CONVERTER_GRID = (float(np.float32(2 / 255)), -1, 0.0)
 
 
+def snapped(x: np.ndarray, scale: float, zero_point: int, offset: float) -> np.ndarray:
+    """x as the model sees it after quantizing to the grid and dequantizing (plus the offset)."""
+    q = quantize_input(x, scale, zero_point, offset)
+    return dequantize(q, scale, zero_point) + np.float32(offset)
+
+
 def grid_table(scale: float, zero_point: int, offset: float) -> dict[str, Any]:
     """How an input grid holds the spec's 256 values: distinct levels, pixels sharing a level,
     pixels moved up / down."""
     lut = np.array(input_lut(scale, zero_point, offset))
-    moves = dequantize(lut, scale, zero_point) + np.float32(offset) - NORMALISE_TABLE
+    moves = snapped(NORMALISE_TABLE, scale, zero_point, offset) - NORMALISE_TABLE
     return {
         "scale": scale,
         "zero_point": zero_point,
@@ -82,12 +88,6 @@ def grid_table(scale: float, zero_point: int, offset: float) -> dict[str, Any]:
         "pixels_moved_up": int(np.sum(moves > 1e-6)),
         "pixels_moved_down": int(np.sum(moves < -1e-6)),
     }
-
-
-def snapped(x: np.ndarray, scale: float, zero_point: int, offset: float) -> np.ndarray:
-    """x as the model sees it after quantizing to the grid and dequantizing (plus the offset)."""
-    q = quantize_input(x, scale, zero_point, offset)
-    return dequantize(q, scale, zero_point) + np.float32(offset)
 
 
 def main() -> None:
