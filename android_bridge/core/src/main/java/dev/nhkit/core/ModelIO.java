@@ -57,11 +57,6 @@ public final class ModelIO {
         this(name, shape, dtype, layout, scale, zeroPoint, 0f, null);
     }
 
-    public ModelIO(String name, int[] shape, DType dtype, Layout layout, float scale, int zeroPoint,
-            float offset) {
-        this(name, shape, dtype, layout, scale, zeroPoint, offset, null);
-    }
-
     ModelIO(String name, int[] shape, DType dtype, Layout layout, float scale, int zeroPoint,
             float offset, byte[] lut) {
         this.name = name;
@@ -147,15 +142,15 @@ public final class ModelIO {
                         + " is outside int8");
             }
             scale = (float) s;
-            if (input && qm.get("offset") != null) {
-                double o = Json.getDouble(qm, "offset", what + ".quantization.offset");
-                if (Double.isNaN(o) || Double.isInfinite(o)) {
-                    throw new IllegalArgumentException(what + ".quantization.offset must be finite, "
-                            + "got " + o);
-                }
-                offset = (float) o;
-            }
             if (input) {
+                if (qm.get("offset") != null) {
+                    double o = Json.getDouble(qm, "offset", what + ".quantization.offset");
+                    if (Double.isNaN(o) || Double.isInfinite(o)) {
+                        throw new IllegalArgumentException(what + ".quantization.offset must be "
+                                + "finite, got " + o);
+                    }
+                    offset = (float) o;
+                }
                 if (qm.get("lut") == null) {
                     throw new IllegalArgumentException(what + ".quantization: an int8 input needs "
                             + "\"lut\", the int8 value of each pixel byte (bridges must feed the table)");

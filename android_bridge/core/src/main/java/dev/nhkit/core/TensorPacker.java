@@ -70,8 +70,7 @@ public final class TensorPacker {
      * {@code clamp(round_half_away(float32(t - offset) / float32(scale)) + zero_point, -128, 127)}:
      * the subtraction and the division are one binary32 operation each, rounding is to nearest
      * with ties away from zero (C {@code roundf}), exactly as the Python reference's
-     * {@code quantize_input}
-     * (runtime/backends/tflite.py). A float32 quotient and {@code |q| + 0.5} are exact in binary64,
+     * {@code quantize_input} (runtime/backends/tflite.py). A float32 quotient and {@code |q| + 0.5} are exact in binary64,
      * so {@code floor} there gives the exact mathematical rounding.
      */
     public static byte quantize(float t, float scale, int zeroPoint, float offset) {
