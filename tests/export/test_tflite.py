@@ -250,13 +250,12 @@ def test_squeeze_excite_branches_stay_float_when_asked(tiny, tmp_path, monkeypat
     data = info.path.read_bytes()
     model = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(data, 0))
     sub = model.subgraphs[0]
-    kinds = {}
-    for op in sub.operators:
-        out = sub.tensors[op.outputs[0]]
-        scopes = T._tensor_scopes(out.name.decode())
-        if scopes & set(se):
-            kinds[T._op_name(model, op)] = out.type
-    assert kinds and all(t == schema_fb.TensorType.FLOAT32 for t in kinds.values()), kinds
+    se_ops = [
+        (T._op_name(model, op), sub.tensors[op.outputs[0]].type)
+        for op in sub.operators
+        if T._tensor_scopes(sub.tensors[op.outputs[0]].name.decode()) & set(se)
+    ]
+    assert se_ops and all(t == schema_fb.TensorType.FLOAT32 for _, t in se_ops), se_ops
     assert info.op_counts.get("CONV_2D", 0) > 0
 
 
