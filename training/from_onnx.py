@@ -33,6 +33,16 @@ def onnx_weights(path: str) -> dict[str, np.ndarray]:
     return {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
 
 
+def last_conv_width(path: str) -> int:
+    """Width of the features the model's global pool averages: the input width of its hidden
+    head layer (576, or what `widen.py` made it), so a model is rebuilt at its own width."""
+    w = onnx_weights(path)
+    names = [k for k in w if k.startswith("head_hidden") and k.endswith(".w")]
+    if len(names) != 1:
+        raise SystemExit(f"{path}: expected one head_hidden weight, found {names}")
+    return int(w[names[0]].shape[0])
+
+
 def load_into(model, topo, onnx_path: str, calib_nhwc: np.ndarray | None, head_scale_out=None):
     """Set `model`'s weights from `onnx_path`; BN statistics from `calib_nhwc` ([-1,1] NHWC).
 

@@ -122,11 +122,13 @@ class _Builder:
         return x, mname
 
 
-def build_model(input_size=None, input_pool=1):
+def build_model(input_size=None, input_pool=1, last_conv=LAST_CONV):
     """Returns (keras.Model, topo). Input NHWC float32 in [-1, 1]; output 128 floats.
 
     input_pool > 1 puts a non-trainable average pool (kernel = stride = input_pool) in front of
-    the backbone, so a 360x360 input is seen at 180x180 (the resolutions it was trained at)."""
+    the backbone, so a 360x360 input is seen at 180x180 (the resolutions it was trained at).
+    last_conv is the width of the last 1x1 convolution, the features the global pool averages
+    (576 in MobileNetV3-Small and in every shipped model; phase 19 widens it, `widen.py`)."""
     b = _Builder()
     inp = keras.Input((input_size, input_size, 3), name="image")
     x, xn = inp, "image"
@@ -155,7 +157,7 @@ def build_model(input_size=None, input_pool=1):
             b.topo.append(("add", an, [sn, xn], {}))
             xn = an
         cin = out
-    x, xn = b.conv_bn(x, xn, LAST_CONV, 1, 1)
+    x, xn = b.conv_bn(x, xn, last_conv, 1, 1)
     x, xn = b.act(x, xn, "hswish")
     gname = b._name("gap")
     x = layers.GlobalAveragePooling2D(keepdims=False, name=gname)(x)

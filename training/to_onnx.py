@@ -209,14 +209,14 @@ def main():
     tf.config.threading.set_intra_op_parallelism_threads(a.threads)
     tf.config.threading.set_inter_op_parallelism_threads(a.threads)
     import onnxruntime as ort
-    from model import build_model, count_macs
+    from model import LAST_CONV, build_model, count_macs
 
     split = json.load(open(a.split))
-    model, topo = build_model(input_pool=a.input_pool)
-    model.load_weights(os.path.join(a.ckpt, "model.weights.h5"))
-    seed = np.fromfile(os.path.join(a.ckpt, "seed.f32"), "<f4").reshape(96, 128)
     state_path = os.path.join(a.ckpt, "state.json")
     state = json.load(open(state_path)) if os.path.exists(state_path) else {}
+    model, topo = build_model(input_pool=a.input_pool, last_conv=state.get("last_conv", LAST_CONV))
+    model.load_weights(os.path.join(a.ckpt, "model.weights.h5"))
+    seed = np.fromfile(os.path.join(a.ckpt, "seed.f32"), "<f4").reshape(96, 128)
 
     if split.get("version") == 2:
         # names are "photos/<rel>" or "photos_extra/<rel>"; the evaluation side is never read

@@ -196,7 +196,7 @@ def main():
         if key not in CFG or not val:
             raise SystemExit(f"--loss {item!r}: expected KEY=VALUE with KEY one of {sorted(CFG)}")
         overrides[key] = float(val)
-    from model import build_model, count_macs
+    from model import LAST_CONV, build_model, count_macs
     from multiview import parse_scales, tf_views
 
     seed_path = os.path.join(a.out, "seed.f32")
@@ -246,7 +246,11 @@ def main():
         raise SystemExit(f"--views {views}: the first view must be the whole image (1)")
     seed_t = tf.constant(seed_mat)
 
-    model, topo = build_model()
+    if "last_conv" not in state:  # a run keeps the width it started with (widen.py)
+        from from_onnx import last_conv_width
+
+        state["last_conv"] = last_conv_width(a.init_onnx) if a.init_onnx else LAST_CONV
+    model, topo = build_model(last_conv=state["last_conv"])
     log(
         f"phases {phases}"
         + (f" views {views} (the loss sees their mean embedding)" if views else "")
@@ -322,7 +326,7 @@ def main():
             raise SystemExit("--loss w_keep needs a starting model (--init-onnx)")
         from from_onnx import load_into
 
-        teacher, _ = build_model()
+        teacher, _ = build_model(last_conv=state["last_conv"])
         load_into(teacher, topo, os.path.join(HERE, "..", state["init_onnx"]), None)
         teacher.trainable = False
         log(f"keep term against the frozen {state['init_onnx']}")
