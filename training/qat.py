@@ -221,7 +221,7 @@ def _check() -> None:
     here = Path(__file__).resolve().parent
     sys.path.insert(0, str(here))
     sys.path.insert(0, str(here.parent / "benchmarks"))
-    from from_onnx import load_into
+    from from_onnx import last_conv_width, load_into
     from model import build_model
     from quantization import tuning_files
 
@@ -263,7 +263,7 @@ def _check() -> None:
     ref = embed_all(OnnxBackend(onnx_path, threads=2), x)
     backend = open_backend("tflite", a.bundle, threads=2, input_spec=None)
     q = embed_all(backend, x)
-    model, topo = build_model(input_pool=2)
+    model, topo = build_model(input_pool=2, last_conv=last_conv_width(str(onnx_path)))
     load_into(model, topo, str(onnx_path), None)
     sim = Int8Sim(model, topo)
 
