@@ -72,17 +72,25 @@ def test_wider_model_computes_the_same_embedding(width: int) -> None:
 def test_copies_share_a_channel_with_different_head_rows() -> None:
     """The copies' head rows differ, so their gradients do: training can tell them apart."""
     w = _weights(widen.widen(_tail_model(), 16))
+    original = _weights(_tail_model())["head_hidden_4.w"]
     conv = w["conv_1.w"].reshape(16, -1)
     for c in range(8):
         copies = [k for k in range(16) if np.array_equal(conv[k], conv[c])]
         assert len(copies) == 2, copies
         rows = w["head_hidden_4.w"][copies]
         assert not np.allclose(rows[0], rows[1])
-        assert np.allclose(
-            rows.sum(axis=0), _weights(_tail_model())["head_hidden_4.w"][c], atol=1e-6
-        )
+        assert np.allclose(rows.sum(axis=0), original[c], atol=1e-6)
 
 
 def test_refuses_a_width_that_is_not_wider() -> None:
     with pytest.raises(ValueError, match="not wider"):
         widen.widen(_tail_model(), 8)
+
+
+def test_refuses_a_graph_without_the_hidden_head() -> None:
+    m = _tail_model()
+    for n in m.graph.node:
+        if n.name == "head_hidden_4":
+            n.name = "dense"
+    with pytest.raises(ValueError, match="no head_hidden Gemm"):
+        widen.widen(m, 16)

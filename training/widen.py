@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 
 import numpy as np
 import onnx
@@ -34,9 +33,12 @@ COPIED = ("seed.dat", "seed.f32")
 def _last_stage(model: onnx.ModelProto) -> tuple[onnx.NodeProto, onnx.NodeProto]:
     """The last convolution (what the global pool averages) and the hidden head Gemm."""
     nodes = list(model.graph.node)
-    gemm = next(n for n in nodes if n.op_type == "Gemm" and n.name.startswith("head_hidden"))
+    gemms = [n for n in nodes if n.op_type == "Gemm" and n.name.startswith("head_hidden")]
     convs = [n for n in nodes if n.op_type == "Conv"]
-    return convs[-1], gemm
+    if not gemms or not convs:
+        raise ValueError("no head_hidden Gemm or no Conv: not a network to_onnx.py wrote")
+    # a multi-view wrap repeats the nodes, but every copy reads the same initializers
+    return convs[-1], gemms[-1]
 
 
 def widen(model: onnx.ModelProto, width: int, seed: int = 19) -> onnx.ModelProto:
@@ -84,13 +86,19 @@ def check_same(a: onnx.ModelProto, b: onnx.ModelProto, n: int = 4) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("model", help="model folder (model.onnx, seed.dat, seed.f32, model.json)")
+    ap.add_argument("model", help="model folder (model.onnx; seed.dat and seed.f32 copied)")
     ap.add_argument("--last-conv", type=int, required=True, help="new width of the last conv")
     ap.add_argument("--seed", type=int, default=19, help="random shares and copied channels")
     ap.add_argument("--out", required=True, help="new model folder")
     a = ap.parse_args()
-    src = onnx.load(os.path.join(a.model, "model.onnx"))
-    wide = widen(src, a.last_conv, a.seed)
+    path = os.path.join(a.model, "model.onnx")
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path}: no such file")
+    src = onnx.load(path)
+    try:
+        wide = widen(src, a.last_conv, a.seed)
+    except ValueError as e:
+        raise SystemExit(f"{path}: {e}") from None
     err = check_same(src, wide)
     if err > 1e-4:
         raise SystemExit(f"widened model differs from {a.model} by {err:.2e} (relative)")
@@ -98,7 +106,8 @@ def main() -> None:
     write_bytes_atomic(os.path.join(a.out, "model.onnx"), wide.SerializeToString())
     for f in COPIED:
         if os.path.exists(os.path.join(a.model, f)):
-            shutil.copy(os.path.join(a.model, f), os.path.join(a.out, f))
+            with open(os.path.join(a.model, f), "rb") as fh:
+                write_bytes_atomic(os.path.join(a.out, f), fh.read())
     report = {"from": a.model, "last_conv": a.last_conv, "seed": a.seed, "max_rel_diff": err}
     write_text_atomic(os.path.join(a.out, "widen.json"), json.dumps(report, indent=1) + "\n")
     print(json.dumps(report))
