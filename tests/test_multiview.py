@@ -56,6 +56,26 @@ def test_gray_views_average_in_the_luma_image() -> None:
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
 
 
+def test_members_join_the_mean_with_their_own_weights() -> None:
+    """An ensemble (phase 20): every member embeds every view, all in one equal-weight mean;
+    members with the same initializer names keep their own weights, not the first model's."""
+    a, b = tm.tiny_onnx(seed=1), tm.tiny_onnx(seed=2)
+    x = np.random.default_rng(6).uniform(-1, 1, (2, 3, 360, 360)).astype(np.float32)
+    scales = [1.0, 0.8]
+    ensemble = multiview.wrap(a, scales, members=[b])
+    want = (embed(multiview.wrap(a, scales), x) + embed(multiview.wrap(b, scales), x)) / 2
+    got = embed(ensemble, x)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    assert np.abs(got - embed(multiview.wrap(a, scales), x)).max() > 1e-3
+    names = [t.name for t in ensemble.graph.initializer]
+    assert len(names) == len(set(names))
+    n_a, n_b = len(a.graph.initializer), len(b.graph.initializer)
+    assert sum(n.startswith("m1/") for n in names) == n_b and len(names) > n_a + n_b
+    assert sum(n.op_type == "Resize" for n in ensemble.graph.node) == 1  # views cut once
+    no_members = multiview.wrap(a, scales, members=[])
+    assert no_members.SerializeToString() == multiview.wrap(a, scales).SerializeToString()
+
+
 def test_views_are_centred_and_weights_shared() -> None:
     assert multiview.view_box(1.0) == (0, 360)
     assert multiview.view_box(0.8) == (36, 324)
@@ -121,3 +141,64 @@ def test_training_views_are_the_wraps_views() -> None:
         crop = x[:, start:end, start:end, :].transpose(0, 3, 1, 2).astype(np.float64)
         want = resize_bilinear_half_pixel(crop, 180, 180).transpose(0, 2, 3, 1)
         np.testing.assert_allclose(np.asarray(v), want, atol=1e-4)  # float32 coordinates
+
+
+def test_resolution_probe_replaces_the_input_pool_by_a_resize() -> None:
+    """resolution_probe.at_side: the pool's own side with a box-like filter stays close to the
+    pool, a larger side runs the same weights on a larger map, a model without the pool is
+    refused."""
+    import resolution_probe
+
+    model = pooled_tiny()
+    x = np.random.default_rng(8).uniform(-1, 1, (2, 3, 360, 360)).astype(np.float32)
+    x = resize_bilinear_half_pixel(
+        resize_bilinear_half_pixel(x.astype(np.float64), 45, 45), 360, 360
+    ).astype(np.float32)  # smooth, so the filters agree
+    pooled = embed(model, x)
+    same = embed(resolution_probe.at_side(model, 180), x)
+    np.testing.assert_allclose(same, pooled, atol=0.02 * np.abs(pooled).max())
+    larger = resolution_probe.at_side(model, 252)
+    assert larger.graph.node[0].op_type == "Resize"
+    assert "pool.w" not in {t.name for t in larger.graph.initializer}
+    assert embed(larger, x).shape == pooled.shape
+    with pytest.raises(ValueError, match="input pool"):
+        resolution_probe.at_side(tm.tiny_onnx(), 252)
+
+
+def pooled_tiny() -> onnx.ModelProto:
+    """The tiny network behind a 2 x 2 stride-2 depthwise average, as every shipped model's
+    first node (training/to_onnx.py --input-pool 2)."""
+    model = tm.tiny_onnx()
+    g = model.graph
+    image = g.input[0].name
+    weights = np.full((3, 1, 2, 2), 0.25, np.float32)
+    g.initializer.append(onnx.numpy_helper.from_array(weights, "pool.w"))
+    for node in g.node:
+        node.input[:] = ["pooled" if i == image else i for i in node.input]
+    pool = onnx.helper.make_node(
+        "Conv", [image, "pool.w"], ["pooled"], group=3, kernel_shape=[2, 2], strides=[2, 2]
+    )
+    g.node.insert(0, pool)
+    onnx.checker.check_model(model)
+    return model
+
+
+def test_cli_members_need_the_same_seed_and_are_recorded(tmp_path: Path) -> None:
+    base = candidate_folder(tmp_path)
+    member = tmp_path / "member"
+    shutil.copytree(base, member)
+    onnx.save(tm.tiny_onnx(seed=2), str(member / "model.onnx"))
+    out = tmp_path / "ensemble"
+    cmd = [sys.executable, str(ROOT / "training" / "multiview.py"), str(base), "--scales", "1"]
+    cmd += ["--out", str(out), "--name", "t-ens", "--version", "0.0.1", "--members", str(member)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    info = json.loads((out / "model.json").read_text())
+    assert [m["folder"] for m in info["multiview"]["members"]] == [str(member)]
+    x = np.random.default_rng(9).uniform(-1, 1, (1, 3, 360, 360)).astype(np.float32)
+    want = (embed(tm.tiny_onnx(), x) + embed(tm.tiny_onnx(seed=2), x)) / 2
+    got = embed(onnx.load(str(out / "model.onnx")), x)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    seed = np.fromfile(member / "seed.f32", np.float32)
+    (member / "seed.f32").write_bytes((-seed).tobytes())
+    bad = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert bad.returncode != 0 and f"{member}/seed.f32: not {base}'s seed" in bad.stderr

@@ -42,8 +42,21 @@ def view_box(scale: float, size: int = SIZE) -> tuple[int, int]:
 LUMA = (0.299, 0.587, 0.114)
 
 
+def _io(model: onnx.ModelProto) -> tuple[set[str], str, str]:
+    """A hash model's initializer names, its one image input and its one embedding output."""
+    g = model.graph
+    inits = {t.name for t in g.initializer}
+    inputs = [i.name for i in g.input if i.name not in inits]
+    if len(inputs) != 1 or len(g.output) != 1:
+        raise ValueError(f"expected one input and one output, got {inputs} and {len(g.output)}")
+    return inits, inputs[0], g.output[0].name
+
+
 def wrap(
-    model: onnx.ModelProto, scales: list[float], gray_scales: list[float] | None = None
+    model: onnx.ModelProto,
+    scales: list[float],
+    gray_scales: list[float] | None = None,
+    members: list[onnx.ModelProto] | None = None,
 ) -> onnx.ModelProto:
     """`model` with its input cut into one centre view per scale, each resized back to 360 x
     360 (bilinear, half-pixel centres: the convention TFLite, Core ML and onnxruntime share),
@@ -53,17 +66,20 @@ def wrap(
 
     The copies share every initializer, so the file grows by a few nodes, not by weights; one
     copy per view (not the views stacked on the batch axis) keeps every op per-sample, which
-    is what nhkit's export graph and both device runtimes assume."""
+    is what nhkit's export graph and both device runtimes assume.
+
+    `members` are further networks of the same interface (an ensemble, phase 20): each also
+    embeds every view and joins the equal-weight mean. Their initializers are renamed `m1/`,
+    `m2/`, ... so each keeps its own weights; with no members the graph is the plain wrap's,
+    node for node (v3's model.onnx rebuilds byte-identical)."""
     if not scales:
         raise ValueError("no view scales given")
-    g = model.graph
-    inits = {t.name for t in g.initializer}
-    inputs = [i.name for i in g.input if i.name not in inits]
-    if len(inputs) != 1 or len(g.output) != 1:
-        raise ValueError(f"expected one input and one output, got {inputs} and {len(g.output)}")
-    image, embedding = inputs[0], g.output[0].name
-    if any(op.domain in ("", "ai.onnx") and op.version > 18 for op in model.opset_import):
-        raise ValueError("the wrap writes opset 18 (Resize with axes); the model is newer")
+    nets = [model, *(members or [])]
+    ios = [_io(m) for m in nets]
+    _, image, embedding = ios[0]
+    for m in nets:
+        if any(op.domain in ("", "ai.onnx") and op.version > 18 for op in m.opset_import):
+            raise ValueError("the wrap writes opset 18 (Resize with axes); a model is newer")
     out = onnx.ModelProto()
     out.CopyFrom(model)
     og = out.graph
@@ -76,6 +92,13 @@ def wrap(
     def const(name: str, value: np.ndarray) -> str:
         og.initializer.append(numpy_helper.from_array(value, name))
         return name
+
+    for j, m in enumerate(nets[1:], 1):
+        for t in m.graph.initializer:
+            renamed = onnx.TensorProto()
+            renamed.CopyFrom(t)
+            renamed.name = f"m{j}/{t.name}"
+            og.initializer.append(renamed)
 
     axes = const("mv/axes", np.array([2, 3], np.int64))
     sizes = const("mv/sizes", np.array([SIZE, SIZE], np.int64))
@@ -104,24 +127,37 @@ def wrap(
             )
             view = f"mv{k}/view"
 
-        def rename(x: str, k: int = k, view: str = view) -> str:
-            if not x or x in inits:
-                return x
-            return view if x == image else f"mv{k}/{x}"
+        for j, (net, (net_inits, net_image, net_embedding)) in enumerate(zip(nets, ios)):
+            scope = f"mv{k}/" if j == 0 else f"mv{k}m{j}/"
+            weights = "" if j == 0 else f"m{j}/"
 
-        for node in g.node:
-            copy = onnx.NodeProto()
-            copy.CopyFrom(node)
-            copy.name = f"mv{k}/{node.name}" if node.name else ""
-            copy.input[:] = [rename(x) for x in node.input]
-            copy.output[:] = [rename(x) for x in node.output]
-            og.node.append(copy)
-        embeddings.append(rename(embedding))
+            def rename(
+                x: str,
+                scope: str = scope,
+                weights: str = weights,
+                net_inits: set[str] = net_inits,
+                net_image: str = net_image,
+                view: str = view,
+            ) -> str:
+                if not x:
+                    return x
+                if x in net_inits:
+                    return weights + x
+                return view if x == net_image else scope + x
+
+            for node in net.graph.node:
+                copy = onnx.NodeProto()
+                copy.CopyFrom(node)
+                copy.name = f"{scope}{node.name}" if node.name else ""
+                copy.input[:] = [rename(x) for x in node.input]
+                copy.output[:] = [rename(x) for x in node.output]
+                og.node.append(copy)
+            embeddings.append(rename(net_embedding))
     total = embeddings[0]
     for k, e in enumerate(embeddings[1:], 1):
         og.node.append(helper.make_node("Add", [total, e], [f"mv/sum{k}"]))
         total = f"mv/sum{k}"
-    scale = const("mv/inv_views", np.array(1.0 / len(views), np.float32))
+    scale = const("mv/inv_views", np.array(1.0 / len(embeddings), np.float32))
     og.node.append(helper.make_node("Mul", [total, scale], [embedding]))
     onnx.checker.check_model(out)
     return out
@@ -157,17 +193,36 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--version", required=True)
+    ap.add_argument(
+        "--members",
+        default="",
+        help="comma-separated further candidate folders (same seed) whose networks join the "
+        "mean at every view: an ensemble (phase 20)",
+    )
     a = ap.parse_args()
-    absent = [
-        f
-        for f in ("model.onnx", "model.json", "seed.f32", "seed.dat")
-        if not Path(a.model, f).is_file()
-    ]
-    if absent:
-        raise SystemExit(f"{a.model}: not a candidate folder, no {', '.join(absent)}")
+    member_dirs = [m for m in a.members.split(",") if m]
+    for folder in [a.model, *member_dirs]:
+        absent = [
+            f
+            for f in ("model.onnx", "model.json", "seed.f32", "seed.dat")
+            if not Path(folder, f).is_file()
+        ]
+        if absent:
+            raise SystemExit(f"{folder}: not a candidate folder, no {', '.join(absent)}")
+    seed = Path(a.model, "seed.f32").read_bytes()
+    for folder in member_dirs:
+        if Path(folder, "seed.f32").read_bytes() != seed:
+            raise SystemExit(
+                f"{folder}/seed.f32: not {a.model}'s seed; an ensemble averages embeddings "
+                "that one seed projects, so every member must share it"
+            )
     scales = parse_scales(a.scales)
     try:
-        wrapped = wrap(onnx.load(os.path.join(a.model, "model.onnx")), scales)
+        wrapped = wrap(
+            onnx.load(os.path.join(a.model, "model.onnx")),
+            scales,
+            members=[onnx.load(os.path.join(m, "model.onnx")) for m in member_dirs],
+        )
     except ValueError as e:
         raise SystemExit(f"{a.model}/model.onnx: {e}") from None
     os.makedirs(a.out, exist_ok=True)
@@ -176,6 +231,7 @@ def main() -> None:
     for f in ("seed.f32", "seed.dat"):
         write_bytes_atomic(os.path.join(a.out, f), Path(a.model, f).read_bytes())
     base = json.loads(Path(a.model, "model.json").read_text())
+    cards = [base, *(json.loads(Path(m, "model.json").read_text()) for m in member_dirs)]
     info = dict(base)
     info.update(
         name=a.name,
@@ -183,7 +239,9 @@ def main() -> None:
         opset=18,
         onnx_sha256=sha256_file(onnx_path),
         fingerprint=onnx_fingerprint(onnx_path),
-        macs_360=int(base["macs_360"]) * len(scales) if base.get("macs_360") else None,
+        macs_360=sum(int(c["macs_360"]) for c in cards) * len(scales)
+        if all(c.get("macs_360") for c in cards)
+        else None,
         verification_onnxruntime_vs_keras=None,  # the wrap has no Keras twin
         multiview={
             "base": {"folder": a.model, "fingerprint": base["fingerprint"]},
@@ -193,6 +251,14 @@ def main() -> None:
             "360 x 360 input, resized back to 360 x 360 (bilinear, half-pixel centres)",
         },
     )
+    if member_dirs:
+        info["multiview"]["members"] = [
+            {"folder": m, "fingerprint": c["fingerprint"]} for m, c in zip(member_dirs, cards[1:])
+        ]
+        info["multiview"]["combine"] = (
+            "mean of every member's embedding of every view (the base's and each member's "
+            "network on each view, equal weights); views as the plain wrap's"
+        )
     write_text_atomic(os.path.join(a.out, "model.json"), json.dumps(info, indent=1) + "\n")
     print(json.dumps(info["multiview"], indent=1))
 
