@@ -39,8 +39,22 @@ REPO = Path(__file__).resolve().parents[1]
 # The export's int8 recipe (export/tflite.py): the statistic and the float stem the bounds follow.
 STEM_CONVS = 3
 BOUNDED_OPS = frozenset(
-    {"Conv", "Relu", "HardSwish", "HardSigmoid", "GlobalAveragePool", "Mul", "Add", "Gemm"}
+    {
+        "Conv",
+        "BatchNormalization",
+        "Relu",
+        "HardSwish",
+        "HardSigmoid",
+        "GlobalAveragePool",
+        "Mul",
+        "Add",
+        "Gemm",
+        "MatMul",
+    }
 )
+# A node the export fuses into its one consumer (a convolution into its batch norm, a matmul into
+# its bias add) has no tensor of its own in the int8 bundle: the consumer's output is bounded.
+FUSED_INTO = {"Conv": "BatchNormalization", "MatMul": "Add"}
 ACTIVATIONS = frozenset({"Relu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid"})
 
 
@@ -53,6 +67,10 @@ def bounded_outputs(model: onnx.ModelProto, stem_convs: int = STEM_CONVS) -> lis
     inits = {t.name for t in g.initializer}
     depth: dict[str, int] = {i.name: 0 for i in g.input}
     producer: dict[str, onnx.NodeProto] = {}
+    consumers: dict[str, list[str]] = {}
+    for node in g.node:
+        for x in node.input:
+            consumers.setdefault(x, []).append(node.op_type)
     out: list[str] = []
     for node in g.node:  # ONNX graphs are topologically sorted
         d = max((depth.get(x, 0) for x in node.input if x and x not in inits), default=0)
@@ -68,7 +86,8 @@ def bounded_outputs(model: onnx.ModelProto, stem_convs: int = STEM_CONVS) -> lis
             and d == stem_convs
         )
         in_stem = d < stem_convs or (node.op_type == "Conv" and d == stem_convs)
-        if node.op_type in BOUNDED_OPS and not in_stem and not after_stem_conv:
+        fused = consumers.get(node.output[0], []) == [FUSED_INTO.get(node.op_type)]
+        if node.op_type in BOUNDED_OPS and not (in_stem or after_stem_conv or fused):
             out.append(node.output[0])
     if max(depth.values(), default=0) < stem_convs:
         raise ValueError(f"the graph has fewer than {stem_convs} convolutions in depth")
