@@ -42,8 +42,11 @@ def test_bounds_follow_the_export_float_stem_and_fusions() -> None:
     # the first squeeze-excite reduce, at depth 3) and the activation right after the third
     assert not {"conv_2", "bn_7", "hardswish_8", "conv_12", "bn_17", "relu_18"} & set(names)
     assert not {"conv_22", "relu_23"} & set(names)
-    # convolutions and matmuls the export fuses into their batch norm / bias add are bounded there
+    # convolutions and matmuls the export fuses into their batch norm, ReLU, hard sigmoid or bias
+    # add are bounded there
     assert "conv_30" not in names and "bn_35" in names
+    assert "conv_55" not in names and "relu_56" in names
+    assert "conv_26" not in names and "hardsigmoid_27" in names
     assert "matmul_85" not in names and "fc_add_87" in names
     assert {ops[n] for n in names} <= ba.BOUNDED_OPS
     assert "flatten_79" not in names and "embedding_88" not in names  # pass-through
@@ -57,7 +60,13 @@ def test_bounded_model_is_its_source_inside_the_bounds_and_saturates_outside() -
     cal = images(1)
     ranges = ba.measure_ranges(model, names, cal, 0.0)  # q = 0: the absolute min / max
     bounded = ba.bound(model, ranges)
-    assert sum(n.op_type == "Clip" for n in bounded.graph.node) == len(names)
+    clips = [n for n in bounded.graph.node if n.op_type == "Clip"]
+    assert len(clips) == len(names)
+    ops = {o: n.op_type for n in model.graph.node for o in n.output}
+    for clip in clips:  # no lower bound of 0 after an op that cannot go below 0
+        name = clip.output[0]
+        assert (clip.input[1] == "") == (ops[name] in ba.NONNEGATIVE and ranges[name][0] == 0.0)
+    assert any(c.input[1] == "" for c in clips) and any(c.input[1] for c in clips)
     assert [o.name for o in bounded.graph.output] == [o.name for o in model.graph.output]
     inside = run(model, cal)  # nothing past a bound; the Clips only change ORT's op fusion
     np.testing.assert_allclose(run(bounded, cal), inside, rtol=0, atol=1e-5 * np.abs(inside).max())

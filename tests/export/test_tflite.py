@@ -601,3 +601,58 @@ def test_integer_variants_of_a_multi_view_model_give_each_copy_its_own_bias_scal
         got = TfliteBackend(str(info.path)).embed(x)
         cos = np.sum(got * want, 1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
         assert cos.min() > (0.9999 if v == "int16x8" else 0.99), (v, cos)
+
+
+def _op_counts(path: Path) -> dict[str, int]:
+    from tensorflow.lite.python import schema_py_generated as schema_fb
+
+    model = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(path.read_bytes(), 0))
+    counts: dict[str, int] = {}
+    for op in model.subgraphs[0].operators:
+        name = T._op_name(model, op)
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def test_full_int8_folds_clips_into_ranges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model bounded at its int8 ranges (training/bound_activations.py): full int8 drops the
+    MINIMUM / MAXIMUM its Clips become (the int8 range saturates alike) and computes what the
+    unfolded bundle computes; a Clip in the float stem stays."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "training"))
+    import bound_activations as ba
+
+    model = tm.tiny_onnx(seed=2)
+    cal = _x(4, seed=5)
+    names = ba.bounded_outputs(model)
+    bounded = ba.bound(model, ba.measure_ranges(model, names, cal, 1e-4))
+    # and one Clip inside the float stem, which full int8 keeps in float
+    stem = [n for n in bounded.graph.node if n.output[0] == "hardswish_8"][0]
+    stem.output[0] = "hardswish_8/raw"
+    bounded.graph.node.insert(
+        list(bounded.graph.node).index(stem) + 1,
+        onnx.helper.make_node("Clip", ["hardswish_8/raw", "stem/lo", "stem/hi"], ["hardswish_8"]),
+    )
+    for name, v in (("stem/lo", -0.3), ("stem/hi", 2.5)):
+        bounded.graph.initializer.append(
+            onnx.numpy_helper.from_array(np.array(v, np.float32), name)
+        )
+    p = tmp_path / "bounded.onnx"
+    onnx.save(bounded, str(p))
+    g = front.load_graph(p)
+    nhwc = to_layout(cal, "NCHW", "NHWC")
+    folded = T.build_tflite_variant(g, "int8", tmp_path / "folded.tflite", calibration=nhwc)
+    monkeypatch.setattr(T, "FOLD_CLIPS_INTO_RANGES", False)
+    kept = T.build_tflite_variant(g, "int8", tmp_path / "kept.tflite", calibration=nhwc)
+    n_kept, n_folded = _op_counts(kept.path), _op_counts(folded.path)
+    clips_kept = n_kept.get("MINIMUM", 0) + n_kept.get("MAXIMUM", 0)
+    clips_folded = n_folded.get("MINIMUM", 0) + n_folded.get("MAXIMUM", 0)
+    assert clips_kept >= len(names) and 0 < clips_folded <= 3  # the stem's (and the output's)
+    x = _x(3, seed=8)
+    want = _ort(bounded, x)
+    a, b = TfliteBackend(str(folded.path)).embed(x), TfliteBackend(str(kept.path)).embed(x)
+    step = np.abs(want).max() / 127
+    assert np.abs(a - b).max() < 4 * step  # the same saturation, a few roundings apart
+    cos = np.sum(a * want, 1) / np.linalg.norm(a, axis=1) / np.linalg.norm(want, axis=1)
+    assert cos.min() > 0.99
