@@ -37,10 +37,9 @@ import data  # noqa: E402
 from calib_set import cross_distances  # noqa: E402
 from mine_negatives import near_duplicates  # noqa: E402
 from multiview import parse_scales, wrap  # noqa: E402
-from multiview_probe import embed, photo_views  # noqa: E402
+from multiview_probe import edit_distances, embed, prepared  # noqa: E402
 from photo_hashes import distinct_tail, hasher_for, write_probe  # noqa: E402
 
-from nhkit.runtime.decode import decode_image  # noqa: E402
 from nhkit.runtime.hashing import bits_from_projections, project  # noqa: E402
 
 
@@ -99,12 +98,7 @@ def main() -> None:
     t0 = time.time()
     paths = data.training_photo_paths(a, data.load_split(a.split))
     edits = [e for e in a.edits.split(",") if e]
-    pixels: dict[str, list[np.ndarray]] = {k: [] for k in ["orig", *edits]}
-    for path in paths:
-        rgb = np.asarray(decode_image(path).rgb, dtype=np.uint8)
-        for k, v in photo_views(hasher, rgb, path, edits).items():
-            pixels[k].append(v)
-    stacked = {k: np.stack(v) for k, v in pixels.items()}
+    stacked = prepared(hasher, paths, edits)
     print(f"{len(paths)} photos prepared in {time.time() - t0:.0f} s", flush=True)
 
     # per member: variant -> (views, N, 128)
@@ -149,13 +143,7 @@ def main() -> None:
         bits = {k: bits_from_projections(project(seed, combined(combo, k))) for k in stacked.keys()}
         dist = cross_distances(bits["orig"], bits["orig"])[iu]
         row: dict = {"members": list(combo), **distinct_tail(dist, near_dup, a.threshold)}
-        for e in edits:
-            d = np.sum(bits["orig"] != bits[e], axis=1)
-            row[e] = {
-                "mean": round(float(d.mean()), 3),
-                "p90": float(np.quantile(d, 0.9)),
-                f"matched_at_{a.threshold}": round(float(np.mean(d <= a.threshold)), 4),
-            }
+        row.update(edit_distances(bits, edits, a.threshold))
         results.append(row)
         print(row, flush=True)
     write_probe(

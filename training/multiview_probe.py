@@ -77,6 +77,33 @@ def photo_views(
     return views
 
 
+def prepared(hasher: Hasher, paths: list[str], edits: list[str]) -> dict[str, np.ndarray]:
+    """Every photo's model inputs (photo_views), `orig` and one per edit, stacked per kind:
+    N x 360 x 360 x 3 uint8 each."""
+    pixels: dict[str, list[np.ndarray]] = {k: [] for k in ["orig", *edits]}
+    for path in paths:
+        rgb = np.asarray(decode_image(path).rgb, dtype=np.uint8)
+        for k, v in photo_views(hasher, rgb, path, edits).items():
+            pixels[k].append(v)
+    return {k: np.stack(v) for k, v in pixels.items()}
+
+
+def edit_distances(
+    bits: dict[str, np.ndarray], edits: list[str], threshold: int
+) -> dict[str, dict[str, float]]:
+    """Per edit, the probes' figures of the distance from each photo's hash to its edited
+    copy's: mean, p90 and the share matched at `threshold`."""
+    out = {}
+    for e in edits:
+        d = np.sum(bits["orig"] != bits[e], axis=1)
+        out[e] = {
+            "mean": round(float(d.mean()), 3),
+            "p90": float(np.quantile(d, 0.9)),
+            f"matched_at_{threshold}": round(float(np.mean(d <= threshold)), 4),
+        }
+    return out
+
+
 def typical_target(rgb360: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
     """The median training photo's mean and spread under `mode`, the point every photo is
     moved to when the mode standardizes to a target."""
@@ -148,13 +175,7 @@ def main() -> None:
             row["standardize"] = mode
             row["target_mean"] = [round(float(v), 4) for v in target[0].ravel()]
             row["target_std"] = [round(float(v), 4) for v in target[1].ravel()]
-        for e in edits:
-            d = np.sum(bits["orig"] != bits[e], axis=1)
-            row[e] = {
-                "mean": round(float(d.mean()), 3),
-                "p90": float(np.quantile(d, 0.9)),
-                f"matched_at_{a.threshold}": round(float(np.mean(d <= a.threshold)), 4),
-            }
+        row.update(edit_distances(bits, edits, a.threshold))
         if ladder == [1.0] and not gray and mode == "plain":
             row["hashes_identical_to_runtime"] = int(
                 np.sum(np.all(bits["orig"] == runtime_bits, 1))

@@ -33,11 +33,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
 import data  # noqa: E402
 from calib_set import cross_distances  # noqa: E402
 from mine_negatives import near_duplicates  # noqa: E402
-from multiview_probe import embed, photo_views  # noqa: E402
+from multiview_probe import embed, prepared  # noqa: E402
 from photo_hashes import distinct_tail, hasher_for, write_probe  # noqa: E402
 
 from nhkit.runtime.atomic import write_bytes_atomic, write_text_atomic  # noqa: E402
-from nhkit.runtime.decode import decode_image  # noqa: E402
 from nhkit.runtime.digest import sha256_file  # noqa: E402
 from nhkit.runtime.hashing import bits_from_projections, project  # noqa: E402
 from nhkit.runtime.seed import seed_to_dat_bytes, seed_to_f32_bytes  # noqa: E402
@@ -116,15 +115,11 @@ def main() -> None:
     paths = data.training_photo_paths(a, data.load_split(a.split))
     hasher = hasher_for(a.model)
     edits = [e for e in a.edits.split(",") if e]
-    pixels: dict[str, list[np.ndarray]] = {k: [] for k in ["orig", *edits]}
-    for path in paths:
-        rgb = np.asarray(decode_image(path).rgb, dtype=np.uint8)
-        for k, v in photo_views(hasher, rgb, path, edits).items():
-            pixels[k].append(v)
+    stacked = prepared(hasher, paths, edits)
     sess = ort.InferenceSession(
         os.path.join(a.model, "model.onnx"), providers=["CPUExecutionProvider"]
     )
-    emb = {k: embed(sess, np.stack(v)) for k, v in pixels.items()}
+    emb = {k: embed(sess, v) for k, v in stacked.items()}
     print(f"{len(paths)} photos x {len(emb)} views embedded", flush=True)
     near_dup = near_duplicates(paths)
     old = np.asarray(hasher.seed, dtype=np.float32)
