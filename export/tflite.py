@@ -92,12 +92,20 @@ def _tf_same_pads(size: int, k: int, s: int, d: int) -> tuple[int, int]:
 class _TfBuilder:
     """Emits TensorFlow ops for each internal node; values are NHWC for rank 4."""
 
-    def __init__(self, graph: Graph, *, fuse_hardswish: bool = True) -> None:
+    def __init__(
+        self, graph: Graph, *, fuse_hardswish: bool = True, differentiable: bool = False
+    ) -> None:
         import tensorflow as tf
 
         self.tf = tf
         self.g = graph
         self.fuse_hardswish = fuse_hardswish
+        # Dilated convolutions through tf.nn.convolution (space-to-batch), whose gradient every
+        # CPU has: the Conv2D op's own dilations have no CPU gradient kernel on machines where
+        # TensorFlow does not route them to oneDNN ("Current CPU implementations do not yet
+        # support dilation rates larger than 1"). Only for tf_embedding_function: the bundles
+        # keep the converter's dilated CONV_2D lowering.
+        self.differentiable = differentiable
         # Pre-build weights as numpy in TF layouts (tf.constant happens inside the trace).
         self.prepared: dict[str, dict[str, Any]] = {}
         for n in graph.nodes:
@@ -226,25 +234,29 @@ def _tf_conv(b: _TfBuilder, node: Node, vals: dict[str, Any]) -> Any:
     if p["pre_pad"] is not None:
         x = tf.pad(x, p["pre_pad"])
     strides = [1, p["strides"][0], p["strides"][1], 1]
-    if p["kind"] == "conv":
-        y = tf.nn.conv2d(
-            x, tf.constant(p["filt"]), strides, p["padding"], dilations=list(p["dilations"])
+
+    def conv2d(xi: Any, filt: np.ndarray) -> Any:
+        if b.differentiable and max(p["dilations"]) > 1:
+            return tf.nn.convolution(
+                xi,
+                tf.constant(filt),
+                strides=list(p["strides"]),
+                padding=p["padding"],
+                dilations=list(p["dilations"]),
+            )
+        return tf.nn.conv2d(
+            xi, tf.constant(filt), strides, p["padding"], dilations=list(p["dilations"])
         )
+
+    if p["kind"] == "conv":
+        y = conv2d(x, p["filt"])
     elif p["kind"] == "depthwise":
         y = tf.nn.depthwise_conv2d(
             x, tf.constant(p["filt"]), strides, p["padding"], dilations=list(p["dilations"])
         )
     else:
         parts = tf.split(x, p["groups"], axis=3)
-        y = tf.concat(
-            [
-                tf.nn.conv2d(
-                    xi, tf.constant(fi), strides, p["padding"], dilations=list(p["dilations"])
-                )
-                for xi, fi in zip(parts, p["filt"])
-            ],
-            axis=3,
-        )
+        y = tf.concat([conv2d(xi, fi) for xi, fi in zip(parts, p["filt"])], axis=3)
     return tf.nn.bias_add(y, tf.constant(p["bias"]))
 
 
@@ -336,7 +348,7 @@ def tf_embedding_function(graph: Graph) -> Callable[[Any], Any]:
     """The internal graph as a TensorFlow function of an NHWC float32 batch ([N,H,W,3] in
     [-1, 1]) -> [N,128]: the float model the TFLite variants are converted from, with its
     gradients (benchmarks/adversarial.py attacks it, whatever the model's topology)."""
-    return _TfBuilder(graph).embed
+    return _TfBuilder(graph, differentiable=True).embed
 
 
 def build_tf_module(graph: Graph, *, fuse_hardswish: bool = True) -> Any:
@@ -876,7 +888,53 @@ def _widen_int16_ranges(model: Any, factor: float) -> bool:
         dtype = ints[bias.type]
         values = np.frombuffer(bytes(bytearray(buf.data)), dtype).astype(np.float64)
         buf.data = np.round(values / factor).astype(dtype).tobytes()
+    _requantize_int16_bounds(model)
     return True
+
+
+def _requantize_int16_bounds(model: Any) -> None:
+    """Each stored int16 operand of a MINIMUM or MAXIMUM (a Clip's bound) put on the scale of
+    the op's other input, as a tensor and buffer of its own.
+
+    Why: those kernels compare the integers of their inputs as they are, so both must share one
+    scale; _widen_int16_ranges widens every activation but not a stored constant, and a bound
+    left on its old scale clips at `factor` times itself (v3 bounded at its int8 ranges,
+    training/bound_activations.py: 3 non-fragile flips on the export's check photos)."""
+    from tensorflow.lite.python import schema_py_generated as schema_fb
+
+    sub = model.subgraphs[0]
+    for op in sub.operators:
+        if _op_name(model, op) not in ("MINIMUM", "MAXIMUM") or len(op.inputs) != 2:
+            continue
+        for k in (0, 1):
+            c, x = sub.tensors[op.inputs[k]], sub.tensors[op.inputs[1 - k]]
+            data = model.buffers[c.buffer].data
+            if c.type != schema_fb.TensorType.INT16 or data is None or not len(data):
+                continue
+            if x.type != schema_fb.TensorType.INT16 or x.quantization is None:
+                continue
+            old = np.frombuffer(bytes(bytearray(data)), np.int16).astype(np.float64)
+            cq = c.quantization
+            c_zero = int(cq.zeroPoint[0]) if cq is not None and cq.zeroPoint is not None else 0
+            if cq is None or cq.scale is None or x.quantization.scale is None:
+                continue
+            value = (old - c_zero) * float(cq.scale[0])
+            zeros = x.quantization.zeroPoint
+            scale, zero = float(x.quantization.scale[0]), int(zeros[0]) if zeros is not None else 0
+            q = np.clip(np.round(value / scale) + zero, -32768, 32767).astype(np.int16)
+            buf = schema_fb.BufferT()
+            buf.data = np.frombuffer(q.tobytes(), np.uint8)
+            model.buffers.append(buf)
+            t = schema_fb.TensorT()
+            t.shape = None if c.shape is None else list(c.shape)
+            t.type, t.name = c.type, (c.name or b"bound") + b"/requantized"
+            t.buffer = len(model.buffers) - 1
+            t.quantization = schema_fb.QuantizationParametersT()
+            t.quantization.scale, t.quantization.zeroPoint = [scale], [zero]
+            sub.tensors.append(t)
+            inputs = [int(i) for i in op.inputs]
+            inputs[k] = len(sub.tensors) - 1
+            op.inputs = inputs
 
 
 def _int16x8_post_pass(data: bytes, factor: float) -> bytes:

@@ -656,3 +656,48 @@ def test_full_int8_folds_clips_into_ranges(tmp_path: Path, monkeypatch: pytest.M
     assert np.abs(a - b).max() < 4 * step  # the same saturation, a few roundings apart
     cos = np.sum(a * want, 1) / np.linalg.norm(a, axis=1) / np.linalg.norm(want, axis=1)
     assert cos.min() > 0.99
+
+
+def test_int16x8_bounds_share_their_input_scale(tmp_path: Path) -> None:
+    """A bounded model's int16x8 bundle: the MINIMUM / MAXIMUM kernels compare integers as
+    they are, so after the range headroom every stored bound must sit on its input's scale;
+    the bundle then computes the bounded float model (a bound left on its old scale clipped at
+    INT16_RANGE_HEADROOM times itself)."""
+    import sys
+
+    from tensorflow.lite.python import schema_py_generated as schema_fb
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "training"))
+    import bound_activations as ba
+
+    model = tm.tiny_onnx(seed=2)
+    cal = _x(4, seed=5)
+    names = ba.bounded_outputs(model)
+    # bounds well inside the calibration ranges, so that they clip the calibration photos too
+    ranges = {
+        n: (lo / 2, hi / 2) for n, (lo, hi) in ba.measure_ranges(model, names, cal, 0.0).items()
+    }
+    bounded = ba.bound(model, ranges)
+    p = tmp_path / "bounded.onnx"
+    onnx.save(bounded, str(p))
+    info = T.build_tflite_variant(
+        front.load_graph(p),
+        "int16x8",
+        tmp_path / "b16.tflite",
+        calibration=to_layout(cal, "NCHW", "NHWC"),
+    )
+    flat = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAsModel(info.path.read_bytes(), 0))
+    sub = flat.subgraphs[0]
+    checked = 0
+    for op in sub.operators:
+        if T._op_name(flat, op) not in ("MINIMUM", "MAXIMUM"):
+            continue
+        a, b = (sub.tensors[int(i)] for i in op.inputs)
+        assert a.quantization.scale[0] == pytest.approx(b.quantization.scale[0], rel=1e-6)
+        checked += 1
+    assert checked >= len(names) // 2
+    x = _x(3, seed=8)
+    want = _ort(bounded, x)
+    got = TfliteBackend(str(info.path)).embed(x)
+    cos = np.sum(got * want, 1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+    assert cos.min() > 0.9999, cos
