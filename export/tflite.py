@@ -660,16 +660,18 @@ FOLD_CLIPS_INTO_RANGES = True
 
 def _const_scalar(model: Any, sub: Any, t: int) -> float | None:
     """The value of a constant one-element float32 tensor, else None."""
+    from tensorflow.lite.python import schema_py_generated as schema_fb
+
     tensor = sub.tensors[t]
     data = model.buffers[tensor.buffer].data if tensor.buffer < len(model.buffers) else None
-    if tensor.type != 0 or data is None or len(data) != 4:  # 0: TensorType.FLOAT32
+    if tensor.type != schema_fb.TensorType.FLOAT32 or data is None or len(data) != 4:
         return None
     return float(np.frombuffer(bytes(bytearray(data)), np.float32)[0])
 
 
-def _fold_clips_into_ranges(model: Any, deny: set[str]) -> int:
+def _fold_clips_into_ranges(model: Any, deny: set[str]) -> None:
     """Fold every foldable MINIMUM / MAXIMUM (see FOLD_CLIPS_INTO_RANGES) of a calibrated float
-    ModelT into its input's recorded range; returns how many were folded."""
+    ModelT into its input's recorded range, in place."""
     sub = model.subgraphs[0]
     fixed = {int(t) for t in sub.outputs} | {int(t) for t in sub.inputs}
     readers: dict[int, int] = {}
@@ -704,9 +706,7 @@ def _fold_clips_into_ranges(model: Any, deny: set[str]) -> int:
                 renamed[out] = x
                 continue
         kept.append(op)
-    folded = len(sub.operators) - len(kept)
     sub.operators = kept
-    return folded
 
 
 # int8-io's input (benchmarks/results/int8_io_input_v3.md): the spec's 256 values (p / 255 * 2 - 1)
@@ -911,16 +911,18 @@ def _requantize_int16_bounds(model: Any) -> None:
             data = model.buffers[c.buffer].data
             if c.type != schema_fb.TensorType.INT16 or data is None or not len(data):
                 continue
-            if x.type != schema_fb.TensorType.INT16 or x.quantization is None:
+            cq, xq = c.quantization, x.quantization
+            if x.type != schema_fb.TensorType.INT16 or cq is None or xq is None:
                 continue
+            if cq.scale is None or xq.scale is None:
+                continue
+
+            def zero_point(q: Any) -> int:
+                return int(q.zeroPoint[0]) if q.zeroPoint is not None else 0
+
             old = np.frombuffer(bytes(bytearray(data)), np.int16).astype(np.float64)
-            cq = c.quantization
-            c_zero = int(cq.zeroPoint[0]) if cq is not None and cq.zeroPoint is not None else 0
-            if cq is None or cq.scale is None or x.quantization.scale is None:
-                continue
-            value = (old - c_zero) * float(cq.scale[0])
-            zeros = x.quantization.zeroPoint
-            scale, zero = float(x.quantization.scale[0]), int(zeros[0]) if zeros is not None else 0
+            value = (old - zero_point(cq)) * float(cq.scale[0])
+            scale, zero = float(xq.scale[0]), zero_point(xq)
             q = np.clip(np.round(value / scale) + zero, -32768, 32767).astype(np.int16)
             buf = schema_fb.BufferT()
             buf.data = np.frombuffer(q.tobytes(), np.uint8)

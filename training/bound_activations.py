@@ -24,16 +24,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
+import model_folder
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import helper, numpy_helper
 
-from nhkit.runtime.atomic import write_bytes_atomic, write_text_atomic
-from nhkit.runtime.digest import onnx_fingerprint, sha256_file
+from nhkit.runtime.digest import sha256_file
 
 REPO = Path(__file__).resolve().parents[1]
 # The export's int8 recipe (export/tflite.py): the statistic and the float stem the bounds follow.
@@ -171,7 +170,6 @@ def calibration_images(folder: Path) -> tuple[np.ndarray, list[str], str]:
 
 
 def main() -> None:
-    sys.path.insert(0, str(REPO))
     from nhkit.export.tflite import RANGE_QUANTILE
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -186,13 +184,7 @@ def main() -> None:
     ap.add_argument("--name", required=True)
     ap.add_argument("--version", required=True)
     a = ap.parse_args()
-    absent = [
-        f
-        for f in ("model.onnx", "model.json", "seed.f32", "seed.dat")
-        if not Path(a.model, f).is_file()
-    ]
-    if absent:
-        raise SystemExit(f"{a.model}: not a model folder, no {', '.join(absent)}")
+    model_folder.require(a.model)
     if RANGE_QUANTILE is None:
         raise SystemExit("export/tflite.py RANGE_QUANTILE is None: there is no statistic to follow")
     model = onnx.load(os.path.join(a.model, "model.onnx"))
@@ -203,18 +195,11 @@ def main() -> None:
     images, image_names, cal_sha = calibration_images(a.calibration)
     ranges = measure_ranges(model, names, images, RANGE_QUANTILE)
     bounded = bound(model, ranges)
-    os.makedirs(a.out, exist_ok=True)
-    onnx_path = os.path.join(a.out, "model.onnx")
-    write_bytes_atomic(onnx_path, bounded.SerializeToString())
-    for f in ("seed.f32", "seed.dat"):
-        write_bytes_atomic(os.path.join(a.out, f), Path(a.model, f).read_bytes())
-    base = json.loads(Path(a.model, "model.json").read_text())
+    base = model_folder.card(a.model)
     info = dict(base)
     info.update(
         name=a.name,
         version=a.version,
-        onnx_sha256=sha256_file(onnx_path),
-        fingerprint=onnx_fingerprint(onnx_path),
         activation_bounds={
             "base": {"folder": a.model, "fingerprint": base.get("fingerprint")},
             "tensors": len(ranges),
@@ -227,7 +212,7 @@ def main() -> None:
             },
         },
     )
-    write_text_atomic(os.path.join(a.out, "model.json"), json.dumps(info, indent=1) + "\n")
+    model_folder.write(a.out, bounded.SerializeToString(), a.model, info)
     print(json.dumps(info["activation_bounds"], indent=1))
 
 

@@ -18,12 +18,10 @@ import json
 import os
 from pathlib import Path
 
+import model_folder
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
-
-from nhkit.runtime.atomic import write_bytes_atomic, write_text_atomic
-from nhkit.runtime.digest import onnx_fingerprint, sha256_file
 
 SIZE = 360
 
@@ -202,13 +200,7 @@ def main() -> None:
     a = ap.parse_args()
     member_dirs = [m for m in a.members.split(",") if m]
     for folder in [a.model, *member_dirs]:
-        absent = [
-            f
-            for f in ("model.onnx", "model.json", "seed.f32", "seed.dat")
-            if not Path(folder, f).is_file()
-        ]
-        if absent:
-            raise SystemExit(f"{folder}: not a candidate folder, no {', '.join(absent)}")
+        model_folder.require(folder, "candidate")
     seed = Path(a.model, "seed.f32").read_bytes()
     for folder in member_dirs:
         if Path(folder, "seed.f32").read_bytes() != seed:
@@ -225,20 +217,13 @@ def main() -> None:
         )
     except ValueError as e:
         raise SystemExit(f"{a.model}/model.onnx: {e}") from None
-    os.makedirs(a.out, exist_ok=True)
-    onnx_path = os.path.join(a.out, "model.onnx")
-    write_bytes_atomic(onnx_path, wrapped.SerializeToString())
-    for f in ("seed.f32", "seed.dat"):
-        write_bytes_atomic(os.path.join(a.out, f), Path(a.model, f).read_bytes())
-    base = json.loads(Path(a.model, "model.json").read_text())
-    cards = [base, *(json.loads(Path(m, "model.json").read_text()) for m in member_dirs)]
+    base = model_folder.card(a.model)
+    cards = [base, *(model_folder.card(m) for m in member_dirs)]
     info = dict(base)
     info.update(
         name=a.name,
         version=a.version,
         opset=18,
-        onnx_sha256=sha256_file(onnx_path),
-        fingerprint=onnx_fingerprint(onnx_path),
         macs_360=sum(int(c["macs_360"]) for c in cards) * len(scales)
         if all(c.get("macs_360") for c in cards)
         else None,
@@ -259,7 +244,7 @@ def main() -> None:
             "mean of every member's embedding of every view (the base's and each member's "
             "network on each view, equal weights); views as the plain wrap's"
         )
-    write_text_atomic(os.path.join(a.out, "model.json"), json.dumps(info, indent=1) + "\n")
+    model_folder.write(a.out, wrapped.SerializeToString(), a.model, info)
     print(json.dumps(info["multiview"], indent=1))
 
 

@@ -22,6 +22,7 @@ import json
 import os
 from pathlib import Path
 
+import model_folder
 import numpy as np
 import onnx
 from onnx import numpy_helper
@@ -94,13 +95,7 @@ def main() -> None:
     if len(weights) != k or abs(sum(weights) - 1.0) > 1e-6:
         raise SystemExit(f"--weights: {k} weights summing to 1 expected, got {weights}")
     for m in a.members:
-        absent = [
-            f
-            for f in ("model.onnx", "model.json", "seed.f32", "seed.dat")
-            if not Path(m, f).is_file()
-        ]
-        if absent:
-            raise SystemExit(f"{m}: not a candidate folder, no {', '.join(absent)}")
+        model_folder.require(m, "candidate")
     seeds = [Path(m, "seed.f32").read_bytes() for m in a.members]
     for m, s in zip(a.members[1:], seeds[1:]):
         if s != seeds[0]:
