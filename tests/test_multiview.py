@@ -202,3 +202,68 @@ def test_cli_members_need_the_same_seed_and_are_recorded(tmp_path: Path) -> None
     (member / "seed.f32").write_bytes((-seed).tobytes())
     bad = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert bad.returncode != 0 and f"{member}/seed.f32: not {base}'s seed" in bad.stderr
+
+
+def test_a_luma_only_wrap_hashes_a_photo_and_its_grayscale_copy_alike() -> None:
+    """Phase 21: with no colour scales every view is of the luma image, so a grayscale or
+    desaturated copy (the same luma) gets the original's embedding, as PDQ's hash would."""
+    model = tm.tiny_onnx()
+    x = np.random.default_rng(11).uniform(-1, 1, (2, 3, 360, 360)).astype(np.float32)
+    luma = np.tensordot(np.array(multiview.LUMA, np.float32), x, axes=([0], [1]))
+    gray = np.repeat(luma[:, None], 3, axis=1).astype(np.float32)
+    desaturated = (0.5 * x + 0.5 * gray).astype(np.float32)  # Pillow's Color(0.5): same luma
+    wrapped = multiview.wrap(model, [], [1.0, 0.8])
+    got = embed(wrapped, x)
+    np.testing.assert_allclose(got, embed(multiview.wrap(model, [1.0, 0.8]), gray), atol=1e-5)
+    for copy in (gray, desaturated):
+        np.testing.assert_allclose(embed(wrapped, copy), got, atol=1e-5)
+    assert np.abs(got - embed(multiview.wrap(model, [1.0, 0.8]), x)).max() > 1e-3
+
+
+def test_training_luma_is_the_wraps_luma() -> None:
+    """train.py --luma feeds the network multiview.tf_luma: the wrap's 1x1 convolution."""
+    x = np.random.default_rng(12).uniform(-1, 1, (2, 3, 40, 40)).astype(np.float32)
+    sess = ort.InferenceSession(
+        multiview.wrap(identity_onnx(), [], [1.0]).SerializeToString(),
+        providers=["CPUExecutionProvider"],
+    )
+    want = sess.run(None, {"image": x})[0]
+    got = np.asarray(multiview.tf_luma(x.transpose(0, 2, 3, 1))).transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert np.allclose(got[:, 0], got[:, 2]) and not np.allclose(got, x)
+
+
+def identity_onnx() -> onnx.ModelProto:
+    """A 'network' that returns its input: the wrap's view of an image, made visible."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["image"], ["embedding"])],
+        "identity",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, 40, 40])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", 3, 40, 40])],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9)
+
+
+def test_cli_gives_a_luma_trained_network_luma_views_only(tmp_path: Path) -> None:
+    base = candidate_folder(tmp_path)
+    card = json.loads((base / "model.json").read_text())
+    card.setdefault("training", {})["luma"] = True
+    (base / "model.json").write_text(json.dumps(card))
+    cmd = [sys.executable, str(ROOT / "training" / "multiview.py"), str(base)]
+    cmd += ["--name", "t-luma", "--version", "0.0.1"]
+    bad = subprocess.run(
+        [*cmd, "--scales", "1,0.8", "--out", str(tmp_path / "no")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode != 0 and "trained on luma" in bad.stderr
+    assert not (tmp_path / "no").exists()
+    out = tmp_path / "luma"
+    cmd += ["--scales", "", "--gray-scales", "1,0.8", "--out", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    info = json.loads((out / "model.json").read_text())["multiview"]
+    assert info["scales"] == [] and info["gray_scales"] == [1.0, 0.8]
+    assert info["gray_views"] == [[0, 360], [36, 324]] and "luma" in info["combine"]

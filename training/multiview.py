@@ -60,7 +60,8 @@ def wrap(
     360 (bilinear, half-pixel centres: the convention TFLite, Core ML and onnxruntime share),
     embedded by its own copy of the network, and the embeddings averaged with equal weights.
     `gray_scales` adds views of the luma image (replicated to three channels, a fixed 1x1
-    convolution) at those scales: a probe of colour invariance (training/multiview_probe.py).
+    convolution) at those scales: a probe of colour invariance (training/multiview_probe.py);
+    with no colour `scales` the network sees luma only, as PDQ and pHash do.
 
     The copies share every initializer, so the file grows by a few nodes, not by weights; one
     copy per view (not the views stacked on the batch axis) keeps every op per-sample, which
@@ -70,7 +71,7 @@ def wrap(
     embeds every view and joins the equal-weight mean. Their initializers are renamed `m1/`,
     `m2/`, ... so each keeps its own weights; with no members the graph is the plain wrap's,
     node for node (v3's model.onnx rebuilds byte-identical)."""
-    if not scales:
+    if not scales and not gray_scales:
         raise ValueError("no view scales given")
     nets = [model, *(members or [])]
     ios = [_io(m) for m in nets]
@@ -161,6 +162,15 @@ def wrap(
     return out
 
 
+def tf_luma(x):
+    """The wrap's luma view of an NHWC batch as TensorFlow ops (train.py --luma): BT.601 luma
+    replicated to three channels, the same weights as the wrap's fixed 1x1 convolution."""
+    import tensorflow as tf
+
+    y = tf.reduce_sum(tf.cast(x, tf.float32) * tf.constant(LUMA, tf.float32), -1, keepdims=True)
+    return tf.repeat(y, 3, axis=-1)
+
+
 def tf_views(x, scales: list[float]) -> list:
     """The wrap's views of an NHWC batch at its own size, as TensorFlow ops (for training
     through the wrap, train.py --views): the same centred boxes (view_box) and the same
@@ -188,6 +198,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model", help="candidate folder (model.onnx, model.json, seed.f32, seed.dat)")
     ap.add_argument("--scales", required=True, help="the ladder, e.g. 1,0.8,0.64,0.512")
+    ap.add_argument(
+        "--gray-scales",
+        default="",
+        help="views of the luma image at these scales; a network trained with train.py --luma "
+        "takes only these (--scales '')",
+    )
     ap.add_argument("--out", required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--version", required=True)
@@ -208,23 +224,29 @@ def main() -> None:
                 f"{folder}/seed.f32: not {a.model}'s seed; an ensemble averages embeddings "
                 "that one seed projects, so every member must share it"
             )
-    scales = parse_scales(a.scales)
+    scales, gray = parse_scales(a.scales), parse_scales(a.gray_scales)
+    base = model_folder.card(a.model)
+    if (base.get("training") or {}).get("luma") and scales:
+        raise SystemExit(
+            f"{a.model}: its network was trained on luma (train.py --luma); give its views as "
+            "--gray-scales and --scales ''"
+        )
     try:
         wrapped = wrap(
             onnx.load(os.path.join(a.model, "model.onnx")),
             scales,
+            gray,
             members=[onnx.load(os.path.join(m, "model.onnx")) for m in member_dirs],
         )
     except ValueError as e:
         raise SystemExit(f"{a.model}/model.onnx: {e}") from None
-    base = model_folder.card(a.model)
     cards = [base, *(model_folder.card(m) for m in member_dirs)]
     info = dict(base)
     info.update(
         name=a.name,
         version=a.version,
         opset=18,
-        macs_360=sum(int(c["macs_360"]) for c in cards) * len(scales)
+        macs_360=sum(int(c["macs_360"]) for c in cards) * (len(scales) + len(gray))
         if all(c.get("macs_360") for c in cards)
         else None,
         verification_onnxruntime_vs_keras=None,  # the wrap has no Keras twin
@@ -232,10 +254,20 @@ def main() -> None:
             "base": {"folder": a.model, "fingerprint": base["fingerprint"]},
             "scales": scales,
             "views": [list(view_box(s)) for s in scales],
+            **(
+                {"gray_scales": gray, "gray_views": [list(view_box(s)) for s in gray]}
+                if gray
+                else {}
+            ),
             "combine": "mean of the views' embeddings; each view a centre square of the "
             "360 x 360 input, resized back to 360 x 360 (bilinear, half-pixel centres)",
         },
     )
+    if gray:
+        info["multiview"]["combine"] += (
+            "; the views at gray_scales are of the input's BT.601 luma, replicated to three "
+            "channels (a fixed 1x1 convolution)"
+        )
     if member_dirs:
         info["multiview"]["members"] = [
             {"folder": m, "fingerprint": c["fingerprint"]} for m, c in zip(member_dirs, cards[1:])

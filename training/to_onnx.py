@@ -350,6 +350,7 @@ def main():
                 "photos_train",
                 "init_onnx",
                 "commands",
+                "luma",
             )
         },
         "split": os.path.basename(a.split),

@@ -136,6 +136,12 @@ def main():
         "these centre views (e.g. 1,0.8,0.64,0.512; the first must be 1); the int8 twins, the "
         "keep and distillation terms stay on the plain first view. Recorded, kept on --resume",
     )
+    ap.add_argument(
+        "--luma",
+        action="store_true",
+        help="the network sees luma only (multiview.tf_luma on every input, phase 21); export "
+        "it through the wrap's luma views (multiview.py --gray-scales). Recorded, kept on --resume",
+    )
     ap.add_argument("--log", default=None)
     ap.add_argument("--log-every", type=int, default=20)
     a = ap.parse_args()
@@ -197,7 +203,7 @@ def main():
             raise SystemExit(f"--loss {item!r}: expected KEY=VALUE with KEY one of {sorted(CFG)}")
         overrides[key] = float(val)
     from model import LAST_CONV, build_model, count_macs
-    from multiview import parse_scales, tf_views
+    from multiview import parse_scales, tf_luma, tf_views
 
     seed_path = os.path.join(a.out, "seed.f32")
     state_path = os.path.join(a.out, "state.json")
@@ -242,6 +248,20 @@ def main():
     if a.views:
         state["views"] = parse_scales(a.views)
     views = state.get("views")
+    if a.luma:
+        state["luma"] = True
+    luma = bool(state.get("luma"))
+
+    def net_input(v):
+        """uint8 NHWC views -> the network's input: the spec's [-1, 1], in luma under --luma.
+        A numpy batch (BN statistics, the distillation head's fit) is scaled as it always was,
+        so the recipes before --luma rebuild bit for bit."""
+        if isinstance(v, np.ndarray):
+            x = v.astype(np.float32) / 127.5 - 1.0
+            return tf_luma(x).numpy() if luma else x
+        x = (tf.cast(v, tf.float32) / 255.0) * 2.0 - 1.0
+        return tf_luma(x) if luma else x
+
     if views is not None and (not views or views[0] != 1.0):
         raise SystemExit(f"--views {views}: the first view must be the whole image (1)")
     seed_t = tf.constant(seed_mat)
@@ -254,6 +274,7 @@ def main():
     log(
         f"phases {phases}"
         + (f" views {views} (the loss sees their mean embedding)" if views else "")
+        + (" luma input" if luma else "")
     )
     log(
         f"model params {model.count_params()} MACs@360 {count_macs(topo, model, 360) / 1e6:.1f}M"
@@ -288,7 +309,7 @@ def main():
 
         res0, _ = phase_at(0.0, phases)
         v1, _v2 = data.make_batch((a.seed, 10**9, res0, 48))  # not a training batch index
-        calib = v1.astype(np.float32) / 127.5 - 1.0
+        calib = net_input(v1)
         load_into(model, topo, a.init_onnx, calib)
         state["init_onnx"] = os.path.relpath(a.init_onnx, os.path.join(HERE, ".."))
         log(f"warm start from {a.init_onnx} (BN statistics from {len(calib)} training images)")
@@ -345,7 +366,7 @@ def main():
             es, ts = [], []
             for i in range(PREFIT_BATCHES):
                 v1, _v2 = data.make_batch((a.seed, 10**9 + 1 + i, res0, 48))
-                xb = v1.astype(np.float32) / 127.5 - 1.0
+                xb = net_input(v1)
                 e0 = model(xb, training=False).numpy()
                 es.append(e0 / np.linalg.norm(e0, axis=1, keepdims=True))
                 t0 = distill_teacher(xb, training=False).numpy()
@@ -359,8 +380,7 @@ def main():
 
     @tf.function(reduce_retracing=True)
     def train_step(x1, x2):
-        x = tf.concat([x1, x2], 0)
-        x = (tf.cast(x, tf.float32) / 255.0) * 2.0 - 1.0
+        x = net_input(tf.concat([x1, x2], 0))
         n = tf.shape(x1)[0]
         with tf.GradientTape() as tape:
             if views:  # the loss sees the wrap's embedding; the other terms the plain view
