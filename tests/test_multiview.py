@@ -194,6 +194,13 @@ def test_cli_members_need_the_same_seed_and_are_recorded(tmp_path: Path) -> None
     subprocess.run(cmd, check=True, capture_output=True)
     info = json.loads((out / "model.json").read_text())
     assert [m["folder"] for m in info["multiview"]["members"]] == [str(member)]
+    with_luma = tmp_path / "ensemble-luma"
+    subprocess.run(
+        [*cmd[:6], str(with_luma), *cmd[7:], "--gray-scales", "1"], check=True, capture_output=True
+    )
+    luma_info = json.loads((with_luma / "model.json").read_text())["multiview"]
+    assert luma_info["gray_scales"] == [1.0] and len(luma_info["members"]) == 1
+    assert "every member" in luma_info["combine"] and "luma" in luma_info["combine"]
     x = np.random.default_rng(9).uniform(-1, 1, (1, 3, 360, 360)).astype(np.float32)
     want = (embed(tm.tiny_onnx(), x) + embed(tm.tiny_onnx(seed=2), x)) / 2
     got = embed(onnx.load(str(out / "model.onnx")), x)

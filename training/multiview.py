@@ -254,20 +254,10 @@ def main() -> None:
             "base": {"folder": a.model, "fingerprint": base["fingerprint"]},
             "scales": scales,
             "views": [list(view_box(s)) for s in scales],
-            **(
-                {"gray_scales": gray, "gray_views": [list(view_box(s)) for s in gray]}
-                if gray
-                else {}
-            ),
             "combine": "mean of the views' embeddings; each view a centre square of the "
             "360 x 360 input, resized back to 360 x 360 (bilinear, half-pixel centres)",
         },
     )
-    if gray:
-        info["multiview"]["combine"] += (
-            "; the views at gray_scales are of the input's BT.601 luma, replicated to three "
-            "channels (a fixed 1x1 convolution)"
-        )
     if member_dirs:
         info["multiview"]["members"] = [
             {"folder": m, "fingerprint": c["fingerprint"]} for m, c in zip(member_dirs, cards[1:])
@@ -275,6 +265,13 @@ def main() -> None:
         info["multiview"]["combine"] = (
             "mean of every member's embedding of every view (the base's and each member's "
             "network on each view, equal weights); views as the plain wrap's"
+        )
+    if gray:  # after the members' text, which replaces the plain wrap's
+        info["multiview"]["gray_scales"] = gray
+        info["multiview"]["gray_views"] = [list(view_box(s)) for s in gray]
+        info["multiview"]["combine"] += (
+            "; the views at gray_scales are of the input's BT.601 luma, replicated to three "
+            "channels (a fixed 1x1 convolution)"
         )
     model_folder.write(a.out, wrapped.SerializeToString(), a.model, info)
     print(json.dumps(info["multiview"], indent=1))
