@@ -274,3 +274,25 @@ def test_cli_gives_a_luma_trained_network_luma_views_only(tmp_path: Path) -> Non
     info = json.loads((out / "model.json").read_text())["multiview"]
     assert info["scales"] == [] and info["gray_scales"] == [1.0, 0.8]
     assert info["gray_views"] == [[0, 360], [36, 324]] and "luma" in info["combine"]
+
+
+def test_resolution_probe_carries_each_convolution_statistics_over_to_the_new_side() -> None:
+    """resolution_probe.fix_resolution: after the fix, every convolution's output channels have,
+    at the larger side, the mean and spread they have at the pool's side on the same inputs
+    (convolutions with and without a bias); before it they do not."""
+    import resolution_probe as rp
+
+    model = pooled_tiny()
+    x = np.random.default_rng(9).uniform(-1, 1, (6, 3, 360, 360)).astype(np.float32)
+    larger = rp.at_side(model, 252)
+    fixed, n = rp.fix_resolution(larger, model, x)
+    convs = [m.output[0] for m in model.graph.node if m.op_type == "Conv" and m.input[0] != "image"]
+    assert n == len(convs) > 5
+    want = rp._conv_stats(model, convs, x)
+    before = rp._conv_stats(larger, convs, x)
+    after = rp._conv_stats(fixed, convs, x)
+    spatial = [c for c in convs if not np.allclose(before[c][1], want[c][1], rtol=0.02)]
+    assert spatial  # the side does move the statistics the fix is for
+    for c in convs:
+        for got, ref in zip(after[c], want[c]):
+            np.testing.assert_allclose(got, ref, rtol=1e-3, atol=1e-4 * np.abs(ref).max())

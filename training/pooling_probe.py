@@ -32,12 +32,13 @@ sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
 import data  # noqa: E402
 from calib_set import cross_distances  # noqa: E402
 from mine_negatives import near_duplicates  # noqa: E402
+from multiview import parse_scales, tf_views  # noqa: E402
 from photo_hashes import distinct_tail, hasher_for, write_probe  # noqa: E402
 
 from nhkit.runtime.decode import decode_image  # noqa: E402
 from nhkit.runtime.edits import apply_edit, edit_seed, get_edit  # noqa: E402
 from nhkit.runtime.hashing import bits_from_projections, project  # noqa: E402
-from nhkit.runtime.tensor import normalise  # noqa: E402
+from nhkit.runtime.tensor import normalise, to_layout  # noqa: E402
 
 
 def last_pool(model: onnx.ModelProto) -> tuple[str, list[onnx.NodeProto]]:
@@ -90,12 +91,18 @@ def main() -> None:
     ap.add_argument("--edit", default="crop_10%")
     ap.add_argument("--widths", default="inf,1.0,0.7,0.5,0.35")
     ap.add_argument("--threshold", type=int, default=19, help="T to report matches and FPs at")
+    ap.add_argument("--views", default="1", help="the wrap's ladder, e.g. 1,0.8,0.64,0.512")
+    ap.add_argument(
+        "--shipped", help="the wrapped model folder the average pool must reproduce (--views)"
+    )
     ap.add_argument("--out", required=True, help="results JSON")
     a = ap.parse_args()
 
     paths = data.training_photo_paths(a, data.load_split(a.split))
     onnx_path = os.path.join(a.model, "model.onnx")
     hasher = hasher_for(a.model)
+    reference = hasher_for(a.shipped) if a.shipped else hasher
+    scales = parse_scales(a.views)
     model = onnx.load(onnx_path)
     fmap_name, after = last_pool(model)
     probe = onnx.ModelProto()
@@ -106,31 +113,41 @@ def main() -> None:
     sess = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
     edit = get_edit(a.edit)
 
-    fmaps, runtime_bits = {"orig": [], "edit": []}, []
+    # per kind, V arrays of N x C x H x W: each view's last feature map
+    fmaps: dict[str, list[list[np.ndarray]]] = {"orig": [], "edit": []}
+    runtime_bits = []
     for path in paths:
         decoded = decode_image(path)
         rgb = np.asarray(decoded.rgb, dtype=np.uint8)
         edited = np.asarray(apply_edit(edit, Image.fromarray(rgb), edit_seed(path)), np.uint8)
         for key, pixels in (("orig", rgb), ("edit", edited)):
-            x = normalise(hasher.prepare_rgb(pixels).rgb360[None], "NCHW")
-            emb, fmap = sess.run(["embedding", fmap_name], {"image": x})
-            fmaps[key].append(fmap[0])
+            nhwc = normalise(hasher.prepare_rgb(pixels).rgb360[None], "NHWC")
+            per_view = []
+            for view in tf_views(nhwc, scales):
+                x = to_layout(np.asarray(view, np.float32), "NHWC", "NCHW")
+                per_view.append(sess.run([fmap_name], {"image": x})[0][0])
+            fmaps[key].append(per_view)
             if key == "orig":
-                runtime_bits.append(hasher.finish(emb)[0].bits)
+                runtime_bits.append(reference.hash_rgb(rgb).bits)
     runtime_bits = np.array(runtime_bits)
-    stacked = {key: np.stack(maps) for key, maps in fmaps.items()}  # N, C, H, W each
+    stacked = {
+        key: [np.stack([p[v] for p in maps]) for v in range(len(scales))]
+        for key, maps in fmaps.items()
+    }
 
     results = []
     iu = np.triu_indices(len(paths), 1)
     near_dup = near_duplicates(paths)[iu]  # frames, slices: not look-alikes, counted apart
     for width in [float(w) for w in a.widths.split(",")]:
         bits = {}
-        for key, f in stacked.items():
-            g = gaussian_weights(f.shape[2], f.shape[3], width)
-            pooled = np.einsum("nchw,hw->nc", f, g)[:, :, None, None]
-            bits[key] = bits_from_projections(
-                project(hasher.seed, head_numpy(model, after, pooled))
-            )
+        for key, views in stacked.items():
+            embs = []
+            for f in views:
+                g = gaussian_weights(f.shape[2], f.shape[3], width)
+                pooled = np.einsum("nchw,hw->nc", f, g)[:, :, None, None]
+                embs.append(head_numpy(model, after, pooled))
+            emb = np.mean(embs, axis=0)  # the wrap: one equal-weight mean of the views
+            bits[key] = bits_from_projections(project(hasher.seed, emb))
         dist = cross_distances(bits["orig"], bits["orig"])[iu]
         crop = np.sum(bits["orig"] != bits["edit"], axis=1)
         row = {
@@ -153,7 +170,8 @@ def main() -> None:
         a,
         len(paths),
         int(len(iu[0])),
-        feature_map=list(stacked["orig"].shape[1:]),
+        feature_map=list(stacked["orig"][0].shape[1:]),
+        views=scales,
         results=results,
     )
 

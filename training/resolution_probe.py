@@ -15,6 +15,13 @@ training run at that side is worth its cost; if it does not move, the probe spar
 The row `pool` is the model itself and must give the shipped wrap's hashes bit for bit
 (checked and reported); the row 180 is the resize at the pool's own side (bilinear with
 antialias, not the box), which shows how much the filter alone moves.
+
+`--fixres N` adds, for each larger side, a row with the network's statistics carried over to it,
+as Touvron et al.'s train-test resolution fix does without training: each convolution's output
+channels are moved, in graph order, from their mean and spread at the side to the ones the
+trained network had at its own side (the pool), over the first N training photos, and the
+correction is folded into that convolution's weights and bias. A fine-tuning at a larger side
+starts there; if even this does not thin the tail, training at that side is not worth its cost.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from multiview_probe import edit_distances, embed, prepared  # noqa: E402
 from photo_hashes import distinct_tail, hasher_for, write_probe  # noqa: E402
 
 from nhkit.runtime.hashing import bits_from_projections, project  # noqa: E402
+from nhkit.runtime.tensor import normalise  # noqa: E402
 
 
 def at_side(model: onnx.ModelProto, side: int) -> onnx.ModelProto:
@@ -86,6 +94,62 @@ def at_side(model: onnx.ModelProto, side: int) -> onnx.ModelProto:
     return out
 
 
+def _conv_stats(model: onnx.ModelProto, convs: list[str], x: np.ndarray) -> dict:
+    """Per-channel mean and spread of each named Conv output over the batch `x` (NCHW)."""
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    for name in convs:
+        probe.graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+    sess = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    stats: dict = {}
+    for i in range(0, len(x), 16):
+        for name, z in zip(convs, sess.run(convs, {"image": x[i : i + 16]})):
+            z = z.transpose(1, 0, 2, 3).reshape(z.shape[1], -1).astype(np.float64)
+            acc = stats.setdefault(name, [0, 0.0, 0.0])
+            acc[0] += z.shape[1]
+            acc[1] = acc[1] + z.sum(1)
+            acc[2] = acc[2] + (z**2).sum(1)
+    out = {}
+    for name, (n, s1, s2) in stats.items():
+        mean = s1 / n
+        out[name] = (mean, np.sqrt(np.maximum(s2 / n - mean**2, 1e-12)))
+    return out
+
+
+def fix_resolution(resized: onnx.ModelProto, reference: onnx.ModelProto, x: np.ndarray):
+    """`resized` (the network at a new side) with each spatial Conv's output channels moved to
+    the mean and spread they have in `reference` (the network at its trained side) on the same
+    inputs `x`, one convolution at a time in graph order, folded into its weights and bias."""
+    out = onnx.ModelProto()
+    out.CopyFrom(resized)
+    inits = {t.name: t for t in out.graph.initializer}
+    convs = [n.output[0] for n in out.graph.node if n.op_type == "Conv" and n.input[0] != "image"]
+    want = _conv_stats(reference, convs, x)
+    by_out = {n.output[0]: n for n in out.graph.node}
+    fixed = []
+    for name in convs:
+        have_mean, have_sd = _conv_stats(out, [name], x)[name]
+        want_mean, want_sd = want[name]
+        if np.allclose(have_sd, 0.0) or np.allclose(want_sd, 0.0):
+            continue
+        gain = want_sd / np.maximum(have_sd, 1e-6)
+        node = by_out[name]
+        w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float64)
+        if len(node.input) < 3:  # a convolution without a bias (a BatchNorm follows) gets one
+            bias = numpy_helper.from_array(np.zeros(w.shape[0], np.float32), name + "/fix_b")
+            out.graph.initializer.append(bias)
+            inits[bias.name] = out.graph.initializer[-1]
+            node.input.append(bias.name)
+        b = numpy_helper.to_array(inits[node.input[2]]).astype(np.float64)
+        shape = (-1,) + (1,) * (w.ndim - 1)
+        w2 = (w * gain.reshape(shape)).astype(np.float32)
+        b2 = ((b - have_mean) * gain + want_mean).astype(np.float32)
+        inits[node.input[1]].CopyFrom(numpy_helper.from_array(w2, node.input[1]))
+        inits[node.input[2]].CopyFrom(numpy_helper.from_array(b2, node.input[2]))
+        fixed.append(name)
+    return out, len(fixed)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, help="single-view model folder (model.onnx, seed)")
@@ -95,6 +159,9 @@ def main() -> None:
     ap.add_argument("--scales", default="1,0.8,0.64,0.512", help="the wrap's ladder")
     ap.add_argument("--edits", default="crop_10%,border_10%,rotate_5,bright_1.2,grayscale")
     ap.add_argument("--threshold", type=int, default=19, help="T to report matches and FPs at")
+    ap.add_argument(
+        "--fixres", type=int, default=0, help="photos to carry the statistics over with (0: no)"
+    )
     ap.add_argument("--out", required=True, help="results JSON")
     a = ap.parse_args()
 
@@ -110,11 +177,18 @@ def main() -> None:
     iu = np.triu_indices(len(paths), 1)
     near_dup = near_duplicates(paths)[iu]
     results = []
-    for side in [s for s in a.sides.split(",") if s]:
+    calib = normalise(stacked["orig"][: a.fixres], "NCHW") if a.fixres else None
+    runs = [(s, False) for s in a.sides.split(",") if s]
+    runs += [(s, True) for s, _ in runs if calib is not None and s != "pool"]
+    for side, fix in runs:
         try:
             base = model if side == "pool" else at_side(model, int(side))
         except ValueError as e:
             raise SystemExit(f"{a.model}/model.onnx: {e}") from None
+        extra: dict = {}
+        if fix:
+            base, n_fixed = fix_resolution(base, model, calib)
+            extra = {"fixres_photos": a.fixres, "fixres_convs": n_fixed}
         sess = ort.InferenceSession(
             wrap(base, scales).SerializeToString(), providers=["CPUExecutionProvider"]
         )
@@ -123,7 +197,7 @@ def main() -> None:
             for k, v in stacked.items()
         }
         dist = cross_distances(bits["orig"], bits["orig"])[iu]
-        row: dict = {"side": side, **distinct_tail(dist, near_dup, a.threshold)}
+        row: dict = {"side": side, **extra, **distinct_tail(dist, near_dup, a.threshold)}
         row.update(edit_distances(bits, edits, a.threshold))
         if side == "pool" and a.shipped:
             shipped = hasher_for(a.shipped)
