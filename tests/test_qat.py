@@ -120,3 +120,37 @@ def test_weights_only_twin_rounds_the_large_weights_only(net):
     err_w = float(tf.sqrt(projection_mse(simw(x), ref, seed)))
     err_full = float(tf.sqrt(projection_mse(full(x), ref, seed)))
     assert 0 < err_w < err_full / 2
+
+
+def test_input_side_network_exports_the_resize_it_was_trained_through(net):
+    """Phase 22 (`train.py --input-side`): the network sees its 360 px input through a bilinear
+    half-pixel resize. The Keras model, its ONNX (to_onnx) and the int8 twin must apply the
+    same resize, or the exported hash is not the trained one."""
+    import onnxruntime as ort
+    from from_onnx import load_into
+    from to_onnx import build_onnx
+
+    _, _, x = net
+    with pytest.raises(ValueError, match="input pool"):
+        build_model(input_pool=2, input_side=252)
+    model, topo = build_model(input_side=252)
+    load_into(model, topo, str(ROOT / "runtime/models/nhkit-mnv3s-v2/model.onnx"), None)
+    assert topo[0][0] == "resize" and topo[0][3] == {"side": 252}
+    m = build_onnx(model, topo)
+    assert m.graph.node[0].op_type == "Resize"
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = sess.run(["embedding"], {"image": x.numpy().transpose(0, 3, 1, 2)})[0]
+    want = model(x, training=False).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+    at_252 = tf.image.resize(x, [252, 252], method="bilinear", antialias=False)
+    plain, plain_topo = build_model()
+    load_into(plain, plain_topo, str(ROOT / "runtime/models/nhkit-mnv3s-v2/model.onnx"), None)
+    np.testing.assert_allclose(plain(at_252, training=False).numpy(), want, rtol=1e-4, atol=1e-4)
+    pooled = build_model(input_pool=2)[0]
+    pooled.set_weights(plain.get_weights())
+    assert np.abs(pooled(x, training=False).numpy() - want).max() > 1e-2  # the side matters
+    sim = Int8Sim(model, topo)
+    assert "input_resize" in sim.float_nodes and "input_resize" not in sim.stored
+    sim.calibrate([x.numpy()])
+    seed = tf.constant(make_seed_matrix())
+    assert float(tf.sqrt(projection_mse(sim(x), model(x, training=False), seed))) < 0.2

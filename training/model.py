@@ -122,16 +122,26 @@ class _Builder:
         return x, mname
 
 
-def build_model(input_size=None, input_pool=1, last_conv=LAST_CONV):
+def build_model(input_size=None, input_pool=1, last_conv=LAST_CONV, input_side=None):
     """Returns (keras.Model, topo). Input NHWC float32 in [-1, 1]; output 128 floats.
 
     input_pool > 1 puts a non-trainable average pool (kernel = stride = input_pool) in front of
     the backbone, so a 360x360 input is seen at 180x180 (the resolutions it was trained at).
     last_conv is the width of the last 1x1 convolution, the features the global pool averages
-    (576 in MobileNetV3-Small and in every shipped model; phase 19 widens it, `widen.py`)."""
+    (576 in MobileNetV3-Small and in every shipped model; phase 19 widens it, `widen.py`).
+    input_side (phase 22, in place of input_pool): a bilinear half-pixel resize of the input to
+    input_side x input_side, no antialias, the one ONNX Resize, TFLite and Core ML agree on; the
+    network trained with `train.py --input-side` saw its batches through the same resize."""
     b = _Builder()
     inp = keras.Input((input_size, input_size, 3), name="image")
     x, xn = inp, "image"
+    if input_side and input_pool > 1:
+        raise ValueError("input_side replaces the input pool; give one of them")
+    if input_side:
+        side = int(input_side)
+        x = layers.Resizing(side, side, interpolation="bilinear", name="input_resize")(x)
+        b.topo.append(("resize", "input_resize", [xn], {"side": side}))
+        xn = "input_resize"
     if input_pool > 1:
         x = layers.AveragePooling2D(
             input_pool, strides=input_pool, padding="valid", name="input_pool"
@@ -181,7 +191,7 @@ def count_macs(topo, model, size=360):
     hw = {"image": size}
     macs = 0
     for op, name, ins, ex in topo:
-        h = hw[ins[0]]
+        h = ex["side"] if op == "resize" else hw[ins[0]]
         if op == "conv_bn":
             layer = model.get_layer(name)
             kshape = layer.kernel.shape

@@ -170,6 +170,9 @@ class Int8Sim:
                 d = m.get_layer(name)
                 w = _fq_weights(tf.convert_to_tensor(d.kernel), noise, small)
                 y = tf.matmul(a[0], w) + d.bias
+            elif op == "resize":
+                side = ex["side"]
+                y = tf.image.resize(a[0], [side, side], method="bilinear", antialias=False)
             elif op == "avgpool":
                 kk = ex["k"]
                 y = tf.nn.avg_pool2d(a[0], kk, kk, "VALID")

@@ -42,6 +42,12 @@ OPSET = 17
 SEED_HEADER = b"NHKITSEED v1"
 
 
+def opset_of(topo) -> int:
+    """OPSET, or 18 for a network with an input resize (Resize's `axes` came in opset 18, as
+    the wrap of multiview.py writes it); the models before phase 22 are written as they were."""
+    return 18 if any(op == "resize" for op, *_ in topo) else OPSET
+
+
 def build_onnx(model, topo, head_scale=1.0, size=360):
     nodes, inits = [], []
     names = {"image": "image"}
@@ -128,6 +134,20 @@ def build_onnx(model, topo, head_scale=1.0, size=360):
             nodes.append(
                 helper.make_node("Flatten", [name + ".pool"], [out], name=name + "_flat", axis=1)
             )
+        elif op == "resize":  # linear, half-pixel, no antialias: as Keras Resizing and TFLite
+            sizes = np.array([ex["side"], ex["side"]], np.int64)
+            inits.append(numpy_helper.from_array(sizes, name + ".sizes"))
+            nodes.append(
+                helper.make_node(
+                    "Resize",
+                    [x[0], "", "", name + ".sizes"],
+                    [out],
+                    name=name,
+                    mode="linear",
+                    coordinate_transformation_mode="half_pixel",
+                    axes=[2, 3],
+                )
+            )
         elif op == "mul":
             nodes.append(helper.make_node("Mul", x, [out], name=name))
         elif op == "add":
@@ -155,7 +175,7 @@ def build_onnx(model, topo, head_scale=1.0, size=360):
     )
     m = helper.make_model(
         graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
+        opset_imports=[helper.make_opsetid("", opset_of(topo))],
         producer_name="nhkit training/to_onnx.py",
     )
     m.ir_version = 8
@@ -214,7 +234,11 @@ def main():
     split = json.load(open(a.split))
     state_path = os.path.join(a.ckpt, "state.json")
     state = json.load(open(state_path)) if os.path.exists(state_path) else {}
-    model, topo = build_model(input_pool=a.input_pool, last_conv=state.get("last_conv", LAST_CONV))
+    side = state.get("input_side")  # phase 22: the run saw its batches resized to this side
+    pool = 1 if side else a.input_pool
+    model, topo = build_model(
+        input_pool=pool, last_conv=state.get("last_conv", LAST_CONV), input_side=side
+    )
     model.load_weights(os.path.join(a.ckpt, "model.weights.h5"))
     seed = np.fromfile(os.path.join(a.ckpt, "seed.f32"), "<f4").reshape(96, 128)
 
@@ -324,14 +348,15 @@ def main():
             "range": [-1.0, 1.0],
         },
         "output": {"name": "embedding", "shape": ["N", 128], "dtype": "float32"},
-        "opset": OPSET,
+        "opset": opset_of(topo),
         "seed_sha256": seed_sha256(seed),
         "onnx_sha256": sha256_file(onnx_path),
         "fingerprint": onnx_fingerprint(onnx_path),
         "params": params,
         "macs_360": int(count_macs(topo, model, 360)),
         "head_scale": head_scale,
-        "input_pool": a.input_pool,
+        "input_pool": pool,
+        **({"input_side": side} if side else {}),
         "bn_recalibration_batches": recal,
         "projection_rms_train": 1.0,
         "verification_onnxruntime_vs_keras": ver,
@@ -351,6 +376,7 @@ def main():
                 "init_onnx",
                 "commands",
                 "luma",
+                "input_side",
             )
         },
         "split": os.path.basename(a.split),

@@ -142,6 +142,13 @@ def main():
         help="the network sees luma only (multiview.tf_luma on every input, phase 21); export "
         "it through the wrap's luma views (multiview.py --gray-scales). Recorded, kept on --resume",
     )
+    ap.add_argument(
+        "--input-side",
+        type=int,
+        help="phase 22: batches are made at 360 and the network sees them through the export's "
+        "own bilinear half-pixel resize (no antialias) to this side, not the 2 x 2 pool; the keep "
+        "term's parent sees them through its own 2 x 2 pool. Recorded, kept on --resume",
+    )
     ap.add_argument("--log", default=None)
     ap.add_argument("--log-every", type=int, default=20)
     a = ap.parse_args()
@@ -251,6 +258,11 @@ def main():
     if a.luma:
         state["luma"] = True
     luma = bool(state.get("luma"))
+    if a.input_side:
+        state["input_side"] = a.input_side
+    input_side = state.get("input_side")
+    if input_side and any(res != 360 for _end, res, _bs in phases):
+        raise SystemExit(f"--input-side needs batches made at 360 (--phases 1.0:360:N): {phases}")
 
     def net_input(v):
         """uint8 NHWC views -> the network's input: the spec's [-1, 1], in luma under --luma.
@@ -261,6 +273,20 @@ def main():
             return tf_luma(x).numpy() if luma else x
         x = (tf.cast(v, tf.float32) / 255.0) * 2.0 - 1.0
         return tf_luma(x) if luma else x
+
+    def seen(x):
+        """The network's view of a [-1, 1] batch: itself, or under --input-side the export's
+        resize of it (tf.image.resize's bilinear is half-pixel, as ONNX Resize linear)."""
+        if not input_side:
+            return x
+        return tf.image.resize(x, [input_side, input_side], method="bilinear", antialias=False)
+
+    def parent_view(x):
+        """What the keep term's parent sees: under --input-side the 360 batch through its own
+        2 x 2 average pool (to_onnx --input-pool 2), the path it was trained and shipped on."""
+        if not input_side:
+            return x
+        return tf.nn.avg_pool2d(x, 2, 2, "VALID")
 
     if views is not None and (not views or views[0] != 1.0):
         raise SystemExit(f"--views {views}: the first view must be the whole image (1)")
@@ -275,6 +301,7 @@ def main():
         f"phases {phases}"
         + (f" views {views} (the loss sees their mean embedding)" if views else "")
         + (" luma input" if luma else "")
+        + (f" input resized to {input_side}" if input_side else "")
     )
     log(
         f"model params {model.count_params()} MACs@360 {count_macs(topo, model, 360) / 1e6:.1f}M"
@@ -309,7 +336,7 @@ def main():
 
         res0, _ = phase_at(0.0, phases)
         v1, _v2 = data.make_batch((a.seed, 10**9, res0, 48))  # not a training batch index
-        calib = net_input(v1)
+        calib = np.asarray(seen(net_input(v1)))
         load_into(model, topo, a.init_onnx, calib)
         state["init_onnx"] = os.path.relpath(a.init_onnx, os.path.join(HERE, ".."))
         log(f"warm start from {a.init_onnx} (BN statistics from {len(calib)} training images)")
@@ -366,7 +393,7 @@ def main():
             es, ts = [], []
             for i in range(PREFIT_BATCHES):
                 v1, _v2 = data.make_batch((a.seed, 10**9 + 1 + i, res0, 48))
-                xb = net_input(v1)
+                xb = np.asarray(seen(net_input(v1)))
                 e0 = model(xb, training=False).numpy()
                 es.append(e0 / np.linalg.norm(e0, axis=1, keepdims=True))
                 t0 = distill_teacher(xb, training=False).numpy()
@@ -380,7 +407,8 @@ def main():
 
     @tf.function(reduce_retracing=True)
     def train_step(x1, x2):
-        x = net_input(tf.concat([x1, x2], 0))
+        x360 = net_input(tf.concat([x1, x2], 0))
+        x = seen(x360)
         n = tf.shape(x1)[0]
         with tf.GradientTape() as tape:
             if views:  # the loss sees the wrap's embedding; the other terms the plain view
@@ -398,7 +426,8 @@ def main():
                 loss = loss + cfg["w_distill"] * dist
                 stats["distill"] = dist
             if teacher is not None:
-                keep = projection_mse(plain[:n], teacher(x[:n], training=False), seed_t)
+                parent = teacher(parent_view(x360[:n]), training=False)
+                keep = projection_mse(plain[:n], parent, seed_t)
                 loss = loss + cfg["w_keep"] * keep
                 stats["keep"] = tf.sqrt(keep)
             stats["loss"] = loss
