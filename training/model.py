@@ -44,6 +44,15 @@ class HardSwish(layers.Layer):
         return x * keras.ops.relu6(x + 3.0) * (1.0 / 6.0)
 
 
+def resize_input(x, side: int):
+    """The input resize of a network built with `input_side` (phase 22), as TensorFlow ops: what
+    its Keras `Resizing` layer, the export's ONNX Resize and `train.py --input-side` all apply
+    (bilinear, half-pixel centres, no antialias)."""
+    import tensorflow as tf
+
+    return tf.image.resize(x, [side, side], method="bilinear", antialias=False)
+
+
 def _make_divisible(v, divisor=8):
     new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
     if new_v < 0.9 * v:

@@ -171,8 +171,9 @@ class Int8Sim:
                 w = _fq_weights(tf.convert_to_tensor(d.kernel), noise, small)
                 y = tf.matmul(a[0], w) + d.bias
             elif op == "resize":
-                side = ex["side"]
-                y = tf.image.resize(a[0], [side, side], method="bilinear", antialias=False)
+                from model import resize_input
+
+                y = resize_input(a[0], ex["side"])
             elif op == "avgpool":
                 kk = ex["k"]
                 y = tf.nn.avg_pool2d(a[0], kk, kk, "VALID")

@@ -209,7 +209,7 @@ def main():
         if key not in CFG or not val:
             raise SystemExit(f"--loss {item!r}: expected KEY=VALUE with KEY one of {sorted(CFG)}")
         overrides[key] = float(val)
-    from model import LAST_CONV, build_model, count_macs
+    from model import LAST_CONV, build_model, count_macs, resize_input
     from multiview import parse_scales, tf_luma, tf_views
 
     seed_path = os.path.join(a.out, "seed.f32")
@@ -279,7 +279,7 @@ def main():
         resize of it (tf.image.resize's bilinear is half-pixel, as ONNX Resize linear)."""
         if not input_side:
             return x
-        return tf.image.resize(x, [input_side, input_side], method="bilinear", antialias=False)
+        return resize_input(x, input_side)
 
     def parent_view(x):
         """What the keep term's parent sees: under --input-side the 360 batch through its own
