@@ -213,8 +213,9 @@ def main():
     ap.add_argument(
         "--input-pool",
         type=int,
-        default=2,
-        help="average-pool the 360 px input by this factor in front of the backbone",
+        default=None,
+        help="average-pool the 360 px input by this factor in front of the backbone (default 2; "
+        "a run trained with --input-side has its resize instead and takes no pool)",
     )
     ap.add_argument(
         "--recal-batches",
@@ -235,7 +236,12 @@ def main():
     state_path = os.path.join(a.ckpt, "state.json")
     state = json.load(open(state_path)) if os.path.exists(state_path) else {}
     side = state.get("input_side")  # phase 22: the run saw its batches resized to this side
-    pool = 1 if side else a.input_pool
+    if side and a.input_pool not in (None, 1):
+        raise SystemExit(
+            f"{state_path}: the run was trained through a resize to {side} px (input_side); "
+            f"--input-pool {a.input_pool} does not apply to it"
+        )
+    pool = 1 if side else (2 if a.input_pool is None else a.input_pool)
     model, topo = build_model(
         input_pool=pool, last_conv=state.get("last_conv", LAST_CONV), input_side=side
     )
